@@ -1,0 +1,307 @@
+// Package topology is the single source of truth for logstream's deployed shape:
+// resource names, queue and redrive settings, functions and their environment,
+// SQS event source mappings and HTTP routes.
+//
+// The CDK stack (infra/) and the docker-less local stack (localstack/) are both
+// built from a Spec, and tests reduce the synthesized CloudFormation template and
+// the provisioned local resources to the same Manifest and compare them.
+package topology
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Destination types that have their own delivery queue, DLQ and function.
+const (
+	DestinationHTTP = "http"
+)
+
+// Destinations lists every destination type with a delivery pipeline, in a stable order.
+func Destinations() []string { return []string{DestinationHTTP} }
+
+// Function IDs. A function's asset is built into build/<ID>/bootstrap and its
+// source lives in functions/<SourceDir>.
+const (
+	FunctionAPI    = "api"
+	FunctionIngest = "ingest"
+)
+
+// DeliverFunctionID names the delivery function of a destination type.
+func DeliverFunctionID(destination string) string { return "deliver-" + destination }
+
+// Environment variable names read by the functions. The CDK stack and the local
+// runner set exactly these.
+const (
+	EnvTable                  = "LOGSTREAM_TABLE"
+	EnvStreamCacheTTL         = "LOGSTREAM_STREAM_CACHE_TTL"
+	EnvDeliveryTimeout        = "LOGSTREAM_DELIVERY_TIMEOUT"
+	EnvAllowPrivateEndpoints  = "LOGSTREAM_ALLOW_PRIVATE_ENDPOINTS"
+	envQueueURLPrefix         = "LOGSTREAM_QUEUE_URL_"
+	DefaultStreamCacheTTL     = 30 * time.Second
+	DefaultDeliveryTimeout    = 10 * time.Second
+	defaultVisibilityMultiple = 6
+)
+
+// QueueURLEnv is the variable holding the delivery queue URL of a destination type.
+func QueueURLEnv(destination string) string {
+	return envQueueURLPrefix + strings.ToUpper(strings.ReplaceAll(destination, "-", "_"))
+}
+
+// RefKind says what deployed value an environment variable refers to.
+type RefKind int
+
+// Kinds of references an environment variable can take its value from.
+const (
+	RefNone      RefKind = iota // a literal Value
+	RefTableName                // the streams table's name
+	RefQueueURL                 // the URL of Queue's delivery queue
+)
+
+// Env is one environment variable of a function: a literal or a reference to a
+// resource, resolved by CDK to a token and by the local runner to a local URL.
+type Env struct {
+	Name  string
+	Value string
+	Ref   RefKind
+	Queue string // destination type, for RefQueueURL
+}
+
+// Table is the DynamoDB table holding streams (single-table design: pk/sk strings).
+type Table struct {
+	Name         string
+	PartitionKey string
+	SortKey      string
+}
+
+// Queue is a destination type's delivery queue and its dead-letter queue.
+type Queue struct {
+	Destination       string
+	Name              string
+	DLQName           string
+	VisibilityTimeout time.Duration
+	MaxReceiveCount   int
+	Retention         time.Duration
+	DLQRetention      time.Duration
+}
+
+// EventSource is an SQS event source mapping feeding a function.
+type EventSource struct {
+	Destination       string // the queue's destination type
+	BatchSize         int
+	MaxBatchingWindow time.Duration
+	// ReportBatchItemFailures is always true: delivery functions answer with
+	// events.SQSEventResponse so only failed messages are retried.
+	ReportBatchItemFailures bool
+}
+
+// Function is one Lambda function.
+type Function struct {
+	ID        string
+	Name      string // physical name
+	SourceDir string // below functions/
+	Timeout   time.Duration
+	MemoryMB  int
+	Env       []Env
+	Source    *EventSource // nil for HTTP-invoked functions
+}
+
+// Route is one HTTP API route, integrated with a function.
+type Route struct {
+	Method   string
+	Path     string // API Gateway path template, e.g. /v1/projects/{project_id}/streams
+	Function string // function ID
+}
+
+// Key is the API Gateway route key, "METHOD /path".
+func (r Route) Key() string { return r.Method + " " + r.Path }
+
+// Spec is the whole deployed shape.
+type Spec struct {
+	Prefix    string
+	Table     Table
+	Queues    []Queue
+	Functions []Function
+	Routes    []Route
+}
+
+// New returns the production shape with every name prefixed by prefix.
+func New(prefix string) Spec {
+	s := Spec{
+		Prefix: prefix,
+		Table:  Table{Name: prefix + "-streams", PartitionKey: "pk", SortKey: "sk"},
+	}
+	common := []Env{
+		{Name: EnvTable, Ref: RefTableName},
+		{Name: EnvStreamCacheTTL, Value: DefaultStreamCacheTTL.String()},
+		// The local-development switch; off in every deployment.
+		{Name: EnvAllowPrivateEndpoints, Value: "false"},
+	}
+	s.Functions = append(s.Functions,
+		Function{ID: FunctionAPI, Name: prefix + "-api", SourceDir: "api",
+			Timeout: 10 * time.Second, MemoryMB: 256, Env: clone(common)},
+	)
+	ingestEnv := clone(common)
+	for _, d := range Destinations() {
+		ingestEnv = append(ingestEnv, Env{Name: QueueURLEnv(d), Ref: RefQueueURL, Queue: d})
+	}
+	s.Functions = append(s.Functions,
+		Function{ID: FunctionIngest, Name: prefix + "-ingest", SourceDir: "ingest",
+			Timeout: 15 * time.Second, MemoryMB: 512, Env: ingestEnv},
+	)
+	for _, d := range Destinations() {
+		deliverTimeout := 30 * time.Second
+		s.Queues = append(s.Queues, Queue{
+			Destination: d,
+			Name:        prefix + "-deliver-" + d,
+			DLQName:     prefix + "-deliver-" + d + "-dlq",
+			// AWS: set the source queue's visibility timeout to at least six
+			// times the function timeout, so retries by Lambda's poller do not
+			// make a message visible again while it is still being processed.
+			VisibilityTimeout: defaultVisibilityMultiple * deliverTimeout,
+			MaxReceiveCount:   5,
+			Retention:         4 * 24 * time.Hour,
+			DLQRetention:      14 * 24 * time.Hour,
+		})
+		env := append(clone(common), Env{Name: EnvDeliveryTimeout, Value: DefaultDeliveryTimeout.String()})
+		s.Functions = append(s.Functions, Function{
+			ID: DeliverFunctionID(d), Name: prefix + "-deliver-" + d, SourceDir: "deliver/" + d,
+			Timeout: deliverTimeout, MemoryMB: 256, Env: env,
+			Source: &EventSource{Destination: d, BatchSize: 10, MaxBatchingWindow: time.Second, ReportBatchItemFailures: true},
+		})
+	}
+	const project = "/v1/projects/{project_id}"
+	s.Routes = []Route{
+		{Method: "POST", Path: project + "/streams", Function: FunctionAPI},
+		{Method: "GET", Path: project + "/streams", Function: FunctionAPI},
+		{Method: "GET", Path: project + "/streams/{stream_id}", Function: FunctionAPI},
+		{Method: "DELETE", Path: project + "/streams/{stream_id}", Function: FunctionAPI},
+		{Method: "POST", Path: project + "/events", Function: FunctionIngest},
+	}
+	return s
+}
+
+func clone(e []Env) []Env { return append([]Env(nil), e...) }
+
+// Function returns the function with the given ID.
+func (s Spec) Function(id string) (Function, bool) {
+	for _, f := range s.Functions {
+		if f.ID == id {
+			return f, true
+		}
+	}
+	return Function{}, false
+}
+
+// Queue returns the delivery queue of a destination type.
+func (s Spec) Queue(destination string) (Queue, bool) {
+	for _, q := range s.Queues {
+		if q.Destination == destination {
+			return q, true
+		}
+	}
+	return Queue{}, false
+}
+
+// Validate checks the spec is internally consistent.
+func (s Spec) Validate() error {
+	if s.Prefix == "" || s.Table.Name == "" {
+		return fmt.Errorf("topology: prefix and table name are required")
+	}
+	for _, f := range s.Functions {
+		if f.Source == nil {
+			continue
+		}
+		q, ok := s.Queue(f.Source.Destination)
+		if !ok {
+			return fmt.Errorf("topology: function %s reads unknown queue %q", f.ID, f.Source.Destination)
+		}
+		if q.VisibilityTimeout < f.Timeout {
+			return fmt.Errorf("topology: queue %s visibility timeout %s is shorter than function %s timeout %s",
+				q.Name, q.VisibilityTimeout, f.ID, f.Timeout)
+		}
+		if f.Source.BatchSize < 1 || f.Source.BatchSize > 10000 {
+			return fmt.Errorf("topology: function %s batch size %d out of range", f.ID, f.Source.BatchSize)
+		}
+	}
+	for _, r := range s.Routes {
+		if _, ok := s.Function(r.Function); !ok {
+			return fmt.Errorf("topology: route %s targets unknown function %q", r.Key(), r.Function)
+		}
+	}
+	return nil
+}
+
+// Manifest is the comparable reduction of a deployed shape: what must be equal
+// between the CDK template and the local stack.
+type Manifest struct {
+	Table     string
+	Queues    []ManifestQueue
+	Functions []ManifestFunction
+	Mappings  []ManifestMapping
+	Routes    []string // route keys, sorted
+}
+
+// ManifestQueue is a queue and its redrive settings.
+type ManifestQueue struct {
+	Name                     string
+	DLQName                  string
+	VisibilityTimeoutSeconds int
+	MaxReceiveCount          int
+}
+
+// ManifestFunction is a function's timeout and the names of its environment variables.
+type ManifestFunction struct {
+	ID             string
+	TimeoutSeconds int
+	EnvNames       []string // sorted
+}
+
+// ManifestMapping is an SQS event source mapping.
+type ManifestMapping struct {
+	Function                 string
+	Queue                    string
+	BatchSize                int
+	MaxBatchingWindowSeconds int
+	ReportBatchItemFailures  bool
+}
+
+// Manifest reduces the spec to its comparable form, sorted for equality checks.
+func (s Spec) Manifest() Manifest {
+	m := Manifest{Table: s.Table.Name}
+	for _, q := range s.Queues {
+		m.Queues = append(m.Queues, ManifestQueue{Name: q.Name, DLQName: q.DLQName,
+			VisibilityTimeoutSeconds: int(q.VisibilityTimeout / time.Second), MaxReceiveCount: q.MaxReceiveCount})
+	}
+	for _, f := range s.Functions {
+		mf := ManifestFunction{ID: f.ID, TimeoutSeconds: int(f.Timeout / time.Second)}
+		for _, e := range f.Env {
+			mf.EnvNames = append(mf.EnvNames, e.Name)
+		}
+		sort.Strings(mf.EnvNames)
+		m.Functions = append(m.Functions, mf)
+		if f.Source != nil {
+			q, _ := s.Queue(f.Source.Destination)
+			m.Mappings = append(m.Mappings, ManifestMapping{Function: f.ID, Queue: q.Name, BatchSize: f.Source.BatchSize,
+				MaxBatchingWindowSeconds: int(f.Source.MaxBatchingWindow / time.Second), ReportBatchItemFailures: f.Source.ReportBatchItemFailures})
+		}
+	}
+	for _, r := range s.Routes {
+		m.Routes = append(m.Routes, r.Key())
+	}
+	m.Sort()
+	return m
+}
+
+// Sort orders every list so two manifests built in different orders compare equal.
+func (m *Manifest) Sort() {
+	sort.Slice(m.Queues, func(i, j int) bool { return m.Queues[i].Name < m.Queues[j].Name })
+	sort.Slice(m.Functions, func(i, j int) bool { return m.Functions[i].ID < m.Functions[j].ID })
+	sort.Slice(m.Mappings, func(i, j int) bool { return m.Mappings[i].Function < m.Mappings[j].Function })
+	for i := range m.Functions {
+		sort.Strings(m.Functions[i].EnvNames)
+	}
+	sort.Strings(m.Routes)
+}
