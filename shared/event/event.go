@@ -1,0 +1,386 @@
+// Package event parses the batches of activity events a platform posts to
+// logstream and stamps each event with a stable id and a timestamp.
+//
+// An event is any JSON object. logstream owns two fields of it: event_id (kept
+// when the sender gives one, otherwise a fresh UUIDv7) and timestamp (RFC 3339;
+// the time of ingestion when absent). Every other field passes through untouched.
+package event
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/klauspost/compress/gzip"
+)
+
+// Field names logstream reads and, when absent, adds to every event.
+const (
+	FieldID        = "event_id"
+	FieldTimestamp = "timestamp"
+	maxIDLength    = 128
+)
+
+// Event is one accepted event.
+type Event struct {
+	ID   string
+	Time time.Time
+	// Raw is the event as a compact, single-line JSON object that contains
+	// event_id and timestamp, ready to be written as one JSON line.
+	Raw json.RawMessage
+}
+
+// Limits bound what one request may carry. Every limit is checked before the
+// work it protects: the body before decompression, the decompressed stream
+// while it is read, each event before it is stored.
+type Limits struct {
+	MaxBodyBytes    int64 // the body as sent (compressed or not)
+	MaxDecodedBytes int64 // the body after decompression
+	MaxEvents       int   // events per request
+	MaxEventBytes   int   // one event, compact, after stamping
+}
+
+// DefaultLimits fit API Gateway and Lambda: HTTP API payloads are at most 10 MB
+// and a synchronous Lambda invocation payload at most 6 MB (base64 for binary
+// bodies adds a third), so 4 MiB as sent is the most that always arrives. An
+// event must fit one SQS message (256 KiB) with its envelope.
+var DefaultLimits = Limits{
+	MaxBodyBytes:    4 << 20,
+	MaxDecodedBytes: 32 << 20,
+	MaxEvents:       10_000,
+	MaxEventBytes:   200 << 10,
+}
+
+// Kind classifies a parse error; the HTTP boundary maps it to a status.
+type Kind int
+
+// Kinds of parse errors.
+const (
+	KindInvalid     Kind = iota + 1 // malformed input: 400
+	KindTooLarge                    // a size or count limit: 413
+	KindUnsupported                 // content type or encoding: 415
+)
+
+// Error is a parse error. Index is the zero-based event index it concerns, or
+// -1 when it concerns the whole body.
+type Error struct {
+	Kind  Kind
+	Code  string
+	Index int
+	Msg   string
+}
+
+func (e *Error) Error() string {
+	if e.Index >= 0 {
+		return fmt.Sprintf("event %d: %s", e.Index, e.Msg)
+	}
+	return e.Msg
+}
+
+func errorf(kind Kind, code string, index int, format string, args ...any) *Error {
+	return &Error{Kind: kind, Code: code, Index: index, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Stamper supplies what Parse adds to events that lack it.
+type Stamper struct {
+	Now   func() time.Time
+	NewID func() string
+}
+
+// NewID returns a fresh time-ordered UUIDv7 string.
+func NewID() string {
+	return uuid.Must(uuid.NewV7()).String()
+}
+
+func (s Stamper) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s Stamper) newID() string {
+	if s.NewID != nil {
+		return s.NewID()
+	}
+	return NewID()
+}
+
+// Format is how events are laid out in a body.
+type Format int
+
+// Body formats.
+const (
+	FormatSniff  Format = iota // decide from the first non-blank byte
+	FormatArray                // a JSON array of objects (a lone object is accepted too)
+	FormatNDJSON               // one object per line
+)
+
+// FormatOf maps a Content-Type to a body format. An empty Content-Type sniffs.
+func FormatOf(contentType string) (Format, error) {
+	if strings.TrimSpace(contentType) == "" {
+		return FormatSniff, nil
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return 0, errorf(KindUnsupported, "unsupported_media_type", -1, "malformed Content-Type %q", contentType)
+	}
+	switch mt {
+	case "application/json":
+		return FormatSniff, nil // an array, or one object (which is also one NDJSON line)
+	case "application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines",
+		"application/jsonlines", "text/plain":
+		return FormatNDJSON, nil
+	}
+	return 0, errorf(KindUnsupported, "unsupported_media_type", -1,
+		"unsupported Content-Type %q: send application/json (an array of objects) or application/x-ndjson", mt)
+}
+
+// Decode returns the decompressed body, bounded by lim. contentEncoding is the
+// request's Content-Encoding header.
+func Decode(body []byte, contentEncoding string, lim Limits) ([]byte, error) {
+	if int64(len(body)) > lim.MaxBodyBytes {
+		return nil, errorf(KindTooLarge, "payload_too_large", -1,
+			"request body is %d bytes; the limit is %d", len(body), lim.MaxBodyBytes)
+	}
+	switch strings.ToLower(strings.TrimSpace(contentEncoding)) {
+	case "", "identity":
+		if int64(len(body)) > lim.MaxDecodedBytes {
+			return nil, errorf(KindTooLarge, "payload_too_large", -1,
+				"request body is %d bytes; the limit is %d", len(body), lim.MaxDecodedBytes)
+		}
+		return body, nil
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			return nil, errorf(KindInvalid, "invalid_body", -1, "body is not valid gzip: %v", err)
+		}
+		defer zr.Close()
+		// Read one byte past the limit so a body that inflates beyond it is
+		// refused without ever holding more than the limit in memory.
+		out, err := io.ReadAll(io.LimitReader(zr, lim.MaxDecodedBytes+1))
+		if err != nil {
+			return nil, errorf(KindInvalid, "invalid_body", -1, "body is not valid gzip: %v", err)
+		}
+		if int64(len(out)) > lim.MaxDecodedBytes {
+			return nil, errorf(KindTooLarge, "payload_too_large", -1,
+				"decompressed body exceeds the limit of %d bytes", lim.MaxDecodedBytes)
+		}
+		return out, nil
+	}
+	return nil, errorf(KindUnsupported, "unsupported_media_type", -1,
+		"unsupported Content-Encoding %q: send gzip or none", contentEncoding)
+}
+
+// Parse splits a decoded body into events, validates them and stamps the
+// missing ids and timestamps. Either every event is accepted or none is.
+func Parse(body []byte, format Format, lim Limits, st Stamper) ([]Event, error) {
+	if format == FormatSniff {
+		format = sniff(body)
+	}
+	var raws [][]byte
+	var err error
+	if format == FormatArray {
+		raws, err = splitArray(body, lim)
+	} else {
+		raws, err = splitLines(body, lim)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(raws) == 0 {
+		return nil, errorf(KindInvalid, "no_events", -1, "the request contains no events")
+	}
+	now := st.now().UTC()
+	out := make([]Event, 0, len(raws))
+	for i, raw := range raws {
+		ev, err := stamp(raw, now, st)
+		if err != nil {
+			err.Index = i
+			return nil, err
+		}
+		if len(ev.Raw) > lim.MaxEventBytes {
+			return nil, errorf(KindTooLarge, "event_too_large", i,
+				"event is %d bytes; the limit is %d", len(ev.Raw), lim.MaxEventBytes)
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}
+
+func sniff(body []byte) Format {
+	t := bytes.TrimLeft(body, " \t\r\n\ufeff")
+	if len(t) > 0 && t[0] == '[' {
+		return FormatArray
+	}
+	return FormatNDJSON
+}
+
+func splitArray(body []byte, lim Limits) ([][]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	tok, err := dec.Token()
+	if err != nil || tok != json.Delim('[') {
+		return nil, errorf(KindInvalid, "invalid_json", -1, "body must be a JSON array of event objects")
+	}
+	var raws [][]byte
+	for dec.More() {
+		if len(raws) >= lim.MaxEvents {
+			return nil, errorf(KindTooLarge, "too_many_events", -1,
+				"request has more than %d events; split it", lim.MaxEvents)
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, errorf(KindInvalid, "invalid_json", len(raws), "invalid JSON: %v", err)
+		}
+		raws = append(raws, raw)
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim(']') {
+		return nil, errorf(KindInvalid, "invalid_json", -1, "body must be a JSON array of event objects")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errorf(KindInvalid, "invalid_json", -1, "unexpected data after the JSON array")
+	}
+	return raws, nil
+}
+
+func splitLines(body []byte, lim Limits) ([][]byte, error) {
+	var raws [][]byte
+	for len(body) > 0 {
+		line := body
+		if i := bytes.IndexByte(body, '\n'); i >= 0 {
+			line, body = body[:i], body[i+1:]
+		} else {
+			body = nil
+		}
+		line = bytes.TrimSpace(bytes.TrimPrefix(line, []byte("\ufeff")))
+		if len(line) == 0 {
+			continue
+		}
+		if len(raws) >= lim.MaxEvents {
+			return nil, errorf(KindTooLarge, "too_many_events", -1,
+				"request has more than %d events; split it", lim.MaxEvents)
+		}
+		raws = append(raws, line)
+	}
+	return raws, nil
+}
+
+// stamp compacts one event, checks the fields logstream owns and adds the
+// missing ones right after the opening brace.
+func stamp(raw []byte, now time.Time, st Stamper) (Event, *Error) {
+	var buf bytes.Buffer
+	buf.Grow(len(raw) + 96)
+	if err := json.Compact(&buf, raw); err != nil {
+		return Event{}, errorf(KindInvalid, "invalid_json", 0, "invalid JSON: %v", err)
+	}
+	compact := buf.Bytes()
+	if len(compact) == 0 || compact[0] != '{' {
+		return Event{}, errorf(KindInvalid, "invalid_event", 0, "an event must be a JSON object")
+	}
+	if !utf8.Valid(compact) {
+		return Event{}, errorf(KindInvalid, "invalid_event", 0, "an event must be valid UTF-8")
+	}
+	idRaw, tsRaw, err := ownedFields(compact)
+	if err != nil {
+		return Event{}, err
+	}
+	ev := Event{}
+	var prefix []byte
+	if idRaw == nil {
+		ev.ID = st.newID()
+		prefix = appendField(prefix, FieldID, ev.ID)
+	} else {
+		if err := json.Unmarshal(idRaw, &ev.ID); err != nil || ev.ID == "" || len(ev.ID) > maxIDLength {
+			return Event{}, errorf(KindInvalid, "invalid_event_id", 0,
+				"%s must be a non-empty string of at most %d bytes", FieldID, maxIDLength)
+		}
+	}
+	if tsRaw == nil {
+		ev.Time = now
+		prefix = appendField(prefix, FieldTimestamp, now.Format(time.RFC3339Nano))
+	} else {
+		var s string
+		t, perr := time.Time{}, error(nil)
+		if err := json.Unmarshal(tsRaw, &s); err == nil {
+			t, perr = time.Parse(time.RFC3339Nano, s)
+		} else {
+			perr = err
+		}
+		if perr != nil {
+			return Event{}, errorf(KindInvalid, "invalid_timestamp", 0,
+				"%s must be an RFC 3339 string such as 2026-11-24T10:00:00Z", FieldTimestamp)
+		}
+		ev.Time = t.UTC()
+	}
+	if prefix == nil {
+		ev.Raw = append(json.RawMessage(nil), compact...)
+		return ev, nil
+	}
+	out := make([]byte, 0, len(compact)+len(prefix)+1)
+	out = append(out, '{')
+	out = append(out, prefix...)
+	if compact[1] == '}' {
+		out = out[:len(out)-1] // an empty object: drop the comma after the last added field
+	}
+	out = append(out, compact[1:]...)
+	ev.Raw = out
+	return ev, nil
+}
+
+// appendField appends `"name":"value",` (value JSON-escaped).
+func appendField(b []byte, name, value string) []byte {
+	v, _ := json.Marshal(value)
+	b = append(b, '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	b = append(b, v...)
+	return append(b, ',')
+}
+
+// ownedFields returns the raw values of event_id and timestamp at the top
+// level of a compact JSON object, matching names exactly (encoding/json's
+// struct decoding would also match "EVENT_ID"). A repeated owned field is
+// refused: receivers would disagree on which one counts.
+func ownedFields(obj []byte) (id, ts json.RawMessage, perr *Error) {
+	dec := json.NewDecoder(bytes.NewReader(obj))
+	if _, err := dec.Token(); err != nil { // '{'
+		return nil, nil, errorf(KindInvalid, "invalid_json", 0, "invalid JSON: %v", err)
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, nil, errorf(KindInvalid, "invalid_json", 0, "invalid JSON: %v", err)
+		}
+		key, _ := tok.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, nil, errorf(KindInvalid, "invalid_json", 0, "invalid JSON: %v", err)
+		}
+		switch key {
+		case FieldID:
+			if id != nil {
+				return nil, nil, errorf(KindInvalid, "invalid_event_id", 0, "%s appears more than once", FieldID)
+			}
+			id = v
+		case FieldTimestamp:
+			if ts != nil {
+				return nil, nil, errorf(KindInvalid, "invalid_timestamp", 0, "%s appears more than once", FieldTimestamp)
+			}
+			ts = v
+		}
+	}
+	return id, ts, nil
+}
+
+// IsTooLarge reports whether err is a size or count limit.
+func IsTooLarge(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Kind == KindTooLarge
+}
