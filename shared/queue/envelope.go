@@ -1,0 +1,141 @@
+// Package queue carries events between ingestion and delivery over SQS: the
+// message envelope, packing many events into size-bounded messages, and a
+// publisher that sends them with SendMessageBatch and retries only the entries
+// SQS refused.
+package queue
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// EnvelopeVersion is the current envelope format.
+const EnvelopeVersion = 1
+
+// SQS limits (Amazon SQS quotas): a message, and the sum of the messages in one
+// SendMessageBatch, may be at most 256 KiB, message attributes included; a
+// batch has at most 10 entries. AWS has since raised the payload limit to
+// 1 MiB, but 256 KiB queues still exist and Lambda batches stay small, so
+// logstream packs for the classic limit.
+const (
+	MaxMessageBytes  = 256 * 1024
+	MaxBatchBytes    = 256 * 1024
+	MaxBatchEntries  = 10
+	attrProjectID    = "project_id"
+	attrStreamID     = "stream_id"
+	attrEventCount   = "event_count"
+	attrOverheadSlop = 64 // attribute names and data types, counted generously
+)
+
+// Envelope is the body of every delivery message: events of one stream.
+// One stream per message means a delivery failure retries only that stream's
+// events, never another stream's.
+type Envelope struct {
+	V         int               `json:"v"`
+	ProjectID string            `json:"project_id"`
+	StreamID  string            `json:"stream_id"`
+	Events    []json.RawMessage `json:"events"`
+}
+
+// Message is one packed SQS message.
+type Message struct {
+	Body       []byte
+	Events     int
+	ProjectID  string
+	StreamID   string
+	attrsBytes int
+}
+
+// Size is what SQS counts against its limits: body plus attributes.
+func (m Message) Size() int { return len(m.Body) + m.attrsBytes }
+
+// ErrEventTooLarge is returned by Pack for an event that cannot fit a message.
+var ErrEventTooLarge = errors.New("event does not fit in one SQS message")
+
+// Pack packs events of one stream into as few messages as fit maxBytes each
+// (body and attributes), preserving their order. events must be compact JSON.
+func Pack(projectID, streamID string, events []json.RawMessage, maxBytes int) ([]Message, error) {
+	head, err := json.Marshal(struct {
+		V         int    `json:"v"`
+		ProjectID string `json:"project_id"`
+		StreamID  string `json:"stream_id"`
+	}{EnvelopeVersion, projectID, streamID})
+	if err != nil {
+		return nil, err
+	}
+	// {"v":1,"project_id":"…","stream_id":"…","events":[ … ]}
+	prefix := append(head[:len(head)-1:len(head)-1], []byte(`,"events":[`)...)
+	const suffix = "]}"
+	// attribute values: project id, stream id, and a count of up to 6 digits
+	attrs := len(attrProjectID) + len(projectID) + len(attrStreamID) + len(streamID) + len(attrEventCount) + 6 + attrOverheadSlop
+	budget := maxBytes - attrs - len(prefix) - len(suffix)
+
+	var out []Message
+	var body []byte
+	n := 0
+	flush := func() {
+		if n == 0 {
+			return
+		}
+		body = append(body, suffix...)
+		out = append(out, Message{Body: body, Events: n, ProjectID: projectID, StreamID: streamID, attrsBytes: attrs})
+		body, n = nil, 0
+	}
+	used := 0
+	for i, ev := range events {
+		need := len(ev)
+		if n > 0 {
+			need++ // comma
+		}
+		if len(ev) > budget {
+			return nil, fmt.Errorf("event %d is %d bytes, more than the %d a message can carry: %w", i, len(ev), budget, ErrEventTooLarge)
+		}
+		if n > 0 && used+need > budget {
+			flush()
+			need = len(ev)
+		}
+		if n == 0 {
+			body = make([]byte, 0, min(maxBytes, len(prefix)+len(suffix)+estimate(events[i:], budget)))
+			body = append(body, prefix...)
+			used = 0
+		} else {
+			body = append(body, ',')
+		}
+		body = append(body, ev...)
+		used += need
+		n++
+	}
+	flush()
+	return out, nil
+}
+
+// estimate sizes the next message's buffer so appends rarely reallocate.
+func estimate(rest []json.RawMessage, budget int) int {
+	total := 0
+	for _, ev := range rest {
+		total += len(ev) + 1
+		if total >= budget {
+			return budget
+		}
+	}
+	return total
+}
+
+// DecodeEnvelope parses a message body.
+func DecodeEnvelope(body []byte) (Envelope, error) {
+	var env Envelope
+	if err := json.Unmarshal(body, &env); err != nil {
+		return Envelope{}, fmt.Errorf("decode envelope: %w", err)
+	}
+	if env.V != EnvelopeVersion {
+		return Envelope{}, fmt.Errorf("decode envelope: unsupported version %d", env.V)
+	}
+	if env.ProjectID == "" || env.StreamID == "" {
+		return Envelope{}, errors.New("decode envelope: project_id and stream_id are required")
+	}
+	return env, nil
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -1,0 +1,151 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+// SQSAPI is the part of the SQS client the publisher uses.
+type SQSAPI interface {
+	SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
+}
+
+// Publisher sends packed messages to a queue.
+type Publisher struct {
+	Client SQSAPI
+	// MaxAttempts bounds how often one entry is tried (default 5). The SDK's
+	// own retryer already retries whole failed calls; this loop covers the
+	// entries a successful call reports as failed.
+	MaxAttempts int
+	// Backoff returns the pause before attempt n (n ≥ 1); default exponential
+	// with full jitter from 50 ms, capped at 2 s.
+	Backoff func(n int) time.Duration
+}
+
+// PublishError says how many messages were sent before publishing gave up.
+type PublishError struct {
+	Sent, Failed int
+	Err          error
+}
+
+func (e *PublishError) Error() string {
+	return fmt.Sprintf("enqueue: %d of %d messages not accepted by SQS: %v", e.Failed, e.Sent+e.Failed, e.Err)
+}
+
+func (e *PublishError) Unwrap() error { return e.Err }
+
+// Publish sends every message to queueURL. It returns nil only when SQS
+// accepted all of them; otherwise a *PublishError with the counts.
+func (p *Publisher) Publish(ctx context.Context, queueURL string, msgs []Message) error {
+	sent := 0
+	for _, batch := range Batches(msgs) {
+		n, err := p.sendBatch(ctx, queueURL, batch)
+		sent += n
+		if err != nil {
+			return &PublishError{Sent: sent, Failed: len(msgs) - sent, Err: err}
+		}
+	}
+	return nil
+}
+
+// Batches groups messages into SendMessageBatch calls within SQS's entry and
+// payload limits.
+func Batches(msgs []Message) [][]Message {
+	var out [][]Message
+	var cur []Message
+	size := 0
+	for _, m := range msgs {
+		if len(cur) == MaxBatchEntries || (len(cur) > 0 && size+m.Size() > MaxBatchBytes) {
+			out = append(out, cur)
+			cur, size = nil, 0
+		}
+		cur = append(cur, m)
+		size += m.Size()
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+func (p *Publisher) sendBatch(ctx context.Context, queueURL string, batch []Message) (int, error) {
+	attempts := p.MaxAttempts
+	if attempts <= 0 {
+		attempts = 5
+	}
+	pending := make(map[string]Message, len(batch))
+	for i, m := range batch {
+		pending[fmt.Sprintf("m%d", i)] = m
+	}
+	var lastErr error
+	for attempt := 1; attempt <= attempts && len(pending) > 0; attempt++ {
+		if attempt > 1 {
+			if err := sleep(ctx, p.backoff(attempt-1)); err != nil {
+				return len(batch) - len(pending), errors.Join(lastErr, err)
+			}
+		}
+		in := &sqs.SendMessageBatchInput{QueueUrl: aws.String(queueURL)}
+		for id, m := range pending {
+			in.Entries = append(in.Entries, types.SendMessageBatchRequestEntry{
+				Id:          aws.String(id),
+				MessageBody: aws.String(string(m.Body)),
+				MessageAttributes: map[string]types.MessageAttributeValue{
+					attrProjectID:  {DataType: aws.String("String"), StringValue: aws.String(m.ProjectID)},
+					attrStreamID:   {DataType: aws.String("String"), StringValue: aws.String(m.StreamID)},
+					attrEventCount: {DataType: aws.String("Number"), StringValue: aws.String(itoa(m.Events))},
+				},
+			})
+		}
+		out, err := p.Client.SendMessageBatch(ctx, in)
+		if err != nil {
+			lastErr = fmt.Errorf("SendMessageBatch: %w", err)
+			if ctx.Err() != nil {
+				break
+			}
+			continue
+		}
+		for _, ok := range out.Successful {
+			delete(pending, aws.ToString(ok.Id))
+		}
+		for _, f := range out.Failed {
+			lastErr = fmt.Errorf("SendMessageBatch entry %s: %s: %s", aws.ToString(f.Id), aws.ToString(f.Code), aws.ToString(f.Message))
+			if f.SenderFault {
+				// The request itself is wrong (size, attributes): retrying cannot help.
+				return len(batch) - len(pending), lastErr
+			}
+		}
+	}
+	if len(pending) > 0 {
+		if lastErr == nil {
+			lastErr = errors.New("SendMessageBatch did not report every entry")
+		}
+		return len(batch) - len(pending), lastErr
+	}
+	return len(batch), nil
+}
+
+func (p *Publisher) backoff(n int) time.Duration {
+	if p.Backoff != nil {
+		return p.Backoff(n)
+	}
+	d := min(50*time.Millisecond<<min(n, 10), 2*time.Second)
+	return rand.N(d) + time.Millisecond
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
