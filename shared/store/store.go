@@ -1,0 +1,212 @@
+// Package store keeps streams in DynamoDB.
+//
+// Single-table layout: pk = "PROJECT#<project_id>", sk = "STREAM#<stream_id>",
+// so one Query returns a project's streams (ingestion's lookup) and one
+// GetItem one stream (delivery's lookup). Later record kinds (API keys,
+// counters) take other sk prefixes in the same partition.
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/logstream/logstream/shared/stream"
+)
+
+// DynamoDBAPI is the part of the DynamoDB client the store uses.
+type DynamoDBAPI interface {
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+}
+
+// Streams is the DynamoDB stream repository.
+type Streams struct {
+	Client DynamoDBAPI
+	Table  string
+}
+
+const (
+	projectPrefix = "PROJECT#"
+	streamPrefix  = "STREAM#"
+)
+
+// item is a stream as stored.
+type item struct {
+	PK                string `dynamodbav:"pk"`
+	SK                string `dynamodbav:"sk"`
+	ID                string `dynamodbav:"id"`
+	ProjectID         string `dynamodbav:"project_id"`
+	Name              string `dynamodbav:"name"`
+	DestinationType   string `dynamodbav:"destination_type"`
+	DestinationConfig string `dynamodbav:"destination_config"`
+	Status            string `dynamodbav:"status"`
+	CreatedAt         string `dynamodbav:"created_at"`
+	UpdatedAt         string `dynamodbav:"updated_at"`
+}
+
+func key(projectID, streamID string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: projectPrefix + projectID},
+		"sk": &types.AttributeValueMemberS{Value: streamPrefix + streamID},
+	}
+}
+
+func toItem(s stream.Stream) item {
+	return item{
+		PK: projectPrefix + s.ProjectID, SK: streamPrefix + s.ID, ID: s.ID, ProjectID: s.ProjectID, Name: s.Name,
+		DestinationType: s.DestinationType, DestinationConfig: string(s.DestinationConfig), Status: string(s.Status),
+		CreatedAt: s.CreatedAt.UTC().Format(time.RFC3339Nano), UpdatedAt: s.UpdatedAt.UTC().Format(time.RFC3339Nano),
+	}
+}
+
+func fromItem(av map[string]types.AttributeValue) (stream.Stream, error) {
+	var it item
+	if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+		return stream.Stream{}, fmt.Errorf("decode stream item: %w", err)
+	}
+	created, err1 := time.Parse(time.RFC3339Nano, it.CreatedAt)
+	updated, err2 := time.Parse(time.RFC3339Nano, it.UpdatedAt)
+	if err := errors.Join(err1, err2); err != nil {
+		return stream.Stream{}, fmt.Errorf("decode stream %s timestamps: %w", it.ID, err)
+	}
+	if !json.Valid([]byte(it.DestinationConfig)) {
+		return stream.Stream{}, fmt.Errorf("decode stream %s: destination_config is not JSON", it.ID)
+	}
+	return stream.Stream{
+		ID: it.ID, ProjectID: it.ProjectID, Name: it.Name, DestinationType: it.DestinationType,
+		DestinationConfig: json.RawMessage(it.DestinationConfig), Status: stream.Status(it.Status),
+		CreatedAt: created, UpdatedAt: updated,
+	}, nil
+}
+
+// Create stores a new stream; it fails rather than overwrite an existing id.
+func (s *Streams) Create(ctx context.Context, st stream.Stream) error {
+	av, err := attributevalue.MarshalMap(toItem(st))
+	if err != nil {
+		return fmt.Errorf("encode stream %s: %w", st.ID, err)
+	}
+	_, err = s.Client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:           aws.String(s.Table),
+		Item:                av,
+		ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	})
+	if err != nil {
+		return fmt.Errorf("put stream %s: %w", st.ID, err)
+	}
+	return nil
+}
+
+// Get returns one stream, or stream.ErrNotFound.
+func (s *Streams) Get(ctx context.Context, projectID, streamID string) (stream.Stream, error) {
+	out, err := s.Client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.Table),
+		Key:            key(projectID, streamID),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return stream.Stream{}, fmt.Errorf("get stream %s: %w", streamID, err)
+	}
+	if len(out.Item) == 0 {
+		return stream.Stream{}, stream.ErrNotFound
+	}
+	return fromItem(out.Item)
+}
+
+// Delete removes a stream, or returns stream.ErrNotFound.
+func (s *Streams) Delete(ctx context.Context, projectID, streamID string) error {
+	_, err := s.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:           aws.String(s.Table),
+		Key:                 key(projectID, streamID),
+		ConditionExpression: aws.String("attribute_exists(pk)"),
+	})
+	var cfe *types.ConditionalCheckFailedException
+	if errors.As(err, &cfe) {
+		return stream.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("delete stream %s: %w", streamID, err)
+	}
+	return nil
+}
+
+// errBadCursor is returned for a cursor List did not issue.
+var errBadCursor = &stream.ValidationError{Field: "cursor", Msg: "is not a cursor this API issued"}
+
+// List returns up to limit streams of a project, oldest first, and a cursor
+// for the next page ("" on the last page).
+func (s *Streams) List(ctx context.Context, projectID string, limit int, cursor string) ([]stream.Stream, string, error) {
+	in := &dynamodb.QueryInput{
+		TableName:              aws.String(s.Table),
+		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :sk)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: projectPrefix + projectID},
+			":sk": &types.AttributeValueMemberS{Value: streamPrefix},
+		},
+		Limit: aws.Int32(int32(limit)),
+	}
+	if cursor != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(cursor)
+		if err != nil || !stream.ValidStreamID(string(raw)) {
+			return nil, "", errBadCursor
+		}
+		in.ExclusiveStartKey = key(projectID, string(raw))
+	}
+	out, err := s.Client.Query(ctx, in)
+	if err != nil {
+		return nil, "", fmt.Errorf("list streams of %s: %w", projectID, err)
+	}
+	streams := make([]stream.Stream, 0, len(out.Items))
+	for _, av := range out.Items {
+		st, err := fromItem(av)
+		if err != nil {
+			return nil, "", err
+		}
+		streams = append(streams, st)
+	}
+	next := ""
+	if sk, ok := out.LastEvaluatedKey["sk"].(*types.AttributeValueMemberS); ok && len(streams) == limit {
+		next = base64.RawURLEncoding.EncodeToString([]byte(strings.TrimPrefix(sk.Value, streamPrefix)))
+	}
+	return streams, next, nil
+}
+
+// Active returns every active stream of a project (all pages).
+func (s *Streams) Active(ctx context.Context, projectID string) ([]stream.Stream, error) {
+	in := &dynamodb.QueryInput{
+		TableName:              aws.String(s.Table),
+		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :sk)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: projectPrefix + projectID},
+			":sk": &types.AttributeValueMemberS{Value: streamPrefix},
+		},
+	}
+	p := dynamodb.NewQueryPaginator(s.Client, in)
+	var active []stream.Stream
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("query streams of %s: %w", projectID, err)
+		}
+		for _, av := range out.Items {
+			st, err := fromItem(av)
+			if err != nil {
+				return nil, err
+			}
+			if st.Status == stream.StatusActive {
+				active = append(active, st)
+			}
+		}
+	}
+	return active, nil
+}

@@ -1,0 +1,126 @@
+package stream
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/logstream/logstream/shared/netguard"
+)
+
+func TestValidatorNew(t *testing.T) {
+	now := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name      string
+		body      string
+		allow     bool
+		wantField string // "" = valid
+	}{
+		{"valid", `{"name":"SIEM","destination_type":"http","destination_config":{"endpoint":"https://h.example.com/in","headers":{"Authorization":"Bearer abcdefghijkl"}}}`, false, ""},
+		{"valid paused", `{"name":"x","destination_type":"http","status":"paused","destination_config":{"endpoint":"https://h.example.com"}}`, false, ""},
+		{"local receiver with switch", `{"name":"x","destination_type":"http","destination_config":{"endpoint":"http://127.0.0.1:9000/"}}`, true, ""},
+		{"missing name", `{"destination_type":"http","destination_config":{"endpoint":"https://h.example.com"}}`, false, "name"},
+		{"long name", `{"name":"` + strings.Repeat("n", 129) + `","destination_type":"http","destination_config":{"endpoint":"https://h.example.com"}}`, false, "name"},
+		{"bad status", `{"name":"x","destination_type":"http","status":"suspended","destination_config":{"endpoint":"https://h.example.com"}}`, false, "status"},
+		{"unknown type", `{"name":"x","destination_type":"ftp","destination_config":{}}`, false, "destination_type"},
+		{"missing config", `{"name":"x","destination_type":"http"}`, false, "destination_config"},
+		{"unknown config field", `{"name":"x","destination_type":"http","destination_config":{"endpoint":"https://h.example.com","url":"x"}}`, false, "destination_config.url"},
+		{"http endpoint", `{"name":"x","destination_type":"http","destination_config":{"endpoint":"http://h.example.com"}}`, false, "destination_config.endpoint"},
+		{"loopback endpoint", `{"name":"x","destination_type":"http","destination_config":{"endpoint":"https://127.0.0.1/"}}`, false, "destination_config.endpoint"},
+		{"not a url", `{"name":"x","destination_type":"http","destination_config":{"endpoint":"hooks"}}`, false, "destination_config.endpoint"},
+		{"reserved header", `{"name":"x","destination_type":"http","destination_config":{"endpoint":"https://h.example.com","headers":{"Content-Type":"text/plain"}}}`, false, "destination_config.headers.Content-Type"},
+		{"bad header name", `{"name":"x","destination_type":"http","destination_config":{"endpoint":"https://h.example.com","headers":{"a b":"c"}}}`, false, "destination_config.headers.a b"},
+		{"header injection", `{"name":"x","destination_type":"http","destination_config":{"endpoint":"https://h.example.com","headers":{"X-A":"1\r\nX-B: 2"}}}`, false, "destination_config.headers.X-A"},
+		{"wrong type", `{"name":"x","destination_type":"http","destination_config":{"endpoint":5}}`, false, "destination_config.endpoint"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v := Validator{Net: netguard.Policy{AllowPrivate: tc.allow}}
+			var req CreateRequest
+			err := DecodeStrict([]byte(tc.body), &req)
+			var s Stream
+			if err == nil {
+				s, err = v.New("proj_1", req, now)
+			}
+			if tc.wantField == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				if !ValidStreamID(s.ID) || s.ProjectID != "proj_1" || s.CreatedAt != now || s.Status == "" {
+					t.Fatalf("stream = %+v", s)
+				}
+				return
+			}
+			var ve *ValidationError
+			if !errors.As(err, &ve) || ve.Field != tc.wantField {
+				t.Fatalf("err = %v, want a validation error on %q", err, tc.wantField)
+			}
+		})
+	}
+}
+
+func TestDecodeStrictRejectsUnknownTopLevelField(t *testing.T) {
+	var req CreateRequest
+	err := DecodeStrict([]byte(`{"name":"x","colour":"red"}`), &req)
+	var ve *ValidationError
+	if !errors.As(err, &ve) || ve.Field != "colour" {
+		t.Fatalf("err = %v", err)
+	}
+	if err := DecodeStrict([]byte(`{"name":"x"} {}`), &req); err == nil {
+		t.Fatal("trailing object accepted")
+	}
+}
+
+func TestPublicMasksHeaderValues(t *testing.T) {
+	s := Stream{ID: NewID(), DestinationType: "http",
+		DestinationConfig: json.RawMessage(`{"endpoint":"https://h.example.com","headers":{"Authorization":"Bearer s3cr3t-token-9876","X-Short":"abc"}}`)}
+	out, _ := json.Marshal(s.Public())
+	if strings.Contains(string(out), "s3cr3t") || strings.Contains(string(out), `"abc"`) {
+		t.Fatalf("secret leaked: %s", out)
+	}
+	if !strings.Contains(string(out), "****9876") {
+		t.Fatalf("last four missing: %s", out)
+	}
+	if c, _ := s.HTTP(); c.Headers["Authorization"] != "Bearer s3cr3t-token-9876" {
+		t.Fatal("Public changed the stored stream")
+	}
+}
+
+func TestIDs(t *testing.T) {
+	if id := NewID(); !ValidStreamID(id) {
+		t.Fatalf("NewID() = %q is not valid", id)
+	}
+	for id, want := range map[string]bool{"proj_demo": true, "project-live-1f2e": true, "": false, "a/b": false, "-x": false, strings.Repeat("p", 129): false} {
+		if ValidProjectID(id) != want {
+			t.Errorf("ValidProjectID(%q) != %v", id, want)
+		}
+	}
+}
+
+func FuzzDecodeCreate(f *testing.F) {
+	f.Add([]byte(`{"name":"SIEM","destination_type":"http","destination_config":{"endpoint":"https://h.example.com"}}`))
+	f.Add([]byte(`{"name":1}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var req CreateRequest
+		if err := DecodeStrict(body, &req); err != nil {
+			var ve *ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("error of type %T", err)
+			}
+			return
+		}
+		s, err := Validator{}.New("p", req, time.Now())
+		if err != nil {
+			return
+		}
+		c, err := s.HTTP()
+		if err != nil {
+			t.Fatalf("accepted stream has an unreadable config: %v", err)
+		}
+		if _, err := (netguard.Policy{}).CheckURL(c.Endpoint); err != nil {
+			t.Fatalf("accepted endpoint %q fails its own check: %v", c.Endpoint, err)
+		}
+	})
+}
