@@ -1,0 +1,80 @@
+package app
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/logstream/logstream/shared/topology"
+)
+
+// Config is every setting a logstream function reads. Each function validates
+// the part it needs.
+type Config struct {
+	Table           string
+	StreamCacheTTL  time.Duration
+	DeliveryTimeout time.Duration
+	// AllowPrivateEndpoints is the local-development switch: plain http and
+	// private, loopback and link-local destinations. Off in every deployment.
+	AllowPrivateEndpoints bool
+	QueueURLs             map[string]string // destination type → delivery queue URL
+}
+
+// LoadConfig reads the variables topology declares.
+func LoadConfig(getenv Getenv) (Config, error) {
+	c := Config{Table: getenv(topology.EnvTable), QueueURLs: map[string]string{}}
+	var err error
+	if c.StreamCacheTTL, err = duration(getenv, topology.EnvStreamCacheTTL, topology.DefaultStreamCacheTTL); err != nil {
+		return c, err
+	}
+	if c.DeliveryTimeout, err = duration(getenv, topology.EnvDeliveryTimeout, topology.DefaultDeliveryTimeout); err != nil {
+		return c, err
+	}
+	if v := getenv(topology.EnvAllowPrivateEndpoints); v != "" {
+		if c.AllowPrivateEndpoints, err = strconv.ParseBool(v); err != nil {
+			return c, fmt.Errorf("config: %s=%q is not a boolean", topology.EnvAllowPrivateEndpoints, v)
+		}
+	}
+	for _, d := range topology.Destinations() {
+		if u := getenv(topology.QueueURLEnv(d)); u != "" {
+			c.QueueURLs[d] = u
+		}
+	}
+	return c, nil
+}
+
+func duration(getenv Getenv, name string, def time.Duration) (time.Duration, error) {
+	v := getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("config: %s=%q is not a duration such as 30s", name, v)
+	}
+	return d, nil
+}
+
+// Validate checks what every function needs.
+func (c Config) Validate() error {
+	if c.Table == "" {
+		return fmt.Errorf("config: %s is required", topology.EnvTable)
+	}
+	if c.DeliveryTimeout <= 0 {
+		return fmt.Errorf("config: %s must be positive", topology.EnvDeliveryTimeout)
+	}
+	return nil
+}
+
+// ValidateIngest also requires a queue for every destination type.
+func (c Config) ValidateIngest() error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	for _, d := range topology.Destinations() {
+		if c.QueueURLs[d] == "" {
+			return fmt.Errorf("config: %s is required", topology.QueueURLEnv(d))
+		}
+	}
+	return nil
+}

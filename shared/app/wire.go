@@ -1,0 +1,124 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/logstream/logstream/shared/deliver"
+	"github.com/logstream/logstream/shared/event"
+	"github.com/logstream/logstream/shared/ingest"
+	"github.com/logstream/logstream/shared/manage"
+	"github.com/logstream/logstream/shared/netguard"
+	"github.com/logstream/logstream/shared/queue"
+	"github.com/logstream/logstream/shared/sink/webhook"
+	"github.com/logstream/logstream/shared/store"
+	"github.com/logstream/logstream/shared/stream"
+	"github.com/logstream/logstream/shared/topology"
+)
+
+// userAgent identifies logstream to receivers.
+const userAgent = "logstream/0.1 (+https://github.com/logstream/logstream)"
+
+// Logger is the functions' logger: Lambda's JSON log format with the request
+// id of the invocation in every line (aws-lambda-go's lambdacontext handler).
+func Logger() *slog.Logger { return lambdacontext.NewLogger() }
+
+// loadAWS builds the AWS configuration once per cold start. Endpoints come
+// from AWS_ENDPOINT_URL_* in the process environment, as the SDK reads them.
+func loadAWS(ctx context.Context) (aws.Config, error) {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("load AWS config: %w", err)
+	}
+	return cfg, nil
+}
+
+func streamsStore(awsCfg aws.Config, c Config) *store.Streams {
+	return &store.Streams{Client: dynamodb.NewFromConfig(awsCfg), Table: c.Table}
+}
+
+// API builds the management API handler.
+func API(ctx context.Context, getenv Getenv) (HTTPHandler, error) {
+	c, err := LoadConfig(getenv)
+	if err == nil {
+		err = c.Validate()
+	}
+	if err != nil {
+		return nil, err
+	}
+	awsCfg, err := loadAWS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a := &manage.API{
+		Streams:   streamsStore(awsCfg, c),
+		Validator: stream.Validator{Net: netguard.Policy{AllowPrivate: c.AllowPrivateEndpoints}},
+		Log:       Logger(),
+	}
+	return a.Handle, nil
+}
+
+// Ingest builds the ingestion handler.
+func Ingest(ctx context.Context, getenv Getenv) (HTTPHandler, error) {
+	c, err := LoadConfig(getenv)
+	if err == nil {
+		err = c.ValidateIngest()
+	}
+	if err != nil {
+		return nil, err
+	}
+	awsCfg, err := loadAWS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s := &ingest.Service{
+		Streams:   streamsStore(awsCfg, c),
+		Publisher: &queue.Publisher{Client: sqs.NewFromConfig(awsCfg)},
+		QueueURLs: c.QueueURLs,
+		Limits:    event.DefaultLimits,
+		CacheTTL:  c.StreamCacheTTL,
+		Log:       Logger(),
+	}
+	return s.Handle, nil
+}
+
+// Deliver builds the delivery handler of a destination type.
+func Deliver(ctx context.Context, destination string, getenv Getenv) (SQSHandler, error) {
+	c, err := LoadConfig(getenv)
+	if err == nil {
+		err = c.Validate()
+	}
+	if err != nil {
+		return nil, err
+	}
+	var (
+		sender deliver.Sender
+		limits deliver.Limits
+	)
+	policy := netguard.Policy{AllowPrivate: c.AllowPrivateEndpoints}
+	switch destination {
+	case topology.DestinationHTTP:
+		sender = &webhook.Sender{Client: policy.Client(c.DeliveryTimeout), UserAgent: userAgent}
+		limits = webhook.Limits
+	default:
+		return nil, fmt.Errorf("app: no sender for destination type %q", destination)
+	}
+	awsCfg, err := loadAWS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	core := &deliver.Core{
+		Streams:  streamsStore(awsCfg, c),
+		Sender:   sender,
+		Limits:   limits,
+		CacheTTL: c.StreamCacheTTL,
+		Log:      Logger().With("destination_type", destination),
+	}
+	return core.Handle, nil
+}

@@ -1,0 +1,139 @@
+// Package ingest accepts batches of a project's events and enqueues them for
+// every active stream of the project.
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/logstream/logstream/shared/event"
+	"github.com/logstream/logstream/shared/httpapi"
+	"github.com/logstream/logstream/shared/queue"
+	"github.com/logstream/logstream/shared/stream"
+	"github.com/logstream/logstream/shared/ttlcache"
+)
+
+// RouteIngest is the route served, as API Gateway names it.
+const RouteIngest = "POST /v1/projects/{project_id}/events"
+
+// Streams finds a project's active streams.
+type Streams interface {
+	Active(ctx context.Context, projectID string) ([]stream.Stream, error)
+}
+
+// Publisher sends packed messages to a queue, returning nil only when every
+// message was accepted.
+type Publisher interface {
+	Publish(ctx context.Context, queueURL string, msgs []queue.Message) error
+}
+
+// Service is the ingestion function.
+type Service struct {
+	Streams   Streams
+	Publisher Publisher
+	// QueueURLs maps a destination type to its delivery queue.
+	QueueURLs map[string]string
+	Limits    event.Limits
+	Stamper   event.Stamper
+	// CacheTTL is how long a project's stream list is reused. A stream
+	// created, paused or deleted takes up to this long to be seen here.
+	CacheTTL time.Duration
+	Log      *slog.Logger
+
+	once  sync.Once
+	cache ttlcache.Cache[string, []stream.Stream]
+}
+
+// Result is the 202 answer: what was accepted and where it went.
+type Result struct {
+	Accepted int `json:"accepted"`
+	Streams  int `json:"streams"`
+	Messages int `json:"messages"`
+}
+
+// Handle is the Lambda handler.
+func (s *Service) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	res, err := s.handle(ctx, req)
+	if err != nil {
+		return httpapi.Fail(s.Log, req, err), nil
+	}
+	return httpapi.JSON(http.StatusAccepted, res), nil
+}
+
+func (s *Service) handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (Result, error) {
+	if req.RouteKey != RouteIngest {
+		return Result{}, httpapi.Errorf(http.StatusNotFound, "route_not_found", "no route %s", req.RouteKey)
+	}
+	projectID := req.PathParameters["project_id"]
+	if !stream.ValidProjectID(projectID) {
+		return Result{}, &stream.ValidationError{Field: "project_id", Msg: "is not a valid project id"}
+	}
+	format, err := event.FormatOf(httpapi.Header(req, "content-type"))
+	if err != nil {
+		return Result{}, err
+	}
+	body, err := httpapi.Body(req)
+	if err != nil {
+		return Result{}, err
+	}
+	decoded, err := event.Decode(body, httpapi.Header(req, "content-encoding"), s.Limits)
+	if err != nil {
+		return Result{}, err
+	}
+	evs, err := event.Parse(decoded, format, s.Limits, s.Stamper)
+	if err != nil {
+		return Result{}, err
+	}
+	return s.Ingest(ctx, projectID, evs)
+}
+
+// Ingest enqueues evs for every active stream of the project. It returns an
+// error unless SQS accepted every message.
+func (s *Service) Ingest(ctx context.Context, projectID string, evs []event.Event) (Result, error) {
+	s.once.Do(func() { s.cache.TTL = s.CacheTTL })
+	streams, err := s.cache.Get(ctx, projectID, func(ctx context.Context) ([]stream.Stream, error) {
+		return s.Streams.Active(ctx, projectID)
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("find streams of %s: %w", projectID, err)
+	}
+	res := Result{Accepted: len(evs), Streams: len(streams)}
+	if len(streams) == 0 {
+		return res, nil
+	}
+	raws := make([]json.RawMessage, len(evs))
+	for i, ev := range evs {
+		raws[i] = ev.Raw
+	}
+	for _, st := range streams {
+		url, ok := s.QueueURLs[st.DestinationType]
+		if !ok {
+			return Result{}, fmt.Errorf("stream %s: no delivery queue for destination type %q", st.ID, st.DestinationType)
+		}
+		msgs, err := queue.Pack(projectID, st.ID, raws, queue.MaxMessageBytes)
+		if err != nil {
+			return Result{}, fmt.Errorf("pack events for stream %s: %w", st.ID, err)
+		}
+		if err := s.Publisher.Publish(ctx, url, msgs); err != nil {
+			var pe *queue.PublishError
+			enqueued := res.Messages
+			if errors.As(err, &pe) {
+				enqueued += pe.Sent
+			}
+			s.Log.Error("enqueue failed", "project_id", projectID, "stream_id", st.ID, "messages_enqueued", enqueued, "err", err)
+			return Result{}, &httpapi.Error{Status: http.StatusServiceUnavailable, Code: "enqueue_failed",
+				Message: fmt.Sprintf("the events could not all be queued for delivery (%d messages were); retry the request. "+
+					"Events that carry an event_id keep it, so receivers can drop the duplicates a retry may cause", enqueued)}
+		}
+		res.Messages += len(msgs)
+	}
+	s.Log.Info("events enqueued", "project_id", projectID, "events", res.Accepted, "streams", res.Streams, "messages", res.Messages)
+	return res, nil
+}

@@ -1,0 +1,170 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/klauspost/compress/gzip"
+	"github.com/logstream/logstream/shared/event"
+	"github.com/logstream/logstream/shared/queue"
+	"github.com/logstream/logstream/shared/stream"
+)
+
+type fakeStreams struct {
+	calls  int
+	active func(projectID string) ([]stream.Stream, error)
+}
+
+func (f *fakeStreams) Active(_ context.Context, p string) ([]stream.Stream, error) {
+	f.calls++
+	return f.active(p)
+}
+
+type fakePublisher struct {
+	byQueue map[string][]queue.Message
+	publish func(queueURL string, msgs []queue.Message) error
+}
+
+func (f *fakePublisher) Publish(_ context.Context, url string, msgs []queue.Message) error {
+	if f.publish != nil {
+		if err := f.publish(url, msgs); err != nil {
+			return err
+		}
+	}
+	if f.byQueue == nil {
+		f.byQueue = map[string][]queue.Message{}
+	}
+	f.byQueue[url] = append(f.byQueue[url], msgs...)
+	return nil
+}
+
+func twoStreams(string) ([]stream.Stream, error) {
+	return []stream.Stream{{ID: "str_a", DestinationType: "http"}, {ID: "str_b", DestinationType: "http"}}, nil
+}
+
+func request(body []byte, headers map[string]string, b64 bool) events.APIGatewayV2HTTPRequest {
+	h := map[string]string{}
+	for k, v := range headers {
+		h[strings.ToLower(k)] = v
+	}
+	r := events.APIGatewayV2HTTPRequest{RouteKey: RouteIngest, Headers: h,
+		PathParameters: map[string]string{"project_id": "proj_demo"}, Body: string(body), IsBase64Encoded: b64}
+	if b64 {
+		r.Body = base64.StdEncoding.EncodeToString(body)
+	}
+	return r
+}
+
+func gzipped(s string) []byte {
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write([]byte(s))
+	zw.Close()
+	return b.Bytes()
+}
+
+type errorBody struct {
+	Error struct{ Code, Message, Field string } `json:"error"`
+}
+
+func newService(st *fakeStreams, pub *fakePublisher) *Service {
+	return &Service{Streams: st, Publisher: pub, QueueURLs: map[string]string{"http": "q-http"},
+		Limits: event.DefaultLimits, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+}
+
+func TestHandle(t *testing.T) {
+	tests := []struct {
+		name       string
+		req        events.APIGatewayV2HTTPRequest
+		active     func(string) ([]stream.Stream, error)
+		publish    func(string, []queue.Message) error
+		wantStatus int
+		wantCode   string
+		want       Result
+	}{
+		{name: "json array to two streams", req: request([]byte(`[{"a":1},{"a":2},{"a":3}]`), map[string]string{"content-type": "application/json"}, false),
+			active: twoStreams, wantStatus: 202, want: Result{Accepted: 3, Streams: 2, Messages: 2}},
+		{name: "gzip ndjson, base64 encoded by API Gateway", req: request(gzipped("{\"a\":1}\n{\"a\":2}\n"), map[string]string{"Content-Type": "application/x-ndjson", "Content-Encoding": "gzip"}, true),
+			active: twoStreams, wantStatus: 202, want: Result{Accepted: 2, Streams: 2, Messages: 2}},
+		{name: "no active streams still accepts", req: request([]byte(`[{}]`), nil, false),
+			active: func(string) ([]stream.Stream, error) { return nil, nil }, wantStatus: 202, want: Result{Accepted: 1}},
+		{name: "bad json", req: request([]byte(`[{"a":}]`), nil, false), active: twoStreams, wantStatus: 400, wantCode: "invalid_json"},
+		{name: "bad project id", req: func() events.APIGatewayV2HTTPRequest {
+			r := request([]byte(`[{}]`), nil, false)
+			r.PathParameters["project_id"] = "../etc"
+			return r
+		}(), active: twoStreams, wantStatus: 400, wantCode: "invalid_request"},
+		{name: "unsupported media type", req: request([]byte(`a,b`), map[string]string{"content-type": "text/csv"}, false), active: twoStreams, wantStatus: 415, wantCode: "unsupported_media_type"},
+		{name: "too many events", req: request([]byte("["+strings.Repeat(`{},`, event.DefaultLimits.MaxEvents)+"{}]"), nil, false), active: twoStreams, wantStatus: 413, wantCode: "too_many_events"},
+		{name: "body too large", req: request(bytes.Repeat([]byte(" "), int(event.DefaultLimits.MaxBodyBytes)+1), nil, false), active: twoStreams, wantStatus: 413, wantCode: "payload_too_large"},
+		{name: "stream lookup fails", req: request([]byte(`[{}]`), nil, false),
+			active: func(string) ([]stream.Stream, error) { return nil, errors.New("throttled") }, wantStatus: 500, wantCode: "internal"},
+		{name: "SQS refuses: no 202", req: request([]byte(`[{}]`), nil, false), active: twoStreams,
+			publish: func(string, []queue.Message) error {
+				return &queue.PublishError{Sent: 0, Failed: 1, Err: errors.New("down")}
+			},
+			wantStatus: 503, wantCode: "enqueue_failed"},
+		{name: "stream of a type with no queue", req: request([]byte(`[{}]`), nil, false),
+			active: func(string) ([]stream.Stream, error) {
+				return []stream.Stream{{ID: "x", DestinationType: "pigeon"}}, nil
+			},
+			wantStatus: 500, wantCode: "internal"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			pub := &fakePublisher{publish: tc.publish}
+			resp, err := newService(&fakeStreams{active: tc.active}, pub).Handle(context.Background(), tc.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tc.wantStatus {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.wantStatus, resp.Body)
+			}
+			if resp.Headers["content-type"] != "application/json" {
+				t.Errorf("content-type %q", resp.Headers["content-type"])
+			}
+			if tc.wantCode != "" {
+				var eb errorBody
+				if err := json.Unmarshal([]byte(resp.Body), &eb); err != nil || eb.Error.Code != tc.wantCode || eb.Error.Message == "" {
+					t.Fatalf("error body %s, want code %s", resp.Body, tc.wantCode)
+				}
+				return
+			}
+			var got Result
+			json.Unmarshal([]byte(resp.Body), &got)
+			if got != tc.want {
+				t.Fatalf("result %+v, want %+v", got, tc.want)
+			}
+			total := 0
+			for _, m := range pub.byQueue["q-http"] {
+				total += m.Events
+			}
+			if total != tc.want.Accepted*tc.want.Streams {
+				t.Fatalf("enqueued %d events, want %d", total, tc.want.Accepted*tc.want.Streams)
+			}
+		})
+	}
+}
+
+func TestStreamsAreCached(t *testing.T) {
+	st := &fakeStreams{active: twoStreams}
+	s := newService(st, &fakePublisher{})
+	s.CacheTTL = time.Minute
+	for range 5 {
+		if resp, _ := s.Handle(context.Background(), request([]byte(`[{}]`), nil, false)); resp.StatusCode != 202 {
+			t.Fatal(resp.Body)
+		}
+	}
+	if st.calls != 1 {
+		t.Fatalf("Active called %d times, want 1", st.calls)
+	}
+}

@@ -1,0 +1,158 @@
+package manage
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/logstream/logstream/shared/stream"
+)
+
+// memStreams is an in-memory Streams.
+type memStreams struct{ m map[string]stream.Stream }
+
+func (f *memStreams) Create(_ context.Context, s stream.Stream) error {
+	f.m[s.ProjectID+"/"+s.ID] = s
+	return nil
+}
+func (f *memStreams) Get(_ context.Context, p, id string) (stream.Stream, error) {
+	s, ok := f.m[p+"/"+id]
+	if !ok {
+		return s, stream.ErrNotFound
+	}
+	return s, nil
+}
+func (f *memStreams) List(_ context.Context, p string, limit int, cursor string) ([]stream.Stream, string, error) {
+	if cursor == "bad" {
+		return nil, "", &stream.ValidationError{Field: "cursor", Msg: "bad"}
+	}
+	var out []stream.Stream
+	for _, s := range f.m {
+		if s.ProjectID == p && len(out) < limit {
+			out = append(out, s)
+		}
+	}
+	return out, "", nil
+}
+func (f *memStreams) Delete(_ context.Context, p, id string) error {
+	if _, ok := f.m[p+"/"+id]; !ok {
+		return stream.ErrNotFound
+	}
+	delete(f.m, p+"/"+id)
+	return nil
+}
+
+func call(t *testing.T, a *API, route, project, streamID, query, body string) events.APIGatewayV2HTTPResponse {
+	t.Helper()
+	params := map[string]string{"project_id": project}
+	if streamID != "" {
+		params["stream_id"] = streamID
+	}
+	qs := map[string]string{}
+	if query != "" {
+		k, v, _ := strings.Cut(query, "=")
+		qs[k] = v
+	}
+	resp, err := a.Handle(context.Background(), events.APIGatewayV2HTTPRequest{RouteKey: route, PathParameters: params,
+		QueryStringParameters: qs, Body: body, Headers: map[string]string{"content-type": "application/json"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+func errCode(t *testing.T, resp events.APIGatewayV2HTTPResponse) (string, string) {
+	t.Helper()
+	var eb struct {
+		Error struct{ Code, Field string } `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(resp.Body), &eb); err != nil {
+		t.Fatalf("not a JSON error: %s", resp.Body)
+	}
+	return eb.Error.Code, eb.Error.Field
+}
+
+const createBody = `{"name":"SIEM","destination_type":"http","destination_config":{"endpoint":"https://hooks.example.com/x","headers":{"Authorization":"Bearer super-secret-token"}}}`
+
+func TestLifecycle(t *testing.T) {
+	a := &API{Streams: &memStreams{m: map[string]stream.Stream{}}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	resp := call(t, a, RouteCreate, "proj_a", "", "", createBody)
+	if resp.StatusCode != 201 {
+		t.Fatalf("create: %d %s", resp.StatusCode, resp.Body)
+	}
+	var created stream.Stream
+	json.Unmarshal([]byte(resp.Body), &created)
+	if resp.Headers["location"] != "/v1/projects/proj_a/streams/"+created.ID || created.Status != stream.StatusActive {
+		t.Fatalf("created %+v, location %q", created, resp.Headers["location"])
+	}
+	for name, r := range map[string]events.APIGatewayV2HTTPResponse{
+		"create": resp, "get": call(t, a, RouteGet, "proj_a", created.ID, "", ""), "list": call(t, a, RouteList, "proj_a", "", "limit=5", ""),
+	} {
+		if r.StatusCode/100 != 2 || strings.Contains(r.Body, "super-secret") || !strings.Contains(r.Body, created.ID) {
+			t.Errorf("%s: %d %s", name, r.StatusCode, r.Body)
+		}
+	}
+	if r := call(t, a, RouteGet, "proj_b", created.ID, "", ""); r.StatusCode != 404 {
+		t.Errorf("another project read the stream: %d", r.StatusCode)
+	}
+	if r := call(t, a, RouteList, "proj_b", "", "", ""); strings.Contains(r.Body, created.ID) {
+		t.Errorf("another project listed the stream: %s", r.Body)
+	}
+	if r := call(t, a, RouteDelete, "proj_a", created.ID, "", ""); r.StatusCode != 204 {
+		t.Fatalf("delete: %d", r.StatusCode)
+	}
+	if r := call(t, a, RouteDelete, "proj_a", created.ID, "", ""); r.StatusCode != 404 {
+		t.Fatalf("second delete: %d", r.StatusCode)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	a := &API{Streams: &memStreams{m: map[string]stream.Stream{}}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	tests := []struct {
+		name                  string
+		route, project, id, q string
+		body                  string
+		wantStatus            int
+		wantCode, wantField   string
+	}{
+		{"unknown field", RouteCreate, "p", "", "", `{"name":"x","bogus":1}`, 400, "invalid_request", "bogus"},
+		{"bad url", RouteCreate, "p", "", "", `{"name":"x","destination_type":"http","destination_config":{"endpoint":"ftp://x"}}`, 400, "invalid_request", "destination_config.endpoint"},
+		{"not json", RouteCreate, "p", "", "", `{`, 400, "invalid_request", ""},
+		{"too large", RouteCreate, "p", "", "", `{"name":"` + strings.Repeat("x", maxBodyBytes) + `"}`, 413, "payload_too_large", ""},
+		{"bad project", RouteList, "a b", "", "", "", 400, "invalid_request", "project_id"},
+		{"bad limit", RouteList, "p", "", "limit=0", "", 400, "invalid_request", "limit"},
+		{"bad cursor", RouteList, "p", "", "cursor=bad", "", 400, "invalid_request", "cursor"},
+		{"malformed stream id", RouteGet, "p", "nope", "", "", 404, "not_found", ""},
+		{"unknown stream", RouteGet, "p", stream.NewID(), "", "", 404, "not_found", ""},
+		{"unknown route", "PATCH /x", "p", "", "", "", 404, "route_not_found", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := call(t, a, tc.route, tc.project, tc.id, tc.q, tc.body)
+			code, field := errCode(t, r)
+			if r.StatusCode != tc.wantStatus || code != tc.wantCode || field != tc.wantField {
+				t.Fatalf("got %d %s %q, want %d %s %q: %s", r.StatusCode, code, field, tc.wantStatus, tc.wantCode, tc.wantField, r.Body)
+			}
+		})
+	}
+}
+
+type failingStreams struct{ memStreams }
+
+func (failingStreams) Create(context.Context, stream.Stream) error {
+	return fmt.Errorf("put: %w", errors.New("ProvisionedThroughputExceeded"))
+}
+
+func TestStoreFailureIsA500WithoutDetails(t *testing.T) {
+	a := &API{Streams: &failingStreams{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	r := call(t, a, RouteCreate, "p", "", "", createBody)
+	if code, _ := errCode(t, r); r.StatusCode != 500 || code != "internal" || strings.Contains(r.Body, "Provisioned") {
+		t.Fatalf("%d %s", r.StatusCode, r.Body)
+	}
+}
