@@ -1,0 +1,140 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/logstream/logstream/shared/topology"
+)
+
+// FunctionIDTag is the tag carrying a function's topology ID, so the deployed
+// function (and a synthesized template) can be mapped back to the spec.
+const FunctionIDTag = "logstream:function"
+
+// functionProps are the inputs of newFunction.
+type functionProps struct {
+	Function topology.Function
+	AssetDir string
+	Table    awsdynamodb.Table
+	Queues   map[string]deliveryQueue // by destination type
+}
+
+// newFunction creates one Go function on provided.al2023/arm64 with JSON logs
+// into an explicit log group, its environment resolved from the spec's
+// references, its SQS event source if any, and exactly the grants its role needs.
+func newFunction(scope constructs.Construct, p functionProps) (awslambda.Function, error) {
+	f := p.Function
+	id := pascal(f.ID)
+	role, err := roleOf(f)
+	if err != nil {
+		return nil, err
+	}
+
+	env := make(map[string]*string, len(f.Env))
+	for _, e := range f.Env {
+		switch e.Ref {
+		case topology.RefNone:
+			env[e.Name] = jsii.String(e.Value)
+		case topology.RefTableName:
+			env[e.Name] = p.Table.TableName()
+		case topology.RefQueueURL:
+			q, ok := p.Queues[e.Queue]
+			if !ok {
+				return nil, fmt.Errorf("logstream: function %s env %s refers to unknown queue %q", f.ID, e.Name, e.Queue)
+			}
+			env[e.Name] = q.Queue.QueueUrl()
+		default:
+			return nil, fmt.Errorf("logstream: function %s env %s has unknown reference kind %d", f.ID, e.Name, e.Ref)
+		}
+	}
+
+	// Named like Lambda's default group so it is where people look. Logs go
+	// with the stack: a retained, explicitly named group would make the next
+	// create of the same prefix fail with "already exists".
+	logs := awslogs.NewLogGroup(scope, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
+		LogGroupName:  jsii.String("/aws/lambda/" + f.Name),
+		Retention:     awslogs.RetentionDays_ONE_MONTH,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+
+	fn := awslambda.NewFunction(scope, jsii.String(id+"Function"), &awslambda.FunctionProps{
+		FunctionName:          jsii.String(f.Name),
+		Runtime:               awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:          awslambda.Architecture_ARM_64(),
+		Handler:               jsii.String("bootstrap"),
+		Code:                  awslambda.Code_FromAsset(jsii.String(filepath.Join(p.AssetDir, f.ID)), nil),
+		Timeout:               seconds(f.Timeout),
+		MemorySize:            jsii.Number(float64(f.MemoryMB)),
+		Environment:           &env,
+		LoggingFormat:         awslambda.LoggingFormat_JSON,
+		ApplicationLogLevelV2: awslambda.ApplicationLogLevel_INFO,
+		SystemLogLevelV2:      awslambda.SystemLogLevel_INFO,
+		LogGroup:              logs,
+	})
+	awscdk.Tags_Of(fn).Add(jsii.String(FunctionIDTag), jsii.String(f.ID), nil)
+
+	if s := f.Source; s != nil {
+		q, ok := p.Queues[s.Destination]
+		if !ok {
+			return nil, fmt.Errorf("logstream: function %s reads unknown queue %q", f.ID, s.Destination)
+		}
+		fn.AddEventSource(awslambdaeventsources.NewSqsEventSource(q.Queue, &awslambdaeventsources.SqsEventSourceProps{
+			BatchSize:               jsii.Number(float64(s.BatchSize)),
+			MaxBatchingWindow:       seconds(s.MaxBatchingWindow),
+			ReportBatchItemFailures: jsii.Bool(s.ReportBatchItemFailures),
+		}))
+	}
+
+	grant(fn, role, p)
+	return fn, nil
+}
+
+// role is what a function does, and so which grants it gets.
+type role int
+
+const (
+	roleAPI     role = iota // stream CRUD
+	roleIngest              // looks streams up, fans events out to every delivery queue
+	roleDeliver             // reads its queue, looks streams up, sends to destinations
+)
+
+// roleOf classifies f. A function it does not know is an error, so a new
+// function gets a deliberate decision about its permissions.
+func roleOf(f topology.Function) (role, error) {
+	switch {
+	case f.ID == topology.FunctionAPI:
+		return roleAPI, nil
+	case f.ID == topology.FunctionIngest:
+		return roleIngest, nil
+	case f.Source != nil:
+		return roleDeliver, nil
+	}
+	return 0, fmt.Errorf("logstream: no IAM grants defined for function %s", f.ID)
+}
+
+// grant gives fn exactly what its role's code does, nothing else.
+func grant(fn awslambda.Function, r role, p functionProps) {
+	switch r {
+	case roleAPI:
+		p.Table.GrantReadWriteData(fn)
+	case roleIngest:
+		p.Table.GrantReadData(fn)
+		for _, q := range p.Queues {
+			q.Queue.GrantSendMessages(fn)
+		}
+	case roleDeliver:
+		// The event source grants consuming the queue; the explicit
+		// ChangeMessageVisibility is for the backoff the function sets on
+		// failed messages, so it does not hang on that default.
+		p.Table.GrantReadData(fn)
+		p.Queues[p.Function.Source.Destination].Queue.Grant(fn, jsii.String("sqs:ChangeMessageVisibility"))
+	}
+}

@@ -1,0 +1,105 @@
+// Command infra is logstream's AWS CDK app. `cdk synth` runs it (see cdk.json);
+// it builds one stack from topology.New(prefix) and the cross-built function
+// assets in LOGSTREAM_ASSET_DIR (written by `make build`). It makes no network calls.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/logstream/logstream/shared/topology"
+)
+
+// Environment variables read by the app.
+const (
+	envPrefix   = "LOGSTREAM_PREFIX"
+	envAssetDir = "LOGSTREAM_ASSET_DIR"
+
+	defaultPrefix   = "logstream"
+	defaultAssetDir = "../build"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "logstream infra:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	defer jsii.Close()
+
+	prefix := envOr(envPrefix, defaultPrefix)
+	assetDir, err := filepath.Abs(envOr(envAssetDir, defaultAssetDir))
+	if err != nil {
+		return fmt.Errorf("resolve %s: %w", envAssetDir, err)
+	}
+	spec := topology.New(prefix)
+	if err := spec.Validate(); err != nil {
+		return err
+	}
+	if err := checkAssets(spec, assetDir); err != nil {
+		return err
+	}
+
+	app := awscdk.NewApp(nil)
+	NewLogstreamStack(app, "Logstream", &LogstreamStackProps{
+		StackProps: awscdk.StackProps{
+			// Every resource is named <prefix>-…; the stack follows suit so two
+			// prefixes can live side by side in one account.
+			StackName:   jsii.String(prefix),
+			Description: jsii.String("logstream event-log streaming (prefix " + prefix + ")"),
+			Env:         envFromCDK(),
+		},
+		Spec:     spec,
+		AssetDir: assetDir,
+	})
+	app.Synth(nil)
+	return nil
+}
+
+// checkAssets fails early, with a hint, when a function's bootstrap is missing;
+// CDK's own error ("Cannot find asset") does not say how to produce it.
+func checkAssets(spec topology.Spec, dir string) error {
+	var errs []error
+	for _, f := range spec.Functions {
+		p := filepath.Join(dir, f.ID, "bootstrap")
+		if _, err := os.Stat(p); err != nil {
+			errs = append(errs, fmt.Errorf("function %s: %w", f.ID, err))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("missing function assets in %s (run `make build` or set %s): %w",
+			dir, envAssetDir, errors.Join(errs...))
+	}
+	return nil
+}
+
+// envFromCDK pins the stack to the account and region the CDK CLI resolved, if
+// any; without them the template stays environment-agnostic.
+func envFromCDK() *awscdk.Environment {
+	account, region := os.Getenv("CDK_DEFAULT_ACCOUNT"), os.Getenv("CDK_DEFAULT_REGION")
+	if account == "" && region == "" {
+		return nil
+	}
+	env := &awscdk.Environment{}
+	if account != "" {
+		env.Account = jsii.String(account)
+	}
+	if region != "" {
+		env.Region = jsii.String(region)
+	}
+	return env
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/logstream/logstream/shared/topology"
+)
+
+// LogstreamStackProps configures NewLogstreamStack.
+type LogstreamStackProps struct {
+	awscdk.StackProps
+	// Spec is the deployed shape; every resource is built from it.
+	Spec topology.Spec
+	// AssetDir holds <function ID>/bootstrap for every function (see `make build`).
+	AssetDir string
+}
+
+// NewLogstreamStack builds the whole service from props.Spec: the streams table,
+// one delivery queue and DLQ per destination, the functions with their log
+// groups, SQS event sources and least-privilege grants, and the IAM-protected
+// HTTP API. It panics if the spec is invalid, as CDK constructors do.
+func NewLogstreamStack(scope constructs.Construct, id string, props *LogstreamStackProps) awscdk.Stack {
+	if props == nil {
+		panic("logstream: NewLogstreamStack needs props")
+	}
+	spec := props.Spec
+	if err := spec.Validate(); err != nil {
+		panic(err.Error())
+	}
+	if props.AssetDir == "" {
+		panic("logstream: AssetDir is required")
+	}
+
+	stack := awscdk.NewStack(scope, &id, &props.StackProps)
+
+	table := newStreamsTable(stack, spec.Table)
+	queues := make(map[string]deliveryQueue, len(spec.Queues))
+	for _, q := range spec.Queues {
+		queues[q.Destination] = newDeliveryQueue(stack, q)
+	}
+
+	functions := make(map[string]awslambda.Function, len(spec.Functions))
+	for _, f := range spec.Functions {
+		fn, err := newFunction(stack, functionProps{
+			Function: f,
+			AssetDir: props.AssetDir,
+			Table:    table,
+			Queues:   queues,
+		})
+		if err != nil {
+			panic(err.Error())
+		}
+		functions[f.ID] = fn
+	}
+
+	api := newHTTPAPI(stack, spec, functions)
+
+	output(stack, "ApiUrl", api.URL, "Base URL of the HTTP API; requests must be SigV4-signed (execute-api).")
+	output(stack, "TableName", table.TableName(), "DynamoDB table holding streams.")
+	for _, q := range spec.Queues {
+		dq := queues[q.Destination]
+		name := pascal("deliver-" + q.Destination)
+		output(stack, name+"QueueUrl", dq.Queue.QueueUrl(), "Delivery queue for "+q.Destination+" destinations.")
+		output(stack, name+"DlqUrl", dq.DLQ.QueueUrl(), "Dead-letter queue for "+q.Destination+" deliveries.")
+	}
+	return stack
+}
+
+func output(scope constructs.Construct, id string, value *string, description string) {
+	awscdk.NewCfnOutput(scope, jsii.String(id), &awscdk.CfnOutputProps{
+		Value:       value,
+		Description: jsii.String(description),
+	})
+}
+
+// pascal turns an ID like "deliver-http" into "DeliverHttp" for construct IDs.
+func pascal(id string) string {
+	var b strings.Builder
+	for _, part := range strings.FieldsFunc(id, func(r rune) bool { return r == '-' || r == '_' || r == '/' }) {
+		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+	}
+	return b.String()
+}
+
+// seconds converts a spec duration to a CDK duration. CloudFormation takes whole
+// seconds for every duration used here; a fractional value is a spec bug.
+func seconds(d time.Duration) awscdk.Duration {
+	if d%time.Second != 0 {
+		panic(fmt.Sprintf("logstream: duration %s is not a whole number of seconds", d))
+	}
+	return awscdk.Duration_Seconds(jsii.Number(d.Seconds()))
+}

@@ -1,0 +1,627 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/logstream/logstream/shared/topology"
+)
+
+// CDK tests: jsii is not goroutine-safe, so no t.Parallel; synthesis takes
+// seconds, so the stack is built once per test binary and shared read-only.
+
+// testPrefix differs from the default so a hard-coded "logstream-…" name shows up.
+const testPrefix = "lstest"
+
+var testAssets = filepath.Join("testdata", "assets")
+
+type synthesized struct {
+	spec     topology.Spec
+	template assertions.Template
+	json     map[string]any // template.ToJSON(), for walks and negative checks
+}
+
+var (
+	synthOnce   sync.Once
+	synthResult synthesized
+	synthErr    error
+)
+
+// synth returns the stack built from topology.New(testPrefix), synthesizing it
+// on first use.
+func synth(t *testing.T) synthesized {
+	t.Helper()
+	synthOnce.Do(func() {
+		synthErr = catch(func() {
+			spec := topology.New(testPrefix)
+			app := newTestApp()
+			stack := NewLogstreamStack(app, "Logstream", &LogstreamStackProps{Spec: spec, AssetDir: testAssets})
+			tpl := assertions.Template_FromStack(stack, nil)
+			synthResult = synthesized{spec: spec, template: tpl, json: *tpl.ToJSON()}
+		})
+	})
+	if synthErr != nil {
+		t.Fatalf("synthesize stack: %v", synthErr)
+	}
+	return synthResult
+}
+
+// newTestApp creates an app with cdk.json's context (feature flags), so tests
+// see the template `cdk synth` produces.
+func newTestApp() awscdk.App {
+	raw, err := os.ReadFile("cdk.json")
+	if err != nil {
+		panic(err)
+	}
+	var cfg struct {
+		Context map[string]any `json:"context"`
+	}
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		panic(fmt.Sprintf("cdk.json: %v", err))
+	}
+	return awscdk.NewApp(&awscdk.AppProps{Context: &cfg.Context})
+}
+
+// catch runs fn and returns what it panicked with, if anything: jsii turns
+// failed assertions and construct errors into Go panics.
+func catch(fn func()) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	fn()
+	return nil
+}
+
+// must runs a CDK assertion and fails the test with its message if it panics.
+func must(t *testing.T, what string, fn func()) {
+	t.Helper()
+	if err := catch(fn); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func obj(kv map[string]any) *map[string]any { return &kv }
+func arr(v ...any) *[]any                   { return &v }
+
+// resources returns logical ID → resource of the given type.
+func (s synthesized) resources(typ string) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for id, r := range s.json["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		if res["Type"] == typ {
+			out[id] = res
+		}
+	}
+	return out
+}
+
+func propsOf(res map[string]any) map[string]any {
+	p, _ := res["Properties"].(map[string]any)
+	return p
+}
+
+// logicalID returns the single resource of typ whose property key equals value.
+func (s synthesized) logicalID(t *testing.T, typ, key string, value any) string {
+	t.Helper()
+	var found []string
+	for id, r := range s.resources(typ) {
+		if reflect.DeepEqual(propsOf(r)[key], value) {
+			found = append(found, id)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("want one %s with %s=%v, found %v", typ, key, value, found)
+	}
+	return found[0]
+}
+
+func TestTable(t *testing.T) {
+	s := synth(t)
+	must(t, "one table", func() { s.template.ResourceCountIs(jsii.String("AWS::DynamoDB::Table"), jsii.Number(1)) })
+	must(t, "table properties", func() {
+		s.template.HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), obj(map[string]any{
+			"TableName": s.spec.Table.Name,
+			"KeySchema": assertions.Match_ArrayEquals(arr(
+				map[string]any{"AttributeName": s.spec.Table.PartitionKey, "KeyType": "HASH"},
+				map[string]any{"AttributeName": s.spec.Table.SortKey, "KeyType": "RANGE"},
+			)),
+			"AttributeDefinitions": assertions.Match_ArrayWith(arr(
+				map[string]any{"AttributeName": s.spec.Table.PartitionKey, "AttributeType": "S"},
+				map[string]any{"AttributeName": s.spec.Table.SortKey, "AttributeType": "S"},
+			)),
+			"BillingMode":                      "PAY_PER_REQUEST",
+			"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
+			"SSESpecification":                 map[string]any{"SSEEnabled": true},
+		}))
+	})
+	must(t, "table retained", func() {
+		s.template.HasResource(jsii.String("AWS::DynamoDB::Table"), obj(map[string]any{
+			"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
+		}))
+	})
+}
+
+func TestQueues(t *testing.T) {
+	s := synth(t)
+	must(t, "queue count", func() {
+		s.template.ResourceCountIs(jsii.String("AWS::SQS::Queue"), jsii.Number(float64(2*len(s.spec.Queues))))
+	})
+	for _, q := range s.spec.Queues {
+		t.Run(q.Destination, func(t *testing.T) {
+			dlqID := s.logicalID(t, "AWS::SQS::Queue", "QueueName", q.DLQName)
+			queueID := s.logicalID(t, "AWS::SQS::Queue", "QueueName", q.Name)
+			must(t, "DLQ", func() {
+				s.template.HasResourceProperties(jsii.String("AWS::SQS::Queue"), obj(map[string]any{
+					"QueueName":              q.DLQName,
+					"MessageRetentionPeriod": q.DLQRetention.Seconds(),
+					"SqsManagedSseEnabled":   true,
+					"RedrivePolicy":          assertions.Match_Absent(),
+				}))
+			})
+			must(t, "queue", func() {
+				s.template.HasResourceProperties(jsii.String("AWS::SQS::Queue"), obj(map[string]any{
+					"QueueName":              q.Name,
+					"VisibilityTimeout":      q.VisibilityTimeout.Seconds(),
+					"MessageRetentionPeriod": q.Retention.Seconds(),
+					"SqsManagedSseEnabled":   true,
+					"RedrivePolicy": map[string]any{
+						"maxReceiveCount":     q.MaxReceiveCount,
+						"deadLetterTargetArn": map[string]any{"Fn::GetAtt": []any{dlqID, "Arn"}},
+					},
+				}))
+			})
+			for _, id := range []string{queueID, dlqID} {
+				must(t, "TLS-only policy on "+id, func() {
+					s.template.HasResourceProperties(jsii.String("AWS::SQS::QueuePolicy"), obj(map[string]any{
+						"Queues": arr(map[string]any{"Ref": id}),
+						"PolicyDocument": assertions.Match_ObjectLike(obj(map[string]any{
+							"Statement": assertions.Match_ArrayWith(arr(assertions.Match_ObjectLike(obj(map[string]any{
+								"Effect":    "Deny",
+								"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+							})))),
+						})),
+					}))
+				})
+			}
+		})
+	}
+}
+
+func TestFunctions(t *testing.T) {
+	s := synth(t)
+	must(t, "function count", func() {
+		s.template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(float64(len(s.spec.Functions))))
+	})
+	tableID := s.logicalID(t, "AWS::DynamoDB::Table", "TableName", s.spec.Table.Name)
+	codeKeys := map[string]string{}
+	for _, f := range s.spec.Functions {
+		t.Run(f.ID, func(t *testing.T) {
+			must(t, "function", func() {
+				s.template.HasResourceProperties(jsii.String("AWS::Lambda::Function"), obj(map[string]any{
+					"FunctionName":  f.Name,
+					"Runtime":       "provided.al2023",
+					"Architectures": arr("arm64"),
+					"Handler":       "bootstrap",
+					"Timeout":       f.Timeout.Seconds(),
+					"MemorySize":    f.MemoryMB,
+					"LoggingConfig": assertions.Match_ObjectLike(obj(map[string]any{"LogFormat": "JSON"})),
+					"Tags":          assertions.Match_ArrayWith(arr(map[string]any{"Key": FunctionIDTag, "Value": f.ID})),
+				}))
+			})
+			must(t, "log group", func() {
+				s.template.HasResourceProperties(jsii.String("AWS::Logs::LogGroup"), obj(map[string]any{
+					"LogGroupName":    "/aws/lambda/" + f.Name,
+					"RetentionInDays": 30,
+				}))
+			})
+
+			id := s.logicalID(t, "AWS::Lambda::Function", "FunctionName", f.Name)
+			p := propsOf(s.resources("AWS::Lambda::Function")[id])
+			logGroupID := s.logicalID(t, "AWS::Logs::LogGroup", "LogGroupName", "/aws/lambda/"+f.Name)
+			if got := p["LoggingConfig"].(map[string]any)["LogGroup"]; !reflect.DeepEqual(got, map[string]any{"Ref": logGroupID}) {
+				t.Errorf("LoggingConfig.LogGroup = %v, want Ref %s", got, logGroupID)
+			}
+			codeKeys[f.ID] = fmt.Sprint(p["Code"].(map[string]any)["S3Key"])
+
+			// Exactly the spec's variables, each with its literal or reference.
+			vars := p["Environment"].(map[string]any)["Variables"].(map[string]any)
+			want := map[string]any{}
+			for _, e := range f.Env {
+				switch e.Ref {
+				case topology.RefNone:
+					want[e.Name] = e.Value
+				case topology.RefTableName:
+					want[e.Name] = map[string]any{"Ref": tableID}
+				case topology.RefQueueURL:
+					q, _ := s.spec.Queue(e.Queue)
+					want[e.Name] = map[string]any{"Ref": s.logicalID(t, "AWS::SQS::Queue", "QueueName", q.Name)}
+				}
+			}
+			if !reflect.DeepEqual(vars, want) {
+				t.Errorf("environment:\n got %v\nwant %v", vars, want)
+			}
+		})
+	}
+	// The stub assets differ, so each function must have its own code.
+	seen := map[string]string{}
+	for id, key := range codeKeys {
+		if other, dup := seen[key]; dup {
+			t.Errorf("functions %s and %s share code asset %s", id, other, key)
+		}
+		seen[key] = id
+	}
+}
+
+func TestEventSourceMappings(t *testing.T) {
+	s := synth(t)
+	var sources int
+	for _, f := range s.spec.Functions {
+		if f.Source == nil {
+			continue
+		}
+		sources++
+		t.Run(f.ID, func(t *testing.T) {
+			q, _ := s.spec.Queue(f.Source.Destination)
+			fnID := s.logicalID(t, "AWS::Lambda::Function", "FunctionName", f.Name)
+			queueID := s.logicalID(t, "AWS::SQS::Queue", "QueueName", q.Name)
+			must(t, "mapping", func() {
+				s.template.HasResourceProperties(jsii.String("AWS::Lambda::EventSourceMapping"), obj(map[string]any{
+					"FunctionName":                   map[string]any{"Ref": fnID},
+					"EventSourceArn":                 map[string]any{"Fn::GetAtt": []any{queueID, "Arn"}},
+					"FunctionResponseTypes":          arr("ReportBatchItemFailures"),
+					"BatchSize":                      f.Source.BatchSize,
+					"MaximumBatchingWindowInSeconds": f.Source.MaxBatchingWindow.Seconds(),
+				}))
+			})
+		})
+	}
+	must(t, "no other mappings", func() {
+		s.template.ResourceCountIs(jsii.String("AWS::Lambda::EventSourceMapping"), jsii.Number(float64(sources)))
+	})
+}
+
+func TestRoutes(t *testing.T) {
+	s := synth(t)
+	must(t, "route count", func() {
+		s.template.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Route"), jsii.Number(float64(len(s.spec.Routes))))
+	})
+	for _, r := range s.spec.Routes {
+		t.Run(r.Key(), func(t *testing.T) {
+			routeID := s.logicalID(t, "AWS::ApiGatewayV2::Route", "RouteKey", r.Key())
+			p := propsOf(s.resources("AWS::ApiGatewayV2::Route")[routeID])
+			if p["AuthorizationType"] != "AWS_IAM" {
+				t.Errorf("AuthorizationType = %v, want AWS_IAM", p["AuthorizationType"])
+			}
+			// Target is integrations/<integration>; that integration must invoke r.Function.
+			parts := p["Target"].(map[string]any)["Fn::Join"].([]any)[1].([]any)
+			integrationID, err := refTarget(parts[1])
+			if err != nil {
+				t.Fatalf("route target: %v", err)
+			}
+			integration := propsOf(s.resources("AWS::ApiGatewayV2::Integration")[integrationID])
+			f, _ := s.spec.Function(r.Function)
+			fnID := s.logicalID(t, "AWS::Lambda::Function", "FunctionName", f.Name)
+			if got, want := integration["IntegrationUri"], (map[string]any{"Fn::GetAtt": []any{fnID, "Arn"}}); !reflect.DeepEqual(got, want) {
+				t.Errorf("integration URI = %v, want %v", got, want)
+			}
+			if integration["PayloadFormatVersion"] != "2.0" || integration["IntegrationType"] != "AWS_PROXY" {
+				t.Errorf("integration = %v, want AWS_PROXY with payload format 2.0", integration)
+			}
+		})
+	}
+	must(t, "throttled $default stage", func() {
+		s.template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Stage"), obj(map[string]any{
+			"StageName":  "$default",
+			"AutoDeploy": true,
+			"DefaultRouteSettings": map[string]any{
+				"ThrottlingRateLimit": apiRateLimit, "ThrottlingBurstLimit": apiBurstLimit,
+			},
+		}))
+	})
+}
+
+func TestOutputs(t *testing.T) {
+	s := synth(t)
+	want := []string{"ApiUrl", "TableName"}
+	for _, q := range s.spec.Queues {
+		name := pascal("deliver-" + q.Destination)
+		want = append(want, name+"QueueUrl", name+"DlqUrl")
+	}
+	for _, o := range want {
+		must(t, "output "+o, func() { s.template.HasOutput(jsii.String(o), obj(map[string]any{})) })
+	}
+}
+
+// rolePermissions is what one function's role may do, from all its policies.
+type rolePermissions struct {
+	actions    map[string]bool
+	statements []map[string]any
+	managed    []string // managed policy ARNs, flattened
+}
+
+func (s synthesized) permissions(t *testing.T, f topology.Function) rolePermissions {
+	t.Helper()
+	fnID := s.logicalID(t, "AWS::Lambda::Function", "FunctionName", f.Name)
+	roleID, err := getAttTarget(propsOf(s.resources("AWS::Lambda::Function")[fnID])["Role"])
+	if err != nil {
+		t.Fatalf("function %s role: %v", f.ID, err)
+	}
+	perms := rolePermissions{actions: map[string]bool{}}
+	role := propsOf(s.resources("AWS::IAM::Role")[roleID])
+	if inline, ok := role["Policies"]; ok {
+		t.Errorf("role %s has inline policies %v; grants belong in its default policy", roleID, inline)
+	}
+	for _, arn := range role["ManagedPolicyArns"].([]any) {
+		b, _ := json.Marshal(arn)
+		perms.managed = append(perms.managed, string(b))
+	}
+	for _, pol := range s.resources("AWS::IAM::Policy") {
+		p := propsOf(pol)
+		attached := false
+		for _, r := range p["Roles"].([]any) {
+			attached = attached || reflect.DeepEqual(r, map[string]any{"Ref": roleID})
+		}
+		if !attached {
+			continue
+		}
+		for _, st := range p["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			stmt := st.(map[string]any)
+			perms.statements = append(perms.statements, stmt)
+			for _, a := range actionsOf(stmt) {
+				perms.actions[a] = true
+			}
+		}
+	}
+	return perms
+}
+
+// actionsOf returns a statement's Action, which IAM allows as a string or a list.
+func actionsOf(stmt map[string]any) []string {
+	switch a := stmt["Action"].(type) {
+	case string:
+		return []string{a}
+	case []any:
+		out := make([]string, 0, len(a))
+		for _, v := range a {
+			out = append(out, fmt.Sprint(v))
+		}
+		return out
+	}
+	return nil
+}
+
+// resourceIDs returns the logical IDs a statement's Resource refers to, and
+// whether it names anything else (a literal, e.g. "*").
+func resourceIDs(stmt map[string]any) (ids []string, literal bool) {
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case string:
+			literal = true
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		case map[string]any:
+			if id, err := getAttTarget(x); err == nil {
+				ids = append(ids, id)
+				return
+			}
+			if join, ok := x["Fn::Join"].([]any); ok {
+				// Table ARN + "/index/*" and the like: judge by the ARN it extends.
+				for _, part := range join[1].([]any) {
+					if _, isString := part.(string); !isString {
+						walk(part)
+					}
+				}
+				return
+			}
+			literal = true
+		}
+	}
+	walk(stmt["Resource"])
+	sort.Strings(ids)
+	return ids, literal
+}
+
+var dynamoWrites = []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+
+func TestLeastPrivilege(t *testing.T) {
+	s := synth(t)
+	tableID := s.logicalID(t, "AWS::DynamoDB::Table", "TableName", s.spec.Table.Name)
+	queueIDs := map[string]string{} // destination → logical ID
+	for _, q := range s.spec.Queues {
+		queueIDs[q.Destination] = s.logicalID(t, "AWS::SQS::Queue", "QueueName", q.Name)
+	}
+
+	for _, f := range s.spec.Functions {
+		t.Run(f.ID, func(t *testing.T) {
+			perms := s.permissions(t, f)
+
+			// Only the basic execution role (logs) is managed.
+			if len(perms.managed) != 1 || !strings.Contains(perms.managed[0], "service-role/AWSLambdaBasicExecutionRole") {
+				t.Errorf("managed policies = %v, want only AWSLambdaBasicExecutionRole", perms.managed)
+			}
+
+			// Which queues this function may touch at all.
+			allowedQueues := map[string]bool{}
+			switch {
+			case f.ID == topology.FunctionIngest:
+				for _, id := range queueIDs {
+					allowedQueues[id] = true
+				}
+			case f.Source != nil:
+				allowedQueues[queueIDs[f.Source.Destination]] = true
+			}
+
+			for _, stmt := range perms.statements {
+				if stmt["Effect"] != "Allow" {
+					continue
+				}
+				ids, literal := resourceIDs(stmt)
+				if literal {
+					t.Errorf("statement %v has a literal resource; want only references to this stack's table and queues", stmt)
+				}
+				actions := strings.Join(actionsOf(stmt), " ")
+				if strings.Contains(actions, "*") {
+					t.Errorf("statement %v uses a wildcard action", stmt)
+				}
+				for _, id := range ids {
+					switch {
+					case strings.Contains(actions, "dynamodb:") && id != tableID:
+						t.Errorf("dynamodb statement on %s, want only the table %s", id, tableID)
+					case strings.Contains(actions, "sqs:") && !allowedQueues[id]:
+						t.Errorf("sqs statement on %s, not a queue %s may use", id, f.ID)
+					}
+				}
+			}
+
+			hasAny := func(prefix string) bool {
+				for a := range perms.actions {
+					if strings.HasPrefix(a, prefix) {
+						return true
+					}
+				}
+				return false
+			}
+			wantAction := func(a string, want bool) {
+				t.Helper()
+				if perms.actions[a] != want {
+					t.Errorf("action %s allowed = %v, want %v (actions: %v)", a, perms.actions[a], want, keys(perms.actions))
+				}
+			}
+
+			switch {
+			case f.ID == topology.FunctionAPI:
+				wantAction("dynamodb:PutItem", true)
+				wantAction("dynamodb:Query", true)
+				if hasAny("sqs:") {
+					t.Errorf("api may use SQS: %v", keys(perms.actions))
+				}
+			case f.ID == topology.FunctionIngest:
+				wantAction("dynamodb:GetItem", true)
+				for _, a := range dynamoWrites {
+					wantAction(a, false)
+				}
+				wantAction("sqs:ReceiveMessage", false)
+				wantAction("sqs:DeleteMessage", false)
+				for dest, queueID := range queueIDs {
+					if !allowsOn(perms.statements, "sqs:SendMessage", queueID) {
+						t.Errorf("ingest may not send to the %s queue %s", dest, queueID)
+					}
+				}
+			case f.Source != nil:
+				wantAction("dynamodb:GetItem", true)
+				for _, a := range dynamoWrites {
+					wantAction(a, false)
+				}
+				wantAction("sqs:SendMessage", false)
+				own := queueIDs[f.Source.Destination]
+				for _, a := range []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"} {
+					if !allowsOn(perms.statements, a, own) {
+						t.Errorf("%s may not %s on its queue %s", f.ID, a, own)
+					}
+				}
+			default:
+				t.Fatalf("no expectations for function %s; add them with its grants", f.ID)
+			}
+		})
+	}
+}
+
+// allowsOn reports whether some Allow statement grants action on resource id.
+func allowsOn(statements []map[string]any, action, id string) bool {
+	for _, stmt := range statements {
+		if stmt["Effect"] != "Allow" || !slices.Contains(actionsOf(stmt), action) {
+			continue
+		}
+		ids, _ := resourceIDs(stmt)
+		for _, got := range ids {
+			if got == id {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestInvalidSpecRejected builds stacks from broken specs; each must refuse.
+func TestInvalidSpecRejected(t *testing.T) {
+	synth(t) // share the jsii runtime start-up; also proves the valid spec builds
+	tests := []struct {
+		name   string
+		mutate func(*topology.Spec)
+		want   string
+	}{
+		{
+			name: "queue visibility shorter than function timeout",
+			mutate: func(s *topology.Spec) {
+				for i := range s.Functions {
+					if src := s.Functions[i].Source; src != nil {
+						for j := range s.Queues {
+							if s.Queues[j].Destination == src.Destination {
+								s.Queues[j].VisibilityTimeout = s.Functions[i].Timeout - time.Second
+							}
+						}
+					}
+				}
+			},
+			want: "visibility timeout",
+		},
+		{
+			name:   "route to unknown function",
+			mutate: func(s *topology.Spec) { s.Routes[0].Function = "nope" },
+			want:   "unknown function",
+		},
+		{
+			name: "env refers to unknown queue",
+			mutate: func(s *topology.Spec) {
+				s.Functions[0].Env = append(s.Functions[0].Env, topology.Env{Name: "X", Ref: topology.RefQueueURL, Queue: "nope"})
+			},
+			want: "unknown queue",
+		},
+		{
+			name: "function without grants",
+			mutate: func(s *topology.Spec) {
+				s.Functions = append(s.Functions, topology.Function{ID: "extra", Name: testPrefix + "-extra", Timeout: time.Second, MemoryMB: 128})
+			},
+			want: "no IAM grants",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := topology.New(testPrefix)
+			tc.mutate(&spec)
+			err := catch(func() {
+				NewLogstreamStack(awscdk.NewApp(nil), "Logstream", &LogstreamStackProps{Spec: spec, AssetDir: testAssets})
+			})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("NewLogstreamStack error = %v, want one mentioning %q", err, tc.want)
+			}
+		})
+	}
+}
