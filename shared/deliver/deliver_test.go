@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	samples "github.com/logstream/logstream/events"
 	"github.com/logstream/logstream/shared/queue"
 	"github.com/logstream/logstream/shared/stream"
 )
@@ -217,5 +218,38 @@ func TestStreamConfigIsCached(t *testing.T) {
 	}
 	if loads != 1 {
 		t.Fatalf("stream loaded %d times, want 1", loads)
+	}
+}
+
+// The SQS batch sample in events/ is delivered in full.
+func TestSampleBatch(t *testing.T) {
+	b, err := samples.FS.ReadFile("sqs/deliver-http-batch.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.SQSEvent
+	if err := json.Unmarshal(b, &ev); err != nil {
+		t.Fatal(err)
+	}
+	snd := &fakeSender{}
+	fs := &fakeStreams{get: func(p, s string) (stream.Stream, error) {
+		return stream.Stream{ID: s, ProjectID: p, DestinationType: "http", Status: stream.StatusActive}, nil
+	}}
+	c := &Core{Streams: fs, Sender: snd, Limits: Limits{MaxBytes: 1 << 20, MaxEvents: 1000}, Log: quietLog()}
+	resp, err := c.Handle(context.Background(), ev)
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("failures %v, err %v", resp.BatchItemFailures, err)
+	}
+	want := 0
+	for _, r := range ev.Records {
+		env, _ := queue.DecodeEnvelope([]byte(r.Body))
+		want += len(env.Events)
+	}
+	got := 0
+	for _, s := range snd.got {
+		got += len(s.events)
+	}
+	if got != want || want == 0 {
+		t.Fatalf("sent %d of %d events", got, want)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/klauspost/compress/gzip"
+	samples "github.com/logstream/logstream/events"
 	"github.com/logstream/logstream/shared/event"
 	"github.com/logstream/logstream/shared/queue"
 	"github.com/logstream/logstream/shared/stream"
@@ -166,5 +167,51 @@ func TestStreamsAreCached(t *testing.T) {
 	}
 	if st.calls != 1 {
 		t.Fatalf("Active called %d times, want 1", st.calls)
+	}
+}
+
+// The API Gateway samples in events/ are accepted as they are.
+func TestSampleRequests(t *testing.T) {
+	for _, name := range []string{"apigw/ingest-events.json", "apigw/ingest-events-gzip.json"} {
+		t.Run(name, func(t *testing.T) {
+			b, err := samples.FS.ReadFile(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var req events.APIGatewayV2HTTPRequest
+			if err := json.Unmarshal(b, &req); err != nil {
+				t.Fatal(err)
+			}
+			pub := &fakePublisher{}
+			resp, _ := newService(&fakeStreams{active: twoStreams}, pub).Handle(context.Background(), req)
+			if resp.StatusCode != 202 {
+				t.Fatalf("%d %s", resp.StatusCode, resp.Body)
+			}
+			var got Result
+			json.Unmarshal([]byte(resp.Body), &got)
+			if got.Accepted == 0 || got.Streams != 2 || len(pub.byQueue["q-http"]) != 2 {
+				t.Fatalf("result %+v", got)
+			}
+		})
+	}
+}
+
+// The vendor-shaped auth logs in events/auth parse and enqueue in full.
+func TestSampleAuthLogs(t *testing.T) {
+	for _, name := range []string{"auth/stytch.json", "auth/auth0.json", "auth/okta.json", "auth/mixed.ndjson"} {
+		t.Run(name, func(t *testing.T) {
+			b, _ := samples.FS.ReadFile(name)
+			ct := "application/json"
+			if strings.HasSuffix(name, ".ndjson") {
+				ct = "application/x-ndjson"
+			}
+			pub := &fakePublisher{}
+			resp, _ := newService(&fakeStreams{active: twoStreams}, pub).Handle(context.Background(), request(b, map[string]string{"content-type": ct}, false))
+			var got Result
+			json.Unmarshal([]byte(resp.Body), &got)
+			if resp.StatusCode != 202 || got.Accepted < 15 {
+				t.Fatalf("%d %s", resp.StatusCode, resp.Body)
+			}
+		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	samples "github.com/logstream/logstream/events"
 	"github.com/logstream/logstream/shared/stream"
 )
 
@@ -154,5 +155,27 @@ func TestStoreFailureIsA500WithoutDetails(t *testing.T) {
 	r := call(t, a, RouteCreate, "p", "", "", createBody)
 	if code, _ := errCode(t, r); r.StatusCode != 500 || code != "internal" || strings.Contains(r.Body, "Provisioned") {
 		t.Fatalf("%d %s", r.StatusCode, r.Body)
+	}
+}
+
+// The API Gateway samples in events/ work against the handler as they are.
+func TestSampleRequests(t *testing.T) {
+	a := &API{Streams: &memStreams{m: map[string]stream.Stream{}}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for name, want := range map[string]int{"apigw/create-stream.json": 201, "apigw/list-streams.json": 200,
+		"apigw/get-stream.json": 404, "apigw/delete-stream.json": 404} {
+		t.Run(name, func(t *testing.T) {
+			b, err := samples.FS.ReadFile(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var req events.APIGatewayV2HTTPRequest
+			if err := json.Unmarshal(b, &req); err != nil {
+				t.Fatal(err)
+			}
+			resp, _ := a.Handle(context.Background(), req)
+			if resp.StatusCode != want {
+				t.Fatalf("%d %s, want %d", resp.StatusCode, resp.Body, want)
+			}
+		})
 	}
 }
