@@ -200,8 +200,9 @@ func Parse(body []byte, format Format, lim Limits, st Stamper) ([]Event, error) 
 	}
 	now := st.now().UTC()
 	out := make([]Event, 0, len(raws))
+	compacted := format == FormatArray // splitArray compacted the whole body
 	for i, raw := range raws {
-		ev, err := stamp(raw, now, st)
+		ev, err := stamp(raw, compacted, now, st)
 		if err != nil {
 			err.Index = i
 			return nil, err
@@ -224,30 +225,50 @@ func sniff(body []byte) Format {
 }
 
 func splitArray(body []byte, lim Limits) ([][]byte, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	tok, err := dec.Token()
-	if err != nil || tok != json.Delim('[') {
+	var buf bytes.Buffer
+	buf.Grow(len(body))
+	if err := json.Compact(&buf, body); err != nil {
+		// Walk the body again with a decoder only to name the bad event.
+		return nil, locateArrayError(body, lim)
+	}
+	c := buf.Bytes()
+	if len(c) < 2 || c[0] != '[' {
 		return nil, errorf(KindInvalid, "invalid_json", -1, "body must be a JSON array of event objects")
 	}
 	var raws [][]byte
-	for dec.More() {
+	for i := 1; i < len(c) && c[i] != ']'; {
 		if len(raws) >= lim.MaxEvents {
 			return nil, errorf(KindTooLarge, "too_many_events", -1,
 				"request has more than %d events; split it", lim.MaxEvents)
 		}
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, errorf(KindInvalid, "invalid_json", len(raws), "invalid JSON: %v", err)
+		end := skipValue(c, i)
+		raws = append(raws, c[i:end])
+		i = end
+		if i < len(c) && c[i] == ',' {
+			i++
 		}
-		raws = append(raws, raw)
-	}
-	if tok, err := dec.Token(); err != nil || tok != json.Delim(']') {
-		return nil, errorf(KindInvalid, "invalid_json", -1, "body must be a JSON array of event objects")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errorf(KindInvalid, "invalid_json", -1, "unexpected data after the JSON array")
 	}
 	return raws, nil
+}
+
+// locateArrayError explains why body is not a valid array of JSON values,
+// naming the first bad element when there is one.
+func locateArrayError(body []byte, lim Limits) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	tok, err := dec.Token()
+	if err != nil || tok != json.Delim('[') {
+		return errorf(KindInvalid, "invalid_json", -1, "body must be a JSON array of event objects")
+	}
+	for n := 0; dec.More(); n++ {
+		if n >= lim.MaxEvents {
+			return errorf(KindTooLarge, "too_many_events", -1, "request has more than %d events; split it", lim.MaxEvents)
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return errorf(KindInvalid, "invalid_json", n, "invalid JSON: %v", err)
+		}
+	}
+	return errorf(KindInvalid, "invalid_json", -1, "body must be a JSON array of event objects, with nothing after it")
 }
 
 func splitLines(body []byte, lim Limits) ([][]byte, error) {
@@ -274,13 +295,16 @@ func splitLines(body []byte, lim Limits) ([][]byte, error) {
 
 // stamp compacts one event, checks the fields logstream owns and adds the
 // missing ones right after the opening brace.
-func stamp(raw []byte, now time.Time, st Stamper) (Event, *Error) {
-	var buf bytes.Buffer
-	buf.Grow(len(raw) + 96)
-	if err := json.Compact(&buf, raw); err != nil {
-		return Event{}, errorf(KindInvalid, "invalid_json", 0, "invalid JSON: %v", err)
+func stamp(raw []byte, compacted bool, now time.Time, st Stamper) (Event, *Error) {
+	compact := raw
+	if !compacted {
+		var buf bytes.Buffer
+		buf.Grow(len(raw) + 96)
+		if err := json.Compact(&buf, raw); err != nil {
+			return Event{}, errorf(KindInvalid, "invalid_json", 0, "invalid JSON: %v", err)
+		}
+		compact = buf.Bytes()
 	}
-	compact := buf.Bytes()
 	if len(compact) == 0 || compact[0] != '{' {
 		return Event{}, errorf(KindInvalid, "invalid_event", 0, "an event must be a JSON object")
 	}
@@ -320,7 +344,9 @@ func stamp(raw []byte, now time.Time, st Stamper) (Event, *Error) {
 		ev.Time = t.UTC()
 	}
 	if prefix == nil {
-		ev.Raw = append(json.RawMessage(nil), compact...)
+		// Capped so an append can never write into the neighbouring event of
+		// a compacted array body.
+		ev.Raw = json.RawMessage(compact[:len(compact):len(compact)])
 		return ev, nil
 	}
 	out := make([]byte, 0, len(compact)+len(prefix)+1)
@@ -345,38 +371,87 @@ func appendField(b []byte, name, value string) []byte {
 }
 
 // ownedFields returns the raw values of event_id and timestamp at the top
-// level of a compact JSON object, matching names exactly (encoding/json's
-// struct decoding would also match "EVENT_ID"). A repeated owned field is
-// refused: receivers would disagree on which one counts.
+// level of a compact, valid JSON object (json.Compact has checked it), matching
+// names exactly (encoding/json's struct decoding would also match "EVENT_ID").
+// A repeated owned field is refused: receivers would disagree on which counts.
+// It scans the bytes once without allocating; ownedFieldsDecoder in the tests
+// is the slow, obviously-correct oracle it is fuzzed against.
 func ownedFields(obj []byte) (id, ts json.RawMessage, perr *Error) {
-	dec := json.NewDecoder(bytes.NewReader(obj))
-	if _, err := dec.Token(); err != nil { // '{'
-		return nil, nil, errorf(KindInvalid, "invalid_json", 0, "invalid JSON: %v", err)
-	}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, nil, errorf(KindInvalid, "invalid_json", 0, "invalid JSON: %v", err)
+	i := 1 // past '{'
+	for i < len(obj) && obj[i] != '}' {
+		kEnd := skipString(obj, i)
+		key := obj[i+1 : kEnd-1]
+		vStart := kEnd + 1 // past ':'
+		vEnd := skipValue(obj, vStart)
+		if bytes.IndexByte(key, '\\') >= 0 {
+			var k string
+			if json.Unmarshal(obj[i:kEnd], &k) == nil {
+				key = []byte(k)
+			}
 		}
-		key, _ := tok.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, nil, errorf(KindInvalid, "invalid_json", 0, "invalid JSON: %v", err)
-		}
-		switch key {
+		switch string(key) {
 		case FieldID:
 			if id != nil {
 				return nil, nil, errorf(KindInvalid, "invalid_event_id", 0, "%s appears more than once", FieldID)
 			}
-			id = v
+			id = obj[vStart:vEnd]
 		case FieldTimestamp:
 			if ts != nil {
 				return nil, nil, errorf(KindInvalid, "invalid_timestamp", 0, "%s appears more than once", FieldTimestamp)
 			}
-			ts = v
+			ts = obj[vStart:vEnd]
+		}
+		i = vEnd
+		if i < len(obj) && obj[i] == ',' {
+			i++
 		}
 	}
 	return id, ts, nil
+}
+
+// skipString returns the index just past the JSON string starting at obj[i].
+func skipString(obj []byte, i int) int {
+	for j := i + 1; j < len(obj); j++ {
+		switch obj[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return len(obj)
+}
+
+// skipValue returns the index just past the compact JSON value at obj[i].
+func skipValue(obj []byte, i int) int {
+	if i >= len(obj) {
+		return len(obj)
+	}
+	switch obj[i] {
+	case '"':
+		return skipString(obj, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(obj); j++ {
+			switch obj[j] {
+			case '"':
+				j = skipString(obj, j) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return len(obj)
+	}
+	j := i // number, true, false, null
+	for j < len(obj) && obj[j] != ',' && obj[j] != '}' {
+		j++
+	}
+	return j
 }
 
 // IsTooLarge reports whether err is a size or count limit.
