@@ -205,12 +205,26 @@ func (s Spec) Queue(destination string) (Queue, bool) {
 	return Queue{}, false
 }
 
-// Validate checks the spec is internally consistent.
+// Validate checks the spec is internally consistent and within AWS's naming
+// limits, so a mistake fails before CloudFormation or the local stack sees it.
 func (s Spec) Validate() error {
 	if s.Prefix == "" || s.Table.Name == "" {
 		return fmt.Errorf("topology: prefix and table name are required")
 	}
+	ids := map[string]bool{}
 	for _, f := range s.Functions {
+		if ids[f.ID] {
+			return fmt.Errorf("topology: function id %q appears twice", f.ID)
+		}
+		ids[f.ID] = true
+		if len(f.Name) > 64 { // Lambda function names
+			return fmt.Errorf("topology: function name %q is longer than 64 characters", f.Name)
+		}
+		for _, e := range f.Env {
+			if _, ok := s.Queue(e.Queue); e.Ref == RefQueueURL && !ok {
+				return fmt.Errorf("topology: function %s variable %s refers to unknown queue %q", f.ID, e.Name, e.Queue)
+			}
+		}
 		if f.Source == nil {
 			continue
 		}
@@ -218,18 +232,34 @@ func (s Spec) Validate() error {
 		if !ok {
 			return fmt.Errorf("topology: function %s reads unknown queue %q", f.ID, f.Source.Destination)
 		}
-		if q.VisibilityTimeout < f.Timeout {
-			return fmt.Errorf("topology: queue %s visibility timeout %s is shorter than function %s timeout %s",
-				q.Name, q.VisibilityTimeout, f.ID, f.Timeout)
+		// A message is invisible from its receive until the invocation ends,
+		// and the poller may hold it for the batching window first: shorter,
+		// and SQS hands it to another poller while it is still being delivered.
+		if need := f.Timeout + f.Source.MaxBatchingWindow; q.VisibilityTimeout < need {
+			return fmt.Errorf("topology: queue %s visibility timeout %s is shorter than function %s timeout plus batching window (%s)",
+				q.Name, q.VisibilityTimeout, f.ID, need)
 		}
 		if f.Source.BatchSize < 1 || f.Source.BatchSize > 10000 {
 			return fmt.Errorf("topology: function %s batch size %d out of range", f.ID, f.Source.BatchSize)
 		}
 	}
+	for _, q := range s.Queues {
+		if len(q.Name) > 80 || len(q.DLQName) > 80 { // SQS queue names
+			return fmt.Errorf("topology: queue name %q or %q is longer than 80 characters", q.Name, q.DLQName)
+		}
+		if q.MaxReceiveCount < 1 || q.MaxReceiveCount > 1000 {
+			return fmt.Errorf("topology: queue %s maxReceiveCount %d out of range 1-1000", q.Name, q.MaxReceiveCount)
+		}
+	}
+	routes := map[string]bool{}
 	for _, r := range s.Routes {
 		if _, ok := s.Function(r.Function); !ok {
 			return fmt.Errorf("topology: route %s targets unknown function %q", r.Key(), r.Function)
 		}
+		if routes[r.Key()] {
+			return fmt.Errorf("topology: route %s appears twice", r.Key())
+		}
+		routes[r.Key()] = true
 	}
 	return nil
 }

@@ -1,0 +1,283 @@
+// Package e2e drives the whole local stack: the management API and ingestion
+// through the HTTP API gateway, SQS on the stand-in, the delivery function
+// under the SQS event source mapping, and real HTTP receivers.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/klauspost/compress/gzip"
+	"github.com/logstream/logstream/localstack/runner"
+	"github.com/logstream/logstream/localstack/standin"
+	"github.com/logstream/logstream/shared/queue"
+	"github.com/logstream/logstream/shared/topology"
+)
+
+const project = "proj_e2e"
+
+// receiver records the events an http stream delivers, by their "seq" field.
+type receiver struct {
+	status int
+	mu     sync.Mutex
+	seqs   map[int]int // seq → times received
+	reqs   int
+	bad    []string // contract violations
+	srv    *httptest.Server
+}
+
+func newReceiver(t *testing.T, status int) *receiver {
+	r := &receiver{status: status, seqs: map[int]int{}}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.reqs++
+		if req.Method != http.MethodPost || req.Header.Get("Content-Type") != "application/x-ndjson" || req.Header.Get("X-Tenant") != "acme" {
+			r.bad = append(r.bad, fmt.Sprintf("%s %s %v", req.Method, req.URL, req.Header))
+		}
+		sc := bufio.NewScanner(req.Body)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			var ev struct {
+				Seq       *int   `json:"seq"`
+				EventID   string `json:"event_id"`
+				Timestamp string `json:"timestamp"`
+			}
+			if err := json.Unmarshal(sc.Bytes(), &ev); err != nil || ev.Seq == nil || ev.EventID == "" || ev.Timestamp == "" {
+				r.bad = append(r.bad, "bad line: "+sc.Text())
+				continue
+			}
+			if status/100 == 2 {
+				r.seqs[*ev.Seq]++
+			}
+		}
+		w.WriteHeader(r.status)
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *receiver) snapshot() (distinct, total, requests int, bad []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, n := range r.seqs {
+		total += n
+	}
+	return len(r.seqs), total, r.reqs, append([]string(nil), r.bad...)
+}
+
+func do(t *testing.T, method, url, contentType, encoding string, body []byte) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, bytes.NewReader(body))
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if encoding != "" {
+		req.Header.Set("Content-Encoding", encoding)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func createStream(t *testing.T, base, name, endpoint, status string) string {
+	t.Helper()
+	body := fmt.Sprintf(`{"name":%q,"destination_type":"http","status":%q,"destination_config":{"endpoint":%q,"headers":{"X-Tenant":"acme"}}}`,
+		name, status, endpoint)
+	code, out := do(t, "POST", base+"/v1/projects/"+project+"/streams", "application/json", "", []byte(body))
+	if code != http.StatusCreated {
+		t.Fatalf("create stream: %d %s", code, out)
+	}
+	var s struct{ ID string }
+	json.Unmarshal(out, &s)
+	return s.ID
+}
+
+func gz(b []byte) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(b)
+	zw.Close()
+	return buf.Bytes()
+}
+
+// fastSpec is the production topology with retry timing shortened so a
+// failing stream reaches its DLQ in seconds; everything else is as deployed.
+func fastSpec(t *testing.T) topology.Spec {
+	spec := standin.Spec(t)
+	for i := range spec.Queues {
+		spec.Queues[i].VisibilityTimeout = 3 * time.Second
+		spec.Queues[i].MaxReceiveCount = 3
+	}
+	for i := range spec.Functions {
+		if spec.Functions[i].Source != nil {
+			spec.Functions[i].Timeout = 2 * time.Second
+		}
+	}
+	return spec
+}
+
+func TestEndToEnd(t *testing.T) {
+	cfg := standin.AWSConfig(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	spec := fastSpec(t)
+	logLevel := slog.LevelWarn
+	if testing.Verbose() {
+		logLevel = slog.LevelInfo
+	}
+	st, err := runner.Start(ctx, runner.Options{
+		Spec: spec, AWS: cfg,
+		Overrides: map[string]string{
+			topology.EnvAllowPrivateEndpoints: "true", // receivers are on 127.0.0.1
+			topology.EnvStreamCacheTTL:        "0s",   // see new streams at once
+		},
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	base := st.URL()
+
+	good, failing, paused := newReceiver(t, 200), newReceiver(t, 500), newReceiver(t, 200)
+	goodID := createStream(t, base, "good", good.srv.URL+"/hook", "active")
+	failingID := createStream(t, base, "always-500", failing.srv.URL+"/hook", "active")
+	createStream(t, base, "paused", paused.srv.URL+"/hook", "paused")
+
+	if code, out := do(t, "GET", base+"/v1/projects/"+project+"/streams?limit=10", "", "", nil); code != 200 ||
+		!strings.Contains(string(out), goodID) || !strings.Contains(string(out), failingID) {
+		t.Fatalf("list streams: %d %s", code, out)
+	}
+	if code, out := do(t, "POST", base+"/v1/projects/"+project+"/events", "application/json", "", []byte(`[{"a":`)); code != 400 ||
+		!strings.Contains(string(out), `"code":"invalid_json"`) {
+		t.Fatalf("bad batch: %d %s", code, out)
+	}
+
+	// 1,000 events in 10 batches, alternating JSON arrays and gzip NDJSON;
+	// half carry their own event_id.
+	const total, perBatch = 1000, 100
+	for b := range total / perBatch {
+		var lines []string
+		for i := b * perBatch; i < (b+1)*perBatch; i++ {
+			ev := map[string]any{"seq": i, "type": "user.session.start", "actor": fmt.Sprintf("user%d@example.com", i%37)}
+			if i%2 == 0 {
+				ev["event_id"] = fmt.Sprintf("evt_%04d", i)
+			}
+			line, _ := json.Marshal(ev)
+			lines = append(lines, string(line))
+		}
+		var code int
+		var out []byte
+		if b%2 == 0 {
+			code, out = do(t, "POST", base+"/v1/projects/"+project+"/events", "application/json", "", []byte("["+strings.Join(lines, ",")+"]"))
+		} else {
+			code, out = do(t, "POST", base+"/v1/projects/"+project+"/events", "application/x-ndjson", "gzip", gz([]byte(strings.Join(lines, "\n"))))
+		}
+		if code != http.StatusAccepted || !strings.Contains(string(out), fmt.Sprintf(`"accepted":%d,"streams":2`, perBatch)) {
+			t.Fatalf("batch %d: %d %s", b, code, out)
+		}
+	}
+
+	// Wait for the good stream to have everything and the queue to drain.
+	sqsClient := sqs.NewFromConfig(cfg)
+	q := st.Resources().Queues[topology.DestinationHTTP]
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		distinct, _, _, _ := good.snapshot()
+		inQueue := queueDepth(t, ctx, sqsClient, q.URL)
+		if distinct == total && inQueue == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out: good receiver has %d of %d events, %d messages still in the queue", distinct, total, inQueue)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+
+	distinct, received, requests, bad := good.snapshot()
+	if len(bad) > 0 {
+		t.Fatalf("good receiver saw contract violations: %v", bad[:min(3, len(bad))])
+	}
+	t.Logf("good stream: %d events sent, %d distinct received, %d duplicates, in %d requests", total, distinct, received-distinct, requests)
+	fmt.Fprintf(os.Stderr, "e2e: delivered %d/%d distinct events to the good receiver, %d duplicates, %d requests\n",
+		distinct, total, received-distinct, requests)
+
+	// Every event of the always-500 stream must be in the DLQ: delivered ∪ DLQ = sent.
+	inDLQ := map[int]bool{}
+	for {
+		out, err := sqsClient.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.DLQURL),
+			MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 120})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Messages) == 0 {
+			break
+		}
+		for _, m := range out.Messages {
+			env, err := queue.DecodeEnvelope([]byte(aws.ToString(m.Body)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if env.StreamID != failingID {
+				t.Fatalf("DLQ holds a message of stream %s, which answered 2xx", env.StreamID)
+			}
+			for _, raw := range env.Events {
+				var ev struct{ Seq int }
+				json.Unmarshal(raw, &ev)
+				inDLQ[ev.Seq] = true
+			}
+		}
+	}
+	_, failedDelivered, failedRequests, _ := failing.snapshot()
+	if failedDelivered != 0 {
+		t.Fatalf("the always-500 receiver counted %d deliveries", failedDelivered)
+	}
+	if len(inDLQ) != total {
+		t.Fatalf("always-500 stream: %d of %d events in the DLQ; %d lost", len(inDLQ), total, total-len(inDLQ))
+	}
+	if failedRequests == 0 {
+		t.Fatal("the always-500 receiver was never called")
+	}
+	t.Logf("always-500 stream: all %d events in the DLQ after %d refused requests", total, failedRequests)
+	fmt.Fprintf(os.Stderr, "e2e: always-500 stream: %d/%d events parked in the DLQ after %d refused requests\n", len(inDLQ), total, failedRequests)
+
+	if _, _, reqs, _ := paused.snapshot(); reqs != 0 {
+		t.Fatalf("the paused stream's receiver got %d requests", reqs)
+	}
+}
+
+func queueDepth(t *testing.T, ctx context.Context, c *sqs.Client, url string) int {
+	t.Helper()
+	out, err := c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
+		AttributeNames: []sqstypes.QueueAttributeName{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, v := range out.Attributes {
+		var k int
+		fmt.Sscan(v, &k)
+		n += k
+	}
+	return n
+}

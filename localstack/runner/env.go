@@ -1,0 +1,30 @@
+package runner
+
+import (
+	"github.com/logstream/logstream/shared/topology"
+)
+
+// FunctionEnv resolves a function's environment the way the CDK stack does with
+// tokens: literals as they are, references to the provisioned table name and
+// queue URLs. Overrides replace the values of variables the function declares;
+// a name the function does not declare is ignored, so the local environment
+// keeps exactly the deployed variable names (the manifests compare them).
+// A reference to a queue that res does not hold resolves to "". spec is the
+// namespace references are resolved in; today every reference lands in res.
+func FunctionEnv(spec topology.Spec, fn topology.Function, res Resources, overrides map[string]string) map[string]string {
+	env := make(map[string]string, len(fn.Env))
+	for _, e := range fn.Env {
+		switch e.Ref {
+		case topology.RefTableName:
+			env[e.Name] = res.Table
+		case topology.RefQueueURL:
+			env[e.Name] = res.Queues[e.Queue].URL
+		default:
+			env[e.Name] = e.Value
+		}
+		if v, ok := overrides[e.Name]; ok {
+			env[e.Name] = v
+		}
+	}
+	return env
+}

@@ -1,0 +1,360 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/logstream/logstream/shared/app"
+	"github.com/logstream/logstream/shared/topology"
+)
+
+// Options configure a Stack. Spec and AWS are required.
+type Options struct {
+	Spec topology.Spec
+	// AWS is the SDK configuration used to provision and poll, normally from
+	// config.LoadDefaultConfig, which reads AWS_ENDPOINT_URL_DYNAMODB /
+	// AWS_ENDPOINT_URL_SQS.
+	AWS aws.Config
+	// Addr is the gateway's listen address; "" means 127.0.0.1:0 (a free port).
+	Addr string
+	// Overrides replace environment values of variables the functions
+	// declare, e.g. LOGSTREAM_ALLOW_PRIVATE_ENDPOINTS=true. Naming a variable
+	// no function declares is an error: it would silently do nothing.
+	Overrides map[string]string
+	// NewHandler builds each function's handler; nil means app.New.
+	NewHandler NewHandlerFunc
+	// Logger receives the runner's logs; nil means slog.Default().
+	Logger *slog.Logger
+	// PollersPerMapping is the number of concurrent pollers (and so of
+	// concurrent invocations) per SQS event source mapping; 0 means 2.
+	PollersPerMapping int
+	// PollWait is the long-poll wait of each ReceiveMessage, in whole seconds
+	// (1–20); 0 means 2 s. It bounds how long Close waits for idle pollers.
+	PollWait time.Duration
+	// APIID is reported as requestContext.apiId; "" means "local".
+	APIID string
+	// ShutdownTimeout bounds Close's graceful phase (in-flight requests and
+	// invocations); 0 means 10 s.
+	ShutdownTimeout time.Duration
+}
+
+// Stack is a running local stack: provisioned resources, function handlers,
+// the HTTP API gateway and the SQS event source mappings.
+type Stack struct {
+	spec     topology.Spec
+	res      Resources
+	ddb      *dynamodb.Client
+	sqs      *sqs.Client
+	fns      map[string]*function
+	gateway  *gateway
+	mappings []*mapping
+	server   *http.Server
+	listener net.Listener
+	log      *slog.Logger
+	shutdown time.Duration
+
+	stopPolling context.CancelFunc
+	stopInvokes context.CancelFunc
+	stopInit    context.CancelFunc
+	pollersDone chan struct{}
+	serveDone   chan struct{}
+	closeOnce   sync.Once
+	closeErr    error
+}
+
+// Start provisions the spec's resources, builds every function's handler with
+// its resolved environment, and starts the gateway and the SQS pollers. The
+// returned Stack runs until Close; ctx only bounds start-up.
+func Start(ctx context.Context, opts Options) (*Stack, error) {
+	if opts.NewHandler == nil {
+		opts.NewHandler = app.New
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	pollers := opts.PollersPerMapping
+	if pollers <= 0 {
+		pollers = 2
+	}
+	wait := opts.PollWait.Truncate(time.Second)
+	if wait <= 0 {
+		wait = 2 * time.Second
+	}
+	wait = min(max(wait, time.Second), 20*time.Second) // SQS allows 0–20 s; 0 would busy-poll
+	apiID := opts.APIID
+	if apiID == "" {
+		apiID = "local"
+	}
+	shutdown := opts.ShutdownTimeout
+	if shutdown <= 0 {
+		shutdown = 10 * time.Second
+	}
+	if opts.AWS.Region == "" {
+		return nil, errors.New("runner: AWS region is not set (AWS_REGION)")
+	}
+	if err := checkOverrides(opts.Spec, opts.Overrides); err != nil {
+		return nil, err
+	}
+
+	res, err := Provision(ctx, opts.AWS, opts.Spec)
+	if err != nil {
+		return nil, fmt.Errorf("runner: provision: %w", err)
+	}
+	account := res.AccountID
+	if account == "" {
+		account = "000000000000"
+	}
+
+	// Cold starts may happen at any time while the stack runs, so their
+	// context lives until Close rather than ending with ctx.
+	initCtx, stopInit := context.WithCancel(context.WithoutCancel(ctx))
+	s := &Stack{
+		spec:     opts.Spec,
+		res:      res,
+		ddb:      dynamodb.NewFromConfig(opts.AWS),
+		sqs:      sqs.NewFromConfig(opts.AWS),
+		fns:      map[string]*function{},
+		log:      log,
+		shutdown: shutdown,
+		stopInit: stopInit,
+	}
+	for _, fs := range opts.Spec.Functions {
+		env := FunctionEnv(opts.Spec, fs, res, opts.Overrides)
+		fn, err := newFunction(initCtx, fs, functionARN(res.Region, account, fs.Name), env, opts.NewHandler, log)
+		if err != nil {
+			stopInit()
+			return nil, fmt.Errorf("runner: %w", err)
+		}
+		s.fns[fs.ID] = fn
+	}
+
+	pollCtx, stopPolling := context.WithCancel(context.Background())
+	invokeCtx, stopInvokes := context.WithCancel(context.Background())
+	s.stopPolling, s.stopInvokes = stopPolling, stopInvokes
+	s.gateway, err = newGateway(opts.Spec.Routes, s.fns, account, apiID, log.With("component", "gateway"))
+	if err != nil {
+		s.stop()
+		return nil, fmt.Errorf("runner: %w", err)
+	}
+	s.gateway.invokeCtx = invokeCtx
+	for _, fs := range opts.Spec.Functions {
+		if fs.Source == nil {
+			continue
+		}
+		s.mappings = append(s.mappings, &mapping{
+			fn:       s.fns[fs.ID],
+			source:   *fs.Source,
+			queue:    res.Queues[fs.Source.Destination],
+			region:   res.Region,
+			sqs:      s.sqs,
+			pollers:  pollers,
+			waitTime: wait,
+			log:      log.With("component", "sqs-mapping", "function", fs.ID, "queue", res.Queues[fs.Source.Destination].Name),
+		})
+	}
+
+	addr := opts.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	s.listener, err = net.Listen("tcp", addr)
+	if err != nil {
+		s.stop()
+		return nil, fmt.Errorf("runner: listen on %s: %w", addr, err)
+	}
+	s.server = &http.Server{
+		Handler:           s.gateway,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	s.serveDone = make(chan struct{})
+	go func() {
+		defer close(s.serveDone)
+		if err := s.server.Serve(s.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("gateway server stopped", "err", err)
+		}
+	}()
+
+	s.pollersDone = make(chan struct{})
+	go func() {
+		defer close(s.pollersDone)
+		var wg sync.WaitGroup
+		for _, m := range s.mappings {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				m.run(pollCtx, invokeCtx)
+			}()
+		}
+		wg.Wait()
+	}()
+	log.Info("local stack started", "url", s.URL(), "table", res.Table, "functions", len(s.fns), "mappings", len(s.mappings))
+	return s, nil
+}
+
+// stop cancels every context the stack owns.
+func (s *Stack) stop() {
+	s.stopPolling()
+	s.stopInvokes()
+	s.stopInit()
+}
+
+// checkOverrides rejects override names that no function declares.
+func checkOverrides(spec topology.Spec, overrides map[string]string) error {
+	declared := map[string]bool{}
+	for _, f := range spec.Functions {
+		for _, e := range f.Env {
+			declared[e.Name] = true
+		}
+	}
+	for name := range overrides {
+		if !declared[name] {
+			return fmt.Errorf("runner: override %s is not an environment variable of any function", name)
+		}
+	}
+	return nil
+}
+
+// URL is the gateway's base URL, e.g. http://127.0.0.1:8080.
+func (s *Stack) URL() string { return "http://" + s.listener.Addr().String() }
+
+// Resources returns the provisioned resources.
+func (s *Stack) Resources() Resources { return s.res }
+
+// Env returns a copy of the resolved environment of a function.
+func (s *Stack) Env(functionID string) map[string]string {
+	fn, ok := s.fns[functionID]
+	if !ok {
+		return nil
+	}
+	env := make(map[string]string, len(fn.env))
+	for k, v := range fn.env {
+		env[k] = v
+	}
+	return env
+}
+
+// Close stops the stack: the gateway stops accepting requests and pollers stop
+// receiving; in-flight requests and invocations get ShutdownTimeout to finish,
+// then are abandoned (their messages return to the queue after the visibility
+// timeout, as after a Lambda timeout). Close is safe to call more than once.
+func (s *Stack) Close() error {
+	s.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), s.shutdown)
+		defer cancel()
+		s.stopPolling()
+		var errs []error
+		if err := s.server.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("shut down gateway: %w", err))
+		}
+		select {
+		case <-s.pollersDone:
+		case <-ctx.Done():
+			errs = append(errs, errors.New("SQS pollers still busy at shutdown timeout; abandoning their invocations"))
+		}
+		s.stop()
+		// Abandoned invocations return promptly once their context is
+		// canceled; bound the wait anyway.
+		select {
+		case <-s.pollersDone:
+		case <-time.After(5 * time.Second):
+			errs = append(errs, errors.New("SQS pollers did not stop"))
+		}
+		<-s.serveDone
+		s.closeErr = errors.Join(errs...)
+		s.log.Info("local stack stopped")
+	})
+	return s.closeErr
+}
+
+// Manifest reads back what the stack actually runs and reduces it to a
+// topology.Manifest: the table and queues as the stand-ins describe them
+// (DescribeTable; GetQueueAttributes VisibilityTimeout and RedrivePolicy), the
+// event source mappings that are polling, the gateway's route keys and each
+// function's timeout and resolved environment names. It must equal
+// Spec.Manifest(), as the CDK template's does.
+func (s *Stack) Manifest(ctx context.Context) (topology.Manifest, error) {
+	var m topology.Manifest
+	t, err := s.ddb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.res.Table)})
+	if err != nil {
+		return m, fmt.Errorf("describe table %s: %w", s.res.Table, err)
+	}
+	m.Table = aws.ToString(t.Table.TableName)
+
+	dests := make([]string, 0, len(s.res.Queues))
+	for d := range s.res.Queues {
+		dests = append(dests, d)
+	}
+	sort.Strings(dests)
+	for _, d := range dests {
+		q := s.res.Queues[d]
+		mq, err := s.describeQueue(ctx, q.URL)
+		if err != nil {
+			return m, err
+		}
+		m.Queues = append(m.Queues, mq)
+	}
+
+	for _, fn := range s.fns {
+		mf := topology.ManifestFunction{ID: fn.spec.ID, TimeoutSeconds: int(fn.spec.Timeout / time.Second)}
+		for name := range fn.env {
+			mf.EnvNames = append(mf.EnvNames, name)
+		}
+		m.Functions = append(m.Functions, mf)
+	}
+	for _, mp := range s.mappings {
+		m.Mappings = append(m.Mappings, topology.ManifestMapping{
+			Function:                 mp.fn.spec.ID,
+			Queue:                    mp.queue.Name,
+			BatchSize:                mp.source.BatchSize,
+			MaxBatchingWindowSeconds: int(mp.source.MaxBatchingWindow / time.Second),
+			ReportBatchItemFailures:  mp.source.ReportBatchItemFailures,
+		})
+	}
+	m.Routes = s.gateway.routeKeys()
+	m.Sort()
+	return m, nil
+}
+
+func (s *Stack) describeQueue(ctx context.Context, url string) (topology.ManifestQueue, error) {
+	out, err := s.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl: aws.String(url),
+		AttributeNames: []sqstypes.QueueAttributeName{
+			sqstypes.QueueAttributeNameQueueArn,
+			sqstypes.QueueAttributeNameVisibilityTimeout,
+			sqstypes.QueueAttributeNameRedrivePolicy,
+		},
+	})
+	if err != nil {
+		return topology.ManifestQueue{}, fmt.Errorf("get attributes of queue %s: %w", url, err)
+	}
+	a := out.Attributes
+	mq := topology.ManifestQueue{Name: arnResource(a[string(sqstypes.QueueAttributeNameQueueArn)])}
+	if mq.VisibilityTimeoutSeconds, err = strconv.Atoi(a[string(sqstypes.QueueAttributeNameVisibilityTimeout)]); err != nil {
+		return mq, fmt.Errorf("queue %s VisibilityTimeout: %w", mq.Name, err)
+	}
+	if rp := a[string(sqstypes.QueueAttributeNameRedrivePolicy)]; rp != "" {
+		var p redrivePolicy
+		if err := json.Unmarshal([]byte(rp), &p); err != nil {
+			return mq, fmt.Errorf("queue %s RedrivePolicy %q: %w", mq.Name, rp, err)
+		}
+		n, _ := p.MaxReceiveCount.Int64()
+		mq.MaxReceiveCount = int(n)
+		mq.DLQName = arnResource(p.DeadLetterTargetArn)
+	}
+	return mq, nil
+}
