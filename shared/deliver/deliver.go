@@ -92,7 +92,7 @@ func (c *Core) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventR
 		if err != nil {
 			// Undecodable now means undecodable on every retry; failing it lets
 			// redrive park it in the DLQ where it can be inspected.
-			c.Log.Error("undecodable message", "message_id", rec.MessageId, "err", err)
+			c.Log.ErrorContext(ctx, "undecodable message", "message_id", rec.MessageId, "err", err)
 			fail(rec.MessageId)
 			continue
 		}
@@ -154,16 +154,16 @@ func (c *Core) deliverGroup(ctx context.Context, g *group) []string {
 		return c.Streams.Get(ctx, g.projectID, g.streamID)
 	})
 	if errors.Is(err, stream.ErrNotFound) {
-		log.Warn("stream deleted; dropping its queued events", "messages", len(g.msgs), "events", countEvents(g.msgs))
+		log.WarnContext(ctx, "stream deleted; dropping its queued events", "messages", len(g.msgs), "events", countEvents(g.msgs))
 		return nil
 	}
 	if err != nil {
-		log.Error("load stream", "err", err)
+		log.ErrorContext(ctx, "load stream", "err", err)
 		return ids(g.msgs)
 	}
 	if st.Status != stream.StatusActive {
 		// Pausing stops delivery; resuming does not backfill what arrived meanwhile.
-		log.Info("stream not active; dropping its queued events", "status", st.Status, "events", countEvents(g.msgs))
+		log.InfoContext(ctx, "stream not active; dropping its queued events", "status", st.Status, "events", countEvents(g.msgs))
 		return nil
 	}
 	batches := c.split(g.msgs)
@@ -182,13 +182,13 @@ func (c *Core) deliverGroup(ctx context.Context, g *group) []string {
 					}
 				}
 			}
-			log.Warn("delivery failed", "destination_type", st.DestinationType, "events_delivered", delivered,
+			log.WarnContext(ctx, "delivery failed", "events_delivered", delivered,
 				"messages_failed", len(undelivered), "err", err)
 			return undelivered
 		}
 		delivered += len(b.events)
 	}
-	log.Info("delivered", "destination_type", st.DestinationType, "events", delivered, "requests", len(batches))
+	log.InfoContext(ctx, "delivered", "events", delivered, "requests", len(batches))
 	return nil
 }
 

@@ -4,6 +4,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -80,13 +81,14 @@ func NoContent() events.APIGatewayV2HTTPResponse {
 }
 
 // Fail answers err as a JSON error and logs it once: server errors with their
-// cause at error level, client errors briefly at info level.
-func Fail(log *slog.Logger, req events.APIGatewayV2HTTPRequest, err error) events.APIGatewayV2HTTPResponse {
+// cause at error level, client errors briefly at info level. ctx carries the
+// invocation, so the log line carries its request id.
+func Fail(ctx context.Context, log *slog.Logger, req events.APIGatewayV2HTTPRequest, err error) events.APIGatewayV2HTTPResponse {
 	ae := asError(err)
 	if ae.Status >= 500 {
-		log.Error("request failed", "route", req.RouteKey, "status", ae.Status, "code", ae.Code, "err", err)
+		log.ErrorContext(ctx, "request failed", "route", req.RouteKey, "status", ae.Status, "code", ae.Code, "err", err)
 	} else {
-		log.Info("request refused", "route", req.RouteKey, "status", ae.Status, "code", ae.Code, "field", ae.Field)
+		log.InfoContext(ctx, "request refused", "route", req.RouteKey, "status", ae.Status, "code", ae.Code, "field", ae.Field)
 	}
 	return JSON(ae.Status, struct {
 		Error *Error `json:"error"`

@@ -62,7 +62,7 @@ type Result struct {
 func (s *Service) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	res, err := s.handle(ctx, req)
 	if err != nil {
-		return httpapi.Fail(s.Log, req, err), nil
+		return httpapi.Fail(ctx, s.Log, req, err), nil
 	}
 	return httpapi.JSON(http.StatusAccepted, res), nil
 }
@@ -127,13 +127,13 @@ func (s *Service) Ingest(ctx context.Context, projectID string, evs []event.Even
 			if errors.As(err, &pe) {
 				enqueued += pe.Sent
 			}
-			s.Log.Error("enqueue failed", "project_id", projectID, "stream_id", st.ID, "messages_enqueued", enqueued, "err", err)
+			s.Log.ErrorContext(ctx, "enqueue failed", "project_id", projectID, "stream_id", st.ID, "messages_enqueued", enqueued, "err", err)
 			return Result{}, &httpapi.Error{Status: http.StatusServiceUnavailable, Code: "enqueue_failed",
 				Message: fmt.Sprintf("the events could not all be queued for delivery (%d messages were); retry the request. "+
 					"Events that carry an event_id keep it, so receivers can drop the duplicates a retry may cause", enqueued)}
 		}
 		res.Messages += len(msgs)
 	}
-	s.Log.Info("events enqueued", "project_id", projectID, "events", res.Accepted, "streams", res.Streams, "messages", res.Messages)
+	s.Log.InfoContext(ctx, "events enqueued", "project_id", projectID, "events", res.Accepted, "streams", res.Streams, "messages", res.Messages)
 	return res, nil
 }

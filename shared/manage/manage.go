@@ -54,7 +54,7 @@ type ListResponse struct {
 func (a *API) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	resp, err := a.route(ctx, req)
 	if err != nil {
-		return httpapi.Fail(a.Log, req, err), nil
+		return httpapi.Fail(ctx, a.Log, req, err), nil
 	}
 	return resp, nil
 }
@@ -79,7 +79,7 @@ func (a *API) route(ctx context.Context, req events.APIGatewayV2HTTPRequest) (ev
 			if err := a.Streams.Delete(ctx, projectID, streamID); err != nil {
 				return events.APIGatewayV2HTTPResponse{}, err
 			}
-			a.Log.Info("stream deleted", "project_id", projectID, "stream_id", streamID)
+			a.Log.InfoContext(ctx, "stream deleted", "project_id", projectID, "stream_id", streamID)
 			return httpapi.NoContent(), nil
 		}
 		s, err := a.Streams.Get(ctx, projectID, streamID)
@@ -114,7 +114,7 @@ func (a *API) create(ctx context.Context, projectID string, req events.APIGatewa
 	if err := a.Streams.Create(ctx, s); err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	a.Log.Info("stream created", "project_id", projectID, "stream_id", s.ID, "destination_type", s.DestinationType)
+	a.Log.InfoContext(ctx, "stream created", "project_id", projectID, "stream_id", s.ID, "destination_type", s.DestinationType)
 	resp := httpapi.JSON(http.StatusCreated, s.Public())
 	resp.Headers["location"] = "/v1/projects/" + projectID + "/streams/" + s.ID
 	return resp, nil
