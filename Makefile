@@ -18,7 +18,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # run at once without one stopping the other's.
 TEST_STANDINS := STANDINS_RUN_DIR=$(CURDIR)/localstack/.run/test DYNAMODB_PORT=4579 FAUXQS_PORT=4586
 
-.PHONY: help deps build dev test lint test-go test-infra bench fuzz synth deploy deploy-localstack clean
+.PHONY: help deps build dev test lint test-go test-infra bench load fuzz synth deploy deploy-localstack clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -61,6 +61,9 @@ test-infra: ## CDK template tests (jsii is not race-safe: no -race here)
 
 bench: ## benchmarks of the hot paths (see docs/performance.md)
 	$(GO) test -run '^$$' -bench . -benchmem ./shared/...
+
+load: localstack/node_modules ## bounded load run through the local stack (LOAD_ARGS="-events 50000 -batch 500 -clients 4")
+	AWS_LAMBDA_LOG_LEVEL=WARN $(TEST_STANDINS) localstack/with-standins.sh $(GO) run ./localstack/cmd/load $(LOAD_ARGS)
 
 fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 	@for t in $$(grep -rl --include='*_test.go' '^func Fuzz' shared); do \

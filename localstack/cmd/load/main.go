@@ -1,0 +1,219 @@
+// Command load measures logstream end to end on this machine: it starts the
+// local stack in-process against the stand-ins, creates a stream to its own
+// counting receiver, posts events through the HTTP API with several clients,
+// waits until every event has been delivered, and prints the figures.
+//
+//	localstack/with-standins.sh go run ./localstack/cmd/load -events 50000 -batch 500 -clients 4
+//
+// Everything it talks to is on 127.0.0.1, and it stops by itself: after
+// -events events, or at -timeout. The functions' logs go to stdout as in
+// Lambda; AWS_LAMBDA_LOG_LEVEL=WARN (read at start-up) quiets them.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/logstream/logstream/localstack/runner"
+	"github.com/logstream/logstream/shared/topology"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(1)
+	}
+}
+
+type counter struct {
+	mu       sync.Mutex
+	seen     map[int]bool
+	total    int
+	lags     []time.Duration
+	requests int
+	done     chan struct{}
+	want     int
+}
+
+func (c *counter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	now := time.Now()
+	sc := bufio.NewScanner(r.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	var batch []struct {
+		Seq  int       `json:"seq"`
+		Sent time.Time `json:"sent"`
+	}
+	for sc.Scan() {
+		var ev struct {
+			Seq  int       `json:"seq"`
+			Sent time.Time `json:"sent"`
+		}
+		if json.Unmarshal(sc.Bytes(), &ev) == nil {
+			batch = append(batch, ev)
+		}
+	}
+	c.mu.Lock()
+	c.requests++
+	for _, ev := range batch {
+		c.total++
+		if !c.seen[ev.Seq] {
+			c.seen[ev.Seq] = true
+			c.lags = append(c.lags, now.Sub(ev.Sent))
+		}
+	}
+	if len(c.seen) == c.want {
+		select {
+		case <-c.done:
+		default:
+			close(c.done)
+		}
+	}
+	c.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func pct(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	slices.Sort(d)
+	return d[min(len(d)-1, int(float64(len(d))*p))]
+}
+
+func run() error {
+	events := flag.Int("events", 50_000, "events to send (at most 1,000,000)")
+	batch := flag.Int("batch", 500, "events per request (at most 10,000)")
+	clients := flag.Int("clients", 4, "concurrent HTTP clients")
+	pollers := flag.Int("pollers", 4, "SQS pollers (concurrent delivery invocations)")
+	timeout := flag.Duration("timeout", 5*time.Minute, "give up after this long")
+	flag.Parse()
+	if *events < 1 || *events > 1_000_000 || *batch < 1 || *batch > 10_000 || *clients < 1 {
+		return errors.New("flags out of range")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+
+	rcv := &counter{seen: map[int]bool{}, done: make(chan struct{}), want: *events}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	go http.Serve(ln, rcv)
+
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return err
+	}
+	spec := topology.New(fmt.Sprintf("load-%d", time.Now().Unix()))
+	stack, err := runner.Start(ctx, runner.Options{
+		Spec: spec, AWS: cfg, PollersPerMapping: *pollers,
+		Overrides: map[string]string{topology.EnvAllowPrivateEndpoints: "true"},
+		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		return err
+	}
+	defer stack.Close()
+	base := stack.URL() + "/v1/projects/proj_load"
+
+	body := fmt.Sprintf(`{"name":"load","destination_type":"http","destination_config":{"endpoint":"http://%s/hook"}}`, ln.Addr())
+	resp, err := http.Post(base+"/streams", "application/json", bytes.NewBufferString(body))
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		return fmt.Errorf("create stream: %s", resp.Status)
+	}
+
+	// A realistic auth event, ~600 bytes once stamped.
+	const pad = `"type":"user.session.start","actor":{"id":"00uHc43HxGzWZfgBM2Kk","alternateId":"alice@example.com"},` +
+		`"client":{"ipAddress":"198.51.100.23","userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"},` +
+		`"outcome":{"result":"SUCCESS"},"severity":"INFO","displayMessage":"User login to Okta"`
+	var next atomic.Int64
+	var reqLat []time.Duration
+	var latMu sync.Mutex
+	var sentBytes atomic.Int64
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, *clients)
+	for range *clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				from := int(next.Add(int64(*batch))) - *batch
+				if from >= *events || ctx.Err() != nil {
+					return
+				}
+				to := min(from+*batch, *events)
+				var b bytes.Buffer
+				now := time.Now().UTC().Format(time.RFC3339Nano)
+				for i := from; i < to; i++ {
+					fmt.Fprintf(&b, `{"event_id":"load-%07d","seq":%d,"sent":%q,%s}`+"\n", i, i, now, pad)
+				}
+				sentBytes.Add(int64(b.Len()))
+				t0 := time.Now()
+				resp, err := http.Post(base+"/events", "application/x-ndjson", &b)
+				if err != nil {
+					errs <- err
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusAccepted {
+					errs <- fmt.Errorf("ingest answered %s", resp.Status)
+					return
+				}
+				latMu.Lock()
+				reqLat = append(reqLat, time.Since(t0))
+				latMu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	ingested := time.Since(start)
+	select {
+	case err := <-errs:
+		return err
+	default:
+	}
+	select {
+	case <-rcv.done:
+	case <-ctx.Done():
+		rcv.mu.Lock()
+		defer rcv.mu.Unlock()
+		return fmt.Errorf("timed out with %d of %d events delivered", len(rcv.seen), *events)
+	}
+	delivered := time.Since(start)
+
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	fmt.Printf("load: %d events (%d per request, %d clients, %d pollers), %.1f MB sent\n",
+		*events, *batch, *clients, *pollers, float64(sentBytes.Load())/1e6)
+	fmt.Printf("  ingest     %8.0f events/s accepted (202)    request p50 %v  p99 %v\n",
+		float64(*events)/ingested.Seconds(), pct(reqLat, .50).Round(time.Millisecond), pct(reqLat, .99).Round(time.Millisecond))
+	fmt.Printf("  end-to-end %8.0f events/s delivered         lag p50 %v  p99 %v (event sent → received)\n",
+		float64(*events)/delivered.Seconds(), pct(rcv.lags, .50).Round(time.Millisecond), pct(rcv.lags, .99).Round(time.Millisecond))
+	fmt.Printf("  delivered  %d distinct, %d duplicates, in %d receiver requests\n", len(rcv.seen), rcv.total-len(rcv.seen), rcv.requests)
+	fmt.Printf("  peak RSS   %.0f MB (this one process: stack, clients and receiver)\n", float64(ru.Maxrss)/1024)
+	return nil
+}
