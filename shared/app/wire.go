@@ -39,20 +39,27 @@ func loadAWS(ctx context.Context) (aws.Config, error) {
 	return cfg, nil
 }
 
+// setup reads and checks the configuration, then loads the AWS configuration:
+// the first steps of every function's cold start.
+func setup(ctx context.Context, getenv Getenv, validate func(Config) error) (Config, aws.Config, error) {
+	c, err := LoadConfig(getenv)
+	if err == nil {
+		err = validate(c)
+	}
+	if err != nil {
+		return Config{}, aws.Config{}, err
+	}
+	awsCfg, err := loadAWS(ctx)
+	return c, awsCfg, err
+}
+
 func streamsStore(awsCfg aws.Config, c Config) *store.Streams {
 	return &store.Streams{Client: dynamodb.NewFromConfig(awsCfg), Table: c.Table}
 }
 
 // API builds the management API handler.
 func API(ctx context.Context, getenv Getenv) (HTTPHandler, error) {
-	c, err := LoadConfig(getenv)
-	if err == nil {
-		err = c.Validate()
-	}
-	if err != nil {
-		return nil, err
-	}
-	awsCfg, err := loadAWS(ctx)
+	c, awsCfg, err := setup(ctx, getenv, Config.Validate)
 	if err != nil {
 		return nil, err
 	}
@@ -66,14 +73,7 @@ func API(ctx context.Context, getenv Getenv) (HTTPHandler, error) {
 
 // Ingest builds the ingestion handler.
 func Ingest(ctx context.Context, getenv Getenv) (HTTPHandler, error) {
-	c, err := LoadConfig(getenv)
-	if err == nil {
-		err = c.ValidateIngest()
-	}
-	if err != nil {
-		return nil, err
-	}
-	awsCfg, err := loadAWS(ctx)
+	c, awsCfg, err := setup(ctx, getenv, Config.ValidateIngest)
 	if err != nil {
 		return nil, err
 	}
@@ -90,10 +90,7 @@ func Ingest(ctx context.Context, getenv Getenv) (HTTPHandler, error) {
 
 // Deliver builds the delivery handler of a destination type.
 func Deliver(ctx context.Context, destination string, getenv Getenv) (SQSHandler, error) {
-	c, err := LoadConfig(getenv)
-	if err == nil {
-		err = c.Validate()
-	}
+	c, awsCfg, err := setup(ctx, getenv, Config.Validate)
 	if err != nil {
 		return nil, err
 	}
@@ -108,10 +105,6 @@ func Deliver(ctx context.Context, destination string, getenv Getenv) (SQSHandler
 		limits = webhook.Limits
 	default:
 		return nil, fmt.Errorf("app: no sender for destination type %q", destination)
-	}
-	awsCfg, err := loadAWS(ctx)
-	if err != nil {
-		return nil, err
 	}
 	core := &deliver.Core{
 		Streams:  streamsStore(awsCfg, c),

@@ -140,21 +140,26 @@ func (s *Streams) Delete(ctx context.Context, projectID, streamID string) error 
 	return nil
 }
 
-// errBadCursor is returned for a cursor List did not issue.
-var errBadCursor = &stream.ValidationError{Field: "cursor", Msg: "is not a cursor this API issued"}
-
-// List returns up to limit streams of a project, oldest first, and a cursor
-// for the next page ("" on the last page).
-func (s *Streams) List(ctx context.Context, projectID string, limit int, cursor string) ([]stream.Stream, string, error) {
-	in := &dynamodb.QueryInput{
+// projectStreams queries one project's streams, in id (so creation) order.
+func (s *Streams) projectStreams(projectID string) *dynamodb.QueryInput {
+	return &dynamodb.QueryInput{
 		TableName:              aws.String(s.Table),
 		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :sk)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk": &types.AttributeValueMemberS{Value: projectPrefix + projectID},
 			":sk": &types.AttributeValueMemberS{Value: streamPrefix},
 		},
-		Limit: aws.Int32(int32(limit)),
 	}
+}
+
+// errBadCursor is returned for a cursor List did not issue.
+var errBadCursor = &stream.ValidationError{Field: "cursor", Msg: "is not a cursor this API issued"}
+
+// List returns up to limit streams of a project, oldest first, and a cursor
+// for the next page ("" on the last page).
+func (s *Streams) List(ctx context.Context, projectID string, limit int, cursor string) ([]stream.Stream, string, error) {
+	in := s.projectStreams(projectID)
+	in.Limit = aws.Int32(int32(limit))
 	if cursor != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(cursor)
 		if err != nil || !stream.ValidStreamID(string(raw)) {
@@ -183,15 +188,7 @@ func (s *Streams) List(ctx context.Context, projectID string, limit int, cursor 
 
 // Active returns every active stream of a project (all pages).
 func (s *Streams) Active(ctx context.Context, projectID string) ([]stream.Stream, error) {
-	in := &dynamodb.QueryInput{
-		TableName:              aws.String(s.Table),
-		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :sk)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: projectPrefix + projectID},
-			":sk": &types.AttributeValueMemberS{Value: streamPrefix},
-		},
-	}
-	p := dynamodb.NewQueryPaginator(s.Client, in)
+	p := dynamodb.NewQueryPaginator(s.Client, s.projectStreams(projectID))
 	var active []stream.Stream
 	for p.HasMorePages() {
 		out, err := p.NextPage(ctx)

@@ -1,0 +1,48 @@
+package app
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/logstream/logstream/shared/topology"
+)
+
+func env(m map[string]string) Getenv { return func(k string) string { return m[k] } }
+
+func TestLoadConfig(t *testing.T) {
+	c, err := LoadConfig(env(map[string]string{topology.EnvTable: "t", topology.EnvStreamCacheTTL: "5s",
+		topology.EnvAllowPrivateEndpoints: "true", topology.QueueURLEnv("http"): "http://q"}))
+	if err != nil || c.Table != "t" || c.StreamCacheTTL != 5*time.Second || !c.AllowPrivateEndpoints ||
+		c.QueueURLs["http"] != "http://q" || c.DeliveryTimeout != topology.DefaultDeliveryTimeout {
+		t.Fatalf("config %+v, err %v", c, err)
+	}
+	if err := c.ValidateIngest(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A function with a missing or malformed setting refuses to start, naming it.
+func TestConfigErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+		fn   string
+	}{
+		{"no table", map[string]string{}, topology.EnvTable, topology.FunctionAPI},
+		{"bad ttl", map[string]string{topology.EnvTable: "t", topology.EnvStreamCacheTTL: "soon"}, topology.EnvStreamCacheTTL, topology.FunctionAPI},
+		{"bad switch", map[string]string{topology.EnvTable: "t", topology.EnvAllowPrivateEndpoints: "maybe"}, topology.EnvAllowPrivateEndpoints, topology.FunctionAPI},
+		{"ingest without queue", map[string]string{topology.EnvTable: "t"}, topology.QueueURLEnv("http"), topology.FunctionIngest},
+		{"unknown function", map[string]string{topology.EnvTable: "t"}, "unknown function", "nope"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := New(context.Background(), tc.fn, env(tc.env))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to name %s", err, tc.want)
+			}
+		})
+	}
+}
