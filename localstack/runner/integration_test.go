@@ -350,12 +350,24 @@ func TestEventSourceMapping(t *testing.T) {
 			t.Parallel()
 			spec := fastSpec(t)
 			rec := &seen{}
+			// Only the first invocation fails, so the outcome does not depend on
+			// how SQS happens to group the messages into batches: exactly the
+			// messages of that batch must come back once more.
+			var mu sync.Mutex
+			var firstBatch map[string]bool
 			fake := &fakeFunctions{sqs: func(_ context.Context, _ string, _ app.Getenv, ev events.SQSEvent) (events.SQSEventResponse, error) {
 				rec.add(ev)
-				for _, r := range ev.Records {
-					if r.Attributes["ApproximateReceiveCount"] == "1" {
-						return tc.fail(ev)
+				mu.Lock()
+				first := firstBatch == nil
+				if first {
+					firstBatch = map[string]bool{}
+					for _, r := range ev.Records {
+						firstBatch[r.Body] = true
 					}
+				}
+				mu.Unlock()
+				if first {
+					return tc.fail(ev)
 				}
 				return events.SQSEventResponse{}, nil
 			}}
@@ -364,18 +376,28 @@ func TestEventSourceMapping(t *testing.T) {
 			bodies := []string{"m-1", "m-2", "m-3"}
 			send(t, cfg, q.URL, bodies...)
 
-			waitFor(t, 30*time.Second, "every message delivered twice", func() bool {
+			want := func(b string) []string {
+				mu.Lock()
+				defer mu.Unlock()
+				if firstBatch[b] {
+					return []string{"1", "2"}
+				}
+				return []string{"1"}
+			}
+			waitFor(t, 30*time.Second, "every message delivered", func() bool {
 				for _, b := range bodies {
-					if len(rec.counts(b)) < 2 {
+					if len(rec.counts(b)) < len(want(b)) {
 						return false
 					}
 				}
 				return true
 			})
 			waitFor(t, 10*time.Second, "an empty source queue", func() bool { return depth(t, cfg, q.URL) == 0 })
+			// Wait out another visibility timeout: a message deleted too early
+			// or not at all would show up in the counts.
 			time.Sleep(2500 * time.Millisecond)
 			for _, b := range bodies {
-				eq(t, b+" receive counts", rec.counts(b), []string{"1", "2"})
+				eq(t, b+" receive counts", rec.counts(b), want(b))
 			}
 			eq(t, "DLQ depth", depth(t, cfg, q.DLQURL), 0)
 		})
