@@ -59,6 +59,9 @@ func asError(err error) *Error {
 	if errors.Is(err, stream.ErrNotFound) {
 		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "stream not found"}
 	}
+	if errors.Is(err, stream.ErrConflict) {
+		return &Error{Status: http.StatusConflict, Code: "conflict", Message: "the stream was changed by another request at the same time; retry"}
+	}
 	return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; try again"}
 }
 

@@ -3,7 +3,10 @@
 package manage
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -19,16 +22,25 @@ type Streams interface {
 	Create(ctx context.Context, s stream.Stream) error
 	Get(ctx context.Context, projectID, streamID string) (stream.Stream, error)
 	List(ctx context.Context, projectID string, limit int, cursor string) ([]stream.Stream, string, error)
+	Update(ctx context.Context, s stream.Stream, expectedVersion int64) error
 	Delete(ctx context.Context, projectID, streamID string) error
+	Count(ctx context.Context, projectID string) (int, error)
 }
 
 // Route keys served, as API Gateway names them (topology declares the same).
 const (
-	RouteCreate = "POST /v1/projects/{project_id}/streams"
-	RouteList   = "GET /v1/projects/{project_id}/streams"
-	RouteGet    = "GET /v1/projects/{project_id}/streams/{stream_id}"
-	RouteDelete = "DELETE /v1/projects/{project_id}/streams/{stream_id}"
+	RouteCreate  = "POST /v1/projects/{project_id}/streams"
+	RouteList    = "GET /v1/projects/{project_id}/streams"
+	RouteGet     = "GET /v1/projects/{project_id}/streams/{stream_id}"
+	RoutePatch   = "PATCH /v1/projects/{project_id}/streams/{stream_id}"
+	RoutePut     = "PUT /v1/projects/{project_id}/streams/{stream_id}"
+	RouteDelete  = "DELETE /v1/projects/{project_id}/streams/{stream_id}"
+	RouteEnable  = "POST /v1/projects/{project_id}/streams/{stream_id}/enable"
+	RouteDisable = "POST /v1/projects/{project_id}/streams/{stream_id}/disable"
 )
+
+// DefaultMaxStreams is the per-project stream limit when none is configured.
+const DefaultMaxStreams = 25
 
 const (
 	maxBodyBytes     = 64 << 10
@@ -42,6 +54,8 @@ type API struct {
 	Validator stream.Validator
 	Log       *slog.Logger
 	Now       func() time.Time
+	// MaxStreams limits how many streams one project may have (0: DefaultMaxStreams).
+	MaxStreams int
 }
 
 // ListResponse is a page of streams.
@@ -59,7 +73,13 @@ func (a *API) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (e
 	return resp, nil
 }
 
+var routes = map[string]bool{RouteCreate: true, RouteList: true, RouteGet: true, RoutePatch: true, RoutePut: true,
+	RouteDelete: true, RouteEnable: true, RouteDisable: true}
+
 func (a *API) route(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	if !routes[req.RouteKey] {
+		return events.APIGatewayV2HTTPResponse{}, httpapi.Errorf(http.StatusNotFound, "route_not_found", "no route %s", req.RouteKey)
+	}
 	projectID := req.PathParameters["project_id"]
 	if !stream.ValidProjectID(projectID) {
 		return events.APIGatewayV2HTTPResponse{}, &stream.ValidationError{Field: "project_id", Msg: "is not a valid project id"}
@@ -69,39 +89,132 @@ func (a *API) route(ctx context.Context, req events.APIGatewayV2HTTPRequest) (ev
 		return a.create(ctx, projectID, req)
 	case RouteList:
 		return a.list(ctx, projectID, req)
-	case RouteGet, RouteDelete:
-		streamID := req.PathParameters["stream_id"]
-		if !stream.ValidStreamID(streamID) {
-			// A malformed id cannot name a stream: the same answer as an unknown one.
-			return events.APIGatewayV2HTTPResponse{}, stream.ErrNotFound
-		}
-		if req.RouteKey == RouteDelete {
-			if err := a.Streams.Delete(ctx, projectID, streamID); err != nil {
-				return events.APIGatewayV2HTTPResponse{}, err
-			}
-			a.Log.InfoContext(ctx, "stream deleted", "project_id", projectID, "stream_id", streamID)
-			return httpapi.NoContent(), nil
-		}
+	}
+	streamID := req.PathParameters["stream_id"]
+	if !stream.ValidStreamID(streamID) {
+		// A malformed id cannot name a stream: the same answer as an unknown one.
+		return events.APIGatewayV2HTTPResponse{}, stream.ErrNotFound
+	}
+	switch req.RouteKey {
+	case RouteGet:
 		s, err := a.Streams.Get(ctx, projectID, streamID)
 		if err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
 		}
-		return httpapi.JSON(http.StatusOK, s.Public()), nil
+		return respond(http.StatusOK, s), nil
+	case RouteDelete:
+		if err := a.Streams.Delete(ctx, projectID, streamID); err != nil {
+			return events.APIGatewayV2HTTPResponse{}, err
+		}
+		a.Log.InfoContext(ctx, "stream deleted", "project_id", projectID, "stream_id", streamID)
+		return httpapi.NoContent(), nil
+	case RoutePatch, RoutePut:
+		body, err := a.body(req)
+		if err != nil {
+			return events.APIGatewayV2HTTPResponse{}, err
+		}
+		s, err := a.change(ctx, req, projectID, streamID, func(cur stream.Stream) (stream.Stream, error) {
+			var cr stream.CreateRequest
+			if req.RouteKey == RoutePut {
+				if err := stream.DecodeStrict(body, &cr); err != nil {
+					return stream.Stream{}, err
+				}
+			} else {
+				doc, _ := json.Marshal(cur.Request())
+				merged, err := httpapi.MergePatch(doc, body)
+				if err != nil {
+					return stream.Stream{}, &stream.ValidationError{Msg: "body is not a JSON merge patch object: " + err.Error()}
+				}
+				if err := stream.DecodeStrict(merged, &cr); err != nil {
+					return stream.Stream{}, err
+				}
+			}
+			return a.Validator.Update(cur, cr, a.now())
+		})
+		if err != nil {
+			return events.APIGatewayV2HTTPResponse{}, err
+		}
+		return respond(http.StatusOK, s), nil
+	case RouteEnable, RouteDisable:
+		status := stream.StatusActive
+		if req.RouteKey == RouteDisable {
+			status = stream.StatusPaused
+		}
+		s, err := a.change(ctx, req, projectID, streamID, func(cur stream.Stream) (stream.Stream, error) {
+			return stream.SetStatus(cur, status, a.now()), nil
+		})
+		if err != nil {
+			return events.APIGatewayV2HTTPResponse{}, err
+		}
+		return respond(http.StatusOK, s), nil
 	}
-	return events.APIGatewayV2HTTPResponse{}, httpapi.Errorf(http.StatusNotFound, "route_not_found", "no route %s", req.RouteKey)
+	panic("unreachable: every key of routes is handled")
 }
 
-func (a *API) create(ctx context.Context, projectID string, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+// body returns a JSON request body within the size limit.
+func (a *API) body(req events.APIGatewayV2HTTPRequest) ([]byte, error) {
 	if err := httpapi.RequireJSON(req); err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
+		return nil, err
 	}
 	body, err := httpapi.Body(req)
 	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
+		return nil, err
 	}
 	if len(body) > maxBodyBytes {
-		return events.APIGatewayV2HTTPResponse{}, httpapi.Errorf(http.StatusRequestEntityTooLarge, "payload_too_large",
+		return nil, httpapi.Errorf(http.StatusRequestEntityTooLarge, "payload_too_large",
 			"request body is %d bytes; the limit is %d", len(body), maxBodyBytes)
+	}
+	return body, nil
+}
+
+// change applies fn to the stored stream and writes the result, guarded by
+// its version. With If-Match, a stream changed since that version answers
+// 412. Without it, a concurrent write is retried on the fresh version, so two
+// PATCHes of different fields both take effect.
+func (a *API) change(ctx context.Context, req events.APIGatewayV2HTTPRequest, projectID, streamID string,
+	fn func(stream.Stream) (stream.Stream, error)) (stream.Stream, error) {
+	ifMatch := httpapi.Header(req, "if-match")
+	for attempt := 0; ; attempt++ {
+		cur, err := a.Streams.Get(ctx, projectID, streamID)
+		if err != nil {
+			return stream.Stream{}, err
+		}
+		if !httpapi.IfMatch(ifMatch, cur.ETag()) {
+			return stream.Stream{}, httpapi.ErrPreconditionFailed
+		}
+		next, err := fn(cur)
+		if err != nil {
+			return stream.Stream{}, err
+		}
+		if next.Version == cur.Version {
+			return cur, nil // nothing changed
+		}
+		err = a.Streams.Update(ctx, next, cur.Version)
+		switch {
+		case err == nil:
+			a.Log.InfoContext(ctx, "stream updated", "project_id", projectID, "stream_id", streamID, "route", req.RouteKey, "version", next.Version)
+			return next, nil
+		case errors.Is(err, stream.ErrConflict) && ifMatch != "" && ifMatch != "*":
+			return stream.Stream{}, httpapi.ErrPreconditionFailed
+		case errors.Is(err, stream.ErrConflict) && attempt < 2:
+			continue
+		default:
+			return stream.Stream{}, err
+		}
+	}
+}
+
+// respond answers a stream with its ETag.
+func respond(status int, s stream.Stream) events.APIGatewayV2HTTPResponse {
+	resp := httpapi.JSON(status, s.Public())
+	resp.Headers["etag"] = s.ETag()
+	return resp
+}
+
+func (a *API) create(ctx context.Context, projectID string, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	body, err := a.body(req)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	var cr stream.CreateRequest
 	if err := stream.DecodeStrict(body, &cr); err != nil {
@@ -111,11 +224,20 @@ func (a *API) create(ctx context.Context, projectID string, req events.APIGatewa
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
+	// Counted, not reserved: two creates racing at the limit can both pass.
+	// The limit guards cost and fan-out, where one over is harmless.
+	limit := cmp.Or(a.MaxStreams, DefaultMaxStreams)
+	if n, err := a.Streams.Count(ctx, projectID); err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	} else if n >= limit {
+		return events.APIGatewayV2HTTPResponse{}, httpapi.Errorf(http.StatusConflict, "stream_limit_reached",
+			"the project has %d streams, the most it may have; delete one first", n)
+	}
 	if err := a.Streams.Create(ctx, s); err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	a.Log.InfoContext(ctx, "stream created", "project_id", projectID, "stream_id", s.ID, "destination_type", s.DestinationType)
-	resp := httpapi.JSON(http.StatusCreated, s.Public())
+	resp := respond(http.StatusCreated, s)
 	resp.Headers["location"] = "/v1/projects/" + projectID + "/streams/" + s.ID
 	return resp, nil
 }

@@ -41,6 +41,26 @@ func (f *memStreams) List(_ context.Context, p string, limit int, cursor string)
 	}
 	return out, "", nil
 }
+func (f *memStreams) Update(_ context.Context, s stream.Stream, expected int64) error {
+	cur, ok := f.m[s.ProjectID+"/"+s.ID]
+	if !ok {
+		return stream.ErrNotFound
+	}
+	if cur.Version != expected {
+		return stream.ErrConflict
+	}
+	f.m[s.ProjectID+"/"+s.ID] = s
+	return nil
+}
+func (f *memStreams) Count(_ context.Context, p string) (int, error) {
+	n := 0
+	for _, s := range f.m {
+		if s.ProjectID == p {
+			n++
+		}
+	}
+	return n, nil
+}
 func (f *memStreams) Delete(_ context.Context, p, id string) error {
 	if _, ok := f.m[p+"/"+id]; !ok {
 		return stream.ErrNotFound
@@ -162,7 +182,8 @@ func TestStoreFailureIsA500WithoutDetails(t *testing.T) {
 func TestSampleRequests(t *testing.T) {
 	a := &API{Streams: &memStreams{m: map[string]stream.Stream{}}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	for name, want := range map[string]int{"apigw/create-stream.json": 201, "apigw/list-streams.json": 200,
-		"apigw/get-stream.json": 404, "apigw/delete-stream.json": 404} {
+		"apigw/get-stream.json": 404, "apigw/delete-stream.json": 404, "apigw/patch-stream.json": 404,
+		"apigw/put-stream.json": 404, "apigw/enable-stream.json": 404, "apigw/disable-stream.json": 404} {
 		t.Run(name, func(t *testing.T) {
 			b, err := samples.FS.ReadFile(name)
 			if err != nil {
@@ -177,5 +198,162 @@ func TestSampleRequests(t *testing.T) {
 				t.Fatalf("%d %s, want %d", resp.StatusCode, resp.Body, want)
 			}
 		})
+	}
+}
+
+func callWith(t *testing.T, a *API, route, project, id, body string, headers map[string]string) events.APIGatewayV2HTTPResponse {
+	t.Helper()
+	h := map[string]string{"content-type": "application/json"}
+	for k, v := range headers {
+		h[k] = v
+	}
+	resp, err := a.Handle(context.Background(), events.APIGatewayV2HTTPRequest{RouteKey: route,
+		PathParameters: map[string]string{"project_id": project, "stream_id": id}, Body: body, Headers: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+func decodeStream(t *testing.T, r events.APIGatewayV2HTTPResponse) stream.Stream {
+	t.Helper()
+	var s stream.Stream
+	if err := json.Unmarshal([]byte(r.Body), &s); err != nil {
+		t.Fatalf("%d %s", r.StatusCode, r.Body)
+	}
+	return s
+}
+
+func newAPI() *API {
+	return &API{Streams: &memStreams{m: map[string]stream.Stream{}}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+}
+
+func TestUpdates(t *testing.T) {
+	a := newAPI()
+	created := decodeStream(t, call(t, a, RouteCreate, "p", "", "", createBody))
+	id := created.ID
+	steps := []struct {
+		name       string
+		route      string
+		body       string
+		headers    map[string]string
+		wantStatus int
+		check      func(t *testing.T, s stream.Stream)
+	}{
+		{"patch renames and keeps the rest", RoutePatch, `{"name":"renamed"}`, nil, 200, func(t *testing.T, s stream.Stream) {
+			if s.Name != "renamed" || s.Version != 2 || s.DestinationType != "http" || s.Status != stream.StatusActive {
+				t.Fatalf("%+v", s)
+			}
+		}},
+		{"patch with the current etag", RoutePatch, `{"filters":{"include":[{"field":"eventType","match":"user.*"}]}}`, map[string]string{"if-match": `"2"`}, 200,
+			func(t *testing.T, s stream.Stream) {
+				if s.Filters == nil || s.Filters.Include[0].Match != "user.*" || s.Version != 3 {
+					t.Fatalf("%+v", s)
+				}
+			}},
+		{"patch with a stale etag", RoutePatch, `{"name":"lost"}`, map[string]string{"if-match": `"2"`}, 412, nil},
+		{"patch removing filters with null", RoutePatch, `{"filters":null}`, nil, 200, func(t *testing.T, s stream.Stream) {
+			if s.Filters != nil {
+				t.Fatalf("filters kept: %+v", s.Filters)
+			}
+		}},
+		{"patch cannot change the type", RoutePatch, `{"destination_type":"datadog"}`, nil, 400, nil},
+		{"patch cannot suspend", RoutePatch, `{"status":"suspended"}`, nil, 400, nil},
+		{"patch with an unknown field", RoutePatch, `{"colour":"red"}`, nil, 400, nil},
+		{"patch with a non-object", RoutePatch, `[1]`, nil, 400, nil},
+		{"disable", RouteDisable, ``, nil, 200, func(t *testing.T, s stream.Stream) {
+			if s.Status != stream.StatusPaused {
+				t.Fatalf("%+v", s)
+			}
+		}},
+		{"disable again changes nothing", RouteDisable, ``, nil, 200, func(t *testing.T, s stream.Stream) {
+			if s.Version != 5 {
+				t.Fatalf("version %d", s.Version)
+			}
+		}},
+		{"enable", RouteEnable, ``, nil, 200, func(t *testing.T, s stream.Stream) {
+			if s.Status != stream.StatusActive || s.Version != 6 {
+				t.Fatalf("%+v", s)
+			}
+		}},
+		{"put replaces, keeping the type", RoutePut, `{"name":"put","destination_type":"http","destination_config":{"endpoint":"https://other.example.com/"}}`, nil, 200,
+			func(t *testing.T, s stream.Stream) {
+				if s.Name != "put" || !strings.Contains(string(s.DestinationConfig), "other.example.com") || s.Status != stream.StatusActive {
+					t.Fatalf("%+v", s)
+				}
+			}},
+		{"put without a config", RoutePut, `{"name":"x","destination_type":"http"}`, nil, 400, nil},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			r := callWith(t, a, st.route, "p", id, st.body, st.headers)
+			if r.StatusCode != st.wantStatus {
+				t.Fatalf("%d %s, want %d", r.StatusCode, r.Body, st.wantStatus)
+			}
+			if st.check != nil {
+				s := decodeStream(t, r)
+				if r.Headers["etag"] != s.ETag() {
+					t.Fatalf("etag %q for version %d", r.Headers["etag"], s.Version)
+				}
+				st.check(t, s)
+			}
+		})
+	}
+	if r := callWith(t, a, RoutePatch, "other", id, `{"name":"x"}`, nil); r.StatusCode != 404 {
+		t.Fatalf("another project patched the stream: %d", r.StatusCode)
+	}
+}
+
+// racingStreams lets another writer change the stream between the API's
+// read and its write, once.
+type racingStreams struct {
+	*memStreams
+	raced bool
+}
+
+func (r *racingStreams) Update(ctx context.Context, s stream.Stream, expected int64) error {
+	if !r.raced {
+		r.raced = true
+		cur := r.m[s.ProjectID+"/"+s.ID]
+		cur.Name, cur.Version = "changed elsewhere", cur.Version+1
+		r.m[s.ProjectID+"/"+s.ID] = cur
+	}
+	return r.memStreams.Update(ctx, s, expected)
+}
+
+func TestConcurrentUpdate(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		ifMatch    string
+		wantStatus int
+	}{{"with If-Match the loser gets 412", `"1"`, 412}, {"without, it is retried on the new version", "", 200}} {
+		t.Run(tc.name, func(t *testing.T) {
+			mem := &memStreams{m: map[string]stream.Stream{}}
+			a := &API{Streams: &racingStreams{memStreams: mem}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+			id := decodeStream(t, call(t, a, RouteCreate, "p", "", "", createBody)).ID
+			r := callWith(t, a, RoutePatch, "p", id, `{"status":"paused"}`, map[string]string{"if-match": tc.ifMatch})
+			if r.StatusCode != tc.wantStatus {
+				t.Fatalf("%d %s", r.StatusCode, r.Body)
+			}
+			if tc.wantStatus == 200 {
+				if s := decodeStream(t, r); s.Name != "changed elsewhere" || s.Status != stream.StatusPaused || s.Version != 3 {
+					t.Fatalf("lost an update: %+v", s)
+				}
+			}
+		})
+	}
+}
+
+func TestStreamLimit(t *testing.T) {
+	a := newAPI()
+	a.MaxStreams = 2
+	for i, want := range []int{201, 201, 409} {
+		r := call(t, a, RouteCreate, "p", "", "", createBody)
+		if r.StatusCode != want {
+			t.Fatalf("create %d: %d %s", i, r.StatusCode, r.Body)
+		}
+	}
+	if r := call(t, a, RouteCreate, "q", "", "", createBody); r.StatusCode != 201 {
+		t.Fatalf("the limit is per project: %d", r.StatusCode)
 	}
 }

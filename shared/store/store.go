@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -51,8 +52,11 @@ type item struct {
 	DestinationType   string `dynamodbav:"destination_type"`
 	DestinationConfig string `dynamodbav:"destination_config"`
 	Status            string `dynamodbav:"status"`
+	Filters           string `dynamodbav:"filters,omitempty"`
+	PII               string `dynamodbav:"pii,omitempty"`
 	CreatedAt         string `dynamodbav:"created_at"`
 	UpdatedAt         string `dynamodbav:"updated_at"`
+	Version           int64  `dynamodbav:"version"`
 }
 
 func key(projectID, streamID string) map[string]types.AttributeValue {
@@ -62,12 +66,23 @@ func key(projectID, streamID string) map[string]types.AttributeValue {
 	}
 }
 
-func toItem(s stream.Stream) item {
-	return item{
+func toItem(s stream.Stream) (item, error) {
+	it := item{
 		PK: projectPrefix + s.ProjectID, SK: streamPrefix + s.ID, ID: s.ID, ProjectID: s.ProjectID, Name: s.Name,
 		DestinationType: s.DestinationType, DestinationConfig: string(s.DestinationConfig), Status: string(s.Status),
 		CreatedAt: s.CreatedAt.UTC().Format(time.RFC3339Nano), UpdatedAt: s.UpdatedAt.UTC().Format(time.RFC3339Nano),
+		Version: s.Version,
 	}
+	// Plain structs of strings: marshalling them cannot fail.
+	if s.Filters != nil {
+		b, _ := json.Marshal(s.Filters)
+		it.Filters = string(b)
+	}
+	if s.PII != nil {
+		b, _ := json.Marshal(s.PII)
+		it.PII = string(b)
+	}
+	return it, nil
 }
 
 func fromItem(av map[string]types.AttributeValue) (stream.Stream, error) {
@@ -83,16 +98,33 @@ func fromItem(av map[string]types.AttributeValue) (stream.Stream, error) {
 	if !json.Valid([]byte(it.DestinationConfig)) {
 		return stream.Stream{}, fmt.Errorf("decode stream %s: destination_config is not JSON", it.ID)
 	}
-	return stream.Stream{
+	st := stream.Stream{
 		ID: it.ID, ProjectID: it.ProjectID, Name: it.Name, DestinationType: it.DestinationType,
 		DestinationConfig: json.RawMessage(it.DestinationConfig), Status: stream.Status(it.Status),
-		CreatedAt: created, UpdatedAt: updated,
-	}, nil
+		CreatedAt: created, UpdatedAt: updated, Version: it.Version,
+	}
+	if it.Filters != "" {
+		st.Filters = new(stream.Filters)
+		if err := json.Unmarshal([]byte(it.Filters), st.Filters); err != nil {
+			return stream.Stream{}, fmt.Errorf("decode stream %s filters: %w", it.ID, err)
+		}
+	}
+	if it.PII != "" {
+		st.PII = new(stream.PII)
+		if err := json.Unmarshal([]byte(it.PII), st.PII); err != nil {
+			return stream.Stream{}, fmt.Errorf("decode stream %s pii: %w", it.ID, err)
+		}
+	}
+	return st, nil
 }
 
 // Create stores a new stream; it fails rather than overwrite an existing id.
 func (s *Streams) Create(ctx context.Context, st stream.Stream) error {
-	av, err := attributevalue.MarshalMap(toItem(st))
+	it, err := toItem(st)
+	if err != nil {
+		return err
+	}
+	av, err := attributevalue.MarshalMap(it)
 	if err != nil {
 		return fmt.Errorf("encode stream %s: %w", st.ID, err)
 	}
@@ -105,6 +137,53 @@ func (s *Streams) Create(ctx context.Context, st stream.Stream) error {
 		return fmt.Errorf("put stream %s: %w", st.ID, err)
 	}
 	return nil
+}
+
+// Update replaces a stream whose stored version is expected. It returns
+// stream.ErrConflict when another write got there first, and
+// stream.ErrNotFound when the stream is gone.
+func (s *Streams) Update(ctx context.Context, st stream.Stream, expected int64) error {
+	it, err := toItem(st)
+	if err != nil {
+		return err
+	}
+	av, err := attributevalue.MarshalMap(it)
+	if err != nil {
+		return fmt.Errorf("encode stream %s: %w", st.ID, err)
+	}
+	_, err = s.Client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 aws.String(s.Table),
+		Item:                      av,
+		ConditionExpression:       aws.String("attribute_exists(pk) AND version = :v"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: strconv.FormatInt(expected, 10)}},
+	})
+	var cfe *types.ConditionalCheckFailedException
+	if errors.As(err, &cfe) {
+		if _, gerr := s.Get(ctx, st.ProjectID, st.ID); errors.Is(gerr, stream.ErrNotFound) {
+			return stream.ErrNotFound
+		}
+		return stream.ErrConflict
+	}
+	if err != nil {
+		return fmt.Errorf("update stream %s: %w", st.ID, err)
+	}
+	return nil
+}
+
+// Count returns how many streams a project has.
+func (s *Streams) Count(ctx context.Context, projectID string) (int, error) {
+	in := s.projectStreams(projectID)
+	in.Select = types.SelectCount
+	p := dynamodb.NewQueryPaginator(s.Client, in)
+	n := 0
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("count streams of %s: %w", projectID, err)
+		}
+		n += int(out.Count)
+	}
+	return n, nil
 }
 
 // Get returns one stream, or stream.ErrNotFound.

@@ -126,3 +126,43 @@ func TestStreamsListAndActive(t *testing.T) {
 		t.Fatal("a forged cursor was accepted")
 	}
 }
+
+func TestStreamsUpdateIsGuardedByVersion(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	st := newStream("proj_u", stream.StatusActive)
+	st.Version = 1
+	if err := s.Create(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	next := st
+	next.Name, next.Version = "second", 2
+	next.Filters = &stream.Filters{Include: []stream.Rule{{Field: "eventType", In: []string{"a", "b"}}}}
+	next.PII = &stream.PII{Fields: []stream.PIIField{{Field: "client.ip", Action: stream.PIITruncateIP}}}
+	if err := s.Update(ctx, next, 1); err != nil {
+		t.Fatal(err)
+	}
+	stale := st
+	stale.Name, stale.Version = "stale", 2
+	if err := s.Update(ctx, stale, 1); !errors.Is(err, stream.ErrConflict) {
+		t.Fatalf("stale update: %v, want ErrConflict", err)
+	}
+	got, err := s.Get(ctx, "proj_u", st.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != "second" || got.Version != 2 || got.Filters == nil || got.Filters.Include[0].In[1] != "b" ||
+		got.PII == nil || got.PII.Fields[0].Action != stream.PIITruncateIP {
+		t.Fatalf("round trip: %+v", got)
+	}
+	gone := newStream("proj_u", stream.StatusActive)
+	if err := s.Update(ctx, gone, 0); !errors.Is(err, stream.ErrNotFound) {
+		t.Fatalf("update of a missing stream: %v", err)
+	}
+	for range 3 {
+		s.Create(ctx, newStream("proj_u", stream.StatusPaused))
+	}
+	if n, err := s.Count(ctx, "proj_u"); err != nil || n != 4 {
+		t.Fatalf("Count = %d, %v; want 4", n, err)
+	}
+}

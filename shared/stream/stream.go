@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -24,9 +25,12 @@ type Status string
 
 // Stream statuses: only active streams receive events. Pausing keeps the
 // configuration; events that arrive while paused are not delivered later.
+// Suspended is set only by logstream itself (a destination that is gone, or
+// persistent failure); users resume a suspended stream like a paused one.
 const (
-	StatusActive Status = "active"
-	StatusPaused Status = "paused"
+	StatusActive    Status = "active"
+	StatusPaused    Status = "paused"
+	StatusSuspended Status = "suspended"
 )
 
 // Stream is one destination subscription of a project.
@@ -37,8 +41,12 @@ type Stream struct {
 	DestinationType   string          `json:"destination_type"`
 	DestinationConfig json.RawMessage `json:"destination_config"`
 	Status            Status          `json:"status"`
+	Filters           *Filters        `json:"filters,omitempty"`
+	PII               *PII            `json:"pii,omitempty"`
 	CreatedAt         time.Time       `json:"created_at"`
 	UpdatedAt         time.Time       `json:"updated_at"`
+	// Version increases by one with every change; it is the ETag.
+	Version int64 `json:"version"`
 }
 
 // HTTPConfig is the destination config of an "http" stream.
@@ -49,6 +57,10 @@ type HTTPConfig struct {
 
 // ErrNotFound is returned for a stream that does not exist in the project.
 var ErrNotFound = errors.New("stream not found")
+
+// ErrConflict is returned for an update made against a version that is no
+// longer the stored one.
+var ErrConflict = errors.New("stream was changed by another request")
 
 // ValidationError is a field-level validation failure.
 type ValidationError struct {
@@ -84,12 +96,15 @@ func NewID() string {
 	return "str_" + hex.EncodeToString(u[:])
 }
 
-// CreateRequest is the body of a create call.
+// CreateRequest is the body of a create call, and of a full replacement (PUT),
+// where destination_type must name the stream's current type.
 type CreateRequest struct {
 	Name              string          `json:"name"`
 	DestinationType   string          `json:"destination_type"`
 	DestinationConfig json.RawMessage `json:"destination_config"`
 	Status            Status          `json:"status,omitempty"`
+	Filters           *Filters        `json:"filters,omitempty"`
+	PII               *PII            `json:"pii,omitempty"`
 }
 
 // DecodeStrict decodes one JSON object into v, refusing unknown fields and
@@ -127,27 +142,87 @@ const (
 
 // New validates a create request and returns the stream it describes.
 func (v Validator) New(projectID string, req CreateRequest, now time.Time) (Stream, error) {
+	now = now.UTC()
+	s := Stream{ID: NewID(), ProjectID: projectID, DestinationType: req.DestinationType, CreatedAt: now, Version: 1}
+	if req.Status == "" {
+		req.Status = StatusActive
+	}
+	if err := v.apply(&s, req, now); err != nil {
+		return Stream{}, err
+	}
+	return s, nil
+}
+
+// Update returns cur changed as req describes (a full replacement of the
+// fields a user controls), one version later. The destination type cannot
+// change: a stream to another kind of destination is a new stream.
+func (v Validator) Update(cur Stream, req CreateRequest, now time.Time) (Stream, error) {
+	if req.DestinationType != cur.DestinationType {
+		return Stream{}, invalid("destination_type", "cannot change (%s); create a new stream instead", cur.DestinationType)
+	}
+	if req.Status == "" {
+		req.Status = cur.Status
+	}
+	if req.Status == StatusSuspended && cur.Status != StatusSuspended {
+		return Stream{}, invalid("status", "%q is set only by logstream", StatusSuspended)
+	}
+	next := cur
+	if err := v.apply(&next, req, now.UTC()); err != nil {
+		return Stream{}, err
+	}
+	next.Version = cur.Version + 1
+	return next, nil
+}
+
+// SetStatus returns cur with a user-chosen status, one version later, or
+// cur itself when nothing changes.
+func SetStatus(cur Stream, status Status, now time.Time) Stream {
+	if cur.Status == status {
+		return cur
+	}
+	cur.Status = status
+	cur.UpdatedAt = now.UTC()
+	cur.Version++
+	return cur
+}
+
+func (v Validator) apply(s *Stream, req CreateRequest, now time.Time) error {
 	name := strings.TrimSpace(req.Name)
 	if name == "" || utf8.RuneCountInString(name) > maxNameLength {
-		return Stream{}, invalid("name", "is required and at most %d characters", maxNameLength)
+		return invalid("name", "is required and at most %d characters", maxNameLength)
 	}
-	status := req.Status
-	if status == "" {
-		status = StatusActive
+	switch req.Status {
+	case StatusActive, StatusPaused:
+	case StatusSuspended:
+		if s.Status != StatusSuspended {
+			return invalid("status", "%q is set only by logstream", StatusSuspended)
+		}
+	default:
+		return invalid("status", "must be %q or %q", StatusActive, StatusPaused)
 	}
-	if status != StatusActive && status != StatusPaused {
-		return Stream{}, invalid("status", "must be %q or %q", StatusActive, StatusPaused)
+	if err := req.Filters.Validate(); err != nil {
+		return err
+	}
+	if err := req.PII.Validate(); err != nil {
+		return err
 	}
 	cfg, err := v.Config(req.DestinationType, req.DestinationConfig)
 	if err != nil {
-		return Stream{}, err
+		return err
 	}
-	now = now.UTC()
-	return Stream{
-		ID: NewID(), ProjectID: projectID, Name: name, DestinationType: req.DestinationType,
-		DestinationConfig: cfg, Status: status, CreatedAt: now, UpdatedAt: now,
-	}, nil
+	s.Name, s.Status, s.Filters, s.PII, s.DestinationConfig, s.UpdatedAt = name, req.Status, req.Filters, req.PII, cfg, now
+	return nil
 }
+
+// Request returns the stream as the body that would create it: the starting
+// point for a JSON merge patch.
+func (s Stream) Request() CreateRequest {
+	return CreateRequest{Name: s.Name, DestinationType: s.DestinationType, DestinationConfig: s.DestinationConfig,
+		Status: s.Status, Filters: s.Filters, PII: s.PII}
+}
+
+// ETag is the stream's entity tag: its version, quoted (RFC 9110 §8.8.3).
+func (s Stream) ETag() string { return `"` + strconv.FormatInt(s.Version, 10) + `"` }
 
 // Config validates a destination config for its type and returns it in
 // canonical form.
@@ -275,3 +350,5 @@ func Mask(secret string) string {
 	}
 	return "****" + secret[len(secret)-4:]
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -177,7 +177,11 @@ func New(prefix string) Spec {
 		{Method: "POST", Path: project + "/streams", Function: FunctionAPI},
 		{Method: "GET", Path: project + "/streams", Function: FunctionAPI},
 		{Method: "GET", Path: project + "/streams/{stream_id}", Function: FunctionAPI},
+		{Method: "PATCH", Path: project + "/streams/{stream_id}", Function: FunctionAPI},
+		{Method: "PUT", Path: project + "/streams/{stream_id}", Function: FunctionAPI},
 		{Method: "DELETE", Path: project + "/streams/{stream_id}", Function: FunctionAPI},
+		{Method: "POST", Path: project + "/streams/{stream_id}/enable", Function: FunctionAPI},
+		{Method: "POST", Path: project + "/streams/{stream_id}/disable", Function: FunctionAPI},
 		{Method: "POST", Path: project + "/events", Function: FunctionIngest},
 	}
 	return s
