@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2authorizers"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -28,13 +27,14 @@ type httpAPI struct {
 }
 
 // newHTTPAPI creates the HTTP API with one route per spec route, each
-// integrated (payload format 2.0) with its function. Every route requires
-// IAM (SigV4) authorization until API keys exist.
+// integrated (payload format 2.0) with its function. The functions
+// authenticate every request's bearer API key themselves, so routes carry no
+// API Gateway authorizer: keys are per project and scope, which an authorizer
+// would have to look up in the same table anyway.
 func newHTTPAPI(scope constructs.Construct, spec topology.Spec, functions map[string]awslambda.Function) httpAPI {
 	api := awsapigatewayv2.NewHttpApi(scope, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
 		ApiName:            jsii.String(spec.Prefix),
 		Description:        jsii.String("logstream HTTP API (" + spec.Prefix + ")"),
-		DefaultAuthorizer:  awsapigatewayv2authorizers.NewHttpIamAuthorizer(),
 		CreateDefaultStage: jsii.Bool(false),
 	})
 	stage := api.AddStage(jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageOptions{

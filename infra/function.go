@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -25,6 +26,7 @@ type functionProps struct {
 	AssetDir string
 	Table    awsdynamodb.Table
 	Queues   map[string]deliveryQueue // by destination type
+	AdminKey awssecretsmanager.ISecret
 }
 
 // newFunction creates one Go function on provided.al2023/arm64 with JSON logs
@@ -51,6 +53,8 @@ func newFunction(scope constructs.Construct, p functionProps) (awslambda.Functio
 				return nil, fmt.Errorf("logstream: function %s env %s refers to unknown queue %q", f.ID, e.Name, e.Queue)
 			}
 			env[e.Name] = q.Queue.QueueUrl()
+		case topology.RefAdminKeySecret:
+			env[e.Name] = p.AdminKey.SecretArn()
 		default:
 			return nil, fmt.Errorf("logstream: function %s env %s has unknown reference kind %d", f.ID, e.Name, e.Ref)
 		}
@@ -125,8 +129,10 @@ func grant(fn awslambda.Function, r role, p functionProps) {
 	switch r {
 	case roleAPI:
 		p.Table.GrantReadWriteData(fn)
+		p.AdminKey.GrantRead(fn, nil)
 	case roleIngest:
 		p.Table.GrantReadData(fn)
+		p.AdminKey.GrantRead(fn, nil)
 		for _, q := range p.Queues {
 			q.Queue.GrantSendMessages(fn)
 		}

@@ -24,8 +24,8 @@ type LogstreamStackProps struct {
 
 // NewLogstreamStack builds the whole service from props.Spec: the streams table,
 // one delivery queue and DLQ per destination, the functions with their log
-// groups, SQS event sources and least-privilege grants, and the IAM-protected
-// HTTP API. It panics if the spec is invalid, as CDK constructors do.
+// groups, SQS event sources and least-privilege grants, the admin key secret,
+// and the HTTP API (whose functions authenticate every request's API key). It panics if the spec is invalid, as CDK constructors do.
 func NewLogstreamStack(scope constructs.Construct, id string, props *LogstreamStackProps) awscdk.Stack {
 	if props == nil {
 		panic("logstream: NewLogstreamStack needs props")
@@ -41,6 +41,7 @@ func NewLogstreamStack(scope constructs.Construct, id string, props *LogstreamSt
 	stack := awscdk.NewStack(scope, &id, &props.StackProps)
 
 	table := newStreamsTable(stack, spec.Table)
+	adminKey := newAdminKeySecret(stack, spec.AdminKeySecretName)
 	queues := make(map[string]deliveryQueue, len(spec.Queues))
 	for _, q := range spec.Queues {
 		queues[q.Destination] = newDeliveryQueue(stack, q)
@@ -53,6 +54,7 @@ func NewLogstreamStack(scope constructs.Construct, id string, props *LogstreamSt
 			AssetDir: props.AssetDir,
 			Table:    table,
 			Queues:   queues,
+			AdminKey: adminKey,
 		})
 		if err != nil {
 			panic(err.Error())
@@ -62,7 +64,8 @@ func NewLogstreamStack(scope constructs.Construct, id string, props *LogstreamSt
 
 	api := newHTTPAPI(stack, spec, functions)
 
-	output(stack, "ApiUrl", api.URL, "Base URL of the HTTP API; requests must be SigV4-signed (execute-api).")
+	output(stack, "ApiUrl", api.URL, "Base URL of the HTTP API; every request needs Authorization: Bearer <API key>.")
+	output(stack, "AdminKeySecretArn", adminKey.SecretArn(), "Secrets Manager secret holding the bootstrap admin API key.")
 	output(stack, "TableName", table.TableName(), "DynamoDB table holding streams.")
 	for _, q := range spec.Queues {
 		dq := queues[q.Destination]

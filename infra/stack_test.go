@@ -250,6 +250,8 @@ func TestFunctions(t *testing.T) {
 				case topology.RefQueueURL:
 					q, _ := s.spec.Queue(e.Queue)
 					want[e.Name] = map[string]any{"Ref": s.logicalID(t, "AWS::SQS::Queue", "QueueName", q.Name)}
+				case topology.RefAdminKeySecret:
+					want[e.Name] = map[string]any{"Ref": s.logicalID(t, "AWS::SecretsManager::Secret", "Name", s.spec.AdminKeySecretName)}
 				}
 			}
 			if !reflect.DeepEqual(vars, want) {
@@ -297,6 +299,12 @@ func TestEventSourceMappings(t *testing.T) {
 
 func TestRoutes(t *testing.T) {
 	s := synth(t)
+	must(t, "the admin key secret is generated, letters and digits", func() {
+		s.template.HasResourceProperties(jsii.String("AWS::SecretsManager::Secret"), obj(map[string]any{
+			"Name":                 s.spec.AdminKeySecretName,
+			"GenerateSecretString": map[string]any{"PasswordLength": 48, "ExcludePunctuation": true, "IncludeSpace": false},
+		}))
+	})
 	must(t, "route count", func() {
 		s.template.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Route"), jsii.Number(float64(len(s.spec.Routes))))
 	})
@@ -304,8 +312,10 @@ func TestRoutes(t *testing.T) {
 		t.Run(r.Key(), func(t *testing.T) {
 			routeID := s.logicalID(t, "AWS::ApiGatewayV2::Route", "RouteKey", r.Key())
 			p := propsOf(s.resources("AWS::ApiGatewayV2::Route")[routeID])
-			if p["AuthorizationType"] != "AWS_IAM" {
-				t.Errorf("AuthorizationType = %v, want AWS_IAM", p["AuthorizationType"])
+			// The functions authenticate bearer API keys; an authorizer here
+			// would be a second, diverging check.
+			if at, ok := p["AuthorizationType"]; ok && at != "NONE" {
+				t.Errorf("AuthorizationType = %v, want none", at)
 			}
 			// Target is integrations/<integration>; that integration must invoke r.Function.
 			parts := p["Target"].(map[string]any)["Fn::Join"].([]any)[1].([]any)
@@ -422,6 +432,11 @@ func resourceIDs(stmt map[string]any) (ids []string, literal bool) {
 				ids = append(ids, id)
 				return
 			}
+			if id, ok := x["Ref"].(string); ok && len(x) == 1 {
+				// A secret's Ref is its ARN.
+				ids = append(ids, id)
+				return
+			}
 			if join, ok := x["Fn::Join"].([]any); ok {
 				// Table ARN + "/index/*" and the like: judge by the ARN it extends.
 				for _, part := range join[1].([]any) {
@@ -449,9 +464,15 @@ func TestLeastPrivilege(t *testing.T) {
 		queueIDs[q.Destination] = s.logicalID(t, "AWS::SQS::Queue", "QueueName", q.Name)
 	}
 
+	secretID := s.logicalID(t, "AWS::SecretsManager::Secret", "Name", s.spec.AdminKeySecretName)
 	for _, f := range s.spec.Functions {
 		t.Run(f.ID, func(t *testing.T) {
 			perms := s.permissions(t, f)
+			// Only the functions that authenticate API keys read the admin key.
+			readsSecret := f.ID == topology.FunctionAPI || f.ID == topology.FunctionIngest
+			if got := allowsOn(perms.statements, "secretsmanager:GetSecretValue", secretID); got != readsSecret {
+				t.Errorf("reads the admin key secret = %v, want %v", got, readsSecret)
+			}
 
 			// Only the basic execution role (logs) is managed.
 			if len(perms.managed) != 1 || !strings.Contains(perms.managed[0], "service-role/AWSLambdaBasicExecutionRole") {
@@ -487,6 +508,8 @@ func TestLeastPrivilege(t *testing.T) {
 						t.Errorf("dynamodb statement on %s, want only the table %s", id, tableID)
 					case strings.Contains(actions, "sqs:") && !allowedQueues[id]:
 						t.Errorf("sqs statement on %s, not a queue %s may use", id, f.ID)
+					case strings.Contains(actions, "secretsmanager:") && (id != secretID || !readsSecret):
+						t.Errorf("secretsmanager statement on %s for %s", id, f.ID)
 					}
 				}
 			}

@@ -8,6 +8,9 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
 addr="${LOCALRUN_ADDR:-127.0.0.1:8080}"
 receiver="${LOCALRUN_RECEIVER:-127.0.0.1:9000}"
+# The bootstrap admin key: yours if LOGSTREAM_ADMIN_KEY is set, else a new one
+# for this run (48 hex characters from the kernel's random source).
+key="${LOGSTREAM_ADMIN_KEY:-dev_$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')}"
 
 "$here/standins.sh" start
 trap '"$here/standins.sh" stop' EXIT
@@ -23,19 +26,23 @@ logstream is starting locally.
   receiver      http://$receiver/hook  (prints each delivered event below)
   DynamoDB      $AWS_ENDPOINT_URL_DYNAMODB   SQS + S3  $AWS_ENDPOINT_URL_SQS
 
+  admin key     $key
+
 Try it, in another terminal:
 
-  curl -sS -X POST http://$addr/v1/projects/demo/streams -H 'content-type: application/json' \\
+  export KEY=$key
+  curl -sS -X POST http://$addr/v1/projects/demo/streams -H "authorization: Bearer \$KEY" \\
+    -H 'content-type: application/json' \\
     -d '{"name":"local receiver","destination_type":"http","destination_config":{"endpoint":"http://$receiver/hook"}}'
-  curl -sS -X POST http://$addr/v1/projects/demo/events -H 'content-type: application/json' \\
-    --data-binary @events/auth/okta.json
-  curl -sS http://$addr/v1/projects/demo/streams
+  curl -sS -X POST http://$addr/v1/projects/demo/events -H "authorization: Bearer \$KEY" \\
+    -H 'content-type: application/json' --data-binary @events/auth/okta.json
+  curl -sS http://$addr/v1/projects/demo/streams -H "authorization: Bearer \$KEY"
 
 Delivered events appear here as "receiver: {…}" lines. Ctrl-C stops everything.
 
 MSG
 # Not exec: the trap must run after the runner stops to stop the stand-ins.
-"$here/.run/localrun" -addr "$addr" -receiver "$receiver" &
+"$here/.run/localrun" -addr "$addr" -receiver "$receiver" -admin-key "$key" &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; "$here/standins.sh" stop' EXIT
 trap 'exit 130' INT TERM

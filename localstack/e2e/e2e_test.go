@@ -29,7 +29,13 @@ import (
 	"github.com/logstream/logstream/shared/topology"
 )
 
-const project = "proj_e2e"
+const (
+	project  = "proj_e2e"
+	adminKey = "e2e-admin-key-0123456789abcdef0123456789"
+)
+
+// bearer is the key requests carry; the test swaps in a project key for ingestion.
+var bearer = adminKey
 
 // receiver records the events an http stream delivers, by their "seq" field.
 type receiver struct {
@@ -90,6 +96,7 @@ func do(t *testing.T, method, url, contentType, encoding string, body []byte) (i
 	if encoding != "" {
 		req.Header.Set("Content-Encoding", encoding)
 	}
+	req.Header.Set("Authorization", "Bearer "+bearer)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
@@ -150,6 +157,7 @@ func TestEndToEnd(t *testing.T) {
 		Overrides: map[string]string{
 			topology.EnvAllowPrivateEndpoints: "true", // receivers are on 127.0.0.1
 			topology.EnvStreamCacheTTL:        "0s",   // see new streams at once
+			topology.EnvAdminKey:              adminKey,
 		},
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel})),
 	})
@@ -171,6 +179,19 @@ func TestEndToEnd(t *testing.T) {
 	if code, out := do(t, "POST", base+"/v1/projects/"+project+"/events", "application/json", "", []byte(`[{"a":`)); code != 400 ||
 		!strings.Contains(string(out), `"code":"invalid_json"`) {
 		t.Fatalf("bad batch: %d %s", code, out)
+	}
+
+	// Ingest with a key scoped to the project, as a platform would: the admin
+	// key creates it, and it is shown once.
+	code, out := do(t, "POST", base+"/v1/keys", "application/json", "", []byte(`{"name":"e2e ingest","projects":["`+project+`"],"access":"write"}`))
+	var created struct{ Secret string }
+	if json.Unmarshal(out, &created); code != http.StatusCreated || created.Secret == "" {
+		t.Fatalf("create key: %d %s", code, out)
+	}
+	bearer = created.Secret
+	defer func() { bearer = adminKey }()
+	if code, _ := do(t, "GET", base+"/v1/projects/other_project/streams", "", "", nil); code != http.StatusNotFound {
+		t.Fatalf("a key for %s listed another project: %d", project, code)
 	}
 
 	// 1,000 events in 10 batches, alternating JSON arrays and gzip NDJSON;

@@ -24,6 +24,10 @@ func TestFunctionEnv(t *testing.T) {
 				topology.EnvStreamCacheTTL:                     topology.DefaultStreamCacheTTL.String(),
 				topology.EnvAllowPrivateEndpoints:              "false",
 				topology.QueueURLEnv(topology.DestinationHTTP): "http://sqs.local/000000000000/p-deliver-http",
+				// No Secrets Manager runs locally: the reference resolves to "".
+				topology.EnvAdminKeySecretARN: "",
+				topology.EnvAdminKey:          "",
+				topology.EnvAuthCacheTTL:      topology.DefaultAuthCacheTTL.String(),
 			},
 		},
 		{
@@ -34,6 +38,10 @@ func TestFunctionEnv(t *testing.T) {
 				topology.EnvStreamCacheTTL:                     topology.DefaultStreamCacheTTL.String(),
 				topology.EnvAllowPrivateEndpoints:              "true",
 				topology.QueueURLEnv(topology.DestinationHTTP): "http://sqs.local/000000000000/p-deliver-http",
+				// No Secrets Manager runs locally: the reference resolves to "".
+				topology.EnvAdminKeySecretARN: "",
+				topology.EnvAdminKey:          "",
+				topology.EnvAuthCacheTTL:      topology.DefaultAuthCacheTTL.String(),
 			},
 		},
 	}

@@ -18,6 +18,11 @@ type Config struct {
 	// private, loopback and link-local destinations. Off in every deployment.
 	AllowPrivateEndpoints bool
 	QueueURLs             map[string]string // destination type → delivery queue URL
+	// AdminKeySecretARN or AdminKey configures the bootstrap admin API key.
+	AdminKeySecretARN string
+	AdminKey          string
+	AuthCacheTTL      time.Duration
+	MaxStreams        int
 }
 
 // LoadConfig reads the variables topology declares.
@@ -33,6 +38,16 @@ func LoadConfig(getenv Getenv) (Config, error) {
 	if v := getenv(topology.EnvAllowPrivateEndpoints); v != "" {
 		if c.AllowPrivateEndpoints, err = strconv.ParseBool(v); err != nil {
 			return c, fmt.Errorf("config: %s=%q is not a boolean", topology.EnvAllowPrivateEndpoints, v)
+		}
+	}
+	c.AdminKeySecretARN, c.AdminKey = getenv(topology.EnvAdminKeySecretARN), getenv(topology.EnvAdminKey)
+	if c.AuthCacheTTL, err = duration(getenv, topology.EnvAuthCacheTTL, topology.DefaultAuthCacheTTL); err != nil {
+		return c, err
+	}
+	c.MaxStreams = topology.DefaultMaxStreams
+	if v := getenv(topology.EnvMaxStreams); v != "" {
+		if c.MaxStreams, err = strconv.Atoi(v); err != nil || c.MaxStreams < 1 {
+			return c, fmt.Errorf("config: %s=%q is not a positive whole number", topology.EnvMaxStreams, v)
 		}
 	}
 	for _, d := range topology.Destinations() {
@@ -66,9 +81,22 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// ValidateIngest also requires a queue for every destination type.
-func (c Config) ValidateIngest() error {
+// ValidateAPI also requires an admin key source.
+func (c Config) ValidateAPI() error {
 	if err := c.Validate(); err != nil {
+		return err
+	}
+	if (c.AdminKeySecretARN == "") == (c.AdminKey == "") {
+		return fmt.Errorf("config: set exactly one of %s (deployments) and %s (local development)",
+			topology.EnvAdminKeySecretARN, topology.EnvAdminKey)
+	}
+	return nil
+}
+
+// ValidateIngest also requires an admin key source and a queue for every
+// destination type.
+func (c Config) ValidateIngest() error {
+	if err := c.ValidateAPI(); err != nil {
 		return err
 	}
 	for _, d := range topology.Destinations() {

@@ -9,11 +9,13 @@ import (
 	"github.com/logstream/logstream/shared/topology"
 )
 
+const adminKey = "local-admin-key-0123456789abcdef0123"
+
 func env(m map[string]string) Getenv { return func(k string) string { return m[k] } }
 
 func TestLoadConfig(t *testing.T) {
 	c, err := LoadConfig(env(map[string]string{topology.EnvTable: "t", topology.EnvStreamCacheTTL: "5s",
-		topology.EnvAllowPrivateEndpoints: "true", topology.QueueURLEnv("http"): "http://q"}))
+		topology.EnvAllowPrivateEndpoints: "true", topology.QueueURLEnv("http"): "http://q", topology.EnvAdminKey: adminKey}))
 	if err != nil || c.Table != "t" || c.StreamCacheTTL != 5*time.Second || !c.AllowPrivateEndpoints ||
 		c.QueueURLs["http"] != "http://q" || c.DeliveryTimeout != topology.DefaultDeliveryTimeout {
 		t.Fatalf("config %+v, err %v", c, err)
@@ -34,7 +36,11 @@ func TestConfigErrors(t *testing.T) {
 		{"no table", map[string]string{}, topology.EnvTable, topology.FunctionAPI},
 		{"bad ttl", map[string]string{topology.EnvTable: "t", topology.EnvStreamCacheTTL: "soon"}, topology.EnvStreamCacheTTL, topology.FunctionAPI},
 		{"bad switch", map[string]string{topology.EnvTable: "t", topology.EnvAllowPrivateEndpoints: "maybe"}, topology.EnvAllowPrivateEndpoints, topology.FunctionAPI},
-		{"ingest without queue", map[string]string{topology.EnvTable: "t"}, topology.QueueURLEnv("http"), topology.FunctionIngest},
+		{"ingest without queue", map[string]string{topology.EnvTable: "t", topology.EnvAdminKey: adminKey}, topology.QueueURLEnv("http"), topology.FunctionIngest},
+		{"no admin key", map[string]string{topology.EnvTable: "t"}, topology.EnvAdminKey, topology.FunctionAPI},
+		{"two admin keys", map[string]string{topology.EnvTable: "t", topology.EnvAdminKey: adminKey, topology.EnvAdminKeySecretARN: "arn:x"}, "exactly one", topology.FunctionAPI},
+		{"bad stream limit", map[string]string{topology.EnvTable: "t", topology.EnvMaxStreams: "0"}, topology.EnvMaxStreams, topology.FunctionAPI},
+		{"short admin key", map[string]string{topology.EnvTable: "t", topology.EnvAdminKey: "short"}, "at least 32", topology.FunctionAPI},
 		{"unknown function", map[string]string{topology.EnvTable: "t"}, "unknown function", "nope"},
 	}
 	for _, tc := range tests {

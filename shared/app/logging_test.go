@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/logstream/logstream/shared/apikey"
 	"github.com/logstream/logstream/shared/deliver"
 	"github.com/logstream/logstream/shared/event"
 	"github.com/logstream/logstream/shared/ingest"
@@ -71,7 +72,7 @@ func TestLogLinesCarryTheRequestID(t *testing.T) {
 	msgs, _ := queue.Pack("p", "str_a", []json.RawMessage{json.RawMessage(`{}`)}, queue.MaxMessageBytes)
 	core.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: string(msgs[0].Body)}, {MessageId: "m2", Body: "junk"}}})
 
-	svc := &ingest.Service{Streams: active, Publisher: publisherFunc(func() error { return errors.New("down") }),
+	svc := &ingest.Service{Auth: adminAuth{}, Streams: active, Publisher: publisherFunc(func() error { return errors.New("down") }),
 		QueueURLs: map[string]string{"http": "q"}, Limits: event.DefaultLimits, Log: log}
 	svc.Handle(ctx, events.APIGatewayV2HTTPRequest{RouteKey: ingest.RouteIngest,
 		PathParameters: map[string]string{"project_id": "p"}, Body: `[{}]`})
@@ -84,4 +85,10 @@ func TestLogLinesCarryTheRequestID(t *testing.T) {
 	if len(rec.missing) > 0 {
 		t.Fatalf("log lines without the request id: %q", rec.missing)
 	}
+}
+
+type adminAuth struct{}
+
+func (adminAuth) Authenticate(context.Context, string) (apikey.Key, error) {
+	return apikey.Key{ID: apikey.AdminID, Admin: true, Projects: []string{apikey.AllProjects}, Access: apikey.AccessWrite}, nil
 }

@@ -9,7 +9,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/logstream/logstream/shared/apikey"
 	"github.com/logstream/logstream/shared/deliver"
 	"github.com/logstream/logstream/shared/event"
 	"github.com/logstream/logstream/shared/ingest"
@@ -53,20 +55,50 @@ func setup(ctx context.Context, getenv Getenv, validate func(Config) error) (Con
 	return c, awsCfg, err
 }
 
+// minAdminKeyLength keeps the bootstrap key as unguessable as the keys it
+// creates: it is compared by hash, so its entropy is all that protects it.
+const minAdminKeyLength = 32
+
+// authenticator builds the API key check. The admin key is read once per cold
+// start: after rotating the secret, the functions use the new key as their
+// environments are replaced.
+func authenticator(ctx context.Context, awsCfg aws.Config, c Config) (*apikey.Authenticator, *apikey.Store, error) {
+	admin := c.AdminKey
+	if c.AdminKeySecretARN != "" {
+		out, err := secretsmanager.NewFromConfig(awsCfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(c.AdminKeySecretARN)})
+		if err != nil {
+			return nil, nil, fmt.Errorf("read the admin key secret: %w", err)
+		}
+		admin = aws.ToString(out.SecretString)
+	}
+	if len(admin) < minAdminKeyLength {
+		return nil, nil, fmt.Errorf("config: the admin key must be at least %d characters", minAdminKeyLength)
+	}
+	keys := &apikey.Store{Client: dynamodb.NewFromConfig(awsCfg), Table: c.Table}
+	return &apikey.Authenticator{Keys: keys, AdminKeyHash: apikey.HashKey(admin), CacheTTL: c.AuthCacheTTL}, keys, nil
+}
+
 func streamsStore(awsCfg aws.Config, c Config) *store.Streams {
 	return &store.Streams{Client: dynamodb.NewFromConfig(awsCfg), Table: c.Table}
 }
 
 // API builds the management API handler.
 func API(ctx context.Context, getenv Getenv) (HTTPHandler, error) {
-	c, awsCfg, err := setup(ctx, getenv, Config.Validate)
+	c, awsCfg, err := setup(ctx, getenv, Config.ValidateAPI)
+	if err != nil {
+		return nil, err
+	}
+	auth, keys, err := authenticator(ctx, awsCfg, c)
 	if err != nil {
 		return nil, err
 	}
 	a := &manage.API{
-		Streams:   streamsStore(awsCfg, c),
-		Validator: stream.Validator{Net: netguard.Policy{AllowPrivate: c.AllowPrivateEndpoints}},
-		Log:       Logger(),
+		Auth:       auth,
+		Keys:       keys,
+		MaxStreams: c.MaxStreams,
+		Streams:    streamsStore(awsCfg, c),
+		Validator:  stream.Validator{Net: netguard.Policy{AllowPrivate: c.AllowPrivateEndpoints}},
+		Log:        Logger(),
 	}
 	return a.Handle, nil
 }
@@ -77,7 +109,12 @@ func Ingest(ctx context.Context, getenv Getenv) (HTTPHandler, error) {
 	if err != nil {
 		return nil, err
 	}
+	auth, _, err := authenticator(ctx, awsCfg, c)
+	if err != nil {
+		return nil, err
+	}
 	s := &ingest.Service{
+		Auth:      auth,
 		Streams:   streamsStore(awsCfg, c),
 		Publisher: &queue.Publisher{Client: sqs.NewFromConfig(awsCfg)},
 		QueueURLs: c.QueueURLs,

@@ -93,9 +93,13 @@ func Fail(ctx context.Context, log *slog.Logger, req events.APIGatewayV2HTTPRequ
 	} else {
 		log.InfoContext(ctx, "request refused", "route", req.RouteKey, "status", ae.Status, "code", ae.Code, "field", ae.Field)
 	}
-	return JSON(ae.Status, struct {
+	resp := JSON(ae.Status, struct {
 		Error *Error `json:"error"`
 	}{ae})
+	if ae.Status == http.StatusUnauthorized {
+		resp.Headers["www-authenticate"] = `Bearer realm="logstream"` // RFC 6750 §3
+	}
+	return resp
 }
 
 // Body returns the request body, decoding API Gateway's base64 for binary

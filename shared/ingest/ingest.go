@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/logstream/logstream/shared/apikey"
 	"github.com/logstream/logstream/shared/event"
 	"github.com/logstream/logstream/shared/httpapi"
 	"github.com/logstream/logstream/shared/queue"
@@ -36,6 +37,9 @@ type Publisher interface {
 
 // Service is the ingestion function.
 type Service struct {
+	// Auth checks every request's API key (write access to the project);
+	// nil refuses every request.
+	Auth      httpapi.Authenticator
 	Streams   Streams
 	Publisher Publisher
 	// QueueURLs maps a destination type to its delivery queue.
@@ -74,6 +78,9 @@ func (s *Service) handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	projectID := req.PathParameters["project_id"]
 	if !stream.ValidProjectID(projectID) {
 		return Result{}, &stream.ValidationError{Field: "project_id", Msg: "is not a valid project id"}
+	}
+	if _, err := httpapi.Authorize(ctx, s.Auth, req, projectID, apikey.AccessWrite); err != nil {
+		return Result{}, err
 	}
 	format, err := event.FormatOf(httpapi.Header(req, "content-type"))
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/klauspost/compress/gzip"
 	samples "github.com/logstream/logstream/events"
+	"github.com/logstream/logstream/shared/apikey"
 	"github.com/logstream/logstream/shared/event"
 	"github.com/logstream/logstream/shared/queue"
 	"github.com/logstream/logstream/shared/stream"
@@ -78,7 +79,7 @@ type errorBody struct {
 }
 
 func newService(st *fakeStreams, pub *fakePublisher) *Service {
-	return &Service{Streams: st, Publisher: pub, QueueURLs: map[string]string{"http": "q-http"},
+	return &Service{Auth: adminAuth{}, Streams: st, Publisher: pub, QueueURLs: map[string]string{"http": "q-http"},
 		Limits: event.DefaultLimits, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 }
 
@@ -215,3 +216,45 @@ func TestSampleAuthLogs(t *testing.T) {
 		})
 	}
 }
+
+// adminAuth lets every request through as the admin key; auth_test.go
+// covers authentication itself.
+type adminAuth struct{}
+
+func (adminAuth) Authenticate(context.Context, string) (apikey.Key, error) {
+	return apikey.Key{ID: apikey.AdminID, Admin: true, Projects: []string{apikey.AllProjects}, Access: apikey.AccessWrite}, nil
+}
+
+func TestIngestNeedsAWriteKeyForTheProject(t *testing.T) {
+	keys := map[string]apikey.Key{
+		"Bearer write-p": {Projects: []string{"proj_demo"}, Access: apikey.AccessWrite},
+		"Bearer read-p":  {Projects: []string{"proj_demo"}, Access: apikey.AccessRead},
+		"Bearer write-q": {Projects: []string{"proj_other"}, Access: apikey.AccessWrite},
+	}
+	auth := authFunc(func(h string) (apikey.Key, error) {
+		if k, ok := keys[h]; ok {
+			return k, nil
+		}
+		return apikey.Key{}, apikey.ErrUnauthenticated
+	})
+	for header, want := range map[string]int{"": 401, "Bearer nope": 401, "Bearer write-p": 202, "Bearer read-p": 403, "Bearer write-q": 404} {
+		t.Run(header, func(t *testing.T) {
+			s := newService(&fakeStreams{active: twoStreams}, &fakePublisher{})
+			s.Auth = auth
+			req := request([]byte(`[{}]`), map[string]string{"authorization": header}, false)
+			resp, _ := s.Handle(context.Background(), req)
+			if resp.StatusCode != want {
+				t.Fatalf("%d %s, want %d", resp.StatusCode, resp.Body, want)
+			}
+		})
+	}
+	noAuth := newService(&fakeStreams{active: twoStreams}, &fakePublisher{})
+	noAuth.Auth = nil
+	if resp, _ := noAuth.Handle(context.Background(), request([]byte(`[{}]`), nil, false)); resp.StatusCode != 401 {
+		t.Fatalf("a service without an authenticator answered %d", resp.StatusCode)
+	}
+}
+
+type authFunc func(string) (apikey.Key, error)
+
+func (f authFunc) Authenticate(_ context.Context, h string) (apikey.Key, error) { return f(h) }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/logstream/logstream/shared/apikey"
 	"github.com/logstream/logstream/shared/httpapi"
 	"github.com/logstream/logstream/shared/stream"
 )
@@ -37,6 +38,10 @@ const (
 	RouteDelete  = "DELETE /v1/projects/{project_id}/streams/{stream_id}"
 	RouteEnable  = "POST /v1/projects/{project_id}/streams/{stream_id}/enable"
 	RouteDisable = "POST /v1/projects/{project_id}/streams/{stream_id}/disable"
+
+	RouteCreateKey = "POST /v1/keys"
+	RouteListKeys  = "GET /v1/keys"
+	RouteRevokeKey = "DELETE /v1/keys/{key_id}"
 )
 
 // DefaultMaxStreams is the per-project stream limit when none is configured.
@@ -48,8 +53,18 @@ const (
 	maxPageLimit     = 100
 )
 
+// Keys is the API key storage the admin routes need.
+type Keys interface {
+	Create(ctx context.Context, k apikey.Key) error
+	List(ctx context.Context) ([]apikey.Key, error)
+	Revoke(ctx context.Context, id string, now time.Time) (apikey.Key, error)
+}
+
 // API serves the management routes.
 type API struct {
+	// Auth checks every request's API key; nil refuses every request.
+	Auth      httpapi.Authenticator
+	Keys      Keys
 	Streams   Streams
 	Validator stream.Validator
 	Log       *slog.Logger
@@ -73,16 +88,29 @@ func (a *API) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (e
 	return resp, nil
 }
 
-var routes = map[string]bool{RouteCreate: true, RouteList: true, RouteGet: true, RoutePatch: true, RoutePut: true,
-	RouteDelete: true, RouteEnable: true, RouteDisable: true}
+// routes maps each stream route to the access it needs on its project.
+var routes = map[string]apikey.Access{RouteCreate: apikey.AccessWrite, RouteList: apikey.AccessRead,
+	RouteGet: apikey.AccessRead, RoutePatch: apikey.AccessWrite, RoutePut: apikey.AccessWrite,
+	RouteDelete: apikey.AccessWrite, RouteEnable: apikey.AccessWrite, RouteDisable: apikey.AccessWrite}
 
 func (a *API) route(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	if !routes[req.RouteKey] {
+	switch req.RouteKey {
+	case RouteCreateKey, RouteListKeys, RouteRevokeKey:
+		if _, err := httpapi.Authorize(ctx, a.Auth, req, "", apikey.AccessWrite); err != nil {
+			return events.APIGatewayV2HTTPResponse{}, err
+		}
+		return a.keys(ctx, req)
+	}
+	need, ok := routes[req.RouteKey]
+	if !ok {
 		return events.APIGatewayV2HTTPResponse{}, httpapi.Errorf(http.StatusNotFound, "route_not_found", "no route %s", req.RouteKey)
 	}
 	projectID := req.PathParameters["project_id"]
 	if !stream.ValidProjectID(projectID) {
 		return events.APIGatewayV2HTTPResponse{}, &stream.ValidationError{Field: "project_id", Msg: "is not a valid project id"}
+	}
+	if _, err := httpapi.Authorize(ctx, a.Auth, req, projectID, need); err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	switch req.RouteKey {
 	case RouteCreate:

@@ -102,7 +102,7 @@ func errCode(t *testing.T, resp events.APIGatewayV2HTTPResponse) (string, string
 const createBody = `{"name":"SIEM","destination_type":"http","destination_config":{"endpoint":"https://hooks.example.com/x","headers":{"Authorization":"Bearer super-secret-token"}}}`
 
 func TestLifecycle(t *testing.T) {
-	a := &API{Streams: &memStreams{m: map[string]stream.Stream{}}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	a := &API{Auth: adminAuth{}, Streams: &memStreams{m: map[string]stream.Stream{}}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	resp := call(t, a, RouteCreate, "proj_a", "", "", createBody)
 	if resp.StatusCode != 201 {
 		t.Fatalf("create: %d %s", resp.StatusCode, resp.Body)
@@ -134,7 +134,7 @@ func TestLifecycle(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	a := &API{Streams: &memStreams{m: map[string]stream.Stream{}}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	a := &API{Auth: adminAuth{}, Streams: &memStreams{m: map[string]stream.Stream{}}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	tests := []struct {
 		name                  string
 		route, project, id, q string
@@ -171,7 +171,7 @@ func (failingStreams) Create(context.Context, stream.Stream) error {
 }
 
 func TestStoreFailureIsA500WithoutDetails(t *testing.T) {
-	a := &API{Streams: &failingStreams{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	a := &API{Auth: adminAuth{}, Streams: &failingStreams{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	r := call(t, a, RouteCreate, "p", "", "", createBody)
 	if code, _ := errCode(t, r); r.StatusCode != 500 || code != "internal" || strings.Contains(r.Body, "Provisioned") {
 		t.Fatalf("%d %s", r.StatusCode, r.Body)
@@ -180,7 +180,7 @@ func TestStoreFailureIsA500WithoutDetails(t *testing.T) {
 
 // The API Gateway samples in events/ work against the handler as they are.
 func TestSampleRequests(t *testing.T) {
-	a := &API{Streams: &memStreams{m: map[string]stream.Stream{}}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	a := &API{Auth: adminAuth{}, Streams: &memStreams{m: map[string]stream.Stream{}}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	for name, want := range map[string]int{"apigw/create-stream.json": 201, "apigw/list-streams.json": 200,
 		"apigw/get-stream.json": 404, "apigw/delete-stream.json": 404, "apigw/patch-stream.json": 404,
 		"apigw/put-stream.json": 404, "apigw/enable-stream.json": 404, "apigw/disable-stream.json": 404} {
@@ -225,7 +225,7 @@ func decodeStream(t *testing.T, r events.APIGatewayV2HTTPResponse) stream.Stream
 }
 
 func newAPI() *API {
-	return &API{Streams: &memStreams{m: map[string]stream.Stream{}}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	return &API{Auth: adminAuth{}, Streams: &memStreams{m: map[string]stream.Stream{}}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 }
 
 func TestUpdates(t *testing.T) {
@@ -329,7 +329,7 @@ func TestConcurrentUpdate(t *testing.T) {
 	}{{"with If-Match the loser gets 412", `"1"`, 412}, {"without, it is retried on the new version", "", 200}} {
 		t.Run(tc.name, func(t *testing.T) {
 			mem := &memStreams{m: map[string]stream.Stream{}}
-			a := &API{Streams: &racingStreams{memStreams: mem}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+			a := &API{Auth: adminAuth{}, Streams: &racingStreams{memStreams: mem}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 			id := decodeStream(t, call(t, a, RouteCreate, "p", "", "", createBody)).ID
 			r := callWith(t, a, RoutePatch, "p", id, `{"status":"paused"}`, map[string]string{"if-match": tc.ifMatch})
 			if r.StatusCode != tc.wantStatus {

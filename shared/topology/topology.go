@@ -10,6 +10,7 @@ package topology
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -35,10 +36,21 @@ func DeliverFunctionID(destination string) string { return "deliver-" + destinat
 // Environment variable names read by the functions. The CDK stack and the local
 // runner set exactly these.
 const (
-	EnvTable                  = "LOGSTREAM_TABLE"
-	EnvStreamCacheTTL         = "LOGSTREAM_STREAM_CACHE_TTL"
-	EnvDeliveryTimeout        = "LOGSTREAM_DELIVERY_TIMEOUT"
-	EnvAllowPrivateEndpoints  = "LOGSTREAM_ALLOW_PRIVATE_ENDPOINTS"
+	EnvTable                 = "LOGSTREAM_TABLE"
+	EnvStreamCacheTTL        = "LOGSTREAM_STREAM_CACHE_TTL"
+	EnvDeliveryTimeout       = "LOGSTREAM_DELIVERY_TIMEOUT"
+	EnvAllowPrivateEndpoints = "LOGSTREAM_ALLOW_PRIVATE_ENDPOINTS"
+	// EnvAdminKeySecretARN names the Secrets Manager secret holding the
+	// bootstrap admin API key (deployments); EnvAdminKey is the key itself
+	// (local development, where no Secrets Manager runs). One of them is set.
+	EnvAdminKeySecretARN = "LOGSTREAM_ADMIN_KEY_SECRET_ARN"
+	EnvAdminKey          = "LOGSTREAM_ADMIN_KEY"
+	EnvAuthCacheTTL      = "LOGSTREAM_AUTH_CACHE_TTL"
+	EnvMaxStreams        = "LOGSTREAM_MAX_STREAMS_PER_PROJECT"
+	// DefaultAuthCacheTTL bounds how long a revoked key keeps working in a
+	// warm function.
+	DefaultAuthCacheTTL       = 30 * time.Second
+	DefaultMaxStreams         = 25
 	envQueueURLPrefix         = "LOGSTREAM_QUEUE_URL_"
 	DefaultStreamCacheTTL     = 30 * time.Second
 	DefaultDeliveryTimeout    = 10 * time.Second
@@ -55,9 +67,10 @@ type RefKind int
 
 // Kinds of references an environment variable can take its value from.
 const (
-	RefNone      RefKind = iota // a literal Value
-	RefTableName                // the streams table's name
-	RefQueueURL                 // the URL of Queue's delivery queue
+	RefNone           RefKind = iota // a literal Value
+	RefTableName                     // the streams table's name
+	RefQueueURL                      // the URL of Queue's delivery queue
+	RefAdminKeySecret                // the ARN of the admin key secret ("" where there is none)
 )
 
 // Env is one environment variable of a function: a literal or a reference to a
@@ -120,18 +133,21 @@ func (r Route) Key() string { return r.Method + " " + r.Path }
 
 // Spec is the whole deployed shape.
 type Spec struct {
-	Prefix    string
-	Table     Table
-	Queues    []Queue
-	Functions []Function
-	Routes    []Route
+	Prefix string
+	// AdminKeySecretName is the Secrets Manager secret holding the admin key.
+	AdminKeySecretName string
+	Table              Table
+	Queues             []Queue
+	Functions          []Function
+	Routes             []Route
 }
 
 // New returns the production shape with every name prefixed by prefix.
 func New(prefix string) Spec {
 	s := Spec{
-		Prefix: prefix,
-		Table:  Table{Name: prefix + "-streams", PartitionKey: "pk", SortKey: "sk"},
+		Prefix:             prefix,
+		AdminKeySecretName: prefix + "/admin-key",
+		Table:              Table{Name: prefix + "-streams", PartitionKey: "pk", SortKey: "sk"},
 	}
 	common := []Env{
 		{Name: EnvTable, Ref: RefTableName},
@@ -139,11 +155,17 @@ func New(prefix string) Spec {
 		// The local-development switch; off in every deployment.
 		{Name: EnvAllowPrivateEndpoints, Value: "false"},
 	}
+	authEnv := []Env{
+		{Name: EnvAdminKeySecretARN, Ref: RefAdminKeySecret},
+		{Name: EnvAdminKey, Value: ""},
+		{Name: EnvAuthCacheTTL, Value: DefaultAuthCacheTTL.String()},
+	}
+	apiEnv := append(append(clone(common), authEnv...), Env{Name: EnvMaxStreams, Value: strconv.Itoa(DefaultMaxStreams)})
 	s.Functions = append(s.Functions,
 		Function{ID: FunctionAPI, Name: prefix + "-api", SourceDir: "api",
-			Timeout: 10 * time.Second, MemoryMB: 256, Env: clone(common)},
+			Timeout: 10 * time.Second, MemoryMB: 256, Env: apiEnv},
 	)
-	ingestEnv := clone(common)
+	ingestEnv := append(clone(common), authEnv...)
 	for _, d := range Destinations() {
 		ingestEnv = append(ingestEnv, Env{Name: QueueURLEnv(d), Ref: RefQueueURL, Queue: d})
 	}
@@ -174,6 +196,9 @@ func New(prefix string) Spec {
 	}
 	const project = "/v1/projects/{project_id}"
 	s.Routes = []Route{
+		{Method: "POST", Path: "/v1/keys", Function: FunctionAPI},
+		{Method: "GET", Path: "/v1/keys", Function: FunctionAPI},
+		{Method: "DELETE", Path: "/v1/keys/{key_id}", Function: FunctionAPI},
 		{Method: "POST", Path: project + "/streams", Function: FunctionAPI},
 		{Method: "GET", Path: project + "/streams", Function: FunctionAPI},
 		{Method: "GET", Path: project + "/streams/{stream_id}", Function: FunctionAPI},

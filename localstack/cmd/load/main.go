@@ -34,6 +34,9 @@ import (
 	"github.com/logstream/logstream/shared/topology"
 )
 
+// adminKey authenticates the load run against its own in-process stack.
+const adminKey = "load-admin-key-0123456789abcdef0123456789"
+
 func main() {
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
@@ -123,7 +126,7 @@ func run() error {
 	spec := topology.New(fmt.Sprintf("load-%d", time.Now().Unix()))
 	stack, err := runner.Start(ctx, runner.Options{
 		Spec: spec, AWS: cfg, PollersPerMapping: *pollers,
-		Overrides: map[string]string{topology.EnvAllowPrivateEndpoints: "true"},
+		Overrides: map[string]string{topology.EnvAllowPrivateEndpoints: "true", topology.EnvAdminKey: adminKey},
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
@@ -132,8 +135,17 @@ func run() error {
 	defer stack.Close()
 	base := stack.URL() + "/v1/projects/proj_load"
 
+	post := func(url, contentType string, body io.Reader) (*http.Response, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, body)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", contentType)
+		req.Header.Set("Authorization", "Bearer "+adminKey)
+		return http.DefaultClient.Do(req)
+	}
 	body := fmt.Sprintf(`{"name":"load","destination_type":"http","destination_config":{"endpoint":"http://%s/hook"}}`, ln.Addr())
-	resp, err := http.Post(base+"/streams", "application/json", bytes.NewBufferString(body))
+	resp, err := post(base+"/streams", "application/json", bytes.NewBufferString(body))
 	if err != nil {
 		return err
 	}
@@ -170,7 +182,7 @@ func run() error {
 				}
 				sentBytes.Add(int64(b.Len()))
 				t0 := time.Now()
-				resp, err := http.Post(base+"/events", "application/x-ndjson", &b)
+				resp, err := post(base+"/events", "application/x-ndjson", &b)
 				if err != nil {
 					errs <- err
 					return

@@ -45,6 +45,8 @@ func run() error {
 	cacheTTL := flag.Duration("stream-cache-ttl", 2*time.Second,
 		"how long ingestion and delivery reuse a project's stream list; deployments use topology's 30s, "+
 			"locally a short one lets a stream you just created receive events at once")
+	adminKey := flag.String("admin-key", os.Getenv("LOCALRUN_ADMIN_KEY"),
+		"the bootstrap admin API key, at least 32 characters (env LOCALRUN_ADMIN_KEY); required")
 	verbose := flag.Bool("v", false, "debug logging")
 	flag.Parse()
 
@@ -89,6 +91,7 @@ func run() error {
 		Overrides: map[string]string{
 			topology.EnvAllowPrivateEndpoints: "true",
 			topology.EnvStreamCacheTTL:        cacheTTL.String(),
+			topology.EnvAdminKey:              *adminKey,
 		},
 		Logger: log,
 	})
