@@ -1,0 +1,339 @@
+package destination
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"strings"
+
+	"github.com/logstream/logstream/shared/netguard"
+)
+
+// Destination types, as stored in a stream's destination_type.
+const (
+	Datadog     = "datadog"
+	GrafanaLoki = "grafana_loki"
+	SplunkHEC   = "splunk_hec"
+	HTTP        = "http"
+	EventBridge = "eventbridge"
+	S3          = "s3"
+)
+
+// Types returns every destination type, always in the same order.
+func Types() []string {
+	return []string{Datadog, GrafanaLoki, SplunkHEC, HTTP, EventBridge, S3}
+}
+
+// Config is one destination type's configuration.
+type Config interface {
+	Type() string
+	// Secrets returns pointers to the config's secret string fields, keyed by JSON field name,
+	// so storage can encrypt them, responses can mask them, and updates can keep them.
+	Secrets() map[string]*string
+}
+
+// Compile-time checks that every config type is a Config.
+var (
+	_ Config = (*DatadogConfig)(nil)
+	_ Config = (*GrafanaLokiConfig)(nil)
+	_ Config = (*SplunkHECConfig)(nil)
+	_ Config = (*HTTPConfig)(nil)
+	_ Config = (*EventBridgeConfig)(nil)
+	_ Config = (*S3Config)(nil)
+)
+
+// FieldError is a validation failure of one field. Field is a path relative to
+// destination_config ("site", "labels.env", "custom_headers.X-Foo"); it is
+// empty when the config as a whole is at fault, and "destination_type" for an
+// unknown type.
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string {
+	if e.Field == "" {
+		return e.Msg
+	}
+	return e.Field + ": " + e.Msg
+}
+
+func invalid(field, format string, args ...any) *FieldError {
+	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// maxConfigBytes bounds a destination config's JSON; the largest legitimate
+// one (20 custom headers of 4 KiB) stays well under it.
+const maxConfigBytes = 128 << 10
+
+// newConfig returns a zero config of type typ.
+func newConfig(typ string) (Config, error) {
+	switch typ {
+	case Datadog:
+		return &DatadogConfig{}, nil
+	case GrafanaLoki:
+		return &GrafanaLokiConfig{}, nil
+	case SplunkHEC:
+		return &SplunkHECConfig{}, nil
+	case HTTP:
+		return &HTTPConfig{}, nil
+	case EventBridge:
+		return &EventBridgeConfig{}, nil
+	case S3:
+		return &S3Config{}, nil
+	}
+	return nil, invalid("destination_type", "must be one of %s", strings.Join(Types(), ", "))
+}
+
+// Decode strictly decodes raw (DisallowUnknownFields, one object, no trailing data) into the type's
+// config struct. Unknown type → FieldError{"destination_type", …}. Field paths in errors are relative
+// to destination_config, e.g. "site", "labels.env", "custom_headers.X-Foo".
+func Decode(typ string, raw json.RawMessage) (Config, error) {
+	c, err := newConfig(typ)
+	if err != nil {
+		return nil, err
+	}
+	trimmed := bytes.TrimSpace(raw)
+	if len(trimmed) == 0 || string(trimmed) == "null" {
+		return nil, invalid("", "is required")
+	}
+	if len(raw) > maxConfigBytes {
+		return nil, invalid("", "is larger than %d bytes", maxConfigBytes)
+	}
+	if err := decodeStrict(trimmed, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// decodeStrict decodes exactly one JSON object into v, refusing unknown
+// fields and anything after the object.
+func decodeStrict(data []byte, v any) *FieldError {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var ute *json.UnmarshalTypeError
+		if errors.As(err, &ute) {
+			if ute.Field == "" {
+				return invalid("", "must be a JSON object")
+			}
+			return invalid(ute.Field, "must be %s", jsonKind(ute.Type))
+		}
+		if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
+			return invalid(strings.Trim(strings.TrimPrefix(msg, "json: unknown field "), `"`), "unknown field")
+		}
+		return invalid("", "is not valid JSON: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return invalid("", "must hold exactly one JSON object")
+	}
+	return nil
+}
+
+// jsonKind names the JSON type a Go type decodes from.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "of another type"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer in range"
+	case reflect.Slice, reflect.Array:
+		return "an array of " + strings.TrimPrefix(strings.TrimPrefix(jsonKind(t.Elem()), "a "), "an ") + "s"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	}
+	return "of type " + t.String()
+}
+
+// Validate checks every field (required ones included) and normalises (trim, lower-case host names,
+// defaults such as Loki format "protobuf", http content_format "JSONLINES"). Returns *FieldError.
+//
+// For an http config with generate_signing_secret set, Validate fills
+// signing_secret with a new secret and clears the request-only flag: a caller
+// that wants to show the new secret once reads SigningSecret afterwards when
+// the flag was set before.
+func Validate(c Config, p netguard.Policy) error {
+	var err *FieldError
+	switch c := c.(type) {
+	case *DatadogConfig:
+		err = c.validate()
+	case *GrafanaLokiConfig:
+		err = c.validate(p)
+	case *SplunkHECConfig:
+		err = c.validate(p)
+	case *HTTPConfig:
+		err = c.validate(p)
+	case *EventBridgeConfig:
+		err = c.validate()
+	case *S3Config:
+		err = c.validate()
+	default:
+		return invalid("destination_type", "unsupported destination config %T", c)
+	}
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+// KeepSecrets copies into next every secret that next leaves empty from prev (same type), so an
+// update that omits a secret keeps the stored one.
+//
+// A credential that logstream sends to the destination (an Authorization
+// header value, a Loki password, a Splunk token) is kept only while the
+// update leaves the destination's address unchanged: otherwise whoever can
+// edit a stream but not read its secrets could point it at a server of their
+// own and receive the stored credential. Such an update must repeat the
+// secret. An http update that asks for generate_signing_secret gets a new
+// signing secret instead of the stored one.
+func KeepSecrets(next, prev Config) {
+	if isNil(next) || isNil(prev) || next.Type() != prev.Type() {
+		return
+	}
+	bound := boundSecrets(next, prev)
+	old := prev.Secrets()
+	for name, p := range next.Secrets() {
+		if strings.TrimSpace(*p) != "" || bound[name] {
+			continue
+		}
+		if h, ok := next.(*HTTPConfig); ok && name == "signing_secret" && h.GenerateSigningSecret {
+			continue
+		}
+		if o, ok := old[name]; ok {
+			*p = *o
+		}
+	}
+}
+
+// isNil reports whether c is nil or a nil pointer.
+func isNil(c Config) bool {
+	if c == nil {
+		return true
+	}
+	v := reflect.ValueOf(c)
+	return v.Kind() == reflect.Pointer && v.IsNil()
+}
+
+// boundSecrets names the secrets of prev that are tied to an address next
+// changes, and so must not be carried over.
+func boundSecrets(next, prev Config) map[string]bool {
+	switch n := next.(type) {
+	case *HTTPConfig:
+		o := prev.(*HTTPConfig)
+		if normURL(n.Endpoint) != normURL(o.Endpoint) {
+			return map[string]bool{"authorization": true}
+		}
+	case *GrafanaLokiConfig:
+		o := prev.(*GrafanaLokiConfig)
+		if normURL(n.URL) != normURL(o.URL) || normHostPort(n.Hostname) != normHostPort(o.Hostname) {
+			return map[string]bool{"password": true}
+		}
+	case *SplunkHECConfig:
+		o := prev.(*SplunkHECConfig)
+		if n.target() != o.target() {
+			return map[string]bool{"token": true}
+		}
+	}
+	return nil
+}
+
+// Public returns the config as API responses show it: each secret field removed and replaced by
+// "<field>_last_four": last four characters (or "" when shorter than 12 chars — never reveal a
+// short secret), never the secret itself. A map or struct that marshals to a JSON object.
+func Public(c Config) map[string]any {
+	out := map[string]any{}
+	if isNil(c) {
+		return out
+	}
+	clear, secrets, err := Split(c)
+	if err != nil {
+		return out
+	}
+	dec := json.NewDecoder(bytes.NewReader(clear))
+	dec.UseNumber()
+	if err := dec.Decode(&out); err != nil {
+		return map[string]any{}
+	}
+	for name := range c.Secrets() {
+		delete(out, name)
+		out[name+"_last_four"] = LastFour(secrets[name])
+	}
+	return out
+}
+
+// LastFour returns the last four characters of secret, or "" when the secret
+// is shorter than 12 characters: four characters of a short secret are too
+// large a part of it to show.
+func LastFour(secret string) string {
+	r := []rune(secret)
+	if len(r) < 12 {
+		return ""
+	}
+	return string(r[len(r)-4:])
+}
+
+// Split returns the config's JSON with every secret field emptied (for storage in clear) and the
+// secrets as a map (to be encrypted); Join is the inverse (used after decryption).
+// Empty secrets are left out of the map. Request-only fields
+// (generate_signing_secret) are never in the clear JSON.
+func Split(c Config) (clear json.RawMessage, secrets map[string]string, err error) {
+	if isNil(c) {
+		return nil, nil, errors.New("split destination config: nil config")
+	}
+	whole, err := json.Marshal(c)
+	if err != nil {
+		return nil, nil, fmt.Errorf("split %s config: %w", c.Type(), err)
+	}
+	// Work on a copy so that c is never modified, not even for a moment:
+	// another goroutine may be reading it.
+	cp, err := newConfig(c.Type())
+	if err != nil {
+		return nil, nil, fmt.Errorf("split %s config: %w", c.Type(), err)
+	}
+	if err := json.Unmarshal(whole, cp); err != nil {
+		return nil, nil, fmt.Errorf("split %s config: %w", c.Type(), err)
+	}
+	if h, ok := cp.(*HTTPConfig); ok {
+		h.GenerateSigningSecret = false
+	}
+	secrets = map[string]string{}
+	for name, p := range cp.Secrets() {
+		if *p != "" {
+			secrets[name] = *p
+		}
+		*p = ""
+	}
+	clear, err = json.Marshal(cp)
+	if err != nil {
+		return nil, nil, fmt.Errorf("split %s config: %w", c.Type(), err)
+	}
+	return clear, secrets, nil
+}
+
+// Join rebuilds a config from the clear JSON and the secrets Split returned.
+func Join(typ string, clear json.RawMessage, secrets map[string]string) (Config, error) {
+	c, err := Decode(typ, clear)
+	if err != nil {
+		return nil, fmt.Errorf("join %s config: %w", typ, err)
+	}
+	fields := c.Secrets()
+	for name, v := range secrets {
+		p, ok := fields[name]
+		if !ok {
+			return nil, fmt.Errorf("join %s config: %q is not a secret of this type", typ, name)
+		}
+		*p = v
+	}
+	return c, nil
+}
