@@ -6,6 +6,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
@@ -27,6 +28,7 @@ type functionProps struct {
 	Table    awsdynamodb.Table
 	Queues   map[string]deliveryQueue // by destination type
 	AdminKey awssecretsmanager.ISecret
+	Secrets  awskms.IKey
 }
 
 // newFunction creates one Go function on provided.al2023/arm64 with JSON logs
@@ -55,6 +57,8 @@ func newFunction(scope constructs.Construct, p functionProps) (awslambda.Functio
 			env[e.Name] = q.Queue.QueueUrl()
 		case topology.RefAdminKeySecret:
 			env[e.Name] = p.AdminKey.SecretArn()
+		case topology.RefKMSKey:
+			env[e.Name] = p.Secrets.KeyArn()
 		default:
 			return nil, fmt.Errorf("logstream: function %s env %s has unknown reference kind %d", f.ID, e.Name, e.Ref)
 		}
@@ -130,6 +134,8 @@ func grant(fn awslambda.Function, r role, p functionProps) {
 	case roleAPI:
 		p.Table.GrantReadWriteData(fn)
 		p.AdminKey.GrantRead(fn, nil)
+		// Seals secrets it is given (GenerateDataKey) and opens stored ones.
+		p.Secrets.Grant(fn, jsii.String("kms:GenerateDataKey"), jsii.String("kms:Decrypt"))
 	case roleIngest:
 		p.Table.GrantReadData(fn)
 		p.AdminKey.GrantRead(fn, nil)
@@ -142,5 +148,7 @@ func grant(fn awslambda.Function, r role, p functionProps) {
 		// failed messages, so it does not hang on that default.
 		p.Table.GrantReadData(fn)
 		p.Queues[p.Function.Source.Destination].Queue.Grant(fn, jsii.String("sqs:ChangeMessageVisibility"))
+		// Opens the secrets it sends with; never seals.
+		p.Secrets.Grant(fn, jsii.String("kms:Decrypt"))
 	}
 }

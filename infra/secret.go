@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -20,5 +22,17 @@ func newAdminKeySecret(scope constructs.Construct, name string) awssecretsmanage
 			ExcludePunctuation: jsii.Bool(true),
 			IncludeSpace:       jsii.Bool(false),
 		},
+	})
+}
+
+// newSecretsKey creates the KMS key that seals destination secrets (envelope
+// encryption: it only ever encrypts data keys). Rotated yearly by KMS; kept
+// when the stack is deleted, because without it the secrets stored in the
+// table can never be opened again.
+func newSecretsKey(scope constructs.Construct, prefix string) awskms.Key {
+	return awskms.NewKey(scope, jsii.String("SecretsKey"), &awskms.KeyProps{
+		Description:       jsii.String("logstream " + prefix + ": seals destination secrets at rest"),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
 	})
 }

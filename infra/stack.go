@@ -42,6 +42,7 @@ func NewLogstreamStack(scope constructs.Construct, id string, props *LogstreamSt
 
 	table := newStreamsTable(stack, spec.Table)
 	adminKey := newAdminKeySecret(stack, spec.AdminKeySecretName)
+	secretsKey := newSecretsKey(stack, spec.Prefix)
 	queues := make(map[string]deliveryQueue, len(spec.Queues))
 	for _, q := range spec.Queues {
 		queues[q.Destination] = newDeliveryQueue(stack, q)
@@ -55,6 +56,7 @@ func NewLogstreamStack(scope constructs.Construct, id string, props *LogstreamSt
 			Table:    table,
 			Queues:   queues,
 			AdminKey: adminKey,
+			Secrets:  secretsKey,
 		})
 		if err != nil {
 			panic(err.Error())

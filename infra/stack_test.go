@@ -252,6 +252,8 @@ func TestFunctions(t *testing.T) {
 					want[e.Name] = map[string]any{"Ref": s.logicalID(t, "AWS::SQS::Queue", "QueueName", q.Name)}
 				case topology.RefAdminKeySecret:
 					want[e.Name] = map[string]any{"Ref": s.logicalID(t, "AWS::SecretsManager::Secret", "Name", s.spec.AdminKeySecretName)}
+				case topology.RefKMSKey:
+					want[e.Name] = map[string]any{"Fn::GetAtt": []any{s.onlyResource(t, "AWS::KMS::Key"), "Arn"}}
 				}
 			}
 			if !reflect.DeepEqual(vars, want) {
@@ -303,6 +305,12 @@ func TestRoutes(t *testing.T) {
 		s.template.HasResourceProperties(jsii.String("AWS::SecretsManager::Secret"), obj(map[string]any{
 			"Name":                 s.spec.AdminKeySecretName,
 			"GenerateSecretString": map[string]any{"PasswordLength": 48, "ExcludePunctuation": true, "IncludeSpace": false},
+		}))
+	})
+	must(t, "the secrets key rotates and is kept", func() {
+		s.template.HasResource(jsii.String("AWS::KMS::Key"), obj(map[string]any{
+			"Properties":     map[string]any{"EnableKeyRotation": true},
+			"DeletionPolicy": "Retain",
 		}))
 	})
 	must(t, "route count", func() {
@@ -465,9 +473,19 @@ func TestLeastPrivilege(t *testing.T) {
 	}
 
 	secretID := s.logicalID(t, "AWS::SecretsManager::Secret", "Name", s.spec.AdminKeySecretName)
+	kmsID := s.onlyResource(t, "AWS::KMS::Key")
 	for _, f := range s.spec.Functions {
 		t.Run(f.ID, func(t *testing.T) {
 			perms := s.permissions(t, f)
+			// Sealing secrets is the API's; delivery only opens them; ingestion
+			// never touches them.
+			wantKMS := map[string][2]bool{topology.FunctionAPI: {true, true}, topology.FunctionIngest: {false, false}}[f.ID]
+			if f.Source != nil {
+				wantKMS = [2]bool{false, true}
+			}
+			if got := [2]bool{allowsOn(perms.statements, "kms:GenerateDataKey", kmsID), allowsOn(perms.statements, "kms:Decrypt", kmsID)}; got != wantKMS {
+				t.Errorf("kms GenerateDataKey/Decrypt = %v, want %v", got, wantKMS)
+			}
 			// Only the functions that authenticate API keys read the admin key.
 			readsSecret := f.ID == topology.FunctionAPI || f.ID == topology.FunctionIngest
 			if got := allowsOn(perms.statements, "secretsmanager:GetSecretValue", secretID); got != readsSecret {
@@ -510,6 +528,8 @@ func TestLeastPrivilege(t *testing.T) {
 						t.Errorf("sqs statement on %s, not a queue %s may use", id, f.ID)
 					case strings.Contains(actions, "secretsmanager:") && (id != secretID || !readsSecret):
 						t.Errorf("secretsmanager statement on %s for %s", id, f.ID)
+					case strings.Contains(actions, "kms:") && id != kmsID:
+						t.Errorf("kms statement on %s, want only the secrets key %s", id, kmsID)
 					}
 				}
 			}
@@ -647,4 +667,17 @@ func TestInvalidSpecRejected(t *testing.T) {
 			}
 		})
 	}
+}
+
+// onlyResource returns the logical ID of the one resource of a type.
+func (s synthesized) onlyResource(t *testing.T, typ string) string {
+	t.Helper()
+	rs := s.resources(typ)
+	if len(rs) != 1 {
+		t.Fatalf("%d resources of type %s, want 1", len(rs), typ)
+	}
+	for id := range rs {
+		return id
+	}
+	return ""
 }

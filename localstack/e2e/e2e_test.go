@@ -26,6 +26,7 @@ import (
 	"github.com/logstream/logstream/localstack/runner"
 	"github.com/logstream/logstream/localstack/standin"
 	"github.com/logstream/logstream/shared/queue"
+	"github.com/logstream/logstream/shared/secret"
 	"github.com/logstream/logstream/shared/topology"
 )
 
@@ -108,7 +109,7 @@ func do(t *testing.T, method, url, contentType, encoding string, body []byte) (i
 
 func createStream(t *testing.T, base, name, endpoint, status string) string {
 	t.Helper()
-	body := fmt.Sprintf(`{"name":%q,"destination_type":"http","status":%q,"destination_config":{"endpoint":%q,"headers":{"X-Tenant":"acme"}}}`,
+	body := fmt.Sprintf(`{"name":%q,"destination_type":"http","status":%q,"destination_config":{"endpoint":%q,"custom_headers":{"X-Tenant":"acme"}}}`,
 		name, status, endpoint)
 	code, out := do(t, "POST", base+"/v1/projects/"+project+"/streams", "application/json", "", []byte(body))
 	if code != http.StatusCreated {
@@ -158,6 +159,7 @@ func TestEndToEnd(t *testing.T) {
 			topology.EnvAllowPrivateEndpoints: "true", // receivers are on 127.0.0.1
 			topology.EnvStreamCacheTTL:        "0s",   // see new streams at once
 			topology.EnvAdminKey:              adminKey,
+			topology.EnvLocalSecretKey:        secret.GenerateLocalKey(),
 		},
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel})),
 	})

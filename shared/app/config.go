@@ -23,6 +23,9 @@ type Config struct {
 	AdminKey          string
 	AuthCacheTTL      time.Duration
 	MaxStreams        int
+	// KMSKeyID or LocalSecretKey configures the sealing of destination secrets.
+	KMSKeyID       string
+	LocalSecretKey string
 }
 
 // LoadConfig reads the variables topology declares.
@@ -41,6 +44,7 @@ func LoadConfig(getenv Getenv) (Config, error) {
 		}
 	}
 	c.AdminKeySecretARN, c.AdminKey = getenv(topology.EnvAdminKeySecretARN), getenv(topology.EnvAdminKey)
+	c.KMSKeyID, c.LocalSecretKey = getenv(topology.EnvKMSKeyID), getenv(topology.EnvLocalSecretKey)
 	if c.AuthCacheTTL, err = duration(getenv, topology.EnvAuthCacheTTL, topology.DefaultAuthCacheTTL); err != nil {
 		return c, err
 	}
@@ -77,6 +81,18 @@ func (c Config) Validate() error {
 	}
 	if c.DeliveryTimeout <= 0 {
 		return fmt.Errorf("config: %s must be positive", topology.EnvDeliveryTimeout)
+	}
+	return nil
+}
+
+// ValidateSealing requires exactly one way to seal destination secrets.
+func (c Config) ValidateSealing() error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if (c.KMSKeyID == "") == (c.LocalSecretKey == "") {
+		return fmt.Errorf("config: set exactly one of %s (deployments) and %s (local development)",
+			topology.EnvKMSKeyID, topology.EnvLocalSecretKey)
 	}
 	return nil
 }

@@ -9,7 +9,10 @@ import (
 	"github.com/logstream/logstream/shared/topology"
 )
 
-const adminKey = "local-admin-key-0123456789abcdef0123"
+const (
+	adminKey = "local-admin-key-0123456789abcdef0123"
+	localKey = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=" // 32 bytes, base64
+)
 
 func env(m map[string]string) Getenv { return func(k string) string { return m[k] } }
 
@@ -40,7 +43,10 @@ func TestConfigErrors(t *testing.T) {
 		{"no admin key", map[string]string{topology.EnvTable: "t"}, topology.EnvAdminKey, topology.FunctionAPI},
 		{"two admin keys", map[string]string{topology.EnvTable: "t", topology.EnvAdminKey: adminKey, topology.EnvAdminKeySecretARN: "arn:x"}, "exactly one", topology.FunctionAPI},
 		{"bad stream limit", map[string]string{topology.EnvTable: "t", topology.EnvMaxStreams: "0"}, topology.EnvMaxStreams, topology.FunctionAPI},
-		{"short admin key", map[string]string{topology.EnvTable: "t", topology.EnvAdminKey: "short"}, "at least 32", topology.FunctionAPI},
+		{"short admin key", map[string]string{topology.EnvTable: "t", topology.EnvAdminKey: "short", topology.EnvLocalSecretKey: localKey}, "at least 32", topology.FunctionAPI},
+		{"no sealing key", map[string]string{topology.EnvTable: "t", topology.EnvAdminKey: adminKey}, topology.EnvLocalSecretKey, topology.FunctionAPI},
+		{"bad local sealing key", map[string]string{topology.EnvTable: "t", topology.EnvAdminKey: adminKey, topology.EnvLocalSecretKey: "c2hvcnQ="}, "32", topology.FunctionAPI},
+		{"delivery without a sealing key", map[string]string{topology.EnvTable: "t"}, topology.EnvKMSKeyID, topology.DeliverFunctionID("http")},
 		{"unknown function", map[string]string{topology.EnvTable: "t"}, "unknown function", "nope"},
 	}
 	for _, tc := range tests {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/logstream/logstream/shared/apikey"
@@ -18,6 +20,7 @@ import (
 	"github.com/logstream/logstream/shared/manage"
 	"github.com/logstream/logstream/shared/netguard"
 	"github.com/logstream/logstream/shared/queue"
+	"github.com/logstream/logstream/shared/secret"
 	"github.com/logstream/logstream/shared/sink/webhook"
 	"github.com/logstream/logstream/shared/store"
 	"github.com/logstream/logstream/shared/stream"
@@ -78,13 +81,26 @@ func authenticator(ctx context.Context, awsCfg aws.Config, c Config) (*apikey.Au
 	return &apikey.Authenticator{Keys: keys, AdminKeyHash: apikey.HashKey(admin), CacheTTL: c.AuthCacheTTL}, keys, nil
 }
 
-func streamsStore(awsCfg aws.Config, c Config) *store.Streams {
-	return &store.Streams{Client: dynamodb.NewFromConfig(awsCfg), Table: c.Table}
+// sealer builds what seals destination secrets: KMS envelope encryption in
+// deployments, a local key in development.
+func sealer(awsCfg aws.Config, c Config) (store.Sealer, error) {
+	if c.KMSKeyID != "" {
+		return secret.NewKMS(kms.NewFromConfig(awsCfg), c.KMSKeyID)
+	}
+	return secret.NewLocal(c.LocalSecretKey)
+}
+
+func streamsStore(awsCfg aws.Config, c Config, s store.Sealer) *store.Streams {
+	return &store.Streams{Client: dynamodb.NewFromConfig(awsCfg), Table: c.Table, Sealer: s}
 }
 
 // API builds the management API handler.
 func API(ctx context.Context, getenv Getenv) (HTTPHandler, error) {
-	c, awsCfg, err := setup(ctx, getenv, Config.ValidateAPI)
+	c, awsCfg, err := setup(ctx, getenv, func(c Config) error { return errors.Join(c.ValidateAPI(), c.ValidateSealing()) })
+	if err != nil {
+		return nil, err
+	}
+	seal, err := sealer(awsCfg, c)
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +112,7 @@ func API(ctx context.Context, getenv Getenv) (HTTPHandler, error) {
 		Auth:       auth,
 		Keys:       keys,
 		MaxStreams: c.MaxStreams,
-		Streams:    streamsStore(awsCfg, c),
+		Streams:    streamsStore(awsCfg, c, seal),
 		Validator:  stream.Validator{Net: netguard.Policy{AllowPrivate: c.AllowPrivateEndpoints}},
 		Log:        Logger(),
 	}
@@ -115,7 +131,7 @@ func Ingest(ctx context.Context, getenv Getenv) (HTTPHandler, error) {
 	}
 	s := &ingest.Service{
 		Auth:      auth,
-		Streams:   streamsStore(awsCfg, c),
+		Streams:   streamsStore(awsCfg, c, nil), // routing only: no secrets
 		Publisher: &queue.Publisher{Client: sqs.NewFromConfig(awsCfg)},
 		QueueURLs: c.QueueURLs,
 		Limits:    event.DefaultLimits,
@@ -127,7 +143,11 @@ func Ingest(ctx context.Context, getenv Getenv) (HTTPHandler, error) {
 
 // Deliver builds the delivery handler of a destination type.
 func Deliver(ctx context.Context, destination string, getenv Getenv) (SQSHandler, error) {
-	c, awsCfg, err := setup(ctx, getenv, Config.Validate)
+	c, awsCfg, err := setup(ctx, getenv, Config.ValidateSealing)
+	if err != nil {
+		return nil, err
+	}
+	seal, err := sealer(awsCfg, c)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +164,7 @@ func Deliver(ctx context.Context, destination string, getenv Getenv) (SQSHandler
 		return nil, fmt.Errorf("app: no sender for destination type %q", destination)
 	}
 	core := &deliver.Core{
-		Streams:  streamsStore(awsCfg, c),
+		Streams:  streamsStore(awsCfg, c, seal),
 		Sender:   sender,
 		Limits:   limits,
 		CacheTTL: c.StreamCacheTTL,

@@ -99,7 +99,7 @@ func errCode(t *testing.T, resp events.APIGatewayV2HTTPResponse) (string, string
 	return eb.Error.Code, eb.Error.Field
 }
 
-const createBody = `{"name":"SIEM","destination_type":"http","destination_config":{"endpoint":"https://hooks.example.com/x","headers":{"Authorization":"Bearer super-secret-token"}}}`
+const createBody = `{"name":"SIEM","destination_type":"http","destination_config":{"endpoint":"https://hooks.example.com/x","authorization":"Bearer super-secret-token"}}`
 
 func TestLifecycle(t *testing.T) {
 	a := &API{Auth: adminAuth{}, Streams: &memStreams{m: map[string]stream.Stream{}}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/stream"
 )
 
@@ -31,10 +32,22 @@ type DynamoDBAPI interface {
 	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 }
 
-// Streams is the DynamoDB stream repository.
+// Sealer encrypts destination secrets at rest (shared/secret provides it).
+type Sealer interface {
+	Seal(ctx context.Context, plaintext, aad []byte) ([]byte, error)
+	Open(ctx context.Context, sealed, aad []byte) ([]byte, error)
+}
+
+// Streams is the DynamoDB stream repository. Destination secrets are split
+// from the config, sealed with the stream as additional data, and stored in
+// their own attribute; the config is stored without them.
 type Streams struct {
 	Client DynamoDBAPI
 	Table  string
+	// Sealer seals and opens secrets. Without one, streams are read without
+	// their secrets and cannot be written: that is ingestion, which routes
+	// events and never needs a destination's credentials.
+	Sealer Sealer
 }
 
 const (
@@ -57,6 +70,54 @@ type item struct {
 	CreatedAt         string `dynamodbav:"created_at"`
 	UpdatedAt         string `dynamodbav:"updated_at"`
 	Version           int64  `dynamodbav:"version"`
+	Secrets           []byte `dynamodbav:"secrets,omitempty"`
+}
+
+func aad(projectID, streamID string) []byte { return []byte(projectID + "/" + streamID) }
+
+// seal moves the secrets out of st's config into it.Secrets, sealed.
+func (s *Streams) seal(ctx context.Context, st stream.Stream, it *item) error {
+	c, err := st.Destination()
+	if err != nil {
+		return err
+	}
+	clear, secrets, err := destination.Split(c)
+	if err != nil {
+		return fmt.Errorf("split stream %s secrets: %w", st.ID, err)
+	}
+	it.DestinationConfig = string(clear)
+	if len(secrets) == 0 {
+		return nil
+	}
+	if s.Sealer == nil {
+		return errors.New("store: cannot write destination secrets without a sealer")
+	}
+	plain, _ := json.Marshal(secrets)
+	if it.Secrets, err = s.Sealer.Seal(ctx, plain, aad(st.ProjectID, st.ID)); err != nil {
+		return fmt.Errorf("seal stream %s secrets: %w", st.ID, err)
+	}
+	return nil
+}
+
+// open puts a stored stream's secrets back into its config.
+func (s *Streams) open(ctx context.Context, st *stream.Stream, sealed []byte) error {
+	if len(sealed) == 0 || s.Sealer == nil {
+		return nil
+	}
+	plain, err := s.Sealer.Open(ctx, sealed, aad(st.ProjectID, st.ID))
+	if err != nil {
+		return fmt.Errorf("open stream %s secrets: %w", st.ID, err)
+	}
+	var secrets map[string]string
+	if err := json.Unmarshal(plain, &secrets); err != nil {
+		return fmt.Errorf("open stream %s secrets: %w", st.ID, err)
+	}
+	c, err := destination.Join(st.DestinationType, st.DestinationConfig, secrets)
+	if err != nil {
+		return fmt.Errorf("join stream %s secrets: %w", st.ID, err)
+	}
+	st.DestinationConfig, err = json.Marshal(c)
+	return err
 }
 
 func key(projectID, streamID string) map[string]types.AttributeValue {
@@ -85,7 +146,7 @@ func toItem(s stream.Stream) (item, error) {
 	return it, nil
 }
 
-func fromItem(av map[string]types.AttributeValue) (stream.Stream, error) {
+func (s *Streams) fromItem(ctx context.Context, av map[string]types.AttributeValue) (stream.Stream, error) {
 	var it item
 	if err := attributevalue.UnmarshalMap(av, &it); err != nil {
 		return stream.Stream{}, fmt.Errorf("decode stream item: %w", err)
@@ -115,6 +176,9 @@ func fromItem(av map[string]types.AttributeValue) (stream.Stream, error) {
 			return stream.Stream{}, fmt.Errorf("decode stream %s pii: %w", it.ID, err)
 		}
 	}
+	if err := s.open(ctx, &st, it.Secrets); err != nil {
+		return stream.Stream{}, err
+	}
 	return st, nil
 }
 
@@ -122,6 +186,9 @@ func fromItem(av map[string]types.AttributeValue) (stream.Stream, error) {
 func (s *Streams) Create(ctx context.Context, st stream.Stream) error {
 	it, err := toItem(st)
 	if err != nil {
+		return err
+	}
+	if err := s.seal(ctx, st, &it); err != nil {
 		return err
 	}
 	av, err := attributevalue.MarshalMap(it)
@@ -145,6 +212,9 @@ func (s *Streams) Create(ctx context.Context, st stream.Stream) error {
 func (s *Streams) Update(ctx context.Context, st stream.Stream, expected int64) error {
 	it, err := toItem(st)
 	if err != nil {
+		return err
+	}
+	if err := s.seal(ctx, st, &it); err != nil {
 		return err
 	}
 	av, err := attributevalue.MarshalMap(it)
@@ -199,7 +269,7 @@ func (s *Streams) Get(ctx context.Context, projectID, streamID string) (stream.S
 	if len(out.Item) == 0 {
 		return stream.Stream{}, stream.ErrNotFound
 	}
-	return fromItem(out.Item)
+	return s.fromItem(ctx, out.Item)
 }
 
 // Delete removes a stream, or returns stream.ErrNotFound.
@@ -252,7 +322,7 @@ func (s *Streams) List(ctx context.Context, projectID string, limit int, cursor 
 	}
 	streams := make([]stream.Stream, 0, len(out.Items))
 	for _, av := range out.Items {
-		st, err := fromItem(av)
+		st, err := s.fromItem(ctx, av)
 		if err != nil {
 			return nil, "", err
 		}
@@ -275,7 +345,7 @@ func (s *Streams) Active(ctx context.Context, projectID string) ([]stream.Stream
 			return nil, fmt.Errorf("query streams of %s: %w", projectID, err)
 		}
 		for _, av := range out.Items {
-			st, err := fromItem(av)
+			st, err := s.fromItem(ctx, av)
 			if err != nil {
 				return nil, err
 			}

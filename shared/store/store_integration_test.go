@@ -4,12 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/logstream/logstream/localstack/runner"
 	"github.com/logstream/logstream/localstack/standin"
+	"github.com/logstream/logstream/shared/destination"
+	"github.com/logstream/logstream/shared/secret"
 	"github.com/logstream/logstream/shared/store"
 	"github.com/logstream/logstream/shared/stream"
 )
@@ -23,7 +30,58 @@ func newStore(t *testing.T) *store.Streams {
 	if _, err := runner.Provision(ctx, cfg, spec); err != nil {
 		t.Fatalf("provision: %v", err)
 	}
-	return &store.Streams{Client: dynamodb.NewFromConfig(cfg), Table: spec.Table.Name}
+	sealer, err := secret.NewLocal(secret.GenerateLocalKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &store.Streams{Client: dynamodb.NewFromConfig(cfg), Table: spec.Table.Name, Sealer: sealer}
+}
+
+// Secrets never reach DynamoDB in clear, open only for their own stream, and
+// are left out by a store without a sealer (ingestion's).
+func TestSecretsAtRest(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	const token = "Bearer very-secret-token-0123456789"
+	st := newStream("proj_s", stream.StatusActive)
+	st.DestinationConfig = json.RawMessage(`{"endpoint":"https://h.example.com","authorization":"` + token + `","content_format":"JSONLINES"}`)
+	if err := s.Create(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := s.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.Table), Key: map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: "PROJECT#proj_s"}, "sk": &types.AttributeValueMemberS{Value: "STREAM#" + st.ID}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dump := fmt.Sprintf("%#v", raw.Item)
+	if strings.Contains(dump, "very-secret") || raw.Item["secrets"] == nil {
+		t.Fatalf("stored item holds the secret in clear or no sealed secrets: %s", dump)
+	}
+	got, err := s.Get(ctx, "proj_s", st.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := got.Destination(); c.(*destination.HTTPConfig).Authorization != token {
+		t.Fatalf("secret not restored: %s", got.DestinationConfig)
+	}
+	routing := &store.Streams{Client: s.Client, Table: s.Table}
+	if active, err := routing.Active(ctx, "proj_s"); err != nil || len(active) != 1 || strings.Contains(string(active[0].DestinationConfig), "very-secret") {
+		t.Fatalf("a store without a sealer read %v, %v", active, err)
+	}
+	// The sealed blob of one stream, copied onto another, does not open.
+	other := newStream("proj_s", stream.StatusActive)
+	if err := s.Create(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Client.(*dynamodb.Client).UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(s.Table), Key: map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: "PROJECT#proj_s"}, "sk": &types.AttributeValueMemberS{Value: "STREAM#" + other.ID}},
+		UpdateExpression: aws.String("SET secrets = :s"), ExpressionAttributeValues: map[string]types.AttributeValue{":s": raw.Item["secrets"]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, "proj_s", other.ID); !errors.Is(err, secret.ErrCannotOpen) {
+		t.Fatalf("a copied secret opened for another stream: %v", err)
+	}
 }
 
 func newStream(project string, status stream.Status) stream.Stream {
@@ -46,7 +104,9 @@ func TestStreamsCRUD(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.ID != a.ID || got.Name != a.Name || !got.CreatedAt.Equal(a.CreatedAt) || string(got.DestinationConfig) != string(a.DestinationConfig) || got.Status != a.Status {
+	gotCfg, _ := got.Destination()
+	wantCfg, _ := a.Destination()
+	if got.ID != a.ID || got.Name != a.Name || !got.CreatedAt.Equal(a.CreatedAt) || !reflect.DeepEqual(gotCfg, wantCfg) || got.Status != a.Status {
 		t.Fatalf("round trip: got %+v, want %+v", got, a)
 	}
 	if _, err := s.Get(ctx, "proj_b", a.ID); !errors.Is(err, stream.ErrNotFound) {

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -16,8 +15,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/netguard"
-	"github.com/logstream/logstream/shared/topology"
 )
 
 // Status is a stream's delivery state.
@@ -47,12 +46,10 @@ type Stream struct {
 	UpdatedAt         time.Time       `json:"updated_at"`
 	// Version increases by one with every change; it is the ETag.
 	Version int64 `json:"version"`
-}
-
-// HTTPConfig is the destination config of an "http" stream.
-type HTTPConfig struct {
-	Endpoint string            `json:"endpoint"`
-	Headers  map[string]string `json:"headers,omitempty"`
+	// Revealed holds secrets logstream generated in this request (a webhook
+	// signing secret): shown in this one response, never stored in clear
+	// or shown again.
+	Revealed map[string]string `json:"-"`
 }
 
 // ErrNotFound is returned for a stream that does not exist in the project.
@@ -137,7 +134,7 @@ const (
 	maxNameLength   = 128
 	maxHeaders      = 20
 	maxHeaderValue  = 4096
-	maxConfigLength = 16 << 10
+	maxConfigLength = 128 << 10 // 20 custom headers of up to 4 KiB fit
 )
 
 // New validates a create request and returns the stream it describes.
@@ -206,10 +203,11 @@ func (v Validator) apply(s *Stream, req CreateRequest, now time.Time) error {
 	if err := req.PII.Validate(); err != nil {
 		return err
 	}
-	cfg, err := v.Config(req.DestinationType, req.DestinationConfig)
+	cfg, revealed, err := v.config(req.DestinationType, req.DestinationConfig, s.DestinationConfig)
 	if err != nil {
 		return err
 	}
+	s.Revealed = revealed
 	s.Name, s.Status, s.Filters, s.PII, s.DestinationConfig, s.UpdatedAt = name, req.Status, req.Filters, req.PII, cfg, now
 	return nil
 }
@@ -224,131 +222,30 @@ func (s Stream) Request() CreateRequest {
 // ETag is the stream's entity tag: its version, quoted (RFC 9110 §8.8.3).
 func (s Stream) ETag() string { return `"` + strconv.FormatInt(s.Version, 10) + `"` }
 
-// Config validates a destination config for its type and returns it in
-// canonical form.
-func (v Validator) Config(destinationType string, raw json.RawMessage) (json.RawMessage, error) {
-	known := false
-	for _, d := range topology.Destinations() {
-		known = known || d == destinationType
-	}
-	if !known {
-		return nil, invalid("destination_type", "must be one of %s", strings.Join(topology.Destinations(), ", "))
-	}
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, invalid("destination_config", "is required")
-	}
-	if len(raw) > maxConfigLength {
-		return nil, invalid("destination_config", "is larger than %d bytes", maxConfigLength)
-	}
-	switch destinationType {
-	case topology.DestinationHTTP:
-		var c HTTPConfig
-		if err := DecodeStrict(raw, &c); err != nil {
-			var ve *ValidationError
-			if errors.As(err, &ve) {
-				ve.Field = joinField("destination_config", ve.Field)
-			}
-			return nil, err
-		}
-		if err := v.checkHTTP(&c); err != nil {
-			return nil, err
-		}
-		return json.Marshal(c)
-	}
-	return nil, invalid("destination_type", "unsupported")
-}
-
-func joinField(parent, child string) string {
-	if child == "" {
-		return parent
-	}
-	return parent + "." + child
-}
-
-// Headers a destination config may not set: they belong to the transport or
-// to logstream's own encoding of the body.
-var reservedHeaders = map[string]bool{
-	"host": true, "content-length": true, "content-type": true, "content-encoding": true,
-	"transfer-encoding": true, "connection": true, "keep-alive": true, "upgrade": true,
-	"te": true, "trailer": true, "proxy-authorization": true, "proxy-connection": true,
-}
-
-func (v Validator) checkHTTP(c *HTTPConfig) error {
-	u, err := v.Net.CheckURL(strings.TrimSpace(c.Endpoint))
+// Destination returns the stream's destination config, typed.
+func (s Stream) Destination() (destination.Config, error) {
+	c, err := destination.Decode(s.DestinationType, s.DestinationConfig)
 	if err != nil {
-		return invalid("destination_config.endpoint", "%v", err)
-	}
-	c.Endpoint = u.String()
-	if len(c.Headers) > maxHeaders {
-		return invalid("destination_config.headers", "at most %d headers", maxHeaders)
-	}
-	for name, value := range c.Headers {
-		field := "destination_config.headers." + name
-		if !validHeaderName(name) {
-			return invalid(field, "is not a valid HTTP header name")
-		}
-		if reservedHeaders[strings.ToLower(name)] {
-			return invalid(field, "is set by logstream and cannot be configured")
-		}
-		if len(value) > maxHeaderValue || strings.ContainsAny(value, "\r\n\x00") {
-			return invalid(field, "value must be a single line of at most %d bytes", maxHeaderValue)
-		}
-	}
-	return nil
-}
-
-// validHeaderName implements RFC 9110's token rule.
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
-			continue
-		}
-		return false
-	}
-	return http.CanonicalHeaderKey(s) != ""
-}
-
-// HTTP returns the stream's config as an HTTPConfig.
-func (s Stream) HTTP() (HTTPConfig, error) {
-	var c HTTPConfig
-	if s.DestinationType != topology.DestinationHTTP {
-		return c, fmt.Errorf("stream %s is a %s stream, not http", s.ID, s.DestinationType)
-	}
-	if err := json.Unmarshal(s.DestinationConfig, &c); err != nil {
-		return c, fmt.Errorf("stream %s: decode http config: %w", s.ID, err)
+		return nil, fmt.Errorf("stream %s: decode %s config: %w", s.ID, s.DestinationType, err)
 	}
 	return c, nil
 }
 
-// Public returns the stream as API responses show it: header values, which
-// often carry credentials, are masked to their last four characters.
+// Public returns the stream as API responses show it: every secret of its
+// destination replaced by "<field>_last_four", except a secret generated by
+// this very request, which is shown this once.
 func (s Stream) Public() Stream {
-	if s.DestinationType != topology.DestinationHTTP {
-		return s
-	}
-	c, err := s.HTTP()
+	c, err := s.Destination()
 	if err != nil {
 		s.DestinationConfig = json.RawMessage(`{}`)
 		return s
 	}
-	for k, v := range c.Headers {
-		c.Headers[k] = Mask(v)
+	pub := destination.Public(c)
+	for k, v := range s.Revealed {
+		pub[k] = v
 	}
-	s.DestinationConfig, _ = json.Marshal(c)
+	s.DestinationConfig, _ = json.Marshal(pub)
 	return s
-}
-
-// Mask hides a secret, keeping its last four characters when it is long
-// enough for that to reveal little.
-func Mask(secret string) string {
-	if len(secret) < 12 {
-		return "****"
-	}
-	return "****" + secret[len(secret)-4:]
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

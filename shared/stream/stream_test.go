@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/netguard"
 )
 
@@ -18,7 +19,7 @@ func TestValidatorNew(t *testing.T) {
 		allow     bool
 		wantField string // "" = valid
 	}{
-		{"valid", `{"name":"SIEM","destination_type":"http","destination_config":{"endpoint":"https://h.example.com/in","headers":{"Authorization":"Bearer abcdefghijkl"}}}`, false, ""},
+		{"valid", `{"name":"SIEM","destination_type":"http","destination_config":{"endpoint":"https://h.example.com/in","authorization":"Bearer abcdefghijkl"}}`, false, ""},
 		{"valid paused", `{"name":"x","destination_type":"http","status":"paused","destination_config":{"endpoint":"https://h.example.com"}}`, false, ""},
 		{"local receiver with switch", `{"name":"x","destination_type":"http","destination_config":{"endpoint":"http://127.0.0.1:9000/"}}`, true, ""},
 		{"missing name", `{"destination_type":"http","destination_config":{"endpoint":"https://h.example.com"}}`, false, "name"},
@@ -30,9 +31,9 @@ func TestValidatorNew(t *testing.T) {
 		{"http endpoint", `{"name":"x","destination_type":"http","destination_config":{"endpoint":"http://h.example.com"}}`, false, "destination_config.endpoint"},
 		{"loopback endpoint", `{"name":"x","destination_type":"http","destination_config":{"endpoint":"https://127.0.0.1/"}}`, false, "destination_config.endpoint"},
 		{"not a url", `{"name":"x","destination_type":"http","destination_config":{"endpoint":"hooks"}}`, false, "destination_config.endpoint"},
-		{"reserved header", `{"name":"x","destination_type":"http","destination_config":{"endpoint":"https://h.example.com","headers":{"Content-Type":"text/plain"}}}`, false, "destination_config.headers.Content-Type"},
-		{"bad header name", `{"name":"x","destination_type":"http","destination_config":{"endpoint":"https://h.example.com","headers":{"a b":"c"}}}`, false, "destination_config.headers.a b"},
-		{"header injection", `{"name":"x","destination_type":"http","destination_config":{"endpoint":"https://h.example.com","headers":{"X-A":"1\r\nX-B: 2"}}}`, false, "destination_config.headers.X-A"},
+		{"reserved header", `{"name":"x","destination_type":"http","destination_config":{"endpoint":"https://h.example.com","custom_headers":{"Content-Type":"text/plain"}}}`, false, "destination_config.custom_headers.Content-Type"},
+		{"bad header name", `{"name":"x","destination_type":"http","destination_config":{"endpoint":"https://h.example.com","custom_headers":{"a b":"c"}}}`, false, "destination_config.custom_headers.a b"},
+		{"header injection", `{"name":"x","destination_type":"http","destination_config":{"endpoint":"https://h.example.com","custom_headers":{"X-A":"1\r\nX-B: 2"}}}`, false, "destination_config.custom_headers.X-A"},
 		{"wrong type", `{"name":"x","destination_type":"http","destination_config":{"endpoint":5}}`, false, "destination_config.endpoint"},
 	}
 	for _, tc := range tests {
@@ -73,18 +74,48 @@ func TestDecodeStrictRejectsUnknownTopLevelField(t *testing.T) {
 	}
 }
 
-func TestPublicMasksHeaderValues(t *testing.T) {
+func TestPublicMasksSecrets(t *testing.T) {
 	s := Stream{ID: NewID(), DestinationType: "http",
-		DestinationConfig: json.RawMessage(`{"endpoint":"https://h.example.com","headers":{"Authorization":"Bearer s3cr3t-token-9876","X-Short":"abc"}}`)}
+		DestinationConfig: json.RawMessage(`{"endpoint":"https://h.example.com","authorization":"Bearer s3cr3t-token-9876","custom_headers":{"X-Team":"sec"}}`)}
 	out, _ := json.Marshal(s.Public())
-	if strings.Contains(string(out), "s3cr3t") || strings.Contains(string(out), `"abc"`) {
-		t.Fatalf("secret leaked: %s", out)
+	if strings.Contains(string(out), "s3cr3t") || !strings.Contains(string(out), `"authorization_last_four":"9876"`) || !strings.Contains(string(out), `"X-Team":"sec"`) {
+		t.Fatalf("public view: %s", out)
 	}
-	if !strings.Contains(string(out), "****9876") {
-		t.Fatalf("last four missing: %s", out)
-	}
-	if c, _ := s.HTTP(); c.Headers["Authorization"] != "Bearer s3cr3t-token-9876" {
+	c, _ := s.Destination()
+	if c.(*destination.HTTPConfig).Authorization != "Bearer s3cr3t-token-9876" {
 		t.Fatal("Public changed the stored stream")
+	}
+}
+
+func TestGeneratedSigningSecretIsRevealedOnce(t *testing.T) {
+	var req CreateRequest
+	DecodeStrict([]byte(`{"name":"x","destination_type":"http","destination_config":{"endpoint":"https://h.example.com","generate_signing_secret":true}}`), &req)
+	s, err := Validator{}.New("p", req, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := s.Revealed["signing_secret"]
+	if !strings.HasPrefix(secret, "whsec_") {
+		t.Fatalf("revealed %v", s.Revealed)
+	}
+	first, _ := json.Marshal(s.Public())
+	if !strings.Contains(string(first), secret) {
+		t.Fatalf("the creating response does not show the generated secret: %s", first)
+	}
+	s.Revealed = nil // as read back from storage
+	later, _ := json.Marshal(s.Public())
+	if strings.Contains(string(later), secret) {
+		t.Fatalf("the secret is shown again: %s", later)
+	}
+	// An update that omits it keeps it.
+	next, err := Validator{}.Update(s, CreateRequest{Name: "y", DestinationType: "http",
+		DestinationConfig: json.RawMessage(`{"endpoint":"https://h.example.com"}`)}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := next.Destination()
+	if c.(*destination.HTTPConfig).SigningSecret != secret || next.Revealed != nil {
+		t.Fatalf("update lost the signing secret or revealed it again")
 	}
 }
 
@@ -115,12 +146,14 @@ func FuzzDecodeCreate(f *testing.F) {
 		if err != nil {
 			return
 		}
-		c, err := s.HTTP()
+		c, err := s.Destination()
 		if err != nil {
 			t.Fatalf("accepted stream has an unreadable config: %v", err)
 		}
-		if _, err := (netguard.Policy{}).CheckURL(c.Endpoint); err != nil {
-			t.Fatalf("accepted endpoint %q fails its own check: %v", c.Endpoint, err)
+		if h, ok := c.(*destination.HTTPConfig); ok {
+			if _, err := (netguard.Policy{}).CheckURL(h.Endpoint); err != nil {
+				t.Fatalf("accepted endpoint %q fails its own check: %v", h.Endpoint, err)
+			}
 		}
 	})
 }

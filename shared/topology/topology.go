@@ -46,7 +46,12 @@ const (
 	EnvAdminKeySecretARN = "LOGSTREAM_ADMIN_KEY_SECRET_ARN"
 	EnvAdminKey          = "LOGSTREAM_ADMIN_KEY"
 	EnvAuthCacheTTL      = "LOGSTREAM_AUTH_CACHE_TTL"
-	EnvMaxStreams        = "LOGSTREAM_MAX_STREAMS_PER_PROJECT"
+	// EnvKMSKeyID names the KMS key that seals destination secrets
+	// (deployments); EnvLocalSecretKey is a base64 AES-256 key doing the same
+	// for local development. One of them is set where secrets are handled.
+	EnvKMSKeyID       = "LOGSTREAM_KMS_KEY_ID"
+	EnvLocalSecretKey = "LOGSTREAM_LOCAL_SECRET_KEY"
+	EnvMaxStreams     = "LOGSTREAM_MAX_STREAMS_PER_PROJECT"
 	// DefaultAuthCacheTTL bounds how long a revoked key keeps working in a
 	// warm function.
 	DefaultAuthCacheTTL       = 30 * time.Second
@@ -71,6 +76,7 @@ const (
 	RefTableName                     // the streams table's name
 	RefQueueURL                      // the URL of Queue's delivery queue
 	RefAdminKeySecret                // the ARN of the admin key secret ("" where there is none)
+	RefKMSKey                        // the ARN of the secrets KMS key ("" where there is none)
 )
 
 // Env is one environment variable of a function: a literal or a reference to a
@@ -160,7 +166,10 @@ func New(prefix string) Spec {
 		{Name: EnvAdminKey, Value: ""},
 		{Name: EnvAuthCacheTTL, Value: DefaultAuthCacheTTL.String()},
 	}
-	apiEnv := append(append(clone(common), authEnv...), Env{Name: EnvMaxStreams, Value: strconv.Itoa(DefaultMaxStreams)})
+	// Only the functions that write or send destination secrets can open them:
+	// ingestion routes events without ever reading a credential.
+	sealEnv := []Env{{Name: EnvKMSKeyID, Ref: RefKMSKey}, {Name: EnvLocalSecretKey, Value: ""}}
+	apiEnv := append(append(append(clone(common), authEnv...), sealEnv...), Env{Name: EnvMaxStreams, Value: strconv.Itoa(DefaultMaxStreams)})
 	s.Functions = append(s.Functions,
 		Function{ID: FunctionAPI, Name: prefix + "-api", SourceDir: "api",
 			Timeout: 10 * time.Second, MemoryMB: 256, Env: apiEnv},
@@ -187,7 +196,7 @@ func New(prefix string) Spec {
 			Retention:         4 * 24 * time.Hour,
 			DLQRetention:      14 * 24 * time.Hour,
 		})
-		env := append(clone(common), Env{Name: EnvDeliveryTimeout, Value: DefaultDeliveryTimeout.String()})
+		env := append(append(clone(common), sealEnv...), Env{Name: EnvDeliveryTimeout, Value: DefaultDeliveryTimeout.String()})
 		s.Functions = append(s.Functions, Function{
 			ID: DeliverFunctionID(d), Name: prefix + "-deliver-" + d, SourceDir: "deliver/" + d,
 			Timeout: deliverTimeout, MemoryMB: 256, Env: env,

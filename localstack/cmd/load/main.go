@@ -31,6 +31,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/logstream/logstream/localstack/runner"
+	"github.com/logstream/logstream/shared/secret"
 	"github.com/logstream/logstream/shared/topology"
 )
 
@@ -126,8 +127,9 @@ func run() error {
 	spec := topology.New(fmt.Sprintf("load-%d", time.Now().Unix()))
 	stack, err := runner.Start(ctx, runner.Options{
 		Spec: spec, AWS: cfg, PollersPerMapping: *pollers,
-		Overrides: map[string]string{topology.EnvAllowPrivateEndpoints: "true", topology.EnvAdminKey: adminKey},
-		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Overrides: map[string]string{topology.EnvAllowPrivateEndpoints: "true", topology.EnvAdminKey: adminKey,
+			topology.EnvLocalSecretKey: secret.GenerateLocalKey()},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		return err

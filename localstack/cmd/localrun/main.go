@@ -28,6 +28,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/logstream/logstream/localstack/runner"
+	"github.com/logstream/logstream/shared/secret"
 	"github.com/logstream/logstream/shared/topology"
 )
 
@@ -92,6 +93,9 @@ func run() error {
 			topology.EnvAllowPrivateEndpoints: "true",
 			topology.EnvStreamCacheTTL:        cacheTTL.String(),
 			topology.EnvAdminKey:              *adminKey,
+			// The stand-ins keep nothing past this run, so a fresh key per
+			// run seals the secrets of the streams created in it.
+			topology.EnvLocalSecretKey: secret.GenerateLocalKey(),
 		},
 		Logger: log,
 	})

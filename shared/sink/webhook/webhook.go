@@ -1,16 +1,26 @@
-// Package webhook delivers events to an "http" stream: one POST per batch,
-// the events as JSON lines.
+// Package webhook delivers events to an "http" stream: POSTs in the stream's
+// content format (JSON lines, a JSON array, or one JSON object per request),
+// with its authorization and custom headers, signed the Standard Webhooks way
+// when the stream has a signing secret.
 package webhook
 
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/logstream/logstream/shared/deliver"
+	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/stream"
 )
 
@@ -18,14 +28,18 @@ import (
 // of them) commonly cap bodies at 1 MiB or a little more.
 var Limits = deliver.Limits{MaxBytes: 1 << 20, MaxEvents: 1000}
 
-// ContentType of the request body: newline-delimited JSON.
-const ContentType = "application/x-ndjson"
+// Content types of the request body, by content format.
+const (
+	ContentTypeLines = "application/x-ndjson"
+	ContentTypeJSON  = "application/json"
+)
 
 // Sender posts batches to the stream's endpoint. Its Client must enforce
 // netguard's policy and a timeout.
 type Sender struct {
 	Client    *http.Client
 	UserAgent string
+	Now       func() time.Time
 }
 
 var _ deliver.Sender = (*Sender)(nil)
@@ -40,30 +54,114 @@ func (e *StatusError) Error() string {
 	return fmt.Sprintf("receiver answered %d: %q", e.StatusCode, e.Body)
 }
 
-// Send posts the events as JSON lines and succeeds only on a 2xx answer.
+// Send delivers the events and succeeds only when every request was answered
+// with a 2xx.
 func (s *Sender) Send(ctx context.Context, st stream.Stream, evs []json.RawMessage) error {
-	cfg, err := st.HTTP()
+	c, err := st.Destination()
 	if err != nil {
 		return err
 	}
-	size := 0
-	for _, e := range evs {
-		size += len(e) + 1
+	cfg, ok := c.(*destination.HTTPConfig)
+	if !ok {
+		return fmt.Errorf("stream %s is a %s stream, not http", st.ID, st.DestinationType)
 	}
-	body := make([]byte, 0, size)
-	for _, e := range evs {
-		body = append(body, e...)
-		body = append(body, '\n')
+	switch cfg.ContentFormat {
+	case destination.ContentFormatJSONObject:
+		// One request per event, as Auth0's custom webhook streams do.
+		for _, ev := range evs {
+			if err := s.post(ctx, st, cfg, ContentTypeJSON, ev, []json.RawMessage{ev}); err != nil {
+				return err
+			}
+		}
+		return nil
+	case destination.ContentFormatJSONArray:
+		return s.post(ctx, st, cfg, ContentTypeJSON, joinArray(evs), evs)
+	default:
+		return s.post(ctx, st, cfg, ContentTypeLines, joinLines(evs), evs)
 	}
+}
+
+func joinLines(evs []json.RawMessage) []byte {
+	n := 0
+	for _, e := range evs {
+		n += len(e) + 1
+	}
+	b := make([]byte, 0, n)
+	for _, e := range evs {
+		b = append(append(b, e...), '\n')
+	}
+	return b
+}
+
+func joinArray(evs []json.RawMessage) []byte {
+	n := 2
+	for _, e := range evs {
+		n += len(e) + 1
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i, e := range evs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, e...)
+	}
+	return append(b, ']')
+}
+
+// MessageID is the webhook-id of a request carrying evs: derived from their
+// event ids, so a retry of the same batch carries the same id and a receiver
+// can drop the duplicate (Standard Webhooks: "the same ID … across retries").
+func MessageID(evs []json.RawMessage) string {
+	h := sha256.New()
+	for _, e := range evs {
+		var v struct {
+			ID string `json:"event_id"`
+		}
+		_ = json.Unmarshal(e, &v)
+		h.Write([]byte(v.ID))
+		h.Write([]byte{0})
+	}
+	return "msg_" + hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// Sign returns the webhook-signature value of a Standard Webhooks request:
+// "v1," and the base64 HMAC-SHA256, keyed by the secret's base64 part, of
+// "<webhook-id>.<webhook-timestamp>.<body>".
+func Sign(secret, id string, timestamp int64, body []byte) (string, error) {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	if err != nil {
+		return "", fmt.Errorf("signing secret is not whsec_ and base64: %w", err)
+	}
+	mac := hmac.New(sha256.New, key)
+	fmt.Fprintf(mac, "%s.%d.", id, timestamp)
+	mac.Write(body)
+	return "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil)), nil
+}
+
+func (s *Sender) post(ctx context.Context, st stream.Stream, cfg *destination.HTTPConfig, contentType string, body []byte, evs []json.RawMessage) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cfg.Endpoint, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("build request for stream %s: %w", st.ID, err)
 	}
-	for k, v := range cfg.Headers {
+	for k, v := range cfg.CustomHeaders {
 		req.Header.Set(k, v)
 	}
-	req.Header.Set("Content-Type", ContentType)
+	if cfg.Authorization != "" {
+		req.Header.Set("Authorization", cfg.Authorization)
+	}
+	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("User-Agent", s.UserAgent)
+	if cfg.SigningSecret != "" {
+		id, ts := MessageID(evs), s.now().Unix()
+		sig, err := Sign(cfg.SigningSecret, id, ts, body)
+		if err != nil {
+			return fmt.Errorf("stream %s: %w", st.ID, err)
+		}
+		req.Header.Set("webhook-id", id)
+		req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
+		req.Header.Set("webhook-signature", sig)
+	}
 	resp, err := s.Client.Do(req)
 	if err != nil {
 		return fmt.Errorf("post to stream %s: %w", st.ID, err)
@@ -76,4 +174,11 @@ func (s *Sender) Send(ctx context.Context, st stream.Stream, evs []json.RawMessa
 		return &StatusError{StatusCode: resp.StatusCode, Body: string(snippet)}
 	}
 	return nil
+}
+
+func (s *Sender) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
 }

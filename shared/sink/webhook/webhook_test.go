@@ -3,12 +3,17 @@ package webhook
 import (
 	"bufio"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,68 +21,161 @@ import (
 	"github.com/logstream/logstream/shared/stream"
 )
 
-// receiver checks the request contract of an http stream and answers status.
-func receiver(t *testing.T, status int, got *[]string) *httptest.Server {
+const signingSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+// request is what the receiver saw of one POST.
+type request struct {
+	header http.Header
+	body   []byte
+}
+
+// receiver records requests and answers status; it checks what every http
+// stream request must carry.
+func receiver(t *testing.T, status int) (*httptest.Server, func() []request) {
 	t.Helper()
-	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case r.Method != http.MethodPost:
-			t.Errorf("method %s", r.Method)
-		case r.Header.Get("Content-Type") != ContentType:
-			t.Errorf("content-type %q", r.Header.Get("Content-Type"))
-		case r.Header.Get("X-Team") != "sec" || r.Header.Get("Authorization") != "Bearer tok-123456789":
-			t.Errorf("custom headers missing: %v", r.Header)
-		case !strings.HasPrefix(r.Header.Get("User-Agent"), "logstream/"):
-			t.Errorf("user agent %q", r.Header.Get("User-Agent"))
-		case r.URL.Path != "/hook":
-			t.Errorf("path %s", r.URL.Path)
+	var mu sync.Mutex
+	var got []request
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if r.Method != http.MethodPost || r.URL.Path != "/hook" || r.Header.Get("X-Team") != "sec" ||
+			r.Header.Get("Authorization") != "Bearer tok-123456789" || !strings.HasPrefix(r.Header.Get("User-Agent"), "logstream/") {
+			t.Errorf("request contract broken: %s %s %v", r.Method, r.URL.Path, r.Header)
 		}
-		sc := bufio.NewScanner(r.Body)
-		for sc.Scan() {
-			if !json.Valid(sc.Bytes()) {
-				t.Errorf("line is not JSON: %q", sc.Text())
-			}
-			*got = append(*got, sc.Text())
-		}
+		mu.Lock()
+		got = append(got, request{header: r.Header.Clone(), body: body})
+		mu.Unlock()
 		w.WriteHeader(status)
 		io.WriteString(w, `{"ok":false}`)
 	}))
+	t.Cleanup(srv.Close)
+	return srv, func() []request { mu.Lock(); defer mu.Unlock(); return append([]request(nil), got...) }
 }
 
-func testStream(endpoint string) stream.Stream {
-	cfg, _ := json.Marshal(stream.HTTPConfig{Endpoint: endpoint + "/hook", Headers: map[string]string{"X-Team": "sec", "Authorization": "Bearer tok-123456789"}})
+func testStream(endpoint, format, secret string) stream.Stream {
+	cfg, _ := json.Marshal(map[string]any{"endpoint": endpoint + "/hook", "authorization": "Bearer tok-123456789",
+		"custom_headers": map[string]string{"X-Team": "sec"}, "content_format": format, "signing_secret": secret})
 	return stream.Stream{ID: "str_x", DestinationType: "http", DestinationConfig: cfg, Status: stream.StatusActive}
 }
 
-func TestSend(t *testing.T) {
-	evs := []json.RawMessage{json.RawMessage(`{"event_id":"a"}`), json.RawMessage(`{"event_id":"b","x":[1,2]}`)}
+func sender(timeout time.Duration) *Sender {
+	return &Sender{Client: netguard.Policy{AllowPrivate: true}.Client(timeout), UserAgent: "logstream/test",
+		Now: func() time.Time { return time.Unix(1_800_000_000, 0) }}
+}
+
+var evs = []json.RawMessage{json.RawMessage(`{"event_id":"a"}`), json.RawMessage(`{"event_id":"b","x":[1,2]}`)}
+
+func TestContentFormats(t *testing.T) {
 	tests := []struct {
-		name   string
-		status int
-		want   int // expected StatusError code, 0 = success
+		format, contentType string
+		requests            int
+		check               func(t *testing.T, body []byte)
 	}{
-		{"200", 200, 0}, {"202", 202, 0}, {"204", 204, 0},
-		{"400", 400, 400}, {"401", 401, 401}, {"429", 429, 429}, {"500", 500, 500}, {"302 is not success", 302, 302},
+		{"JSONLINES", ContentTypeLines, 1, func(t *testing.T, body []byte) {
+			sc := bufio.NewScanner(strings.NewReader(string(body)))
+			n := 0
+			for sc.Scan() {
+				if !json.Valid(sc.Bytes()) {
+					t.Errorf("line is not JSON: %q", sc.Text())
+				}
+				n++
+			}
+			if n != 2 || !strings.HasSuffix(string(body), "\n") {
+				t.Errorf("body %q", body)
+			}
+		}},
+		{"JSONARRAY", ContentTypeJSON, 1, func(t *testing.T, body []byte) {
+			var arr []json.RawMessage
+			if err := json.Unmarshal(body, &arr); err != nil || len(arr) != 2 {
+				t.Errorf("body %q is not an array of 2", body)
+			}
+		}},
+		{"JSONOBJECT", ContentTypeJSON, 2, func(t *testing.T, body []byte) {
+			var obj map[string]any
+			if err := json.Unmarshal(body, &obj); err != nil || obj["event_id"] == nil {
+				t.Errorf("body %q is not one event", body)
+			}
+		}},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			var got []string
-			srv := receiver(t, tc.status, &got)
-			defer srv.Close()
-			s := &Sender{Client: netguard.Policy{AllowPrivate: true}.Client(2 * time.Second), UserAgent: "logstream/test"}
-			err := s.Send(context.Background(), testStream(srv.URL), evs)
-			if len(got) != 2 || got[0] != `{"event_id":"a"}` {
-				t.Errorf("receiver got %v", got)
+		t.Run(tc.format, func(t *testing.T) {
+			srv, got := receiver(t, 202)
+			if err := sender(2*time.Second).Send(context.Background(), testStream(srv.URL, tc.format, ""), evs); err != nil {
+				t.Fatal(err)
 			}
-			var se *StatusError
-			if tc.want == 0 {
-				if err != nil {
-					t.Fatalf("err = %v", err)
+			reqs := got()
+			if len(reqs) != tc.requests {
+				t.Fatalf("%d requests, want %d", len(reqs), tc.requests)
+			}
+			for _, r := range reqs {
+				if r.header.Get("Content-Type") != tc.contentType {
+					t.Errorf("content-type %q", r.header.Get("Content-Type"))
 				}
-				return
+				if r.header.Get("webhook-signature") != "" {
+					t.Error("signed without a signing secret")
+				}
+				tc.check(t, r.body)
 			}
-			if !errors.As(err, &se) || se.StatusCode != tc.want {
-				t.Fatalf("err = %v, want status %d", err, tc.want)
+		})
+	}
+}
+
+// The Standard Webhooks reference test vector: a receiver's standard library
+// must accept what logstream sends.
+func TestSignMatchesTheStandardWebhooksVector(t *testing.T) {
+	got, err := Sign(signingSecret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, []byte(`{"test": 2432232314}`))
+	if err != nil || got != "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=" {
+		t.Fatalf("Sign = %q, %v", got, err)
+	}
+}
+
+// verify checks a request the way a Standard Webhooks receiver does.
+func verify(t *testing.T, r request) {
+	t.Helper()
+	key, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(signingSecret, "whsec_"))
+	mac := hmac.New(sha256.New, key)
+	io.WriteString(mac, r.header.Get("webhook-id")+"."+r.header.Get("webhook-timestamp")+".")
+	mac.Write(r.body)
+	want := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	if r.header.Get("webhook-signature") != want {
+		t.Fatalf("signature %q, want %q", r.header.Get("webhook-signature"), want)
+	}
+	if ts, err := strconv.ParseInt(r.header.Get("webhook-timestamp"), 10, 64); err != nil || ts != 1_800_000_000 {
+		t.Fatalf("timestamp %q", r.header.Get("webhook-timestamp"))
+	}
+}
+
+func TestSignedRequestsAndStableIDs(t *testing.T) {
+	srv, got := receiver(t, 500)
+	s := sender(2 * time.Second)
+	st := testStream(srv.URL, "JSONLINES", signingSecret)
+	for range 2 { // the first attempt fails; SQS would retry the same batch
+		if err := s.Send(context.Background(), st, evs); err == nil {
+			t.Fatal("a 500 was treated as delivered")
+		}
+	}
+	reqs := got()
+	if len(reqs) != 2 {
+		t.Fatalf("%d requests", len(reqs))
+	}
+	for _, r := range reqs {
+		verify(t, r)
+	}
+	if id := reqs[0].header.Get("webhook-id"); id == "" || id != reqs[1].header.Get("webhook-id") {
+		t.Fatalf("webhook-id %q is not stable across retries (%q)", id, reqs[1].header.Get("webhook-id"))
+	}
+	if MessageID(evs[:1]) == MessageID(evs) {
+		t.Fatal("different batches share a webhook-id")
+	}
+}
+
+func TestStatusErrors(t *testing.T) {
+	for _, status := range []int{400, 401, 410, 429, 500, 302} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			srv, _ := receiver(t, status)
+			err := sender(2*time.Second).Send(context.Background(), testStream(srv.URL, "JSONLINES", ""), evs)
+			var se *StatusError
+			if !errors.As(err, &se) || se.StatusCode != status {
+				t.Fatalf("err = %v, want status %d", err, status)
 			}
 		})
 	}
@@ -88,19 +186,16 @@ func TestSendTimesOut(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-block }))
 	defer srv.Close()
 	defer close(block)
-	s := &Sender{Client: netguard.Policy{AllowPrivate: true}.Client(100 * time.Millisecond), UserAgent: "logstream/test"}
-	if err := s.Send(context.Background(), testStream(srv.URL), []json.RawMessage{json.RawMessage(`{}`)}); err == nil {
+	if err := sender(100*time.Millisecond).Send(context.Background(), testStream(srv.URL, "JSONLINES", ""), evs); err == nil {
 		t.Fatal("a receiver that never answers was treated as delivered")
 	}
 }
 
 func TestSendRefusesLoopbackWithoutSwitch(t *testing.T) {
-	var got []string
-	srv := receiver(t, 200, &got)
-	defer srv.Close()
+	srv, got := receiver(t, 200)
 	s := &Sender{Client: netguard.Policy{}.Client(time.Second), UserAgent: "logstream/test"}
-	err := s.Send(context.Background(), testStream(srv.URL), []json.RawMessage{json.RawMessage(`{}`)})
-	if !errors.Is(err, netguard.ErrForbiddenAddress) || len(got) != 0 {
-		t.Fatalf("err = %v, receiver got %d lines", err, len(got))
+	err := s.Send(context.Background(), testStream(srv.URL, "JSONLINES", ""), evs)
+	if !errors.Is(err, netguard.ErrForbiddenAddress) || len(got()) != 0 {
+		t.Fatalf("err = %v, receiver got %d requests", err, len(got()))
 	}
 }
