@@ -136,6 +136,10 @@ func grant(fn awslambda.Function, r role, p functionProps) {
 		p.AdminKey.GrantRead(fn, nil)
 		// Seals secrets it is given (GenerateDataKey) and opens stored ones.
 		p.Secrets.Grant(fn, jsii.String("kms:GenerateDataKey"), jsii.String("kms:Decrypt"))
+		// Publishes lifecycle events into projects' own flows.
+		for _, q := range p.Queues {
+			q.Queue.GrantSendMessages(fn)
+		}
 	case roleIngest:
 		p.Table.GrantReadData(fn)
 		p.AdminKey.GrantRead(fn, nil)
@@ -150,5 +154,8 @@ func grant(fn awslambda.Function, r role, p functionProps) {
 		p.Queues[p.Function.Source.Destination].Queue.Grant(fn, jsii.String("sqs:ChangeMessageVisibility"))
 		// Opens the secrets it sends with; never seals.
 		p.Secrets.Grant(fn, jsii.String("kms:Decrypt"))
+		// Keeps the per-stream delivery counters (ADD/SET on HEALTH# items);
+		// no PutItem, DeleteItem or batch writes.
+		p.Table.Grant(fn, jsii.String("dynamodb:UpdateItem"))
 	}
 }

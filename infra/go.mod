@@ -1,6 +1,6 @@
 module github.com/logstream/logstream/infra
 
-go 1.26
+go 1.26.0
 
 // npm's aws-cdk package ships Go init templates that are not valid packages.
 ignore ./node_modules
@@ -25,7 +25,7 @@ require (
 	github.com/yuin/goldmark v1.7.16 // indirect
 	golang.org/x/lint v0.0.0-20241112194109-818c5a804067 // indirect
 	golang.org/x/mod v0.38.0 // indirect
-	golang.org/x/sync v0.22.0 // indirect
+	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.47.0 // indirect
 	golang.org/x/telemetry v0.0.0-20260708182218-49f421fb7959 // indirect
 	golang.org/x/tools v0.48.0 // indirect

@@ -40,12 +40,14 @@ var bearer = adminKey
 
 // receiver records the events an http stream delivers, by their "seq" field.
 type receiver struct {
-	status int
-	mu     sync.Mutex
-	seqs   map[int]int // seq → times received
-	reqs   int
-	bad    []string // contract violations
-	srv    *httptest.Server
+	status   int
+	wantType string
+	sawType  chan struct{}
+	mu       sync.Mutex
+	seqs     map[int]int // seq → times received
+	reqs     int
+	bad      []string // contract violations
+	srv      *httptest.Server
 }
 
 func newReceiver(t *testing.T, status int) *receiver {
@@ -62,8 +64,17 @@ func newReceiver(t *testing.T, status int) *receiver {
 		for sc.Scan() {
 			var ev struct {
 				Seq       *int   `json:"seq"`
+				Type      string `json:"type"`
 				EventID   string `json:"event_id"`
 				Timestamp string `json:"timestamp"`
+			}
+			if err := json.Unmarshal(sc.Bytes(), &ev); err == nil && ev.Seq == nil && strings.HasPrefix(ev.Type, "logstream.") {
+				// logstream's own events: lifecycle and test events.
+				if r.wantType != "" && ev.Type == r.wantType && r.sawType != nil {
+					close(r.sawType)
+					r.sawType = nil
+				}
+				continue
 			}
 			if err := json.Unmarshal(sc.Bytes(), &ev); err != nil || ev.Seq == nil || ev.EventID == "" || ev.Timestamp == "" {
 				r.bad = append(r.bad, "bad line: "+sc.Text())
@@ -77,6 +88,28 @@ func newReceiver(t *testing.T, status int) *receiver {
 	}))
 	t.Cleanup(r.srv.Close)
 	return r
+}
+
+// expectType arms the receiver to notice the next event of logstream's own type t.
+func (r *receiver) expectType(t string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.wantType, r.sawType = t, make(chan struct{})
+}
+
+func (r *receiver) waitType(d time.Duration) bool {
+	r.mu.Lock()
+	ch := r.sawType
+	r.mu.Unlock()
+	if ch == nil {
+		return true
+	}
+	select {
+	case <-ch:
+		return true
+	case <-time.After(d):
+		return false
+	}
 }
 
 func (r *receiver) snapshot() (distinct, total, requests int, bad []string) {
@@ -286,6 +319,41 @@ func TestEndToEnd(t *testing.T) {
 
 	if _, _, reqs, _ := paused.snapshot(); reqs != 0 {
 		t.Fatalf("the paused stream's receiver got %d requests", reqs)
+	}
+
+	// The health view counts what the delivery function delivered.
+	bearer = adminKey
+	code, out = do(t, "GET", base+"/v1/projects/"+project+"/streams/"+goodID+"/health", "", "", nil)
+	var health struct {
+		DeliveredEvents int64 `json:"delivered_events"`
+		FailedEvents    int64 `json:"failed_events"`
+	}
+	if json.Unmarshal(out, &health); code != 200 || health.DeliveredEvents < total {
+		t.Fatalf("health of the good stream: %d %s", code, out)
+	}
+	code, out = do(t, "GET", base+"/v1/projects/"+project+"/streams/"+failingID+"/health", "", "", nil)
+	if json.Unmarshal(out, &health); code != 200 || health.FailedEvents < total || !strings.Contains(string(out), "receiver answered 500") {
+		t.Fatalf("health of the failing stream: %d %s", code, out)
+	}
+
+	// The test route goes through the real sender to the real receiver.
+	before, _, _, _ := good.snapshot()
+	code, out = do(t, "POST", base+"/v1/projects/"+project+"/streams/"+goodID+"/test", "", "", nil)
+	if code != 200 || !strings.Contains(string(out), `"ok":true`) {
+		t.Fatalf("test event: %d %s", code, out)
+	}
+	if _, _, _, bad := good.snapshot(); len(bad) == 0 && before == 0 {
+		t.Fatal("the receiver saw nothing")
+	}
+
+	// A configuration change reaches the project's own streams as a
+	// lifecycle event.
+	good.expectType("logstream.stream.updated")
+	if code, out := do(t, "PATCH", base+"/v1/projects/"+project+"/streams/"+failingID, "application/json", "", []byte(`{"name":"renamed"}`)); code != 200 {
+		t.Fatalf("patch: %d %s", code, out)
+	}
+	if !good.waitType(30 * time.Second) {
+		t.Fatal("the good stream never received the logstream.stream.updated lifecycle event")
 	}
 }
 

@@ -442,7 +442,8 @@ func TestStackServesRoutesWithResolvedEnv(t *testing.T) {
 		method, path string
 		want         map[string]string
 	}{
-		{"GET", "/v1/projects/p1/streams", map[string]string{"function": "api", "project": "p1", "table": res.Table, "queue": "", "private": "true"}},
+		// The API also publishes lifecycle events, so it has the queue too.
+		{"GET", "/v1/projects/p1/streams", map[string]string{"function": "api", "project": "p1", "table": res.Table, "queue": res.Queues[topology.DestinationHTTP].URL, "private": "true"}},
 		{"POST", "/v1/projects/p2/events", map[string]string{"function": "ingest", "project": "p2", "table": res.Table, "queue": res.Queues[topology.DestinationHTTP].URL, "private": "true"}},
 	}
 	for _, tc := range tests {

@@ -94,9 +94,18 @@ func streamsStore(awsCfg aws.Config, c Config, s store.Sealer) *store.Streams {
 	return &store.Streams{Client: dynamodb.NewFromConfig(awsCfg), Table: c.Table, Sealer: s}
 }
 
+// senders are the destination senders, by destination type, each with an
+// HTTP client that enforces the outbound address policy and the timeout.
+func senders(c Config) map[string]deliver.Sender {
+	policy := netguard.Policy{AllowPrivate: c.AllowPrivateEndpoints}
+	return map[string]deliver.Sender{
+		topology.DestinationHTTP: &webhook.Sender{Client: policy.Client(c.DeliveryTimeout), UserAgent: userAgent},
+	}
+}
+
 // API builds the management API handler.
 func API(ctx context.Context, getenv Getenv) (HTTPHandler, error) {
-	c, awsCfg, err := setup(ctx, getenv, func(c Config) error { return errors.Join(c.ValidateAPI(), c.ValidateSealing()) })
+	c, awsCfg, err := setup(ctx, getenv, func(c Config) error { return errors.Join(c.ValidateIngest(), c.ValidateSealing()) })
 	if err != nil {
 		return nil, err
 	}
@@ -108,13 +117,26 @@ func API(ctx context.Context, getenv Getenv) (HTTPHandler, error) {
 	if err != nil {
 		return nil, err
 	}
+	streams := streamsStore(awsCfg, c, seal)
+	log := Logger()
 	a := &manage.API{
-		Auth:       auth,
-		Keys:       keys,
-		MaxStreams: c.MaxStreams,
-		Streams:    streamsStore(awsCfg, c, seal),
-		Validator:  stream.Validator{Net: netguard.Policy{AllowPrivate: c.AllowPrivateEndpoints}},
-		Log:        Logger(),
+		Auth:         auth,
+		Keys:         keys,
+		MaxStreams:   c.MaxStreams,
+		Streams:      streams,
+		HealthReader: streams,
+		Senders:      senders(c),
+		// Lifecycle events go through ingestion's own path; no stream cache,
+		// so a change is seen by the very next event.
+		Events: &ingest.Service{
+			Streams:   streamsStore(awsCfg, c, nil),
+			Publisher: &queue.Publisher{Client: sqs.NewFromConfig(awsCfg)},
+			QueueURLs: c.QueueURLs,
+			Limits:    event.DefaultLimits,
+			Log:       log,
+		},
+		Validator: stream.Validator{Net: netguard.Policy{AllowPrivate: c.AllowPrivateEndpoints}},
+		Log:       Logger(),
 	}
 	return a.Handle, nil
 }
@@ -151,20 +173,15 @@ func Deliver(ctx context.Context, destination string, getenv Getenv) (SQSHandler
 	if err != nil {
 		return nil, err
 	}
-	var (
-		sender deliver.Sender
-		limits deliver.Limits
-	)
-	policy := netguard.Policy{AllowPrivate: c.AllowPrivateEndpoints}
-	switch destination {
-	case topology.DestinationHTTP:
-		sender = &webhook.Sender{Client: policy.Client(c.DeliveryTimeout), UserAgent: userAgent}
-		limits = webhook.Limits
-	default:
+	sender, ok := senders(c)[destination]
+	if !ok {
 		return nil, fmt.Errorf("app: no sender for destination type %q", destination)
 	}
+	limits := map[string]deliver.Limits{topology.DestinationHTTP: webhook.Limits}[destination]
+	streams := streamsStore(awsCfg, c, seal)
 	core := &deliver.Core{
-		Streams:  streamsStore(awsCfg, c, seal),
+		Streams:  streams,
+		Health:   streams,
 		Sender:   sender,
 		Limits:   limits,
 		CacheTTL: c.StreamCacheTTL,

@@ -33,6 +33,13 @@ type Sender interface {
 	Send(ctx context.Context, s stream.Stream, events []json.RawMessage) error
 }
 
+// Health keeps per-stream delivery counters for the health view. Recording
+// is best effort: a failed write is logged, never a reason to redeliver.
+type Health interface {
+	RecordDelivery(ctx context.Context, projectID, streamID string, events int, at time.Time) error
+	RecordFailure(ctx context.Context, projectID, streamID string, events int, reason string, at time.Time) error
+}
+
 // Limits bound one Send.
 type Limits struct {
 	MaxBytes  int // sum of the events' sizes
@@ -44,6 +51,8 @@ type Core struct {
 	Streams Streams
 	Sender  Sender
 	Limits  Limits
+	// Health receives the counters (optional).
+	Health Health
 	// CacheTTL is how long a stream's config is reused between invocations.
 	CacheTTL time.Duration
 	// Margin is kept free before the invocation deadline so the partial batch
@@ -184,12 +193,39 @@ func (c *Core) deliverGroup(ctx context.Context, g *group) []string {
 			}
 			log.WarnContext(ctx, "delivery failed", "events_delivered", delivered,
 				"messages_failed", len(undelivered), "err", err)
+			failed := 0
+			for _, rest := range batches[i:] {
+				failed += len(rest.events)
+			}
+			c.record(ctx, g, delivered, failed, err.Error())
 			return undelivered
 		}
 		delivered += len(b.events)
 	}
 	log.InfoContext(ctx, "delivered", "events", delivered, "requests", len(batches))
+	c.record(ctx, g, delivered, 0, "")
 	return nil
+}
+
+// record updates the stream's counters, on a context of its own so a
+// deadline that cut delivery short still lets the failure be counted.
+func (c *Core) record(ctx context.Context, g *group, delivered, failed int, reason string) {
+	if c.Health == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	now := time.Now()
+	var errs []error
+	if delivered > 0 {
+		errs = append(errs, c.Health.RecordDelivery(ctx, g.projectID, g.streamID, delivered, now))
+	}
+	if failed > 0 {
+		errs = append(errs, c.Health.RecordFailure(ctx, g.projectID, g.streamID, failed, reason, now))
+	}
+	if err := errors.Join(errs...); err != nil {
+		c.Log.WarnContext(ctx, "record delivery counters", "project_id", g.projectID, "stream_id", g.streamID, "err", err)
+	}
 }
 
 type batch struct {

@@ -101,6 +101,13 @@ func (s *Service) handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	return s.Ingest(ctx, projectID, evs)
 }
 
+// Emit enqueues events logstream itself produces (lifecycle events) like any
+// other event of the project.
+func (s *Service) Emit(ctx context.Context, projectID string, evs []event.Event) error {
+	_, err := s.Ingest(ctx, projectID, evs)
+	return err
+}
+
 // Ingest enqueues evs for every active stream of the project. It returns an
 // error unless SQS accepted every message.
 func (s *Service) Ingest(ctx context.Context, projectID string, evs []event.Event) (Result, error) {

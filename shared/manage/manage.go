@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/logstream/logstream/shared/apikey"
+	"github.com/logstream/logstream/shared/deliver"
 	"github.com/logstream/logstream/shared/httpapi"
 	"github.com/logstream/logstream/shared/stream"
 )
@@ -38,6 +39,8 @@ const (
 	RouteDelete  = "DELETE /v1/projects/{project_id}/streams/{stream_id}"
 	RouteEnable  = "POST /v1/projects/{project_id}/streams/{stream_id}/enable"
 	RouteDisable = "POST /v1/projects/{project_id}/streams/{stream_id}/disable"
+	RouteHealth  = "GET /v1/projects/{project_id}/streams/{stream_id}/health"
+	RouteTest    = "POST /v1/projects/{project_id}/streams/{stream_id}/test"
 
 	RouteCreateKey = "POST /v1/keys"
 	RouteListKeys  = "GET /v1/keys"
@@ -63,9 +66,15 @@ type Keys interface {
 // API serves the management routes.
 type API struct {
 	// Auth checks every request's API key; nil refuses every request.
-	Auth      httpapi.Authenticator
-	Keys      Keys
-	Streams   Streams
+	Auth    httpapi.Authenticator
+	Keys    Keys
+	Streams Streams
+	// HealthReader serves the health route.
+	HealthReader HealthReader
+	// Senders deliver the test route's event, by destination type.
+	Senders map[string]deliver.Sender
+	// Events receives lifecycle events (optional).
+	Events    Emitter
 	Validator stream.Validator
 	Log       *slog.Logger
 	Now       func() time.Time
@@ -91,7 +100,8 @@ func (a *API) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (e
 // routes maps each stream route to the access it needs on its project.
 var routes = map[string]apikey.Access{RouteCreate: apikey.AccessWrite, RouteList: apikey.AccessRead,
 	RouteGet: apikey.AccessRead, RoutePatch: apikey.AccessWrite, RoutePut: apikey.AccessWrite,
-	RouteDelete: apikey.AccessWrite, RouteEnable: apikey.AccessWrite, RouteDisable: apikey.AccessWrite}
+	RouteDelete: apikey.AccessWrite, RouteEnable: apikey.AccessWrite, RouteDisable: apikey.AccessWrite,
+	RouteHealth: apikey.AccessRead, RouteTest: apikey.AccessWrite}
 
 func (a *API) route(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	switch req.RouteKey {
@@ -109,12 +119,13 @@ func (a *API) route(ctx context.Context, req events.APIGatewayV2HTTPRequest) (ev
 	if !stream.ValidProjectID(projectID) {
 		return events.APIGatewayV2HTTPResponse{}, &stream.ValidationError{Field: "project_id", Msg: "is not a valid project id"}
 	}
-	if _, err := httpapi.Authorize(ctx, a.Auth, req, projectID, need); err != nil {
+	key, err := httpapi.Authorize(ctx, a.Auth, req, projectID, need)
+	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	switch req.RouteKey {
 	case RouteCreate:
-		return a.create(ctx, projectID, req)
+		return a.create(ctx, key, projectID, req)
 	case RouteList:
 		return a.list(ctx, projectID, req)
 	}
@@ -124,24 +135,35 @@ func (a *API) route(ctx context.Context, req events.APIGatewayV2HTTPRequest) (ev
 		return events.APIGatewayV2HTTPResponse{}, stream.ErrNotFound
 	}
 	switch req.RouteKey {
-	case RouteGet:
+	case RouteGet, RouteHealth, RouteTest:
 		s, err := a.Streams.Get(ctx, projectID, streamID)
 		if err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
 		}
+		switch req.RouteKey {
+		case RouteHealth:
+			return a.health(ctx, s)
+		case RouteTest:
+			return a.test(ctx, s)
+		}
 		return respond(http.StatusOK, s), nil
 	case RouteDelete:
+		s, err := a.Streams.Get(ctx, projectID, streamID)
+		if err != nil {
+			return events.APIGatewayV2HTTPResponse{}, err
+		}
 		if err := a.Streams.Delete(ctx, projectID, streamID); err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
 		}
 		a.Log.InfoContext(ctx, "stream deleted", "project_id", projectID, "stream_id", streamID)
+		a.emit(ctx, key, "deleted", s)
 		return httpapi.NoContent(), nil
 	case RoutePatch, RoutePut:
 		body, err := a.body(req)
 		if err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
 		}
-		s, err := a.change(ctx, req, projectID, streamID, func(cur stream.Stream) (stream.Stream, error) {
+		s, changed, err := a.change(ctx, req, projectID, streamID, func(cur stream.Stream) (stream.Stream, error) {
 			var cr stream.CreateRequest
 			if req.RouteKey == RoutePut {
 				if err := stream.DecodeStrict(body, &cr); err != nil {
@@ -162,17 +184,23 @@ func (a *API) route(ctx context.Context, req events.APIGatewayV2HTTPRequest) (ev
 		if err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
 		}
+		if changed {
+			a.emit(ctx, key, "updated", s)
+		}
 		return respond(http.StatusOK, s), nil
 	case RouteEnable, RouteDisable:
 		status := stream.StatusActive
 		if req.RouteKey == RouteDisable {
 			status = stream.StatusPaused
 		}
-		s, err := a.change(ctx, req, projectID, streamID, func(cur stream.Stream) (stream.Stream, error) {
+		s, changed, err := a.change(ctx, req, projectID, streamID, func(cur stream.Stream) (stream.Stream, error) {
 			return stream.SetStatus(cur, status, a.now()), nil
 		})
 		if err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
+		}
+		if changed {
+			a.emit(ctx, key, map[string]string{RouteEnable: "enabled", RouteDisable: "disabled"}[req.RouteKey], s)
 		}
 		return respond(http.StatusOK, s), nil
 	}
@@ -200,34 +228,34 @@ func (a *API) body(req events.APIGatewayV2HTTPRequest) ([]byte, error) {
 // 412. Without it, a concurrent write is retried on the fresh version, so two
 // PATCHes of different fields both take effect.
 func (a *API) change(ctx context.Context, req events.APIGatewayV2HTTPRequest, projectID, streamID string,
-	fn func(stream.Stream) (stream.Stream, error)) (stream.Stream, error) {
+	fn func(stream.Stream) (stream.Stream, error)) (s stream.Stream, changed bool, err error) {
 	ifMatch := httpapi.Header(req, "if-match")
 	for attempt := 0; ; attempt++ {
 		cur, err := a.Streams.Get(ctx, projectID, streamID)
 		if err != nil {
-			return stream.Stream{}, err
+			return stream.Stream{}, false, err
 		}
 		if !httpapi.IfMatch(ifMatch, cur.ETag()) {
-			return stream.Stream{}, httpapi.ErrPreconditionFailed
+			return stream.Stream{}, false, httpapi.ErrPreconditionFailed
 		}
 		next, err := fn(cur)
 		if err != nil {
-			return stream.Stream{}, err
+			return stream.Stream{}, false, err
 		}
 		if next.Version == cur.Version {
-			return cur, nil // nothing changed
+			return cur, false, nil // nothing changed
 		}
-		err = a.Streams.Update(ctx, next, cur.Version)
+		err = a.Streams.Update(ctx, next.Stored(), cur.Version)
 		switch {
 		case err == nil:
 			a.Log.InfoContext(ctx, "stream updated", "project_id", projectID, "stream_id", streamID, "route", req.RouteKey, "version", next.Version)
-			return next, nil
+			return next, true, nil
 		case errors.Is(err, stream.ErrConflict) && ifMatch != "" && ifMatch != "*":
-			return stream.Stream{}, httpapi.ErrPreconditionFailed
+			return stream.Stream{}, false, httpapi.ErrPreconditionFailed
 		case errors.Is(err, stream.ErrConflict) && attempt < 2:
 			continue
 		default:
-			return stream.Stream{}, err
+			return stream.Stream{}, false, err
 		}
 	}
 }
@@ -239,7 +267,7 @@ func respond(status int, s stream.Stream) events.APIGatewayV2HTTPResponse {
 	return resp
 }
 
-func (a *API) create(ctx context.Context, projectID string, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+func (a *API) create(ctx context.Context, key apikey.Key, projectID string, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	body, err := a.body(req)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
@@ -261,10 +289,11 @@ func (a *API) create(ctx context.Context, projectID string, req events.APIGatewa
 		return events.APIGatewayV2HTTPResponse{}, httpapi.Errorf(http.StatusConflict, "stream_limit_reached",
 			"the project has %d streams, the most it may have; delete one first", n)
 	}
-	if err := a.Streams.Create(ctx, s); err != nil {
+	if err := a.Streams.Create(ctx, s.Stored()); err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	a.Log.InfoContext(ctx, "stream created", "project_id", projectID, "stream_id", s.ID, "destination_type", s.DestinationType)
+	a.emit(ctx, key, "created", s)
 	resp := respond(http.StatusCreated, s)
 	resp.Headers["location"] = "/v1/projects/" + projectID + "/streams/" + s.ID
 	return resp, nil

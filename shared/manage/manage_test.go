@@ -183,7 +183,8 @@ func TestSampleRequests(t *testing.T) {
 	a := &API{Auth: adminAuth{}, Streams: &memStreams{m: map[string]stream.Stream{}}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	for name, want := range map[string]int{"apigw/create-stream.json": 201, "apigw/list-streams.json": 200,
 		"apigw/get-stream.json": 404, "apigw/delete-stream.json": 404, "apigw/patch-stream.json": 404,
-		"apigw/put-stream.json": 404, "apigw/enable-stream.json": 404, "apigw/disable-stream.json": 404} {
+		"apigw/put-stream.json": 404, "apigw/enable-stream.json": 404, "apigw/disable-stream.json": 404,
+		"apigw/stream-health.json": 404, "apigw/test-stream.json": 404} {
 		t.Run(name, func(t *testing.T) {
 			b, err := samples.FS.ReadFile(name)
 			if err != nil {

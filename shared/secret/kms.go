@@ -184,13 +184,18 @@ func (k *KMS) store(ck cacheKey, key []byte) {
 	if k.cache == nil {
 		k.cache = make(map[cacheKey]cachedKey)
 	}
-	if _, ok := k.cache[ck]; !ok && len(k.cache) >= size {
+	// At capacity, expired entries go first, whether or not ck is among them
+	// (a refreshed key must not keep other stale keys alive); live entries
+	// are evicted only to make room for a new key.
+	if len(k.cache) >= size {
 		for c, e := range k.cache {
 			if !now.Before(e.expires) {
 				clear(e.key)
 				delete(k.cache, c)
 			}
 		}
+	}
+	if _, ok := k.cache[ck]; !ok {
 		for c, e := range k.cache {
 			if len(k.cache) < size {
 				break

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -167,8 +168,20 @@ func (v Validator) Update(cur Stream, req CreateRequest, now time.Time) (Stream,
 	if err := v.apply(&next, req, now.UTC()); err != nil {
 		return Stream{}, err
 	}
+	if next.Revealed == nil && next.Name == cur.Name && next.Status == cur.Status &&
+		bytes.Equal(next.DestinationConfig, cur.DestinationConfig) &&
+		reflect.DeepEqual(next.Filters, cur.Filters) && reflect.DeepEqual(next.PII, cur.PII) {
+		return cur, nil // nothing changed: no new version, no event
+	}
 	next.Version = cur.Version + 1
 	return next, nil
+}
+
+// Stored returns the stream as it may be stored: without the secrets shown
+// once to the request that generated them.
+func (s Stream) Stored() Stream {
+	s.Revealed = nil
+	return s
 }
 
 // SetStatus returns cur with a user-chosen status, one version later, or

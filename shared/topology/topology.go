@@ -169,7 +169,13 @@ func New(prefix string) Spec {
 	// Only the functions that write or send destination secrets can open them:
 	// ingestion routes events without ever reading a credential.
 	sealEnv := []Env{{Name: EnvKMSKeyID, Ref: RefKMSKey}, {Name: EnvLocalSecretKey, Value: ""}}
-	apiEnv := append(append(append(clone(common), authEnv...), sealEnv...), Env{Name: EnvMaxStreams, Value: strconv.Itoa(DefaultMaxStreams)})
+	apiEnv := append(append(append(clone(common), authEnv...), sealEnv...), Env{Name: EnvMaxStreams, Value: strconv.Itoa(DefaultMaxStreams)},
+		// The API publishes lifecycle events (stream.created …) into the
+		// project's own flow, and sends the test route's event.
+		Env{Name: EnvDeliveryTimeout, Value: DefaultDeliveryTimeout.String()})
+	for _, d := range Destinations() {
+		apiEnv = append(apiEnv, Env{Name: QueueURLEnv(d), Ref: RefQueueURL, Queue: d})
+	}
 	s.Functions = append(s.Functions,
 		Function{ID: FunctionAPI, Name: prefix + "-api", SourceDir: "api",
 			Timeout: 10 * time.Second, MemoryMB: 256, Env: apiEnv},
@@ -216,6 +222,8 @@ func New(prefix string) Spec {
 		{Method: "DELETE", Path: project + "/streams/{stream_id}", Function: FunctionAPI},
 		{Method: "POST", Path: project + "/streams/{stream_id}/enable", Function: FunctionAPI},
 		{Method: "POST", Path: project + "/streams/{stream_id}/disable", Function: FunctionAPI},
+		{Method: "GET", Path: project + "/streams/{stream_id}/health", Function: FunctionAPI},
+		{Method: "POST", Path: project + "/streams/{stream_id}/test", Function: FunctionAPI},
 		{Method: "POST", Path: project + "/events", Function: FunctionIngest},
 	}
 	return s

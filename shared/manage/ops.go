@@ -1,0 +1,105 @@
+package manage
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/logstream/logstream/shared/apikey"
+	"github.com/logstream/logstream/shared/deliver"
+	"github.com/logstream/logstream/shared/event"
+	"github.com/logstream/logstream/shared/httpapi"
+	"github.com/logstream/logstream/shared/sink/webhook"
+	"github.com/logstream/logstream/shared/stream"
+)
+
+// HealthReader reads the counters the delivery functions keep.
+type HealthReader interface {
+	Health(ctx context.Context, projectID, streamID string) (stream.Health, error)
+}
+
+// Emitter publishes events into a project's own event flow, as ingestion does.
+type Emitter interface {
+	Emit(ctx context.Context, projectID string, evs []event.Event) error
+}
+
+// HealthResponse is the answer of the health route.
+type HealthResponse struct {
+	StreamID string        `json:"stream_id"`
+	Status   stream.Status `json:"status"`
+	stream.Health
+}
+
+// TestResult is the answer of the test route: the destination's verdict on
+// one synthetic event.
+type TestResult struct {
+	OK         bool   `json:"ok"`
+	StatusCode int    `json:"status_code,omitempty"`
+	Message    string `json:"message"`
+}
+
+func (a *API) health(ctx context.Context, s stream.Stream) (events.APIGatewayV2HTTPResponse, error) {
+	h, err := a.HealthReader.Health(ctx, s.ProjectID, s.ID)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	return httpapi.JSON(http.StatusOK, HealthResponse{StreamID: s.ID, Status: s.Status, Health: h}), nil
+}
+
+// test sends one synthetic event through the stream's real sender, whatever
+// the stream's status, and reports what the destination answered.
+func (a *API) test(ctx context.Context, s stream.Stream) (events.APIGatewayV2HTTPResponse, error) {
+	sender, ok := a.Senders[s.DestinationType]
+	if !ok {
+		return events.APIGatewayV2HTTPResponse{}, httpapi.Errorf(http.StatusNotImplemented, "not_implemented",
+			"test events cannot be sent to %s destinations yet", s.DestinationType)
+	}
+	now := a.now().UTC()
+	ev, _ := json.Marshal(map[string]any{
+		"event_id": "test_" + event.NewID(), "timestamp": now.Format(time.RFC3339Nano),
+		"type": "logstream.test", "project_id": s.ProjectID, "stream_id": s.ID,
+		"message": "A test event from logstream: if you can read this, the stream works.",
+	})
+	err := sender.Send(ctx, s, []json.RawMessage{ev})
+	res := TestResult{OK: err == nil, Message: "the destination accepted the test event"}
+	var se *webhook.StatusError
+	switch {
+	case errors.As(err, &se):
+		res.StatusCode, res.Message = se.StatusCode, se.Error()
+	case err != nil:
+		res.Message = err.Error()
+	}
+	a.Log.InfoContext(ctx, "test event sent", "project_id", s.ProjectID, "stream_id", s.ID, "ok", res.OK, "status_code", res.StatusCode)
+	return httpapi.JSON(http.StatusOK, res), nil
+}
+
+// emit publishes a lifecycle event for a configuration change into the
+// project's own event flow, as Okta's system.log_stream.lifecycle.* events.
+// The change has already happened, so a failure to publish is logged, not
+// answered: the caller's request succeeded.
+func (a *API) emit(ctx context.Context, key apikey.Key, action string, s stream.Stream) {
+	if a.Events == nil {
+		return
+	}
+	now := a.now().UTC()
+	id := event.NewID()
+	raw, _ := json.Marshal(map[string]any{
+		"event_id":   id,
+		"timestamp":  now.Format(time.RFC3339Nano),
+		"type":       "logstream.stream." + action,
+		"project_id": s.ProjectID,
+		"actor":      map[string]any{"type": "api_key", "id": key.ID},
+		"target": map[string]any{"type": "stream", "id": s.ID, "name": s.Name,
+			"destination_type": s.DestinationType, "status": s.Status, "version": s.Version},
+		"outcome": "SUCCESS",
+	})
+	ev := event.Event{ID: id, Time: now, Raw: raw}
+	if err := a.Events.Emit(ctx, s.ProjectID, []event.Event{ev}); err != nil {
+		a.Log.ErrorContext(ctx, "lifecycle event not published", "project_id", s.ProjectID, "stream_id", s.ID, "type", "logstream.stream."+action, "err", err)
+	}
+}
+
+var _ deliver.Sender = (*webhook.Sender)(nil)
