@@ -92,10 +92,17 @@ type ListResponse struct {
 func (a *API) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	resp, err := a.route(ctx, req)
 	if err != nil {
+		if _, ok := stytchRoutes[req.RouteKey]; ok {
+			httpapi.Fail(ctx, a.Log, req, err) // logged once, answered Stytch's way
+			return stytchError(req, err), nil
+		}
 		return httpapi.Fail(ctx, a.Log, req, err), nil
 	}
 	return resp, nil
 }
+
+// discard turns errors into answers without logging them a second time.
+var discard = slog.New(slog.DiscardHandler)
 
 // routes maps each stream route to the access it needs on its project.
 var routes = map[string]apikey.Access{RouteCreate: apikey.AccessWrite, RouteList: apikey.AccessRead,
@@ -112,6 +119,9 @@ func (a *API) route(ctx context.Context, req events.APIGatewayV2HTTPRequest) (ev
 		return a.keys(ctx, req)
 	}
 	need, ok := routes[req.RouteKey]
+	if sneed, stytch := stytchRoutes[req.RouteKey]; stytch {
+		need, ok = sneed, true
+	}
 	if !ok {
 		return events.APIGatewayV2HTTPResponse{}, httpapi.Errorf(http.StatusNotFound, "route_not_found", "no route %s", req.RouteKey)
 	}
@@ -122,6 +132,9 @@ func (a *API) route(ctx context.Context, req events.APIGatewayV2HTTPRequest) (ev
 	key, err := httpapi.Authorize(ctx, a.Auth, req, projectID, need)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	if _, ok := stytchRoutes[req.RouteKey]; ok {
+		return a.stytch(ctx, key, projectID, req)
 	}
 	switch req.RouteKey {
 	case RouteCreate:
@@ -276,27 +289,37 @@ func (a *API) create(ctx context.Context, key apikey.Key, projectID string, req 
 	if err := stream.DecodeStrict(body, &cr); err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	s, err := a.Validator.New(projectID, cr, a.now())
+	s, err := a.createStream(ctx, key, projectID, cr)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	resp := respond(http.StatusCreated, s)
+	resp.Headers["location"] = "/v1/projects/" + projectID + "/streams/" + s.ID
+	return resp, nil
+}
+
+// createStream validates, checks the project's limit, stores and announces a
+// new stream.
+func (a *API) createStream(ctx context.Context, key apikey.Key, projectID string, cr stream.CreateRequest) (stream.Stream, error) {
+	s, err := a.Validator.New(projectID, cr, a.now())
+	if err != nil {
+		return stream.Stream{}, err
 	}
 	// Counted, not reserved: two creates racing at the limit can both pass.
 	// The limit guards cost and fan-out, where one over is harmless.
 	limit := cmp.Or(a.MaxStreams, DefaultMaxStreams)
 	if n, err := a.Streams.Count(ctx, projectID); err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
+		return stream.Stream{}, err
 	} else if n >= limit {
-		return events.APIGatewayV2HTTPResponse{}, httpapi.Errorf(http.StatusConflict, "stream_limit_reached",
+		return stream.Stream{}, httpapi.Errorf(http.StatusConflict, "stream_limit_reached",
 			"the project has %d streams, the most it may have; delete one first", n)
 	}
 	if err := a.Streams.Create(ctx, s.Stored()); err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
+		return stream.Stream{}, err
 	}
 	a.Log.InfoContext(ctx, "stream created", "project_id", projectID, "stream_id", s.ID, "destination_type", s.DestinationType)
 	a.emit(ctx, key, "created", s)
-	resp := respond(http.StatusCreated, s)
-	resp.Headers["location"] = "/v1/projects/" + projectID + "/streams/" + s.ID
-	return resp, nil
+	return s, nil
 }
 
 func (a *API) list(ctx context.Context, projectID string, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {

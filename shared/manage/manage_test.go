@@ -181,10 +181,19 @@ func TestStoreFailureIsA500WithoutDetails(t *testing.T) {
 // The API Gateway samples in events/ work against the handler as they are.
 func TestSampleRequests(t *testing.T) {
 	a := &API{Auth: adminAuth{}, Streams: &memStreams{m: map[string]stream.Stream{}}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	for name, want := range map[string]int{"apigw/create-stream.json": 201, "apigw/list-streams.json": 200,
-		"apigw/get-stream.json": 404, "apigw/delete-stream.json": 404, "apigw/patch-stream.json": 404,
-		"apigw/put-stream.json": 404, "apigw/enable-stream.json": 404, "apigw/disable-stream.json": 404,
-		"apigw/stream-health.json": 404, "apigw/test-stream.json": 404} {
+	// In order: the Stytch samples create, read, toggle and delete one stream.
+	for _, tc := range []struct {
+		name string
+		want int
+	}{
+		{"apigw/create-stream.json", 201}, {"apigw/list-streams.json", 200}, {"apigw/get-stream.json", 404},
+		{"apigw/delete-stream.json", 404}, {"apigw/patch-stream.json", 404}, {"apigw/put-stream.json", 404},
+		{"apigw/enable-stream.json", 404}, {"apigw/disable-stream.json", 404}, {"apigw/stream-health.json", 404},
+		{"apigw/test-stream.json", 404}, {"apigw/stytch-create.json", 200}, {"apigw/stytch-get.json", 200},
+		{"apigw/stytch-disable.json", 200}, {"apigw/stytch-enable.json", 200}, {"apigw/stytch-delete.json", 200},
+		{"apigw/stytch-update.json", 404},
+	} {
+		name, want := tc.name, tc.want
 		t.Run(name, func(t *testing.T) {
 			b, err := samples.FS.ReadFile(name)
 			if err != nil {

@@ -225,6 +225,13 @@ func New(prefix string) Spec {
 		{Method: "GET", Path: project + "/streams/{stream_id}/health", Function: FunctionAPI},
 		{Method: "POST", Path: project + "/streams/{stream_id}/test", Function: FunctionAPI},
 		{Method: "POST", Path: project + "/events", Function: FunctionIngest},
+		// Stytch-compatible event log streaming routes.
+		{Method: "POST", Path: project + "/event_log_streaming", Function: FunctionAPI},
+		{Method: "GET", Path: project + "/event_log_streaming/{destination_type}", Function: FunctionAPI},
+		{Method: "PUT", Path: project + "/event_log_streaming/{destination_type}", Function: FunctionAPI},
+		{Method: "DELETE", Path: project + "/event_log_streaming/{destination_type}", Function: FunctionAPI},
+		{Method: "POST", Path: project + "/event_log_streaming/{destination_type}/enable", Function: FunctionAPI},
+		{Method: "POST", Path: project + "/event_log_streaming/{destination_type}/disable", Function: FunctionAPI},
 	}
 	return s
 }

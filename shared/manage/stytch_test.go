@@ -1,0 +1,113 @@
+package manage
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/logstream/logstream/shared/destination"
+	"github.com/logstream/logstream/shared/stream"
+)
+
+const ddKey = "0123456789abcdef0123456789abcdef"
+
+func stytch(t *testing.T, a *API, route, typ, body string) (int, map[string]any) {
+	t.Helper()
+	r := callWithParams(t, a, route, map[string]string{"project_id": "p", "destination_type": typ}, body, map[string]string{})
+	var m map[string]any
+	if err := json.Unmarshal([]byte(r.Body), &m); err != nil {
+		t.Fatalf("%d %s", r.StatusCode, r.Body)
+	}
+	if r.StatusCode/100 == 2 && (m["request_id"] == nil || m["status_code"] != float64(200)) {
+		t.Fatalf("not a Stytch response: %s", r.Body)
+	}
+	return r.StatusCode, m
+}
+
+func TestStytchCompatibleRoutes(t *testing.T) {
+	a := newAPI()
+	rec := &recordedEmits{}
+	a.Events = rec
+
+	code, m := stytch(t, a, RouteStytchCreate, "", `{"destination_type":"DATADOG","destination_config":{"datadog":{"site":"US3","api_key":"`+ddKey+`"}}}`)
+	if code != 200 {
+		t.Fatalf("create: %d %v", code, m)
+	}
+	cfg := m["event_log_streaming_config"].(map[string]any)
+	dd := cfg["destination_config"].(map[string]any)["datadog"].(map[string]any)
+	if cfg["destination_type"] != "DATADOG" || cfg["streaming_status"] != "ACTIVE" || dd["site"] != "US3" ||
+		dd["api_key_last_four"] != "cdef" || dd["api_key"] != nil {
+		t.Fatalf("create answer %v", cfg)
+	}
+	if code, m := stytch(t, a, RouteStytchCreate, "", `{"destination_type":"DATADOG","destination_config":{"datadog":{"site":"US","api_key":"`+ddKey+`"}}}`); code != 409 || m["error_type"] != "duplicate_destination" {
+		t.Fatalf("second DATADOG stream: %d %v", code, m)
+	}
+
+	// The same stream through the native routes: a datadog stream on US3's domain.
+	list := decodeList(t, call(t, a, RouteList, "p", "", "", ""))
+	if len(list) != 1 || list[0].DestinationType != destination.Datadog || !strings.Contains(string(list[0].DestinationConfig), `"site":"us3.datadoghq.com"`) {
+		t.Fatalf("native view %+v", list)
+	}
+
+	if code, m := stytch(t, a, RouteStytchDisable, "DATADOG", ""); code != 200 || m["event_log_streaming_config"] != nil {
+		t.Fatalf("disable: %d %v", code, m)
+	}
+	_, m = stytch(t, a, RouteStytchGet, "DATADOG", "")
+	if m["event_log_streaming_config"].(map[string]any)["streaming_status"] != "DISABLED" {
+		t.Fatalf("get after disable: %v", m)
+	}
+	stytch(t, a, RouteStytchEnable, "DATADOG", "")
+	code, m = stytch(t, a, RouteStytchUpdate, "DATADOG", `{"destination_config":{"datadog":{"site":"EU","api_key":"ffffffffffffffffffffffffffff9999"}}}`)
+	dd = m["event_log_streaming_config"].(map[string]any)["destination_config"].(map[string]any)["datadog"].(map[string]any)
+	if code != 200 || dd["site"] != "EU" || dd["api_key_last_four"] != "9999" {
+		t.Fatalf("update: %d %v", code, m)
+	}
+	if code, _ := stytch(t, a, RouteStytchDelete, "DATADOG", ""); code != 200 {
+		t.Fatalf("delete: %d", code)
+	}
+	if code, m := stytch(t, a, RouteStytchGet, "DATADOG", ""); code != 404 || m["error_type"] != "not_found" || m["status_code"] != float64(404) {
+		t.Fatalf("get after delete: %d %v", code, m)
+	}
+	if got := strings.Join(rec.types(), ","); got != "logstream.stream.created,logstream.stream.disabled,logstream.stream.enabled,logstream.stream.updated,logstream.stream.deleted" {
+		t.Fatalf("lifecycle events %s", got)
+	}
+}
+
+func TestStytchLokiAndErrors(t *testing.T) {
+	a := newAPI()
+	code, m := stytch(t, a, RouteStytchCreate, "", `{"destination_type":"GRAFANA_LOKI","destination_config":{"grafana_loki":{"hostname":"logs-prod-eu-west-0.grafana.net","username":"123456","password":"glc_secret_password_abcd"}}}`)
+	loki := m["event_log_streaming_config"].(map[string]any)["destination_config"].(map[string]any)["grafana_loki"].(map[string]any)
+	if code != 200 || loki["password_last_four"] != "abcd" || loki["password"] != nil || loki["username"] != "123456" {
+		t.Fatalf("loki create: %d %v", code, m)
+	}
+	s := decodeList(t, call(t, a, RouteList, "p", "", "", ""))[0]
+	if !strings.Contains(string(s.DestinationConfig), `"format":"json"`) {
+		t.Fatalf("a Stytch-made Loki stream sends gzip JSON, as Stytch does: %s", s.DestinationConfig)
+	}
+	for name, tc := range map[string]struct{ route, typ, body, errType string }{
+		"wrong member":        {RouteStytchCreate, "", `{"destination_type":"DATADOG","destination_config":{"grafana_loki":{"hostname":"h","username":"u","password":"p"}}}`, "invalid_request"},
+		"both members":        {RouteStytchCreate, "", `{"destination_type":"DATADOG","destination_config":{"datadog":{"site":"US","api_key":"` + ddKey + `"},"grafana_loki":{"hostname":"h","username":"u","password":"p"}}}`, "invalid_request"},
+		"unknown type":        {RouteStytchCreate, "", `{"destination_type":"SPLUNK","destination_config":{}}`, "invalid_request"},
+		"bad site":            {RouteStytchCreate, "", `{"destination_type":"DATADOG","destination_config":{"datadog":{"site":"MARS","api_key":"` + ddKey + `"}}}`, "invalid_request"},
+		"bad api key":         {RouteStytchCreate, "", `{"destination_type":"DATADOG","destination_config":{"datadog":{"site":"US","api_key":"nope"}}}`, "invalid_request"},
+		"unknown type in url": {RouteStytchGet, "SPLUNK", "", "invalid_request"},
+		"missing stream":      {RouteStytchGet, "DATADOG", "", "not_found"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			code, m := stytch(t, a, tc.route, tc.typ, tc.body)
+			if code/100 != 4 || m["error_type"] != tc.errType || m["error_message"] == "" || m["status_code"] != float64(code) {
+				t.Fatalf("%d %v", code, m)
+			}
+		})
+	}
+}
+
+func decodeList(t *testing.T, r events.APIGatewayV2HTTPResponse) []stream.Stream {
+	t.Helper()
+	var l ListResponse
+	if err := json.Unmarshal([]byte(r.Body), &l); err != nil {
+		t.Fatal(err)
+	}
+	return l.Data
+}
