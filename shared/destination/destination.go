@@ -267,7 +267,10 @@ func Public(c Config) map[string]any {
 	}
 	for name := range c.Secrets() {
 		delete(out, name)
-		out[name+"_last_four"] = LastFour(secrets[name])
+		// An unset secret is simply absent; a set one shows its last four.
+		if secrets[name] != "" {
+			out[name+"_last_four"] = LastFour(secrets[name])
+		}
 	}
 	return out
 }
