@@ -59,16 +59,16 @@ func (c *counter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	sc := bufio.NewScanner(r.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	var batch []struct {
-		Seq  int       `json:"seq"`
+	type loadEvent struct {
+		Seq  *int      `json:"seq"`
 		Sent time.Time `json:"sent"`
 	}
+	var batch []loadEvent
 	for sc.Scan() {
-		var ev struct {
-			Seq  int       `json:"seq"`
-			Sent time.Time `json:"sent"`
-		}
-		if json.Unmarshal(sc.Bytes(), &ev) == nil {
+		var ev loadEvent
+		// Events without a seq are logstream's own (the stream.created
+		// lifecycle event), not part of the load.
+		if json.Unmarshal(sc.Bytes(), &ev) == nil && ev.Seq != nil {
 			batch = append(batch, ev)
 		}
 	}
@@ -76,8 +76,8 @@ func (c *counter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.requests++
 	for _, ev := range batch {
 		c.total++
-		if !c.seen[ev.Seq] {
-			c.seen[ev.Seq] = true
+		if !c.seen[*ev.Seq] {
+			c.seen[*ev.Seq] = true
 			c.lags = append(c.lags, now.Sub(ev.Sent))
 		}
 	}

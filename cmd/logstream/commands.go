@@ -1,0 +1,298 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// action runs a command once its flags are parsed and its configuration resolved.
+type action func(ctx context.Context, s *session, args []string) error
+
+// command is one "group verb" of the CLI.
+type command struct {
+	name    string   // "streams create"
+	args    []string // positional arguments, by name
+	flags   string   // the synopsis of its own flags
+	summary string
+	help    string // what it does and examples
+	// project says the command works on one project (--project).
+	project bool
+	// setup registers the command's own flags and returns its action.
+	setup func(fs *flag.FlagSet) action
+}
+
+func (c *command) synopsis() string {
+	return strings.Join(strings.Fields("logstream "+c.name+" "+c.flags+" "+strings.Join(c.args, " ")), " ")
+}
+
+var groups = []struct{ name, title string }{
+	{"streams", "Streams of one project (--project or " + envProject + "):"},
+	{"keys", "API keys (the admin key only):"},
+	{"events", "Events:"},
+}
+
+func isGroup(name string) bool {
+	for _, g := range groups {
+		if g.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// commands lists every command in help order.
+var commands = []*command{
+	{
+		name: "streams list", flags: "[--limit N] [--all]", project: true,
+		summary: "List the project's streams",
+		help: `Lists one page of the project's streams (the API's default page is 20,
+--limit up to 100), or every stream with --all, which follows next_cursor.
+With --output json and --all, the pages are joined into one {"data":[…]}.
+
+Examples:
+  logstream streams list
+  logstream streams list --all --output json | jq -r '.data[].id'`,
+		setup: streamsList,
+	},
+	{
+		name: "streams get", args: []string{"ID"}, project: true,
+		summary: "Show one stream",
+		help: `Shows a stream and its destination config. Secrets are shown only as
+their last four characters (<field>_last_four).
+
+Examples:
+  logstream streams get str_0190c0ffee...
+  logstream streams get str_0190c0ffee... --output json | jq .version`,
+		setup: streamsGet,
+	},
+	{
+		name: "streams create", project: true,
+		flags:   "--name NAME --type TYPE --config FILE|- [--paused] [--filters FILE] [--pii FILE]",
+		summary: "Create a stream",
+		help: `Creates a stream to a destination. TYPE is one of datadog, grafana_loki,
+splunk_hec, http, eventbridge, s3. The destination config is a JSON object
+read from FILE, or from stdin with "-", so its secrets never sit in your
+shell history. --filters and --pii name JSON files holding the stream's
+filters and PII rules. A secret logstream generates (an http stream's
+"generate_signing_secret": true) is shown in this answer only.
+
+Examples:
+  logstream streams create --name "SIEM webhook" --type http --config webhook.json
+  op read op://ops/siem/config | logstream streams create --name siem --type http --config -
+  logstream streams create --name staging --type http --config webhook.json --paused`,
+		setup: streamsCreate,
+	},
+	{
+		name: "streams update", args: []string{"ID"}, project: true,
+		flags:   "--patch FILE|- [--if-match VERSION]",
+		summary: "Change a stream with a JSON merge patch",
+		help: `Applies a JSON merge patch (RFC 7396) to the stream: members replace the
+stream's, null removes them, objects merge. Secrets left out are kept.
+With --if-match VERSION (the version 'streams get' shows), the change is
+refused with precondition_failed if the stream changed since.
+
+Examples:
+  echo '{"name":"SIEM (prod)"}' | logstream streams update str_0190c0ffee... --patch -
+  logstream streams update str_0190c0ffee... --patch rotate-token.json --if-match 4`,
+		setup: streamsUpdate,
+	},
+	{
+		name: "streams replace", args: []string{"ID"}, project: true,
+		flags:   "--body FILE|- [--if-match VERSION]",
+		summary: "Replace a stream's whole configuration",
+		help: `Replaces the stream's configuration with the body, a JSON object shaped
+like a create request (name, destination_type, destination_config, status,
+filters, pii). The destination type cannot change.
+
+Examples:
+  logstream streams get str_0190c0ffee... --output json | jq '{name,destination_type,destination_config}' > s.json
+  logstream streams replace str_0190c0ffee... --body s.json --if-match 4`,
+		setup: streamsReplace,
+	},
+	{
+		name: "streams delete", args: []string{"ID"}, project: true,
+		summary: "Delete a stream",
+		help: `Deletes the stream. Events already queued for it are dropped.
+
+Example:
+  logstream streams delete str_0190c0ffee...`,
+		setup: streamsDelete,
+	},
+	{
+		name: "streams enable", args: []string{"ID"}, project: true,
+		summary: "Resume delivery to a paused or suspended stream",
+		help: `Sets the stream active. Events that arrived while it was paused are not
+delivered later.
+
+Example:
+  logstream streams enable str_0190c0ffee...`,
+		setup: streamsStatus("enable"),
+	},
+	{
+		name: "streams disable", args: []string{"ID"}, project: true,
+		summary: "Pause a stream, keeping its configuration",
+		help: `Pauses the stream: its configuration is kept, events are not delivered
+to it until it is enabled again.
+
+Example:
+  logstream streams disable str_0190c0ffee...`,
+		setup: streamsStatus("disable"),
+	},
+	{
+		name: "streams health", args: []string{"ID"}, project: true,
+		summary: "Show a stream's delivery counters and last error",
+		help: `Shows how many events the stream delivered and failed to deliver, when
+it last succeeded, and its last error.
+
+Example:
+  logstream streams health str_0190c0ffee...`,
+		setup: streamsHealth,
+	},
+	{
+		name: "streams test", args: []string{"ID"}, project: true,
+		summary: "Send one test event to the stream's destination",
+		help: `Sends one synthetic event (type "logstream.test") through the stream's
+destination, whatever its status, and shows the destination's answer.
+Exits 1 when the destination refused it.
+
+Example:
+  logstream streams test str_0190c0ffee... && echo "the destination works"`,
+		setup: streamsTest,
+	},
+	{
+		name: "keys create", flags: "--name NAME --project ID [--project ID…] --access read|write",
+		summary: "Create an API key",
+		help: `Creates an API key for one or more projects ("*" for all), with read or
+write access. The secret is printed once and cannot be shown again:
+logstream keeps only its hash.
+
+Examples:
+  logstream keys create --name "ci ingest" --project demo --access write
+  logstream keys create --name dashboards --project demo --project staging --access read --output json | jq -r .secret`,
+		setup: keysCreate,
+	},
+	{
+		name: "keys list", summary: "List API keys",
+		help: `Lists the API keys, revoked ones included, without their secrets.
+
+Example:
+  logstream keys list`,
+		setup: keysList,
+	},
+	{
+		name: "keys revoke", args: []string{"ID"}, summary: "Revoke an API key",
+		help: `Revokes the key. Functions that checked it recently may accept it for
+up to 30 seconds more (their authentication cache).
+
+Example:
+  logstream keys revoke key_0123456789abcdef0123`,
+		setup: keysRevoke,
+	},
+	{
+		name: "events send", args: []string{"FILE|-"}, flags: "[--gzip]", project: true,
+		summary: "Send events to the project's active streams",
+		help: `Sends the events in FILE (or stdin with "-"): a JSON array of objects,
+or NDJSON (one object a line). The Content-Type follows the content; a
+gzip file is sent as it is. --gzip compresses the body on the way.
+Prints how many events were accepted, for how many streams, in how many
+queue messages.
+
+Examples:
+  logstream events send events/auth/okta.json
+  zcat audit.ndjson.gz | logstream events send - --gzip`,
+		setup: eventsSend,
+	},
+}
+
+func lookup(name string) *command {
+	for _, c := range commands {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+const globalFlagsHelp = `Global flags (before or after the command):
+  --url URL        the API's base URL (env LOGSTREAM_URL; 'make dev' serves http://127.0.0.1:8080)
+  --key KEY        the API key (env LOGSTREAM_KEY; prefer it: flags stay in shell history)
+  --project ID     the project, for streams and events (env LOGSTREAM_PROJECT)
+  --output FORMAT  table (the default) or json: the API's JSON as it came
+  --timeout D      the limit of each request (default 30s)
+`
+
+const exitHelp = "Exit codes: 0 done; 1 the API refused or could not be reached; 2 usage error (nothing was sent).\n"
+
+func (c *cli) overview(w io.Writer) {
+	fmt.Fprint(w, "logstream manages logstream's streams and API keys, and sends events.\n\n")
+	fmt.Fprint(w, "usage: logstream [global flags] <command> [flags] [arguments]\n")
+	for _, g := range groups {
+		fmt.Fprintf(w, "\n%s\n", g.title)
+		commandTable(w, g.name)
+	}
+	fmt.Fprint(w, "\n"+globalFlagsHelp+"\n"+exitHelp)
+	fmt.Fprint(w, `
+Examples:
+  export LOGSTREAM_URL=http://127.0.0.1:8080 LOGSTREAM_PROJECT=demo
+  read -rs LOGSTREAM_KEY && export LOGSTREAM_KEY
+  logstream streams list
+  logstream help streams create
+`)
+}
+
+func commandTable(w io.Writer, group string) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, c := range commands {
+		if strings.HasPrefix(c.name, group+" ") {
+			fmt.Fprintf(tw, "  %s\t%s\n", c.name, c.summary)
+		}
+	}
+	tw.Flush()
+}
+
+func (c *cli) groupHelp(w io.Writer, group string) {
+	for _, g := range groups {
+		if g.name == group {
+			fmt.Fprintf(w, "usage: logstream %s <command> [flags] [arguments]\n\n%s\n", group, g.title)
+		}
+	}
+	commandTable(w, group)
+	fmt.Fprintf(w, "\nrun 'logstream %s <command> -h' for a command's flags and examples\n", group)
+}
+
+func (c *cli) commandHelp(w io.Writer, cmd *command, own *flag.FlagSet) {
+	fmt.Fprintf(w, "usage: %s\n\n%s.\n\n%s\n", cmd.synopsis(), cmd.summary, cmd.help)
+	has := false
+	own.VisitAll(func(*flag.Flag) { has = true })
+	if has {
+		fmt.Fprint(w, "\nFlags:\n")
+		own.SetOutput(w)
+		own.PrintDefaults()
+	}
+	fmt.Fprint(w, "\n"+globalFlagsHelp)
+}
+
+// help serves "logstream help [group [command]]".
+func (c *cli) help(topic []string) int {
+	switch {
+	case len(topic) == 0:
+		c.overview(c.stdout)
+		return exitOK
+	case len(topic) == 1 && isGroup(topic[0]):
+		c.groupHelp(c.stdout, topic[0])
+		return exitOK
+	case len(topic) == 2:
+		if cmd := lookup(topic[0] + " " + topic[1]); cmd != nil {
+			own := flag.NewFlagSet(cmd.name, flag.ContinueOnError)
+			cmd.setup(own)
+			c.commandHelp(c.stdout, cmd, own)
+			return exitOK
+		}
+	}
+	fmt.Fprintf(c.stderr, "error: no help for %q\nrun 'logstream help' for the commands\n", strings.Join(topic, " "))
+	return exitUsage
+}

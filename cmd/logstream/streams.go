@@ -1,0 +1,449 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// streamView is what the CLI reads of a stream; --output json prints the
+// API's own JSON instead.
+type streamView struct {
+	ID                string          `json:"id"`
+	Name              string          `json:"name"`
+	DestinationType   string          `json:"destination_type"`
+	DestinationConfig json.RawMessage `json:"destination_config"`
+	Status            string          `json:"status"`
+	Filters           json.RawMessage `json:"filters"`
+	PII               json.RawMessage `json:"pii"`
+	CreatedAt         string          `json:"created_at"`
+	UpdatedAt         string          `json:"updated_at"`
+	Version           int64           `json:"version"`
+}
+
+var streamHeader = []string{"ID", "NAME", "TYPE", "STATUS", "VERSION", "UPDATED"}
+
+func (v streamView) row() []string {
+	return []string{v.ID, v.Name, v.DestinationType, v.Status, strconv.FormatInt(v.Version, 10), when(v.UpdatedAt)}
+}
+
+func (s *session) streamPath(id, action string) string {
+	p := "/v1/projects/" + url.PathEscape(s.project) + "/streams"
+	if id != "" {
+		p += "/" + url.PathEscape(id)
+	}
+	if action != "" {
+		p += "/" + action
+	}
+	return p
+}
+
+// printStream prints a stream answer: the API's JSON, or its row and its
+// configuration.
+func (s *session) printStream(body []byte) error {
+	if err := s.printStreamBody(body); err != nil {
+		return err
+	}
+	s.noteRevealed(body)
+	return nil
+}
+
+func (s *session) printStreamBody(body []byte) error {
+	if s.json {
+		return s.printRaw(body)
+	}
+	var v streamView
+	if err := json.Unmarshal(body, &v); err != nil {
+		return fmt.Errorf("read the stream the API answered: %w", err)
+	}
+	if err := table(s.stdout, streamHeader, v.row()); err != nil {
+		return err
+	}
+	for _, part := range []struct {
+		name string
+		raw  json.RawMessage
+	}{{"destination_config", v.DestinationConfig}, {"filters", v.Filters}, {"pii", v.PII}} {
+		if len(part.raw) > 0 && string(part.raw) != "null" {
+			fmt.Fprintf(s.stdout, "\n%s:\n%s\n", part.name, indentJSON(part.raw, "  "))
+		}
+	}
+	return nil
+}
+
+// noteRevealed warns that a secret logstream generated is in this answer
+// and nowhere else. The API shows every stored secret as <field>_last_four
+// and adds a secret it generated in this request under its own name, so a
+// field beside its own _last_four is one shown once.
+func (s *session) noteRevealed(body []byte) {
+	var v struct {
+		DestinationConfig map[string]json.RawMessage `json:"destination_config"`
+	}
+	if json.Unmarshal(body, &v) != nil {
+		return
+	}
+	var shown []string
+	for k := range v.DestinationConfig {
+		if _, ok := v.DestinationConfig[k+"_last_four"]; ok {
+			shown = append(shown, "destination_config."+k)
+		}
+	}
+	sort.Strings(shown)
+	for _, f := range shown {
+		fmt.Fprintf(s.stderr, "note: %s is shown once, in this answer only: store it now\n", f)
+	}
+}
+
+func streamsList(fs *flag.FlagSet) action {
+	limit := fs.Int("limit", 0, "`N` streams a page, 1 to 100 (default: the API's, 20)")
+	all := fs.Bool("all", false, "list every stream, following next_cursor")
+	return func(ctx context.Context, s *session, _ []string) error {
+		if *limit < 0 {
+			return usagef("--limit must be from 1 to 100")
+		}
+		q := url.Values{}
+		if *limit > 0 {
+			q.Set("limit", strconv.Itoa(*limit))
+		}
+		type page struct {
+			Data       []json.RawMessage `json:"data"`
+			NextCursor string            `json:"next_cursor"`
+		}
+		items := []json.RawMessage{}
+		seen := map[string]bool{}
+		for {
+			resp, err := s.api.do(ctx, request{method: http.MethodGet, path: s.streamPath("", ""), query: q})
+			if err != nil {
+				return err
+			}
+			if !*all && s.json {
+				return s.printRaw(resp.body)
+			}
+			var p page
+			if err := json.Unmarshal(resp.body, &p); err != nil {
+				return fmt.Errorf("read the page of streams the API answered: %w", err)
+			}
+			items = append(items, p.Data...)
+			if p.NextCursor == "" {
+				break
+			}
+			if !*all {
+				fmt.Fprintln(s.stderr, "note: there are more streams; --all lists every one")
+				break
+			}
+			if seen[p.NextCursor] {
+				return errors.New("the API answered the same next_cursor twice; stopping rather than looping")
+			}
+			seen[p.NextCursor] = true
+			q.Set("cursor", p.NextCursor)
+		}
+		if s.json {
+			b, err := json.Marshal(struct {
+				Data []json.RawMessage `json:"data"`
+			}{items})
+			if err != nil {
+				return err
+			}
+			return s.printRaw(b)
+		}
+		rows := make([][]string, 0, len(items))
+		for _, raw := range items {
+			var v streamView
+			if err := json.Unmarshal(raw, &v); err != nil {
+				return fmt.Errorf("read a stream the API answered: %w", err)
+			}
+			rows = append(rows, v.row())
+		}
+		return table(s.stdout, streamHeader, rows...)
+	}
+}
+
+func streamsGet(*flag.FlagSet) action {
+	return func(ctx context.Context, s *session, args []string) error {
+		resp, err := s.api.do(ctx, request{method: http.MethodGet, path: s.streamPath(args[0], "")})
+		if err != nil {
+			return err
+		}
+		return s.printStream(resp.body)
+	}
+}
+
+func streamsCreate(fs *flag.FlagSet) action {
+	name := fs.String("name", "", "the stream's `NAME` (required)")
+	typ := fs.String("type", "", "the destination `TYPE`: datadog, grafana_loki, splunk_hec, http, eventbridge or s3 (required)")
+	config := fs.String("config", "", "the destination config, a JSON object, from `FILE` or - for stdin (required)")
+	paused := fs.Bool("paused", false, "create the stream paused: nothing is delivered until it is enabled")
+	filters := fs.String("filters", "", "the stream's filters, JSON from `FILE` or -")
+	pii := fs.String("pii", "", "the stream's PII rules, JSON from `FILE` or -")
+	return func(ctx context.Context, s *session, _ []string) error {
+		switch {
+		case strings.TrimSpace(*name) == "":
+			return usagef("--name is required")
+		case *typ == "":
+			return usagef("--type is required")
+		case *config == "":
+			return usagef("--config is required (a file, or - for stdin)")
+		}
+		// Field order and names are those of the API's create request.
+		var body struct {
+			Name              string          `json:"name"`
+			DestinationType   string          `json:"destination_type"`
+			DestinationConfig json.RawMessage `json:"destination_config"`
+			Status            string          `json:"status,omitempty"`
+			Filters           json.RawMessage `json:"filters,omitempty"`
+			PII               json.RawMessage `json:"pii,omitempty"`
+		}
+		body.Name, body.DestinationType = *name, *typ
+		var err error
+		if body.DestinationConfig, err = s.readJSON("config", *config); err != nil {
+			return err
+		}
+		if *filters != "" {
+			if body.Filters, err = s.readJSON("filters", *filters); err != nil {
+				return err
+			}
+		}
+		if *pii != "" {
+			if body.PII, err = s.readJSON("pii", *pii); err != nil {
+				return err
+			}
+		}
+		if *paused {
+			body.Status = "paused"
+		}
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		resp, err := s.api.do(ctx, request{method: http.MethodPost, path: s.streamPath("", ""), header: jsonHeader(), body: b})
+		if err != nil {
+			return err
+		}
+		return s.printStream(resp.body)
+	}
+}
+
+func streamsUpdate(fs *flag.FlagSet) action {
+	patch := fs.String("patch", "", "a JSON merge patch (RFC 7396) from `FILE` or - for stdin (required)")
+	ifMatch := fs.String("if-match", "", "apply only if the stream is still at this `VERSION`")
+	return func(ctx context.Context, s *session, args []string) error {
+		if *patch == "" {
+			return usagef("--patch is required (a file, or - for stdin)")
+		}
+		return s.change(ctx, http.MethodPatch, args[0], "patch", *patch, *ifMatch)
+	}
+}
+
+func streamsReplace(fs *flag.FlagSet) action {
+	body := fs.String("body", "", "the whole configuration, a JSON object, from `FILE` or - for stdin (required)")
+	ifMatch := fs.String("if-match", "", "replace only if the stream is still at this `VERSION`")
+	return func(ctx context.Context, s *session, args []string) error {
+		if *body == "" {
+			return usagef("--body is required (a file, or - for stdin)")
+		}
+		return s.change(ctx, http.MethodPut, args[0], "body", *body, *ifMatch)
+	}
+}
+
+// change sends a PATCH or PUT of the stream with the JSON in file.
+func (s *session) change(ctx context.Context, method, id, flagName, file, ifMatch string) error {
+	h := jsonHeader()
+	if ifMatch != "" {
+		tag, err := entityTag(ifMatch)
+		if err != nil {
+			return err
+		}
+		h.Set("If-Match", tag)
+	}
+	b, err := s.readJSON(flagName, file)
+	if err != nil {
+		return err
+	}
+	resp, err := s.api.do(ctx, request{method: method, path: s.streamPath(id, ""), header: h, body: b})
+	if err != nil {
+		return err
+	}
+	return s.printStream(resp.body)
+}
+
+// entityTag turns a version ("4") into the strong entity tag the API
+// compares If-Match with ("\"4\"", RFC 9110 §8.8.3); "*" and a quoted tag
+// pass as they are.
+func entityTag(v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if v == "*" {
+		return v, nil
+	}
+	n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(v, `"`), `"`), 10, 64)
+	if err != nil || n < 1 {
+		return "", usagef("--if-match must be a stream version such as 4, not %q", v)
+	}
+	return `"` + strconv.FormatInt(n, 10) + `"`, nil
+}
+
+func streamsDelete(*flag.FlagSet) action {
+	return func(ctx context.Context, s *session, args []string) error {
+		resp, err := s.api.do(ctx, request{method: http.MethodDelete, path: s.streamPath(args[0], "")})
+		if err != nil {
+			return err
+		}
+		if s.json {
+			return s.printRaw(resp.body) // 204: nothing
+		}
+		_, err = fmt.Fprintf(s.stdout, "deleted %s\n", cell(args[0]))
+		return err
+	}
+}
+
+// streamsStatus serves enable and disable.
+func streamsStatus(verb string) func(*flag.FlagSet) action {
+	return func(*flag.FlagSet) action {
+		return func(ctx context.Context, s *session, args []string) error {
+			resp, err := s.api.do(ctx, request{method: http.MethodPost, path: s.streamPath(args[0], verb)})
+			if err != nil {
+				return err
+			}
+			return s.printStream(resp.body)
+		}
+	}
+}
+
+func streamsHealth(*flag.FlagSet) action {
+	return func(ctx context.Context, s *session, args []string) error {
+		resp, err := s.api.do(ctx, request{method: http.MethodGet, path: s.streamPath(args[0], "health")})
+		if err != nil {
+			return err
+		}
+		if s.json {
+			return s.printRaw(resp.body)
+		}
+		var h struct {
+			StreamID        string  `json:"stream_id"`
+			Status          string  `json:"status"`
+			DeliveredEvents int64   `json:"delivered_events"`
+			FailedEvents    int64   `json:"failed_events"`
+			LastSuccessAt   *string `json:"last_success_at"`
+			LastError       *string `json:"last_error"`
+			LastErrorAt     *string `json:"last_error_at"`
+		}
+		if err := json.Unmarshal(resp.body, &h); err != nil {
+			return fmt.Errorf("read the health the API answered: %w", err)
+		}
+		lastError := ""
+		if h.LastError != nil {
+			lastError = *h.LastError
+		}
+		return pairs(s.stdout,
+			"STREAM", h.StreamID,
+			"STATUS", h.Status,
+			"DELIVERED", strconv.FormatInt(h.DeliveredEvents, 10),
+			"FAILED", strconv.FormatInt(h.FailedEvents, 10),
+			"LAST SUCCESS", whenPtr(h.LastSuccessAt),
+			"LAST ERROR AT", whenPtr(h.LastErrorAt),
+			"LAST ERROR", lastError)
+	}
+}
+
+// errTestRefused makes "streams test" exit 1 when the destination did not
+// accept the event, so scripts can rely on the exit code.
+var errTestRefused = errors.New("the destination did not accept the test event")
+
+func streamsTest(*flag.FlagSet) action {
+	return func(ctx context.Context, s *session, args []string) error {
+		resp, err := s.api.do(ctx, request{method: http.MethodPost, path: s.streamPath(args[0], "test")})
+		if err != nil {
+			return err
+		}
+		var r struct {
+			OK         bool   `json:"ok"`
+			StatusCode int    `json:"status_code"`
+			Message    string `json:"message"`
+		}
+		if err := json.Unmarshal(resp.body, &r); err != nil {
+			return fmt.Errorf("read the test result the API answered: %w", err)
+		}
+		if s.json {
+			err = s.printRaw(resp.body)
+		} else {
+			code := ""
+			if r.StatusCode != 0 {
+				code = strconv.Itoa(r.StatusCode)
+			}
+			err = table(s.stdout, []string{"OK", "STATUS CODE", "MESSAGE"}, []string{strconv.FormatBool(r.OK), code, r.Message})
+		}
+		if err != nil {
+			return err
+		}
+		if !r.OK {
+			return errTestRefused
+		}
+		return nil
+	}
+}
+
+func jsonHeader() http.Header {
+	return http.Header{"Content-Type": {"application/json"}}
+}
+
+// maxInputBytes bounds a file read for a request body: API Gateway refuses
+// HTTP API requests over 10 MB.
+const maxInputBytes = 10 << 20
+
+// readInput reads FILE, or stdin for "-" (once per command). label names
+// the input in errors ("--config").
+func (s *session) readInput(label, name string) ([]byte, error) {
+	var r io.Reader
+	if name == "-" {
+		if s.stdinTaken {
+			return nil, usagef("only one input can come from stdin (-)")
+		}
+		s.stdinTaken = true
+		r = s.stdin
+	} else {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, usagef("%s: %v", label, err)
+		}
+		defer f.Close()
+		r = f
+	}
+	b, err := io.ReadAll(io.LimitReader(r, maxInputBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: read %s: %w", label, displayName(name), err)
+	}
+	if len(b) > maxInputBytes {
+		return nil, usagef("%s: %s is larger than %d bytes, more than the API accepts", label, displayName(name), maxInputBytes)
+	}
+	return b, nil
+}
+
+// readJSON reads a JSON document for a request body. Its meaning is the
+// API's to check; only its syntax is checked here, so a typo fails before
+// anything is sent.
+func (s *session) readJSON(flagName, name string) (json.RawMessage, error) {
+	b, err := s.readInput("--"+flagName, name)
+	if err != nil {
+		return nil, err
+	}
+	if !json.Valid(b) {
+		var v any
+		err := json.Unmarshal(b, &v)
+		return nil, usagef("--%s: %s is not valid JSON: %v", flagName, displayName(name), err)
+	}
+	return b, nil
+}
+
+func displayName(name string) string {
+	if name == "-" {
+		return "stdin"
+	}
+	return name
+}
