@@ -1,0 +1,357 @@
+package docs_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/logstream/logstream/shared/apikey"
+	"github.com/logstream/logstream/shared/deliver"
+	"github.com/logstream/logstream/shared/event"
+	"github.com/logstream/logstream/shared/ingest"
+	"github.com/logstream/logstream/shared/manage"
+	"github.com/logstream/logstream/shared/netguard"
+	"github.com/logstream/logstream/shared/queue"
+	"github.com/logstream/logstream/shared/sink/webhook"
+	"github.com/logstream/logstream/shared/stream"
+	"github.com/logstream/logstream/shared/topology"
+)
+
+// The bootstrap admin key, configured by its hash as in a deployment.
+const adminSecret = "lsk_0dm1n0dm1n0dm1n0dm1n0dm1n0dm1n0dm1n0dm1n0d"
+
+const (
+	projectA = "proj_a" // has streams
+	projectB = "proj_b" // has none
+	// httpQueue is the http destination's delivery queue.
+	httpQueue = "https://sqs.us-east-1.amazonaws.com/123456789012/logstream-deliver-http"
+)
+
+// environment is what every scenario's fixture shares: a webhook receiver on
+// loopback for the test route, and the address of one that is gone.
+type environment struct {
+	receiver *httptest.Server
+	gone     string
+}
+
+func newEnvironment(t *testing.T) *environment {
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		if r.URL.Path == "/fail" {
+			http.Error(w, "receiver is down for maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(receiver.Close)
+	gone := httptest.NewServer(http.NotFoundHandler())
+	gone.Close()
+	return &environment{receiver: receiver, gone: gone.URL}
+}
+
+// fixture is one scenario's world: real handlers over fresh in-memory stores,
+// with a project holding a webhook stream and a paused S3 stream, and keys of
+// every kind.
+type fixture struct {
+	t       *testing.T
+	env     *environment
+	streams *memStreams
+	keys    *memKeys
+	pub     *fakePublisher
+	api     *manage.API
+	ingest  *ingest.Service
+	// handlers by topology function ID.
+	handlers  map[string]handlerFunc
+	functions map[string]string // route key → function ID
+
+	webhook, archive            stream.Stream // in projectA
+	writeKey, readKey, otherKey string
+	spare                       apikey.Key // a read key of projectA, to revoke
+	spareSecret                 string
+}
+
+func (e *environment) fixture(t *testing.T, functions map[string]string) *fixture {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	f := &fixture{t: t, env: e, functions: functions,
+		streams: &memStreams{m: map[string]stream.Stream{}, health: map[string]stream.Health{}},
+		keys:    &memKeys{m: map[string]apikey.Key{}}, pub: &fakePublisher{}}
+	auth := &apikey.Authenticator{Keys: f.keys, AdminKeyHash: apikey.HashKey(adminSecret)}
+	// Loopback receivers are private addresses: allowed as in local development.
+	policy := netguard.Policy{AllowPrivate: true}
+	f.api = &manage.API{
+		Auth: auth, Keys: f.keys, Streams: f.streams, HealthReader: f.streams,
+		Senders: map[string]deliver.Sender{
+			topology.DestinationHTTP: &webhook.Sender{Client: policy.Client(2 * time.Second), UserAgent: "logstream-docs-test"},
+		},
+		Validator: stream.Validator{Net: policy}, Log: log,
+	}
+	f.ingest = &ingest.Service{Auth: auth, Streams: f.streams, Publisher: f.pub,
+		QueueURLs: map[string]string{topology.DestinationHTTP: httpQueue}, Limits: event.DefaultLimits, Log: log}
+	f.handlers = map[string]handlerFunc{topology.FunctionAPI: f.api.Handle, topology.FunctionIngest: f.ingest.Handle}
+
+	f.writeKey, _ = f.newKey(t, []string{projectA}, apikey.AccessWrite)
+	f.readKey, _ = f.newKey(t, []string{projectA}, apikey.AccessRead)
+	f.otherKey, _ = f.newKey(t, []string{projectB}, apikey.AccessWrite)
+	_, _ = f.newKey(t, []string{apikey.AllProjects}, apikey.AccessRead)
+	f.spareSecret, f.spare = f.newKey(t, []string{projectA}, apikey.AccessRead)
+
+	f.webhook = f.seed(t, `{"name":"SIEM webhook","destination_type":"http","destination_config":{"endpoint":"`+e.receiver.URL+`/ok","authorization":"Bearer webhook-token-0123456789"}}`)
+	f.archive = f.seed(t, `{"name":"Archive","destination_type":"s3","status":"paused","destination_config":{"bucket":"acme-audit-logs","region":"eu-west-1","prefix":"logstream/"}}`)
+	return f
+}
+
+func (f *fixture) newKey(t *testing.T, projects []string, access apikey.Access) (string, apikey.Key) {
+	t.Helper()
+	secret, k, err := apikey.Generate("docs test key", projects, access, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.keys.m[k.ID] = k
+	return secret, k
+}
+
+// seed stores a stream validated as the API would, without going through it.
+func (f *fixture) seed(t *testing.T, body string) stream.Stream {
+	t.Helper()
+	var cr stream.CreateRequest
+	if err := json.Unmarshal([]byte(body), &cr); err != nil {
+		t.Fatal(err)
+	}
+	s, err := f.api.Validator.New(projectA, cr, time.Now())
+	if err != nil {
+		t.Fatalf("seed %s: %v", body, err)
+	}
+	s.Revealed = nil
+	f.streams.m[s.ProjectID+"/"+s.ID] = s
+	return s
+}
+
+// do sends the call to the handler of the function topology routes it to.
+func (f *fixture) do(route string, c call) *result {
+	f.t.Helper()
+	fn, ok := f.functions[route]
+	if !ok {
+		f.t.Fatalf("topology routes %s to no function", route)
+	}
+	h, ok := f.handlers[fn]
+	if !ok {
+		f.t.Fatalf("no handler for function %q", fn)
+	}
+	resp, err := h(context.Background(), c.apiGateway(route))
+	if err != nil {
+		f.t.Fatalf("handler returned an error instead of an answer: %v", err)
+	}
+	return newResult(f.t, resp)
+}
+
+// memStreams is the streams table in memory: manage.Streams,
+// manage.HealthReader and ingest.Streams.
+type memStreams struct {
+	mu     sync.Mutex
+	m      map[string]stream.Stream // project/id → stream
+	health map[string]stream.Health // id → record
+	// updateErr, when set, fails every Update (ErrConflict: a writer that
+	// always wins the race).
+	updateErr error
+}
+
+var (
+	_ manage.Streams      = (*memStreams)(nil)
+	_ manage.HealthReader = (*memStreams)(nil)
+	_ ingest.Streams      = (*memStreams)(nil)
+)
+
+func (f *memStreams) Create(_ context.Context, s stream.Stream) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.m[s.ProjectID+"/"+s.ID] = s
+	return nil
+}
+
+func (f *memStreams) Get(_ context.Context, p, id string) (stream.Stream, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, ok := f.m[p+"/"+id]
+	if !ok {
+		return s, stream.ErrNotFound
+	}
+	return s, nil
+}
+
+// List pages in id order; the cursor is the last id of the previous page.
+func (f *memStreams) List(_ context.Context, p string, limit int, cursor string) ([]stream.Stream, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var all []stream.Stream
+	for _, s := range f.m {
+		if s.ProjectID == p && s.ID > cursor {
+			all = append(all, s)
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
+	if len(all) > limit {
+		return all[:limit], all[limit-1].ID, nil
+	}
+	return all, "", nil
+}
+
+func (f *memStreams) Update(_ context.Context, s stream.Stream, expected int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.updateErr != nil {
+		return f.updateErr
+	}
+	cur, ok := f.m[s.ProjectID+"/"+s.ID]
+	if !ok {
+		return stream.ErrNotFound
+	}
+	if cur.Version != expected {
+		return stream.ErrConflict
+	}
+	f.m[s.ProjectID+"/"+s.ID] = s
+	return nil
+}
+
+func (f *memStreams) Delete(_ context.Context, p, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.m[p+"/"+id]; !ok {
+		return stream.ErrNotFound
+	}
+	delete(f.m, p+"/"+id)
+	return nil
+}
+
+func (f *memStreams) Count(_ context.Context, p string) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, s := range f.m {
+		if s.ProjectID == p {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (f *memStreams) Active(_ context.Context, p string) ([]stream.Stream, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []stream.Stream
+	for _, s := range f.m {
+		if s.ProjectID == p && s.Status == stream.StatusActive {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+func (f *memStreams) Health(_ context.Context, _, id string) (stream.Health, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.health[id], nil
+}
+
+// memKeys is the key store in memory: manage.Keys and apikey.Getter.
+type memKeys struct {
+	mu sync.Mutex
+	m  map[string]apikey.Key
+}
+
+var (
+	_ manage.Keys   = (*memKeys)(nil)
+	_ apikey.Getter = (*memKeys)(nil)
+)
+
+func (m *memKeys) Create(_ context.Context, k apikey.Key) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.m[k.ID] = k
+	return nil
+}
+
+func (m *memKeys) Get(_ context.Context, id string) (apikey.Key, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k, ok := m.m[id]
+	if !ok {
+		return k, apikey.ErrNotFound
+	}
+	return k, nil
+}
+
+func (m *memKeys) List(context.Context) ([]apikey.Key, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]apikey.Key, 0, len(m.m))
+	for _, id := range sortedKeys(m.m) {
+		out = append(out, m.m[id])
+	}
+	return out, nil
+}
+
+func (m *memKeys) Revoke(_ context.Context, id string, now time.Time) (apikey.Key, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k, ok := m.m[id]
+	if !ok {
+		return k, apikey.ErrNotFound
+	}
+	now = now.UTC()
+	k.RevokedAt = &now
+	m.m[id] = k
+	return k, nil
+}
+
+// fakePublisher records what ingestion queues; fail makes SQS refuse it.
+type fakePublisher struct {
+	mu   sync.Mutex
+	msgs map[string][]queue.Message
+	fail bool
+}
+
+var _ ingest.Publisher = (*fakePublisher)(nil)
+
+func (p *fakePublisher) Publish(_ context.Context, url string, msgs []queue.Message) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.fail {
+		return &queue.PublishError{Sent: 0, Failed: len(msgs), Err: errors.New("ServiceUnavailable")}
+	}
+	if p.msgs == nil {
+		p.msgs = map[string][]queue.Message{}
+	}
+	p.msgs[url] = append(p.msgs[url], msgs...)
+	return nil
+}
+
+// queued returns the events queued for the http destination, decoded.
+func (p *fakePublisher) queued(t *testing.T) []map[string]any {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []map[string]any
+	for _, m := range p.msgs[httpQueue] {
+		var env queue.Envelope
+		if err := json.Unmarshal(m.Body, &env); err != nil {
+			t.Fatalf("queued message is not an envelope: %v", err)
+		}
+		for _, raw := range env.Events {
+			var ev map[string]any
+			if err := json.Unmarshal(raw, &ev); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, ev)
+		}
+	}
+	return out
+}
