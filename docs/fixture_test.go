@@ -92,7 +92,9 @@ func (e *environment) fixture(t *testing.T, functions map[string]string) *fixtur
 		Senders: map[string]deliver.Sender{
 			topology.DestinationHTTP: &webhook.Sender{Client: policy.Client(2 * time.Second), UserAgent: "logstream-docs-test"},
 		},
-		Validator: stream.Validator{Net: policy}, Log: log,
+		// The document describes a complete deployment: every destination
+		// type deliverable (manage's tests cover the refusal for the rest).
+		Validator: stream.Validator{Net: policy, Deliverable: func(string) bool { return true }}, Log: log,
 	}
 	f.ingest = &ingest.Service{Auth: auth, Streams: f.streams, Publisher: f.pub,
 		QueueURLs: map[string]string{topology.DestinationHTTP: httpQueue}, Limits: event.DefaultLimits, Log: log}

@@ -191,6 +191,10 @@ func (f *fixture) stytchCreate() {
 	if r := f.do(sCreate, jsonCall(f.writeKey, project(projectA), stytchDatadogBody)); r.status != http.StatusOK {
 		f.t.Fatalf("create Stytch config: %d %s", r.status, r.body)
 	}
+	// As in Stytch, a new config streams once it is enabled.
+	if r := f.do(sEnable, base[sEnable](f)); r.status != http.StatusOK {
+		f.t.Fatalf("enable Stytch config: %d %s", r.status, r.body)
+	}
 }
 
 func (f *fixture) stytchDisable() {
@@ -464,8 +468,11 @@ func changeScenarios() []scenario {
 		derive(rPatch, "too large", 413, "payload_too_large", "", true, func(f *fixture, c *call) {
 			c.body = []byte(`{"name":"` + strings.Repeat("n", 70_000) + `"}`)
 		}),
-		derive(rPatch, "merge-patch media type", 415, "unsupported_media_type", "", true, func(f *fixture, c *call) {
+		derive(rPatch, "merge-patch media type", 200, "", "", false, func(f *fixture, c *call) {
 			c.headers["Content-Type"] = "application/merge-patch+json"
+		}),
+		derive(rPatch, "plain text", 415, "unsupported_media_type", "", true, func(f *fixture, c *call) {
+			c.headers["Content-Type"] = "text/plain"
 		}),
 
 		succeeds(rPut, "replace, same endpoint keeps the secret", 200, func(t *testing.T, f *fixture, r *result) {
@@ -650,7 +657,7 @@ func stytchScenarios() []scenario {
 		succeeds(sCreate, "create Datadog", 200, func(t *testing.T, f *fixture, r *result) {
 			masked(t, f, r)
 			m := r.json(t)
-			if dig(m, "event_log_streaming_config.streaming_status") != "ACTIVE" ||
+			if dig(m, "event_log_streaming_config.streaming_status") != "DISABLED" ||
 				dig(m, "event_log_streaming_config.destination_config.datadog.api_key_last_four") != "cdef" || m["status_code"] != 200.0 {
 				t.Errorf("created %s", r.body)
 			}

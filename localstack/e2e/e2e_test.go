@@ -279,15 +279,17 @@ func TestEndToEnd(t *testing.T) {
 		distinct, total, received-distinct, requests)
 
 	// Every event of the always-500 stream must be in the DLQ: delivered ∪ DLQ = sent.
+	// SQS moves a message to the DLQ when a receive finds it past
+	// maxReceiveCount, so the last ones can arrive after the source queue
+	// looks empty: keep reading until every event is there, or the deadline
+	// says some were lost.
 	inDLQ := map[int]bool{}
-	for {
+	dlqDeadline := time.Now().Add(60 * time.Second)
+	for len(inDLQ) < total && time.Now().Before(dlqDeadline) {
 		out, err := sqsClient.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.DLQURL),
-			MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 120})
+			MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 300})
 		if err != nil {
 			t.Fatal(err)
-		}
-		if len(out.Messages) == 0 {
-			break
 		}
 		for _, m := range out.Messages {
 			env, err := queue.DecodeEnvelope([]byte(aws.ToString(m.Body)))

@@ -123,7 +123,8 @@ func Header(req events.APIGatewayV2HTTPRequest, name string) string {
 // RequireJSON refuses a body whose Content-Type is present and not JSON.
 func RequireJSON(req events.APIGatewayV2HTTPRequest) error {
 	ct := strings.ToLower(strings.TrimSpace(strings.SplitN(Header(req, "content-type"), ";", 2)[0]))
-	if ct != "" && ct != "application/json" {
+	// application/merge-patch+json is RFC 7396's type for PATCH bodies.
+	if ct != "" && ct != "application/json" && ct != "application/merge-patch+json" {
 		return Errorf(http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type must be application/json")
 	}
 	return nil

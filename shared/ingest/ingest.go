@@ -129,7 +129,12 @@ func (s *Service) Ingest(ctx context.Context, projectID string, evs []event.Even
 	for _, st := range streams {
 		url, ok := s.QueueURLs[st.DestinationType]
 		if !ok {
-			return Result{}, fmt.Errorf("stream %s: no delivery queue for destination type %q", st.ID, st.DestinationType)
+			// The API refuses to activate such a stream; one that is active
+			// anyway must not stop the project's other streams.
+			s.Log.ErrorContext(ctx, "active stream has no delivery queue; its events are not enqueued",
+				"project_id", projectID, "stream_id", st.ID, "destination_type", st.DestinationType)
+			res.Streams--
+			continue
 		}
 		msgs, err := queue.Pack(projectID, st.ID, raws, queue.MaxMessageBytes)
 		if err != nil {

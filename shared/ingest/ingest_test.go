@@ -115,11 +115,11 @@ func TestHandle(t *testing.T) {
 				return &queue.PublishError{Sent: 0, Failed: 1, Err: errors.New("down")}
 			},
 			wantStatus: 503, wantCode: "enqueue_failed"},
-		{name: "stream of a type with no queue", req: request([]byte(`[{}]`), nil, false),
+		{name: "a stream of a type with no queue does not stop the others", req: request([]byte(`[{}]`), nil, false),
 			active: func(string) ([]stream.Stream, error) {
-				return []stream.Stream{{ID: "x", DestinationType: "pigeon"}}, nil
+				return []stream.Stream{{ID: "x", DestinationType: "pigeon"}, {ID: "y", DestinationType: "http"}}, nil
 			},
-			wantStatus: 500, wantCode: "internal"},
+			wantStatus: 202, want: Result{Accepted: 1, Streams: 1, Messages: 1}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -165,6 +165,9 @@ func (a *API) route(ctx context.Context, req events.APIGatewayV2HTTPRequest) (ev
 		if err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
 		}
+		if !httpapi.IfMatch(httpapi.Header(req, "if-match"), s.ETag()) {
+			return events.APIGatewayV2HTTPResponse{}, httpapi.ErrPreconditionFailed
+		}
 		if err := a.Streams.Delete(ctx, projectID, streamID); err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
 		}
@@ -207,6 +210,11 @@ func (a *API) route(ctx context.Context, req events.APIGatewayV2HTTPRequest) (ev
 			status = stream.StatusPaused
 		}
 		s, changed, err := a.change(ctx, req, projectID, streamID, func(cur stream.Stream) (stream.Stream, error) {
+			if status == stream.StatusActive && cur.Status != stream.StatusActive {
+				if err := a.Validator.CanActivate(cur.DestinationType); err != nil {
+					return stream.Stream{}, err
+				}
+			}
 			return stream.SetStatus(cur, status, a.now()), nil
 		})
 		if err != nil {

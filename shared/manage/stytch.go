@@ -69,8 +69,34 @@ type StytchStream struct {
 }
 
 type stytchRequest struct {
+	// ProjectID: Stytch's client repeats the path's project in the body.
+	ProjectID         string        `json:"project_id,omitempty"`
 	DestinationType   string        `json:"destination_type,omitempty"`
 	DestinationConfig *StytchConfig `json:"destination_config"`
+}
+
+// decodeStytch reads a Stytch request body; a project_id in it must be the path's.
+func decodeStytch(body []byte, projectID string) (stytchRequest, error) {
+	var sr stytchRequest
+	if err := stream.DecodeStrict(body, &sr); err != nil {
+		return sr, err
+	}
+	if sr.ProjectID != "" && sr.ProjectID != projectID {
+		return sr, &stream.ValidationError{Field: "project_id", Msg: "does not match the project in the path"}
+	}
+	return sr, nil
+}
+
+// stytchErrorTypes are Stytch's names for logstream's error codes.
+var stytchErrorTypes = map[string]string{"invalid_request": "invalid_argument", "invalid_json": "invalid_argument",
+	"unauthenticated": "unauthorized_credentials", "forbidden": "unauthorized_credentials"}
+
+// StytchErrorType is Stytch's error_type for a logstream error code.
+func StytchErrorType(code string) string {
+	if t, ok := stytchErrorTypes[code]; ok {
+		return t
+	}
+	return code
 }
 
 // stytchError answers in Stytch's error shape.
@@ -80,9 +106,10 @@ func stytchError(req events.APIGatewayV2HTTPRequest, err error) events.APIGatewa
 		Error httpapi.Error `json:"error"`
 	}
 	_ = json.Unmarshal([]byte(resp.Body), &body)
+	errType := StytchErrorType(body.Error.Code)
 	out := httpapi.JSON(resp.StatusCode, map[string]any{
 		"status_code": resp.StatusCode, "request_id": req.RequestContext.RequestID,
-		"error_type": body.Error.Code, "error_message": body.Error.Message,
+		"error_type": errType, "error_message": body.Error.Message,
 	})
 	for k, v := range resp.Headers {
 		out.Headers[k] = v
@@ -157,8 +184,8 @@ func (a *API) stytch(ctx context.Context, key apikey.Key, projectID string, req 
 		if err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
 		}
-		var sr stytchRequest
-		if err := stream.DecodeStrict(body, &sr); err != nil {
+		sr, err := decodeStytch(body, projectID)
+		if err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
 		}
 		typ, ok := stytchTypes[sr.DestinationType]
@@ -175,8 +202,9 @@ func (a *API) stytch(ctx context.Context, key apikey.Key, projectID string, req 
 		if err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
 		}
+		// As in Stytch, a new config streams once it is enabled.
 		s, err := a.createStream(ctx, key, projectID, stream.CreateRequest{Name: strings.ToLower(sr.DestinationType) + " (event log streaming)",
-			DestinationType: typ, DestinationConfig: cfg})
+			DestinationType: typ, DestinationConfig: cfg, Status: stream.StatusPaused})
 		if err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
 		}
@@ -204,9 +232,12 @@ func (a *API) stytch(ctx context.Context, key apikey.Key, projectID string, req 
 		if err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
 		}
-		var sr stytchRequest
-		if err := stream.DecodeStrict(body, &sr); err != nil {
+		sr, err := decodeStytch(body, projectID)
+		if err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
+		}
+		if sr.DestinationType != "" && stytchTypes[sr.DestinationType] != typ {
+			return events.APIGatewayV2HTTPResponse{}, &stream.ValidationError{Field: "destination_type", Msg: "does not match the destination type in the path"}
 		}
 		cfg, err := fromStytch(typ, sr.DestinationConfig)
 		if err != nil {
@@ -230,6 +261,11 @@ func (a *API) stytch(ctx context.Context, key apikey.Key, projectID string, req 
 			status, action = stream.StatusPaused, "disabled"
 		}
 		s, changed, err := a.change(ctx, req, projectID, cur.ID, func(cur stream.Stream) (stream.Stream, error) {
+			if status == stream.StatusActive && cur.Status != stream.StatusActive {
+				if err := a.Validator.CanActivate(cur.DestinationType); err != nil {
+					return stream.Stream{}, err
+				}
+			}
 			return stream.SetStatus(cur, status, a.now()), nil
 		})
 		if err != nil {

@@ -25,8 +25,14 @@ func stytch(t *testing.T, a *API, route, typ, body string) (int, map[string]any)
 	return r.StatusCode, m
 }
 
+// allDeliverable is a deployment with every destination's delivery function.
+func allDeliverable(a *API) *API {
+	a.Validator.Deliverable = func(string) bool { return true }
+	return a
+}
+
 func TestStytchCompatibleRoutes(t *testing.T) {
-	a := newAPI()
+	a := allDeliverable(newAPI())
 	rec := &recordedEmits{}
 	a.Events = rec
 
@@ -36,7 +42,8 @@ func TestStytchCompatibleRoutes(t *testing.T) {
 	}
 	cfg := m["event_log_streaming_config"].(map[string]any)
 	dd := cfg["destination_config"].(map[string]any)["datadog"].(map[string]any)
-	if cfg["destination_type"] != "DATADOG" || cfg["streaming_status"] != "ACTIVE" || dd["site"] != "US3" ||
+	// As in Stytch, a new config streams once enabled.
+	if cfg["destination_type"] != "DATADOG" || cfg["streaming_status"] != "DISABLED" || dd["site"] != "US3" ||
 		dd["api_key_last_four"] != "cdef" || dd["api_key"] != nil {
 		t.Fatalf("create answer %v", cfg)
 	}
@@ -50,13 +57,14 @@ func TestStytchCompatibleRoutes(t *testing.T) {
 		t.Fatalf("native view %+v", list)
 	}
 
-	if code, m := stytch(t, a, RouteStytchDisable, "DATADOG", ""); code != 200 || m["event_log_streaming_config"] != nil {
-		t.Fatalf("disable: %d %v", code, m)
+	if code, m := stytch(t, a, RouteStytchEnable, "DATADOG", ""); code != 200 || m["event_log_streaming_config"] != nil {
+		t.Fatalf("enable: %d %v", code, m)
 	}
 	_, m = stytch(t, a, RouteStytchGet, "DATADOG", "")
-	if m["event_log_streaming_config"].(map[string]any)["streaming_status"] != "DISABLED" {
-		t.Fatalf("get after disable: %v", m)
+	if m["event_log_streaming_config"].(map[string]any)["streaming_status"] != "ACTIVE" {
+		t.Fatalf("get after enable: %v", m)
 	}
+	stytch(t, a, RouteStytchDisable, "DATADOG", "")
 	stytch(t, a, RouteStytchEnable, "DATADOG", "")
 	code, m = stytch(t, a, RouteStytchUpdate, "DATADOG", `{"destination_config":{"datadog":{"site":"EU","api_key":"ffffffffffffffffffffffffffff9999"}}}`)
 	dd = m["event_log_streaming_config"].(map[string]any)["destination_config"].(map[string]any)["datadog"].(map[string]any)
@@ -69,7 +77,7 @@ func TestStytchCompatibleRoutes(t *testing.T) {
 	if code, m := stytch(t, a, RouteStytchGet, "DATADOG", ""); code != 404 || m["error_type"] != "not_found" || m["status_code"] != float64(404) {
 		t.Fatalf("get after delete: %d %v", code, m)
 	}
-	if got := strings.Join(rec.types(), ","); got != "logstream.stream.created,logstream.stream.disabled,logstream.stream.enabled,logstream.stream.updated,logstream.stream.deleted" {
+	if got := strings.Join(rec.types(), ","); got != "logstream.stream.created,logstream.stream.enabled,logstream.stream.disabled,logstream.stream.enabled,logstream.stream.updated,logstream.stream.deleted" {
 		t.Fatalf("lifecycle events %s", got)
 	}
 }
@@ -86,12 +94,13 @@ func TestStytchLokiAndErrors(t *testing.T) {
 		t.Fatalf("a Stytch-made Loki stream sends gzip JSON, as Stytch does: %s", s.DestinationConfig)
 	}
 	for name, tc := range map[string]struct{ route, typ, body, errType string }{
-		"wrong member":        {RouteStytchCreate, "", `{"destination_type":"DATADOG","destination_config":{"grafana_loki":{"hostname":"h","username":"u","password":"p"}}}`, "invalid_request"},
-		"both members":        {RouteStytchCreate, "", `{"destination_type":"DATADOG","destination_config":{"datadog":{"site":"US","api_key":"` + ddKey + `"},"grafana_loki":{"hostname":"h","username":"u","password":"p"}}}`, "invalid_request"},
-		"unknown type":        {RouteStytchCreate, "", `{"destination_type":"SPLUNK","destination_config":{}}`, "invalid_request"},
-		"bad site":            {RouteStytchCreate, "", `{"destination_type":"DATADOG","destination_config":{"datadog":{"site":"MARS","api_key":"` + ddKey + `"}}}`, "invalid_request"},
-		"bad api key":         {RouteStytchCreate, "", `{"destination_type":"DATADOG","destination_config":{"datadog":{"site":"US","api_key":"nope"}}}`, "invalid_request"},
-		"unknown type in url": {RouteStytchGet, "SPLUNK", "", "invalid_request"},
+		"wrong member":        {RouteStytchCreate, "", `{"destination_type":"DATADOG","destination_config":{"grafana_loki":{"hostname":"h","username":"u","password":"p"}}}`, "invalid_argument"},
+		"both members":        {RouteStytchCreate, "", `{"destination_type":"DATADOG","destination_config":{"datadog":{"site":"US","api_key":"` + ddKey + `"},"grafana_loki":{"hostname":"h","username":"u","password":"p"}}}`, "invalid_argument"},
+		"unknown type":        {RouteStytchCreate, "", `{"destination_type":"SPLUNK","destination_config":{}}`, "invalid_argument"},
+		"bad site":            {RouteStytchCreate, "", `{"destination_type":"DATADOG","destination_config":{"datadog":{"site":"MARS","api_key":"` + ddKey + `"}}}`, "invalid_argument"},
+		"bad api key":         {RouteStytchCreate, "", `{"destination_type":"DATADOG","destination_config":{"datadog":{"site":"US","api_key":"nope"}}}`, "invalid_argument"},
+		"another project":     {RouteStytchCreate, "", `{"project_id":"q","destination_type":"DATADOG","destination_config":{"datadog":{"site":"US","api_key":"` + ddKey + `"}}}`, "invalid_argument"},
+		"unknown type in url": {RouteStytchGet, "SPLUNK", "", "invalid_argument"},
 		"missing stream":      {RouteStytchGet, "DATADOG", "", "not_found"},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -110,4 +119,31 @@ func decodeList(t *testing.T, r events.APIGatewayV2HTTPResponse) []stream.Stream
 		t.Fatal(err)
 	}
 	return l.Data
+}
+
+// Until a destination type has a delivery function, its streams can be
+// stored but not made active: an active one would receive nothing.
+func TestUndeliverableTypesCannotBeActive(t *testing.T) {
+	a := newAPI()
+	if code, m := stytch(t, a, RouteStytchCreate, "", `{"project_id":"p","destination_type":"DATADOG","destination_config":{"datadog":{"site":"US","api_key":"`+ddKey+`"}}}`); code != 200 {
+		t.Fatalf("a paused Stytch config is stored: %d %v", code, m)
+	}
+	if code, m := stytch(t, a, RouteStytchEnable, "DATADOG", ""); code != 400 || !strings.Contains(m["error_message"].(string), "no delivery function") {
+		t.Fatalf("enable: %d %v", code, m)
+	}
+	native := `{"name":"dd","destination_type":"datadog","destination_config":{"site":"datadoghq.com","api_key":"` + ddKey + `"}}`
+	if r := call(t, a, RouteCreate, "p", "", "", native); r.StatusCode != 400 || !strings.Contains(r.Body, `"field":"status"`) {
+		t.Fatalf("active datadog stream: %d %s", r.StatusCode, r.Body)
+	}
+	paused := strings.Replace(native, `"name":"dd"`, `"name":"dd","status":"paused"`, 1)
+	s := decodeStream(t, call(t, a, RouteCreate, "p", "", "", paused))
+	if r := callWith(t, a, RouteEnable, "p", s.ID, "", nil); r.StatusCode != 400 {
+		t.Fatalf("enable a paused datadog stream: %d %s", r.StatusCode, r.Body)
+	}
+	if r := callWith(t, a, RoutePatch, "p", s.ID, `{"status":"active"}`, nil); r.StatusCode != 400 {
+		t.Fatalf("patch it active: %d %s", r.StatusCode, r.Body)
+	}
+	if r := call(t, a, RouteCreate, "p", "", "", createBody); r.StatusCode != 201 {
+		t.Fatalf("http streams are delivered: %d %s", r.StatusCode, r.Body)
+	}
 }

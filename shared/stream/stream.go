@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/netguard"
+	"github.com/logstream/logstream/shared/topology"
 )
 
 // Status is a stream's delivery state.
@@ -129,6 +131,24 @@ func DecodeStrict(body []byte, v any) error {
 // Validator checks stream configuration on every write.
 type Validator struct {
 	Net netguard.Policy
+	// Deliverable reports whether this deployment can deliver to a
+	// destination type; nil means the types topology gives a delivery
+	// pipeline. Other types' configs are stored and validated, but their
+	// streams cannot be active: nothing would carry their events.
+	Deliverable func(destinationType string) bool
+}
+
+// CanActivate refuses to make a stream of an undeliverable type active.
+func (v Validator) CanActivate(destinationType string) error {
+	deliverable := v.Deliverable
+	if deliverable == nil {
+		deliverable = func(t string) bool { return slices.Contains(topology.Destinations(), t) }
+	}
+	if !deliverable(destinationType) {
+		return invalid("status", "a %s stream cannot be active yet: this deployment has no delivery function for %s; "+
+			"create it with \"status\": \"paused\" and enable it once that destination is delivered", destinationType, destinationType)
+	}
+	return nil
 }
 
 const (
@@ -210,6 +230,12 @@ func (v Validator) apply(s *Stream, req CreateRequest, now time.Time) error {
 	default:
 		return invalid("status", "must be %q or %q", StatusActive, StatusPaused)
 	}
+	if req.Filters != nil && len(req.Filters.Include) == 0 && len(req.Filters.Exclude) == 0 {
+		req.Filters = nil // {} and no filters mean the same: store one form
+	}
+	if req.PII != nil && len(req.PII.Fields) == 0 {
+		req.PII = nil
+	}
 	if err := req.Filters.Validate(); err != nil {
 		return err
 	}
@@ -219,6 +245,11 @@ func (v Validator) apply(s *Stream, req CreateRequest, now time.Time) error {
 	cfg, revealed, err := v.config(req.DestinationType, req.DestinationConfig, s.DestinationConfig)
 	if err != nil {
 		return err
+	}
+	if req.Status == StatusActive && s.Status != StatusActive {
+		if err := v.CanActivate(req.DestinationType); err != nil {
+			return err
+		}
 	}
 	s.Revealed = revealed
 	s.Name, s.Status, s.Filters, s.PII, s.DestinationConfig, s.UpdatedAt = name, req.Status, req.Filters, req.PII, cfg, now
