@@ -209,14 +209,7 @@ func (a *API) route(ctx context.Context, req events.APIGatewayV2HTTPRequest) (ev
 		if req.RouteKey == RouteDisable {
 			status = stream.StatusPaused
 		}
-		s, changed, err := a.change(ctx, req, projectID, streamID, func(cur stream.Stream) (stream.Stream, error) {
-			if status == stream.StatusActive && cur.Status != stream.StatusActive {
-				if err := a.Validator.CanActivate(cur.DestinationType); err != nil {
-					return stream.Stream{}, err
-				}
-			}
-			return stream.SetStatus(cur, status, a.now()), nil
-		})
+		s, changed, err := a.setStatus(ctx, req, projectID, streamID, status)
 		if err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
 		}
@@ -279,6 +272,18 @@ func (a *API) change(ctx context.Context, req events.APIGatewayV2HTTPRequest, pr
 			return stream.Stream{}, false, err
 		}
 	}
+}
+
+// setStatus enables or pauses a stream; only a deliverable one can be active.
+func (a *API) setStatus(ctx context.Context, req events.APIGatewayV2HTTPRequest, projectID, streamID string, status stream.Status) (stream.Stream, bool, error) {
+	return a.change(ctx, req, projectID, streamID, func(cur stream.Stream) (stream.Stream, error) {
+		if status == stream.StatusActive && cur.Status != stream.StatusActive {
+			if err := a.Validator.CanActivate(cur.DestinationType); err != nil {
+				return stream.Stream{}, err
+			}
+		}
+		return stream.SetStatus(cur, status, a.now()), nil
+	})
 }
 
 // respond answers a stream with its ETag.

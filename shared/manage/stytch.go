@@ -260,14 +260,7 @@ func (a *API) stytch(ctx context.Context, key apikey.Key, projectID string, req 
 		if req.RouteKey == RouteStytchDisable {
 			status, action = stream.StatusPaused, "disabled"
 		}
-		s, changed, err := a.change(ctx, req, projectID, cur.ID, func(cur stream.Stream) (stream.Stream, error) {
-			if status == stream.StatusActive && cur.Status != stream.StatusActive {
-				if err := a.Validator.CanActivate(cur.DestinationType); err != nil {
-					return stream.Stream{}, err
-				}
-			}
-			return stream.SetStatus(cur, status, a.now()), nil
-		})
+		s, changed, err := a.setStatus(ctx, req, projectID, cur.ID, status)
 		if err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
 		}

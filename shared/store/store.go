@@ -183,18 +183,27 @@ func (s *Streams) fromItem(ctx context.Context, av map[string]types.AttributeVal
 	return st, nil
 }
 
-// Create stores a new stream; it fails rather than overwrite an existing id.
-func (s *Streams) Create(ctx context.Context, st stream.Stream) error {
+// encode turns a stream into its item, secrets sealed.
+func (s *Streams) encode(ctx context.Context, st stream.Stream) (map[string]types.AttributeValue, error) {
 	it, err := toItem(st)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := s.seal(ctx, st, &it); err != nil {
-		return err
+		return nil, err
 	}
 	av, err := attributevalue.MarshalMap(it)
 	if err != nil {
-		return fmt.Errorf("encode stream %s: %w", st.ID, err)
+		return nil, fmt.Errorf("encode stream %s: %w", st.ID, err)
+	}
+	return av, nil
+}
+
+// Create stores a new stream; it fails rather than overwrite an existing id.
+func (s *Streams) Create(ctx context.Context, st stream.Stream) error {
+	av, err := s.encode(ctx, st)
+	if err != nil {
+		return err
 	}
 	_, err = s.Client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:           aws.String(s.Table),
@@ -211,16 +220,9 @@ func (s *Streams) Create(ctx context.Context, st stream.Stream) error {
 // stream.ErrConflict when another write got there first, and
 // stream.ErrNotFound when the stream is gone.
 func (s *Streams) Update(ctx context.Context, st stream.Stream, expected int64) error {
-	it, err := toItem(st)
+	av, err := s.encode(ctx, st)
 	if err != nil {
 		return err
-	}
-	if err := s.seal(ctx, st, &it); err != nil {
-		return err
-	}
-	av, err := attributevalue.MarshalMap(it)
-	if err != nil {
-		return fmt.Errorf("encode stream %s: %w", st.ID, err)
 	}
 	_, err = s.Client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                 aws.String(s.Table),
