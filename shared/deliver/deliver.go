@@ -191,13 +191,14 @@ func (c *Core) deliverGroup(ctx context.Context, g *group) []string {
 					}
 				}
 			}
+			reason := st.Redact(err.Error())
 			log.WarnContext(ctx, "delivery failed", "events_delivered", delivered,
-				"messages_failed", len(undelivered), "err", err)
+				"messages_failed", len(undelivered), "err", reason)
 			failed := 0
 			for _, rest := range batches[i:] {
 				failed += len(rest.events)
 			}
-			c.record(ctx, g, delivered, failed, err.Error())
+			c.record(ctx, g, delivered, failed, reason)
 			return undelivered
 		}
 		delivered += len(b.events)

@@ -68,9 +68,9 @@ func (a *API) test(ctx context.Context, s stream.Stream) (events.APIGatewayV2HTT
 	var se *webhook.StatusError
 	switch {
 	case errors.As(err, &se):
-		res.StatusCode, res.Message = se.StatusCode, se.Error()
+		res.StatusCode, res.Message = se.StatusCode, s.Redact(se.Error())
 	case err != nil:
-		res.Message = err.Error()
+		res.Message = s.Redact(err.Error())
 	}
 	a.Log.InfoContext(ctx, "test event sent", "project_id", s.ProjectID, "stream_id", s.ID, "ok", res.OK, "status_code", res.StatusCode)
 	return httpapi.JSON(http.StatusOK, res), nil

@@ -5,13 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/logstream/logstream/shared/deliver"
 	"github.com/logstream/logstream/shared/event"
+	"github.com/logstream/logstream/shared/netguard"
 	"github.com/logstream/logstream/shared/sink/webhook"
 	"github.com/logstream/logstream/shared/stream"
 )
@@ -175,5 +179,24 @@ func TestSecretsNeverLeak(t *testing.T) {
 		if strings.Contains(created.Body, leak) && leak != signing && leak != strings.TrimPrefix(signing, "whsec_") {
 			t.Errorf("create response contains %q", leak)
 		}
+	}
+}
+
+// A receiver that echoes the request's headers back in its error answer
+// must not get the stream's own secret shown to whoever runs the test route.
+func TestTestRouteRedactsEchoedSecrets(t *testing.T) {
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(401)
+		io.WriteString(w, "rejected Authorization: "+r.Header.Get("Authorization"))
+	}))
+	defer echo.Close()
+	a := newAPI()
+	a.Validator.Net = netguard.Policy{AllowPrivate: true}
+	a.Senders = map[string]deliver.Sender{"http": &webhook.Sender{Client: netguard.Policy{AllowPrivate: true}.Client(2 * time.Second), UserAgent: "logstream/test"}}
+	body := `{"name":"s","destination_type":"http","destination_config":{"endpoint":"` + echo.URL + `","authorization":"Bearer echo-me-secret-987654"}}`
+	id := decodeStream(t, call(t, a, RouteCreate, "p", "", "", body)).ID
+	r := callWith(t, a, RouteTest, "p", id, "", nil)
+	if r.StatusCode != 200 || strings.Contains(r.Body, "echo-me-secret") || !strings.Contains(r.Body, "[REDACTED]") || !strings.Contains(r.Body, `"status_code":401`) {
+		t.Fatalf("%d %s", r.StatusCode, r.Body)
 	}
 }
