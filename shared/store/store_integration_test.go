@@ -115,8 +115,17 @@ func TestStreamsCRUD(t *testing.T) {
 	if err := s.Delete(ctx, "proj_b", a.ID); !errors.Is(err, stream.ErrNotFound) {
 		t.Fatalf("another project's Delete: %v", err)
 	}
+	if err := s.RecordDelivery(ctx, "proj_a", a.ID, 7, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if h, err := s.Health(ctx, "proj_a", a.ID); err != nil || h.DeliveredEvents != 7 {
+		t.Fatalf("health before delete: %+v, %v", h, err)
+	}
 	if err := s.Delete(ctx, "proj_a", a.ID); err != nil {
 		t.Fatal(err)
+	}
+	if h, err := s.Health(ctx, "proj_a", a.ID); err != nil || h.DeliveredEvents != 0 {
+		t.Fatalf("health after delete: %+v, %v", h, err)
 	}
 	if _, err := s.Get(ctx, "proj_a", a.ID); !errors.Is(err, stream.ErrNotFound) {
 		t.Fatalf("Get after Delete: %v", err)
