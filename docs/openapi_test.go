@@ -37,12 +37,6 @@ import (
 	"github.com/logstream/logstream/shared/topology"
 )
 
-// pendingRoutes are documented routes no deployed function serves yet. Their
-// scenarios are skipped. When topology gains one of them, TestRoutes fails
-// until it is removed from here, which turns its scenarios on. Empty: every
-// documented route is served.
-var pendingRoutes = map[string]bool{}
-
 // unproducible are documented statuses no handler answers by itself: API
 // Gateway's throttling, and failures of the platform or of storage.
 var unproducible = map[string]string{
@@ -170,18 +164,10 @@ func TestRoutes(t *testing.T) {
 		if ops[r.Key()] == nil {
 			t.Errorf("topology route %s has no operation in openapi.yaml", r.Key())
 		}
-		if pendingRoutes[r.Key()] {
-			t.Errorf("route %s is served now: remove it from pendingRoutes so its scenarios run", r.Key())
-		}
 	}
 	for key := range ops {
-		if !served[key] && !pendingRoutes[key] {
-			t.Errorf("openapi.yaml documents %s, which topology does not deploy (and it is not pending)", key)
-		}
-	}
-	for key := range pendingRoutes {
-		if ops[key] == nil {
-			t.Errorf("pending route %s is not documented", key)
+		if !served[key] {
+			t.Errorf("openapi.yaml documents %s, which topology does not deploy", key)
 		}
 	}
 }
@@ -232,9 +218,6 @@ func TestHandlersMatchDocument(t *testing.T) {
 	env := newEnvironment(t)
 	for _, sc := range scenarios() {
 		t.Run(sc.route+" "+sc.name, func(t *testing.T) {
-			if pendingRoutes[sc.route] {
-				t.Skip("pending: no function serves this route yet")
-			}
 			f := env.fixture(t, functions)
 			if sc.setup != nil {
 				sc.setup(f)
