@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/logstream/logstream/shared/ingest"
 	"io"
 	"net/http"
 	"net/url"
@@ -42,11 +43,7 @@ func eventsSend(fs *flag.FlagSet) action {
 		if err != nil {
 			return err
 		}
-		var r struct {
-			Accepted int `json:"accepted"`
-			Streams  int `json:"streams"`
-			Messages int `json:"messages"`
-		}
+		var r ingest.Result
 		if err := json.Unmarshal(resp.body, &r); err != nil {
 			return fmt.Errorf("read the ingestion result: %w", err)
 		}

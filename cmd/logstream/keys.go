@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/logstream/logstream/shared/apikey"
+	"github.com/logstream/logstream/shared/manage"
 	"net/http"
 	"net/url"
 	"strings"
@@ -44,11 +46,7 @@ func keysCreate(fs *flag.FlagSet) action {
 		case *access != "read" && *access != "write":
 			return usagef("--access must be read or write")
 		}
-		b, err := json.Marshal(struct {
-			Name     string   `json:"name"`
-			Projects []string `json:"projects"`
-			Access   string   `json:"access"`
-		}{*name, projects, *access})
+		b, err := json.Marshal(manage.CreateKeyRequest{Name: *name, Projects: projects, Access: apikey.Access(*access)})
 		if err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/logstream/logstream/shared/manage"
 	"io"
 	"net/http"
 	"net/url"
@@ -362,11 +363,7 @@ func streamsTest(*flag.FlagSet) action {
 		if err != nil {
 			return err
 		}
-		var r struct {
-			OK         bool   `json:"ok"`
-			StatusCode int    `json:"status_code"`
-			Message    string `json:"message"`
-		}
+		var r manage.TestResult
 		if err := json.Unmarshal(resp.body, &r); err != nil {
 			return fmt.Errorf("read the test result the API answered: %w", err)
 		}
