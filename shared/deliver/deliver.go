@@ -4,15 +4,21 @@
 // and report the messages that were not delivered so SQS retries only those.
 //
 // A message is acknowledged (left out of BatchItemFailures, so the event
-// source mapping deletes it) only after its destination accepted every event
-// in it, or when its stream no longer wants events (deleted or paused).
+// source mapping deletes it) only when each of its events was accepted by the
+// destination or parked in the DLQ with the reason, or when its stream no
+// longer wants events (deleted or paused). A message with an event that may
+// yet succeed is retried whole, after a delay that grows with its receive
+// count, until SQS redrive moves it to the DLQ.
 package deliver
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"strconv"
 	"sync"
 	"time"
 
@@ -28,9 +34,24 @@ type Streams interface {
 }
 
 // Sender delivers one batch of events to a stream's destination. It returns
-// nil only when the destination acknowledged all of them.
+// nil only when the destination acknowledged all of them; otherwise an error
+// classified with this package's constructors (unclassified errors are
+// Retryable), or a *PartialError naming the events that were not accepted.
 type Sender interface {
-	Send(ctx context.Context, s stream.Stream, events []json.RawMessage) error
+	Send(ctx context.Context, s stream.Stream, b Batch) error
+}
+
+// Batch is what one Send delivers.
+type Batch struct {
+	Events []json.RawMessage
+	// Key names the batch the same way on every retry, for destinations
+	// that write objects (S3) and must overwrite rather than duplicate. It
+	// is set only under Limits.PerMessage: the SQS message id, with a
+	// "-<n>" suffix for the parts of a message that had to be split.
+	Key string
+	// EnqueuedAt is when ingestion queued the events (the SQS message's
+	// SentTimestamp): stable across retries, unlike the time of sending.
+	EnqueuedAt time.Time
 }
 
 // Health keeps per-stream delivery counters for the health view. Recording
@@ -40,10 +61,79 @@ type Health interface {
 	RecordFailure(ctx context.Context, projectID, streamID string, events int, reason string, at time.Time) error
 }
 
-// Limits bound one Send.
+// Queue is the delivery function's own queue and its dead-letter queue.
+type Queue interface {
+	// Delay makes failed messages visible again only after their delays.
+	Delay(ctx context.Context, delays []Delay) error
+	// Park sends events (or an undecodable body) to the DLQ with the reason.
+	Park(ctx context.Context, p Parked) error
+}
+
+// Delay is when one failed message may be received again.
+type Delay struct {
+	MessageID     string
+	ReceiptHandle string
+	After         time.Duration
+}
+
+// Parked is what goes to the DLQ for one source message: its events that can
+// never be delivered as they are, or its whole body when it cannot be read.
+type Parked struct {
+	SourceMessageID     string
+	ProjectID, StreamID string
+	Events              []json.RawMessage
+	Body                string // set instead of Events for an undecodable message
+	Reason              string
+	ReceiveCount        int
+}
+
+// Suspender suspends a stream whose destination is gone.
+type Suspender interface {
+	Suspend(ctx context.Context, projectID, streamID, reason string) error
+}
+
+// Limits bound one Send, as the destination documents them.
 type Limits struct {
 	MaxBytes  int // sum of the events' sizes
 	MaxEvents int
+	// MaxEventBytes is the largest single event the destination takes;
+	// a larger one is parked in the DLQ with the reason, never truncated.
+	// Zero means MaxBytes.
+	MaxEventBytes int
+	// PerMessage keeps each batch within one SQS message, so Batch.Key
+	// can name it.
+	PerMessage bool
+}
+
+func (l Limits) maxEventBytes() int {
+	if l.MaxEventBytes > 0 {
+		return min(l.MaxEventBytes, l.MaxBytes)
+	}
+	return l.MaxBytes
+}
+
+// Backoff is the delay before a failed message is retried: Base doubled for
+// every earlier receive, at most Max, with jitter so a recovering destination
+// is not hit by every stream at once, and never sooner than the
+// destination's Retry-After.
+type Backoff struct {
+	Base, Max time.Duration
+}
+
+// maxVisibility is the longest SQS lets a message stay invisible.
+const maxVisibility = 12 * time.Hour
+
+// After is the delay before the receiveCount+1-th receive.
+func (b Backoff) After(receiveCount int, retryAfter time.Duration) time.Duration {
+	d := b.Base
+	for i := 1; i < receiveCount && d < b.Max; i++ {
+		d *= 2
+	}
+	d = min(d, b.Max)
+	if d > 0 {
+		d = d/2 + rand.N(d/2+1) // "equal jitter"
+	}
+	return min(max(d, retryAfter), maxVisibility)
 }
 
 // Core is the delivery handler.
@@ -51,6 +141,13 @@ type Core struct {
 	Streams Streams
 	Sender  Sender
 	Limits  Limits
+	// Queue delays retries and parks what cannot be delivered. Without it,
+	// every failure is left to the queue's visibility timeout and redrive.
+	Queue   Queue
+	Backoff Backoff
+	// Suspend, when set, suspends a stream whose destination answered that
+	// it is gone (410, a deleted bucket).
+	Suspend Suspender
 	// Health receives the counters (optional).
 	Health Health
 	// CacheTTL is how long a stream's config is reused between invocations.
@@ -68,13 +165,22 @@ type Core struct {
 }
 
 type message struct {
-	id     string
+	rec    *events.SQSMessage
 	events []json.RawMessage
 }
 
 type group struct {
 	projectID, streamID string
 	msgs                []message
+}
+
+// outcome is what became of one message of a group.
+type outcome struct {
+	retry      bool          // at least one event may yet be delivered
+	retryAfter time.Duration // the longest Retry-After among them
+	parked     []int         // indices of its events to park
+	reasons    []string      // why, by parked event
+	reason     string        // why it is retried
 }
 
 // Handle is the Lambda handler for an SQS event source mapping with
@@ -86,23 +192,27 @@ func (c *Core) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventR
 
 	var (
 		mu     sync.Mutex
-		failed []string
+		failed []Delay
 	)
-	fail := func(ids ...string) {
+	retry := func(d ...Delay) {
 		mu.Lock()
-		failed = append(failed, ids...)
+		failed = append(failed, d...)
 		mu.Unlock()
 	}
 
 	var groups []*group
 	index := map[[2]string]*group{}
-	for _, rec := range ev.Records {
+	for i := range ev.Records {
+		rec := &ev.Records[i]
 		env, err := queue.DecodeEnvelope([]byte(rec.Body))
 		if err != nil {
-			// Undecodable now means undecodable on every retry; failing it lets
-			// redrive park it in the DLQ where it can be inspected.
+			// Undecodable now means undecodable on every retry: park it
+			// where it can be inspected rather than retry it.
 			c.Log.ErrorContext(ctx, "undecodable message", "message_id", rec.MessageId, "err", err)
-			fail(rec.MessageId)
+			if !c.park(ctx, Parked{SourceMessageID: rec.MessageId, Body: rec.Body, ReceiveCount: receiveCount(rec),
+				Reason: "undecodable message: " + err.Error()}) {
+				retry(c.delay(rec, 0))
+			}
 			continue
 		}
 		k := [2]string{env.ProjectID, env.StreamID}
@@ -112,7 +222,7 @@ func (c *Core) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventR
 			index[k] = g
 			groups = append(groups, g)
 		}
-		g.msgs = append(g.msgs, message{id: rec.MessageId, events: env.Events})
+		g.msgs = append(g.msgs, message{rec: rec, events: env.Events})
 	}
 
 	sem := make(chan struct{}, max(1, c.concurrency()))
@@ -123,14 +233,24 @@ func (c *Core) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventR
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			fail(c.deliverGroup(ctx, g)...)
+			retry(c.deliverGroup(ctx, g)...)
 		}()
 	}
 	wg.Wait()
 
 	resp := events.SQSEventResponse{}
-	for _, id := range failed {
-		resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})
+	for _, d := range failed {
+		resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: d.MessageID})
+	}
+	if c.Queue != nil && len(failed) > 0 {
+		// On a context of its own: the margin exists for exactly this.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		if err := c.Queue.Delay(dctx, failed); err != nil {
+			// The messages still come back, after the queue's own
+			// visibility timeout: later, but not lost.
+			c.Log.WarnContext(ctx, "delay retries", "messages", len(failed), "err", err)
+		}
 	}
 	return resp, nil
 }
@@ -155,9 +275,42 @@ func (c *Core) withMargin(ctx context.Context) (context.Context, context.CancelF
 	return context.WithDeadline(ctx, dl.Add(-margin))
 }
 
-// deliverGroup sends one stream's messages and returns the ids of those that
-// were not delivered.
-func (c *Core) deliverGroup(ctx context.Context, g *group) []string {
+func receiveCount(rec *events.SQSMessage) int {
+	n, err := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
+	if err != nil || n < 1 {
+		return 1
+	}
+	return n
+}
+
+func enqueuedAt(rec *events.SQSMessage) time.Time {
+	ms, err := strconv.ParseInt(rec.Attributes["SentTimestamp"], 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+func (c *Core) delay(rec *events.SQSMessage, retryAfter time.Duration) Delay {
+	return Delay{MessageID: rec.MessageId, ReceiptHandle: rec.ReceiptHandle, After: c.Backoff.After(receiveCount(rec), retryAfter)}
+}
+
+// park sends p to the DLQ and reports whether it is there.
+func (c *Core) park(ctx context.Context, p Parked) bool {
+	if c.Queue == nil {
+		return false
+	}
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := c.Queue.Park(pctx, p); err != nil {
+		c.Log.ErrorContext(ctx, "park in the DLQ", "message_id", p.SourceMessageID, "err", err)
+		return false
+	}
+	return true
+}
+
+// deliverGroup sends one stream's messages and returns those to retry.
+func (c *Core) deliverGroup(ctx context.Context, g *group) []Delay {
 	log := c.Log.With("project_id", g.projectID, "stream_id", g.streamID)
 	st, err := c.cache.Get(ctx, [2]string{g.projectID, g.streamID}, func(ctx context.Context) (stream.Stream, error) {
 		return c.Streams.Get(ctx, g.projectID, g.streamID)
@@ -168,50 +321,71 @@ func (c *Core) deliverGroup(ctx context.Context, g *group) []string {
 	}
 	if err != nil {
 		log.ErrorContext(ctx, "load stream", "err", err)
-		return ids(g.msgs)
+		return c.retryAll(g.msgs, 0)
 	}
-	if st.Status != stream.StatusActive {
+	d := &delivery{core: c, ctx: ctx, st: st, out: make([]outcome, len(g.msgs))}
+	switch st.Status {
+	case stream.StatusActive:
+		d.run(g.msgs)
+	case stream.StatusSuspended:
+		// Suspended by logstream itself: these were queued before it
+		// happened, and are kept for a redrive once the customer fixes it.
+		d.parkAll(g.msgs, "stream is suspended")
+	default:
 		// Pausing stops delivery; resuming does not backfill what arrived meanwhile.
 		log.InfoContext(ctx, "stream not active; dropping its queued events", "status", st.Status, "events", countEvents(g.msgs))
 		return nil
 	}
-	batches := c.split(g.msgs)
-	delivered := 0
-	for i, b := range batches {
-		if err := c.Sender.Send(ctx, st, b.events); err != nil {
-			// Later batches would most likely meet the same fate; leave them,
-			// and the messages this one touched, for SQS to retry.
-			var undelivered []string
-			seen := map[string]bool{}
-			for _, rest := range batches[i:] {
-				for _, id := range rest.ids {
-					if !seen[id] {
-						seen[id] = true
-						undelivered = append(undelivered, id)
-					}
-				}
-			}
-			reason := st.Redact(err.Error())
-			log.WarnContext(ctx, "delivery failed", "events_delivered", delivered,
-				"messages_failed", len(undelivered), "err", reason)
-			failed := 0
-			for _, rest := range batches[i:] {
-				failed += len(rest.events)
-			}
-			c.record(ctx, g, delivered, failed, reason)
-			return undelivered
+
+	var again []Delay
+	parked, retried := 0, 0
+	var reason string
+	for i, m := range g.msgs {
+		o := d.out[i]
+		if o.retry {
+			again = append(again, c.delay(m.rec, o.retryAfter))
+			retried += len(m.events)
+			reason = o.reason
+			continue
 		}
-		delivered += len(b.events)
+		if len(o.parked) == 0 {
+			continue
+		}
+		evs := make([]json.RawMessage, len(o.parked))
+		for j, k := range o.parked {
+			evs[j] = m.events[k]
+		}
+		why := o.reasons[0]
+		if !c.park(ctx, Parked{SourceMessageID: m.rec.MessageId, ProjectID: g.projectID, StreamID: g.streamID,
+			Events: evs, Reason: why, ReceiveCount: receiveCount(m.rec)}) {
+			again = append(again, c.delay(m.rec, 0))
+			retried += len(m.events)
+			reason = why
+			continue
+		}
+		parked += len(evs)
+		reason = why
 	}
-	log.InfoContext(ctx, "delivered", "events", delivered, "requests", len(batches))
-	c.record(ctx, g, delivered, 0, "")
-	return nil
+	if d.delivered > 0 || parked > 0 || retried > 0 {
+		log.InfoContext(ctx, "delivery", "events_delivered", d.delivered, "events_parked", parked,
+			"events_to_retry", retried, "requests", d.requests, "reason", reason)
+	}
+	c.record(ctx, g, d.delivered, parked+retried, reason)
+	return again
+}
+
+func (c *Core) retryAll(msgs []message, after time.Duration) []Delay {
+	out := make([]Delay, len(msgs))
+	for i, m := range msgs {
+		out[i] = c.delay(m.rec, after)
+	}
+	return out
 }
 
 // record updates the stream's counters, on a context of its own so a
 // deadline that cut delivery short still lets the failure be counted.
 func (c *Core) record(ctx context.Context, g *group, delivered, failed int, reason string) {
-	if c.Health == nil {
+	if c.Health == nil || delivered+failed == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
@@ -229,45 +403,203 @@ func (c *Core) record(ctx context.Context, g *group, delivered, failed int, reas
 	}
 }
 
-type batch struct {
-	events []json.RawMessage
-	ids    []string // messages with events in this batch
-	bytes  int
+// ref is one event of a group: its message and its index in the message.
+type ref struct{ msg, ev int }
+
+// maxBisectRequests bounds the extra requests spent isolating the events a
+// destination rejects: enough to find a few bad lines in a large batch; past
+// it, what is still rejected is parked as a whole.
+const maxBisectRequests = 24
+
+// delivery is the state of one stream's messages in one invocation.
+type delivery struct {
+	core      *Core
+	ctx       context.Context
+	st        stream.Stream
+	msgs      []message
+	out       []outcome
+	delivered int
+	requests  int
+	bisects   int
+	// stop, once set, is the failure every remaining batch takes without
+	// being sent (the destination refuses the stream, or time is up).
+	stop    error
+	stopped bool
 }
 
-// split packs the group's events into batches within Limits. A message whose
-// events span two batches is listed in both, so it is acknowledged only if
-// both succeed.
-func (c *Core) split(msgs []message) []batch {
-	var out []batch
-	cur := batch{}
-	for _, m := range msgs {
-		inCur := false
-		for _, e := range m.events {
-			if len(cur.events) > 0 && (len(cur.events)+1 > c.Limits.MaxEvents || cur.bytes+len(e) > c.Limits.MaxBytes) {
-				out = append(out, cur)
-				cur, inCur = batch{}, false
+func (d *delivery) run(msgs []message) {
+	d.msgs = msgs
+	limit := d.core.Limits.maxEventBytes()
+	var refs []ref
+	for i, m := range msgs {
+		for j, e := range m.events {
+			if len(e) > limit {
+				d.parkEvent(ref{i, j}, fmt.Sprintf("event is %d bytes; the destination takes at most %d", len(e), limit))
+				continue
 			}
-			if !inCur {
-				cur.ids = append(cur.ids, m.id)
-				inCur = true
-			}
-			cur.events = append(cur.events, e)
-			cur.bytes += len(e)
+			refs = append(refs, ref{i, j})
 		}
 	}
-	if len(cur.events) > 0 {
+	for _, b := range d.split(refs) {
+		d.send(b)
+	}
+}
+
+func (d *delivery) parkAll(msgs []message, reason string) {
+	d.msgs = msgs
+	for i, m := range msgs {
+		for j := range m.events {
+			d.parkEvent(ref{i, j}, reason)
+		}
+	}
+}
+
+// split packs events into batches within Limits, in order.
+func (d *delivery) split(refs []ref) [][]ref {
+	l := d.core.Limits
+	var out [][]ref
+	var cur []ref
+	bytes := 0
+	for _, r := range refs {
+		size := len(d.msgs[r.msg].events[r.ev])
+		if len(cur) > 0 && (len(cur)+1 > l.MaxEvents || bytes+size > l.MaxBytes || (l.PerMessage && cur[0].msg != r.msg)) {
+			out = append(out, cur)
+			cur, bytes = nil, 0
+		}
+		cur = append(cur, r)
+		bytes += size
+	}
+	if len(cur) > 0 {
 		out = append(out, cur)
 	}
 	return out
 }
 
-func ids(msgs []message) []string {
-	out := make([]string, len(msgs))
-	for i, m := range msgs {
-		out[i] = m.id
+func (d *delivery) batch(refs []ref) Batch {
+	b := Batch{Events: make([]json.RawMessage, len(refs))}
+	for i, r := range refs {
+		b.Events[i] = d.msgs[r.msg].events[r.ev]
 	}
-	return out
+	first := d.msgs[refs[0].msg].rec
+	b.EnqueuedAt = enqueuedAt(first)
+	if d.core.Limits.PerMessage {
+		b.Key = first.MessageId
+		if len(refs) < len(d.msgs[refs[0].msg].events) {
+			// A part of the message: named by the events it holds, so the
+			// same part gets the same name on a retry.
+			b.Key += "-" + strconv.Itoa(refs[0].ev) + "-" + strconv.Itoa(refs[len(refs)-1].ev)
+		}
+	}
+	return b
+}
+
+// send delivers one batch and records each event's outcome.
+func (d *delivery) send(refs []ref) {
+	if d.stopped {
+		d.failAll(refs, d.stop)
+		return
+	}
+	if err := d.ctx.Err(); err != nil {
+		d.stopAll(refs, fmt.Errorf("invocation time ran out before sending: %w", err))
+		return
+	}
+	d.requests++
+	err := d.core.Sender.Send(d.ctx, d.st, d.batch(refs))
+	if err == nil {
+		d.delivered += len(refs)
+		return
+	}
+	var pe *PartialError
+	if errors.As(err, &pe) {
+		for i, r := range refs {
+			if ferr, ok := pe.Failed[i]; ok {
+				d.fail(r, ferr)
+			} else {
+				d.delivered++
+			}
+		}
+		return
+	}
+	class, _ := ClassOf(err)
+	if isTimeout(d.ctx, err) {
+		class = Retryable
+	}
+	switch class {
+	case TooLarge:
+		if len(refs) > 1 {
+			d.send(refs[:len(refs)/2])
+			d.send(refs[len(refs)/2:])
+			return
+		}
+	case Rejected:
+		if len(refs) > 1 && d.bisects < maxBisectRequests {
+			d.bisects += 2
+			d.send(refs[:len(refs)/2])
+			d.send(refs[len(refs)/2:])
+			return
+		}
+	case Retryable, Permanent:
+		// The next batches would meet the same fate: a destination that
+		// is down or refuses the stream's credentials refuses them all.
+		d.stopAll(refs, err)
+		return
+	case Gone:
+		d.suspend(err)
+		d.stopAll(refs, err)
+		return
+	}
+	d.failAll(refs, err)
+}
+
+func (d *delivery) stopAll(refs []ref, err error) {
+	d.stop, d.stopped = err, true
+	d.failAll(refs, err)
+}
+
+func (d *delivery) failAll(refs []ref, err error) {
+	for _, r := range refs {
+		d.fail(r, err)
+	}
+}
+
+// fail records one event's failure: retried if it may yet succeed, parked
+// otherwise.
+func (d *delivery) fail(r ref, err error) {
+	class, after := ClassOf(err)
+	if isTimeout(d.ctx, err) {
+		class = Retryable
+	}
+	reason := d.st.Redact(err.Error())
+	if class == Retryable {
+		o := &d.out[r.msg]
+		o.retry = true
+		o.retryAfter = max(o.retryAfter, after)
+		o.reason = reason
+		return
+	}
+	d.parkEvent(r, class.String()+": "+reason)
+}
+
+func (d *delivery) parkEvent(r ref, reason string) {
+	o := &d.out[r.msg]
+	o.parked = append(o.parked, r.ev)
+	o.reasons = append(o.reasons, reason)
+}
+
+func (d *delivery) suspend(cause error) {
+	c := d.core
+	c.cache.Forget([2]string{d.st.ProjectID, d.st.ID})
+	if c.Suspend == nil {
+		return
+	}
+	reason := d.st.Redact(cause.Error())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(d.ctx), 2*time.Second)
+	defer cancel()
+	if err := c.Suspend.Suspend(sctx, d.st.ProjectID, d.st.ID, reason); err != nil {
+		c.Log.ErrorContext(d.ctx, "suspend stream", "project_id", d.st.ProjectID, "stream_id", d.st.ID, "err", err)
+		return
+	}
+	c.Log.WarnContext(d.ctx, "destination is gone; stream suspended", "project_id", d.st.ProjectID, "stream_id", d.st.ID, "reason", reason)
 }
 
 func countEvents(msgs []message) int {

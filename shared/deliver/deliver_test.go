@@ -28,6 +28,7 @@ func (f *fakeStreams) Get(_ context.Context, p, s string) (stream.Stream, error)
 
 type sent struct {
 	streamID string
+	key      string
 	events   []string
 }
 
@@ -37,9 +38,10 @@ type fakeSender struct {
 	send func(ctx context.Context, s stream.Stream, n int) error
 }
 
-func (f *fakeSender) Send(ctx context.Context, s stream.Stream, evs []json.RawMessage) error {
+func (f *fakeSender) Send(ctx context.Context, s stream.Stream, b Batch) error {
+	evs := b.Events
 	f.mu.Lock()
-	rec := sent{streamID: s.ID}
+	rec := sent{streamID: s.ID, key: b.Key}
 	for _, e := range evs {
 		rec.events = append(rec.events, string(e))
 	}

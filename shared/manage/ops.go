@@ -12,7 +12,7 @@ import (
 	"github.com/logstream/logstream/shared/deliver"
 	"github.com/logstream/logstream/shared/event"
 	"github.com/logstream/logstream/shared/httpapi"
-	"github.com/logstream/logstream/shared/sink/webhook"
+	"github.com/logstream/logstream/shared/sink"
 	"github.com/logstream/logstream/shared/stream"
 )
 
@@ -63,9 +63,9 @@ func (a *API) test(ctx context.Context, s stream.Stream) (events.APIGatewayV2HTT
 		"type": "logstream.test", "project_id": s.ProjectID, "stream_id": s.ID,
 		"message": "A test event from logstream: if you can read this, the stream works.",
 	})
-	err := sender.Send(ctx, s, []json.RawMessage{ev})
+	err := sender.Send(ctx, s, deliver.Batch{Events: []json.RawMessage{ev}, Key: "test-" + event.NewID(), EnqueuedAt: now})
 	res := TestResult{OK: err == nil, Message: "the destination accepted the test event"}
-	var se *webhook.StatusError
+	var se *sink.StatusError
 	switch {
 	case errors.As(err, &se):
 		res.StatusCode, res.Message = se.StatusCode, s.Redact(se.Error())
@@ -102,4 +102,3 @@ func (a *API) emit(ctx context.Context, key apikey.Key, action string, s stream.
 	}
 }
 
-var _ deliver.Sender = (*webhook.Sender)(nil)

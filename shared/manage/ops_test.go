@@ -16,6 +16,7 @@ import (
 	"github.com/logstream/logstream/shared/deliver"
 	"github.com/logstream/logstream/shared/event"
 	"github.com/logstream/logstream/shared/netguard"
+	"github.com/logstream/logstream/shared/sink"
 	"github.com/logstream/logstream/shared/sink/webhook"
 	"github.com/logstream/logstream/shared/stream"
 )
@@ -93,8 +94,8 @@ func TestHealthRoute(t *testing.T) {
 
 type senderFunc func(s stream.Stream, evs []json.RawMessage) error
 
-func (f senderFunc) Send(_ context.Context, s stream.Stream, evs []json.RawMessage) error {
-	return f(s, evs)
+func (f senderFunc) Send(_ context.Context, s stream.Stream, b deliver.Batch) error {
+	return f(s, b.Events)
 }
 
 func TestTestRoute(t *testing.T) {
@@ -111,9 +112,9 @@ func TestTestRoute(t *testing.T) {
 			return nil
 		}, 200, TestResult{OK: true, Message: "the destination accepted the test event"}},
 		{"refused", func(stream.Stream, []json.RawMessage) error {
-			return &webhook.StatusError{StatusCode: 500, Body: "down"}
+			return &sink.StatusError{Destination: "receiver", StatusCode: 500, Body: "down"}
 		},
-			200, TestResult{OK: false, StatusCode: 500, Message: `receiver answered 500: "down"`}},
+			200, TestResult{OK: false, StatusCode: 500, Message: `receiver answered 500 Internal Server Error: "down"`}},
 		{"unreachable", func(stream.Stream, []json.RawMessage) error { return errors.New("dial: connection refused") },
 			200, TestResult{OK: false, Message: "dial: connection refused"}},
 	}

@@ -79,3 +79,11 @@ func (c *Cache[K, V]) Get(ctx context.Context, k K, load func(context.Context) (
 	close(cl.done)
 	return cl.v, cl.err
 }
+
+// Forget drops k, so the next Get loads it afresh: for a value the caller
+// has just learned is stale.
+func (c *Cache[K, V]) Forget(k K) {
+	c.mu.Lock()
+	delete(c.entries, k)
+	c.mu.Unlock()
+}

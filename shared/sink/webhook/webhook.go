@@ -13,7 +13,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/logstream/logstream/shared/deliver"
 	"github.com/logstream/logstream/shared/destination"
+	"github.com/logstream/logstream/shared/sink"
 	"github.com/logstream/logstream/shared/stream"
 )
 
@@ -44,33 +44,33 @@ type Sender struct {
 
 var _ deliver.Sender = (*Sender)(nil)
 
-// StatusError is a non-2xx answer from the receiver.
-type StatusError struct {
-	StatusCode int
-	Body       string // the first bytes of the answer, for the operator
-}
-
-func (e *StatusError) Error() string {
-	return fmt.Sprintf("receiver answered %d: %q", e.StatusCode, e.Body)
-}
-
 // Send delivers the events and succeeds only when every request was answered
-// with a 2xx.
-func (s *Sender) Send(ctx context.Context, st stream.Stream, evs []json.RawMessage) error {
+// with a 2xx. Answers are classified by sink.ClassOfStatus: notably 410 Gone
+// suspends the stream, and 429/5xx are retried after any Retry-After.
+func (s *Sender) Send(ctx context.Context, st stream.Stream, b deliver.Batch) error {
+	evs := b.Events
 	c, err := st.Destination()
 	if err != nil {
-		return err
+		return deliver.Classify(deliver.Permanent, err)
 	}
 	cfg, ok := c.(*destination.HTTPConfig)
 	if !ok {
-		return fmt.Errorf("stream %s is a %s stream, not http", st.ID, st.DestinationType)
+		return deliver.Classify(deliver.Permanent, fmt.Errorf("stream %s is a %s stream, not http", st.ID, st.DestinationType))
 	}
 	switch cfg.ContentFormat {
 	case destination.ContentFormatJSONObject:
-		// One request per event, as Auth0's custom webhook streams do.
-		for _, ev := range evs {
+		// One request per event, as Auth0's custom webhook streams do. A
+		// failure after some were accepted reports just the rest.
+		for i, ev := range evs {
 			if err := s.post(ctx, st, cfg, ContentTypeJSON, ev, []json.RawMessage{ev}); err != nil {
-				return err
+				if i == 0 {
+					return err
+				}
+				failed := make(map[int]error, len(evs)-i)
+				for j := i; j < len(evs); j++ {
+					failed[j] = err
+				}
+				return &deliver.PartialError{Failed: failed}
 			}
 		}
 		return nil
@@ -142,7 +142,7 @@ func Sign(secret, id string, timestamp int64, body []byte) (string, error) {
 func (s *Sender) post(ctx context.Context, st stream.Stream, cfg *destination.HTTPConfig, contentType string, body []byte, evs []json.RawMessage) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cfg.Endpoint, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("build request for stream %s: %w", st.ID, err)
+		return deliver.Classify(deliver.Permanent, fmt.Errorf("build request for stream %s: %w", st.ID, err))
 	}
 	for k, v := range cfg.CustomHeaders {
 		req.Header.Set(k, v)
@@ -156,24 +156,17 @@ func (s *Sender) post(ctx context.Context, st stream.Stream, cfg *destination.HT
 		id, ts := MessageID(evs), s.now().Unix()
 		sig, err := Sign(cfg.SigningSecret, id, ts, body)
 		if err != nil {
-			return fmt.Errorf("stream %s: %w", st.ID, err)
+			return deliver.Classify(deliver.Permanent, fmt.Errorf("stream %s: %w", st.ID, err))
 		}
 		req.Header.Set("webhook-id", id)
 		req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
 		req.Header.Set("webhook-signature", sig)
 	}
-	resp, err := s.Client.Do(req)
-	if err != nil {
-		return fmt.Errorf("post to stream %s: %w", st.ID, err)
+	ans, err := sink.Do(s.Client, req)
+	if ans == nil {
+		return err
 	}
-	defer resp.Body.Close()
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	// Drain a little more so the connection can be reused.
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return &StatusError{StatusCode: resp.StatusCode, Body: string(snippet)}
-	}
-	return nil
+	return ans.Err("receiver", s.now())
 }
 
 func (s *Sender) now() time.Time {

@@ -14,10 +14,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/logstream/logstream/shared/deliver"
 	"github.com/logstream/logstream/shared/netguard"
+	"github.com/logstream/logstream/shared/sink"
 	"github.com/logstream/logstream/shared/stream"
 )
 
@@ -99,7 +102,7 @@ func TestContentFormats(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.format, func(t *testing.T) {
 			srv, got := receiver(t, 202)
-			if err := sender(2*time.Second).Send(context.Background(), testStream(srv.URL, tc.format, ""), evs); err != nil {
+			if err := sender(2*time.Second).Send(context.Background(), testStream(srv.URL, tc.format, ""), deliver.Batch{Events: evs}); err != nil {
 				t.Fatal(err)
 			}
 			reqs := got()
@@ -149,7 +152,7 @@ func TestSignedRequestsAndStableIDs(t *testing.T) {
 	s := sender(2 * time.Second)
 	st := testStream(srv.URL, "JSONLINES", signingSecret)
 	for range 2 { // the first attempt fails; SQS would retry the same batch
-		if err := s.Send(context.Background(), st, evs); err == nil {
+		if err := s.Send(context.Background(), st, deliver.Batch{Events: evs}); err == nil {
 			t.Fatal("a 500 was treated as delivered")
 		}
 	}
@@ -169,15 +172,60 @@ func TestSignedRequestsAndStableIDs(t *testing.T) {
 }
 
 func TestStatusErrors(t *testing.T) {
-	for _, status := range []int{400, 401, 410, 429, 500, 302} {
-		t.Run(strconv.Itoa(status), func(t *testing.T) {
-			srv, _ := receiver(t, status)
-			err := sender(2*time.Second).Send(context.Background(), testStream(srv.URL, "JSONLINES", ""), evs)
-			var se *StatusError
-			if !errors.As(err, &se) || se.StatusCode != status {
-				t.Fatalf("err = %v, want status %d", err, status)
+	for _, tc := range []struct {
+		status int
+		class  deliver.Class
+	}{
+		{400, deliver.Rejected}, {401, deliver.Permanent}, {403, deliver.Permanent}, {410, deliver.Gone},
+		{413, deliver.TooLarge}, {429, deliver.Retryable}, {500, deliver.Retryable}, {302, deliver.Retryable},
+	} {
+		t.Run(strconv.Itoa(tc.status), func(t *testing.T) {
+			srv, _ := receiver(t, tc.status)
+			err := sender(2*time.Second).Send(context.Background(), testStream(srv.URL, "JSONLINES", ""), deliver.Batch{Events: evs})
+			var se *sink.StatusError
+			if !errors.As(err, &se) || se.StatusCode != tc.status {
+				t.Fatalf("err = %v, want status %d", err, tc.status)
+			}
+			if c, _ := deliver.ClassOf(err); c != tc.class {
+				t.Fatalf("class %v, want %v", c, tc.class)
+			}
+			if strings.Contains(err.Error(), "tok-123456789") {
+				t.Fatalf("the error carries the authorization secret: %v", err)
 			}
 		})
+	}
+}
+
+func TestRetryAfterIsHonoured(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "120")
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	err := sender(2*time.Second).Send(context.Background(), testStream(srv.URL, "JSONLINES", ""), deliver.Batch{Events: evs})
+	if c, after := deliver.ClassOf(err); c != deliver.Retryable || after != 2*time.Minute {
+		t.Fatalf("class %v after %v, want retryable after 2m (err %v)", c, after, err)
+	}
+}
+
+func TestJSONObjectReportsOnlyTheEventsNotSent(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) > 2 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+	many := append(append([]json.RawMessage{}, evs...), evs...)
+	err := sender(2*time.Second).Send(context.Background(), testStream(srv.URL, "JSONOBJECT", ""), deliver.Batch{Events: many})
+	var pe *deliver.PartialError
+	if !errors.As(err, &pe) || len(pe.Failed) != len(many)-2 {
+		t.Fatalf("err = %v, want the %d events after the first two", err, len(many)-2)
+	}
+	for i := 2; i < len(many); i++ {
+		if pe.Failed[i] == nil {
+			t.Fatalf("event %d not reported", i)
+		}
 	}
 }
 
@@ -186,7 +234,7 @@ func TestSendTimesOut(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-block }))
 	defer srv.Close()
 	defer close(block)
-	if err := sender(100*time.Millisecond).Send(context.Background(), testStream(srv.URL, "JSONLINES", ""), evs); err == nil {
+	if err := sender(100*time.Millisecond).Send(context.Background(), testStream(srv.URL, "JSONLINES", ""), deliver.Batch{Events: evs}); err == nil {
 		t.Fatal("a receiver that never answers was treated as delivered")
 	}
 }
@@ -194,7 +242,7 @@ func TestSendTimesOut(t *testing.T) {
 func TestSendRefusesLoopbackWithoutSwitch(t *testing.T) {
 	srv, got := receiver(t, 200)
 	s := &Sender{Client: netguard.Policy{}.Client(time.Second), UserAgent: "logstream/test"}
-	err := s.Send(context.Background(), testStream(srv.URL, "JSONLINES", ""), evs)
+	err := s.Send(context.Background(), testStream(srv.URL, "JSONLINES", ""), deliver.Batch{Events: evs})
 	if !errors.Is(err, netguard.ErrForbiddenAddress) || len(got()) != 0 {
 		t.Fatalf("err = %v, receiver got %d requests", err, len(got()))
 	}
