@@ -100,12 +100,12 @@ func TestOutcomes(t *testing.T) {
 		wantRequests  int
 	}{
 		{name: "a permanent failure parks the events and acknowledges the message",
-			msgs: [][]int{{1, 2}, {3}},
-			send: func([]string) error { return perm("receiver answered 401") },
+			msgs:       [][]int{{1, 2}, {3}},
+			send:       func([]string) error { return perm("receiver answered 401") },
 			wantParked: []string{evn(1), evn(2), evn(3)}, wantRequests: 1},
 		{name: "a permanent failure stops the stream's later batches without sending them",
 			msgs: [][]int{{1}, {2}, {3}}, limits: Limits{MaxBytes: 1 << 20, MaxEvents: 1},
-			send: func([]string) error { return perm("401") },
+			send:       func([]string) error { return perm("401") },
 			wantParked: []string{evn(1), evn(2), evn(3)}, wantRequests: 1},
 		{name: "a rejected batch is bisected so only the bad event is parked",
 			msgs: [][]int{{1, 2, 3, 4}, {5, 6, 7, 8}},
@@ -140,8 +140,8 @@ func TestOutcomes(t *testing.T) {
 			send:          func([]string) error { return nil },
 			wantDelivered: []string{evn(1), evn(3)}, wantParked: []string{evn(1234567)}, wantRequests: 1},
 		{name: "a retryable failure retries the messages, parking nothing",
-			msgs: [][]int{{1}, {2}},
-			send: func([]string) error { return errors.New("connection reset") },
+			msgs:        [][]int{{1}, {2}},
+			send:        func([]string) error { return errors.New("connection reset") },
 			wantRetried: []string{"m0", "m1"}, wantRequests: 1},
 		{name: "partial acceptance: failed entries parked or retried by their own class",
 			msgs: [][]int{{1, 2}, {3, 4}},
@@ -338,4 +338,3 @@ func TestBatchCarriesEnqueueTime(t *testing.T) {
 type senderOf func(Batch) error
 
 func (f senderOf) Send(_ context.Context, _ stream.Stream, b Batch) error { return f(b) }
-

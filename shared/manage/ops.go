@@ -101,4 +101,3 @@ func (a *API) emit(ctx context.Context, key apikey.Key, action string, s stream.
 		a.Log.ErrorContext(ctx, "lifecycle event not published", "project_id", s.ProjectID, "stream_id", s.ID, "type", "logstream.stream."+action, "err", err)
 	}
 }
-
