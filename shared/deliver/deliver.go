@@ -69,23 +69,12 @@ type Queue interface {
 	Park(ctx context.Context, p Parked) error
 }
 
-// Delay is when one failed message may be received again.
-type Delay struct {
-	MessageID     string
-	ReceiptHandle string
-	After         time.Duration
-}
-
-// Parked is what goes to the DLQ for one source message: its events that can
-// never be delivered as they are, or its whole body when it cannot be read.
-type Parked struct {
-	SourceMessageID     string
-	ProjectID, StreamID string
-	Events              []json.RawMessage
-	Body                string // set instead of Events for an undecodable message
-	Reason              string
-	ReceiveCount        int
-}
+// Delay and Parked are the Queue's requests; they live in package queue so
+// its SQS adapter does not import this package.
+type (
+	Delay  = queue.Delay
+	Parked = queue.Parked
+)
 
 // Suspender suspends a stream whose destination is gone.
 type Suspender interface {

@@ -45,11 +45,20 @@ type Message struct {
 	Events     int
 	ProjectID  string
 	StreamID   string
+	// Attributes are extra string attributes (a parked message's reason);
+	// Pack leaves room for them only through its maxBytes.
+	Attributes map[string]string
 	attrsBytes int
 }
 
 // Size is what SQS counts against its limits: body plus attributes.
-func (m Message) Size() int { return len(m.Body) + m.attrsBytes }
+func (m Message) Size() int {
+	n := len(m.Body) + m.attrsBytes
+	for k, v := range m.Attributes {
+		n += len(k) + len(v) + attrOverheadSlop
+	}
+	return n
+}
 
 // ErrEventTooLarge is returned by Pack for an event that cannot fit a message.
 var ErrEventTooLarge = errors.New("event does not fit in one SQS message")

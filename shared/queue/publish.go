@@ -96,11 +96,7 @@ func (p *Publisher) sendBatch(ctx context.Context, queueURL string, batch []Mess
 			in.Entries = append(in.Entries, types.SendMessageBatchRequestEntry{
 				Id:          aws.String(id),
 				MessageBody: aws.String(string(m.Body)),
-				MessageAttributes: map[string]types.MessageAttributeValue{
-					attrProjectID:  {DataType: aws.String("String"), StringValue: aws.String(m.ProjectID)},
-					attrStreamID:   {DataType: aws.String("String"), StringValue: aws.String(m.StreamID)},
-					attrEventCount: {DataType: aws.String("Number"), StringValue: aws.String(itoa(m.Events))},
-				},
+				MessageAttributes: m.attributes(),
 			})
 		}
 		out, err := p.Client.SendMessageBatch(ctx, in)
@@ -148,4 +144,25 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// attributes are the message's SQS attributes: which stream its events
+// belong to, how many there are, and any extra ones (a parked message's
+// reason). SQS refuses empty attribute values, so those are left out.
+func (m Message) attributes() map[string]types.MessageAttributeValue {
+	out := make(map[string]types.MessageAttributeValue, 3+len(m.Attributes))
+	str := func(k, v string) {
+		if v != "" {
+			out[k] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
+		}
+	}
+	str(attrProjectID, m.ProjectID)
+	str(attrStreamID, m.StreamID)
+	if m.Events > 0 {
+		out[attrEventCount] = types.MessageAttributeValue{DataType: aws.String("Number"), StringValue: aws.String(itoa(m.Events))}
+	}
+	for k, v := range m.Attributes {
+		str(k, v)
+	}
+	return out
 }

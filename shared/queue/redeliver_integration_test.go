@@ -1,0 +1,129 @@
+package queue_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/logstream/logstream/localstack/runner"
+	"github.com/logstream/logstream/localstack/standin"
+	"github.com/logstream/logstream/shared/queue"
+	"github.com/logstream/logstream/shared/topology"
+)
+
+// Parked events reach the DLQ as an ordinary delivery message (so a redrive
+// delivers them again), with the reason and provenance as attributes; an
+// unreadable body is parked as it was.
+func TestParkInTheDLQ(t *testing.T) {
+	cfg := standin.AWSConfig(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	res, err := runner.Provision(ctx, cfg, standin.Spec(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := res.Queues[topology.DestinationHTTP]
+	client := sqs.NewFromConfig(cfg)
+	r := &queue.Redelivery{Client: client, QueueURL: q.URL, DLQURL: q.DLQURL}
+
+	// Enough large events that they need more than one parked message.
+	var evs []json.RawMessage
+	for i := range 700 {
+		evs = append(evs, json.RawMessage(fmt.Sprintf(`{"event_id":"e%04d","pad":"%s"}`, i, strings.Repeat("y", 500))))
+	}
+	reason := "rejected: Loki answered 400 " + strings.Repeat("é", 800) // longer than the kept reason
+	if err := r.Park(ctx, queue.Parked{SourceMessageID: "src-1", ProjectID: "proj_p", StreamID: "str_p", Events: evs,
+		Reason: reason, ReceiveCount: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Park(ctx, queue.Parked{SourceMessageID: "src-2", Body: "not an envelope", Reason: "undecodable message"}); err != nil {
+		t.Fatal(err)
+	}
+	got, raw := 0, 0
+	for deadline := time.Now().Add(20 * time.Second); (got < len(evs) || raw < 1) && time.Now().Before(deadline); {
+		out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.DLQURL), MaxNumberOfMessages: 10,
+			WaitTimeSeconds: 1, MessageAttributeNames: []string{"All"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range out.Messages {
+			attr := func(k string) string { return aws.ToString(m.MessageAttributes[k].StringValue) }
+			if aws.ToString(m.Body) == "not an envelope" {
+				raw++
+				if attr(queue.AttrParkedReason) != "undecodable message" || attr(queue.AttrParkedFrom) != "src-2" {
+					t.Errorf("raw parked message attributes %v", m.MessageAttributes)
+				}
+				continue
+			}
+			env, err := queue.DecodeEnvelope([]byte(aws.ToString(m.Body)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got += len(env.Events)
+			if env.ProjectID != "proj_p" || env.StreamID != "str_p" || attr(queue.AttrParkedFrom) != "src-1" ||
+				attr(queue.AttrParkedReceives) != "2" || !strings.HasPrefix(attr(queue.AttrParkedReason), "rejected: Loki answered 400") ||
+				len(attr(queue.AttrParkedReason)) > 1024 || attr(queue.AttrParkedAt) == "" || attr("stream_id") != "str_p" {
+				t.Errorf("parked message %s attributes %v", env.StreamID, m.MessageAttributes)
+			}
+		}
+	}
+	if got != len(evs) || raw != 1 {
+		t.Fatalf("DLQ holds %d of %d parked events and %d raw messages", got, len(evs), raw)
+	}
+}
+
+// A delayed message stays invisible for its delay.
+func TestDelayHidesTheMessage(t *testing.T) {
+	cfg := standin.AWSConfig(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	res, err := runner.Provision(ctx, cfg, standin.Spec(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := res.Queues[topology.DestinationHTTP]
+	client := sqs.NewFromConfig(cfg)
+	r := &queue.Redelivery{Client: client, QueueURL: q.URL, DLQURL: q.DLQURL}
+	for _, body := range []string{"a", "b"} {
+		if _, err := client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.URL), MessageBody: aws.String(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	receive := func() []string {
+		out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.URL), MaxNumberOfMessages: 10, VisibilityTimeout: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var delays []queue.Delay
+		var bodies []string
+		for _, m := range out.Messages {
+			bodies = append(bodies, aws.ToString(m.Body))
+			after := time.Hour
+			if aws.ToString(m.Body) == "b" {
+				after = 0
+			}
+			delays = append(delays, queue.Delay{MessageID: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), After: after})
+		}
+		if err := r.Delay(ctx, delays); err != nil {
+			t.Fatal(err)
+		}
+		return bodies
+	}
+	if got := receive(); len(got) != 2 {
+		t.Fatalf("first receive %v", got)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	// "a" was delayed an hour; "b" was made visible at once.
+	out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.URL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Messages) != 1 || aws.ToString(out.Messages[0].Body) != "b" {
+		t.Fatalf("after the delays, received %d messages", len(out.Messages))
+	}
+}
