@@ -41,10 +41,10 @@ type Envelope struct {
 
 // Message is one packed SQS message.
 type Message struct {
-	Body       []byte
-	Events     int
-	ProjectID  string
-	StreamID   string
+	Body      []byte
+	Events    int
+	ProjectID string
+	StreamID  string
 	// Attributes are extra string attributes (a parked message's reason);
 	// Pack leaves room for them only through its maxBytes.
 	Attributes map[string]string

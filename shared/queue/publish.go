@@ -94,8 +94,8 @@ func (p *Publisher) sendBatch(ctx context.Context, queueURL string, batch []Mess
 		in := &sqs.SendMessageBatchInput{QueueUrl: aws.String(queueURL)}
 		for id, m := range pending {
 			in.Entries = append(in.Entries, types.SendMessageBatchRequestEntry{
-				Id:          aws.String(id),
-				MessageBody: aws.String(string(m.Body)),
+				Id:                aws.String(id),
+				MessageBody:       aws.String(string(m.Body)),
 				MessageAttributes: m.attributes(),
 			})
 		}
