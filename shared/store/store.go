@@ -66,6 +66,7 @@ type item struct {
 	DestinationType   string `dynamodbav:"destination_type"`
 	DestinationConfig string `dynamodbav:"destination_config"`
 	Status            string `dynamodbav:"status"`
+	StatusReason      string `dynamodbav:"status_reason,omitempty"`
 	Filters           string `dynamodbav:"filters,omitempty"`
 	PII               string `dynamodbav:"pii,omitempty"`
 	CreatedAt         string `dynamodbav:"created_at"`
@@ -131,7 +132,7 @@ func key(projectID, streamID string) map[string]types.AttributeValue {
 func toItem(s stream.Stream) (item, error) {
 	it := item{
 		PK: projectPrefix + s.ProjectID, SK: streamPrefix + s.ID, ID: s.ID, ProjectID: s.ProjectID, Name: s.Name,
-		DestinationType: s.DestinationType, DestinationConfig: string(s.DestinationConfig), Status: string(s.Status),
+		DestinationType: s.DestinationType, DestinationConfig: string(s.DestinationConfig), Status: string(s.Status), StatusReason: s.StatusReason,
 		CreatedAt: s.CreatedAt.UTC().Format(time.RFC3339Nano), UpdatedAt: s.UpdatedAt.UTC().Format(time.RFC3339Nano),
 		Version: s.Version,
 	}
@@ -162,7 +163,7 @@ func (s *Streams) fromItem(ctx context.Context, av map[string]types.AttributeVal
 	}
 	st := stream.Stream{
 		ID: it.ID, ProjectID: it.ProjectID, Name: it.Name, DestinationType: it.DestinationType,
-		DestinationConfig: json.RawMessage(it.DestinationConfig), Status: stream.Status(it.Status),
+		DestinationConfig: json.RawMessage(it.DestinationConfig), Status: stream.Status(it.Status), StatusReason: it.StatusReason,
 		CreatedAt: created, UpdatedAt: updated, Version: it.Version,
 	}
 	if it.Filters != "" {
@@ -239,6 +240,32 @@ func (s *Streams) Update(ctx context.Context, st stream.Stream, expected int64) 
 	}
 	if err != nil {
 		return fmt.Errorf("update stream %s: %w", st.ID, err)
+	}
+	return nil
+}
+
+// Suspend marks an active stream suspended, with the reason, one version
+// later, so ingestion stops routing events to it until its owner resumes it.
+// A stream that is no longer active (paused, deleted, already suspended) is
+// left as it is.
+func (s *Streams) Suspend(ctx context.Context, projectID, streamID, reason string) error {
+	_, err := s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                aws.String(s.Table),
+		Key:                      key(projectID, streamID),
+		UpdateExpression:         aws.String("SET #status = :suspended, status_reason = :reason, updated_at = :now, version = version + :one"),
+		ConditionExpression:      aws.String("attribute_exists(pk) AND #status = :active"),
+		ExpressionAttributeNames: map[string]string{"#status": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":suspended": &types.AttributeValueMemberS{Value: string(stream.StatusSuspended)},
+			":active":    &types.AttributeValueMemberS{Value: string(stream.StatusActive)},
+			":reason":    &types.AttributeValueMemberS{Value: reason},
+			":now":       &types.AttributeValueMemberS{Value: time.Now().UTC().Format(time.RFC3339Nano)},
+			":one":       &types.AttributeValueMemberN{Value: "1"},
+		},
+	})
+	var cfe *types.ConditionalCheckFailedException
+	if err != nil && !errors.As(err, &cfe) {
+		return fmt.Errorf("suspend stream %s: %w", streamID, err)
 	}
 	return nil
 }

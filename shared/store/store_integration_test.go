@@ -235,3 +235,51 @@ func TestStreamsUpdateIsGuardedByVersion(t *testing.T) {
 		t.Fatalf("Count = %d, %v; want 4", n, err)
 	}
 }
+
+// Delivery suspends an active stream whose destination is gone; the reason
+// is kept until its owner changes the status, and a paused or deleted stream
+// is left alone.
+func TestSuspend(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	st := newStream("proj_s", stream.StatusActive)
+	st.Version = 1
+	paused := newStream("proj_s", stream.StatusPaused)
+	paused.Version = 1
+	for _, x := range []stream.Stream{st, paused} {
+		if err := s.Create(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 { // a second suspension changes nothing
+		if err := s.Suspend(ctx, "proj_s", st.ID, "receiver answered 410 Gone"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Get(ctx, "proj_s", st.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != stream.StatusSuspended || got.StatusReason != "receiver answered 410 Gone" || got.Version != 2 {
+		t.Fatalf("after Suspend: status %q reason %q version %d", got.Status, got.StatusReason, got.Version)
+	}
+	if active, _ := s.Active(ctx, "proj_s"); len(active) != 0 {
+		t.Fatalf("a suspended stream is still routed: %v", active)
+	}
+	resumed := stream.SetStatus(got, stream.StatusActive, time.Now())
+	if err := s.Update(ctx, resumed, got.Version); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ = s.Get(ctx, "proj_s", st.ID); got.Status != stream.StatusActive || got.StatusReason != "" {
+		t.Fatalf("after resuming: status %q reason %q", got.Status, got.StatusReason)
+	}
+	if err := s.Suspend(ctx, "proj_s", paused.ID, "x"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ = s.Get(ctx, "proj_s", paused.ID); got.Status != stream.StatusPaused || got.Version != 1 {
+		t.Fatalf("a paused stream was changed: %+v", got)
+	}
+	if err := s.Suspend(ctx, "proj_s", "str_missing", "x"); err != nil {
+		t.Fatalf("suspending a deleted stream: %v", err)
+	}
+}

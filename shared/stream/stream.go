@@ -43,10 +43,12 @@ type Stream struct {
 	DestinationType   string          `json:"destination_type"`
 	DestinationConfig json.RawMessage `json:"destination_config"`
 	Status            Status          `json:"status"`
-	Filters           *Filters        `json:"filters,omitempty"`
-	PII               *PII            `json:"pii,omitempty"`
-	CreatedAt         time.Time       `json:"created_at"`
-	UpdatedAt         time.Time       `json:"updated_at"`
+	// StatusReason says why logstream suspended the stream; empty otherwise.
+	StatusReason string    `json:"status_reason,omitempty"`
+	Filters      *Filters  `json:"filters,omitempty"`
+	PII          *PII      `json:"pii,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
 	// Version increases by one with every change; it is the ETag.
 	Version int64 `json:"version"`
 	// Revealed holds secrets logstream generated in this request (a webhook
@@ -211,6 +213,7 @@ func SetStatus(cur Stream, status Status, now time.Time) Stream {
 		return cur
 	}
 	cur.Status = status
+	cur.StatusReason = ""
 	cur.UpdatedAt = now.UTC()
 	cur.Version++
 	return cur
@@ -252,6 +255,9 @@ func (v Validator) apply(s *Stream, req CreateRequest, now time.Time) error {
 		}
 	}
 	s.Revealed = revealed
+	if req.Status != StatusSuspended {
+		s.StatusReason = ""
+	}
 	s.Name, s.Status, s.Filters, s.PII, s.DestinationConfig, s.UpdatedAt = name, req.Status, req.Filters, req.PII, cfg, now
 	return nil
 }
