@@ -1,0 +1,360 @@
+package loki
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/buger/jsonparser"
+	"github.com/grafana/loki/pkg/push"
+	"github.com/klauspost/compress/s2"
+	"github.com/logstream/logstream/shared/destination"
+	"github.com/logstream/logstream/shared/sink"
+	"github.com/logstream/logstream/shared/stream"
+)
+
+// Content types and encodings of the push body (Loki HTTP API, "Ingest logs").
+const (
+	ContentTypeProtobuf = "application/x-protobuf"
+	ContentTypeJSON     = "application/json"
+	EncodingGzip        = "gzip"
+)
+
+// Labels logstream puts on every stream. Stytch documents no label set for
+// its Loki streaming, so these follow Loki's label guidance instead: a
+// constant source, and service — the first label Loki's default
+// discover_service_name list maps to service_name — set to the stream's
+// project, one value per stream, so the label count stays low.
+const (
+	LabelSource  = "source"
+	LabelService = "service"
+	SourceValue  = "logstream"
+)
+
+// Structured metadata names (Loki "What is structured metadata": high-
+// cardinality values that belong to one entry, not to the stream).
+const (
+	MetadataEventID   = "event_id"
+	MetadataRequestID = "request_id"
+)
+
+// maxMetadataValue bounds a structured metadata value: event and request ids
+// are short, and a value this long can only be a payload by mistake, which
+// would push the entry towards limits_config.max_structured_metadata_size
+// (64 KB by default) and get the whole event refused. The line keeps it.
+const maxMetadataValue = 1024
+
+// LabelString is the stream's label set in Loki's label syntax,
+// `{a="b", c="d"}` sorted by name — what the protobuf push carries, and also
+// a LogQL stream selector that finds exactly the stream's entries.
+func LabelString(st stream.Stream, cfg *destination.GrafanaLokiConfig) string {
+	return string(appendLabelString(nil, streamLabels(st, cfg)))
+}
+
+// streamLabels is the stream's label set, sorted by name. Labels with an
+// empty value are left out: Loki drops them anyway (syntax.ParseLabels), and
+// an empty value is the same as no label.
+func streamLabels(st stream.Stream, cfg *destination.GrafanaLokiConfig) []push.LabelAdapter {
+	ls := make([]push.LabelAdapter, 0, len(cfg.Labels)+2)
+	ls = append(ls, push.LabelAdapter{Name: LabelSource, Value: SourceValue})
+	if st.ProjectID != "" {
+		ls = append(ls, push.LabelAdapter{Name: LabelService, Value: st.ProjectID})
+	}
+	for k, v := range cfg.Labels {
+		// Validation refuses these names; skipping them keeps a stored
+		// config that predates it from sending a duplicate label (a 400).
+		if k == LabelSource || k == LabelService || v == "" {
+			continue
+		}
+		ls = append(ls, push.LabelAdapter{Name: k, Value: v})
+	}
+	slices.SortFunc(ls, func(a, b push.LabelAdapter) int { return cmp.Compare(a.Name, b.Name) })
+	return ls
+}
+
+// appendLabelString writes ls the way Prometheus' labels.Labels.String does
+// and Loki parses it (promql ParseMetric via syntax.ParseLabels): names bare,
+// values as Go-quoted strings, so \ " and newlines arrive escaped and any
+// other byte is either literal UTF-8 or a \x, \u escape the parser accepts.
+func appendLabelString(dst []byte, ls []push.LabelAdapter) []byte {
+	dst = append(dst, '{')
+	for i, l := range ls {
+		if i > 0 {
+			dst = append(dst, ", "...)
+		}
+		dst = append(dst, l.Name...)
+		dst = append(dst, '=')
+		dst = strconv.AppendQuote(dst, l.Value)
+	}
+	return append(dst, '}')
+}
+
+// Encode returns the push request body for evs in cfg's format, with the
+// Content-Type and Content-Encoding to send it with. An event without a
+// usable "timestamp" is stamped with now.
+func Encode(st stream.Stream, cfg *destination.GrafanaLokiConfig, evs []json.RawMessage, now time.Time) (body []byte, contentType, contentEncoding string, err error) {
+	var e encoder // not pooled: the body is the caller's to keep
+	return e.encode(st, cfg, evs, now, true)
+}
+
+// entry is one event as Loki will store it. Its strings and line point into
+// the event: they live no longer than one encode call.
+type entry struct {
+	ts        int64 // Unix nanoseconds
+	line      []byte
+	eventID   string
+	requestID string
+}
+
+// encoder holds the scratch space of one push body, reused across sends.
+type encoder struct {
+	entries []entry
+	pb      []push.Entry
+	meta    []push.LabelAdapter
+	streams [1]push.Stream
+	raw     []byte // the uncompressed body
+	snappy  []byte
+	gz      bytes.Buffer
+}
+
+// maxKeep is the largest buffer an encoder keeps for the next batch; a
+// rare bigger one goes to the garbage collector.
+const maxKeep = 4 << 20
+
+// reset drops every reference into the last batch's events.
+func (e *encoder) reset() {
+	clear(e.entries)
+	clear(e.pb)
+	clear(e.meta)
+	e.streams = [1]push.Stream{}
+	if cap(e.raw) > maxKeep || cap(e.snappy) > maxKeep || e.gz.Cap() > maxKeep {
+		*e = encoder{}
+	}
+}
+
+// encode returns the body in e's own memory, valid until the next encode.
+// Without meta, entries carry no structured metadata, for a Loki that
+// refuses it.
+func (e *encoder) encode(st stream.Stream, cfg *destination.GrafanaLokiConfig, evs []json.RawMessage, now time.Time, meta bool) ([]byte, string, string, error) {
+	fallback := now.UnixNano()
+	e.entries = slices.Grow(e.entries[:0], len(evs))
+	for _, ev := range evs {
+		en := parseEvent(ev, fallback)
+		if !meta {
+			en.eventID, en.requestID = "", ""
+		}
+		e.entries = append(e.entries, en)
+	}
+	// Loki accepts out-of-order entries by default (unordered_writes), but
+	// a tenant may turn that off; in order, a batch is valid either way.
+	// Stable, so events stamped alike keep the order they were sent in.
+	slices.SortStableFunc(e.entries, func(a, b entry) int { return cmp.Compare(a.ts, b.ts) })
+
+	labels := streamLabels(st, cfg)
+	if cfg.Format == destination.LokiFormatJSON {
+		e.raw = e.appendJSON(e.raw[:0], labels)
+		e.gz.Reset()
+		sink.Gzip(&e.gz, e.raw)
+		return e.gz.Bytes(), ContentTypeJSON, EncodingGzip, nil
+	}
+	raw, err := e.marshalProto(string(appendLabelString(nil, labels)))
+	if err != nil {
+		return nil, "", "", fmt.Errorf("encode push request: %w", err)
+	}
+	// Snappy's block format, which Loki reads with snappy.Decode; s2's
+	// EncodeSnappy writes it without s2's extensions.
+	e.snappy = s2.EncodeSnappy(e.snappy[:cap(e.snappy)], raw)
+	return e.snappy, ContentTypeProtobuf, "", nil
+}
+
+// marshalProto marshals the entries as a push.PushRequest of one stream
+// into e.raw.
+func (e *encoder) marshalProto(labels string) ([]byte, error) {
+	n := 0
+	for _, en := range e.entries {
+		n += metaCount(en)
+	}
+	// Sized up front so every entry's metadata is a window on one array.
+	e.meta = slices.Grow(e.meta[:0], n)
+	e.pb = slices.Grow(e.pb[:0], len(e.entries))[:len(e.entries)]
+	for i, en := range e.entries {
+		start := len(e.meta)
+		if en.eventID != "" {
+			e.meta = append(e.meta, push.LabelAdapter{Name: MetadataEventID, Value: en.eventID})
+		}
+		if en.requestID != "" {
+			e.meta = append(e.meta, push.LabelAdapter{Name: MetadataRequestID, Value: en.requestID})
+		}
+		var sm push.LabelsAdapter
+		if len(e.meta) > start {
+			sm = e.meta[start:len(e.meta):len(e.meta)]
+		}
+		e.pb[i] = push.Entry{Timestamp: time.Unix(0, en.ts).UTC(), Line: view(en.line), StructuredMetadata: sm}
+	}
+	e.streams[0] = push.Stream{Labels: labels, Entries: e.pb}
+	req := push.PushRequest{Streams: e.streams[:]}
+	size := req.Size()
+	e.raw = slices.Grow(e.raw[:0], size)[:size]
+	if _, err := req.MarshalToSizedBuffer(e.raw); err != nil {
+		return nil, err
+	}
+	return e.raw, nil
+}
+
+func metaCount(en entry) int {
+	n := 0
+	if en.eventID != "" {
+		n++
+	}
+	if en.requestID != "" {
+		n++
+	}
+	return n
+}
+
+// appendJSON writes the entries as Loki's JSON push body.
+func (e *encoder) appendJSON(dst []byte, labels []push.LabelAdapter) []byte {
+	dst = append(dst, `{"streams":[{"stream":{`...)
+	for i, l := range labels {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendJSONString(dst, l.Name)
+		dst = append(dst, ':')
+		dst = appendJSONString(dst, l.Value)
+	}
+	dst = append(dst, `},"values":[`...)
+	for i, en := range e.entries {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `["`...)
+		dst = strconv.AppendInt(dst, en.ts, 10)
+		dst = append(dst, `",`...)
+		dst = appendJSONString(dst, view(en.line))
+		if en.eventID != "" || en.requestID != "" {
+			dst = append(dst, ",{"...)
+			if en.eventID != "" {
+				dst = append(dst, `"`+MetadataEventID+`":`...)
+				dst = appendJSONString(dst, en.eventID)
+			}
+			if en.requestID != "" {
+				if en.eventID != "" {
+					dst = append(dst, ',')
+				}
+				dst = append(dst, `"`+MetadataRequestID+`":`...)
+				dst = appendJSONString(dst, en.requestID)
+			}
+			dst = append(dst, '}')
+		}
+		dst = append(dst, ']')
+	}
+	return append(dst, "]}]}"...)
+}
+
+// parseEvent reads the three top-level fields Loki needs from an event and
+// skips over the rest without decoding it. A line that is not a JSON object
+// is still sent, as is, stamped with fallback.
+func parseEvent(ev []byte, fallback int64) entry {
+	en := entry{ts: fallback, line: ev}
+	_ = jsonparser.ObjectEach(ev, func(key, value []byte, typ jsonparser.ValueType, _ int) error {
+		if typ != jsonparser.String {
+			return nil
+		}
+		switch string(key) {
+		case "timestamp":
+			if ts, ok := parseTime(value); ok {
+				en.ts = ts
+			}
+		case "event_id":
+			en.eventID = metadataValue(value)
+		case "request_id":
+			en.requestID = metadataValue(value)
+		}
+		return nil
+	})
+	return en
+}
+
+// parseTime reads an RFC 3339 timestamp (fractional seconds optional) as
+// Unix nanoseconds, which hold the years 1678 to 2261.
+func parseTime(raw []byte) (int64, bool) {
+	t, err := time.Parse(time.RFC3339Nano, view(raw))
+	if err != nil || t.Year() < 1678 || t.Year() > 2261 {
+		return 0, false
+	}
+	return t.UnixNano(), true
+}
+
+// metadataValue is a JSON string's value: a view of the event's bytes when
+// it has no escapes (the usual case), else a decoded copy.
+func metadataValue(raw []byte) string {
+	if len(raw) > maxMetadataValue {
+		return ""
+	}
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return view(raw)
+	}
+	s, err := jsonparser.ParseString(raw)
+	if err != nil {
+		return ""
+	}
+	return s
+}
+
+// view is b as a string without copying. The encoder only reads events,
+// and its views go with the batch: encoder.reset clears them.
+func view(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// appendJSONString appends s as a JSON string: quotes, backslashes and
+// control characters escaped (RFC 8259 §7), invalid UTF-8 replaced with
+// U+FFFD as encoding/json does, everything else verbatim.
+func appendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r != utf8.RuneError || size != 1 {
+				i += size
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			dst = append(dst, '\\', c)
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		default:
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		i++
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
