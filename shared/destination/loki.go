@@ -67,8 +67,9 @@ var (
 var lokiReservedLabels = map[string]bool{"source": true, "service": true}
 
 const (
-	// Loki's default limits.max_label_names_per_series is 15.
-	maxLokiLabels     = 15
+	// Loki's default limits.max_label_names_per_series is 15, and every
+	// stream also carries source and service: 13 are left for the customer.
+	maxLokiLabels     = 13
 	maxLokiLabelName  = 128
 	maxLokiLabelValue = 128
 	maxLokiUsername   = 256
