@@ -18,7 +18,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # run at once without one stopping the other's.
 TEST_STANDINS := STANDINS_RUN_DIR=$(CURDIR)/localstack/.run/test DYNAMODB_PORT=4579 FAUXQS_PORT=4586
 
-.PHONY: help deps build dev test lint test-go test-infra bench load fuzz synth deploy deploy-localstack clean
+.PHONY: help deps build dev test lint test-go test-infra loki bench load fuzz synth deploy deploy-localstack clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -53,8 +53,11 @@ lint: ## gofmt and go vet, root module and infra
 	$(GO) vet ./...
 	cd infra && $(GO) vet ./...
 
-test-go: localstack/node_modules ## unit, integration and end-to-end tests against the stand-ins, with -race
-	$(TEST_STANDINS) localstack/with-standins.sh $(GO) test -race -count=1 ./...
+test-go: localstack/node_modules ## unit, integration and end-to-end tests against the stand-ins and real Loki, with -race
+	loki=$$(localstack/loki.sh path) && LOKI_BIN=$$loki $(TEST_STANDINS) localstack/with-standins.sh $(GO) test -race -count=1 ./...
+
+loki: ## build real Grafana Loki from the Go module proxy (cached in .cache/loki; ~7 min the first time)
+	localstack/loki.sh path
 
 test-infra: ## CDK template tests (jsii is not race-safe: no -race here)
 	cd infra && $(GO) test -count=1 ./...

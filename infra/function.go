@@ -6,6 +6,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
@@ -55,6 +56,12 @@ func newFunction(scope constructs.Construct, p functionProps) (awslambda.Functio
 				return nil, fmt.Errorf("logstream: function %s env %s refers to unknown queue %q", f.ID, e.Name, e.Queue)
 			}
 			env[e.Name] = q.Queue.QueueUrl()
+		case topology.RefDLQURL:
+			q, ok := p.Queues[e.Queue]
+			if !ok {
+				return nil, fmt.Errorf("logstream: function %s env %s refers to unknown queue %q", f.ID, e.Name, e.Queue)
+			}
+			env[e.Name] = q.DLQ.QueueUrl()
 		case topology.RefAdminKeySecret:
 			env[e.Name] = p.AdminKey.SecretArn()
 		case topology.RefKMSKey:
@@ -140,6 +147,8 @@ func grant(fn awslambda.Function, r role, p functionProps) {
 		for _, q := range p.Queues {
 			q.Queue.GrantSendMessages(fn)
 		}
+		// The test route sends through every destination's real sender.
+		grantCustomerDestinations(fn, topology.DestinationEventBridge, topology.DestinationS3)
 	case roleIngest:
 		p.Table.GrantReadData(fn)
 		p.AdminKey.GrantRead(fn, nil)
@@ -154,8 +163,49 @@ func grant(fn awslambda.Function, r role, p functionProps) {
 		p.Queues[p.Function.Source.Destination].Queue.Grant(fn, jsii.String("sqs:ChangeMessageVisibility"))
 		// Opens the secrets it sends with; never seals.
 		p.Secrets.Grant(fn, jsii.String("kms:Decrypt"))
-		// Keeps the per-stream delivery counters (ADD/SET on HEALTH# items);
-		// no PutItem, DeleteItem or batch writes.
+		// Keeps the per-stream delivery counters (ADD/SET on HEALTH# items)
+		// and suspends a stream whose destination is gone; no PutItem,
+		// DeleteItem or batch writes.
 		p.Table.Grant(fn, jsii.String("dynamodb:UpdateItem"))
+		// Parks what can never be delivered in its own DLQ, with the reason.
+		p.Queues[p.Function.Source.Destination].DLQ.GrantSendMessages(fn)
+		grantCustomerDestinations(fn, p.Function.Source.Destination)
+	}
+}
+
+// grantCustomerDestinations lets fn write to the AWS destinations customers
+// name in their streams: event buses and buckets in their own accounts, known
+// only at run time, so the resource is any bus or bucket — but never one of
+// this account's (the condition), so a stream cannot be pointed at the
+// platform's own resources. The customer's resource policy (bus policy,
+// bucket policy, or the trust policy of the role a stream names, which must
+// require the project id as ExternalId) is what admits logstream.
+func grantCustomerDestinations(fn awslambda.Function, destinations ...string) {
+	notThisAccount := func(key string) *map[string]any {
+		return &map[string]any{"StringNotEquals": map[string]any{key: awscdk.Aws_ACCOUNT_ID()}}
+	}
+	for _, d := range destinations {
+		switch d {
+		case topology.DestinationEventBridge:
+			fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:        jsii.String("PutEventsOnCustomerBuses"),
+				Actions:    jsii.Strings("events:PutEvents"),
+				Resources:  jsii.Strings("arn:" + *awscdk.Aws_PARTITION() + ":events:*:*:event-bus/*"),
+				Conditions: notThisAccount("aws:ResourceAccount"),
+			}))
+		case topology.DestinationS3:
+			fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:        jsii.String("PutObjectsInCustomerBuckets"),
+				Actions:    jsii.Strings("s3:PutObject"),
+				Resources:  jsii.Strings("arn:" + *awscdk.Aws_PARTITION() + ":s3:::*/*"),
+				Conditions: notThisAccount("s3:ResourceAccount"),
+			}))
+			fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:        jsii.String("AssumeCustomerDeliveryRoles"),
+				Actions:    jsii.Strings("sts:AssumeRole"),
+				Resources:  jsii.Strings("arn:" + *awscdk.Aws_PARTITION() + ":iam::*:role/*"),
+				Conditions: notThisAccount("aws:ResourceAccount"),
+			}))
+		}
 	}
 }

@@ -250,6 +250,9 @@ func TestFunctions(t *testing.T) {
 				case topology.RefQueueURL:
 					q, _ := s.spec.Queue(e.Queue)
 					want[e.Name] = map[string]any{"Ref": s.logicalID(t, "AWS::SQS::Queue", "QueueName", q.Name)}
+				case topology.RefDLQURL:
+					q, _ := s.spec.Queue(e.Queue)
+					want[e.Name] = map[string]any{"Ref": s.logicalID(t, "AWS::SQS::Queue", "QueueName", q.DLQName)}
 				case topology.RefAdminKeySecret:
 					want[e.Name] = map[string]any{"Ref": s.logicalID(t, "AWS::SecretsManager::Secret", "Name", s.spec.AdminKeySecretName)}
 				case topology.RefKMSKey:
@@ -468,8 +471,10 @@ func TestLeastPrivilege(t *testing.T) {
 	s := synth(t)
 	tableID := s.logicalID(t, "AWS::DynamoDB::Table", "TableName", s.spec.Table.Name)
 	queueIDs := map[string]string{} // destination → logical ID
+	dlqIDs := map[string]string{}
 	for _, q := range s.spec.Queues {
 		queueIDs[q.Destination] = s.logicalID(t, "AWS::SQS::Queue", "QueueName", q.Name)
+		dlqIDs[q.Destination] = s.logicalID(t, "AWS::SQS::Queue", "QueueName", q.DLQName)
 	}
 
 	secretID := s.logicalID(t, "AWS::SecretsManager::Secret", "Name", s.spec.AdminKeySecretName)
@@ -506,6 +511,34 @@ func TestLeastPrivilege(t *testing.T) {
 				}
 			case f.Source != nil:
 				allowedQueues[queueIDs[f.Source.Destination]] = true
+				allowedQueues[dlqIDs[f.Source.Destination]] = true
+			}
+
+			// Customer destinations (buses, buckets, roles in the customers'
+			// accounts) are only known at run time: any, but never one of
+			// this account's. Only the functions that send to them may.
+			sendsTo := map[string]bool{}
+			switch {
+			case f.ID == topology.FunctionAPI: // the test route
+				sendsTo[topology.DestinationEventBridge], sendsTo[topology.DestinationS3] = true, true
+			case f.Source != nil:
+				sendsTo[f.Source.Destination] = true
+			}
+			for action, dest := range map[string]string{"events:PutEvents": topology.DestinationEventBridge,
+				"s3:PutObject": topology.DestinationS3, "sts:AssumeRole": topology.DestinationS3} {
+				if got := perms.actions[action]; got != sendsTo[dest] {
+					t.Errorf("action %s allowed = %v, want %v", action, got, sendsTo[dest])
+				}
+				for _, stmt := range perms.statements {
+					if !slices.Contains(actionsOf(stmt), action) {
+						continue
+					}
+					cond, _ := json.Marshal(stmt["Condition"])
+					if len(actionsOf(stmt)) != 1 || !strings.Contains(string(cond), `"StringNotEquals"`) ||
+						!strings.Contains(string(cond), "ResourceAccount") || !strings.Contains(string(cond), "AWS::AccountId") {
+						t.Errorf("%s is granted without excluding this account's resources: %v", action, stmt)
+					}
+				}
 			}
 
 			for _, stmt := range perms.statements {
@@ -568,7 +601,11 @@ func TestLeastPrivilege(t *testing.T) {
 				for _, a := range dynamoWrites {
 					wantAction(a, a == "dynamodb:UpdateItem")
 				}
-				wantAction("sqs:SendMessage", false)
+				// Sends only to its own DLQ, to park what cannot be delivered.
+				if !allowsOn(perms.statements, "sqs:SendMessage", dlqIDs[f.Source.Destination]) ||
+					allowsOn(perms.statements, "sqs:SendMessage", queueIDs[f.Source.Destination]) {
+					t.Errorf("%s must send to its DLQ and nowhere else", f.ID)
+				}
 				own := queueIDs[f.Source.Destination]
 				for _, a := range []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"} {
 					if !allowsOn(perms.statements, a, own) {

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -23,10 +22,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/klauspost/compress/gzip"
-	"github.com/logstream/logstream/localstack/runner"
 	"github.com/logstream/logstream/localstack/standin"
 	"github.com/logstream/logstream/shared/queue"
-	"github.com/logstream/logstream/shared/secret"
 	"github.com/logstream/logstream/shared/topology"
 )
 
@@ -181,31 +178,14 @@ func TestEndToEnd(t *testing.T) {
 	cfg := standin.AWSConfig(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	spec := fastSpec(t)
-	logLevel := slog.LevelWarn
-	if testing.Verbose() {
-		logLevel = slog.LevelInfo
-	}
-	st, err := runner.Start(ctx, runner.Options{
-		Spec: spec, AWS: cfg,
-		Overrides: map[string]string{
-			topology.EnvAllowPrivateEndpoints: "true", // receivers are on 127.0.0.1
-			topology.EnvStreamCacheTTL:        "0s",   // see new streams at once
-			topology.EnvAdminKey:              adminKey,
-			topology.EnvLocalSecretKey:        secret.GenerateLocalKey(),
-		},
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel})),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := startStack(t, ctx, fastSpec(t))
 	base := st.URL()
 
-	good, failing, paused := newReceiver(t, 200), newReceiver(t, 500), newReceiver(t, 200)
+	good, failing, paused, gone := newReceiver(t, 200), newReceiver(t, 500), newReceiver(t, 200), newReceiver(t, 410)
 	goodID := createStream(t, base, "good", good.srv.URL+"/hook", "active")
 	failingID := createStream(t, base, "always-500", failing.srv.URL+"/hook", "active")
 	createStream(t, base, "paused", paused.srv.URL+"/hook", "paused")
+	goneID := createStream(t, base, "gone", gone.srv.URL+"/hook", "active")
 
 	if code, out := do(t, "GET", base+"/v1/projects/"+project+"/streams?limit=10", "", "", nil); code != 200 ||
 		!strings.Contains(string(out), goodID) || !strings.Contains(string(out), failingID) {
@@ -249,7 +229,8 @@ func TestEndToEnd(t *testing.T) {
 		} else {
 			code, out = do(t, "POST", base+"/v1/projects/"+project+"/events", "application/x-ndjson", "gzip", gz([]byte(strings.Join(lines, "\n"))))
 		}
-		if code != http.StatusAccepted || !strings.Contains(string(out), fmt.Sprintf(`"accepted":%d,"streams":2`, perBatch)) {
+		// The gone stream is suspended by its first 410 and routed no more.
+		if code != http.StatusAccepted || !strings.Contains(string(out), fmt.Sprintf(`"accepted":%d,"streams":`, perBatch)) {
 			t.Fatalf("batch %d: %d %s", b, code, out)
 		}
 	}
@@ -284,10 +265,12 @@ func TestEndToEnd(t *testing.T) {
 	// looks empty: keep reading until every event is there, or the deadline
 	// says some were lost.
 	inDLQ := map[int]bool{}
+	goneParked := map[int]bool{}
+	goneReasons := map[string]bool{}
 	dlqDeadline := time.Now().Add(60 * time.Second)
 	for len(inDLQ) < total && time.Now().Before(dlqDeadline) {
 		out, err := sqsClient.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.DLQURL),
-			MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 300})
+			MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 300, MessageAttributeNames: []string{"All"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -296,13 +279,20 @@ func TestEndToEnd(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if env.StreamID != failingID {
+			seqs := inDLQ
+			switch env.StreamID {
+			case failingID:
+			case goneID:
+				// Parked at once, with the reason, not after retries.
+				seqs = goneParked
+				goneReasons[aws.ToString(m.MessageAttributes[queue.AttrParkedReason].StringValue)] = true
+			default:
 				t.Fatalf("DLQ holds a message of stream %s, which answered 2xx", env.StreamID)
 			}
 			for _, raw := range env.Events {
 				var ev struct{ Seq int }
 				json.Unmarshal(raw, &ev)
-				inDLQ[ev.Seq] = true
+				seqs[ev.Seq] = true
 			}
 		}
 	}
@@ -323,8 +313,38 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("the paused stream's receiver got %d requests", reqs)
 	}
 
-	// The health view counts what the delivery function delivered.
+	// The 410 suspended its stream, says why, and parked what it had been
+	// sent: nothing is delivered to it, nothing is lost.
 	bearer = adminKey
+	code, out = do(t, "GET", base+"/v1/projects/"+project+"/streams/"+goneID, "", "", nil)
+	var goneStream struct {
+		Status       string `json:"status"`
+		StatusReason string `json:"status_reason"`
+	}
+	if json.Unmarshal(out, &goneStream); code != 200 || goneStream.Status != "suspended" || !strings.Contains(goneStream.StatusReason, "410") {
+		t.Fatalf("the 410 stream: %d %s", code, out)
+	}
+	_, _, goneRequests, _ := gone.snapshot()
+	// The batch that met the 410 is parked with it as the reason; what was
+	// queued behind it, because the stream is suspended.
+	var gone410 bool
+	for r := range goneReasons {
+		switch {
+		case strings.HasPrefix(r, "gone: receiver answered 410"):
+			gone410 = true
+		case r != "stream is suspended":
+			t.Errorf("the 410 stream's events parked with reason %q", r)
+		}
+	}
+	// Ingestion routes to the stream until it is suspended: every event
+	// queued for it before then is parked, none delivered.
+	if len(goneParked) == 0 || !gone410 {
+		t.Fatalf("the 410 stream parked %d events with reasons %v", len(goneParked), goneReasons)
+	}
+	fmt.Fprintf(os.Stderr, "e2e: 410 stream suspended after %d request(s); the %d events queued for it parked, reasons %v\n",
+		goneRequests, len(goneParked), goneReasons)
+
+	// The health view counts what the delivery function delivered.
 	code, out = do(t, "GET", base+"/v1/projects/"+project+"/streams/"+goodID+"/health", "", "", nil)
 	var health struct {
 		DeliveredEvents int64 `json:"delivered_events"`

@@ -19,6 +19,8 @@ func FunctionEnv(spec topology.Spec, fn topology.Function, res Resources, overri
 			env[e.Name] = res.Table
 		case topology.RefQueueURL:
 			env[e.Name] = res.Queues[e.Queue].URL
+		case topology.RefDLQURL:
+			env[e.Name] = res.Queues[e.Queue].DLQURL
 		default:
 			env[e.Name] = e.Value
 		}

@@ -12,6 +12,16 @@ func TestFunctionEnv(t *testing.T) {
 		topology.DestinationHTTP: {URL: "http://sqs.local/000000000000/p-deliver-http"},
 	}}
 	ingest, _ := spec.Function(topology.FunctionIngest)
+	// Ingestion sends to every destination's queue; res holds only http's,
+	// so the others resolve to "".
+	queues := func(want map[string]string) map[string]string {
+		for _, d := range topology.Destinations() {
+			if _, ok := want[topology.QueueURLEnv(d)]; !ok {
+				want[topology.QueueURLEnv(d)] = ""
+			}
+		}
+		return want
+	}
 	tests := []struct {
 		name      string
 		overrides map[string]string
@@ -19,7 +29,7 @@ func TestFunctionEnv(t *testing.T) {
 	}{
 		{
 			name: "literals and references resolved",
-			want: map[string]string{
+			want: queues(map[string]string{
 				topology.EnvTable:                              "p-streams",
 				topology.EnvStreamCacheTTL:                     topology.DefaultStreamCacheTTL.String(),
 				topology.EnvAllowPrivateEndpoints:              "false",
@@ -28,12 +38,12 @@ func TestFunctionEnv(t *testing.T) {
 				topology.EnvAdminKeySecretARN: "",
 				topology.EnvAdminKey:          "",
 				topology.EnvAuthCacheTTL:      topology.DefaultAuthCacheTTL.String(),
-			},
+			}),
 		},
 		{
 			name:      "overrides replace declared variables and add nothing",
 			overrides: map[string]string{topology.EnvAllowPrivateEndpoints: "true", "NOT_DECLARED": "x"},
-			want: map[string]string{
+			want: queues(map[string]string{
 				topology.EnvTable:                              "p-streams",
 				topology.EnvStreamCacheTTL:                     topology.DefaultStreamCacheTTL.String(),
 				topology.EnvAllowPrivateEndpoints:              "true",
@@ -42,7 +52,7 @@ func TestFunctionEnv(t *testing.T) {
 				topology.EnvAdminKeySecretARN: "",
 				topology.EnvAdminKey:          "",
 				topology.EnvAuthCacheTTL:      topology.DefaultAuthCacheTTL.String(),
-			},
+			}),
 		},
 	}
 	for _, tc := range tests {
@@ -60,4 +70,18 @@ func TestCheckOverrides(t *testing.T) {
 	if err := checkOverrides(spec, map[string]string{"LOGSTREAM_TYPO": "1"}); err == nil {
 		t.Errorf("undeclared override accepted")
 	}
+}
+
+// A delivery function's own queue and DLQ resolve to their URLs.
+func TestFunctionEnvDeliver(t *testing.T) {
+	spec := topology.New("p")
+	res := Resources{Table: "p-streams", Queues: map[string]QueueResources{
+		topology.DestinationS3: {URL: "http://sqs.local/q", DLQURL: "http://sqs.local/dlq"},
+	}}
+	fn, _ := spec.Function(topology.DeliverFunctionID(topology.DestinationS3))
+	env := FunctionEnv(spec, fn, res, map[string]string{topology.EnvS3PathStyle: "true"})
+	eq(t, "queue", env[topology.QueueURLEnv(topology.DestinationS3)], "http://sqs.local/q")
+	eq(t, "DLQ", env[topology.DLQURLEnv(topology.DestinationS3)], "http://sqs.local/dlq")
+	eq(t, "path style", env[topology.EnvS3PathStyle], "true")
+	eq(t, "retry base", env[topology.EnvRetryBase], topology.DefaultRetryBase.String())
 }

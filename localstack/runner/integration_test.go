@@ -137,14 +137,18 @@ func TestProvisionIsIdempotent(t *testing.T) {
 	eq(t, "MessageRetentionPeriod", a["MessageRetentionPeriod"], strconv.Itoa(4*24*3600))
 	dlqARN, maxReceive := redrive(a)
 	eq(t, "deadLetterTargetArn", dlqARN, q.DLQARN)
-	eq(t, "maxReceiveCount", maxReceive, "5")
+	eq(t, "maxReceiveCount", maxReceive, strconv.Itoa(topology.DefaultMaxReceiveCount))
 	eq(t, "DLQ MessageRetentionPeriod", attrs(q.DLQURL)["MessageRetentionPeriod"], strconv.Itoa(14*24*3600))
 
 	t.Run("existing queues converge to a changed spec", func(t *testing.T) {
 		changed := spec
 		changed.Queues = append([]topology.Queue(nil), spec.Queues...)
-		changed.Queues[0].VisibilityTimeout = 200 * time.Second
-		changed.Queues[0].MaxReceiveCount = 7
+		for i := range changed.Queues {
+			if changed.Queues[i].Destination == topology.DestinationHTTP {
+				changed.Queues[i].VisibilityTimeout = 200 * time.Second
+				changed.Queues[i].MaxReceiveCount = 7
+			}
+		}
 		if _, err := Provision(ctx, cfg, changed); err != nil {
 			t.Fatal(err)
 		}

@@ -18,6 +18,13 @@ type Config struct {
 	// private, loopback and link-local destinations. Off in every deployment.
 	AllowPrivateEndpoints bool
 	QueueURLs             map[string]string // destination type → delivery queue URL
+	DLQURLs               map[string]string // destination type → dead-letter queue URL
+	// RetryBase and RetryMax shape the delay before a failed delivery is
+	// retried (deliver.Backoff).
+	RetryBase, RetryMax time.Duration
+	// S3PathStyle addresses S3 buckets in the path, for S3-compatible
+	// endpoints without bucket host names.
+	S3PathStyle bool
 	// AdminKeySecretARN or AdminKey configures the bootstrap admin API key.
 	AdminKeySecretARN string
 	AdminKey          string
@@ -30,7 +37,7 @@ type Config struct {
 
 // LoadConfig reads the variables topology declares.
 func LoadConfig(getenv Getenv) (Config, error) {
-	c := Config{Table: getenv(topology.EnvTable), QueueURLs: map[string]string{}}
+	c := Config{Table: getenv(topology.EnvTable), QueueURLs: map[string]string{}, DLQURLs: map[string]string{}}
 	var err error
 	if c.StreamCacheTTL, err = duration(getenv, topology.EnvStreamCacheTTL, topology.DefaultStreamCacheTTL); err != nil {
 		return c, err
@@ -38,10 +45,17 @@ func LoadConfig(getenv Getenv) (Config, error) {
 	if c.DeliveryTimeout, err = duration(getenv, topology.EnvDeliveryTimeout, topology.DefaultDeliveryTimeout); err != nil {
 		return c, err
 	}
-	if v := getenv(topology.EnvAllowPrivateEndpoints); v != "" {
-		if c.AllowPrivateEndpoints, err = strconv.ParseBool(v); err != nil {
-			return c, fmt.Errorf("config: %s=%q is not a boolean", topology.EnvAllowPrivateEndpoints, v)
-		}
+	if c.AllowPrivateEndpoints, err = boolean(getenv, topology.EnvAllowPrivateEndpoints); err != nil {
+		return c, err
+	}
+	if c.S3PathStyle, err = boolean(getenv, topology.EnvS3PathStyle); err != nil {
+		return c, err
+	}
+	if c.RetryBase, err = duration(getenv, topology.EnvRetryBase, topology.DefaultRetryBase); err != nil {
+		return c, err
+	}
+	if c.RetryMax, err = duration(getenv, topology.EnvRetryMax, topology.DefaultRetryMax); err != nil {
+		return c, err
 	}
 	c.AdminKeySecretARN, c.AdminKey = getenv(topology.EnvAdminKeySecretARN), getenv(topology.EnvAdminKey)
 	c.KMSKeyID, c.LocalSecretKey = getenv(topology.EnvKMSKeyID), getenv(topology.EnvLocalSecretKey)
@@ -58,8 +72,23 @@ func LoadConfig(getenv Getenv) (Config, error) {
 		if u := getenv(topology.QueueURLEnv(d)); u != "" {
 			c.QueueURLs[d] = u
 		}
+		if u := getenv(topology.DLQURLEnv(d)); u != "" {
+			c.DLQURLs[d] = u
+		}
 	}
 	return c, nil
+}
+
+func boolean(getenv Getenv, name string) (bool, error) {
+	v := getenv(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("config: %s=%q is not a boolean", name, v)
+	}
+	return b, nil
 }
 
 func duration(getenv Getenv, name string, def time.Duration) (time.Duration, error) {
@@ -119,6 +148,25 @@ func (c Config) ValidateIngest() error {
 		if c.QueueURLs[d] == "" {
 			return fmt.Errorf("config: %s is required", topology.QueueURLEnv(d))
 		}
+	}
+	return nil
+}
+
+// ValidateDeliver also requires what the delivery function of a destination
+// type needs: sealing, its own queue (to delay retries) and its DLQ (to park
+// what cannot be delivered).
+func (c Config) ValidateDeliver(destination string) error {
+	if err := c.ValidateSealing(); err != nil {
+		return err
+	}
+	if c.QueueURLs[destination] == "" {
+		return fmt.Errorf("config: %s is required", topology.QueueURLEnv(destination))
+	}
+	if c.DLQURLs[destination] == "" {
+		return fmt.Errorf("config: %s is required", topology.DLQURLEnv(destination))
+	}
+	if c.RetryMax < c.RetryBase {
+		return fmt.Errorf("config: %s must be at least %s", topology.EnvRetryMax, topology.EnvRetryBase)
 	}
 	return nil
 }

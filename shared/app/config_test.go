@@ -16,11 +16,20 @@ const (
 
 func env(m map[string]string) Getenv { return func(k string) string { return m[k] } }
 
+// withQueues adds a queue URL for every destination type.
+func withQueues(m map[string]string) map[string]string {
+	for _, d := range topology.Destinations() {
+		m[topology.QueueURLEnv(d)] = "http://q/" + d
+	}
+	return m
+}
+
 func TestLoadConfig(t *testing.T) {
-	c, err := LoadConfig(env(map[string]string{topology.EnvTable: "t", topology.EnvStreamCacheTTL: "5s",
-		topology.EnvAllowPrivateEndpoints: "true", topology.QueueURLEnv("http"): "http://q", topology.EnvAdminKey: adminKey}))
+	c, err := LoadConfig(env(withQueues(map[string]string{topology.EnvTable: "t", topology.EnvStreamCacheTTL: "5s",
+		topology.EnvAllowPrivateEndpoints: "true", topology.EnvAdminKey: adminKey})))
 	if err != nil || c.Table != "t" || c.StreamCacheTTL != 5*time.Second || !c.AllowPrivateEndpoints ||
-		c.QueueURLs["http"] != "http://q" || c.DeliveryTimeout != topology.DefaultDeliveryTimeout {
+		c.QueueURLs["http"] != "http://q/http" || c.DeliveryTimeout != topology.DefaultDeliveryTimeout ||
+		c.RetryBase != topology.DefaultRetryBase || c.RetryMax != topology.DefaultRetryMax || c.S3PathStyle {
 		t.Fatalf("config %+v, err %v", c, err)
 	}
 	if err := c.ValidateIngest(); err != nil {
@@ -39,14 +48,22 @@ func TestConfigErrors(t *testing.T) {
 		{"no table", map[string]string{}, topology.EnvTable, topology.FunctionAPI},
 		{"bad ttl", map[string]string{topology.EnvTable: "t", topology.EnvStreamCacheTTL: "soon"}, topology.EnvStreamCacheTTL, topology.FunctionAPI},
 		{"bad switch", map[string]string{topology.EnvTable: "t", topology.EnvAllowPrivateEndpoints: "maybe"}, topology.EnvAllowPrivateEndpoints, topology.FunctionAPI},
-		{"ingest without queue", map[string]string{topology.EnvTable: "t", topology.EnvAdminKey: adminKey}, topology.QueueURLEnv("http"), topology.FunctionIngest},
+		{"ingest without queue", map[string]string{topology.EnvTable: "t", topology.EnvAdminKey: adminKey}, topology.QueueURLEnv("datadog"), topology.FunctionIngest},
 		{"no admin key", map[string]string{topology.EnvTable: "t"}, topology.EnvAdminKey, topology.FunctionAPI},
 		{"two admin keys", map[string]string{topology.EnvTable: "t", topology.EnvAdminKey: adminKey, topology.EnvAdminKeySecretARN: "arn:x"}, "exactly one", topology.FunctionAPI},
 		{"bad stream limit", map[string]string{topology.EnvTable: "t", topology.EnvMaxStreams: "0"}, topology.EnvMaxStreams, topology.FunctionAPI},
-		{"short admin key", map[string]string{topology.EnvTable: "t", topology.EnvAdminKey: "short", topology.EnvLocalSecretKey: localKey, topology.QueueURLEnv("http"): "q"}, "at least 32", topology.FunctionAPI},
+		{"short admin key", withQueues(map[string]string{topology.EnvTable: "t", topology.EnvAdminKey: "short", topology.EnvLocalSecretKey: localKey}), "at least 32", topology.FunctionAPI},
 		{"no sealing key", map[string]string{topology.EnvTable: "t", topology.EnvAdminKey: adminKey}, topology.EnvLocalSecretKey, topology.FunctionAPI},
-		{"bad local sealing key", map[string]string{topology.EnvTable: "t", topology.EnvAdminKey: adminKey, topology.EnvLocalSecretKey: "c2hvcnQ=", topology.QueueURLEnv("http"): "q"}, "32", topology.FunctionAPI},
+		{"bad local sealing key", withQueues(map[string]string{topology.EnvTable: "t", topology.EnvAdminKey: adminKey, topology.EnvLocalSecretKey: "c2hvcnQ="}), "32", topology.FunctionAPI},
 		{"delivery without a sealing key", map[string]string{topology.EnvTable: "t"}, topology.EnvKMSKeyID, topology.DeliverFunctionID("http")},
+		{"delivery without its DLQ", map[string]string{topology.EnvTable: "t", topology.EnvLocalSecretKey: localKey, topology.QueueURLEnv("s3"): "q"},
+			topology.DLQURLEnv("s3"), topology.DeliverFunctionID("s3")},
+		{"delivery without its queue", map[string]string{topology.EnvTable: "t", topology.EnvLocalSecretKey: localKey},
+			topology.QueueURLEnv("splunk_hec"), topology.DeliverFunctionID("splunk_hec")},
+		{"bad retry base", map[string]string{topology.EnvTable: "t", topology.EnvRetryBase: "later"}, topology.EnvRetryBase, topology.DeliverFunctionID("http")},
+		{"retry max below base", map[string]string{topology.EnvTable: "t", topology.EnvLocalSecretKey: localKey, topology.QueueURLEnv("http"): "q",
+			topology.DLQURLEnv("http"): "d", topology.EnvRetryBase: "1m", topology.EnvRetryMax: "1s"}, topology.EnvRetryMax, topology.DeliverFunctionID("http")},
+		{"bad path style switch", map[string]string{topology.EnvTable: "t", topology.EnvS3PathStyle: "yes please"}, topology.EnvS3PathStyle, topology.DeliverFunctionID("s3")},
 		{"unknown function", map[string]string{topology.EnvTable: "t"}, "unknown function", "nope"},
 	}
 	for _, tc := range tests {

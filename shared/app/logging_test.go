@@ -51,7 +51,7 @@ func (f streamsFunc) Active(ctx context.Context, p string) ([]stream.Stream, err
 
 type senderFunc func() error
 
-func (f senderFunc) Send(context.Context, stream.Stream, []json.RawMessage) error { return f() }
+func (f senderFunc) Send(context.Context, stream.Stream, deliver.Batch) error { return f() }
 
 type publisherFunc func() error
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -21,6 +22,11 @@ import (
 	"github.com/logstream/logstream/shared/netguard"
 	"github.com/logstream/logstream/shared/queue"
 	"github.com/logstream/logstream/shared/secret"
+	"github.com/logstream/logstream/shared/sink/datadog"
+	"github.com/logstream/logstream/shared/sink/eventbridge"
+	"github.com/logstream/logstream/shared/sink/loki"
+	"github.com/logstream/logstream/shared/sink/s3archive"
+	"github.com/logstream/logstream/shared/sink/splunk"
 	"github.com/logstream/logstream/shared/sink/webhook"
 	"github.com/logstream/logstream/shared/store"
 	"github.com/logstream/logstream/shared/stream"
@@ -94,13 +100,40 @@ func streamsStore(awsCfg aws.Config, c Config, s store.Sealer) *store.Streams {
 	return &store.Streams{Client: dynamodb.NewFromConfig(awsCfg), Table: c.Table, Sealer: s}
 }
 
-// senders are the destination senders, by destination type, each with an
-// HTTP client that enforces the outbound address policy and the timeout.
-func senders(c Config) map[string]deliver.Sender {
-	policy := netguard.Policy{AllowPrivate: c.AllowPrivateEndpoints}
-	return map[string]deliver.Sender{
-		topology.DestinationHTTP: &webhook.Sender{Client: policy.Client(c.DeliveryTimeout), UserAgent: userAgent},
+// pipeline is one destination type's sender and the limits it sends within.
+type pipeline struct {
+	sender deliver.Sender
+	limits deliver.Limits
+}
+
+// pipelines are the destination senders, by destination type. HTTP senders
+// get a client that enforces the outbound address policy and the timeout;
+// the AWS ones use the function's own credentials (or a role the stream
+// names) and take their endpoints from the AWS configuration.
+func pipelines(awsCfg aws.Config, c Config) map[string]pipeline {
+	client := netguard.Policy{AllowPrivate: c.AllowPrivateEndpoints}.Client(c.DeliveryTimeout)
+	awsCfg = awsCfg.Copy()
+	awsCfg.HTTPClient = awshttp.NewBuildableClient().WithTimeout(c.DeliveryTimeout)
+	// One quick retry in the SDK; the delivery core's backoff does the rest.
+	awsCfg.RetryMaxAttempts = 2
+	s3 := s3archive.New(awsCfg)
+	s3.UsePathStyle = c.S3PathStyle
+	return map[string]pipeline{
+		topology.DestinationDatadog:     {&datadog.Sender{Client: client, UserAgent: userAgent}, datadog.Limits},
+		topology.DestinationGrafanaLoki: {&loki.Sender{Client: client, UserAgent: userAgent}, loki.Limits},
+		topology.DestinationSplunkHEC:   {&splunk.Sender{Client: client, UserAgent: userAgent}, splunk.Limits},
+		topology.DestinationHTTP:        {&webhook.Sender{Client: client, UserAgent: userAgent}, webhook.Limits},
+		topology.DestinationEventBridge: {eventbridge.New(awsCfg), eventbridge.Limits},
+		topology.DestinationS3:          {s3, s3archive.Limits},
 	}
+}
+
+func senders(awsCfg aws.Config, c Config) map[string]deliver.Sender {
+	out := map[string]deliver.Sender{}
+	for typ, p := range pipelines(awsCfg, c) {
+		out[typ] = p.sender
+	}
+	return out
 }
 
 // API builds the management API handler.
@@ -125,7 +158,7 @@ func API(ctx context.Context, getenv Getenv) (HTTPHandler, error) {
 		MaxStreams:   c.MaxStreams,
 		Streams:      streams,
 		HealthReader: streams,
-		Senders:      senders(c),
+		Senders:      senders(awsCfg, c),
 		// Lifecycle events go through ingestion's own path; no stream cache,
 		// so a change is seen by the very next event.
 		Events: &ingest.Service{
@@ -165,7 +198,7 @@ func Ingest(ctx context.Context, getenv Getenv) (HTTPHandler, error) {
 
 // Deliver builds the delivery handler of a destination type.
 func Deliver(ctx context.Context, destination string, getenv Getenv) (SQSHandler, error) {
-	c, awsCfg, err := setup(ctx, getenv, Config.ValidateSealing)
+	c, awsCfg, err := setup(ctx, getenv, func(c Config) error { return c.ValidateDeliver(destination) })
 	if err != nil {
 		return nil, err
 	}
@@ -173,19 +206,29 @@ func Deliver(ctx context.Context, destination string, getenv Getenv) (SQSHandler
 	if err != nil {
 		return nil, err
 	}
-	sender, ok := senders(c)[destination]
+	p, ok := pipelines(awsCfg, c)[destination]
 	if !ok {
 		return nil, fmt.Errorf("app: no sender for destination type %q", destination)
 	}
-	limits := map[string]deliver.Limits{topology.DestinationHTTP: webhook.Limits}[destination]
 	streams := streamsStore(awsCfg, c, seal)
 	core := &deliver.Core{
-		Streams:  streams,
-		Health:   streams,
-		Sender:   sender,
-		Limits:   limits,
+		Streams: streams,
+		Health:  streams,
+		Suspend: streams,
+		Sender:  p.sender,
+		Limits:  p.limits,
+		Queue: &queue.Redelivery{Client: sqs.NewFromConfig(awsCfg),
+			QueueURL: c.QueueURLs[destination], DLQURL: c.DLQURLs[destination]},
+		Backoff:  deliver.Backoff{Base: c.RetryBase, Max: c.RetryMax},
 		CacheTTL: c.StreamCacheTTL,
 		Log:      Logger().With("destination_type", destination),
 	}
 	return core.Handle, nil
 }
+
+// The adapters the delivery core is wired with.
+var (
+	_ deliver.Queue     = (*queue.Redelivery)(nil)
+	_ deliver.Suspender = (*store.Streams)(nil)
+	_ deliver.Health    = (*store.Streams)(nil)
+)

@@ -16,12 +16,20 @@ import (
 )
 
 // Destination types that have their own delivery queue, DLQ and function.
+// They are the destination_type values of streams (shared/destination).
 const (
-	DestinationHTTP = "http"
+	DestinationDatadog     = "datadog"
+	DestinationGrafanaLoki = "grafana_loki"
+	DestinationSplunkHEC   = "splunk_hec"
+	DestinationHTTP        = "http"
+	DestinationEventBridge = "eventbridge"
+	DestinationS3          = "s3"
 )
 
 // Destinations lists every destination type with a delivery pipeline, in a stable order.
-func Destinations() []string { return []string{DestinationHTTP} }
+func Destinations() []string {
+	return []string{DestinationDatadog, DestinationGrafanaLoki, DestinationSplunkHEC, DestinationHTTP, DestinationEventBridge, DestinationS3}
+}
 
 // Function IDs. A function's asset is built into build/<ID>/bootstrap and its
 // source lives in functions/<SourceDir>.
@@ -52,11 +60,26 @@ const (
 	EnvKMSKeyID       = "LOGSTREAM_KMS_KEY_ID"
 	EnvLocalSecretKey = "LOGSTREAM_LOCAL_SECRET_KEY"
 	EnvMaxStreams     = "LOGSTREAM_MAX_STREAMS_PER_PROJECT"
+	// EnvRetryBase and EnvRetryMax shape the delay before a failed message
+	// is received again: the base, doubled for every earlier receive, at
+	// most the max (and never sooner than the destination's Retry-After).
+	EnvRetryBase = "LOGSTREAM_RETRY_BASE"
+	EnvRetryMax  = "LOGSTREAM_RETRY_MAX"
+	// EnvS3PathStyle makes the S3 archive sender address buckets in the
+	// path (for S3-compatible endpoints that have no bucket host names).
+	EnvS3PathStyle = "LOGSTREAM_S3_PATH_STYLE"
+	// DefaultRetryBase and DefaultRetryMax, with DefaultMaxReceiveCount,
+	// retry a failing destination for about an hour (30 s, 1, 2, 4, 8, 16
+	// and 30 min, with jitter) before SQS parks the message in the DLQ.
+	DefaultRetryBase       = 30 * time.Second
+	DefaultRetryMax        = 30 * time.Minute
+	DefaultMaxReceiveCount = 8
 	// DefaultAuthCacheTTL bounds how long a revoked key keeps working in a
 	// warm function.
 	DefaultAuthCacheTTL       = 30 * time.Second
 	DefaultMaxStreams         = 25
 	envQueueURLPrefix         = "LOGSTREAM_QUEUE_URL_"
+	envDLQURLPrefix           = "LOGSTREAM_DLQ_URL_"
 	DefaultStreamCacheTTL     = 30 * time.Second
 	DefaultDeliveryTimeout    = 10 * time.Second
 	defaultVisibilityMultiple = 6
@@ -67,6 +90,11 @@ func QueueURLEnv(destination string) string {
 	return envQueueURLPrefix + strings.ToUpper(strings.ReplaceAll(destination, "-", "_"))
 }
 
+// DLQURLEnv is the variable holding the dead-letter queue URL of a destination type.
+func DLQURLEnv(destination string) string {
+	return envDLQURLPrefix + strings.ToUpper(strings.ReplaceAll(destination, "-", "_"))
+}
+
 // RefKind says what deployed value an environment variable refers to.
 type RefKind int
 
@@ -75,6 +103,7 @@ const (
 	RefNone           RefKind = iota // a literal Value
 	RefTableName                     // the streams table's name
 	RefQueueURL                      // the URL of Queue's delivery queue
+	RefDLQURL                        // the URL of Queue's dead-letter queue
 	RefAdminKeySecret                // the ARN of the admin key secret ("" where there is none)
 	RefKMSKey                        // the ARN of the secrets KMS key ("" where there is none)
 )
@@ -85,7 +114,7 @@ type Env struct {
 	Name  string
 	Value string
 	Ref   RefKind
-	Queue string // destination type, for RefQueueURL
+	Queue string // destination type, for RefQueueURL and RefDLQURL
 }
 
 // Table is the DynamoDB table holding streams (single-table design: pk/sk strings).
@@ -198,11 +227,21 @@ func New(prefix string) Spec {
 			// times the function timeout, so retries by Lambda's poller do not
 			// make a message visible again while it is still being processed.
 			VisibilityTimeout: defaultVisibilityMultiple * deliverTimeout,
-			MaxReceiveCount:   5,
+			MaxReceiveCount:   DefaultMaxReceiveCount,
 			Retention:         4 * 24 * time.Hour,
 			DLQRetention:      14 * 24 * time.Hour,
 		})
-		env := append(append(clone(common), sealEnv...), Env{Name: EnvDeliveryTimeout, Value: DefaultDeliveryTimeout.String()})
+		env := append(append(clone(common), sealEnv...),
+			Env{Name: EnvDeliveryTimeout, Value: DefaultDeliveryTimeout.String()},
+			// Its own queue, to delay retries, and its DLQ, to park what
+			// can never be delivered.
+			Env{Name: QueueURLEnv(d), Ref: RefQueueURL, Queue: d},
+			Env{Name: DLQURLEnv(d), Ref: RefDLQURL, Queue: d},
+			Env{Name: EnvRetryBase, Value: DefaultRetryBase.String()},
+			Env{Name: EnvRetryMax, Value: DefaultRetryMax.String()})
+		if d == DestinationS3 {
+			env = append(env, Env{Name: EnvS3PathStyle, Value: "false"})
+		}
 		s.Functions = append(s.Functions, Function{
 			ID: DeliverFunctionID(d), Name: prefix + "-deliver-" + d, SourceDir: "deliver/" + d,
 			Timeout: deliverTimeout, MemoryMB: 256, Env: env,
@@ -274,7 +313,7 @@ func (s Spec) Validate() error {
 			return fmt.Errorf("topology: function name %q is longer than 64 characters", f.Name)
 		}
 		for _, e := range f.Env {
-			if _, ok := s.Queue(e.Queue); e.Ref == RefQueueURL && !ok {
+			if _, ok := s.Queue(e.Queue); (e.Ref == RefQueueURL || e.Ref == RefDLQURL) && !ok {
 				return fmt.Errorf("topology: function %s variable %s refers to unknown queue %q", f.ID, e.Name, e.Queue)
 			}
 		}

@@ -128,7 +128,7 @@ func run() error {
 	stack, err := runner.Start(ctx, runner.Options{
 		Spec: spec, AWS: cfg, PollersPerMapping: *pollers,
 		Overrides: map[string]string{topology.EnvAllowPrivateEndpoints: "true", topology.EnvAdminKey: adminKey,
-			topology.EnvLocalSecretKey: secret.GenerateLocalKey()},
+			topology.EnvLocalSecretKey: secret.GenerateLocalKey(), topology.EnvS3PathStyle: "true"},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {

@@ -96,6 +96,12 @@ func run() error {
 			// The stand-ins keep nothing past this run, so a fresh key per
 			// run seals the secrets of the streams created in it.
 			topology.EnvLocalSecretKey: secret.GenerateLocalKey(),
+			// Retries a failing destination within a minute, so trying
+			// things out locally does not wait on production's hour.
+			topology.EnvRetryBase: "2s",
+			topology.EnvRetryMax:  "15s",
+			// The S3 stand-in has no bucket host names.
+			topology.EnvS3PathStyle: "true",
 		},
 		Logger: log,
 	})
