@@ -1,0 +1,279 @@
+package archive
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"hash"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/logstream/logstream/shared/lokipush"
+)
+
+// Object headers: what the records are, and how they are stored.
+const (
+	ContentType     = "application/x-ndjson"
+	ContentEncoding = "gzip"
+)
+
+// nameHexLen is how much of the SHA-256 names an object: 128 bits, far from
+// any chance collision however many pushes a tenant makes in an hour.
+const nameHexLen = 32
+
+// Object is one push request as an archive object.
+type Object struct {
+	// Key is tenant=…/dt=…/hour=…/<name>.ndjson.gz, without the store's
+	// prefix. Empty when Records is 0.
+	Key string
+	// Body is the gzip-compressed NDJSON records; the caller's to keep.
+	Body []byte
+	// Records is the number of entries archived; 0 for a push without
+	// entries, which needs no object.
+	Records int
+	// RawBytes is the size of the uncompressed records.
+	RawBytes int
+}
+
+// Encode returns the archive object of one push request for tenant. A push
+// without entries gives an Object with Records 0 and no key: there is
+// nothing to store. The only error is an invalid tenant.
+func Encode(tenant string, req *lokipush.Request) (Object, error) {
+	if err := ValidateTenant(tenant); err != nil {
+		return Object{}, err
+	}
+	var earliest time.Time
+	n, size := 0, 0
+	for _, st := range req.Streams {
+		for _, e := range st.Entries {
+			if n == 0 || e.Time.Before(earliest) {
+				earliest = e.Time
+			}
+			n++
+			size += len(e.Line)
+		}
+	}
+	if n == 0 {
+		return Object{}, nil
+	}
+
+	enc := encoders.Get().(*encoder)
+	defer enc.release()
+	// The body is not pooled: the store's HTTP transport may still read it
+	// after the response arrived. Records of log lines compress about ten
+	// times (the labels repeat on every one); the buffer grows past a guess
+	// too small.
+	var out bytes.Buffer
+	out.Grow(size/8 + 4096)
+	enc.reset(&out)
+	for _, st := range req.Streams {
+		enc.labels = appendLabels(enc.labels[:0], st.Labels, &enc.names)
+		for _, e := range st.Entries {
+			enc.record(e)
+		}
+	}
+	raw := enc.close()
+
+	var sum [sha256.Size]byte
+	enc.hash.Sum(sum[:0])
+	var k []byte
+	k = append(k, "tenant="...)
+	k = append(k, tenant...)
+	k = earliest.UTC().AppendFormat(k, "/dt=2006-01-02/hour=15/")
+	k = hex.AppendEncode(k, sum[:nameHexLen/2])
+	k = append(k, ".ndjson.gz"...)
+	return Object{Key: string(k), Body: out.Bytes(), Records: n, RawBytes: raw}, nil
+}
+
+// timeLayout is RFC 3339 with all nine digits of nanoseconds, where
+// time.RFC3339Nano drops trailing zeros: records of one day then sort as
+// strings, and every reader sees the same width.
+const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+// flushAt is how many bytes of records are gathered before they go to the
+// hash and the compressor: large enough that per-call overhead vanishes,
+// small enough to stay in cache. The records of a push are never all held
+// at once, only compressed.
+const flushAt = 64 << 10
+
+// encoder holds what one Encode call reuses: the gzip writer, the hash and
+// the scratch of the records.
+type encoder struct {
+	gz     *gzip.Writer
+	hash   hash.Hash
+	buf    bytes.Buffer     // records not yet flushed
+	labels []byte           // the current stream's labels as a JSON object
+	names  []string         // scratch for sorting label names
+	meta   []lokipush.Label // scratch for sorting metadata
+	raw    int              // bytes flushed
+}
+
+var encoders = sync.Pool{New: func() any {
+	gz, _ := gzip.NewWriterLevel(io.Discard, gzip.DefaultCompression)
+	return &encoder{gz: gz, hash: sha256.New()}
+}}
+
+func (e *encoder) reset(dst io.Writer) {
+	e.gz.Reset(dst)
+	e.hash.Reset()
+	e.buf.Reset()
+	e.raw = 0
+}
+
+// release returns e to the pool without references to the last push; a
+// rare huge line does not keep its buffer alive.
+func (e *encoder) release() {
+	e.gz.Reset(io.Discard)
+	clear(e.names)
+	clear(e.meta)
+	if e.buf.Cap() > 4*flushAt {
+		e.buf = bytes.Buffer{}
+	}
+	encoders.Put(e)
+}
+
+// record appends one entry's record.
+func (e *encoder) record(en lokipush.Entry) {
+	w := &e.buf
+	w.WriteString(`{"timestamp":"`)
+	w.Write(en.Time.UTC().AppendFormat(w.AvailableBuffer(), timeLayout))
+	w.WriteString(`","labels":`)
+	w.Write(e.labels)
+	w.WriteString(`,"line":`)
+	writeLine(w, en.Line)
+	if len(en.Metadata) > 0 {
+		w.WriteString(`,"metadata":`)
+		w.Write(e.appendMetadata(w.AvailableBuffer(), en.Metadata))
+	}
+	w.WriteString("}\n")
+	if w.Len() >= flushAt {
+		e.flush()
+	}
+}
+
+// writeLine writes the line as JSON: itself, compacted, when it is a JSON
+// object or array (compacting removes the line breaks NDJSON cannot hold
+// and nothing else), a JSON string otherwise. A line that is not valid
+// UTF-8 is always a string, since JSON text must be UTF-8 (RFC 8259 §8.1)
+// and appendCompact leaves that check to its caller.
+func writeLine(w *bytes.Buffer, line string) {
+	if len(line) > 0 && (line[0] == '{' || line[0] == '[') && utf8.ValidString(line) {
+		w.Grow(len(line)) // compacting never lengthens it
+		if b, ok := appendCompact(w.AvailableBuffer(), line); ok {
+			w.Write(b)
+			return
+		}
+	}
+	w.Write(appendJSONString(w.AvailableBuffer(), line))
+}
+
+func (e *encoder) flush() {
+	p := e.buf.Bytes()
+	e.hash.Write(p)
+	_, _ = e.gz.Write(p) // writes to a bytes.Buffer do not fail
+	e.raw += len(p)
+	e.buf.Reset()
+}
+
+// close flushes the last records and the gzip trailer, and returns the
+// size of the records.
+func (e *encoder) close() int {
+	e.flush()
+	_ = e.gz.Close()
+	return e.raw
+}
+
+// appendLabels appends m as a JSON object with its names sorted, so the same
+// labels give the same bytes whichever order the push carried them in.
+func appendLabels(b []byte, m map[string]string, names *[]string) []byte {
+	*names = (*names)[:0]
+	for k := range m {
+		*names = append(*names, k)
+	}
+	slices.Sort(*names)
+	b = append(b, '{')
+	for i, k := range *names {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = appendJSONString(b, m[k])
+	}
+	return append(b, '}')
+}
+
+// appendMetadata appends structured metadata as a JSON object with its
+// names sorted. A name sent twice keeps its last value, as a JSON object
+// read with a duplicate name does (encoding/json, JavaScript), so no record
+// has a duplicate name.
+func (e *encoder) appendMetadata(b []byte, md []lokipush.Label) []byte {
+	e.meta = append(e.meta[:0], md...)
+	slices.SortStableFunc(e.meta, func(x, y lokipush.Label) int { return strings.Compare(x.Name, y.Name) })
+	b = append(b, '{')
+	first := true
+	for i, l := range e.meta {
+		if i+1 < len(e.meta) && e.meta[i+1].Name == l.Name {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = appendJSONString(b, l.Name)
+		b = append(b, ':')
+		b = appendJSONString(b, l.Value)
+	}
+	return append(b, '}')
+}
+
+// appendJSONString appends s as a JSON string: quotes, backslashes and
+// control characters escaped (RFC 8259 §7), invalid UTF-8 replaced with
+// U+FFFD as encoding/json does, everything else verbatim (no HTML escaping,
+// so a line reads back byte for byte).
+func appendJSONString(dst []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r != utf8.RuneError || size != 1 {
+				i += size
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			dst = append(dst, '\\', c)
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		default:
+			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		}
+		i++
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
