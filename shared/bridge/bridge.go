@@ -1,0 +1,269 @@
+package bridge
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/logstream/logstream/shared/archive"
+	"github.com/logstream/logstream/shared/lokipush"
+)
+
+// Paths served. PathPush is Loki's (Loki HTTP API, "Ingest logs"); PathReady
+// is Loki's readiness probe.
+const (
+	PathPush   = "/loki/api/v1/push"
+	PathReady  = "/ready"
+	PathHealth = "/health"
+)
+
+// Store keeps archive objects under keys of the archive format.
+type Store interface {
+	// Put stores body under key, replacing any object there; it returns
+	// nil only once the object is durably stored.
+	Put(ctx context.Context, key string, body []byte) error
+	// Check returns nil when objects can be stored (the bucket answers).
+	Check(ctx context.Context) error
+}
+
+// Config is what the bridge needs.
+type Config struct {
+	// Store keeps the objects; required.
+	Store Store
+	// Credentials are the basic-auth pairs accepted; at least one.
+	Credentials Credentials
+	// Limits bound the push body, compressed and decompressed.
+	Limits lokipush.Limits
+	// Log receives one line per request that fails or stores something
+	// (default slog.Default()).
+	Log *slog.Logger
+}
+
+// Validate reports what is missing.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Store == nil {
+		errs = append(errs, errors.New("bridge: no store"))
+	}
+	if c.Credentials.Len() == 0 {
+		errs = append(errs, errors.New("bridge: no credentials; every push would be refused"))
+	}
+	return errors.Join(errs...)
+}
+
+// Handler is the bridge's Lambda handler. It is safe for concurrent use.
+type Handler struct {
+	store  Store
+	creds  Credentials
+	limits lokipush.Limits
+	log    *slog.Logger
+}
+
+// New returns the handler for a valid cfg.
+func New(cfg Config) (*Handler, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Handler{store: cfg.Store, creds: cfg.Credentials, limits: cfg.Limits, log: log}, nil
+}
+
+// healthTimeout bounds the bucket check, so a probe gets an answer well
+// within any load balancer's or monitor's timeout.
+const healthTimeout = 5 * time.Second
+
+// Handle answers one request. Its error is always nil: every failure is an
+// HTTP answer, since a Lambda error would reach the client as a bare 502.
+func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	method := req.RequestContext.HTTP.Method
+	// Function URLs and HTTP API $default routes both fill RawPath; it has
+	// the stage name in front on a named HTTP API stage, so the bridge
+	// expects the $default stage.
+	path := req.RawPath
+	if path == "" {
+		path = req.RequestContext.HTTP.Path
+	}
+	switch path {
+	case PathPush:
+		if method != http.MethodPost {
+			return methodNotAllowed(http.MethodPost), nil
+		}
+		return h.push(ctx, req), nil
+	case PathReady:
+		if method != http.MethodGet && method != http.MethodHead {
+			return methodNotAllowed(http.MethodGet, http.MethodHead), nil
+		}
+		return text(http.StatusOK, "ready"), nil
+	case PathHealth:
+		if method != http.MethodGet && method != http.MethodHead {
+			return methodNotAllowed(http.MethodGet, http.MethodHead), nil
+		}
+		return h.health(ctx), nil
+	}
+	// Go's http.NotFound, which Loki answers for unknown paths.
+	return text(http.StatusNotFound, "404 page not found"), nil
+}
+
+// push archives one push request: authenticate, parse, encode, store.
+func (h *Handler) push(ctx context.Context, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	user, why := h.creds.authenticate(header(req, "authorization"))
+	if user == "" {
+		// Who tried is worth knowing when someone guesses; what they sent is not.
+		h.log.InfoContext(ctx, "push refused", "status", http.StatusUnauthorized, "reason", "credentials "+why,
+			"source_ip", req.RequestContext.HTTP.SourceIP, "user_agent", req.RequestContext.HTTP.UserAgent)
+		resp := text(http.StatusUnauthorized, "unauthorized: missing or invalid HTTP basic credentials")
+		resp.Headers["www-authenticate"] = `Basic realm="loki"` // RFC 7617 §2
+		return resp
+	}
+	tenant := user
+	if id := header(req, "x-scope-orgid"); id != "" {
+		if err := archive.ValidateTenant(id); err != nil {
+			return h.refuse(ctx, req, user, http.StatusBadRequest, "X-Scope-OrgID: "+err.Error())
+		}
+		tenant = id
+	}
+	log := h.log.With("tenant", tenant, "user", user)
+
+	body, size, err := requestBody(req)
+	if err != nil {
+		return h.refuse(ctx, req, user, http.StatusBadRequest, err.Error())
+	}
+	pr, err := lokipush.Parse(body, header(req, "content-type"), header(req, "content-encoding"), h.limits)
+	if err != nil {
+		return h.refuse(ctx, req, user, lokipush.StatusOf(err), err.Error())
+	}
+	obj, err := archive.Encode(tenant, pr)
+	if err != nil { // only a tenant error, which was checked above
+		return h.refuse(ctx, req, user, http.StatusBadRequest, err.Error())
+	}
+	// The parsed request is not used past this point, so the garbage
+	// collector may take it while the object is being written.
+	streams := len(pr.Streams)
+	if obj.Records == 0 {
+		// Loki answers an empty push with 204 too.
+		log.InfoContext(ctx, "empty push", "streams", streams)
+		return noContent()
+	}
+	putCtx, cancel := beforeDeadline(ctx, deadlineMargin)
+	defer cancel()
+	if err := h.store.Put(putCtx, obj.Key, obj.Body); err != nil {
+		log.ErrorContext(ctx, "push not stored; answered 503 so the client retries",
+			"key", obj.Key, "streams", streams, "entries", obj.Records, "bytes", len(obj.Body), "err", err)
+		// A retry writes the same key, so it replaces anything this
+		// attempt may have left.
+		return text(http.StatusServiceUnavailable, "failed to store the push in the archive; retry the request")
+	}
+	log.InfoContext(ctx, "push archived", "key", obj.Key, "streams", streams, "entries", obj.Records,
+		"request_bytes", size, "records_bytes", obj.RawBytes, "object_bytes", len(obj.Body))
+	return noContent()
+}
+
+// maxLoggedMessage bounds an error message in the log: the parser's
+// messages may quote a stream's labels, never more.
+const maxLoggedMessage = 512
+
+// refuse answers a client error and logs it briefly at info level. A
+// status of 500 (an error the parser did not classify) is logged as an
+// error and answered without its text.
+func (h *Handler) refuse(ctx context.Context, req events.APIGatewayV2HTTPRequest, user string, status int, msg string) events.APIGatewayV2HTTPResponse {
+	logged := msg
+	if len(logged) > maxLoggedMessage {
+		logged = logged[:maxLoggedMessage] + "…"
+	}
+	attrs := []any{"status", status, "user", user, "reason", logged,
+		"content_type", header(req, "content-type"), "content_encoding", header(req, "content-encoding")}
+	if status >= 500 {
+		h.log.ErrorContext(ctx, "push failed", attrs...)
+		return text(status, "internal error; retry the request")
+	}
+	h.log.InfoContext(ctx, "push refused", attrs...)
+	return text(status, msg)
+}
+
+func (h *Handler) health(ctx context.Context) events.APIGatewayV2HTTPResponse {
+	ctx, cancel := context.WithTimeout(ctx, healthTimeout)
+	defer cancel()
+	if err := h.store.Check(ctx); err != nil {
+		// Unauthenticated: the answer says unavailable and nothing more;
+		// the reason is in the log.
+		h.log.ErrorContext(ctx, "health check failed", "err", err)
+		return text(http.StatusServiceUnavailable, "unavailable")
+	}
+	return text(http.StatusOK, "ok")
+}
+
+// requestBody is the body and its size, decoding the base64 that Function
+// URLs and HTTP APIs apply to binary bodies (protobuf, anything compressed).
+// A text body is read in place: plain JSON is the largest body there is.
+func requestBody(req events.APIGatewayV2HTTPRequest) (io.Reader, int, error) {
+	if !req.IsBase64Encoded {
+		return strings.NewReader(req.Body), len(req.Body), nil
+	}
+	b, err := base64.StdEncoding.DecodeString(req.Body)
+	if err != nil {
+		return nil, 0, fmt.Errorf("request body is not valid base64: %w", err)
+	}
+	return bytes.NewReader(b), len(b), nil
+}
+
+// deadlineMargin is kept between the store's write and the invocation's
+// deadline, so a write that runs late is answered 503 and logged here
+// instead of the function being killed with no answer and no log line.
+const deadlineMargin = time.Second
+
+// beforeDeadline is ctx with its deadline brought forward by margin.
+func beforeDeadline(ctx context.Context, margin time.Duration) (context.Context, context.CancelFunc) {
+	if d, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, d.Add(-margin))
+	}
+	return context.WithCancel(ctx)
+}
+
+// header returns a request header by its lower-case name. Function URLs and
+// HTTP APIs lower-case header names; any other producer is matched without
+// regard to case, as HTTP requires (RFC 9110 §5.1).
+func header(req events.APIGatewayV2HTTPRequest, name string) string {
+	if v, ok := req.Headers[name]; ok {
+		return v
+	}
+	for k, v := range req.Headers {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
+
+// text answers msg as Loki does, with http.Error: plain text, one line.
+func text(status int, msg string) events.APIGatewayV2HTTPResponse {
+	return events.APIGatewayV2HTTPResponse{
+		StatusCode: status,
+		Headers: map[string]string{
+			"content-type":           "text/plain; charset=utf-8",
+			"x-content-type-options": "nosniff",
+			"cache-control":          "no-store",
+		},
+		Body: msg + "\n",
+	}
+}
+
+func noContent() events.APIGatewayV2HTTPResponse {
+	return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusNoContent, Headers: map[string]string{"cache-control": "no-store"}}
+}
+
+func methodNotAllowed(allow ...string) events.APIGatewayV2HTTPResponse {
+	resp := text(http.StatusMethodNotAllowed, "method not allowed")
+	resp.Headers["allow"] = strings.Join(allow, ", ") // RFC 9110 §15.5.6
+	return resp
+}

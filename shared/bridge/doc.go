@@ -1,0 +1,28 @@
+// Package bridge is the Loki-compatible S3 bridge: an HTTP handler, for a
+// Lambda behind a Function URL or API Gateway's HTTP API (both send payload
+// format 2.0), that takes Loki push requests from any Loki client (Promtail,
+// Alloy, the Docker driver, Vector, Fluent Bit, Stytch …) and archives each
+// one as an S3 object (package archive).
+//
+// Routes:
+//
+//	POST /loki/api/v1/push   basic auth; 204 once the object is stored
+//	GET  /ready              200 "ready", no auth (Loki's readiness probe)
+//	GET  /health             200 "ok" when the bucket answers, else 503; no auth, no details
+//
+// Nothing is lost silently: the answer to a push is 204 only after the store
+// accepted the object, and 503 whenever it did not, which every Loki client
+// retries. Since the object's key is derived from the push's content, the
+// retry overwrites whatever a failed attempt may have left instead of
+// duplicating it.
+//
+// Errors are answered as Loki answers them — a plain-text message with the
+// status (Loki's distributor uses http.Error) — because Loki clients log that
+// text: 400 malformed body, labels or tenant; 401 missing or wrong
+// credentials; 404 unknown path; 405 wrong method; 413 body over the limit;
+// 415 unknown Content-Type or Content-Encoding; 503 not stored, retry.
+//
+// The tenant is X-Scope-OrgID, Loki's tenant header, when the client sends
+// one, and otherwise the authenticated username: every credential may write
+// for any tenant, as with a Loki behind an authenticating proxy.
+package bridge
