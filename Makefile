@@ -53,11 +53,13 @@ lint: ## gofmt and go vet, root module and infra
 	$(GO) vet ./...
 	cd infra && $(GO) vet ./...
 
-test-go: localstack/node_modules ## unit, integration and end-to-end tests against the stand-ins and real Loki, with -race
-	loki=$$(localstack/loki.sh path) && LOKI_BIN=$$loki $(TEST_STANDINS) localstack/with-standins.sh $(GO) test -race -count=1 ./...
+test-go: localstack/node_modules ## unit, integration and end-to-end tests against the stand-ins, real Loki and Promtail, with -race
+	loki=$$(localstack/loki.sh path) && promtail=$$(localstack/loki.sh path promtail) && \
+	LOKI_BIN=$$loki PROMTAIL_BIN=$$promtail $(TEST_STANDINS) localstack/with-standins.sh $(GO) test -race -count=1 ./...
 
-loki: ## build real Grafana Loki from the Go module proxy (cached in .cache/loki; ~7 min the first time)
+loki: ## build real Grafana Loki and Promtail from the Go module proxy (cached in .cache/loki; ~10 min the first time)
 	localstack/loki.sh path
+	localstack/loki.sh path promtail
 
 test-infra: ## CDK template tests (jsii is not race-safe: no -race here)
 	cd infra && $(GO) test -count=1 ./...

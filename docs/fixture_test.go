@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/logstream/logstream/shared/apikey"
+	"github.com/logstream/logstream/shared/bridge"
 	"github.com/logstream/logstream/shared/deliver"
 	"github.com/logstream/logstream/shared/event"
 	"github.com/logstream/logstream/shared/ingest"
@@ -61,13 +62,14 @@ func newEnvironment(t *testing.T) *environment {
 // with a project holding a webhook stream and a paused S3 stream, and keys of
 // every kind.
 type fixture struct {
-	t       *testing.T
-	env     *environment
-	streams *memStreams
-	keys    *memKeys
-	pub     *fakePublisher
-	api     *manage.API
-	ingest  *ingest.Service
+	t           *testing.T
+	env         *environment
+	streams     *memStreams
+	keys        *memKeys
+	pub         *fakePublisher
+	api         *manage.API
+	ingest      *ingest.Service
+	bridgeStore *memArchive
 	// handlers by topology function ID.
 	handlers  map[string]handlerFunc
 	functions map[string]string // route key → function ID
@@ -98,7 +100,18 @@ func (e *environment) fixture(t *testing.T, functions map[string]string) *fixtur
 	}
 	f.ingest = &ingest.Service{Auth: auth, Streams: f.streams, Publisher: f.pub,
 		QueueURLs: map[string]string{topology.DestinationHTTP: httpQueue}, Limits: event.DefaultLimits, Log: log}
-	f.handlers = map[string]handlerFunc{topology.FunctionAPI: f.api.Handle, topology.FunctionIngest: f.ingest.Handle}
+	f.bridgeStore = &memArchive{objects: map[string][]byte{}}
+	creds, err := bridge.NewCredentials(bridge.Credential{Username: bridgeUser, Password: bridgePassword},
+		bridge.Credential{Username: "retiring", Password: "an-older-password-0123456789"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb, err := bridge.New(bridge.Config{Store: f.bridgeStore, Credentials: creds, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.handlers = map[string]handlerFunc{topology.FunctionAPI: f.api.Handle, topology.FunctionIngest: f.ingest.Handle,
+		topology.FunctionLokiBridge: lb.Handle}
 
 	f.writeKey, _ = f.newKey(t, []string{projectA}, apikey.AccessWrite)
 	f.readKey, _ = f.newKey(t, []string{projectA}, apikey.AccessRead)

@@ -268,6 +268,7 @@ func scenarios() []scenario {
 	all = append(all, opsScenarios()...)
 	all = append(all, ingestScenarios()...)
 	all = append(all, stytchScenarios()...)
+	all = append(all, bridgeScenarios()...)
 	return all
 }
 

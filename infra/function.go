@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -30,6 +31,8 @@ type functionProps struct {
 	Queues   map[string]deliveryQueue // by destination type
 	AdminKey awssecretsmanager.ISecret
 	Secrets  awskms.IKey
+	Archive  awss3.IBucket
+	Bridge   awssecretsmanager.ISecret
 }
 
 // newFunction creates one Go function on provided.al2023/arm64 with JSON logs
@@ -66,6 +69,10 @@ func newFunction(scope constructs.Construct, p functionProps) (awslambda.Functio
 			env[e.Name] = p.AdminKey.SecretArn()
 		case topology.RefKMSKey:
 			env[e.Name] = p.Secrets.KeyArn()
+		case topology.RefArchiveBucket:
+			env[e.Name] = p.Archive.BucketName()
+		case topology.RefBridgeSecret:
+			env[e.Name] = p.Bridge.SecretArn()
 		default:
 			return nil, fmt.Errorf("logstream: function %s env %s has unknown reference kind %d", f.ID, e.Name, e.Ref)
 		}
@@ -119,6 +126,7 @@ const (
 	roleAPI     role = iota // stream CRUD
 	roleIngest              // looks streams up, fans events out to every delivery queue
 	roleDeliver             // reads its queue, looks streams up, sends to destinations
+	roleBridge              // Loki push API: writes objects to the archive bucket
 )
 
 // roleOf classifies f. A function it does not know is an error, so a new
@@ -131,6 +139,8 @@ func roleOf(f topology.Function) (role, error) {
 		return roleIngest, nil
 	case f.Source != nil:
 		return roleDeliver, nil
+	case f.ID == topology.FunctionLokiBridge:
+		return roleBridge, nil
 	}
 	return 0, fmt.Errorf("logstream: no IAM grants defined for function %s", f.ID)
 }
@@ -170,6 +180,19 @@ func grant(fn awslambda.Function, r role, p functionProps) {
 		// Parks what can never be delivered in its own DLQ, with the reason.
 		p.Queues[p.Function.Source.Destination].DLQ.GrantSendMessages(fn)
 		grantCustomerDestinations(fn, p.Function.Source.Destination)
+	case roleBridge:
+		// Writes pushes (PutObject only: no reads, no deletes) and checks
+		// the bucket is reachable for its health route (HeadBucket needs
+		// ListBucket on the bucket). Reads its own credentials.
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("s3:PutObject"),
+			Resources: &[]*string{p.Archive.ArnForObjects(jsii.String("*"))},
+		}))
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("s3:ListBucket"),
+			Resources: &[]*string{p.Archive.BucketArn()},
+		}))
+		p.Bridge.GrantRead(fn, nil)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
@@ -19,6 +20,9 @@ import (
 const (
 	envPrefix   = "LOGSTREAM_PREFIX"
 	envAssetDir = "LOGSTREAM_ASSET_DIR"
+	// envArchiveExpireDays expires the Loki bridge's archive after so many
+	// days (unset or 0: never).
+	envArchiveExpireDays = "LOGSTREAM_ARCHIVE_EXPIRE_DAYS"
 
 	defaultPrefix   = "logstream"
 	defaultAssetDir = "../build"
@@ -47,6 +51,13 @@ func run() error {
 		return err
 	}
 
+	expireDays := 0
+	if v := os.Getenv(envArchiveExpireDays); v != "" {
+		if expireDays, err = strconv.Atoi(v); err != nil || expireDays < 0 {
+			return fmt.Errorf("%s=%q is not a whole number of days", envArchiveExpireDays, v)
+		}
+	}
+
 	app := awscdk.NewApp(nil)
 	NewLogstreamStack(app, "Logstream", &LogstreamStackProps{
 		StackProps: awscdk.StackProps{
@@ -56,8 +67,9 @@ func run() error {
 			Description: jsii.String("logstream event-log streaming (prefix " + prefix + ")"),
 			Env:         envFromCDK(),
 		},
-		Spec:     spec,
-		AssetDir: assetDir,
+		Spec:              spec,
+		AssetDir:          assetDir,
+		ArchiveExpireDays: expireDays,
 	})
 	app.Synth(nil)
 	return nil

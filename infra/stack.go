@@ -20,6 +20,9 @@ type LogstreamStackProps struct {
 	Spec topology.Spec
 	// AssetDir holds <function ID>/bootstrap for every function (see `make build`).
 	AssetDir string
+	// ArchiveExpireDays expires the Loki bridge's archived objects after so
+	// many days; 0 keeps them for ever.
+	ArchiveExpireDays int
 }
 
 // NewLogstreamStack builds the whole service from props.Spec: the streams table,
@@ -43,6 +46,8 @@ func NewLogstreamStack(scope constructs.Construct, id string, props *LogstreamSt
 	table := newStreamsTable(stack, spec.Table)
 	adminKey := newAdminKeySecret(stack, spec.AdminKeySecretName)
 	secretsKey := newSecretsKey(stack, spec.Prefix)
+	archive := newArchiveBucket(stack, props.ArchiveExpireDays)
+	bridgeCredentials := newBridgeCredentialsSecret(stack, spec.BridgeSecretName)
 	queues := make(map[string]deliveryQueue, len(spec.Queues))
 	for _, q := range spec.Queues {
 		queues[q.Destination] = newDeliveryQueue(stack, q)
@@ -57,6 +62,8 @@ func NewLogstreamStack(scope constructs.Construct, id string, props *LogstreamSt
 			Queues:   queues,
 			AdminKey: adminKey,
 			Secrets:  secretsKey,
+			Archive:  archive,
+			Bridge:   bridgeCredentials,
 		})
 		if err != nil {
 			panic(err.Error())
@@ -69,6 +76,9 @@ func NewLogstreamStack(scope constructs.Construct, id string, props *LogstreamSt
 	output(stack, "ApiUrl", api.URL, "Base URL of the HTTP API; every request needs Authorization: Bearer <API key>.")
 	output(stack, "AdminKeySecretArn", adminKey.SecretArn(), "Secrets Manager secret holding the bootstrap admin API key.")
 	output(stack, "TableName", table.TableName(), "DynamoDB table holding streams.")
+	output(stack, "LokiPushUrl", jsii.String(*api.URL+"loki/api/v1/push"), "Loki-compatible push endpoint of the S3 bridge (basic auth).")
+	output(stack, "BridgeCredentialsSecretArn", bridgeCredentials.SecretArn(), "Secrets Manager secret holding the bridge's basic-auth credentials.")
+	output(stack, "ArchiveBucketName", archive.BucketName(), "S3 bucket the Loki bridge archives pushes to.")
 	for _, q := range spec.Queues {
 		dq := queues[q.Destination]
 		name := pascal("deliver-" + q.Destination)

@@ -257,6 +257,10 @@ func TestFunctions(t *testing.T) {
 					want[e.Name] = map[string]any{"Ref": s.logicalID(t, "AWS::SecretsManager::Secret", "Name", s.spec.AdminKeySecretName)}
 				case topology.RefKMSKey:
 					want[e.Name] = map[string]any{"Fn::GetAtt": []any{s.onlyResource(t, "AWS::KMS::Key"), "Arn"}}
+				case topology.RefArchiveBucket:
+					want[e.Name] = map[string]any{"Ref": s.onlyResource(t, "AWS::S3::Bucket")}
+				case topology.RefBridgeSecret:
+					want[e.Name] = map[string]any{"Ref": s.logicalID(t, "AWS::SecretsManager::Secret", "Name", s.spec.BridgeSecretName)}
 				}
 			}
 			if !reflect.DeepEqual(vars, want) {
@@ -478,6 +482,8 @@ func TestLeastPrivilege(t *testing.T) {
 	}
 
 	secretID := s.logicalID(t, "AWS::SecretsManager::Secret", "Name", s.spec.AdminKeySecretName)
+	bridgeSecretID := s.logicalID(t, "AWS::SecretsManager::Secret", "Name", s.spec.BridgeSecretName)
+	archiveID := s.onlyResource(t, "AWS::S3::Bucket")
 	kmsID := s.onlyResource(t, "AWS::KMS::Key")
 	for _, f := range s.spec.Functions {
 		t.Run(f.ID, func(t *testing.T) {
@@ -526,6 +532,9 @@ func TestLeastPrivilege(t *testing.T) {
 			}
 			for action, dest := range map[string]string{"events:PutEvents": topology.DestinationEventBridge,
 				"s3:PutObject": topology.DestinationS3, "sts:AssumeRole": topology.DestinationS3} {
+				if f.ID == topology.FunctionLokiBridge {
+					break // writes only its own bucket: checked below
+				}
 				if got := perms.actions[action]; got != sendsTo[dest] {
 					t.Errorf("action %s allowed = %v, want %v", action, got, sendsTo[dest])
 				}
@@ -559,8 +568,11 @@ func TestLeastPrivilege(t *testing.T) {
 						t.Errorf("dynamodb statement on %s, want only the table %s", id, tableID)
 					case strings.Contains(actions, "sqs:") && !allowedQueues[id]:
 						t.Errorf("sqs statement on %s, not a queue %s may use", id, f.ID)
-					case strings.Contains(actions, "secretsmanager:") && (id != secretID || !readsSecret):
+					case strings.Contains(actions, "secretsmanager:") && !(id == secretID && readsSecret) &&
+						!(id == bridgeSecretID && f.ID == topology.FunctionLokiBridge):
 						t.Errorf("secretsmanager statement on %s for %s", id, f.ID)
+					case strings.Contains(actions, "s3:") && f.ID == topology.FunctionLokiBridge && id != archiveID:
+						t.Errorf("s3 statement on %s, want only the archive bucket %s", id, archiveID)
 					case strings.Contains(actions, "kms:") && id != kmsID:
 						t.Errorf("kms statement on %s, want only the secrets key %s", id, kmsID)
 					}
@@ -611,6 +623,20 @@ func TestLeastPrivilege(t *testing.T) {
 					if !allowsOn(perms.statements, a, own) {
 						t.Errorf("%s may not %s on its queue %s", f.ID, a, own)
 					}
+				}
+			case f.ID == topology.FunctionLokiBridge:
+				// Puts objects into its bucket and checks it is there; reads
+				// nothing back, deletes nothing, touches no table or queue.
+				wantAction("s3:PutObject", true)
+				wantAction("s3:ListBucket", true)
+				for _, a := range []string{"s3:GetObject", "s3:DeleteObject", "s3:PutBucketPolicy", "sqs:SendMessage", "dynamodb:GetItem", "kms:Decrypt"} {
+					wantAction(a, false)
+				}
+				if !allowsOn(perms.statements, "secretsmanager:GetSecretValue", bridgeSecretID) {
+					t.Error("the bridge cannot read its credentials")
+				}
+				if !allowsOn(perms.statements, "s3:PutObject", archiveID) {
+					t.Error("the bridge cannot write to the archive bucket")
 				}
 			default:
 				t.Fatalf("no expectations for function %s; add them with its grants", f.ID)
@@ -712,4 +738,70 @@ func (s synthesized) onlyResource(t *testing.T, typ string) string {
 		return id
 	}
 	return ""
+}
+
+// The archive bucket keeps customers' logs: encrypted, TLS only, never
+// public, moved to infrequent access, retained with the stack's deletion;
+// the credentials secret is generated.
+func TestArchiveBucketAndBridgeSecret(t *testing.T) {
+	s := synth(t)
+	id := s.onlyResource(t, "AWS::S3::Bucket")
+	res := s.json["Resources"].(map[string]any)[id].(map[string]any)
+	if res["DeletionPolicy"] != "Retain" {
+		t.Errorf("bucket DeletionPolicy = %v, want Retain", res["DeletionPolicy"])
+	}
+	p := res["Properties"].(map[string]any)
+	enc, _ := json.Marshal(p["BucketEncryption"])
+	if !strings.Contains(string(enc), `"SSEAlgorithm":"AES256"`) {
+		t.Errorf("bucket encryption %s", enc)
+	}
+	pab := p["PublicAccessBlockConfiguration"].(map[string]any)
+	for _, k := range []string{"BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"} {
+		if pab[k] != true {
+			t.Errorf("public access block %s = %v", k, pab[k])
+		}
+	}
+	lc, _ := json.Marshal(p["LifecycleConfiguration"])
+	if !strings.Contains(string(lc), `"StorageClass":"STANDARD_IA"`) || !strings.Contains(string(lc), `"TransitionInDays":30`) ||
+		strings.Contains(string(lc), "ExpirationInDays") {
+		t.Errorf("lifecycle %s: want infrequent access after 30 days and no expiry by default", lc)
+	}
+	// TLS only: a Deny for aws:SecureTransport false on the bucket policy.
+	var tlsOnly bool
+	for _, r := range s.json["Resources"].(map[string]any) {
+		r := r.(map[string]any)
+		if r["Type"] != "AWS::S3::BucketPolicy" {
+			continue
+		}
+		doc, _ := json.Marshal(r["Properties"])
+		tlsOnly = strings.Contains(string(doc), `"aws:SecureTransport":"false"`) && strings.Contains(string(doc), `"Effect":"Deny"`) &&
+			strings.Contains(string(doc), id)
+	}
+	if !tlsOnly {
+		t.Error("no bucket policy denying requests without TLS")
+	}
+	secret := s.json["Resources"].(map[string]any)[s.logicalID(t, "AWS::SecretsManager::Secret", "Name", s.spec.BridgeSecretName)].(map[string]any)
+	gen, _ := json.Marshal(secret["Properties"].(map[string]any)["GenerateSecretString"])
+	if !strings.Contains(string(gen), `"GenerateStringKey":"password"`) || !strings.Contains(string(gen), `"username\":\"logstream\"`) {
+		t.Errorf("bridge secret generator %s", gen)
+	}
+}
+
+// An expiry, when the deployer sets one, is added to the archive's lifecycle.
+func TestArchiveExpiry(t *testing.T) {
+	var lc []byte
+	if err := catch(func() {
+		stack := NewLogstreamStack(newTestApp(), "Logstream", &LogstreamStackProps{Spec: topology.New(testPrefix), AssetDir: testAssets, ArchiveExpireDays: 400})
+		tpl := *assertions.Template_FromStack(stack, nil).ToJSON()
+		for _, r := range tpl["Resources"].(map[string]any) {
+			if r := r.(map[string]any); r["Type"] == "AWS::S3::Bucket" {
+				lc, _ = json.Marshal(r["Properties"].(map[string]any)["LifecycleConfiguration"])
+			}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(lc), `"ExpirationInDays":400`) {
+		t.Fatalf("lifecycle %s, want expiry after 400 days", lc)
+	}
 }

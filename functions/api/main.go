@@ -1,4 +1,4 @@
-// Command api is logstream's the management API: streams per project.
+// Command api is logstream's management API: streams per project.
 // Wiring only: configuration, clients and handler are built by shared/app.
 package main
 

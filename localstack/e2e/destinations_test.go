@@ -26,24 +26,30 @@ import (
 )
 
 // startStack runs the local stack on the stand-ins with the local-development
-// switches and retries in seconds.
-func startStack(t *testing.T, ctx context.Context, spec topology.Spec) *runner.Stack {
+// switches and retries in seconds, plus any extra overrides.
+func startStack(t *testing.T, ctx context.Context, spec topology.Spec, extra ...map[string]string) *runner.Stack {
 	t.Helper()
+	overrides := map[string]string{
+		topology.EnvAllowPrivateEndpoints: "true", // receivers are on 127.0.0.1
+		topology.EnvStreamCacheTTL:        "0s",   // see new streams at once
+		topology.EnvAdminKey:              adminKey,
+		topology.EnvLocalSecretKey:        secret.GenerateLocalKey(),
+		topology.EnvRetryBase:             "1s", // retries in seconds, not minutes
+		topology.EnvRetryMax:              "1s",
+		topology.EnvS3PathStyle:           "true", // the S3 stand-in has no bucket host names
+		topology.EnvBridgeCredentials:     bridgeCredentials(),
+	}
+	for _, m := range extra {
+		for k, v := range m {
+			overrides[k] = v
+		}
+	}
 	logLevel := slog.LevelWarn
 	if testing.Verbose() {
 		logLevel = slog.LevelInfo
 	}
 	st, err := runner.Start(ctx, runner.Options{
-		Spec: spec, AWS: standin.AWSConfig(t),
-		Overrides: map[string]string{
-			topology.EnvAllowPrivateEndpoints: "true", // receivers are on 127.0.0.1
-			topology.EnvStreamCacheTTL:        "0s",   // see new streams at once
-			topology.EnvAdminKey:              adminKey,
-			topology.EnvLocalSecretKey:        secret.GenerateLocalKey(),
-			topology.EnvRetryBase:             "1s", // retries in seconds, not minutes
-			topology.EnvRetryMax:              "1s",
-			topology.EnvS3PathStyle:           "true", // the S3 stand-in has no bucket host names
-		},
+		Spec: spec, AWS: standin.AWSConfig(t), Overrides: overrides,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel})),
 	})
 	if err != nil {

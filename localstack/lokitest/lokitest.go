@@ -31,20 +31,27 @@ type Loki struct {
 // Binary finds the Loki binary: $LOKI_BIN, else the cache localstack/loki.sh
 // fills. Without one the test is skipped — or fails under CI=true, where a
 // missing Loki means the end-to-end proof did not run.
-func Binary(t testing.TB) string {
+func Binary(t testing.TB) string { return binary(t, "loki", "LOKI_BIN") }
+
+// PromtailBinary finds Grafana's Promtail, built from the same Loki source
+// ($PROMTAIL_BIN, else `localstack/loki.sh path promtail`'s cache), the
+// same way.
+func PromtailBinary(t testing.TB) string { return binary(t, "promtail", "PROMTAIL_BIN") }
+
+func binary(t testing.TB, name, env string) string {
 	t.Helper()
-	if p := os.Getenv("LOKI_BIN"); p != "" {
+	if p := os.Getenv(env); p != "" {
 		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("LOKI_BIN=%s: %v", p, err)
+			t.Fatalf("%s=%s: %v", env, p, err)
 		}
 		return p
 	}
 	_, file, _, _ := runtime.Caller(0)
-	p := filepath.Join(filepath.Dir(file), "..", "..", ".cache", "loki", Version, "loki")
+	p := filepath.Join(filepath.Dir(file), "..", "..", ".cache", "loki", Version, name)
 	if _, err := os.Stat(p); err == nil {
 		return p
 	}
-	msg := "no Loki binary: run `localstack/loki.sh path` (or set LOKI_BIN)"
+	msg := fmt.Sprintf("no %s binary: run `localstack/loki.sh path %s` (or set %s)", name, name, env)
 	if os.Getenv("CI") == "true" {
 		t.Fatal(msg)
 	}

@@ -21,6 +21,8 @@ func FunctionEnv(spec topology.Spec, fn topology.Function, res Resources, overri
 			env[e.Name] = res.Queues[e.Queue].URL
 		case topology.RefDLQURL:
 			env[e.Name] = res.Queues[e.Queue].DLQURL
+		case topology.RefArchiveBucket:
+			env[e.Name] = res.ArchiveBucket
 		default:
 			env[e.Name] = e.Value
 		}

@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/logstream/logstream/shared/topology"
@@ -24,6 +26,8 @@ type Resources struct {
 	AccountID string // as reported in the queues' ARNs
 	Table     string
 	Queues    map[string]QueueResources // by destination type
+	// ArchiveBucket is the Loki bridge's bucket.
+	ArchiveBucket string
 }
 
 // QueueResources is one destination's delivery queue and its dead-letter queue.
@@ -53,6 +57,11 @@ func Provision(ctx context.Context, cfg aws.Config, spec topology.Spec) (Resourc
 	if err := provisionTable(ctx, dynamodb.NewFromConfig(cfg), spec.Table); err != nil {
 		return Resources{}, err
 	}
+	// The S3 stand-in has no bucket host names: address buckets in the path.
+	if err := provisionBucket(ctx, s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }), spec.ArchiveBucket); err != nil {
+		return Resources{}, err
+	}
+	res.ArchiveBucket = spec.ArchiveBucket
 	client := sqs.NewFromConfig(cfg)
 	for _, q := range spec.Queues {
 		qr, err := provisionQueue(ctx, client, q)
@@ -65,6 +74,19 @@ func Provision(ctx context.Context, cfg aws.Config, spec topology.Spec) (Resourc
 		}
 	}
 	return res, nil
+}
+
+// provisionBucket creates the bucket, or accepts it when it is already ours.
+func provisionBucket(ctx context.Context, client *s3.Client, name string) error {
+	_, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)})
+	var owned *s3types.BucketAlreadyOwnedByYou
+	if err != nil && !errors.As(err, &owned) {
+		if _, herr := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(name)}); herr == nil {
+			return nil // exists, and we can reach it
+		}
+		return fmt.Errorf("create bucket %s: %w", name, err)
+	}
+	return nil
 }
 
 func provisionTable(ctx context.Context, client *dynamodb.Client, t topology.Table) error {

@@ -32,6 +32,8 @@ func New(ctx context.Context, id string, getenv Getenv) (any, error) {
 		return API(ctx, getenv)
 	case topology.FunctionIngest:
 		return Ingest(ctx, getenv)
+	case topology.FunctionLokiBridge:
+		return LokiBridge(ctx, getenv)
 	}
 	for _, d := range topology.Destinations() {
 		if id == topology.DeliverFunctionID(d) {

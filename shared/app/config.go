@@ -25,6 +25,11 @@ type Config struct {
 	// S3PathStyle addresses S3 buckets in the path, for S3-compatible
 	// endpoints without bucket host names.
 	S3PathStyle bool
+	// ArchiveBucket, and BridgeCredentialsSecretARN or BridgeCredentials,
+	// configure the Loki bridge.
+	ArchiveBucket              string
+	BridgeCredentialsSecretARN string
+	BridgeCredentials          string
 	// AdminKeySecretARN or AdminKey configures the bootstrap admin API key.
 	AdminKeySecretARN string
 	AdminKey          string
@@ -59,6 +64,8 @@ func LoadConfig(getenv Getenv) (Config, error) {
 	}
 	c.AdminKeySecretARN, c.AdminKey = getenv(topology.EnvAdminKeySecretARN), getenv(topology.EnvAdminKey)
 	c.KMSKeyID, c.LocalSecretKey = getenv(topology.EnvKMSKeyID), getenv(topology.EnvLocalSecretKey)
+	c.ArchiveBucket = getenv(topology.EnvArchiveBucket)
+	c.BridgeCredentialsSecretARN, c.BridgeCredentials = getenv(topology.EnvBridgeCredentialsSecretARN), getenv(topology.EnvBridgeCredentials)
 	if c.AuthCacheTTL, err = duration(getenv, topology.EnvAuthCacheTTL, topology.DefaultAuthCacheTTL); err != nil {
 		return c, err
 	}

@@ -36,6 +36,8 @@ func Destinations() []string {
 const (
 	FunctionAPI    = "api"
 	FunctionIngest = "ingest"
+	// FunctionLokiBridge serves Loki's push API and archives to S3.
+	FunctionLokiBridge = "lokibridge"
 )
 
 // DeliverFunctionID names the delivery function of a destination type.
@@ -68,6 +70,13 @@ const (
 	// EnvS3PathStyle makes the S3 archive sender address buckets in the
 	// path (for S3-compatible endpoints that have no bucket host names).
 	EnvS3PathStyle = "LOGSTREAM_S3_PATH_STYLE"
+	// EnvArchiveBucket is the Loki bridge's S3 bucket.
+	EnvArchiveBucket = "LOGSTREAM_ARCHIVE_BUCKET"
+	// EnvBridgeCredentialsSecretARN names the Secrets Manager secret with
+	// the bridge's basic-auth credentials (deployments); EnvBridgeCredentials
+	// holds them directly (local development). One of them is set.
+	EnvBridgeCredentialsSecretARN = "LOGSTREAM_BRIDGE_CREDENTIALS_SECRET_ARN"
+	EnvBridgeCredentials          = "LOGSTREAM_BRIDGE_CREDENTIALS"
 	// DefaultRetryBase and DefaultRetryMax, with DefaultMaxReceiveCount,
 	// retry a failing destination for about an hour (30 s, 1, 2, 4, 8, 16
 	// and 30 min, with jitter) before SQS parks the message in the DLQ.
@@ -106,6 +115,8 @@ const (
 	RefDLQURL                        // the URL of Queue's dead-letter queue
 	RefAdminKeySecret                // the ARN of the admin key secret ("" where there is none)
 	RefKMSKey                        // the ARN of the secrets KMS key ("" where there is none)
+	RefArchiveBucket                 // the name of the Loki bridge's archive bucket
+	RefBridgeSecret                  // the ARN of the bridge's credentials secret ("" where there is none)
 )
 
 // Env is one environment variable of a function: a literal or a reference to a
@@ -171,10 +182,17 @@ type Spec struct {
 	Prefix string
 	// AdminKeySecretName is the Secrets Manager secret holding the admin key.
 	AdminKeySecretName string
-	Table              Table
-	Queues             []Queue
-	Functions          []Function
-	Routes             []Route
+	// BridgeSecretName is the Secrets Manager secret holding the Loki
+	// bridge's basic-auth credentials.
+	BridgeSecretName string
+	// ArchiveBucket names the Loki bridge's bucket where a name can be
+	// chosen (the local stack); in AWS, where bucket names are global,
+	// CloudFormation names it.
+	ArchiveBucket string
+	Table         Table
+	Queues        []Queue
+	Functions     []Function
+	Routes        []Route
 }
 
 // New returns the production shape with every name prefixed by prefix.
@@ -182,6 +200,8 @@ func New(prefix string) Spec {
 	s := Spec{
 		Prefix:             prefix,
 		AdminKeySecretName: prefix + "/admin-key",
+		BridgeSecretName:   prefix + "/loki-bridge-credentials",
+		ArchiveBucket:      prefix + "-archive",
 		Table:              Table{Name: prefix + "-streams", PartitionKey: "pk", SortKey: "sk"},
 	}
 	common := []Env{
@@ -248,6 +268,17 @@ func New(prefix string) Spec {
 			Source: &EventSource{Destination: d, BatchSize: 10, MaxBatchingWindow: time.Second, ReportBatchItemFailures: true},
 		})
 	}
+	// The Loki-compatible S3 bridge: sized for a 10 MB push decoded.
+	s.Functions = append(s.Functions, Function{
+		ID: FunctionLokiBridge, Name: prefix + "-lokibridge", SourceDir: "lokibridge",
+		Timeout: 30 * time.Second, MemoryMB: 1024,
+		Env: []Env{
+			{Name: EnvArchiveBucket, Ref: RefArchiveBucket},
+			{Name: EnvBridgeCredentialsSecretARN, Ref: RefBridgeSecret},
+			{Name: EnvBridgeCredentials, Value: ""},
+			{Name: EnvS3PathStyle, Value: "false"},
+		},
+	})
 	const project = "/v1/projects/{project_id}"
 	s.Routes = []Route{
 		{Method: "POST", Path: "/v1/keys", Function: FunctionAPI},
@@ -271,6 +302,10 @@ func New(prefix string) Spec {
 		{Method: "DELETE", Path: project + "/event_log_streaming/{destination_type}", Function: FunctionAPI},
 		{Method: "POST", Path: project + "/event_log_streaming/{destination_type}/enable", Function: FunctionAPI},
 		{Method: "POST", Path: project + "/event_log_streaming/{destination_type}/disable", Function: FunctionAPI},
+		// Loki's push API, and the bridge's readiness and health.
+		{Method: "POST", Path: "/loki/api/v1/push", Function: FunctionLokiBridge},
+		{Method: "GET", Path: "/ready", Function: FunctionLokiBridge},
+		{Method: "GET", Path: "/health", Function: FunctionLokiBridge},
 	}
 	return s
 }
@@ -334,6 +369,9 @@ func (s Spec) Validate() error {
 		if f.Source.BatchSize < 1 || f.Source.BatchSize > 10000 {
 			return fmt.Errorf("topology: function %s batch size %d out of range", f.ID, f.Source.BatchSize)
 		}
+	}
+	if n := len(s.ArchiveBucket); n < 3 || n > 63 || strings.ToLower(s.ArchiveBucket) != s.ArchiveBucket {
+		return fmt.Errorf("topology: archive bucket name %q must be 3 to 63 lowercase characters", s.ArchiveBucket)
 	}
 	for _, q := range s.Queues {
 		if len(q.Name) > 80 || len(q.DLQName) > 80 { // SQS queue names

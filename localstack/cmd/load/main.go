@@ -128,7 +128,8 @@ func run() error {
 	stack, err := runner.Start(ctx, runner.Options{
 		Spec: spec, AWS: cfg, PollersPerMapping: *pollers,
 		Overrides: map[string]string{topology.EnvAllowPrivateEndpoints: "true", topology.EnvAdminKey: adminKey,
-			topology.EnvLocalSecretKey: secret.GenerateLocalKey(), topology.EnvS3PathStyle: "true"},
+			topology.EnvLocalSecretKey: secret.GenerateLocalKey(), topology.EnvS3PathStyle: "true",
+			topology.EnvBridgeCredentials: `{"credentials":[{"username":"load","password":"load-password-0123456789"}]}`},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {

@@ -14,6 +14,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -48,6 +49,9 @@ func run() error {
 			"locally a short one lets a stream you just created receive events at once")
 	adminKey := flag.String("admin-key", os.Getenv("LOCALRUN_ADMIN_KEY"),
 		"the bootstrap admin API key, at least 32 characters (env LOCALRUN_ADMIN_KEY); required")
+	bridgeUser := flag.String("bridge-user", envOr("LOCALRUN_BRIDGE_USER", "logstream"), "the Loki bridge's basic-auth user (env LOCALRUN_BRIDGE_USER)")
+	bridgePassword := flag.String("bridge-password", os.Getenv("LOCALRUN_BRIDGE_PASSWORD"),
+		"the Loki bridge's basic-auth password, at least 16 characters (env LOCALRUN_BRIDGE_PASSWORD); required")
 	verbose := flag.Bool("v", false, "debug logging")
 	flag.Parse()
 
@@ -102,6 +106,8 @@ func run() error {
 			topology.EnvRetryMax:  "15s",
 			// The S3 stand-in has no bucket host names.
 			topology.EnvS3PathStyle: "true",
+			// The Loki bridge's credentials, which Secrets Manager holds in AWS.
+			topology.EnvBridgeCredentials: bridgeCredentials(*bridgeUser, *bridgePassword),
 		},
 		Logger: log,
 	})
@@ -114,6 +120,7 @@ func run() error {
 		fmt.Fprintf(os.Stderr, "  receiver   http://%s  (prints each event it receives to stdout as \"receiver: <json>\")\n", *receiverAddr)
 	}
 	res := stack.Resources()
+	fmt.Fprintf(os.Stderr, "  Loki push  %s/loki/api/v1/push  (basic auth %s; archived to s3://%s)\n", stack.URL(), *bridgeUser, res.ArchiveBucket)
 	fmt.Fprintf(os.Stderr, "  table      %s\n", res.Table)
 	for _, q := range res.Queues {
 		fmt.Fprintf(os.Stderr, "  queue      %s  (DLQ %s)\n", q.Name, q.DLQName)
@@ -129,6 +136,12 @@ func run() error {
 		err = errors.Join(err, recv.Shutdown(sctx))
 	}
 	return err
+}
+
+// bridgeCredentials is the bridge's credentials document for one pair.
+func bridgeCredentials(user, password string) string {
+	b, _ := json.Marshal(map[string]any{"credentials": []map[string]string{{"username": user, "password": password}}})
+	return string(b)
 }
 
 // prefixWriter prefixes every Write; the receiver writes one line per Write.
