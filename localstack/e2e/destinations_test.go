@@ -176,13 +176,18 @@ func TestDestinationsEndToEnd(t *testing.T) {
 	sqsClient := sqs.NewFromConfig(cfg)
 	dlq := st.Resources().Queues[topology.DestinationGrafanaLoki].DLQURL
 	parked := map[string][]string{}
-	for deadline := time.Now().Add(30 * time.Second); len(parked) < 2 && time.Now().Before(deadline); {
+	seen := map[string]bool{} // by message id: a short visibility timeout lets a lost answer's messages come back
+	for deadline := time.Now().Add(60 * time.Second); len(parked) < 2 && time.Now().Before(deadline); {
 		out, err := sqsClient.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(dlq), MaxNumberOfMessages: 10,
-			WaitTimeSeconds: 1, VisibilityTimeout: 300, MessageAttributeNames: []string{"All"}})
+			WaitTimeSeconds: 1, VisibilityTimeout: 10, MessageAttributeNames: []string{"All"}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, m := range out.Messages {
+			if seen[aws.ToString(m.MessageId)] {
+				continue
+			}
+			seen[aws.ToString(m.MessageId)] = true
 			env, err := queue.DecodeEnvelope([]byte(aws.ToString(m.Body)))
 			if err != nil {
 				t.Fatal(err)
