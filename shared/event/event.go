@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/klauspost/compress/gzip"
+	"github.com/logstream/logstream/shared/jsonobj"
 )
 
 // Field names logstream reads and, when absent, adds to every event.
@@ -236,17 +237,23 @@ func splitArray(body []byte, lim Limits) ([][]byte, error) {
 		return nil, errorf(KindInvalid, "invalid_json", -1, "body must be a JSON array of event objects")
 	}
 	var raws [][]byte
-	for i := 1; i < len(c) && c[i] != ']'; {
+	tooMany := false
+	// c is one compact, valid array (json.Compact has checked it): Elements
+	// only finds where each element ends.
+	err := jsonobj.Elements(c, func(raw []byte) bool {
 		if len(raws) >= lim.MaxEvents {
-			return nil, errorf(KindTooLarge, "too_many_events", -1,
-				"request has more than %d events; split it", lim.MaxEvents)
+			tooMany = true
+			return false
 		}
-		end := skipValue(c, i)
-		raws = append(raws, c[i:end])
-		i = end
-		if i < len(c) && c[i] == ',' {
-			i++
-		}
+		raws = append(raws, raw)
+		return true
+	})
+	if tooMany {
+		return nil, errorf(KindTooLarge, "too_many_events", -1,
+			"request has more than %d events; split it", lim.MaxEvents)
+	}
+	if err != nil {
+		return nil, errorf(KindInvalid, "invalid_json", -1, "body must be a JSON array of event objects")
 	}
 	return raws, nil
 }
@@ -371,87 +378,39 @@ func appendField(b []byte, name, value string) []byte {
 }
 
 // ownedFields returns the raw values of event_id and timestamp at the top
-// level of a compact, valid JSON object (json.Compact has checked it), matching
-// names exactly (encoding/json's struct decoding would also match "EVENT_ID").
-// A repeated owned field is refused: receivers would disagree on which counts.
-// It scans the bytes once without allocating; ownedFieldsDecoder in the tests
-// is the slow, obviously-correct oracle it is fuzzed against.
+// level of a compact, valid JSON object (json.Compact has checked it),
+// matching names exactly once their escapes are decoded (encoding/json's
+// struct decoding would also match "EVENT_ID"). A repeated owned field is
+// refused: receivers would disagree on which counts. ownedFieldsDecoder in
+// the tests is the slow, obviously correct oracle it is fuzzed against.
 func ownedFields(obj []byte) (id, ts json.RawMessage, perr *Error) {
-	i := 1 // past '{'
-	for i < len(obj) && obj[i] != '}' {
-		kEnd := skipString(obj, i)
-		key := obj[i+1 : kEnd-1]
-		vStart := kEnd + 1 // past ':'
-		vEnd := skipValue(obj, vStart)
-		if bytes.IndexByte(key, '\\') >= 0 {
-			var k string
-			if json.Unmarshal(obj[i:kEnd], &k) == nil {
-				key = []byte(k)
-			}
+	err := jsonobj.Members(obj, func(key, value []byte) bool {
+		if name, ok := jsonobj.Unescape(key); ok {
+			key = name
 		}
 		switch string(key) {
 		case FieldID:
 			if id != nil {
-				return nil, nil, errorf(KindInvalid, "invalid_event_id", 0, "%s appears more than once", FieldID)
+				perr = errorf(KindInvalid, "invalid_event_id", 0, "%s appears more than once", FieldID)
+				return false
 			}
-			id = obj[vStart:vEnd]
+			id = value
 		case FieldTimestamp:
 			if ts != nil {
-				return nil, nil, errorf(KindInvalid, "invalid_timestamp", 0, "%s appears more than once", FieldTimestamp)
+				perr = errorf(KindInvalid, "invalid_timestamp", 0, "%s appears more than once", FieldTimestamp)
+				return false
 			}
-			ts = obj[vStart:vEnd]
+			ts = value
 		}
-		i = vEnd
-		if i < len(obj) && obj[i] == ',' {
-			i++
-		}
+		return true
+	})
+	if perr != nil {
+		return nil, nil, perr
+	}
+	if err != nil { // cannot happen after json.Compact; kept so a fault never passes
+		return nil, nil, errorf(KindInvalid, "invalid_event", 0, "an event must be a JSON object")
 	}
 	return id, ts, nil
-}
-
-// skipString returns the index just past the JSON string starting at obj[i].
-func skipString(obj []byte, i int) int {
-	for j := i + 1; j < len(obj); j++ {
-		switch obj[j] {
-		case '\\':
-			j++
-		case '"':
-			return j + 1
-		}
-	}
-	return len(obj)
-}
-
-// skipValue returns the index just past the compact JSON value at obj[i].
-func skipValue(obj []byte, i int) int {
-	if i >= len(obj) {
-		return len(obj)
-	}
-	switch obj[i] {
-	case '"':
-		return skipString(obj, i)
-	case '{', '[':
-		depth := 0
-		for j := i; j < len(obj); j++ {
-			switch obj[j] {
-			case '"':
-				j = skipString(obj, j) - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return j + 1
-				}
-			}
-		}
-		return len(obj)
-	}
-	j := i // number, true, false, null
-	for j < len(obj) && obj[j] != ',' && obj[j] != '}' {
-		j++
-	}
-	return j
 }
 
 // IsTooLarge reports whether err is a size or count limit.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/logstream/logstream/shared/deliver"
 	"github.com/logstream/logstream/shared/destination"
+	"github.com/logstream/logstream/shared/jsonobj"
 )
 
 // Defaults for what a stream's config leaves unset.
@@ -127,131 +128,28 @@ var errNotObject = errors.New("not a JSON object")
 
 // scan reads the top-level members of the JSON object ev and notes those in
 // fields; open is the index of its '{'. It locates values rather than
-// validating them: an event that is not JSON at all is refused here, one
+// validating them: an event whose structure is broken is refused here, one
 // with a subtler fault is left for Datadog's 400 (and the core's bisection)
 // to isolate. Events reach the sender compact and valid from ingestion.
 func scan(ev []byte) (f fields, open int, empty bool, err error) {
-	i := skipSpace(ev, 0)
-	if i >= len(ev) || ev[i] != '{' {
-		return f, 0, false, errNotObject
-	}
-	open = i
-	i = skipSpace(ev, i+1)
-	if i < len(ev) && ev[i] == '}' {
-		return f, open, true, trailing(ev, i+1)
-	}
-	for {
-		if i >= len(ev) || ev[i] != '"' {
-			return f, 0, false, errNotObject
+	empty = true
+	badName := false
+	err = jsonobj.Members(ev, func(key, value []byte) bool {
+		empty = false
+		// A name spelled with escapes ("ho\u0073t") is the same name to
+		// Datadog.
+		name, ok := jsonobj.Unescape(key)
+		if !ok {
+			badName = true
+			return false
 		}
-		kEnd, escaped := stringEnd(ev, i)
-		if kEnd < 0 {
-			return f, 0, false, errNotObject
-		}
-		key := ev[i+1 : kEnd-1]
-		if escaped {
-			// A name spelled with escapes ("ho\u0073t") is the same name to
-			// Datadog; rare enough to decode the slow way.
-			var k string
-			if json.Unmarshal(ev[i:kEnd], &k) != nil {
-				return f, 0, false, errNotObject
-			}
-			key = []byte(k)
-		}
-		i = skipSpace(ev, kEnd)
-		if i >= len(ev) || ev[i] != ':' {
-			return f, 0, false, errNotObject
-		}
-		i = skipSpace(ev, i+1)
-		vEnd := valueEnd(ev, i)
-		if vEnd < 0 {
-			return f, 0, false, errNotObject
-		}
-		f.note(key, ev[i:vEnd])
-		i = skipSpace(ev, vEnd)
-		if i >= len(ev) {
-			return f, 0, false, errNotObject
-		}
-		switch ev[i] {
-		case ',':
-			i = skipSpace(ev, i+1)
-		case '}':
-			return f, open, false, trailing(ev, i+1)
-		default:
-			return f, 0, false, errNotObject
-		}
+		f.note(name, value)
+		return true
+	})
+	if err != nil || badName {
+		return fields{}, 0, false, errNotObject
 	}
-}
-
-func trailing(ev []byte, i int) error {
-	if skipSpace(ev, i) != len(ev) {
-		return errNotObject
-	}
-	return nil
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
-		i++
-	}
-	return i
-}
-
-// stringEnd returns the index just past the JSON string starting at b[i],
-// and whether it holds escapes; -1 if it is not terminated.
-func stringEnd(b []byte, i int) (int, bool) {
-	escaped := false
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			escaped = true
-			j++
-		case '"':
-			return j + 1, escaped
-		}
-	}
-	return -1, escaped
-}
-
-// valueEnd returns the index just past the JSON value starting at b[i], or
-// -1 if it is cut short.
-func valueEnd(b []byte, i int) int {
-	if i >= len(b) {
-		return -1
-	}
-	switch b[i] {
-	case '"':
-		end, _ := stringEnd(b, i)
-		return end
-	case '{', '[':
-		depth := 0
-		for j := i; j < len(b); j++ {
-			switch b[j] {
-			case '"':
-				end, _ := stringEnd(b, j)
-				if end < 0 {
-					return -1
-				}
-				j = end - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return j + 1
-				}
-			}
-		}
-		return -1
-	case ',', '}', ']', ':':
-		return -1
-	}
-	j := i // number, true, false, null
-	for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' &&
-		b[j] != ' ' && b[j] != '\n' && b[j] != '\r' && b[j] != '\t' {
-		j++
-	}
-	return j
+	return f, jsonobj.Open(ev), empty, nil
 }
 
 // encode appends to dst the JSON array of Datadog log entries for evs: each

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/logstream/logstream/shared/deliver"
 	"github.com/logstream/logstream/shared/destination"
+	"github.com/logstream/logstream/shared/jsonobj"
 	"github.com/logstream/logstream/shared/netguard"
 	"github.com/logstream/logstream/shared/sink"
 	"github.com/logstream/logstream/shared/stream"
@@ -213,7 +214,7 @@ func encode(cfg *destination.EventBridgeConfig, evs []json.RawMessage) request {
 		detailTypes = make([]string, n)
 	}
 	for i, ev := range evs {
-		if !isObject(ev) {
+		if !jsonobj.IsObject(ev) {
 			if req.failed == nil {
 				req.failed = map[int]error{}
 			}
@@ -248,37 +249,26 @@ func encode(cfg *destination.EventBridgeConfig, evs []json.RawMessage) request {
 	return req
 }
 
-// isObject reports whether ev is one valid JSON object.
-func isObject(ev []byte) bool {
-	for _, c := range ev {
-		switch c {
-		case ' ', '\t', '\n', '\r':
-			continue
-		case '{':
-			return json.Valid(ev)
-		}
-		return false
-	}
-	return false
-}
-
 // eventFields are the raw values of the top-level members Send reads.
 type eventFields struct {
 	timestamp []byte
 	types     [len(detailTypeFields)][]byte
 }
 
+// scan notes the members of ev that Send reads, by their names as written;
+// the last of repeated names wins, as in encoding/json.
 func (f *eventFields) scan(ev []byte) {
-	members(ev, func(key, val []byte) {
+	_ = jsonobj.Members(ev, func(key, val []byte) bool {
 		if string(key) == "timestamp" {
 			f.timestamp = val
-			return
+			return true
 		}
 		for k, name := range detailTypeFields {
 			if string(key) == name {
 				f.types[k] = val
 			}
 		}
+		return true
 	})
 }
 
@@ -303,122 +293,14 @@ func (f *eventFields) detailType() string {
 
 // str decodes a raw JSON string value.
 func (*eventFields) str(raw []byte) (string, bool) {
-	if len(raw) < 2 || raw[0] != '"' {
-		return "", false
-	}
-	inner := raw[1 : len(raw)-1]
-	for _, c := range inner {
-		if c == '\\' {
-			var s string
-			if err := json.Unmarshal(raw, &s); err != nil {
-				return "", false
-			}
-			return s, true
-		}
-	}
-	return string(inner), true
+	s, ok := jsonobj.Text(raw)
+	return string(s), ok
 }
 
 // eventID is the event's "event_id", for error texts.
 func eventID(ev []byte) string {
-	var id string
-	members(ev, func(key, val []byte) {
-		if string(key) == "event_id" {
-			id, _ = (*eventFields)(nil).str(val)
-		}
-	})
-	return id
-}
-
-// members calls f with the key (still escaped) and raw value of each
-// top-level member of the JSON object ev. Given invalid JSON (isObject is
-// false) it stops early, or reports nonsense, but never panics.
-func members(ev []byte, f func(key, val []byte)) {
-	i := skipSpace(ev, 0)
-	if i >= len(ev) || ev[i] != '{' {
-		return
-	}
-	i++
-	for {
-		i = skipSpace(ev, i)
-		if i >= len(ev) || ev[i] == '}' {
-			return
-		}
-		if ev[i] == ',' {
-			i++
-			continue
-		}
-		if ev[i] != '"' {
-			return
-		}
-		ks := i
-		i = skipString(ev, i)
-		if i-1 <= ks || ev[i-1] != '"' {
-			return // unterminated
-		}
-		key := ev[ks+1 : i-1]
-		i = skipSpace(ev, i)
-		if i >= len(ev) || ev[i] != ':' {
-			return
-		}
-		i = skipSpace(ev, i+1)
-		vs := i
-		i = skipValue(ev, i)
-		f(key, ev[vs:i])
-	}
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skipString returns the index after the string starting at b[i] ('"').
-func skipString(b []byte, i int) int {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return len(b)
-}
-
-// skipValue returns the index after the value starting at b[i].
-func skipValue(b []byte, i int) int {
-	if i >= len(b) {
-		return i
-	}
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for i < len(b) {
-			switch b[i] {
-			case '"':
-				i = skipString(b, i)
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-			i++
-		}
-		return i
-	}
-	for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && b[i] != ' ' && b[i] != '\t' && b[i] != '\n' && b[i] != '\r' {
-		i++
-	}
-	return i
+	id, _ := jsonobj.Text(jsonobj.Get(ev, "event_id"))
+	return string(id)
 }
 
 // EntryError is EventBridge's refusal of one entry of a PutEvents call

@@ -11,10 +11,10 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
-	"github.com/buger/jsonparser"
 	"github.com/grafana/loki/pkg/push"
 	"github.com/klauspost/compress/s2"
 	"github.com/logstream/logstream/shared/destination"
+	"github.com/logstream/logstream/shared/jsonobj"
 	"github.com/logstream/logstream/shared/sink"
 	"github.com/logstream/logstream/shared/stream"
 )
@@ -263,21 +263,26 @@ func (e *encoder) appendJSON(dst []byte, labels []push.LabelAdapter) []byte {
 // is still sent, as is, stamped with fallback.
 func parseEvent(ev []byte, fallback int64) entry {
 	en := entry{ts: fallback, line: ev}
-	_ = jsonparser.ObjectEach(ev, func(key, value []byte, typ jsonparser.ValueType, _ int) error {
-		if typ != jsonparser.String {
-			return nil
+	_ = jsonobj.Members(ev, func(key, value []byte) bool {
+		if value[0] != '"' {
+			return true
 		}
-		switch string(key) {
+		name, ok := jsonobj.Unescape(key)
+		if !ok {
+			return false
+		}
+		text := value[1 : len(value)-1] // still escaped
+		switch string(name) {
 		case "timestamp":
-			if ts, ok := parseTime(value); ok {
+			if ts, ok := parseTime(text); ok {
 				en.ts = ts
 			}
 		case "event_id":
-			en.eventID = metadataValue(value)
+			en.eventID = metadataValue(text)
 		case "request_id":
-			en.requestID = metadataValue(value)
+			en.requestID = metadataValue(text)
 		}
-		return nil
+		return true
 	})
 	return en
 }
@@ -298,14 +303,11 @@ func metadataValue(raw []byte) string {
 	if len(raw) > maxMetadataValue {
 		return ""
 	}
-	if bytes.IndexByte(raw, '\\') < 0 {
-		return view(raw)
-	}
-	s, err := jsonparser.ParseString(raw)
-	if err != nil {
+	s, ok := jsonobj.Unescape(raw)
+	if !ok {
 		return ""
 	}
-	return s
+	return view(s)
 }
 
 // view is b as a string without copying. The encoder only reads events,

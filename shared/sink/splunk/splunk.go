@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/logstream/logstream/shared/deliver"
 	"github.com/logstream/logstream/shared/destination"
+	"github.com/logstream/logstream/shared/jsonobj"
 	"github.com/logstream/logstream/shared/sink"
 	"github.com/logstream/logstream/shared/stream"
 )
@@ -302,119 +303,22 @@ func parseUTC(s []byte) (time.Time, bool) {
 }
 
 // topLevelString walks the JSON object obj and returns the raw (still
-// escaped) contents of its top-level string member key, or nil when obj has
-// no such member or it is not a string. ok is false when obj is not a
+// escaped) contents of the first top-level string member named key as
+// written, or nil when obj has no such member. ok is false when obj is not a
 // well-formed object at the top level. The walk checks structure (quotes,
 // brackets, separators), not every detail of the JSON grammar: ingestion has
 // validated the events; this keeps a damaged one from corrupting the request.
 func topLevelString(obj []byte, key string) (val []byte, ok bool) {
-	i := skipSpace(obj, 0)
-	if i >= len(obj) || obj[i] != '{' {
+	err := jsonobj.Members(obj, func(name, value []byte) bool {
+		if val == nil && value[0] == '"' && string(name) == key {
+			val = value[1 : len(value)-1]
+		}
+		return true
+	})
+	if err != nil {
 		return nil, false
 	}
-	i = skipSpace(obj, i+1)
-	if i < len(obj) && obj[i] == '}' {
-		return nil, skipSpace(obj, i+1) == len(obj)
-	}
-	for {
-		if i >= len(obj) || obj[i] != '"' {
-			return nil, false
-		}
-		end := skipString(obj, i)
-		if end < 0 {
-			return nil, false
-		}
-		name := obj[i+1 : end-1]
-		i = skipSpace(obj, end)
-		if i >= len(obj) || obj[i] != ':' {
-			return nil, false
-		}
-		start := skipSpace(obj, i+1)
-		end = skipValue(obj, start)
-		if end < 0 {
-			return nil, false
-		}
-		if val == nil && obj[start] == '"' && string(name) == key {
-			val = obj[start+1 : end-1]
-		}
-		i = skipSpace(obj, end)
-		if i >= len(obj) {
-			return nil, false
-		}
-		switch obj[i] {
-		case ',':
-			i = skipSpace(obj, i+1)
-		case '}':
-			return val, skipSpace(obj, i+1) == len(obj)
-		default:
-			return nil, false
-		}
-	}
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
-		i++
-	}
-	return i
-}
-
-// skipString returns the index after the string starting at b[i] == '"', or
-// -1 if it is not terminated.
-func skipString(b []byte, i int) int {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return -1
-}
-
-// skipValue returns the index after the value starting at b[i], or -1.
-func skipValue(b []byte, i int) int {
-	if i >= len(b) {
-		return -1
-	}
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		var stack []byte // nesting beyond 16 levels allocates; events are shallow
-		var buf [16]byte
-		stack = buf[:0]
-		for ; i < len(b); i++ {
-			switch c := b[i]; c {
-			case '"':
-				if i = skipString(b, i); i < 0 {
-					return -1
-				}
-				i--
-			case '{', '[':
-				stack = append(stack, c)
-			case '}', ']':
-				if len(stack) == 0 || stack[len(stack)-1] != c-2 { // '{'+2 == '}', '['+2 == ']'
-					return -1
-				}
-				stack = stack[:len(stack)-1]
-				if len(stack) == 0 {
-					return i + 1
-				}
-			}
-		}
-		return -1
-	default:
-		start := i
-		for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && b[i] != ' ' && b[i] != '\n' && b[i] != '\r' && b[i] != '\t' {
-			i++
-		}
-		if i == start {
-			return -1
-		}
-		return i
-	}
+	return val, true
 }
 
 // hecAnswer is HEC's answer body: {"text":"Invalid token","code":4}, with

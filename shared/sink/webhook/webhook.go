@@ -20,6 +20,7 @@ import (
 
 	"github.com/logstream/logstream/shared/deliver"
 	"github.com/logstream/logstream/shared/destination"
+	"github.com/logstream/logstream/shared/jsonobj"
 	"github.com/logstream/logstream/shared/sink"
 	"github.com/logstream/logstream/shared/stream"
 )
@@ -112,15 +113,14 @@ func joinArray(evs []json.RawMessage) []byte {
 // MessageID is the webhook-id of a request carrying evs: derived from their
 // event ids, so a retry of the same batch carries the same id and a receiver
 // can drop the duplicate (Standard Webhooks: "the same ID … across retries").
+// An event without a string event_id counts as an empty id.
 func MessageID(evs []json.RawMessage) string {
 	h := sha256.New()
+	sep := []byte{0}
 	for _, e := range evs {
-		var v struct {
-			ID string `json:"event_id"`
-		}
-		_ = json.Unmarshal(e, &v)
-		h.Write([]byte(v.ID))
-		h.Write([]byte{0})
+		id, _ := jsonobj.Text(jsonobj.Get(e, "event_id"))
+		h.Write(id)
+		h.Write(sep)
 	}
 	return "msg_" + hex.EncodeToString(h.Sum(nil)[:16])
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -21,6 +22,7 @@ import (
 	"github.com/logstream/logstream/shared/deliver"
 	"github.com/logstream/logstream/shared/netguard"
 	"github.com/logstream/logstream/shared/sink"
+	"github.com/logstream/logstream/shared/sink/sinktest"
 	"github.com/logstream/logstream/shared/stream"
 )
 
@@ -245,5 +247,29 @@ func TestSendRefusesLoopbackWithoutSwitch(t *testing.T) {
 	err := s.Send(context.Background(), testStream(srv.URL, "JSONLINES", ""), deliver.Batch{Events: evs})
 	if !errors.Is(err, netguard.ErrForbiddenAddress) || len(got()) != 0 {
 		t.Fatalf("err = %v, receiver got %d requests", err, len(got()))
+	}
+}
+
+// MessageID reads each event_id as encoding/json would, without decoding the
+// events: the ids of the same batch always make the same webhook-id.
+func TestMessageIDFromEventIDs(t *testing.T) {
+	batch := append(sinktest.Corpus(t, 20),
+		json.RawMessage(`{"event_id":"esc\u0061ped\/"}`), json.RawMessage(`{"a":{"event_id":"nested"}}`),
+		json.RawMessage(`{"event_id":7}`), json.RawMessage(`{}`))
+	h := sha256.New()
+	for _, e := range batch {
+		var v struct {
+			ID string `json:"event_id"`
+		}
+		_ = json.Unmarshal(e, &v)
+		h.Write([]byte(v.ID))
+		h.Write([]byte{0})
+	}
+	if got, want := MessageID(batch), "msg_"+hex.EncodeToString(h.Sum(nil)[:16]); got != want {
+		t.Fatalf("MessageID = %s, want %s", got, want)
+	}
+	evs := sinktest.Corpus(t, 100)
+	if allocs := testing.AllocsPerRun(10, func() { MessageID(evs) }); allocs > 4 {
+		t.Fatalf("MessageID of %d events makes %v allocations; it should not decode them", len(evs), allocs)
 	}
 }

@@ -1,0 +1,286 @@
+package jsonobj
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+)
+
+// Errors of Members and Elements: the input is not one JSON object (array)
+// with intact structure.
+var (
+	ErrNotObject = errors.New("not a well-formed JSON object")
+	ErrNotArray  = errors.New("not a well-formed JSON array")
+)
+
+// Members calls fn with the name and the value of each top-level member of
+// the JSON object obj, in order, until fn returns false. key is the name as
+// written between its quotes, escapes and all (Unescape decodes it); value
+// is the member's value as written, a string with its quotes. White space
+// around the object and its tokens is allowed.
+//
+// Members returns ErrNotObject when obj is not one object with intact
+// structure, possibly after fn has seen the members before the fault. When
+// fn stops the walk, the rest of obj is not checked.
+func Members(obj []byte, fn func(key, value []byte) bool) error {
+	i := skipSpace(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return ErrNotObject
+	}
+	i = skipSpace(obj, i+1)
+	if i < len(obj) && obj[i] == '}' {
+		return end(obj, i+1, ErrNotObject)
+	}
+	for {
+		if i >= len(obj) || obj[i] != '"' {
+			return ErrNotObject
+		}
+		kEnd := stringEnd(obj, i)
+		if kEnd < 0 {
+			return ErrNotObject
+		}
+		key := obj[i+1 : kEnd-1]
+		i = skipSpace(obj, kEnd)
+		if i >= len(obj) || obj[i] != ':' {
+			return ErrNotObject
+		}
+		i = skipSpace(obj, i+1)
+		vEnd := valueEnd(obj, i)
+		if vEnd < 0 {
+			return ErrNotObject
+		}
+		if !fn(key, obj[i:vEnd]) {
+			return nil
+		}
+		i = skipSpace(obj, vEnd)
+		if i >= len(obj) {
+			return ErrNotObject
+		}
+		switch obj[i] {
+		case ',':
+			i = skipSpace(obj, i+1)
+		case '}':
+			return end(obj, i+1, ErrNotObject)
+		default:
+			return ErrNotObject
+		}
+	}
+}
+
+// Elements does for the JSON array arr what Members does for an object: it
+// calls fn with the raw bytes of each element, in order, until fn returns
+// false, and returns ErrNotArray when arr's structure is broken.
+func Elements(arr []byte, fn func(value []byte) bool) error {
+	i := skipSpace(arr, 0)
+	if i >= len(arr) || arr[i] != '[' {
+		return ErrNotArray
+	}
+	i = skipSpace(arr, i+1)
+	if i < len(arr) && arr[i] == ']' {
+		return end(arr, i+1, ErrNotArray)
+	}
+	for {
+		vEnd := valueEnd(arr, i)
+		if vEnd < 0 {
+			return ErrNotArray
+		}
+		if !fn(arr[i:vEnd]) {
+			return nil
+		}
+		i = skipSpace(arr, vEnd)
+		if i >= len(arr) {
+			return ErrNotArray
+		}
+		switch arr[i] {
+		case ',':
+			i = skipSpace(arr, i+1)
+		case ']':
+			return end(arr, i+1, ErrNotArray)
+		default:
+			return ErrNotArray
+		}
+	}
+}
+
+// Get returns the raw value of the last top-level member of obj named name
+// (names compared after decoding escapes, as encoding/json reads them: the
+// last of repeated names wins), or nil when there is none or obj is not a
+// well-formed object.
+func Get(obj []byte, name string) []byte {
+	var val []byte
+	err := Members(obj, func(key, value []byte) bool {
+		if k, ok := Unescape(key); ok && string(k) == name {
+			val = value
+		}
+		return true
+	})
+	if err != nil {
+		return nil
+	}
+	return val
+}
+
+// Text returns the text of value when it is a JSON string (quotes
+// included): the bytes between the quotes when they hold no escape, else a
+// decoded copy. ok is false when value is not a string.
+func Text(value []byte) (text []byte, ok bool) {
+	if len(value) < 2 || value[0] != '"' || value[len(value)-1] != '"' {
+		return nil, false
+	}
+	return Unescape(value[1 : len(value)-1])
+}
+
+// Unescape decodes the contents of a JSON string, such as a key from
+// Members: s itself when it holds no escape (it is then not checked
+// further), else a copy decoded as encoding/json decodes it. ok is false for
+// an invalid escape.
+func Unescape(s []byte) (text []byte, ok bool) {
+	if bytes.IndexByte(s, '\\') < 0 {
+		return s, true
+	}
+	// Rare: decode the slow, obviously right way.
+	q := make([]byte, 0, len(s)+2)
+	q = append(append(append(q, '"'), s...), '"')
+	var out string
+	if json.Unmarshal(q, &out) != nil {
+		return nil, false
+	}
+	return []byte(out), true
+}
+
+// Open returns the offset of the brace that opens the JSON object b, or -1
+// when b does not start (after white space) with one. A member spliced in
+// right after it comes first in the object.
+func Open(b []byte) int {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return -1
+	}
+	return i
+}
+
+// IsObject reports whether b is one valid JSON object, fully checked
+// (json.Valid).
+func IsObject(b []byte) bool {
+	return Open(b) >= 0 && json.Valid(b)
+}
+
+// end checks that only white space follows b[i-1], the closing bracket.
+func end(b []byte, i int, err error) error {
+	if skipSpace(b, i) != len(b) {
+		return err
+	}
+	return nil
+}
+
+// skipSpace returns the index of the first byte from b[i] on that is not
+// JSON white space (RFC 8259 §2: space, tab, line feed, carriage return).
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && b[i] <= ' ' && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index just past the JSON string whose opening quote
+// is b[i], or -1 when it is not terminated. A quote ends the string unless
+// an odd number of backslashes precede it; looking for quotes with
+// bytes.IndexByte rather than at every byte is what makes long strings
+// (user agents, URLs) cheap.
+func stringEnd(b []byte, i int) int {
+	j := i + 1
+	for {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			return -1
+		}
+		j += k
+		if b[j-1] != '\\' {
+			return j + 1
+		}
+		n := 1
+		for p := j - 2; b[p] == '\\'; p-- { // stops at the opening quote at the latest
+			n++
+		}
+		if n%2 == 0 {
+			return j + 1
+		}
+		j++
+	}
+}
+
+// literal marks the bytes a number, true, false or null may hold, in a
+// generous sense: everything but white space, quotes and JSON's structural
+// characters, so that a literal always ends at one of those.
+var literal = func() (t [256]bool) {
+	for c := range t {
+		t[c] = true
+	}
+	for _, c := range " \t\r\n\",:[]{}" {
+		t[c] = false
+	}
+	return t
+}()
+
+// valueEnd returns the index just past the JSON value that starts at b[i],
+// or -1 when there is none or it is cut short or its brackets do not match.
+func valueEnd(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		return stringEnd(b, i)
+	case '{', '[':
+		return containerEnd(b, i)
+	}
+	j := i
+	for j < len(b) && literal[b[j]] {
+		j++
+	}
+	if j == i {
+		return -1
+	}
+	return j
+}
+
+// structural marks the bytes containerEnd must look at; it skips the others
+// a table lookup at a time.
+var structural = func() (t [256]bool) {
+	for _, c := range "\"{}[]" {
+		t[c] = true
+	}
+	return t
+}()
+
+// containerEnd returns the index just past the object or array that starts
+// at b[i], or -1 when it is cut short or its brackets do not match. Inside
+// it, only strings and brackets are looked at.
+func containerEnd(b []byte, i int) int {
+	var buf [64]byte // the open brackets; events nest far less deep, and deeper ones move to the heap
+	stack := buf[:0]
+	for ; i < len(b); i++ {
+		c := b[i]
+		if !structural[c] {
+			continue
+		}
+		switch c {
+		case '"':
+			if i = stringEnd(b, i); i < 0 {
+				return -1
+			}
+			i--
+		case '{', '[':
+			stack = append(stack, c)
+		case '}', ']':
+			if len(stack) == 0 || stack[len(stack)-1] != c-2 { // '{'+2 == '}', '['+2 == ']'
+				return -1
+			}
+			stack = stack[:len(stack)-1]
+			if len(stack) == 0 {
+				return i + 1
+			}
+		}
+	}
+	return -1
+}
