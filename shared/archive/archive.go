@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/klauspost/compress/gzip"
+	"github.com/logstream/logstream/shared/jsonobj"
 	"github.com/logstream/logstream/shared/lokipush"
 )
 
@@ -169,7 +170,7 @@ func writeLine(w *bytes.Buffer, line string) {
 			return
 		}
 	}
-	w.Write(appendJSONString(w.AvailableBuffer(), line))
+	w.Write(jsonobj.AppendString(w.AvailableBuffer(), line))
 }
 
 func (e *encoder) flush() {
@@ -201,9 +202,9 @@ func appendLabels(b []byte, m map[string]string, names *[]string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, k)
+		b = jsonobj.AppendString(b, k)
 		b = append(b, ':')
-		b = appendJSONString(b, m[k])
+		b = jsonobj.AppendString(b, m[k])
 	}
 	return append(b, '}')
 }
@@ -225,55 +226,9 @@ func (e *encoder) appendMetadata(b []byte, md []lokipush.Label) []byte {
 			b = append(b, ',')
 		}
 		first = false
-		b = appendJSONString(b, l.Name)
+		b = jsonobj.AppendString(b, l.Name)
 		b = append(b, ':')
-		b = appendJSONString(b, l.Value)
+		b = jsonobj.AppendString(b, l.Value)
 	}
 	return append(b, '}')
-}
-
-// appendJSONString appends s as a JSON string: quotes, backslashes and
-// control characters escaped (RFC 8259 §7), invalid UTF-8 replaced with
-// U+FFFD as encoding/json does, everything else verbatim (no HTML escaping,
-// so a line reads back byte for byte).
-func appendJSONString(dst []byte, s string) []byte {
-	const hexDigits = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r != utf8.RuneError || size != 1 {
-				i += size
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		i++
-		start = i
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

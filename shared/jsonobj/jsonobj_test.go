@@ -364,3 +364,28 @@ func ExampleMembers() {
 	// actor = {"id":"u1"}
 	// tags = ["a","b"]
 }
+
+// AppendString writes what encoding/json reads back as s (invalid UTF-8 as
+// U+FFFD, as encoding/json decodes it).
+func FuzzAppendString(f *testing.F) {
+	f.Add(`{"event_id":"e","x":"a\"b\\c"}`)
+	f.Add("\x00\x1f\x7f\u2028</script>")
+	f.Add("\xff\xc3\x28é🙂")
+	f.Fuzz(func(t *testing.T, s string) {
+		out := jsonobj.AppendString(nil, s)
+		var got string
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("%q encoded as invalid JSON %q: %v", s, out, err)
+		}
+		// encoding/json's reading of s: each invalid byte is U+FFFD.
+		var want strings.Builder
+		for i := 0; i < len(s); {
+			r, n := utf8.DecodeRuneInString(s[i:])
+			want.WriteRune(r)
+			i += n
+		}
+		if got != want.String() {
+			t.Fatalf("%q round-tripped as %q", s, got)
+		}
+	})
+}

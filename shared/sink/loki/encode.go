@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"time"
-	"unicode/utf8"
 	"unsafe"
 
 	"github.com/grafana/loki/pkg/push"
@@ -225,9 +224,9 @@ func (e *encoder) appendJSON(dst []byte, labels []push.LabelAdapter) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, l.Name)
+		dst = jsonobj.AppendString(dst, l.Name)
 		dst = append(dst, ':')
-		dst = appendJSONString(dst, l.Value)
+		dst = jsonobj.AppendString(dst, l.Value)
 	}
 	dst = append(dst, `},"values":[`...)
 	for i, en := range e.entries {
@@ -237,19 +236,19 @@ func (e *encoder) appendJSON(dst []byte, labels []push.LabelAdapter) []byte {
 		dst = append(dst, `["`...)
 		dst = strconv.AppendInt(dst, en.ts, 10)
 		dst = append(dst, `",`...)
-		dst = appendJSONString(dst, view(en.line))
+		dst = jsonobj.AppendString(dst, view(en.line))
 		if en.eventID != "" || en.requestID != "" {
 			dst = append(dst, ",{"...)
 			if en.eventID != "" {
 				dst = append(dst, `"`+MetadataEventID+`":`...)
-				dst = appendJSONString(dst, en.eventID)
+				dst = jsonobj.AppendString(dst, en.eventID)
 			}
 			if en.requestID != "" {
 				if en.eventID != "" {
 					dst = append(dst, ',')
 				}
 				dst = append(dst, `"`+MetadataRequestID+`":`...)
-				dst = appendJSONString(dst, en.requestID)
+				dst = jsonobj.AppendString(dst, en.requestID)
 			}
 			dst = append(dst, '}')
 		}
@@ -314,49 +313,4 @@ func metadataValue(raw []byte) string {
 // and its views go with the batch: encoder.reset clears them.
 func view(b []byte) string {
 	return unsafe.String(unsafe.SliceData(b), len(b))
-}
-
-// appendJSONString appends s as a JSON string: quotes, backslashes and
-// control characters escaped (RFC 8259 §7), invalid UTF-8 replaced with
-// U+FFFD as encoding/json does, everything else verbatim.
-func appendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r != utf8.RuneError || size != 1 {
-				i += size
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		}
-		i++
-		start = i
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

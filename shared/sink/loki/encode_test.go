@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/grafana/loki/pkg/push"
 	"github.com/klauspost/compress/snappy"
@@ -281,29 +280,6 @@ func FuzzLabelString(f *testing.F) {
 		}
 		if !maps.Equal(got, want) {
 			t.Fatalf("%q parsed as %q, want %q", s, got, want)
-		}
-	})
-}
-
-func FuzzAppendJSONString(f *testing.F) {
-	f.Add(`{"event_id":"e","x":"a\"b\\c"}`)
-	f.Add("\x00\x1f\x7f\u2028</script>")
-	f.Add("\xff\xc3\x28é🙂")
-	f.Fuzz(func(t *testing.T, s string) {
-		out := appendJSONString(nil, s)
-		var got string
-		if err := json.Unmarshal(out, &got); err != nil {
-			t.Fatalf("%q encoded as invalid JSON %q: %v", s, out, err)
-		}
-		// encoding/json's reading of s: each invalid byte is U+FFFD.
-		var want strings.Builder
-		for i := 0; i < len(s); {
-			r, n := utf8.DecodeRuneInString(s[i:])
-			want.WriteRune(r)
-			i += n
-		}
-		if got != want.String() {
-			t.Fatalf("%q round-tripped as %q", s, got)
 		}
 	})
 }
