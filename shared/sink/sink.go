@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,6 +45,12 @@ const maxAnswerBody = 1024
 // status, or a Retryable error when no answer came (connection refused, reset,
 // timeout). The body is drained a little so the connection can be reused.
 func Do(client *http.Client, req *http.Request) (*Answer, error) {
+	return DoExcept(client, req)
+}
+
+// DoExcept is Do for a destination that gives some 2xx codes another
+// meaning (Loki's 260, ingestion blocked): those come back as answers.
+func DoExcept(client *http.Client, req *http.Request, notSuccess ...int) (*Answer, error) {
 	resp, err := client.Do(req)
 	if err != nil {
 		return nil, deliver.Classify(deliver.Retryable, fmt.Errorf("%s %s: %w", req.Method, req.URL.Redacted(), err))
@@ -51,7 +58,7 @@ func Do(client *http.Client, req *http.Request) (*Answer, error) {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBody))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+	if resp.StatusCode >= 200 && resp.StatusCode <= 299 && !slices.Contains(notSuccess, resp.StatusCode) {
 		return nil, nil
 	}
 	return &Answer{StatusCode: resp.StatusCode, Header: resp.Header, Body: body}, nil

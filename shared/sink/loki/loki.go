@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"sync"
 	"time"
@@ -55,9 +54,6 @@ const destinationName = "Loki"
 // limits.block-ingestion-status-code, 260 by default. It is a 2xx only so
 // that agents stop retrying; nothing was stored.
 const statusIngestionBlocked = 260
-
-// maxAnswerBody is how much of an answer is kept, as sink.Do keeps it.
-const maxAnswerBody = 1024
 
 var encoders = sync.Pool{New: func() any { return new(encoder) }}
 
@@ -121,7 +117,8 @@ func (s *Sender) Send(ctx context.Context, st stream.Stream, b deliver.Batch) er
 		if cfg.TenantID != "" {
 			req.Header.Set("X-Scope-OrgID", cfg.TenantID)
 		}
-		ans, err := do(s.Client, req)
+		// A 260 (ingestion blocked) is a 2xx that stored nothing.
+		ans, err := sink.DoExcept(s.Client, req, statusIngestionBlocked)
 		if err != nil || ans == nil {
 			return err
 		}
@@ -130,22 +127,6 @@ func (s *Sender) Send(ctx context.Context, st stream.Stream, b deliver.Batch) er
 		}
 		return classify(ans, s.now())
 	}
-}
-
-// do sends req like sink.Do, except that a 260 (ingestion blocked) comes
-// back as an answer rather than a success.
-func do(client *http.Client, req *http.Request) (*sink.Answer, error) {
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, deliver.Classify(deliver.Retryable, fmt.Errorf("%s %s: %w", req.Method, req.URL.Redacted(), err))
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBody))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode >= 200 && resp.StatusCode <= 299 && resp.StatusCode != statusIngestionBlocked {
-		return nil, nil
-	}
-	return &sink.Answer{StatusCode: resp.StatusCode, Header: resp.Header, Body: body}, nil
 }
 
 // Loki's answer texts (pkg/validation/validate.go, pkg/loghttp/push) that
