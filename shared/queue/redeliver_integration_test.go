@@ -16,20 +16,26 @@ import (
 	"github.com/logstream/logstream/shared/topology"
 )
 
-// Parked events reach the DLQ as an ordinary delivery message (so a redrive
-// delivers them again), with the reason and provenance as attributes; an
-// unreadable body is parked as it was.
-func TestParkInTheDLQ(t *testing.T) {
+// newRedelivery provisions a fresh delivery queue and DLQ on the stand-in.
+func newRedelivery(t *testing.T, ctx context.Context) (*queue.Redelivery, runner.QueueResources, *sqs.Client) {
+	t.Helper()
 	cfg := standin.AWSConfig(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
 	res, err := runner.Provision(ctx, cfg, standin.Spec(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	q := res.Queues[topology.DestinationHTTP]
 	client := sqs.NewFromConfig(cfg)
-	r := &queue.Redelivery{Client: client, QueueURL: q.URL, DLQURL: q.DLQURL}
+	return &queue.Redelivery{Client: client, QueueURL: q.URL, DLQURL: q.DLQURL}, q, client
+}
+
+// Parked events reach the DLQ as an ordinary delivery message (so a redrive
+// delivers them again), with the reason and provenance as attributes; an
+// unreadable body is parked as it was.
+func TestParkInTheDLQ(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	r, q, client := newRedelivery(t, ctx)
 
 	// Enough large events that they need more than one parked message.
 	var evs []json.RawMessage
@@ -79,16 +85,9 @@ func TestParkInTheDLQ(t *testing.T) {
 
 // A delayed message stays invisible for its delay.
 func TestDelayHidesTheMessage(t *testing.T) {
-	cfg := standin.AWSConfig(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	res, err := runner.Provision(ctx, cfg, standin.Spec(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := res.Queues[topology.DestinationHTTP]
-	client := sqs.NewFromConfig(cfg)
-	r := &queue.Redelivery{Client: client, QueueURL: q.URL, DLQURL: q.DLQURL}
+	r, q, client := newRedelivery(t, ctx)
 	for _, body := range []string{"a", "b"} {
 		if _, err := client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.URL), MessageBody: aws.String(body)}); err != nil {
 			t.Fatal(err)
