@@ -35,13 +35,12 @@ type archived struct {
 	Metadata  map[string]string `json:"metadata"`
 }
 
-// archive reads every record the bridge wrote under tenant=<tenant>/, with
-// the object key each came from.
-func archive(t *testing.T, ctx context.Context, st *runner.Stack, tenant string) (records []archived, keys []string) {
+// gzipObjects returns every object under prefix, gunzipped, by key. (The
+// S3 stand-in does not echo Content-Encoding, so the bytes are read raw.)
+func gzipObjects(t *testing.T, ctx context.Context, c *s3.Client, bucket, prefix string) map[string][]byte {
 	t.Helper()
-	c := s3.NewFromConfig(standin.AWSConfig(t), func(o *s3.Options) { o.UsePathStyle = true })
-	bucket := st.Resources().ArchiveBucket
-	p := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String("tenant=" + tenant + "/")})
+	out := map[string][]byte{}
+	p := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
@@ -52,7 +51,6 @@ func archive(t *testing.T, ctx context.Context, st *runner.Stack, tenant string)
 			if !strings.Contains(key, "/dt=") || !strings.Contains(key, "/hour=") || !strings.HasSuffix(key, ".ndjson.gz") {
 				t.Fatalf("object key %s", key)
 			}
-			keys = append(keys, key)
 			obj, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: o.Key})
 			if err != nil {
 				t.Fatal(err)
@@ -63,17 +61,29 @@ func archive(t *testing.T, ctx context.Context, st *runner.Stack, tenant string)
 			if err != nil {
 				t.Fatalf("%s is not gzip: %v", key, err)
 			}
-			body, _ := io.ReadAll(zr)
-			for _, l := range bytes.Split(bytes.TrimSpace(body), []byte("\n")) {
-				var r archived
-				if err := json.Unmarshal(l, &r); err != nil {
-					t.Fatalf("%s: record %q: %v", key, l, err)
-				}
-				records = append(records, r)
+			if out[key], err = io.ReadAll(zr); err != nil {
+				t.Fatalf("%s: %v", key, err)
 			}
 		}
 	}
-	return records, keys
+	return out
+}
+
+// archive reads every record the bridge wrote under tenant=<tenant>/.
+func archive(t *testing.T, ctx context.Context, st *runner.Stack, tenant string) []archived {
+	t.Helper()
+	c := s3.NewFromConfig(standin.AWSConfig(t), func(o *s3.Options) { o.UsePathStyle = true })
+	var records []archived
+	for key, body := range gzipObjects(t, ctx, c, st.Resources().ArchiveBucket, "tenant="+tenant+"/") {
+		for _, l := range bytes.Split(bytes.TrimSpace(body), []byte("\n")) {
+			var r archived
+			if err := json.Unmarshal(l, &r); err != nil {
+				t.Fatalf("%s: record %q: %v", key, l, err)
+			}
+			records = append(records, r)
+		}
+	}
+	return records
 }
 
 // bridgeCredentials are the bridge's credentials in every local stack of
@@ -150,7 +160,7 @@ func TestLokiBridgeEndToEnd(t *testing.T) {
 	for _, f := range []string{"protobuf", "json"} {
 		seen := map[string]int{}
 		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(500 * time.Millisecond) {
-			records, _ := archive(t, ctx, st, "acme-"+f)
+			records := archive(t, ctx, st, "acme-"+f)
 			seen = map[string]int{}
 			for _, r := range records {
 				var ev struct {
@@ -232,7 +242,7 @@ scrape_configs:
 	}()
 	seen := map[string]int{}
 	for deadline := time.Now().Add(60 * time.Second); len(seen) < promLines && time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-		records, _ := archive(t, ctx, st, "promtail-e2e")
+		records := archive(t, ctx, st, "promtail-e2e")
 		seen = map[string]int{}
 		for _, r := range records {
 			var ev struct {

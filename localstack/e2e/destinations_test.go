@@ -1,11 +1,9 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -16,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/klauspost/compress/gzip"
 	"github.com/logstream/logstream/localstack/lokitest"
 	"github.com/logstream/logstream/localstack/runner"
 	"github.com/logstream/logstream/localstack/standin"
@@ -210,32 +207,14 @@ func TestDestinationsEndToEnd(t *testing.T) {
 	archived := map[string]int{}
 	for deadline := time.Now().Add(60 * time.Second); len(archived) < total+1 && time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
 		archived = map[string]int{}
-		list, err := s3c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, o := range list.Contents {
-			if !strings.HasSuffix(aws.ToString(o.Key), ".ndjson.gz") || !strings.Contains(aws.ToString(o.Key), "/hour=") {
-				t.Fatalf("object key %s", aws.ToString(o.Key))
-			}
-			obj, err := s3c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: o.Key})
-			if err != nil {
-				t.Fatal(err)
-			}
-			raw, _ := io.ReadAll(obj.Body)
-			obj.Body.Close()
-			zr, err := gzip.NewReader(bytes.NewReader(raw))
-			if err != nil {
-				t.Fatalf("object %s is not gzip: %v", aws.ToString(o.Key), err)
-			}
-			body, _ := io.ReadAll(zr)
+		for key, body := range gzipObjects(t, ctx, s3c, bucket, prefix) {
 			for _, l := range strings.Split(strings.TrimSpace(string(body)), "\n") {
 				var ev struct {
 					ID   string `json:"event_id"`
 					Type string `json:"type"`
 				}
 				if err := json.Unmarshal([]byte(l), &ev); err != nil {
-					t.Fatalf("object %s line %q: %v", aws.ToString(o.Key), l, err)
+					t.Fatalf("object %s line %q: %v", key, l, err)
 				}
 				if !strings.HasPrefix(ev.Type, "logstream.stream.") {
 					archived[ev.ID]++
