@@ -2,20 +2,16 @@ package archive
 
 import (
 	"bytes"
-	"compress/flate"
 	"encoding/json"
 	"errors"
-	"io"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
 
-	"github.com/klauspost/compress/gzip"
-	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/lokipush"
-	"github.com/logstream/logstream/shared/sink/loki"
+	"github.com/logstream/logstream/shared/lokipush/pushtest"
 	"github.com/logstream/logstream/shared/sink/sinktest"
 )
 
@@ -261,50 +257,9 @@ func utf8Clean(ss ...string) bool {
 	return true
 }
 
-// pushBody is one push request as a client sends it.
-type pushBody struct {
-	Name, ContentType, ContentEncoding string
-	Body                               []byte
+// pushBodies is the same push of evs in every form Loki accepts.
+func pushBodies(tb testing.TB, evs []json.RawMessage) []pushtest.Body {
+	return pushtest.Bodies(tb, evs, t0)
 }
 
-// pushBodies is the same push of evs in every form Loki accepts, built by
-// the repository's Loki sender: protobuf+snappy, JSON plain, gzip and
-// deflate.
-func pushBodies(tb testing.TB, evs []json.RawMessage) []pushBody {
-	tb.Helper()
-	encode := func(format string) (body []byte, ct, ce string) {
-		cfg := &destination.GrafanaLokiConfig{Hostname: "loki.example", Format: format, Labels: map[string]string{"env": "prod"}}
-		st := sinktest.Stream(tb, destination.GrafanaLoki, cfg)
-		body, ct, ce, err := loki.Encode(st, cfg, evs, t0)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		return body, ct, ce
-	}
-	pb, pbCT, pbCE := encode(destination.LokiFormatProtobuf)
-	gz, jsonCT, gzCE := encode(destination.LokiFormatJSON)
-	plain := gunzip(tb, gz)
-	var deflated bytes.Buffer
-	w, _ := flate.NewWriter(&deflated, flate.DefaultCompression)
-	w.Write(plain)
-	w.Close()
-	return []pushBody{
-		{"protobuf+snappy", pbCT, pbCE, pb},
-		{"json", jsonCT, "", plain},
-		{"json+gzip", jsonCT, gzCE, gz},
-		{"json+deflate", jsonCT, "deflate", deflated.Bytes()},
-	}
-}
-
-func gunzip(tb testing.TB, b []byte) []byte {
-	tb.Helper()
-	r, err := gzip.NewReader(bytes.NewReader(b))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	out, err := io.ReadAll(r)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return out
-}
+var gunzip = pushtest.Gunzip

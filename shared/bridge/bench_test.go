@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/logstream/logstream/shared/lokipush"
+	"github.com/logstream/logstream/shared/lokipush/pushtest"
 	"github.com/logstream/logstream/shared/sink/sinktest"
 )
 
@@ -155,7 +156,7 @@ func measure(tb testing.TB, f func()) (peak, alloc uint64) {
 	return top.Load() - base, after.TotalAlloc - before.TotalAlloc
 }
 
-func find(tb testing.TB, bodies []pushBody, name string) pushBody {
+func find(tb testing.TB, bodies []pushtest.Body, name string) pushtest.Body {
 	tb.Helper()
 	for _, b := range bodies {
 		if b.Name == name {
@@ -163,5 +164,5 @@ func find(tb testing.TB, bodies []pushBody, name string) pushBody {
 		}
 	}
 	tb.Fatalf("no %s body", name)
-	return pushBody{}
+	return pushtest.Body{}
 }

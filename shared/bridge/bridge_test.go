@@ -2,7 +2,6 @@ package bridge
 
 import (
 	"bytes"
-	"compress/flate"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -17,10 +16,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/klauspost/compress/gzip"
-	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/lokipush"
-	"github.com/logstream/logstream/shared/sink/loki"
+	"github.com/logstream/logstream/shared/lokipush/pushtest"
 	"github.com/logstream/logstream/shared/sink/sinktest"
 )
 
@@ -86,7 +83,7 @@ func request(method, path string, headers map[string]string, body []byte, b64 bo
 
 // push is a push request with the body as a client sends it, base64-encoded
 // as Function URLs and HTTP APIs deliver binary bodies.
-func push(auth string, b pushBody, extra map[string]string) events.APIGatewayV2HTTPRequest {
+func push(auth string, b pushtest.Body, extra map[string]string) events.APIGatewayV2HTTPRequest {
 	h := map[string]string{"content-type": b.ContentType}
 	if b.ContentEncoding != "" {
 		h["content-encoding"] = b.ContentEncoding
@@ -120,7 +117,7 @@ func newTestHandler(t testing.TB, store Store, lim lokipush.Limits, log *bytes.B
 const smallJSON = `{"streams":[{"stream":{"app":"api","env":"prod"},"values":[["1795503600000000000","{\"msg\":\"hi\"}",{"trace_id":"abc"}],["1795503600000000001","plain"]]}]}`
 
 func TestHandle(t *testing.T) {
-	small := pushBody{"json", lokipush.ContentTypeJSON, "", []byte(smallJSON)}
+	small := pushtest.Body{Name: "json", ContentType: lokipush.ContentTypeJSON, ContentEncoding: "", Body: []byte(smallJSON)}
 	bodies := pushBodies(t, sinktest.Corpus(t, 20))
 	protobuf := bodies[0]
 	errS3 := errors.New("operation error S3: PutObject, StatusCode: 500, InternalError")
@@ -168,7 +165,7 @@ func TestHandle(t *testing.T) {
 		{name: "header names in any case", req: request("POST", PathPush, map[string]string{
 			"Content-Type": "application/json; charset=utf-8", "Authorization": alice, "X-Scope-OrgID": "Acme",
 		}, small.Body, false), status: 204, keyPrefix: "tenant=Acme/"},
-		{name: "empty push stores nothing", req: push(alice, pushBody{"", lokipush.ContentTypeJSON, "", []byte(`{"streams":[]}`)}, nil), status: 204},
+		{name: "empty push stores nothing", req: push(alice, pushtest.Body{Name: "", ContentType: lokipush.ContentTypeJSON, ContentEncoding: "", Body: []byte(`{"streams":[]}`)}, nil), status: 204},
 
 		{name: "no credentials", req: push("", small, nil), status: 401,
 			header: map[string]string{"www-authenticate": `Basic realm="loki"`}, body: "unauthorized"},
@@ -178,7 +175,7 @@ func TestHandle(t *testing.T) {
 		{name: "bearer", req: push("Bearer alice-password-old-0001", small, nil), status: 401},
 		{name: "basic not base64", req: push("Basic !!!", small, nil), status: 401},
 		{name: "basic without colon", req: push("Basic "+base64.StdEncoding.EncodeToString([]byte("alice")), small, nil), status: 401},
-		{name: "unauthenticated garbage is not parsed", req: push("", pushBody{"", "text/plain", "br", []byte("x")}, nil), status: 401},
+		{name: "unauthenticated garbage is not parsed", req: push("", pushtest.Body{Name: "", ContentType: "text/plain", ContentEncoding: "br", Body: []byte("x")}, nil), status: 401},
 		{name: "rotated password", req: push(basic("alice", "alice-password-new-0002"), small, nil), status: 204, keyPrefix: "tenant=alice/"},
 		{name: "basic scheme lower case", req: push(strings.Replace(basic("bob", "bob-password-0000000003"), "Basic", "basic", 1), small, nil),
 			status: 204, keyPrefix: "tenant=bob/"},
@@ -190,18 +187,18 @@ func TestHandle(t *testing.T) {
 		{name: "several tenants", req: push(alice, small, map[string]string{"x-scope-orgid": "a|b"}), status: 400, body: "invalid tenant"},
 		{name: "tenant too long", req: push(alice, small, map[string]string{"x-scope-orgid": strings.Repeat("t", 151)}), status: 400},
 
-		{name: "malformed json", req: push(alice, pushBody{"", lokipush.ContentTypeJSON, "", []byte(`{"streams":[`)}, nil), status: 400},
-		{name: "no labels", req: push(alice, pushBody{"", lokipush.ContentTypeJSON, "", []byte(`{"streams":[{"stream":{},"values":[["1","x"]]}]}`)}, nil), status: 400},
+		{name: "malformed json", req: push(alice, pushtest.Body{Name: "", ContentType: lokipush.ContentTypeJSON, ContentEncoding: "", Body: []byte(`{"streams":[`)}, nil), status: 400},
+		{name: "no labels", req: push(alice, pushtest.Body{Name: "", ContentType: lokipush.ContentTypeJSON, ContentEncoding: "", Body: []byte(`{"streams":[{"stream":{},"values":[["1","x"]]}]}`)}, nil), status: 400},
 		{name: "bad base64", req: func() events.APIGatewayV2HTTPRequest {
 			r := push(alice, protobuf, nil)
 			r.Body = "%%%"
 			return r
 		}(), status: 400, body: "base64"},
-		{name: "corrupt snappy", req: push(alice, pushBody{"", lokipush.ContentTypeProtobuf, "", []byte("not snappy at all")}, nil), status: 400},
-		{name: "corrupt gzip", req: push(alice, pushBody{"", lokipush.ContentTypeJSON, "gzip", []byte("not gzip")}, nil), status: 400},
-		{name: "unknown content type", req: push(alice, pushBody{"", "text/plain", "", small.Body}, nil), status: 415},
-		{name: "no content type", req: push(alice, pushBody{"", "", "", small.Body}, nil), status: 415},
-		{name: "unknown encoding", req: push(alice, pushBody{"", lokipush.ContentTypeJSON, "br", small.Body}, nil), status: 415},
+		{name: "corrupt snappy", req: push(alice, pushtest.Body{Name: "", ContentType: lokipush.ContentTypeProtobuf, ContentEncoding: "", Body: []byte("not snappy at all")}, nil), status: 400},
+		{name: "corrupt gzip", req: push(alice, pushtest.Body{Name: "", ContentType: lokipush.ContentTypeJSON, ContentEncoding: "gzip", Body: []byte("not gzip")}, nil), status: 400},
+		{name: "unknown content type", req: push(alice, pushtest.Body{Name: "", ContentType: "text/plain", ContentEncoding: "", Body: small.Body}, nil), status: 415},
+		{name: "no content type", req: push(alice, pushtest.Body{Name: "", ContentType: "", ContentEncoding: "", Body: small.Body}, nil), status: 415},
+		{name: "unknown encoding", req: push(alice, pushtest.Body{Name: "", ContentType: lokipush.ContentTypeJSON, ContentEncoding: "br", Body: small.Body}, nil), status: 415},
 		{name: "body over limit", req: push(alice, small, nil), lim: lokipush.Limits{MaxBodyBytes: 64}, status: 413},
 		{name: "decoded over limit", req: push(alice, bodies[2], nil), lim: lokipush.Limits{MaxDecodedBytes: 1024}, status: 413},
 
@@ -351,7 +348,7 @@ func TestPutLeavesMargin(t *testing.T) {
 		return nil
 	}}
 	h := newTestHandler(t, store, lokipush.Limits{}, nil)
-	if resp, _ := h.Handle(ctx, push(alice, pushBody{"", lokipush.ContentTypeJSON, "", []byte(smallJSON)}, nil)); resp.StatusCode != 204 {
+	if resp, _ := h.Handle(ctx, push(alice, pushtest.Body{Name: "", ContentType: lokipush.ContentTypeJSON, ContentEncoding: "", Body: []byte(smallJSON)}, nil)); resp.StatusCode != 204 {
 		t.Fatalf("%d %s", resp.StatusCode, resp.Body)
 	}
 	if want := deadline.Add(-deadlineMargin); !got.Equal(want) {
@@ -379,51 +376,10 @@ func keys(m map[string][]byte) []string {
 	return out
 }
 
-// pushBody is one push request as a client sends it.
-type pushBody struct {
-	Name, ContentType, ContentEncoding string
-	Body                               []byte
+// pushtest.Body is one push request as a client sends it.
+// pushBodies is the same push of evs in every form Loki accepts.
+func pushBodies(tb testing.TB, evs []json.RawMessage) []pushtest.Body {
+	return pushtest.Bodies(tb, evs, time.Date(2026, 11, 24, 7, 0, 0, 0, time.UTC))
 }
 
-// pushBodies is the same push of evs in every form Loki accepts, built by
-// the repository's Loki sender: protobuf+snappy, JSON plain, gzip and
-// deflate.
-func pushBodies(tb testing.TB, evs []json.RawMessage) []pushBody {
-	tb.Helper()
-	now := time.Date(2026, 11, 24, 7, 0, 0, 0, time.UTC)
-	encode := func(format string) (body []byte, ct, ce string) {
-		cfg := &destination.GrafanaLokiConfig{Hostname: "loki.example", Format: format, Labels: map[string]string{"env": "prod"}}
-		st := sinktest.Stream(tb, destination.GrafanaLoki, cfg)
-		body, ct, ce, err := loki.Encode(st, cfg, evs, now)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		return body, ct, ce
-	}
-	pb, pbCT, pbCE := encode(destination.LokiFormatProtobuf)
-	gz, jsonCT, gzCE := encode(destination.LokiFormatJSON)
-	plain := gunzip(tb, gz)
-	var deflated bytes.Buffer
-	w, _ := flate.NewWriter(&deflated, flate.DefaultCompression)
-	w.Write(plain)
-	w.Close()
-	return []pushBody{
-		{"protobuf+snappy", pbCT, pbCE, pb},
-		{"json", jsonCT, "", plain},
-		{"json+gzip", jsonCT, gzCE, gz},
-		{"json+deflate", jsonCT, "deflate", deflated.Bytes()},
-	}
-}
-
-func gunzip(tb testing.TB, b []byte) []byte {
-	tb.Helper()
-	r, err := gzip.NewReader(bytes.NewReader(b))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	out, err := io.ReadAll(r)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return out
-}
+var gunzip = pushtest.Gunzip

@@ -14,6 +14,7 @@ import (
 	"github.com/logstream/logstream/localstack/standin"
 	"github.com/logstream/logstream/shared/archive"
 	"github.com/logstream/logstream/shared/lokipush"
+	"github.com/logstream/logstream/shared/lokipush/pushtest"
 	"github.com/logstream/logstream/shared/sink/sinktest"
 )
 
@@ -111,7 +112,7 @@ func TestS3StandIn(t *testing.T) {
 
 	evs := sinktest.Corpus(t, 400)
 	bodies := pushBodies(t, evs)
-	for _, b := range []pushBody{bodies[0], bodies[2]} { // protobuf+snappy, then gzip JSON
+	for _, b := range []pushtest.Body{bodies[0], bodies[2]} { // protobuf+snappy, then gzip JSON
 		resp, _ := h.Handle(ctx, push(alice, b, map[string]string{"x-scope-orgid": "acme"}))
 		if resp.StatusCode != 204 {
 			t.Fatalf("%s: %d %s", b.Name, resp.StatusCode, resp.Body)
