@@ -110,6 +110,8 @@ func TestLocalStack(t *testing.T) {
 			topology.EnvAuthCacheTTL:          "0s",   // see a revoked key at once
 			topology.EnvAdminKey:              itAdminKey,
 			topology.EnvLocalSecretKey:        secret.GenerateLocalKey(),
+			// The Loki bridge runs in every local stack; it needs credentials.
+			topology.EnvBridgeCredentials: `{"username":"cli-test","password":"cli-test-password-0123456789"}`,
 		},
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel})),
 	})
