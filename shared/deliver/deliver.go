@@ -165,6 +165,7 @@ type group struct {
 
 // outcome is what became of one message of a group.
 type outcome struct {
+	delivered  int           // how many of its events the destination accepted
 	retry      bool          // at least one event may yet be delivered
 	retryAfter time.Duration // the longest Retry-After among them
 	parked     []int         // indices of its events to park
@@ -333,7 +334,7 @@ func (c *Core) deliverGroup(ctx context.Context, g *group) []Delay {
 		o := d.out[i]
 		if o.retry {
 			again = append(again, c.delay(m.rec, o.retryAfter))
-			retried += len(m.events)
+			retried += len(m.events) - o.delivered // the whole message comes back; these are what failed
 			reason = o.reason
 			continue
 		}
@@ -495,7 +496,9 @@ func (d *delivery) send(refs []ref) {
 	d.requests++
 	err := d.core.Sender.Send(d.ctx, d.st, d.batch(refs))
 	if err == nil {
-		d.delivered += len(refs)
+		for _, r := range refs {
+			d.accepted(r)
+		}
 		return
 	}
 	var pe *PartialError
@@ -504,7 +507,7 @@ func (d *delivery) send(refs []ref) {
 			if ferr, ok := pe.Failed[i]; ok {
 				d.fail(r, ferr)
 			} else {
-				d.delivered++
+				d.accepted(r)
 			}
 		}
 		return
@@ -538,6 +541,12 @@ func (d *delivery) send(refs []ref) {
 		return
 	}
 	d.failAll(refs, err)
+}
+
+// accepted records an event the destination took.
+func (d *delivery) accepted(r ref) {
+	d.delivered++
+	d.out[r.msg].delivered++
 }
 
 func (d *delivery) stopAll(refs []ref, err error) {
