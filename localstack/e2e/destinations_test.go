@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/logstream/logstream/localstack/lokitest"
 	"github.com/logstream/logstream/localstack/runner"
@@ -70,11 +69,7 @@ func TestDestinationsEndToEnd(t *testing.T) {
 	const proj, tenant = "proj_dest", "tenant-e2e"
 	base := st.URL() + "/v1/projects/" + proj
 
-	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
-	bucket := standin.UniqueName(t, "archive")
-	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		t.Fatal(err)
-	}
+	s3c, bucket := standin.S3(t, ctx, cfg, "archive")
 
 	create := func(name, typ string, cfg map[string]any) string {
 		t.Helper()

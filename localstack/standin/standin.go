@@ -19,6 +19,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/logstream/logstream/shared/topology"
 )
 
@@ -142,4 +143,19 @@ func randomSuffix(n int) string {
 		b[i] = alphabet[int(b[i])%len(alphabet)]
 	}
 	return string(b)
+}
+
+// S3 returns a client for the S3 stand-in (path-style addressing; fauxqs
+// sends no response checksums) and a new, uniquely named bucket on it.
+func S3(t testing.TB, ctx context.Context, cfg aws.Config, prefix string) (*s3.Client, string) {
+	t.Helper()
+	c := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.UsePathStyle = true
+		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+	})
+	bucket := UniqueName(t, prefix)
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatalf("create bucket %s: %v", bucket, err)
+	}
+	return c, bucket
 }

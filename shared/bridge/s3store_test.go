@@ -96,14 +96,7 @@ func TestS3StandIn(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	admin := s3.NewFromConfig(cfg, func(o *s3.Options) {
-		o.UsePathStyle = true
-		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired // fauxqs returns none
-	})
-	bucket := standin.UniqueName(t, "lokibridge")
-	if _, err := admin.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		t.Fatalf("create bucket %s: %v", bucket, err)
-	}
+	admin, bucket := standin.S3(t, ctx, cfg, "lokibridge")
 	store, err := NewS3Store(cfg, S3Options{Bucket: bucket, Prefix: "loki/", UsePathStyle: true})
 	if err != nil {
 		t.Fatal(err)

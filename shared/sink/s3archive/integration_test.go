@@ -25,14 +25,7 @@ func TestStandIn(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	admin := s3.NewFromConfig(cfg, func(o *s3.Options) {
-		o.UsePathStyle = true
-		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired // fauxqs returns none
-	})
-	bucket := standin.UniqueName(t, "s3archive")
-	if _, err := admin.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		t.Fatalf("create bucket %s: %v", bucket, err)
-	}
+	admin, bucket := standin.S3(t, ctx, cfg, "s3archive")
 
 	s := New(cfg)
 	s.UsePathStyle = true
