@@ -74,7 +74,7 @@ type destination struct {
 	name   string
 	limits deliver.Limits
 	stream func(t *testing.T, url string) stream.Stream
-	sender func(c *http.Client) deliver.Sender
+	sender func(c *http.Client, url string, now func() time.Time) deliver.Sender
 }
 
 var destinations = []destination{
@@ -82,22 +82,30 @@ var destinations = []destination{
 		func(t *testing.T, _ string) stream.Stream {
 			return sinktest.Stream(t, "datadog", map[string]any{"site": "datadoghq.eu", "api_key": "0123456789abcdef0123456789abcdef"})
 		},
-		nil},
+		func(c *http.Client, url string, now func() time.Time) deliver.Sender {
+			return &datadog.Sender{Client: c, UserAgent: "logstream/test", Now: now, URL: func(string) string { return url + "/api/v2/logs" }}
+		}},
 	{"loki", loki.Limits,
 		func(t *testing.T, url string) stream.Stream {
 			return sinktest.Stream(t, "grafana_loki", map[string]any{"url": url + "/loki/api/v1/push", "format": "protobuf"})
 		},
-		func(c *http.Client) deliver.Sender { return &loki.Sender{Client: c, UserAgent: "logstream/test"} }},
+		func(c *http.Client, _ string, now func() time.Time) deliver.Sender {
+			return &loki.Sender{Client: c, UserAgent: "logstream/test", Now: now}
+		}},
 	{"splunk", splunk.Limits,
 		func(t *testing.T, url string) stream.Stream {
 			return sinktest.Stream(t, "splunk_hec", map[string]any{"url": url, "token": "12345678-1234-1234-1234-123456789012"})
 		},
-		func(c *http.Client) deliver.Sender { return &splunk.Sender{Client: c, UserAgent: "logstream/test"} }},
+		func(c *http.Client, _ string, now func() time.Time) deliver.Sender {
+			return &splunk.Sender{Client: c, UserAgent: "logstream/test", Now: now}
+		}},
 	{"webhook", webhook.Limits,
 		func(t *testing.T, url string) stream.Stream {
 			return sinktest.Stream(t, "http", map[string]any{"endpoint": url + "/hook"})
 		},
-		func(c *http.Client) deliver.Sender { return &webhook.Sender{Client: c, UserAgent: "logstream/test"} }},
+		func(c *http.Client, _ string, now func() time.Time) deliver.Sender {
+			return &webhook.Sender{Client: c, UserAgent: "logstream/test", Now: now}
+		}},
 }
 
 // memQueue is the delivery queue and its DLQ, in memory.
@@ -123,8 +131,37 @@ func (q *memQueue) Park(_ context.Context, p queue.Parked) error {
 	return nil
 }
 
+// clock is an instant the fault tests run at, with a corpus dated in the hour
+// before it.
+type clock struct {
+	name string
+	now  time.Time
+	evs  []json.RawMessage
+}
+
+// clocks are the fixture's own hour, and the wall clock a year back, today and
+// a year ahead. A sender that compares a date with time.Now instead of its
+// injected clock, or a fixture dated once, fails here whatever day the tests
+// run on, not weeks after it was written.
+func clocks(t *testing.T, n int) []clock {
+	out := []clock{{"fixture", sinktest.Now(), sinktest.Corpus(t, n)}}
+	today := time.Now().UTC()
+	for _, c := range []clock{{name: "year back", now: today.AddDate(-1, 0, 0)}, {name: "today", now: today}, {name: "year ahead", now: today.AddDate(1, 0, 0)}} {
+		c.evs = sinktest.CorpusAt(t, n, c.now.Add(-time.Hour))
+		out = append(out, c)
+	}
+	return out
+}
+
 func TestFaultsEndDeliveredOrParked(t *testing.T) {
-	evs := sinktest.Corpus(t, 40)
+	for _, c := range clocks(t, 40) {
+		t.Run(c.name, func(t *testing.T) { runFaults(t, c.evs, func() time.Time { return c.now }) })
+	}
+}
+
+// runFaults drives evs through every destination and every fault, with the
+// senders' clock at now.
+func runFaults(t *testing.T, evs []json.RawMessage, now func() time.Time) {
 	for _, d := range destinations {
 		for _, f := range faults {
 			t.Run(d.name+"/"+f.name, func(t *testing.T) {
@@ -158,12 +195,7 @@ func TestFaultsEndDeliveredOrParked(t *testing.T) {
 				defer close(release)
 
 				client := netguard.Policy{AllowPrivate: true}.Client(300 * time.Millisecond)
-				var sender deliver.Sender
-				if d.sender != nil {
-					sender = d.sender(client)
-				} else {
-					sender = &datadog.Sender{Client: client, UserAgent: "logstream/test", URL: func(string) string { return srv.URL + "/api/v2/logs" }}
-				}
+				sender := d.sender(client, srv.URL, now)
 				st := d.stream(t, srv.URL)
 				q := &memQueue{delays: map[string]time.Duration{}}
 				core := &deliver.Core{

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	samples "github.com/logstream/logstream/events"
 	"github.com/logstream/logstream/shared/sink"
@@ -19,10 +20,29 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
 
+// Epoch is the hour Corpus dates its events in: 2026-11-24T07:00Z. Golden
+// files hold these dates, so they stay fixed; a test that sends the corpus
+// through a sender which compares dates with the clock (Datadog's window,
+// Loki's stamping) must give that sender Now, never the wall clock, or it
+// turns red the day the fixture grows too old.
+var Epoch = time.Date(2026, 11, 24, 7, 0, 0, 0, time.UTC)
+
+// Now is the clock for senders fed the Corpus: an hour after Epoch, when
+// every corpus event is recent.
+func Now() time.Time { return Epoch.Add(time.Hour) }
+
 // Corpus returns n auth events (Stytch, Auth0 and Okta shapes, from
 // events/auth/mixed.ndjson), each with a unique event_id and a timestamp as
-// ingestion stamps them, always the same for the same n.
+// ingestion stamps them within the hour after Epoch, always the same for the
+// same n.
 func Corpus(tb testing.TB, n int) []json.RawMessage {
+	tb.Helper()
+	return CorpusAt(tb, n, Epoch)
+}
+
+// CorpusAt is Corpus dated within the hour after base instead of Epoch: for
+// tests that move the clock.
+func CorpusAt(tb testing.TB, n int, base time.Time) []json.RawMessage {
 	tb.Helper()
 	src, err := samples.FS.ReadFile("auth/mixed.ndjson")
 	if err != nil {
@@ -43,7 +63,8 @@ func Corpus(tb testing.TB, n int) []json.RawMessage {
 	for i := range out {
 		m := lines[i%len(lines)]
 		m["event_id"] = fmt.Sprintf("0190b5b0-%04x-7000-8000-%012x", i/len(lines)%0x10000, i)
-		m["timestamp"] = fmt.Sprintf("2026-11-24T07:%02d:%02d.%03dZ", i/60%60, i%60, i%1000)
+		ts := base.UTC().Add(time.Duration(i/60%60)*time.Minute + time.Duration(i%60)*time.Second + time.Duration(i%1000)*time.Millisecond)
+		m["timestamp"] = ts.Format("2006-01-02T15:04:05.000Z")
 		b, err := json.Marshal(m)
 		if err != nil {
 			tb.Fatal(err)
