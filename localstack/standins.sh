@@ -30,6 +30,8 @@ die() { echo "standins: $*" >&2; exit 1; }
 
 require_node_modules() {
 	command -v node >/dev/null 2>&1 || die "node is not on PATH (Node 20 is required)"
+	# package.json's engines.node, checked here because npm only warns.
+	(($(node -p 'process.versions.node.split(".")[0]') >= 20)) || die "Node $(node --version) is too old: the stand-ins need Node 20 or newer"
 	if [[ ! -x "$bin/dynalite" || ! -d "$here/node_modules/fauxqs" ]]; then
 		die "stand-ins are not installed: run \`npm ci --prefix localstack\` first"
 	fi
