@@ -18,7 +18,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # run at once without one stopping the other's.
 TEST_STANDINS := STANDINS_RUN_DIR=$(CURDIR)/localstack/.run/test DYNAMODB_PORT=4579 FAUXQS_PORT=4586
 
-.PHONY: help deps build dev test lint test-go test-infra loki bench load fuzz synth deploy deploy-localstack clean
+.PHONY: help deps build dev dev-check dev-reset test lint test-go test-infra loki bench load fuzz synth deploy deploy-localstack clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -41,8 +41,15 @@ build: ## cross-compile every function to build/<id>/bootstrap (provided.al2023,
 		$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(BUILD_DIR)/$$id/bootstrap ./functions/$$dir; \
 	done
 
-dev: localstack/node_modules ## run the whole system locally: stand-ins, functions, HTTP API, a receiver
-	localstack/dev.sh
+# dev-check comes first: a taken port is said in one line, before npm or Go run.
+dev: dev-check localstack/node_modules ## run the whole system locally: stand-ins, functions, HTTP API, a receiver (state kept in localstack/.state)
+	@localstack/dev.sh
+
+dev-check:
+	@localstack/dev.sh check
+
+dev-reset: ## wipe what make dev keeps between runs (tables, admin key, bridge password)
+	@localstack/dev.sh reset
 
 test: lint test-go test-infra ## every test: vet/gofmt, unit + integration + end-to-end (-race), CDK
 

@@ -11,6 +11,10 @@
 # avoided on purpose: it is LocalStack's edge port, and users with Docker run
 # real LocalStack from this folder.
 #
+# DYNAMODB_PATH=DIR keeps DynamoDB's tables in DIR between runs (make dev);
+# unset, they live in memory and every start is a clean slate (tests, CI).
+# fauxqs (SQS, S3) has no such option: it always starts empty.
+#
 # PIDs and logs live in localstack/.run/ (gitignored), or in STANDINS_RUN_DIR. The npm packages are pinned
 # in package-lock.json; install them with `npm ci --prefix localstack`.
 set -euo pipefail
@@ -30,6 +34,8 @@ die() { echo "standins: $*" >&2; exit 1; }
 
 require_node_modules() {
 	command -v node >/dev/null 2>&1 || die "node is not on PATH (Node 20 is required)"
+	# package.json's engines.node, checked here because npm only warns.
+	(($(node -p 'process.versions.node.split(".")[0]') >= 20)) || die "Node $(node --version) is too old: the stand-ins need Node 20 or newer"
 	if [[ ! -x "$bin/dynalite" || ! -d "$here/node_modules/fauxqs" ]]; then
 		die "stand-ins are not installed: run \`npm ci --prefix localstack\` first"
 	fi
@@ -79,8 +85,14 @@ launch() {
 	: >"$log"
 	case "$name" in
 	dynalite)
-		# In-memory (no --path): every start is a clean slate, like a fresh CI job.
-		"$bin/dynalite" --host "$host" --port "$dynamodb_port" >>"$log" 2>&1 </dev/null &
+		# In memory unless DYNAMODB_PATH is set: every start is a clean slate,
+		# like a fresh CI job. With it, LevelDB files in that folder.
+		local path=()
+		if [[ -n "${DYNAMODB_PATH:-}" ]]; then
+			mkdir -p "$DYNAMODB_PATH"
+			path=(--path "$DYNAMODB_PATH")
+		fi
+		"$bin/dynalite" --host "$host" --port "$dynamodb_port" ${path[@]+"${path[@]}"} >>"$log" 2>&1 </dev/null &
 		;;
 	fauxqs)
 		# fauxqs always binds 0.0.0.0 (no bind-address option in 1.x), so it is

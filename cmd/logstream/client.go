@@ -39,10 +39,7 @@ func (c *cli) session(g *globals, needProject bool) (*session, error) {
 	if output != "table" && output != "json" {
 		return nil, usagef("--output must be table or json, not %q", output)
 	}
-	raw := cmpOr(g.url, c.getenv(envURL))
-	if raw == "" {
-		return nil, usagef("no API URL: set %s or --url (make dev serves http://127.0.0.1:8080)", envURL)
-	}
+	raw := cmpOr(cmpOr(g.url, c.getenv(envURL)), defaultURL)
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, usagef("--url must be an http or https URL such as https://api.example.com, not %q", raw)

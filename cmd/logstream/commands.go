@@ -19,6 +19,8 @@ type command struct {
 	flags   string   // the synopsis of its own flags
 	summary string
 	help    string // what it does and examples
+	// optional is how many of the last args may be left out.
+	optional int
 	// project says the command works on one project (--project).
 	project bool
 	// setup registers the command's own flags and returns its action.
@@ -26,7 +28,7 @@ type command struct {
 }
 
 func (c *command) synopsis() string {
-	return strings.Join(strings.Fields("logstream "+c.name+" "+c.flags+" "+strings.Join(c.args, " ")), " ")
+	return strings.Join(strings.Fields("logstream "+c.name+" "+c.flags+" "+argList(c.args, c.optional)), " ")
 }
 
 var groups = []struct{ name, title string }{
@@ -115,31 +117,40 @@ Examples:
 	},
 	{
 		name: "streams delete", args: []string{"ID"}, project: true,
+		flags:   "[--if-match VERSION]",
 		summary: "Delete a stream",
-		help: `Deletes the stream. Events already queued for it are dropped.
+		help: `Deletes the stream. Events already queued for it are dropped. With
+--if-match VERSION, the stream is deleted only if it has not changed since
+you read that version (precondition_failed otherwise).
 
-Example:
-  logstream streams delete str_0190c0ffee...`,
+Examples:
+  logstream streams delete str_0190c0ffee...
+  logstream streams delete str_0190c0ffee... --if-match 4`,
 		setup: streamsDelete,
 	},
 	{
 		name: "streams enable", args: []string{"ID"}, project: true,
+		flags:   "[--if-match VERSION]",
 		summary: "Resume delivery to a paused or suspended stream",
 		help: `Sets the stream active. Events that arrived while it was paused are not
-delivered later.
+delivered later. --if-match VERSION makes it conditional, as for update.
 
-Example:
-  logstream streams enable str_0190c0ffee...`,
+Examples:
+  logstream streams enable str_0190c0ffee...
+  logstream streams enable str_0190c0ffee... --if-match 5`,
 		setup: streamsStatus("enable"),
 	},
 	{
 		name: "streams disable", args: []string{"ID"}, project: true,
+		flags:   "[--if-match VERSION]",
 		summary: "Pause a stream, keeping its configuration",
 		help: `Pauses the stream: its configuration is kept, events are not delivered
-to it until it is enabled again.
+to it until it is enabled again. --if-match VERSION makes it conditional,
+as for update.
 
-Example:
-  logstream streams disable str_0190c0ffee...`,
+Examples:
+  logstream streams disable str_0190c0ffee...
+  logstream streams disable str_0190c0ffee... --if-match 4`,
 		setup: streamsStatus("disable"),
 	},
 	{
@@ -193,16 +204,17 @@ Example:
 		setup: keysRevoke,
 	},
 	{
-		name: "events send", args: []string{"FILE|-"}, flags: "[--gzip]", project: true,
+		name: "events send", args: []string{"FILE|-"}, optional: 1, flags: "[--gzip] [--file FILE|-]", project: true,
 		summary: "Send events to the project's active streams",
-		help: `Sends the events in FILE (or stdin with "-"): a JSON array of objects,
-or NDJSON (one object a line). The Content-Type follows the content; a
-gzip file is sent as it is. --gzip compresses the body on the way.
-Prints how many events were accepted, for how many streams, in how many
-queue messages.
+		help: `Sends the events in FILE, given as the argument or with --file (stdin
+with "-"): a JSON array of objects, or NDJSON (one object a line). The
+Content-Type follows the content; a gzip file is sent as it is. --gzip
+compresses the body on the way. Prints how many events were accepted, for
+how many streams, in how many queue messages.
 
 Examples:
   logstream events send events/auth/okta.json
+  logstream events send --file events/auth/mixed.ndjson
   zcat audit.ndjson.gz | logstream events send - --gzip`,
 		setup: eventsSend,
 	},
@@ -218,7 +230,7 @@ func lookup(name string) *command {
 }
 
 const globalFlagsHelp = `Global flags (before or after the command):
-  --url URL        the API's base URL (env LOGSTREAM_URL; 'make dev' serves http://127.0.0.1:8080)
+  --url URL        the API's base URL (env LOGSTREAM_URL; default http://127.0.0.1:8080, where 'make dev' serves)
   --key KEY        the API key (env LOGSTREAM_KEY; prefer it: flags stay in shell history)
   --project ID     the project, for streams and events (env LOGSTREAM_PROJECT)
   --output FORMAT  table (the default) or json: the API's JSON as it came
@@ -237,7 +249,7 @@ func (c *cli) overview(w io.Writer) {
 	fmt.Fprint(w, "\n"+globalFlagsHelp+"\n"+exitHelp)
 	fmt.Fprint(w, `
 Examples:
-  export LOGSTREAM_URL=http://127.0.0.1:8080 LOGSTREAM_PROJECT=demo
+  export LOGSTREAM_URL=https://logstream.example.com LOGSTREAM_PROJECT=demo
   read -rs LOGSTREAM_KEY && export LOGSTREAM_KEY
   logstream streams list
   logstream help streams create

@@ -21,14 +21,24 @@ const maxDecodedEvents = 32 << 20
 
 func eventsSend(fs *flag.FlagSet) action {
 	compress := fs.Bool("gzip", false, "compress the body with gzip (Content-Encoding: gzip)")
+	file := fs.String("file", "", "read the events from `FILE`, or from stdin with -")
 	return func(ctx context.Context, s *session, args []string) error {
-		in, err := s.readInput("FILE", args[0])
+		name := *file
+		switch {
+		case len(args) == 1 && name != "":
+			return usagef("give the events either FILE or --file, not both")
+		case len(args) == 1:
+			name = args[0]
+		case name == "":
+			return usagef("events send needs the events: a FILE, - for stdin, or --file")
+		}
+		in, err := s.readInput("FILE", name)
 		if err != nil {
 			return err
 		}
 		body, contentType, encoding, err := eventsBody(in, *compress)
 		if err != nil {
-			return usagef("%s: %v", displayName(args[0]), err)
+			return usagef("%s: %v", displayName(name), err)
 		}
 		h := http.Header{"Content-Type": {contentType}}
 		if encoding != "" {

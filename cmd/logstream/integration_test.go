@@ -225,8 +225,8 @@ func TestLocalStack(t *testing.T) {
 	if _, bad := recv.has(ids); len(bad) > 0 {
 		t.Fatalf("the receiver saw contract violations: %v", bad)
 	}
-	// The same events again, gzipped on the way.
-	out = must(t, writer, "", "events", "send", sample, "--project", itProject, "--gzip")
+	// The same events again, from stdin with --file -, gzipped on the way.
+	out = must(t, writer, string(raw), "events", "send", "--file", "-", "--project", itProject, "--gzip")
 	if !strings.Contains(out, "ACCEPTED") || !strings.Contains(out, fmt.Sprint(len(events))) {
 		t.Fatalf("events send --gzip:\n%s", out)
 	}
@@ -250,7 +250,8 @@ func TestLocalStack(t *testing.T) {
 	}
 
 	// Pause, resume, and a change guarded by the version.
-	out = must(t, writer, "", "streams", "disable", s.ID, "--project", itProject)
+	refused(t, writer, "", "precondition_failed", "streams", "disable", s.ID, "--project", itProject, "--if-match", "2")
+	out = must(t, writer, "", "streams", "disable", s.ID, "--project", itProject, "--if-match", "1")
 	if !strings.Contains(out, "paused") {
 		t.Fatalf("streams disable:\n%s", out)
 	}
@@ -270,8 +271,9 @@ func TestLocalStack(t *testing.T) {
 		t.Fatalf("streams get: %s", out)
 	}
 
-	// Delete, then it is gone.
-	out = must(t, writer, "", "streams", "delete", s.ID, "--project", itProject)
+	// Delete, guarded by the version, then it is gone.
+	refused(t, writer, "", "precondition_failed", "streams", "delete", s.ID, "--project", itProject, "--if-match", "3")
+	out = must(t, writer, "", "streams", "delete", s.ID, "--project", itProject, "--if-match", "4")
 	if !strings.Contains(out, "deleted "+s.ID) {
 		t.Fatalf("streams delete:\n%s", out)
 	}

@@ -24,6 +24,10 @@ const (
 	exitUsage = 2 // the command line was wrong; nothing was sent
 )
 
+// defaultURL is the API of the local stack `make dev` runs, so the CLI works
+// against it with only a key set.
+const defaultURL = "http://127.0.0.1:8080"
+
 // Environment variables; the matching flags win over them.
 const (
 	envURL     = "LOGSTREAM_URL"
@@ -136,8 +140,8 @@ func (c *cli) runCommand(cmd *command, g *globals, args []string) int {
 		return exitOK
 	case err != nil:
 		return c.usageError(cmd, err)
-	case len(pos) != len(cmd.args):
-		return c.usageError(cmd, fmt.Errorf("%s takes %s, got %d arguments", cmd.name, argList(cmd.args), len(pos)))
+	case len(pos) > len(cmd.args) || len(pos) < len(cmd.args)-cmd.optional:
+		return c.usageError(cmd, fmt.Errorf("%s takes %s, got %d arguments", cmd.name, argList(cmd.args, cmd.optional), len(pos)))
 	}
 	s, err := c.session(g, cmd.project)
 	if err != nil {
@@ -154,11 +158,19 @@ func (c *cli) runCommand(cmd *command, g *globals, args []string) int {
 	return exitOK
 }
 
-func argList(args []string) string {
+// argList names a command's arguments, the optional last ones in brackets.
+func argList(args []string, optional int) string {
 	if len(args) == 0 {
 		return "no arguments"
 	}
-	return strings.Join(args, " ")
+	names := make([]string, len(args))
+	for i, a := range args {
+		if i >= len(args)-optional {
+			a = "[" + a + "]"
+		}
+		names[i] = a
+	}
+	return strings.Join(names, " ")
 }
 
 // parseInterspersed parses flags that may come before or after positional

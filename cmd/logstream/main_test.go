@@ -255,8 +255,15 @@ func TestCommands(t *testing.T) {
 
 		// streams delete / enable / disable
 		{name: "delete", args: []string{"streams", "delete", streamID},
-			calls:  []exchange{{method: "DELETE", path: streamsPath + "/" + streamID, status: 204}},
+			calls:  []exchange{{method: "DELETE", path: streamsPath + "/" + streamID, absent: []string{"If-Match"}, status: 204}},
 			stdout: []string{"deleted " + streamID}},
+		{name: "delete with if-match", args: []string{"streams", "delete", streamID, "--if-match", "1"},
+			calls:  []exchange{{method: "DELETE", path: streamsPath + "/" + streamID, header: map[string]string{"If-Match": `"1"`}, status: 204}},
+			stdout: []string{"deleted " + streamID}},
+		{name: "delete stale version", args: []string{"streams", "delete", streamID, "--if-match", "2"},
+			calls: []exchange{{method: "DELETE", path: streamsPath + "/" + streamID, header: map[string]string{"If-Match": `"2"`}, status: 412,
+				answer: apiErr("precondition_failed", "the stream has changed since the version in If-Match; read it again and retry", "")}},
+			code: 1, stderr: []string{"error: precondition_failed", "hint: read the stream again"}},
 		{name: "delete json prints nothing", args: []string{"streams", "delete", streamID, "--output", "json"},
 			calls: []exchange{{method: "DELETE", path: streamsPath + "/" + streamID, status: 204}},
 			exact: ptr("")},
@@ -265,6 +272,12 @@ func TestCommands(t *testing.T) {
 			stdout: []string{streamID, "active"}},
 		{name: "disable", args: []string{"streams", "disable", streamID, "--output", "json"},
 			calls: []exchange{ok("POST", streamsPath+"/"+streamID+"/disable", stream2JSON)},
+			exact: ptr(stream2JSON + "\n")},
+		{name: "enable with if-match", args: []string{"streams", "enable", streamID, "--if-match", "3"},
+			calls:  []exchange{{method: "POST", path: streamsPath + "/" + streamID + "/enable", header: map[string]string{"If-Match": `"3"`}, status: 200, answer: streamJSON}},
+			stdout: []string{streamID, "active"}},
+		{name: "disable with if-match", args: []string{"streams", "disable", streamID, "--if-match", `"7"`, "--output", "json"},
+			calls: []exchange{{method: "POST", path: streamsPath + "/" + streamID + "/disable", header: map[string]string{"If-Match": `"7"`}, status: 200, answer: stream2JSON}},
 			exact: ptr(stream2JSON + "\n")},
 
 		// streams health / test
@@ -340,6 +353,17 @@ func TestCommands(t *testing.T) {
 				header: map[string]string{"Content-Type": "application/x-ndjson", "Content-Encoding": "gzip"},
 				body:   "{\"a\":1}\n{\"a\":2}\n", rawBody: true, status: 202, answer: `{"accepted":2,"streams":1,"messages":1}`}},
 			stdout: []string{"2"}},
+		{name: "events from --file", files: map[string]string{"e.ndjson": "{\"a\":1}\n"},
+			args: []string{"events", "send", "--file", "{dir}/e.ndjson"},
+			calls: []exchange{{method: "POST", path: "/v1/projects/demo/events", header: map[string]string{"Content-Type": "application/x-ndjson"},
+				body: "{\"a\":1}\n", rawBody: true, status: 202, answer: `{"accepted":1,"streams":1,"messages":1}`}},
+			stdout: []string{"ACCEPTED", "1"}},
+		{name: "events from --file - (stdin)", stdin: "[{\"a\":1}]",
+			args: []string{"events", "send", "--project", "demo", "--file", "-", "--gzip"},
+			calls: []exchange{{method: "POST", path: "/v1/projects/demo/events",
+				header: map[string]string{"Content-Type": "application/json", "Content-Encoding": "gzip"},
+				body:   "[{\"a\":1}]", rawBody: true, status: 202, answer: `{"accepted":1,"streams":1,"messages":1}`}},
+			stdout: []string{"ACCEPTED", "1"}},
 		{name: "events to no stream", stdin: `{"a":1}`,
 			args: []string{"events", "send", "-"},
 			calls: []exchange{{method: "POST", path: "/v1/projects/demo/events", header: map[string]string{"Content-Type": "application/x-ndjson"},
@@ -387,8 +411,6 @@ func TestCommands(t *testing.T) {
 		{name: "extra argument", args: []string{"streams", "delete", "a", "b"}, code: 2, stderr: []string{"takes ID, got 2"}},
 		{name: "unknown flag", args: []string{"streams", "list", "--al"}, code: 2, stderr: []string{"flag provided but not defined: -al"}},
 		{name: "bad output", args: []string{"streams", "list", "--output", "yaml"}, code: 2, stderr: []string{"--output must be table or json"}},
-		{name: "no url", args: []string{"streams", "list"}, env: map[string]string{envKey: testKey, envProject: "demo", "noURL": "1"},
-			code: 2, stderr: []string{"no API URL", envURL}},
 		{name: "url with credentials", args: []string{"streams", "list", "--url", "https://u:p@api.example.com"}, code: 2, stderr: []string{"without credentials"}},
 		{name: "url not http", args: []string{"streams", "list", "--url", "api.example.com"}, code: 2, stderr: []string{"--url must be an http or https URL"}},
 		{name: "no key", args: []string{"streams", "list"}, env: map[string]string{envProject: "demo"}, code: 2, stderr: []string{"no API key", envKey}},
@@ -408,7 +430,10 @@ func TestCommands(t *testing.T) {
 		{name: "keys create bad access", args: []string{"keys", "create", "--name", "ci", "--project", "p", "--access", "admin"}, code: 2, stderr: []string{"--access must be read or write"}},
 		{name: "events empty", stdin: " \n", args: []string{"events", "send", "-"}, code: 2, stderr: []string{"no events"}},
 		{name: "events not json", stdin: "hello", args: []string{"events", "send", "-"}, code: 2, stderr: []string{"neither a JSON array"}},
-		{name: "events without file", args: []string{"events", "send"}, code: 2, stderr: []string{"takes FILE|-"}},
+		{name: "events without file", args: []string{"events", "send"}, code: 2, stderr: []string{"a FILE, - for stdin, or --file"}},
+		{name: "events from a file and --file", args: []string{"events", "send", "a.json", "--file", "b.json"}, code: 2, stderr: []string{"either FILE or --file, not both"}},
+		{name: "events with two files", args: []string{"events", "send", "a.json", "b.json"}, code: 2, stderr: []string{"takes [FILE|-], got 2"}},
+		{name: "delete bad if-match", args: []string{"streams", "delete", streamID, "--if-match", "W/1"}, code: 2, stderr: []string{"--if-match must be a stream version"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -424,9 +449,6 @@ func TestCommands(t *testing.T) {
 				env = map[string]string{envURL: api.srv.URL}
 				for k, v := range tc.env {
 					env[k] = v
-				}
-				if env["noURL"] != "" {
-					delete(env, envURL)
 				}
 			}
 			args := make([]string, len(tc.args))
@@ -632,5 +654,50 @@ func TestEntityTag(t *testing.T) {
 		if (err != nil) != (tc.want == "") || got != tc.want {
 			t.Errorf("entityTag(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
 		}
+	}
+}
+
+// roundTripFunc is a fake transport: it sees the request the CLI would send.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// Without LOGSTREAM_URL or --url the CLI talks to the local stack `make dev`
+// serves; either one still wins.
+func TestDefaultURL(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{name: "nothing set: the local stack", env: map[string]string{},
+			want: "http://127.0.0.1:8080/v1/projects/demo/streams"},
+		{name: "the environment", env: map[string]string{envURL: "https://api.example.com/"},
+			want: "https://api.example.com/v1/projects/demo/streams"},
+		{name: "the flag over the environment", env: map[string]string{envURL: "https://api.example.com"},
+			args: []string{"--url", "http://localhost:9090"}, want: "http://localhost:9090/v1/projects/demo/streams"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{envKey: testKey, envProject: "demo"}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			var got string
+			var stdout, stderr bytes.Buffer
+			c := &cli{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return env[k] },
+				transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+					got = r.URL.String()
+					return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}},
+						Body: io.NopCloser(strings.NewReader(`{"data":[]}`)), Request: r}, nil
+				})}
+			if code := c.main(append(tc.args, "streams", "list")); code != exitOK {
+				t.Fatalf("exit %d: %s", code, stderr.String())
+			}
+			if got != tc.want {
+				t.Errorf("requested %s, want %s", got, tc.want)
+			}
+		})
 	}
 }

@@ -234,7 +234,7 @@ func streamsCreate(fs *flag.FlagSet) action {
 
 func streamsUpdate(fs *flag.FlagSet) action {
 	patch := fs.String("patch", "", "a JSON merge patch (RFC 7396) from `FILE` or - for stdin (required)")
-	ifMatch := fs.String("if-match", "", "apply only if the stream is still at this `VERSION`")
+	ifMatch := ifMatchFlag(fs, "apply")
 	return func(ctx context.Context, s *session, args []string) error {
 		if *patch == "" {
 			return usagef("--patch is required (a file, or - for stdin)")
@@ -245,7 +245,7 @@ func streamsUpdate(fs *flag.FlagSet) action {
 
 func streamsReplace(fs *flag.FlagSet) action {
 	body := fs.String("body", "", "the whole configuration, a JSON object, from `FILE` or - for stdin (required)")
-	ifMatch := fs.String("if-match", "", "replace only if the stream is still at this `VERSION`")
+	ifMatch := ifMatchFlag(fs, "replace")
 	return func(ctx context.Context, s *session, args []string) error {
 		if *body == "" {
 			return usagef("--body is required (a file, or - for stdin)")
@@ -256,13 +256,9 @@ func streamsReplace(fs *flag.FlagSet) action {
 
 // change sends a PATCH or PUT of the stream with the JSON in file.
 func (s *session) change(ctx context.Context, method, id, flagName, file, ifMatch string) error {
-	h := jsonHeader()
-	if ifMatch != "" {
-		tag, err := entityTag(ifMatch)
-		if err != nil {
-			return err
-		}
-		h.Set("If-Match", tag)
+	h, err := withIfMatch(jsonHeader(), ifMatch)
+	if err != nil {
+		return err
 	}
 	b, err := s.readJSON(flagName, file)
 	if err != nil {
@@ -273,6 +269,30 @@ func (s *session) change(ctx context.Context, method, id, flagName, file, ifMatc
 		return err
 	}
 	return s.printStream(resp.body)
+}
+
+// ifMatchFlag registers --if-match, which every change of a stream takes:
+// the API answers 412 precondition_failed when the stream is no longer at
+// that version, so a change made on a stale read is refused, not lost.
+func ifMatchFlag(fs *flag.FlagSet, verb string) *string {
+	return fs.String("if-match", "", verb+" only if the stream is still at this `VERSION`")
+}
+
+// withIfMatch adds the If-Match header for a --if-match version to h (a new
+// header when h is nil); an empty version adds nothing.
+func withIfMatch(h http.Header, version string) (http.Header, error) {
+	if h == nil {
+		h = http.Header{}
+	}
+	if version == "" {
+		return h, nil
+	}
+	tag, err := entityTag(version)
+	if err != nil {
+		return nil, err
+	}
+	h.Set("If-Match", tag)
+	return h, nil
 }
 
 // entityTag turns a version ("4") into the strong entity tag the API
@@ -290,9 +310,14 @@ func entityTag(v string) (string, error) {
 	return `"` + strconv.FormatInt(n, 10) + `"`, nil
 }
 
-func streamsDelete(*flag.FlagSet) action {
+func streamsDelete(fs *flag.FlagSet) action {
+	ifMatch := ifMatchFlag(fs, "delete")
 	return func(ctx context.Context, s *session, args []string) error {
-		resp, err := s.api.do(ctx, request{method: http.MethodDelete, path: s.streamPath(args[0], "")})
+		h, err := withIfMatch(nil, *ifMatch)
+		if err != nil {
+			return err
+		}
+		resp, err := s.api.do(ctx, request{method: http.MethodDelete, path: s.streamPath(args[0], ""), header: h})
 		if err != nil {
 			return err
 		}
@@ -306,9 +331,14 @@ func streamsDelete(*flag.FlagSet) action {
 
 // streamsStatus serves enable and disable.
 func streamsStatus(verb string) func(*flag.FlagSet) action {
-	return func(*flag.FlagSet) action {
+	return func(fs *flag.FlagSet) action {
+		ifMatch := ifMatchFlag(fs, verb)
 		return func(ctx context.Context, s *session, args []string) error {
-			resp, err := s.api.do(ctx, request{method: http.MethodPost, path: s.streamPath(args[0], verb)})
+			h, err := withIfMatch(nil, *ifMatch)
+			if err != nil {
+				return err
+			}
+			resp, err := s.api.do(ctx, request{method: http.MethodPost, path: s.streamPath(args[0], verb), header: h})
 			if err != nil {
 				return err
 			}

@@ -177,6 +177,14 @@ func TestProvisionIsIdempotent(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "key schema") {
 			t.Fatalf("err = %v, want a key schema mismatch", err)
 		}
+		// Start says it was provisioning, so make dev can point at its
+		// kept state.
+		if s, err := Start(ctx, Options{Spec: bad, AWS: cfg, Logger: testLogger(t)}); !errors.Is(err, ErrProvision) {
+			if err == nil {
+				s.Close()
+			}
+			t.Fatalf("Start: err = %v, want ErrProvision", err)
+		}
 	})
 }
 
@@ -485,7 +493,7 @@ func TestStartFailsWhenAFunctionCannotInit(t *testing.T) {
 		s.Close()
 		t.Fatal("Start succeeded")
 	}
-	if !strings.Contains(err.Error(), "init function ingest: bad config") {
+	if !strings.Contains(err.Error(), "init function ingest: bad config") || errors.Is(err, ErrProvision) {
 		t.Errorf("err = %v", err)
 	}
 }

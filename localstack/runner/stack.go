@@ -51,6 +51,11 @@ type Options struct {
 	ShutdownTimeout time.Duration
 }
 
+// ErrProvision marks a Start that failed creating or checking the table,
+// queues or bucket, as opposed to building the functions or listening: a
+// table kept from an earlier run with another shape is one cause.
+var ErrProvision = errors.New("provision")
+
 // Stack is a running local stack: provisioned resources, function handlers,
 // the HTTP API gateway and the SQS event source mappings.
 type Stack struct {
@@ -112,7 +117,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 
 	res, err := Provision(ctx, opts.AWS, opts.Spec)
 	if err != nil {
-		return nil, fmt.Errorf("runner: provision: %w", err)
+		return nil, fmt.Errorf("runner: %w: %w", ErrProvision, err)
 	}
 	account := res.AccountID
 	if account == "" {

@@ -1,10 +1,11 @@
 // Command localrun runs logstream on a developer machine for `make dev`: it
 // provisions the table and queues on the stand-ins, serves the HTTP API on a
 // local port and feeds the delivery functions from SQS, all through the same
-// handlers Lambda runs.
+// handlers Lambda runs. Once the API answers, it prints where everything
+// runs and the README's "Try it" session with this run's key filled in.
 //
 //	localstack/standins.sh start && eval "$(localstack/standins.sh env)"
-//	go run ./localstack/cmd/localrun -receiver 127.0.0.1:9000
+//	go run ./localstack/cmd/localrun -receiver 127.0.0.1:9000 -state localstack/.state
 //
 // AWS endpoints come from AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_SQS /
 // AWS_ENDPOINT_URL_S3, read by the SDK. The runner logs to stderr; the
@@ -13,6 +14,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -29,7 +31,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/logstream/logstream/localstack/runner"
-	"github.com/logstream/logstream/shared/secret"
 	"github.com/logstream/logstream/shared/topology"
 )
 
@@ -47,11 +48,16 @@ func run() error {
 	cacheTTL := flag.Duration("stream-cache-ttl", 2*time.Second,
 		"how long ingestion and delivery reuse a project's stream list; deployments use topology's 30s, "+
 			"locally a short one lets a stream you just created receive events at once")
-	adminKey := flag.String("admin-key", os.Getenv("LOCALRUN_ADMIN_KEY"),
-		"the bootstrap admin API key, at least 32 characters (env LOCALRUN_ADMIN_KEY); required")
+	stateDir := flag.String("state", "",
+		"keep the admin key, the bridge password and the key that seals destination secrets in this folder, "+
+			"so they stay valid for a table kept between runs; empty: new ones every run")
+	// The secrets' flags default to "" and read their variables after
+	// parsing, so -h never prints a secret as a default.
+	adminKey := flag.String("admin-key", "",
+		"the bootstrap admin API key, at least 32 characters (env LOGSTREAM_ADMIN_KEY); default: the kept one, or a new one")
 	bridgeUser := flag.String("bridge-user", envOr("LOCALRUN_BRIDGE_USER", "logstream"), "the Loki bridge's basic-auth user (env LOCALRUN_BRIDGE_USER)")
-	bridgePassword := flag.String("bridge-password", os.Getenv("LOCALRUN_BRIDGE_PASSWORD"),
-		"the Loki bridge's basic-auth password, at least 16 characters (env LOCALRUN_BRIDGE_PASSWORD); required")
+	bridgePassword := flag.String("bridge-password", "",
+		"the Loki bridge's basic-auth password, at least 16 characters (env LOGSTREAM_BRIDGE_PASSWORD); default: the kept one, or a new one")
 	verbose := flag.Bool("v", false, "debug logging")
 	flag.Parse()
 
@@ -63,6 +69,14 @@ func run() error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+
+	creds, err := loadCredentials(*stateDir, credentials{
+		AdminKey:       cmp.Or(*adminKey, os.Getenv(topology.EnvAdminKey)),
+		BridgePassword: cmp.Or(*bridgePassword, os.Getenv("LOGSTREAM_BRIDGE_PASSWORD")),
+	})
+	if err != nil {
+		return err
+	}
 
 	var recv *http.Server
 	if *receiverAddr != "" {
@@ -88,44 +102,35 @@ func run() error {
 		return fmt.Errorf("load AWS config: %w", err)
 	}
 	stack, err := runner.Start(startCtx, runner.Options{
-		Spec: topology.New(*prefix),
-		AWS:  cfg,
-		Addr: *addr,
-		// The documented local-development switch: lets the delivery
-		// function post to a receiver on a private address such as 127.0.0.1.
-		Overrides: map[string]string{
-			topology.EnvAllowPrivateEndpoints: "true",
-			topology.EnvStreamCacheTTL:        cacheTTL.String(),
-			topology.EnvAdminKey:              *adminKey,
-			// The stand-ins keep nothing past this run, so a fresh key per
-			// run seals the secrets of the streams created in it.
-			topology.EnvLocalSecretKey: secret.GenerateLocalKey(),
-			// Retries a failing destination within a minute, so trying
-			// things out locally does not wait on production's hour.
-			topology.EnvRetryBase: "2s",
-			topology.EnvRetryMax:  "15s",
-			// The S3 stand-in has no bucket host names.
-			topology.EnvS3PathStyle: "true",
-			// The Loki bridge's credentials, which Secrets Manager holds in AWS.
-			topology.EnvBridgeCredentials: bridgeCredentials(*bridgeUser, *bridgePassword),
-		},
-		Logger: log,
+		Spec:      topology.New(*prefix),
+		AWS:       cfg,
+		Addr:      *addr,
+		Overrides: stackOverrides(creds, *bridgeUser, *cacheTTL),
+		Logger:    log,
 	})
 	if err != nil {
+		if errors.Is(err, runner.ErrProvision) && *stateDir != "" {
+			err = fmt.Errorf("%w\n(the table is kept between runs in %s; if it is from another version, make dev-reset wipes it)", err, *stateDir)
+		}
 		return err
 	}
 
-	fmt.Fprintf(os.Stderr, "\nlogstream is running locally\n  HTTP API   %s  (e.g. %s/v1/projects/demo/streams)\n", stack.URL(), stack.URL())
-	if recv != nil {
-		fmt.Fprintf(os.Stderr, "  receiver   http://%s  (prints each event it receives to stdout as \"receiver: <json>\")\n", *receiverAddr)
-	}
+	// Printed only now: the API accepts connections and the table and
+	// queues exist, so every command of the session works when pasted.
 	res := stack.Resources()
-	fmt.Fprintf(os.Stderr, "  Loki push  %s/loki/api/v1/push  (basic auth %s; archived to s3://%s)\n", stack.URL(), *bridgeUser, res.ArchiveBucket)
-	fmt.Fprintf(os.Stderr, "  table      %s\n", res.Table)
-	for _, q := range res.Queues {
-		fmt.Fprintf(os.Stderr, "  queue      %s  (DLQ %s)\n", q.Name, q.DLQName)
+	err = banner{
+		session: sessionVars{API: stack.URL(), Receiver: *receiverAddr, AdminKey: creds.AdminKey,
+			BridgeUser: *bridgeUser, BridgePassword: creds.BridgePassword},
+		receiver: recv != nil,
+		archive:  res.ArchiveBucket,
+		table:    res.Table,
+		dynamodb: os.Getenv("AWS_ENDPOINT_URL_DYNAMODB"),
+		sqs:      os.Getenv("AWS_ENDPOINT_URL_SQS"),
+		state:    *stateDir,
+	}.write(os.Stderr)
+	if err != nil {
+		log.Error("print the session", "err", err)
 	}
-	fmt.Fprintln(os.Stderr, "Ctrl-C stops.")
 
 	<-ctx.Done()
 	log.Info("stopping")
@@ -136,6 +141,29 @@ func run() error {
 		err = errors.Join(err, recv.Shutdown(sctx))
 	}
 	return err
+}
+
+// stackOverrides are the local stack's settings, in the variables the
+// functions read in AWS too.
+func stackOverrides(creds credentials, bridgeUser string, cacheTTL time.Duration) map[string]string {
+	return map[string]string{
+		// The documented local-development switch: lets the delivery
+		// function post to a receiver on a private address such as 127.0.0.1.
+		topology.EnvAllowPrivateEndpoints: "true",
+		topology.EnvStreamCacheTTL:        cacheTTL.String(),
+		topology.EnvAdminKey:              creds.AdminKey,
+		// Kept with the table, or the secrets of the streams it holds
+		// could not be opened after a restart.
+		topology.EnvLocalSecretKey: creds.SecretKey,
+		// Retries a failing destination within a minute, so trying
+		// things out locally does not wait on production's hour.
+		topology.EnvRetryBase: "2s",
+		topology.EnvRetryMax:  "15s",
+		// The S3 stand-in has no bucket host names.
+		topology.EnvS3PathStyle: "true",
+		// The Loki bridge's credentials, which Secrets Manager holds in AWS.
+		topology.EnvBridgeCredentials: bridgeCredentials(bridgeUser, creds.BridgePassword),
+	}
 }
 
 // bridgeCredentials is the bridge's credentials document for one pair.
