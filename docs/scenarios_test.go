@@ -482,11 +482,19 @@ func changeScenarios() []scenario {
 				t.Errorf("PUT without authorization dropped the stored one: %s", r.body)
 			}
 		}),
-		derive(rPut, "new endpoint drops the old authorization", 200, "", "", false, func(f *fixture, c *call) {
+		// The stored authorization never follows the stream to a new endpoint:
+		// the change must repeat it.
+		derive(rPut, "new endpoint without its authorization", 400, "invalid_request", "destination_config.authorization", false, func(f *fixture, c *call) {
 			c.body = []byte(`{"name":"SIEM","destination_type":"http","destination_config":{"endpoint":"https://elsewhere.example.com/hook"}}`)
+		}),
+		derive(rPatch, "new endpoint without its authorization", 400, "invalid_request", "destination_config.authorization", false, func(f *fixture, c *call) {
+			c.body = []byte(`{"destination_config":{"endpoint":"https://elsewhere.example.com/hook"}}`)
+		}),
+		derive(rPut, "new endpoint with its authorization", 200, "", "", false, func(f *fixture, c *call) {
+			c.body = []byte(`{"name":"SIEM","destination_type":"http","destination_config":{"endpoint":"https://elsewhere.example.com/hook","authorization":"Bearer elsewhere-token-4321"}}`)
 		}).checking(func(t *testing.T, f *fixture, r *result) {
-			if v := dig(r.json(t), "destination_config.authorization_last_four"); v != nil {
-				t.Errorf("the stored authorization followed the stream to a new endpoint: %s", r.body)
+			if v := dig(r.json(t), "destination_config.authorization_last_four"); v != "4321" {
+				t.Errorf("the authorization given with the new endpoint was not stored: %s", r.body)
 			}
 		}),
 		derive(rPut, "change destination type", 400, "invalid_request", "destination_type", false, func(f *fixture, c *call) {

@@ -28,6 +28,12 @@ func (c *EventBridgeConfig) Type() string { return EventBridge }
 // reaches the bus with its own IAM role.
 func (c *EventBridgeConfig) Secrets() map[string]*string { return map[string]*string{} }
 
+// SecretBindings implements Config: none. Moving the bus (event_bus_arn,
+// region) carries no stored credential: logstream puts events with its own
+// IAM role, which is neither stored with the stream nor shown, and the bus's
+// resource policy decides whether to accept them.
+func (c *EventBridgeConfig) SecretBindings() map[string][]string { return nil }
+
 // EventBridgeDefaultSource is the Source of entries when the config sets none.
 const EventBridgeDefaultSource = "logstream"
 
@@ -116,6 +122,12 @@ func (c *S3Config) Type() string { return S3 }
 
 // Secrets implements Config: an S3 destination has none.
 func (c *S3Config) Secrets() map[string]*string { return map[string]*string{} }
+
+// SecretBindings implements Config: none. Moving the bucket or role (bucket,
+// role_arn) carries no stored credential: logstream writes with its own IAM
+// role, or assumes role_arn with the project id as ExternalId, and neither is
+// a secret kept with the stream; the role's trust policy decides.
+func (c *S3Config) SecretBindings() map[string][]string { return nil }
 
 var (
 	s3BucketChars = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)

@@ -29,6 +29,11 @@ func (c *DatadogConfig) Secrets() map[string]*string {
 	return map[string]*string{"api_key": &c.APIKey}
 }
 
+// SecretBindings implements Config: the API key goes to the site's intake.
+func (c *DatadogConfig) SecretBindings() map[string][]string {
+	return map[string][]string{"api_key": {"site"}}
+}
+
 // IntakeURL returns the site's log intake endpoint. Every site follows the
 // pattern "https://http-intake.logs.<site>/api/v2/logs" (Datadog API
 // reference, Logs → Send logs, which lists the endpoint for each site).

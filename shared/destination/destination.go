@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/logstream/logstream/shared/netguard"
@@ -33,6 +34,11 @@ type Config interface {
 	// Secrets returns pointers to the config's secret string fields, keyed by JSON field name,
 	// so storage can encrypt them, responses can mask them, and updates can keep them.
 	Secrets() map[string]*string
+	// SecretBindings names, for each secret logstream puts on the wire, the
+	// JSON fields that decide who receives it. An update that changes one of
+	// them must give that secret again (see ValidateUpdate). A secret that is
+	// never sent (a signing key) has no entry.
+	SecretBindings() map[string][]string
 }
 
 // Compile-time checks that every config type is a Config.
@@ -187,33 +193,89 @@ func Validate(c Config, p netguard.Policy) error {
 	return nil
 }
 
-// KeepSecrets copies into next every secret that next leaves empty from prev (same type), so an
-// update that omits a secret keeps the stored one.
-//
-// A credential that logstream sends to the destination (an Authorization
-// header value, a Loki password, a Splunk token) is kept only while the
-// update leaves the destination's address unchanged: otherwise whoever can
+// ValidateUpdate validates next, the config an update asks for, as the
+// successor of prev, the stored config of the same type. A secret that next
+// leaves empty keeps its stored value, so an update need not repeat secrets
+// it cannot read, unless the update changes a field that decides where that
+// secret is sent (SecretBindings): then the update is refused with a
+// *FieldError on the secret, and must give it again. Otherwise whoever may
 // edit a stream but not read its secrets could point it at a server of their
-// own and receive the stored credential. Such an update must repeat the
-// secret. An http update that asks for generate_signing_secret gets a new
-// signing secret instead of the stored one.
-func KeepSecrets(next, prev Config) {
+// own and receive the stored credential; and dropping the secret quietly
+// would leave the customer to find out from failed deliveries.
+//
+// The bound fields are compared once validated, in the normalised form they
+// are stored in, so the same address spelled differently is no change. An
+// http update that asks for generate_signing_secret gets a new signing
+// secret instead of the stored one.
+func ValidateUpdate(next, prev Config, p netguard.Policy) error {
 	if isNil(next) || isNil(prev) || next.Type() != prev.Type() {
-		return
+		return Validate(next, p)
 	}
-	bound := boundSecrets(next, prev)
+	kept := keepSecrets(next, prev)
+	if err := Validate(next, p); err != nil {
+		return err
+	}
+	if len(kept) == 0 {
+		return nil
+	}
+	now, err := fieldValues(next)
+	if err != nil {
+		return err
+	}
+	before, err := fieldValues(prev)
+	if err != nil {
+		return err
+	}
+	bindings := next.SecretBindings()
+	for _, name := range kept {
+		var moved []string
+		for _, f := range bindings[name] {
+			if !bytes.Equal(now[f], before[f]) {
+				moved = append(moved, f)
+			}
+		}
+		if len(moved) > 0 {
+			return invalid(name, "is required when %s changes: the stored %s is sent only to the destination it was given for",
+				strings.Join(moved, ", "), name)
+		}
+	}
+	return nil
+}
+
+// keepSecrets copies into next every secret that next leaves empty and prev
+// holds, and returns their names, sorted. An http config that asks for
+// generate_signing_secret keeps no signing secret.
+func keepSecrets(next, prev Config) []string {
 	old := prev.Secrets()
+	var kept []string
 	for name, p := range next.Secrets() {
-		if strings.TrimSpace(*p) != "" || bound[name] {
+		if strings.TrimSpace(*p) != "" {
 			continue
 		}
 		if h, ok := next.(*HTTPConfig); ok && name == "signing_secret" && h.GenerateSigningSecret {
 			continue
 		}
-		if o, ok := old[name]; ok {
+		if o, ok := old[name]; ok && *o != "" {
 			*p = *o
+			kept = append(kept, name)
 		}
 	}
+	slices.Sort(kept)
+	return kept
+}
+
+// fieldValues returns the config's JSON fields by name, so bound fields are
+// compared without a case per type.
+func fieldValues(c Config) (map[string]json.RawMessage, error) {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, fmt.Errorf("compare %s config: %w", c.Type(), err)
+	}
+	var out map[string]json.RawMessage
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, fmt.Errorf("compare %s config: %w", c.Type(), err)
+	}
+	return out, nil
 }
 
 // isNil reports whether c is nil or a nil pointer.
@@ -223,29 +285,6 @@ func isNil(c Config) bool {
 	}
 	v := reflect.ValueOf(c)
 	return v.Kind() == reflect.Pointer && v.IsNil()
-}
-
-// boundSecrets names the secrets of prev that are tied to an address next
-// changes, and so must not be carried over.
-func boundSecrets(next, prev Config) map[string]bool {
-	switch n := next.(type) {
-	case *HTTPConfig:
-		o := prev.(*HTTPConfig)
-		if normURL(n.Endpoint) != normURL(o.Endpoint) {
-			return map[string]bool{"authorization": true}
-		}
-	case *GrafanaLokiConfig:
-		o := prev.(*GrafanaLokiConfig)
-		if normURL(n.URL) != normURL(o.URL) || normHostPort(n.Hostname) != normHostPort(o.Hostname) {
-			return map[string]bool{"password": true}
-		}
-	case *SplunkHECConfig:
-		o := prev.(*SplunkHECConfig)
-		if n.target() != o.target() {
-			return map[string]bool{"token": true}
-		}
-	}
-	return nil
 }
 
 // Public returns the config as API responses show it: each secret field removed and replaced by

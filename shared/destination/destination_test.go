@@ -218,7 +218,7 @@ func TestJoinRefusesUnknownSecret(t *testing.T) {
 	}
 }
 
-func TestKeepSecrets(t *testing.T) {
+func TestValidateUpdateKeepsSecrets(t *testing.T) {
 	for _, sc := range secretCases() {
 		if len(sc.secrets) == 0 {
 			continue
@@ -234,9 +234,8 @@ func TestKeepSecrets(t *testing.T) {
 				}
 			}
 			next := mustDecode(t, sc.typ, omitted)
-			KeepSecrets(next, prev)
-			if err := Validate(next, prod); err != nil {
-				t.Fatalf("validate after KeepSecrets: %v", err)
+			if err := ValidateUpdate(next, prev, prod); err != nil {
+				t.Fatalf("ValidateUpdate: %v", err)
 			}
 			for name, p := range next.Secrets() {
 				if *p != sc.secrets[name] {
@@ -252,7 +251,9 @@ func TestKeepSecrets(t *testing.T) {
 				given[name] = replacement[name]
 			}
 			next = mustDecode(t, sc.typ, given)
-			KeepSecrets(next, prev)
+			if err := ValidateUpdate(next, prev, prod); err != nil {
+				t.Fatalf("ValidateUpdate: %v", err)
+			}
 			for name, p := range next.Secrets() {
 				if *p != replacement[name] {
 					t.Errorf("%s = %q, want the given %q", name, *p, replacement[name])
@@ -262,80 +263,122 @@ func TestKeepSecrets(t *testing.T) {
 	}
 }
 
-func TestKeepSecretsNotToANewAddress(t *testing.T) {
+// Every field that decides where a secret is sent binds it: an update that
+// changes one without giving the secret is refused on the secret's field.
+func TestValidateUpdateRefusesToMoveASecret(t *testing.T) {
+	http := map[string]any{"endpoint": "https://hooks.example.com/x", "authorization": "Bearer s3cr3t-t0ken-value", "signing_secret": whsec(32)}
+	lokiHost := map[string]any{"hostname": "logs.example.com", "username": "u", "password": "p4ssw0rd-long-enough", "tenant_id": "acme"}
+	lokiURL := map[string]any{"url": "http://127.0.0.1:3100/loki/api/v1/push", "username": "u", "password": "p4ssw0rd-long-enough"}
+	splunkHost := map[string]any{"host": "hec.example.com", "token": hecToken}
+	splunkURL := map[string]any{"url": "https://hec.example.com:8088", "token": hecToken}
+	datadog := map[string]any{"site": "US1", "api_key": ddKey}
 	cases := []struct {
 		name   string
 		typ    string
 		prev   map[string]any
-		next   map[string]any
-		kept   []string
-		missed []string
+		next   map[string]any // without the secret
+		secret string         // the field refused; "" when the update must pass
+		moved  string         // the fields the message names
 	}{
-		{"http endpoint changed", HTTP,
-			map[string]any{"endpoint": "https://hooks.example.com/x", "authorization": "Bearer s3cr3t-t0ken-value", "signing_secret": whsec(32)},
-			map[string]any{"endpoint": "https://attacker.example.net/x"},
-			[]string{"signing_secret"}, []string{"authorization"}},
-		{"http endpoint same after normalising", HTTP,
-			map[string]any{"endpoint": "https://hooks.example.com/x", "authorization": "Bearer s3cr3t-t0ken-value"},
-			map[string]any{"endpoint": " https://HOOKS.example.com/x"},
-			[]string{"authorization"}, nil},
-		{"loki hostname changed", GrafanaLoki,
-			map[string]any{"hostname": "logs.example.com", "username": "u", "password": "p4ssw0rd-long-enough"},
-			map[string]any{"hostname": "logs.attacker.net", "username": "u"},
-			nil, []string{"password"}},
-		{"loki hostname same after normalising", GrafanaLoki,
-			map[string]any{"hostname": "logs.example.com", "username": "u", "password": "p4ssw0rd-long-enough"},
-			map[string]any{"hostname": "LOGS.example.com.", "username": "u2"},
-			[]string{"password"}, nil},
-		{"splunk host changed", SplunkHEC,
-			map[string]any{"host": "hec.example.com", "token": hecToken},
-			map[string]any{"host": "hec.attacker.net"},
-			nil, []string{"token"}},
-		{"splunk port changed", SplunkHEC,
-			map[string]any{"host": "hec.example.com", "token": hecToken},
-			map[string]any{"host": "hec.example.com", "port": 9999},
-			nil, []string{"token"}},
-		{"splunk host to equivalent url", SplunkHEC,
-			map[string]any{"host": "hec.example.com", "token": hecToken},
-			map[string]any{"url": "https://hec.example.com:8088/services/collector/event"},
-			[]string{"token"}, nil},
-		{"datadog site changed", Datadog,
-			map[string]any{"site": "US1", "api_key": ddKey},
-			map[string]any{"site": "EU1"},
-			[]string{"api_key"}, nil},
+		{"http endpoint", HTTP, http, map[string]any{"endpoint": "https://attacker.example.net/x"}, "authorization", "endpoint"},
+		{"http endpoint spelled differently", HTTP, http, map[string]any{"endpoint": " HTTPS://HOOKS.example.com/x"}, pass, ""},
+		{"http custom header", HTTP, http, with(http, "authorization", omit, "signing_secret", omit, "custom_headers", map[string]string{"X-A": "b"}), pass, ""},
+		{"loki hostname", GrafanaLoki, lokiHost, with(lokiHost, "password", omit, "hostname", "logs.attacker.net"), "password", "hostname"},
+		{"loki hostname spelled differently", GrafanaLoki, lokiHost, with(lokiHost, "password", omit, "hostname", "LOGS.example.com."), pass, ""},
+		{"loki tenant_id", GrafanaLoki, lokiHost, with(lokiHost, "password", omit, "tenant_id", "other"), "password", "tenant_id"},
+		{"loki tenant_id removed", GrafanaLoki, lokiHost, with(lokiHost, "password", omit, "tenant_id", omit), "password", "tenant_id"},
+		{"loki username", GrafanaLoki, lokiHost, with(lokiHost, "password", omit, "username", "v"), pass, ""},
+		{"loki url", GrafanaLoki, lokiURL, with(lokiURL, "password", omit, "url", "http://127.0.0.2:3100/loki/api/v1/push"), "password", "url"},
+		{"loki url to hostname", GrafanaLoki, lokiURL, map[string]any{"hostname": "logs.example.com", "username": "u"}, "password", "url, hostname"},
+		{"splunk host", SplunkHEC, splunkHost, map[string]any{"host": "hec.attacker.net"}, "token", "host"},
+		{"splunk port", SplunkHEC, splunkHost, map[string]any{"host": "hec.example.com", "port": 9999}, "token", "port"},
+		{"splunk tls", SplunkHEC, splunkHost, map[string]any{"host": "hec.example.com", "tls": false}, "token", "tls"},
+		{"splunk defaults spelled out", SplunkHEC, splunkHost, map[string]any{"host": "HEC.example.com", "port": 8088, "tls": true}, pass, ""},
+		{"splunk url", SplunkHEC, splunkURL, map[string]any{"url": "https://hec.attacker.net:8088"}, "token", "url"},
+		{"splunk url with the event path", SplunkHEC, splunkURL, map[string]any{"url": "https://hec.example.com:8088/services/collector/event"}, pass, ""},
+		{"splunk host to the same url", SplunkHEC, splunkHost, map[string]any{"url": "https://hec.example.com:8088"}, "token", "url, host, port, tls"},
+		{"datadog site", Datadog, datadog, map[string]any{"site": "EU1"}, "api_key", "site"},
+		{"datadog site by name", Datadog, datadog, map[string]any{"site": "datadoghq.com", "service": "auth"}, pass, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			prev := mustValid(t, tc.typ, tc.prev, prod)
-			next := mustDecode(t, tc.typ, tc.next)
-			KeepSecrets(next, prev)
-			s, old := next.Secrets(), prev.Secrets()
-			for _, name := range tc.kept {
-				if *s[name] != *old[name] {
-					t.Errorf("%s not kept", name)
+			prev := mustValid(t, tc.typ, tc.prev, dev)
+			err := ValidateUpdate(mustDecode(t, tc.typ, tc.next), prev, dev)
+			if tc.secret == pass {
+				if err != nil {
+					t.Fatalf("ValidateUpdate = %v, want the secret kept", err)
+				}
+				return
+			}
+			var fe *FieldError
+			if !errors.As(err, &fe) || fe.Field != tc.secret || !strings.Contains(fe.Msg, "when "+tc.moved+" changes") {
+				t.Fatalf("ValidateUpdate = %v, want a refusal on %s naming %s", err, tc.secret, tc.moved)
+			}
+			if strings.Contains(fe.Msg, tc.prev[tc.secret].(string)) {
+				t.Fatalf("the error shows the secret: %v", fe)
+			}
+
+			// Given again, the secret goes with the move.
+			next := mustDecode(t, tc.typ, with(tc.next, tc.secret, tc.prev[tc.secret]))
+			if err := ValidateUpdate(next, prev, dev); err != nil {
+				t.Fatalf("with the secret repeated: %v", err)
+			}
+		})
+	}
+}
+
+// Each type declares its bindings once; they must name the type's own
+// secrets and JSON fields, or a typo would bind nothing.
+func TestSecretBindingsNameRealFields(t *testing.T) {
+	for _, sc := range secretCases() {
+		t.Run(sc.typ, func(t *testing.T) {
+			c := mustValid(t, sc.typ, sc.cfg, prod)
+			fields := reflect.TypeOf(c).Elem()
+			names := map[string]bool{}
+			for i := range fields.NumField() {
+				name, _, _ := strings.Cut(fields.Field(i).Tag.Get("json"), ",")
+				names[name] = true
+			}
+			for secret, bound := range c.SecretBindings() {
+				if _, ok := c.Secrets()[secret]; !ok {
+					t.Errorf("binding for %q, which is not a secret", secret)
+				}
+				if len(bound) == 0 {
+					t.Errorf("%s is bound to no field", secret)
+				}
+				for _, f := range bound {
+					if !names[f] {
+						t.Errorf("%s is bound to %q, which is not a field", secret, f)
+					}
 				}
 			}
-			for _, name := range tc.missed {
-				if *s[name] != "" {
-					t.Errorf("%s kept for a new address", name)
+			// Only the webhook signing secret never leaves logstream.
+			for secret := range c.Secrets() {
+				if _, ok := c.SecretBindings()[secret]; !ok && secret != "signing_secret" {
+					t.Errorf("secret %s is bound to nothing", secret)
 				}
 			}
 		})
 	}
 }
 
-func TestKeepSecretsOtherType(t *testing.T) {
+func TestValidateUpdateOtherType(t *testing.T) {
 	prev := mustValid(t, Datadog, map[string]any{"site": "US1", "api_key": ddKey}, prod)
 	next := mustDecode(t, HTTP, map[string]any{"endpoint": "https://hooks.example.com/x"})
-	KeepSecrets(next, prev)
+	if err := ValidateUpdate(next, prev, prod); err != nil {
+		t.Fatal(err)
+	}
 	for name, p := range next.Secrets() {
 		if *p != "" {
 			t.Errorf("%s copied from another type", name)
 		}
 	}
-	KeepSecrets(next, nil)
-	KeepSecrets(nil, prev)
-	KeepSecrets((*HTTPConfig)(nil), prev)
+	if err := ValidateUpdate(next, nil, prod); err != nil {
+		t.Fatal(err)
+	}
+	if err := ValidateUpdate(next, (*HTTPConfig)(nil), prod); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestGenerateSigningSecret(t *testing.T) {
@@ -386,8 +429,7 @@ func TestGenerateSigningSecret(t *testing.T) {
 	// On update, asking for a new secret replaces the stored one.
 	prev := mustValid(t, HTTP, map[string]any{"endpoint": "https://hooks.example.com/x", "signing_secret": whsec(32)}, prod)
 	next := mustDecode(t, HTTP, cfg)
-	KeepSecrets(next, prev)
-	if err := Validate(next, prod); err != nil {
+	if err := ValidateUpdate(next, prev, prod); err != nil {
 		t.Fatal(err)
 	}
 	if got := next.(*HTTPConfig).SigningSecret; got == whsec(32) || !validSigningSecret(got) {

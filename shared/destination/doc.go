@@ -4,10 +4,11 @@
 //
 // Every write goes through the same steps:
 //
-//	c, err := destination.Decode(typ, raw)   // strict JSON, one object, known fields only
-//	destination.KeepSecrets(c, stored)        // on update: omitted secrets keep their stored value
-//	err = destination.Validate(c, policy)     // every field checked, values normalised
-//	clear, secrets, err := destination.Split(c) // clear JSON for storage, secrets to encrypt
+//	c, err := destination.Decode(typ, raw)             // strict JSON, one object, known fields only
+//	err = destination.Validate(c, policy)               // on create: every field checked, values normalised
+//	err = destination.ValidateUpdate(c, stored, policy) // on update: the same, and omitted secrets keep their
+//	                                                    // stored value unless the update moves them elsewhere
+//	clear, secrets, err := destination.Split(c)         // clear JSON for storage, secrets to encrypt
 //
 // and every read the reverse: Join after decryption, Public for API responses.
 // Errors from Decode and Validate are *FieldError with a path relative to the

@@ -39,6 +39,13 @@ func (c *HTTPConfig) Secrets() map[string]*string {
 	return map[string]*string{"authorization": &c.Authorization, "signing_secret": &c.SigningSecret}
 }
 
+// SecretBindings implements Config: the Authorization header goes to the
+// endpoint. The signing secret is never sent, only an HMAC made with it,
+// which does not reveal it, so moving the endpoint may keep it.
+func (c *HTTPConfig) SecretBindings() map[string][]string {
+	return map[string][]string{"authorization": {"endpoint"}}
+}
+
 // HTTP body layouts, named as in Auth0's custom webhook log stream.
 const (
 	ContentFormatJSONLines  = "JSONLINES"

@@ -34,6 +34,14 @@ func (c *GrafanaLokiConfig) Secrets() map[string]*string {
 	return map[string]*string{"password": &c.Password}
 }
 
+// SecretBindings implements Config: the password goes, in Basic
+// authentication, to the push URL (url, or hostname) and is used there for
+// the tenant in X-Scope-OrgID: another tenant of a shared Loki is another
+// recipient.
+func (c *GrafanaLokiConfig) SecretBindings() map[string][]string {
+	return map[string][]string{"password": {"url", "hostname", "tenant_id"}}
+}
+
 // LokiPushPath is Loki's push endpoint (Loki HTTP API, POST /loki/api/v1/push).
 const LokiPushPath = "/loki/api/v1/push"
 

@@ -35,6 +35,12 @@ func (c *SplunkHECConfig) Secrets() map[string]*string {
 	return map[string]*string{"token": &c.Token}
 }
 
+// SecretBindings implements Config: the token goes to the collector, given
+// by url or by host, port and tls (plain http would show it to the network).
+func (c *SplunkHECConfig) SecretBindings() map[string][]string {
+	return map[string][]string{"token": {"url", "host", "port", "tls"}}
+}
+
 const (
 	// SplunkDefaultPort is HEC's default port ("By default, the HTTP Event
 	// Collector receives data over HTTPS on TCP port 8088").

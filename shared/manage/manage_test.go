@@ -287,7 +287,8 @@ func TestUpdates(t *testing.T) {
 				t.Fatalf("%+v", s)
 			}
 		}},
-		{"put replaces, keeping the type", RoutePut, `{"name":"put","destination_type":"http","destination_config":{"endpoint":"https://other.example.com/"}}`, nil, 200,
+		{"put moving the endpoint must repeat the authorization", RoutePut, `{"name":"put","destination_type":"http","destination_config":{"endpoint":"https://other.example.com/"}}`, nil, 400, nil},
+		{"put replaces, keeping the type", RoutePut, `{"name":"put","destination_type":"http","destination_config":{"endpoint":"https://other.example.com/","authorization":"Bearer other-secret-token"}}`, nil, 200,
 			func(t *testing.T, s stream.Stream) {
 				if s.Name != "put" || !strings.Contains(string(s.DestinationConfig), "other.example.com") || s.Status != stream.StatusActive {
 					t.Fatalf("%+v", s)

@@ -8,7 +8,8 @@ import (
 )
 
 // config decodes and validates a destination config for its type, keeping
-// the secrets of prev (the stored config, or nil on create) that raw omits,
+// the secrets of prev (the stored config, or nil on create) that raw omits
+// unless raw moves them to another destination (destination.ValidateUpdate),
 // and returns it in canonical form with any secret generated on the way.
 func (v Validator) config(typ string, raw, prev json.RawMessage) (json.RawMessage, map[string]string, error) {
 	if len(raw) == 0 || string(raw) == "null" {
@@ -24,16 +25,16 @@ func (v Validator) config(typ string, raw, prev json.RawMessage) (json.RawMessag
 	if err != nil {
 		return nil, nil, fieldError(err)
 	}
-	if prev != nil {
-		if old, err := destination.Decode(typ, prev); err == nil {
-			destination.KeepSecrets(c, old)
-		}
-	}
 	generate := false
 	if h, ok := c.(*destination.HTTPConfig); ok {
 		generate = h.GenerateSigningSecret && h.SigningSecret == ""
 	}
-	if err := destination.Validate(c, v.Net); err != nil {
+	var old destination.Config
+	if prev != nil {
+		// A stored config that no longer decodes keeps nothing.
+		old, _ = destination.Decode(typ, prev)
+	}
+	if err := destination.ValidateUpdate(c, old, v.Net); err != nil {
 		return nil, nil, fieldError(err)
 	}
 	var revealed map[string]string

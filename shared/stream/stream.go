@@ -262,10 +262,18 @@ func (v Validator) apply(s *Stream, req CreateRequest, now time.Time) error {
 	return nil
 }
 
-// Request returns the stream as the body that would create it: the starting
-// point for a JSON merge patch.
+// Request returns the stream as the body of an update that changes nothing:
+// the starting point for a JSON merge patch. Its destination config leaves
+// the secrets out, as such an update may, so a patched config holds a secret
+// only when the patch gives one: a patch that moves the destination without
+// it is then refused instead of taking the stored secret along. A stored
+// config that does not decode gives no config at all rather than its secrets.
 func (s Stream) Request() CreateRequest {
-	return CreateRequest{Name: s.Name, DestinationType: s.DestinationType, DestinationConfig: s.DestinationConfig,
+	var cfg json.RawMessage
+	if c, err := s.Destination(); err == nil {
+		cfg, _, _ = destination.Split(c)
+	}
+	return CreateRequest{Name: s.Name, DestinationType: s.DestinationType, DestinationConfig: cfg,
 		Status: s.Status, Filters: s.Filters, PII: s.PII}
 }
 
