@@ -185,9 +185,18 @@ var (
 	_ ingest.Streams      = (*memStreams)(nil)
 )
 
-func (f *memStreams) Create(_ context.Context, s stream.Stream) error {
+func (f *memStreams) Create(_ context.Context, s stream.Stream, limit int) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	n := 0
+	for _, x := range f.m {
+		if x.ProjectID == s.ProjectID {
+			n++
+		}
+	}
+	if n >= limit {
+		return stream.ErrLimitReached
+	}
 	f.m[s.ProjectID+"/"+s.ID] = s
 	return nil
 }
@@ -244,18 +253,6 @@ func (f *memStreams) Delete(_ context.Context, p, id string) error {
 	}
 	delete(f.m, p+"/"+id)
 	return nil
-}
-
-func (f *memStreams) Count(_ context.Context, p string) (int, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	n := 0
-	for _, s := range f.m {
-		if s.ProjectID == p {
-			n++
-		}
-	}
-	return n, nil
 }
 
 func (f *memStreams) Active(_ context.Context, p string) ([]stream.Stream, error) {

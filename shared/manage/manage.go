@@ -21,12 +21,14 @@ import (
 
 // Streams is the storage the API needs.
 type Streams interface {
-	Create(ctx context.Context, s stream.Stream) error
+	// Create stores a new stream unless its project already has limit
+	// streams (stream.ErrLimitReached), atomically: however many creates
+	// race, the project never has more.
+	Create(ctx context.Context, s stream.Stream, limit int) error
 	Get(ctx context.Context, projectID, streamID string) (stream.Stream, error)
 	List(ctx context.Context, projectID string, limit int, cursor string) ([]stream.Stream, string, error)
 	Update(ctx context.Context, s stream.Stream, expectedVersion int64) error
 	Delete(ctx context.Context, projectID, streamID string) error
-	Count(ctx context.Context, projectID string) (int, error)
 }
 
 // Route keys served, as API Gateway names them (topology declares the same).
@@ -318,16 +320,11 @@ func (a *API) createStream(ctx context.Context, key apikey.Key, projectID string
 	if err != nil {
 		return stream.Stream{}, err
 	}
-	// Counted, not reserved: two creates racing at the limit can both pass.
-	// The limit guards cost and fan-out, where one over is harmless.
 	limit := cmp.Or(a.MaxStreams, DefaultMaxStreams)
-	if n, err := a.Streams.Count(ctx, projectID); err != nil {
-		return stream.Stream{}, err
-	} else if n >= limit {
+	if err := a.Streams.Create(ctx, s.Stored(), limit); errors.Is(err, stream.ErrLimitReached) {
 		return stream.Stream{}, httpapi.Errorf(http.StatusConflict, "stream_limit_reached",
-			"the project has %d streams, the most it may have; delete one first", n)
-	}
-	if err := a.Streams.Create(ctx, s.Stored()); err != nil {
+			"the project has %d streams, the most it may have; delete one first", limit)
+	} else if err != nil {
 		return stream.Stream{}, err
 	}
 	a.Log.InfoContext(ctx, "stream created", "project_id", projectID, "stream_id", s.ID, "destination_type", s.DestinationType)

@@ -18,7 +18,16 @@ import (
 // memStreams is an in-memory Streams.
 type memStreams struct{ m map[string]stream.Stream }
 
-func (f *memStreams) Create(_ context.Context, s stream.Stream) error {
+func (f *memStreams) Create(_ context.Context, s stream.Stream, limit int) error {
+	n := 0
+	for _, x := range f.m {
+		if x.ProjectID == s.ProjectID {
+			n++
+		}
+	}
+	if n >= limit {
+		return stream.ErrLimitReached
+	}
 	f.m[s.ProjectID+"/"+s.ID] = s
 	return nil
 }
@@ -51,15 +60,6 @@ func (f *memStreams) Update(_ context.Context, s stream.Stream, expected int64) 
 	}
 	f.m[s.ProjectID+"/"+s.ID] = s
 	return nil
-}
-func (f *memStreams) Count(_ context.Context, p string) (int, error) {
-	n := 0
-	for _, s := range f.m {
-		if s.ProjectID == p {
-			n++
-		}
-	}
-	return n, nil
 }
 func (f *memStreams) Delete(_ context.Context, p, id string) error {
 	if _, ok := f.m[p+"/"+id]; !ok {
@@ -166,7 +166,7 @@ func TestErrors(t *testing.T) {
 
 type failingStreams struct{ memStreams }
 
-func (failingStreams) Create(context.Context, stream.Stream) error {
+func (failingStreams) Create(context.Context, stream.Stream, int) error {
 	return fmt.Errorf("put: %w", errors.New("ProvisionedThroughputExceeded"))
 }
 
