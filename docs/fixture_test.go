@@ -97,6 +97,9 @@ func (e *environment) fixture(t *testing.T, functions map[string]string) *fixtur
 		// The document describes a complete deployment: every destination
 		// type deliverable (manage's tests cover the refusal for the rest).
 		Validator: stream.Validator{Net: policy, Deliverable: func(string) bool { return true }}, Log: log,
+		// A writer that always wins the race (updateErr) is sustained
+		// contention: answer 409 at once rather than after the real budget.
+		Retry: manage.Retry{Budget: time.Millisecond},
 	}
 	f.ingest = &ingest.Service{Auth: auth, Streams: f.streams, Publisher: f.pub,
 		QueueURLs: map[string]string{topology.DestinationHTTP: httpQueue}, Limits: event.DefaultLimits, Log: log}

@@ -129,3 +129,48 @@ func TestStreamLimitHoldsUnderConcurrentCreates(t *testing.T) {
 		})
 	}
 }
+
+// The probe's 20 parallel PATCHes, each adding its own header, left 7–8
+// headers: the rest were answered 409 after three quick attempts. Without
+// If-Match, concurrent changes of different fields all take effect.
+func TestConcurrentPatchesAllTakeEffect(t *testing.T) {
+	a, _ := newStoreAPI(t, 0)
+	const project, parallel = "proj_patch", 20
+	resp := do(t, a, manage.RouteCreate, project, "",
+		`{"name":"n","destination_type":"http","destination_config":{"endpoint":"https://hooks.example.com/x"}}`)
+	if resp.StatusCode != 201 {
+		t.Fatalf("create: %d %s", resp.StatusCode, resp.Body)
+	}
+	var st stream.Stream
+	_ = json.Unmarshal([]byte(resp.Body), &st)
+	var mu sync.Mutex
+	answers := map[int]int{}
+	var wg sync.WaitGroup
+	for i := range parallel {
+		wg.Go(func() {
+			resp := do(t, a, manage.RoutePatch, project, st.ID,
+				fmt.Sprintf(`{"destination_config":{"custom_headers":{"X-Header-%02d":"v%d"}}}`, i, i))
+			mu.Lock()
+			defer mu.Unlock()
+			answers[resp.StatusCode]++
+		})
+	}
+	wg.Wait()
+	if answers[200] != parallel {
+		t.Errorf("answers by status: %v, want %d × 200", answers, parallel)
+	}
+	got := do(t, a, manage.RouteGet, project, st.ID, "")
+	var cfg struct {
+		DestinationConfig struct {
+			CustomHeaders map[string]string `json:"custom_headers"`
+		} `json:"destination_config"`
+	}
+	if err := json.Unmarshal([]byte(got.Body), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	for i := range parallel {
+		if h := fmt.Sprintf("X-Header-%02d", i); cfg.DestinationConfig.CustomHeaders[h] != fmt.Sprintf("v%d", i) {
+			t.Errorf("header %s lost; the stream has %d of %d headers", h, len(cfg.DestinationConfig.CustomHeaders), parallel)
+		}
+	}
+}

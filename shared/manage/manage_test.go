@@ -316,15 +316,15 @@ func TestUpdates(t *testing.T) {
 }
 
 // racingStreams lets another writer change the stream between the API's
-// read and its write, once.
+// read and its write, the first races times.
 type racingStreams struct {
 	*memStreams
-	raced bool
+	races int
 }
 
 func (r *racingStreams) Update(ctx context.Context, s stream.Stream, expected int64) error {
-	if !r.raced {
-		r.raced = true
+	if r.races > 0 {
+		r.races--
 		cur := r.m[s.ProjectID+"/"+s.ID]
 		cur.Name, cur.Version = "changed elsewhere", cur.Version+1
 		r.m[s.ProjectID+"/"+s.ID] = cur
@@ -340,7 +340,7 @@ func TestConcurrentUpdate(t *testing.T) {
 	}{{"with If-Match the loser gets 412", `"1"`, 412}, {"without, it is retried on the new version", "", 200}} {
 		t.Run(tc.name, func(t *testing.T) {
 			mem := &memStreams{m: map[string]stream.Stream{}}
-			a := &API{Auth: adminAuth{}, Streams: &racingStreams{memStreams: mem}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+			a := &API{Auth: adminAuth{}, Streams: &racingStreams{memStreams: mem, races: 1}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 			id := decodeStream(t, call(t, a, RouteCreate, "p", "", "", createBody)).ID
 			r := callWith(t, a, RoutePatch, "p", id, `{"status":"paused"}`, map[string]string{"if-match": tc.ifMatch})
 			if r.StatusCode != tc.wantStatus {
