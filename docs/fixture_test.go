@@ -97,6 +97,9 @@ func (e *environment) fixture(t *testing.T, functions map[string]string) *fixtur
 		// The document describes a complete deployment: every destination
 		// type deliverable (manage's tests cover the refusal for the rest).
 		Validator: stream.Validator{Net: policy, Deliverable: func(string) bool { return true }}, Log: log,
+		// A writer that always wins the race (updateErr) is sustained
+		// contention: answer 409 at once rather than after the real budget.
+		Retry: manage.Retry{Budget: time.Millisecond},
 	}
 	f.ingest = &ingest.Service{Auth: auth, Streams: f.streams, Publisher: f.pub,
 		QueueURLs: map[string]string{topology.DestinationHTTP: httpQueue}, Limits: event.DefaultLimits, Log: log}
@@ -185,9 +188,18 @@ var (
 	_ ingest.Streams      = (*memStreams)(nil)
 )
 
-func (f *memStreams) Create(_ context.Context, s stream.Stream) error {
+func (f *memStreams) Create(_ context.Context, s stream.Stream, limit int) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	n := 0
+	for _, x := range f.m {
+		if x.ProjectID == s.ProjectID {
+			n++
+		}
+	}
+	if n >= limit {
+		return stream.ErrLimitReached
+	}
 	f.m[s.ProjectID+"/"+s.ID] = s
 	return nil
 }
@@ -244,18 +256,6 @@ func (f *memStreams) Delete(_ context.Context, p, id string) error {
 	}
 	delete(f.m, p+"/"+id)
 	return nil
-}
-
-func (f *memStreams) Count(_ context.Context, p string) (int, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	n := 0
-	for _, s := range f.m {
-		if s.ProjectID == p {
-			n++
-		}
-	}
-	return n, nil
 }
 
 func (f *memStreams) Active(_ context.Context, p string) ([]stream.Stream, error) {

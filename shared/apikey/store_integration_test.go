@@ -61,11 +61,12 @@ func TestKeysRoundTrip(t *testing.T) {
 	if err := keys.Create(ctx, reader); err == nil {
 		t.Fatal("Create overwrote an existing key")
 	}
-	// A stream in the same table must not show up among the keys.
+	// A stream, and the item that keeps its project's stream limit, in the
+	// same table must not show up among the keys.
 	now := time.Now().UTC()
 	if err := streams.Create(ctx, stream.Stream{ID: stream.NewID(), ProjectID: "proj_a", Name: "s", DestinationType: "http",
 		DestinationConfig: json.RawMessage(`{"endpoint":"https://h.example.com"}`), Status: stream.StatusActive,
-		CreatedAt: now, UpdatedAt: now}); err != nil {
+		CreatedAt: now, UpdatedAt: now}, 1); err != nil {
 		t.Fatal(err)
 	}
 

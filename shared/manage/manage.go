@@ -21,12 +21,14 @@ import (
 
 // Streams is the storage the API needs.
 type Streams interface {
-	Create(ctx context.Context, s stream.Stream) error
+	// Create stores a new stream unless its project already has limit
+	// streams (stream.ErrLimitReached), atomically: however many creates
+	// race, the project never has more.
+	Create(ctx context.Context, s stream.Stream, limit int) error
 	Get(ctx context.Context, projectID, streamID string) (stream.Stream, error)
 	List(ctx context.Context, projectID string, limit int, cursor string) ([]stream.Stream, string, error)
 	Update(ctx context.Context, s stream.Stream, expectedVersion int64) error
 	Delete(ctx context.Context, projectID, streamID string) error
-	Count(ctx context.Context, projectID string) (int, error)
 }
 
 // Route keys served, as API Gateway names them (topology declares the same).
@@ -80,6 +82,9 @@ type API struct {
 	Now       func() time.Time
 	// MaxStreams limits how many streams one project may have (0: DefaultMaxStreams).
 	MaxStreams int
+	// Retry paces the retries of a change that lost a race to another
+	// request; the zero value is the production policy.
+	Retry Retry
 }
 
 // ListResponse is a page of streams.
@@ -239,12 +244,15 @@ func (a *API) body(req events.APIGatewayV2HTTPRequest) ([]byte, error) {
 
 // change applies fn to the stored stream and writes the result, guarded by
 // its version. With If-Match, a stream changed since that version answers
-// 412. Without it, a concurrent write is retried on the fresh version, so two
-// PATCHes of different fields both take effect.
+// 412. Without it, a concurrent write is retried on the fresh version, with
+// jittered backoff until the retry deadline, so concurrent PATCHes of
+// different fields all take effect; only contention that lasts past that
+// deadline answers 409.
 func (a *API) change(ctx context.Context, req events.APIGatewayV2HTTPRequest, projectID, streamID string,
 	fn func(stream.Stream) (stream.Stream, error)) (s stream.Stream, changed bool, err error) {
 	ifMatch := httpapi.Header(req, "if-match")
-	for attempt := 0; ; attempt++ {
+	deadline := a.Retry.deadline(ctx, a.now())
+	for attempt := 1; ; attempt++ {
 		cur, err := a.Streams.Get(ctx, projectID, streamID)
 		if err != nil {
 			return stream.Stream{}, false, err
@@ -262,11 +270,12 @@ func (a *API) change(ctx context.Context, req events.APIGatewayV2HTTPRequest, pr
 		err = a.Streams.Update(ctx, next.Stored(), cur.Version)
 		switch {
 		case err == nil:
-			a.Log.InfoContext(ctx, "stream updated", "project_id", projectID, "stream_id", streamID, "route", req.RouteKey, "version", next.Version)
+			a.Log.InfoContext(ctx, "stream updated", "project_id", projectID, "stream_id", streamID, "route", req.RouteKey,
+				"version", next.Version, "attempts", attempt)
 			return next, true, nil
 		case errors.Is(err, stream.ErrConflict) && ifMatch != "" && ifMatch != "*":
 			return stream.Stream{}, false, httpapi.ErrPreconditionFailed
-		case errors.Is(err, stream.ErrConflict) && attempt < 2:
+		case errors.Is(err, stream.ErrConflict) && a.Retry.pause(ctx, a.now, deadline, attempt):
 			continue
 		default:
 			return stream.Stream{}, false, err
@@ -318,16 +327,11 @@ func (a *API) createStream(ctx context.Context, key apikey.Key, projectID string
 	if err != nil {
 		return stream.Stream{}, err
 	}
-	// Counted, not reserved: two creates racing at the limit can both pass.
-	// The limit guards cost and fan-out, where one over is harmless.
 	limit := cmp.Or(a.MaxStreams, DefaultMaxStreams)
-	if n, err := a.Streams.Count(ctx, projectID); err != nil {
-		return stream.Stream{}, err
-	} else if n >= limit {
+	if err := a.Streams.Create(ctx, s.Stored(), limit); errors.Is(err, stream.ErrLimitReached) {
 		return stream.Stream{}, httpapi.Errorf(http.StatusConflict, "stream_limit_reached",
-			"the project has %d streams, the most it may have; delete one first", n)
-	}
-	if err := a.Streams.Create(ctx, s.Stored()); err != nil {
+			"the project has %d streams, the most it may have; delete one first", limit)
+	} else if err != nil {
 		return stream.Stream{}, err
 	}
 	a.Log.InfoContext(ctx, "stream created", "project_id", projectID, "stream_id", s.ID, "destination_type", s.DestinationType)

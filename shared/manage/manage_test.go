@@ -18,7 +18,16 @@ import (
 // memStreams is an in-memory Streams.
 type memStreams struct{ m map[string]stream.Stream }
 
-func (f *memStreams) Create(_ context.Context, s stream.Stream) error {
+func (f *memStreams) Create(_ context.Context, s stream.Stream, limit int) error {
+	n := 0
+	for _, x := range f.m {
+		if x.ProjectID == s.ProjectID {
+			n++
+		}
+	}
+	if n >= limit {
+		return stream.ErrLimitReached
+	}
 	f.m[s.ProjectID+"/"+s.ID] = s
 	return nil
 }
@@ -51,15 +60,6 @@ func (f *memStreams) Update(_ context.Context, s stream.Stream, expected int64) 
 	}
 	f.m[s.ProjectID+"/"+s.ID] = s
 	return nil
-}
-func (f *memStreams) Count(_ context.Context, p string) (int, error) {
-	n := 0
-	for _, s := range f.m {
-		if s.ProjectID == p {
-			n++
-		}
-	}
-	return n, nil
 }
 func (f *memStreams) Delete(_ context.Context, p, id string) error {
 	if _, ok := f.m[p+"/"+id]; !ok {
@@ -166,7 +166,7 @@ func TestErrors(t *testing.T) {
 
 type failingStreams struct{ memStreams }
 
-func (failingStreams) Create(context.Context, stream.Stream) error {
+func (failingStreams) Create(context.Context, stream.Stream, int) error {
 	return fmt.Errorf("put: %w", errors.New("ProvisionedThroughputExceeded"))
 }
 
@@ -317,15 +317,15 @@ func TestUpdates(t *testing.T) {
 }
 
 // racingStreams lets another writer change the stream between the API's
-// read and its write, once.
+// read and its write, the first races times.
 type racingStreams struct {
 	*memStreams
-	raced bool
+	races int
 }
 
 func (r *racingStreams) Update(ctx context.Context, s stream.Stream, expected int64) error {
-	if !r.raced {
-		r.raced = true
+	if r.races > 0 {
+		r.races--
 		cur := r.m[s.ProjectID+"/"+s.ID]
 		cur.Name, cur.Version = "changed elsewhere", cur.Version+1
 		r.m[s.ProjectID+"/"+s.ID] = cur
@@ -341,7 +341,7 @@ func TestConcurrentUpdate(t *testing.T) {
 	}{{"with If-Match the loser gets 412", `"1"`, 412}, {"without, it is retried on the new version", "", 200}} {
 		t.Run(tc.name, func(t *testing.T) {
 			mem := &memStreams{m: map[string]stream.Stream{}}
-			a := &API{Auth: adminAuth{}, Streams: &racingStreams{memStreams: mem}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+			a := &API{Auth: adminAuth{}, Streams: &racingStreams{memStreams: mem, races: 1}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 			id := decodeStream(t, call(t, a, RouteCreate, "p", "", "", createBody)).ID
 			r := callWith(t, a, RoutePatch, "p", id, `{"status":"paused"}`, map[string]string{"if-match": tc.ifMatch})
 			if r.StatusCode != tc.wantStatus {

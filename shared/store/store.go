@@ -2,8 +2,9 @@
 //
 // Single-table layout: pk = "PROJECT#<project_id>", sk = "STREAM#<stream_id>",
 // so one Query returns a project's streams (ingestion's lookup) and one
-// GetItem one stream (delivery's lookup). Later record kinds (API keys,
-// counters) take other sk prefixes in the same partition.
+// GetItem one stream (delivery's lookup). Other record kinds take other sk
+// prefixes in the same partition: a stream's delivery counters (health.go)
+// and the project's stream places, which keep its stream limit (slots.go).
 package store
 
 import (
@@ -200,18 +201,44 @@ func (s *Streams) encode(ctx context.Context, st stream.Stream) (map[string]type
 	return av, nil
 }
 
-// Create stores a new stream; it fails rather than overwrite an existing id.
-func (s *Streams) Create(ctx context.Context, st stream.Stream) error {
+// Create stores a new stream, unless its project already has limit streams
+// (stream.ErrLimitReached). It fails rather than overwrite an existing id.
+// st.ID must be fresh from stream.NewID: the place it takes is reclaimed if
+// the stream is not stored within createWindow of that (see slots.go).
+func (s *Streams) Create(ctx context.Context, st stream.Stream, limit int) error {
+	born, ok := stream.IDTime(st.ID)
+	if !ok {
+		return fmt.Errorf("create stream %s: not an id stream.NewID made", st.ID)
+	}
+	putBy := born.Add(createWindow)
+	if !time.Now().Before(putBy) {
+		return fmt.Errorf("create stream %s: its id was made more than %s ago", st.ID, createWindow)
+	}
 	av, err := s.encode(ctx, st)
 	if err != nil {
 		return err
 	}
+	if err := s.reserve(ctx, st.ProjectID, st.ID, limit); err != nil {
+		return err
+	}
+	// After putBy the place may be reclaimed: the put must not land later.
+	ctx, cancel := context.WithDeadline(ctx, putBy)
+	defer cancel()
 	_, err = s.Client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:           aws.String(s.Table),
 		Item:                av,
 		ConditionExpression: aws.String("attribute_not_exists(pk)"),
 	})
+	var cfe *types.ConditionalCheckFailedException
+	if errors.As(err, &cfe) {
+		// Only this create reserved the id, so the stream that exists is
+		// its own: an earlier attempt of this put landed and the SDK
+		// retried after its answer was lost.
+		return nil
+	}
 	if err != nil {
+		// The put may still have landed; the place is kept, and reclaimed
+		// if the stream is not there (slots.go).
 		return fmt.Errorf("put stream %s: %w", st.ID, err)
 	}
 	return nil
@@ -270,22 +297,6 @@ func (s *Streams) Suspend(ctx context.Context, projectID, streamID, reason strin
 	return nil
 }
 
-// Count returns how many streams a project has.
-func (s *Streams) Count(ctx context.Context, projectID string) (int, error) {
-	in := s.projectStreams(projectID)
-	in.Select = types.SelectCount
-	p := dynamodb.NewQueryPaginator(s.Client, in)
-	n := 0
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return 0, fmt.Errorf("count streams of %s: %w", projectID, err)
-		}
-		n += int(out.Count)
-	}
-	return n, nil
-}
-
 // Get returns one stream, or stream.ErrNotFound.
 func (s *Streams) Get(ctx context.Context, projectID, streamID string) (stream.Stream, error) {
 	out, err := s.Client.GetItem(ctx, &dynamodb.GetItemInput{
@@ -316,9 +327,12 @@ func (s *Streams) Delete(ctx context.Context, projectID, streamID string) error 
 	if err != nil {
 		return fmt.Errorf("delete stream %s: %w", streamID, err)
 	}
-	// The stream's delivery counters go with it. A failure here leaves a
-	// small orphan item, not a reason to answer the delete with an error.
+	// The stream's delivery counters and its place in the project's limit go
+	// with it. A failure here leaves a small orphan item, or a place that the
+	// next create at the limit reclaims (slots.go): not a reason to answer the
+	// delete with an error.
 	_, _ = s.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.Table), Key: healthKey(projectID, streamID)})
+	_, _ = s.release(ctx, projectID, streamID)
 	return nil
 }
 

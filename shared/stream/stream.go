@@ -64,6 +64,10 @@ var ErrNotFound = errors.New("stream not found")
 // longer the stored one.
 var ErrConflict = errors.New("stream was changed by another request")
 
+// ErrLimitReached is returned for a new stream in a project that already has
+// as many streams as it may have.
+var ErrLimitReached = errors.New("the project has as many streams as it may have")
+
 // ValidationError is a field-level validation failure.
 type ValidationError struct {
 	Field string
@@ -96,6 +100,19 @@ func ValidStreamID(id string) bool { return streamIDPattern.MatchString(id) }
 func NewID() string {
 	u := uuid.Must(uuid.NewV7())
 	return "str_" + hex.EncodeToString(u[:])
+}
+
+// IDTime returns when NewID made id, to the millisecond a UUIDv7 carries, and
+// false for an id NewID did not make.
+func IDTime(id string) (time.Time, bool) {
+	if !ValidStreamID(id) {
+		return time.Time{}, false
+	}
+	u, err := uuid.Parse(strings.TrimPrefix(id, "str_"))
+	if err != nil || u.Version() != 7 {
+		return time.Time{}, false
+	}
+	return time.Unix(u.Time().UnixTime()), true
 }
 
 // CreateRequest is the body of a create call, and of a full replacement (PUT),

@@ -130,6 +130,30 @@ func TestIDs(t *testing.T) {
 	}
 }
 
+// The store tells a create that may still be running from a leaked place by
+// the time in the stream's id.
+func TestIDTime(t *testing.T) {
+	before := time.Now().Truncate(time.Millisecond)
+	id := NewID()
+	after := time.Now()
+	for _, tc := range []struct {
+		name, id string
+		ok       bool
+	}{
+		{"made by NewID", id, true},
+		{"UUIDv4", "str_0f1e2d3c4b5a49788796a5b4c3d2e1f0", false},
+		{"not a stream id", "str_missing", false},
+		{"empty", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := IDTime(tc.id)
+			if ok != tc.ok || (ok && (got.Before(before) || got.After(after))) {
+				t.Fatalf("IDTime(%q) = %v, %v; want %v within [%v, %v]", tc.id, got, ok, tc.ok, before, after)
+			}
+		})
+	}
+}
+
 func FuzzDecodeCreate(f *testing.F) {
 	f.Add([]byte(`{"name":"SIEM","destination_type":"http","destination_config":{"endpoint":"https://h.example.com"}}`))
 	f.Add([]byte(`{"name":1}`))
