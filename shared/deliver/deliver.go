@@ -37,6 +37,11 @@ type Streams interface {
 // nil only when the destination acknowledged all of them; otherwise an error
 // classified with this package's constructors (unclassified errors are
 // Retryable), or a *PartialError naming the events that were not accepted.
+//
+// An error's text is shown as it is: in health's last_error, the DLQ's
+// reason, the logs and the test route. A sender redacts from it whatever the
+// destination echoed of the credentials it sent (shared/sink.Secrets), at
+// the place where the answer becomes the text.
 type Sender interface {
 	Send(ctx context.Context, s stream.Stream, b Batch) error
 }
@@ -567,7 +572,7 @@ func (d *delivery) fail(r ref, err error) {
 	if isTimeout(d.ctx, err) {
 		class = Retryable
 	}
-	reason := d.st.Redact(err.Error())
+	reason := err.Error()
 	if class == Retryable {
 		o := &d.out[r.msg]
 		o.retry = true
@@ -590,7 +595,7 @@ func (d *delivery) suspend(cause error) {
 	if c.Suspend == nil {
 		return
 	}
-	reason := d.st.Redact(cause.Error())
+	reason := cause.Error()
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(d.ctx), 2*time.Second)
 	defer cancel()
 	if err := c.Suspend.Suspend(sctx, d.st.ProjectID, d.st.ID, reason); err != nil {

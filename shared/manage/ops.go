@@ -64,13 +64,15 @@ func (a *API) test(ctx context.Context, s stream.Stream) (events.APIGatewayV2HTT
 		"message": "A test event from logstream: if you can read this, the stream works.",
 	})
 	err := sender.Send(ctx, s, deliver.Batch{Events: []json.RawMessage{ev}, Key: "test-" + event.NewID(), EnqueuedAt: now})
+	// The error's text is redacted where the answer became it (deliver.Sender):
+	// a read-only key sees this message.
 	res := TestResult{OK: err == nil, Message: "the destination accepted the test event"}
 	var se *sink.StatusError
 	switch {
 	case errors.As(err, &se):
-		res.StatusCode, res.Message = se.StatusCode, s.Redact(se.Error())
+		res.StatusCode, res.Message = se.StatusCode, se.Error()
 	case err != nil:
-		res.Message = s.Redact(err.Error())
+		res.Message = err.Error()
 	}
 	a.Log.InfoContext(ctx, "test event sent", "project_id", s.ProjectID, "stream_id", s.ID, "ok", res.OK, "status_code", res.StatusCode)
 	return httpapi.JSON(http.StatusOK, res), nil

@@ -5,10 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,10 @@ import (
 	"github.com/logstream/logstream/shared/event"
 	"github.com/logstream/logstream/shared/netguard"
 	"github.com/logstream/logstream/shared/sink"
+	"github.com/logstream/logstream/shared/sink/datadog"
+	"github.com/logstream/logstream/shared/sink/loki"
+	"github.com/logstream/logstream/shared/sink/sinktest"
+	"github.com/logstream/logstream/shared/sink/splunk"
 	"github.com/logstream/logstream/shared/sink/webhook"
 	"github.com/logstream/logstream/shared/stream"
 )
@@ -183,21 +188,70 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 }
 
-// A receiver that echoes the request's headers back in its error answer
-// must not get the stream's own secret shown to whoever runs the test route.
+// A destination that echoes the credentials it received in its error answer,
+// in any encoding, must not get them shown to whoever runs the test route
+// (a read-only key can see the answer's message), nor into the log.
 func TestTestRouteRedactsEchoedSecrets(t *testing.T) {
-	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(401)
-		io.WriteString(w, "rejected Authorization: "+r.Header.Get("Authorization"))
-	}))
-	defer echo.Close()
-	a := newAPI()
-	a.Validator.Net = netguard.Policy{AllowPrivate: true}
-	a.Senders = map[string]deliver.Sender{"http": &webhook.Sender{Client: netguard.Policy{AllowPrivate: true}.Client(2 * time.Second), UserAgent: "logstream/test"}}
-	body := `{"name":"s","destination_type":"http","destination_config":{"endpoint":"` + echo.URL + `","authorization":"Bearer echo-me-secret-987654"}}`
-	id := decodeStream(t, call(t, a, RouteCreate, "p", "", "", body)).ID
-	r := callWith(t, a, RouteTest, "p", id, "", nil)
-	if r.StatusCode != 200 || strings.Contains(r.Body, "echo-me-secret") || !strings.Contains(r.Body, "[REDACTED]") || !strings.Contains(r.Body, `"status_code":401`) {
-		t.Fatalf("%d %s", r.StatusCode, r.Body)
+	const (
+		bearer   = `t0k"en\é+9Fq2/Lx7Vm4Rz`
+		lokiPass = `glc_pa"ss\wörd+7Qz9/Xk2Lm8=`
+		ddKey    = "5f2c9a7e1b3d4c6f8a0e2d4b6c8f1a3e"
+		hecToken = "8a1f9c2e-4b7d-4e3a-9c5f-2d8e6b1a7f40"
+	)
+	client := netguard.Policy{AllowPrivate: true}.Client(2 * time.Second)
+	var echoURL string
+	senders := map[string]deliver.Sender{
+		"http":         &webhook.Sender{Client: client, UserAgent: "logstream/test"},
+		"grafana_loki": &loki.Sender{Client: client, UserAgent: "logstream/test"},
+		"splunk_hec":   &splunk.Sender{Client: client, UserAgent: "logstream/test"},
+		"datadog":      &datadog.Sender{Client: client, UserAgent: "logstream/test", URL: func(string) string { return echoURL }},
+	}
+	dests := []struct {
+		typ     string
+		config  func(url string) string
+		secrets []string
+	}{
+		{"http", func(url string) string {
+			return `{"endpoint":"` + url + `","authorization":` + strconv.Quote("Bearer "+bearer) + `}`
+		}, []string{bearer}},
+		{"grafana_loki", func(url string) string {
+			return `{"url":"` + url + `/loki/api/v1/push","username":"acct-734512","password":` + strconv.Quote(lokiPass) + `}`
+		}, []string{lokiPass, "acct-734512:" + lokiPass}},
+		{"splunk_hec", func(url string) string { return `{"url":"` + url + `","token":"` + hecToken + `"}` }, []string{hecToken}},
+		{"datadog", func(string) string { return `{"site":"datadoghq.eu","api_key":"` + ddKey + `"}` }, []string{ddKey}},
+	}
+	for _, d := range dests {
+		for _, e := range sinktest.Encodings {
+			t.Run(d.typ+"/"+e.Name, func(t *testing.T) {
+				echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					w.WriteHeader(http.StatusUnauthorized)
+					fmt.Fprintf(w, "rejected Authorization: %s, DD-API-KEY: %s", e.Encode(r.Header.Get("Authorization")), e.Encode(r.Header.Get("DD-API-KEY")))
+					if u, p, ok := r.BasicAuth(); ok {
+						fmt.Fprintf(w, " (user:password %s, password %s)", e.Encode(u+":"+p), e.Encode(p))
+					}
+				}))
+				defer echo.Close()
+				echoURL = echo.URL
+				var logs bytes.Buffer
+				a := newAPI()
+				a.Log = slog.New(slog.NewJSONHandler(&logs, nil))
+				a.Validator.Net = netguard.Policy{AllowPrivate: true}
+				a.Senders = senders
+				body := `{"name":"s","destination_type":"` + d.typ + `","destination_config":` + d.config(echo.URL) + `}`
+				created := call(t, a, RouteCreate, "p", "", "", body)
+				if created.StatusCode != 201 {
+					t.Fatalf("create: %d %s", created.StatusCode, created.Body)
+				}
+				r := callWith(t, a, RouteTest, "p", decodeStream(t, created).ID, "", nil)
+				if r.StatusCode != 200 || !strings.Contains(r.Body, "[REDACTED]") || !strings.Contains(r.Body, `"status_code":401`) {
+					t.Fatalf("%d %s", r.StatusCode, r.Body)
+				}
+				for place, text := range map[string]string{"answer": r.Body, "log": logs.String()} {
+					if leaks := append(sinktest.Leaks(text, 0, d.secrets...), sinktest.Leaks(text, 8, d.secrets[0])...); len(leaks) > 0 {
+						t.Errorf("the test route's %s shows %s: %s", place, strings.Join(leaks, ", "), text)
+					}
+				}
+			})
+		}
 	}
 }

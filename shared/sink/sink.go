@@ -1,5 +1,6 @@
 // Package sink holds what the destination senders (shared/sink/<type>) share:
 // sending one HTTP request and classifying the answer for the delivery core,
+// redacting the credentials an answer may echo from its error text (Secrets),
 // Retry-After, and pooled gzip compression.
 package sink
 
@@ -19,14 +20,19 @@ import (
 )
 
 // Answer is a destination's non-2xx answer: its status, headers and the first
-// bytes of its body, for classification and for the operator.
+// bytes of its body. Body is as received, for classification only: what
+// people read of it is the redacted text of Err and ErrAs.
 type Answer struct {
 	StatusCode int
 	Header     http.Header
 	Body       []byte
+
+	secrets   Secrets // what the request carried, for the error text
+	truncated bool    // Body is only the first maxAnswerRead bytes
 }
 
-// StatusError is a non-2xx answer, as shown in health and logs.
+// StatusError is a non-2xx answer, as shown in health and logs. Body is the
+// answer's text redacted and cut (Secrets.Text).
 type StatusError struct {
 	Destination string // "Datadog", "Loki", …
 	StatusCode  int
@@ -37,31 +43,42 @@ func (e *StatusError) Error() string {
 	return fmt.Sprintf("%s answered %d %s: %q", e.Destination, e.StatusCode, http.StatusText(e.StatusCode), e.Body)
 }
 
-// maxAnswerBody is how much of an error answer is kept: enough for every
-// destination's JSON error, small enough for a health record.
-const maxAnswerBody = 1024
+// maxAnswerRead is how much of an error answer is read: all of any real
+// destination's error, and enough past maxAnswerText that a secret echoed
+// near its start is read whole before the text is redacted and cut.
+const maxAnswerRead = 64 << 10
+
+// maxDrain is how much more of an answer is read and dropped so that the
+// connection can be reused.
+const maxDrain = 64 << 10
 
 // Do sends req and returns nil for a 2xx answer, the answer for any other
 // status, or a Retryable error when no answer came (connection refused, reset,
 // timeout). The body is drained a little so the connection can be reused.
-func Do(client *http.Client, req *http.Request) (*Answer, error) {
-	return DoExcept(client, req)
+// secrets are what req carries (SecretsOf the stream's destination): the
+// answer's error text never shows them.
+func Do(client *http.Client, req *http.Request, secrets Secrets) (*Answer, error) {
+	return DoExcept(client, req, secrets)
 }
 
 // DoExcept is Do for a destination that gives some 2xx codes another
 // meaning (Loki's 260, ingestion blocked): those come back as answers.
-func DoExcept(client *http.Client, req *http.Request, notSuccess ...int) (*Answer, error) {
+func DoExcept(client *http.Client, req *http.Request, secrets Secrets, notSuccess ...int) (*Answer, error) {
 	resp, err := client.Do(req)
 	if err != nil {
 		return nil, deliver.Classify(deliver.Retryable, fmt.Errorf("%s %s: %w", req.Method, req.URL.Redacted(), err))
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBody))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	defer func() { _, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain)) }()
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 && !slices.Contains(notSuccess, resp.StatusCode) {
 		return nil, nil
 	}
-	return &Answer{StatusCode: resp.StatusCode, Header: resp.Header, Body: body}, nil
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswerRead+1))
+	a := &Answer{StatusCode: resp.StatusCode, Header: resp.Header, Body: body, secrets: secrets}
+	if len(body) > maxAnswerRead {
+		a.Body, a.truncated = body[:maxAnswerRead], true
+	}
+	return a, nil
 }
 
 // Err is the answer as a classified error, by its status alone (see
@@ -73,7 +90,7 @@ func (a *Answer) Err(destination string, now time.Time) error {
 // ErrAs is the answer as an error of the given class, for senders whose
 // destination says more in the body than in the status (Splunk HEC's codes).
 func (a *Answer) ErrAs(destination string, class deliver.Class, now time.Time) error {
-	err := &StatusError{Destination: destination, StatusCode: a.StatusCode, Body: strings.TrimSpace(string(a.Body))}
+	err := &StatusError{Destination: destination, StatusCode: a.StatusCode, Body: a.secrets.text(string(a.Body), a.truncated)}
 	if class == deliver.Retryable {
 		return deliver.RetryAfter(err, ParseRetryAfter(a.Header.Get("Retry-After"), now))
 	}

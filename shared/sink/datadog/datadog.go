@@ -110,7 +110,7 @@ func (s *Sender) Send(ctx context.Context, st stream.Stream, b deliver.Batch) er
 	if s.UserAgent != "" {
 		req.Header.Set("User-Agent", s.UserAgent)
 	}
-	ans, err := sink.Do(s.Client, req)
+	ans, err := sink.Do(s.Client, req, sink.SecretsOf(cfg))
 	if err != nil {
 		return err
 	}
@@ -118,9 +118,8 @@ func (s *Sender) Send(ctx context.Context, st stream.Stream, b deliver.Batch) er
 		// Send logs answers: 400 payload → Rejected; 401 missing and 403
 		// invalid key → Permanent; 408, 429, 500, 503 "should be retried
 		// after some time" → Retryable after any Retry-After; 413 → TooLarge.
-		// That is sink.ClassOfStatus. Datadog is not known to echo the key,
-		// but an error text must never carry it.
-		ans.Body = bytes.ReplaceAll(ans.Body, []byte(cfg.APIKey), []byte("[REDACTED]"))
+		// That is sink.ClassOfStatus. Datadog is not known to echo the key;
+		// should it, the error text redacts it (sink.SecretsOf).
 		return ans.Err("Datadog", now)
 	}
 	if dropped != nil {

@@ -143,9 +143,15 @@ func (s *Sender) Send(ctx context.Context, st stream.Stream, b deliver.Batch) er
 		return &deliver.PartialError{Failed: req.failed}
 	}
 
-	out, err := s.client(cfg.Region).PutEvents(ctx, &eventbridge.PutEventsInput{Entries: req.entries})
+	client := s.client(cfg.Region)
+	out, err := client.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: req.entries})
+	// EventBridge's messages are redacted of the credentials the call was
+	// signed with, read (from their cache) only when there is a message.
+	secrets := sync.OnceValues(func() (sink.Secrets, error) {
+		return sink.CredentialSecrets(ctx, client.Options().Credentials)
+	})
 	if err != nil {
-		err = s.callError(cfg.EventBusARN, err)
+		err = s.callError(cfg.EventBusARN, err, secrets)
 		if len(req.failed) == 0 {
 			return err
 		}
@@ -164,7 +170,7 @@ func (s *Sender) Send(ctx context.Context, st stream.Stream, b deliver.Batch) er
 		}
 		e := &EntryError{Index: i, EventID: eventID(b.Events[i])}
 		if j < len(out.Entries) {
-			e.Code, e.Message = aws.ToString(out.Entries[j].ErrorCode), clean(aws.ToString(out.Entries[j].ErrorMessage))
+			e.Code, e.Message = aws.ToString(out.Entries[j].ErrorCode), clean(aws.ToString(out.Entries[j].ErrorMessage), secrets)
 		}
 		if req.failed == nil {
 			req.failed = map[int]error{}
@@ -353,7 +359,7 @@ func (e *Error) Error() string {
 }
 
 // callError classifies a PutEvents call that failed as a whole.
-func (s *Sender) callError(bus string, err error) error {
+func (s *Sender) callError(bus string, err error, secrets func() (sink.Secrets, error)) error {
 	var api smithy.APIError
 	if !errors.As(err, &api) || !fromEventBridge(err) {
 		// No answer from EventBridge: connection refused or reset, a timeout,
@@ -361,7 +367,7 @@ func (s *Sender) callError(bus string, err error) error {
 		// could not be had. The SDK's errors carry no secret.
 		return deliver.Classify(deliver.Retryable, fmt.Errorf("EventBridge PutEvents to %s: %w", bus, err))
 	}
-	e := &Error{Bus: bus, Code: api.ErrorCode(), Message: clean(api.ErrorMessage())}
+	e := &Error{Bus: bus, Code: api.ErrorCode(), Message: clean(api.ErrorMessage(), secrets)}
 	var header http.Header
 	var re *awshttp.ResponseError
 	if errors.As(err, &re) {
@@ -416,24 +422,23 @@ func classOfCall(code string, status int) deliver.Class {
 	return sink.ClassOfStatus(status)
 }
 
-// clean keeps an error message to its first line, short: AWS signature
-// errors go on with the canonical request, which can hold a session token.
-func clean(msg string) string {
+// clean makes an EventBridge message an error text: its first line, without
+// the canonical request that AWS signature errors go on with (it can hold
+// the session token), redacted of the credentials the call was signed with
+// and cut short (sink.Secrets.Text). A message whose credentials cannot be
+// read is withheld rather than shown unredacted.
+func clean(msg string, secrets func() (sink.Secrets, error)) string {
 	if i := strings.IndexAny(msg, "\r\n"); i >= 0 {
 		msg = msg[:i]
 	}
 	if i := strings.Index(msg, "The Canonical String"); i >= 0 {
 		msg = msg[:i]
 	}
-	const max = 300
-	if len(msg) > max {
-		cut := max
-		for cut > 0 && !utf8.RuneStart(msg[cut]) {
-			cut--
-		}
-		msg = msg[:cut] + "…"
+	s, err := secrets()
+	if err != nil {
+		return sink.Withheld
 	}
-	return strings.TrimSpace(msg)
+	return s.Text(msg)
 }
 
 func (s *Sender) now() time.Time {

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/logstream/logstream/shared/deliver"
 	"github.com/logstream/logstream/shared/destination"
+	"github.com/logstream/logstream/shared/sink"
 	"github.com/logstream/logstream/shared/sink/sinktest"
 	"github.com/logstream/logstream/shared/stream"
 )
@@ -515,15 +516,27 @@ func TestGolden(t *testing.T) {
 }
 
 func TestCleanKeepsErrorsShort(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"plain", "plain"},
-		{"first line\nsecond", "first line"},
-		{"sig. The Canonical String for this request should have been 'x'", "sig."},
-		{strings.Repeat("é", 200), strings.Repeat("é", 150) + "…"},
+	creds := func() (sink.Secrets, error) {
+		return sink.NewSecrets(testAccessKey, testSecretKey, testSessionToken), nil
+	}
+	unreadable := func() (sink.Secrets, error) { return sink.Secrets{}, errors.New("refresh failed") }
+	tests := []struct {
+		name, in, want string
+		secrets        func() (sink.Secrets, error)
+	}{
+		{"plain", "plain", "plain", creds},
+		{"first line only", "first line\nsecond", "first line", creds},
+		{"no canonical request", "sig. The Canonical String for this request should have been 'x'", "sig.", creds},
+		{"cut on a rune boundary", strings.Repeat("é", 300), strings.Repeat("é", 256) + "…", creds},
+		{"token redacted", "token " + testSessionToken + " is invalid", "token [REDACTED] is invalid", creds},
+		{"token redacted before the cut", strings.Repeat("x", 500) + testSessionToken, strings.Repeat("x", 500) + "[REDACTED]", creds},
+		{"withheld without the credentials", "token " + testSessionToken, sink.Withheld, unreadable},
 	}
 	for _, tc := range tests {
-		if got := clean(tc.in); got != tc.want {
-			t.Errorf("clean(%.20q) = %.40q, want %.40q", tc.in, got, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			if got := clean(tc.in, tc.secrets); got != tc.want {
+				t.Errorf("clean(%.20q) = %.40q, want %.40q", tc.in, got, tc.want)
+			}
+		})
 	}
 }

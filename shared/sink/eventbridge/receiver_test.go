@@ -33,7 +33,7 @@ import (
 const (
 	testAccessKey    = "AKIALOGSTREAMTEST0001"
 	testSecretKey    = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYLOGSTREAMKEY"
-	testSessionToken = "IQoJb3JpZ2luX2VjEXAMPLE-session-token-logstream"
+	testSessionToken = "IQoJb3JpZ2luX2VjEXAMPLE/session+token/logstream=="
 )
 
 // testCredentials is a static provider, as a Lambda role's would be.
@@ -67,6 +67,9 @@ type receiver struct {
 	// answer, when set, answers the call instead of EventBridge's logic
 	// (after the protocol and signature checks): for faults.
 	answer func(w http.ResponseWriter)
+	// echo, when set, answers like answer but sees the request: a
+	// destination that echoes what it received.
+	echo func(w http.ResponseWriter, r *http.Request)
 	// failEntry, when set, makes EventBridge fail an otherwise valid entry
 	// with the code and message it returns.
 	failEntry func(e putEntry) (code, msg string)
@@ -138,6 +141,11 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	if rc.answer != nil {
 		rc.record(putRequest{Region: region, Body: body})
 		rc.answer(w)
+		return
+	}
+	if rc.echo != nil {
+		rc.record(putRequest{Region: region, Body: body})
+		rc.echo(w, r)
 		return
 	}
 

@@ -118,7 +118,7 @@ func (s *Sender) Send(ctx context.Context, st stream.Stream, b deliver.Batch) er
 			req.Header.Set("X-Scope-OrgID", cfg.TenantID)
 		}
 		// A 260 (ingestion blocked) is a 2xx that stored nothing.
-		ans, err := sink.DoExcept(s.Client, req, statusIngestionBlocked)
+		ans, err := sink.DoExcept(s.Client, req, sink.SecretsOf(cfg), statusIngestionBlocked)
 		if err != nil || ans == nil {
 			return err
 		}

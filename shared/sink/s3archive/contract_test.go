@@ -39,7 +39,7 @@ const (
 	baseSecret    = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 	roleKeyID     = "ASIAXXLOGSTREAMROLE1"
 	roleSecret    = "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY"
-	roleToken     = "FwoGZXIvYXdzEXAMPLESESSIONTOKENforTheCustomersRole"
+	roleToken     = "FwoGZXIvYXdzEXAMPLE/SESSION+TOKENforTheCustomersRole=="
 	stsRequestID  = "c6104cbe-af31-11e0-8154-cbc7ccf896c7"
 	s3RequestID   = "4442587FB7D0A2F9"
 	maxObjectBody = 64 << 20 // what the fake reads of a body at most
@@ -74,6 +74,9 @@ type fakeAWS struct {
 	s3Error *awsError
 	// stsError, when set, is the STS error to answer AssumeRole with.
 	stsError *awsError
+	// echo, when set, writes the message of s3Error or stsError from the
+	// request: an endpoint that echoes what it received.
+	echo func(r *http.Request) string
 
 	mu       sync.Mutex
 	objects  map[string]object
@@ -116,11 +119,15 @@ func (f *fakeAWS) assumeRole(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/xml")
 	w.Header().Set("X-Amzn-Requestid", stsRequestID)
 	if f.stsError != nil {
+		msg := f.stsError.message
+		if f.echo != nil {
+			msg = f.echo(r)
+		}
 		w.WriteHeader(f.stsError.status)
 		fmt.Fprintf(w, `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
   <Error><Type>Sender</Type><Code>%s</Code><Message>%s</Message></Error>
   <RequestId>%s</RequestId>
-</ErrorResponse>`, f.stsError.code, f.stsError.message, stsRequestID)
+</ErrorResponse>`, f.stsError.code, msg, stsRequestID)
 		return
 	}
 	fmt.Fprintf(w, `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
@@ -229,7 +236,11 @@ func (f *fakeAWS) putObject(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if f.s3Error != nil {
-		s3Answer(w, f.s3Error.status, f.s3Error.code, f.s3Error.message, f.s3Error.header)
+		msg := f.s3Error.message
+		if f.echo != nil {
+			msg = f.echo(r)
+		}
+		s3Answer(w, f.s3Error.status, f.s3Error.code, msg, f.s3Error.header)
 		return
 	}
 	f.mu.Lock()

@@ -130,7 +130,8 @@ func (s *Sender) Send(ctx context.Context, st stream.Stream, b deliver.Batch) er
 	if err != nil {
 		return fmt.Errorf("stream %s: %w", st.ID, err)
 	}
-	_, err = s.client(cfg, st).PutObject(ctx, &s3.PutObjectInput{
+	client := s.client(cfg, st)
+	_, err = client.PutObject(ctx, &s3.PutObjectInput{
 		Bucket:          aws.String(cfg.Bucket),
 		Key:             aws.String(key),
 		Body:            bytes.NewReader(body),
@@ -139,9 +140,27 @@ func (s *Sender) Send(ctx context.Context, st stream.Stream, b deliver.Batch) er
 		ContentEncoding: aws.String(ContentEncoding),
 	})
 	if err != nil {
-		return classify(err, cfg, key)
+		return classify(s.redact(ctx, client, cfg, err), cfg, key)
 	}
 	return nil
+}
+
+// redact returns err with a text that carries none of the credentials the
+// failed call was signed with, should S3 or STS have echoed them: logstream's
+// own (they also sign AssumeRole) and, unless assuming the role is what
+// failed, the role's session. Credentials come from their caches, so this
+// is no new request; when they cannot be read, the text is withheld.
+func (s *Sender) redact(ctx context.Context, c objectPutter, cfg *destination.S3Config, err error) error {
+	secrets, cerr := sink.CredentialSecrets(ctx, s.base.Credentials)
+	if o, ok := c.(interface{ Options() s3.Options }); ok && cerr == nil && cfg.RoleARN != "" && !fromSTS(err) {
+		var role sink.Secrets
+		role, cerr = sink.CredentialSecrets(ctx, o.Options().Credentials)
+		secrets = secrets.Join(role)
+	}
+	if cerr != nil {
+		return sink.Withhold(err)
+	}
+	return secrets.Wrap(err)
 }
 
 func config(st stream.Stream) (*destination.S3Config, error) {

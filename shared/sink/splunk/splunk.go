@@ -135,7 +135,7 @@ func (s *Sender) Send(ctx context.Context, st stream.Stream, b deliver.Batch) er
 	req.Header.Set("Content-Encoding", "gzip")
 	req.Header.Set("X-Splunk-Request-Channel", s.Channel())
 	req.Header.Set("User-Agent", s.UserAgent)
-	ans, err := sink.Do(s.Client, req)
+	ans, err := sink.Do(s.Client, req, sink.SecretsOf(cfg))
 	if err != nil {
 		return err
 	}

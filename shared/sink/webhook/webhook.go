@@ -162,7 +162,7 @@ func (s *Sender) post(ctx context.Context, st stream.Stream, cfg *destination.HT
 		req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
 		req.Header.Set("webhook-signature", sig)
 	}
-	ans, err := sink.Do(s.Client, req)
+	ans, err := sink.Do(s.Client, req, sink.SecretsOf(cfg))
 	if ans == nil {
 		return err
 	}
