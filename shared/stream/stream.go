@@ -324,32 +324,3 @@ func (s Stream) Public() Stream {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
-// Redact replaces the stream's secret values in text — a destination's error
-// answer, which may echo the request's headers back — so no message shown or
-// stored (health, the test route, logs) carries a secret.
-func (s Stream) Redact(text string) string {
-	c, err := s.Destination()
-	if err != nil {
-		return text
-	}
-	for _, p := range c.Secrets() {
-		for _, v := range secretForms(*p) {
-			text = strings.ReplaceAll(text, v, "[REDACTED]")
-		}
-	}
-	return text
-}
-
-// secretForms are the ways a secret can show up in an echoed request: as it
-// is and, for a "Scheme value" authorization, its value part.
-func secretForms(secret string) []string {
-	if len(secret) < 4 {
-		return nil
-	}
-	forms := []string{secret}
-	if _, value, ok := strings.Cut(secret, " "); ok && len(value) >= 4 {
-		forms = append(forms, value)
-	}
-	return forms
-}
