@@ -169,11 +169,9 @@ func TestStytchManagementClient(t *testing.T) {
 			get(t, lc.typ, lc.update, lc.secret(lc.update), stytchtest.StatusActive, lc.masked)
 
 			// The same stream through the native routes, in project acme.production.
-			bearer = writer.secret
-			code, out := do(t, "GET", base+"/v1/projects/acme.production/streams", "", "", nil)
-			bearer = adminKey
-			if code != 200 || !strings.Contains(string(out), `"destination_type":"`+strings.ToLower(lc.typ)+`"`) {
-				t.Fatalf("native list: %d %s", code, out)
+			out, err := token(writer.secret).Raw(ctx, "GET", "/v1/projects/acme.production/streams", nil)
+			if err != nil || !strings.Contains(string(out), `"destination_type":"`+strings.ToLower(lc.typ)+`"`) {
+				t.Fatalf("native list: %v %s", err, out)
 			}
 
 			if ack, err := c.Delete(ctx, prod(lc.typ)); err != nil || ack.RequestID == "" || ack.StatusCode != 200 {
