@@ -32,6 +32,9 @@ const adminSecret = "lsk_0dm1n0dm1n0dm1n0dm1n0dm1n0dm1n0dm1n0dm1n0d"
 const (
 	projectA = "proj_a" // has streams
 	projectB = "proj_b" // has none
+	// stytchProject is Stytch project acme's environment production, as the
+	// /pwa/v3 routes name it (manage.StytchProjectID).
+	stytchProject = "acme.production"
 	// httpQueue is the http destination's delivery queue.
 	httpQueue = "https://sqs.us-east-1.amazonaws.com/123456789012/logstream-deliver-http"
 )
@@ -76,6 +79,7 @@ type fixture struct {
 
 	webhook, archive            stream.Stream // in projectA
 	writeKey, readKey, otherKey string
+	writeKeyID                  string
 	spare                       apikey.Key // a read key of projectA, to revoke
 	spareSecret                 string
 }
@@ -116,8 +120,10 @@ func (e *environment) fixture(t *testing.T, functions map[string]string) *fixtur
 	f.handlers = map[string]handlerFunc{topology.FunctionAPI: f.api.Handle, topology.FunctionIngest: f.ingest.Handle,
 		topology.FunctionLokiBridge: lb.Handle}
 
-	f.writeKey, _ = f.newKey(t, []string{projectA}, apikey.AccessWrite)
-	f.readKey, _ = f.newKey(t, []string{projectA}, apikey.AccessRead)
+	var wk apikey.Key
+	f.writeKey, wk = f.newKey(t, []string{projectA, stytchProject}, apikey.AccessWrite)
+	f.writeKeyID = wk.ID
+	f.readKey, _ = f.newKey(t, []string{projectA, stytchProject}, apikey.AccessRead)
 	f.otherKey, _ = f.newKey(t, []string{projectB}, apikey.AccessWrite)
 	_, _ = f.newKey(t, []string{apikey.AllProjects}, apikey.AccessRead)
 	f.spareSecret, f.spare = f.newKey(t, []string{projectA}, apikey.AccessRead)

@@ -168,6 +168,9 @@ func TestRoutes(t *testing.T) {
 	ops := s.operations()
 	served := map[string]bool{}
 	for _, r := range topology.New("logstream").Routes {
+		if r.Fallback() {
+			continue // no OpenAPI path: TestFallbackRoutes
+		}
 		served[r.Key()] = true
 		if ops[r.Key()] == nil {
 			t.Errorf("topology route %s has no operation in openapi.yaml", r.Key())
@@ -177,6 +180,60 @@ func TestRoutes(t *testing.T) {
 		if !served[key] {
 			t.Errorf("openapi.yaml documents %s, which topology does not deploy", key)
 		}
+	}
+}
+
+// TestFallbackRoutes holds the fallback routes, which OpenAPI cannot list as
+// paths, to what the document says of them: 404 route_not_found, as
+// StytchError under /pwa/ and below a project's event_log_streaming, as Error
+// elsewhere.
+func TestFallbackRoutes(t *testing.T) {
+	s := loadSpec(t)
+	fallbacks := map[string]topology.Route{}
+	for _, r := range topology.New("logstream").Routes {
+		if r.Fallback() {
+			fallbacks[r.Key()] = r
+		}
+	}
+	tests := []struct {
+		route, method, path, schema string
+	}{
+		{"ANY /pwa/{proxy+}", "GET", "/pwa/v3/projects/acme", "StytchError"},
+		{"ANY /pwa/{proxy+}", "PATCH", "/pwa/v3/projects/acme/environments/production/event_log_streaming/DATADOG", "StytchError"},
+		{"ANY /{proxy+}", "PATCH", "/v1/projects/proj_a/event_log_streaming/DATADOG", "StytchError"},
+		{"ANY /{proxy+}", "GET", "/v1/nowhere", "Error"},
+		{"ANY /{proxy+}", "DELETE", "/v1/projects/proj_a/streams", "Error"},
+	}
+	env := newEnvironment(t)
+	functions := map[string]string{}
+	for key, r := range fallbacks {
+		functions[key] = r.Function
+	}
+	for _, tc := range tests {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			if _, ok := fallbacks[tc.route]; !ok {
+				t.Fatalf("topology has no fallback route %s", tc.route)
+			}
+			f := env.fixture(t, functions)
+			ev := call{}.apiGateway(tc.route)
+			ev.RawPath, ev.RequestContext.HTTP.Method, ev.RequestContext.HTTP.Path = tc.path, tc.method, tc.path
+			ev.PathParameters = map[string]string{"proxy": strings.TrimPrefix(strings.TrimPrefix(tc.path, "/pwa"), "/")}
+			resp, err := f.handlers[functions[tc.route]](context.Background(), ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := newResult(t, resp)
+			proxy, ok := s.model.Components.Schemas.Get(tc.schema)
+			if !ok {
+				t.Fatalf("no schema %s", tc.schema)
+			}
+			if code, _ := r.errorCode(); r.status != 404 || code != "route_not_found" {
+				t.Fatalf("%d %s", r.status, r.body)
+			}
+			if ok, errs := s.schemas.ValidateSchemaBytes(proxy.Schema(), r.body); !ok {
+				t.Errorf("%s is not a %s:\n%s", r.body, tc.schema, describe(errs))
+			}
+		})
 	}
 }
 

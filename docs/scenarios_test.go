@@ -2,6 +2,7 @@ package docs_test
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -36,7 +37,38 @@ const (
 	sDelete  = "DELETE /v1/projects/{project_id}/event_log_streaming/{destination_type}"
 	sEnable  = "POST /v1/projects/{project_id}/event_log_streaming/{destination_type}/enable"
 	sDisable = "POST /v1/projects/{project_id}/event_log_streaming/{destination_type}/disable"
+
+	pwaV3     = "/pwa/v3/projects/{project_slug}/environments/{environment_slug}/event_log_streaming"
+	s3Create  = "POST " + pwaV3
+	s3Get     = "GET " + pwaV3 + "/{destination_type}"
+	s3Put     = "PUT " + pwaV3 + "/{destination_type}"
+	s3Delete  = "DELETE " + pwaV3 + "/{destination_type}"
+	s3Enable  = "POST " + pwaV3 + "/{destination_type}/enable"
+	s3Disable = "POST " + pwaV3 + "/{destination_type}/disable"
 )
+
+// stytchPaths is one family of Stytch-compatible routes and the project its
+// calls address.
+type stytchPaths struct {
+	create, get, put, delete, enable, disable string
+	project                                   string
+	params                                    func(typ string) map[string]string
+}
+
+var (
+	stytchV1 = stytchPaths{sCreate, sGet, sPut, sDelete, sEnable, sDisable, projectA, stytchParams}
+	// stytchV3 addresses Stytch project acme, environment production: the
+	// logstream project stytchProject.
+	stytchV3 = stytchPaths{s3Create, s3Get, s3Put, s3Delete, s3Enable, s3Disable, stytchProject, stytchV3Params}
+)
+
+// familyOf is the family of a Stytch-compatible route.
+func familyOf(route string) stytchPaths {
+	if strings.Contains(route, "/pwa/") {
+		return stytchV3
+	}
+	return stytchV1
+}
 
 // scenario is one request to one route and the answer it must get.
 type scenario struct {
@@ -67,6 +99,7 @@ type routeShape struct {
 	access   access
 	stream   bool // names a stream (stream_id)
 	stytchly bool // answers errors in Stytch's shape
+	slugs    bool // names its project with Stytch's project and environment slugs
 }
 
 var shapes = map[string]routeShape{
@@ -77,6 +110,9 @@ var shapes = map[string]routeShape{
 	rHealth: {access: read, stream: true}, rTest: {access: write, stream: true}, rIngest: {access: write},
 	sCreate: {access: write, stytchly: true}, sGet: {access: read, stytchly: true}, sPut: {access: write, stytchly: true},
 	sDelete: {access: write, stytchly: true}, sEnable: {access: write, stytchly: true}, sDisable: {access: write, stytchly: true},
+	s3Create: {access: write, stytchly: true, slugs: true}, s3Get: {access: read, stytchly: true, slugs: true},
+	s3Put: {access: write, stytchly: true, slugs: true}, s3Delete: {access: write, stytchly: true, slugs: true},
+	s3Enable: {access: write, stytchly: true, slugs: true}, s3Disable: {access: write, stytchly: true, slugs: true},
 }
 
 // Request bodies.
@@ -159,12 +195,33 @@ var base = map[string]func(f *fixture) call{
 	sDelete:  func(f *fixture) call { return jsonCall(f.writeKey, stytchParams("DATADOG"), "") },
 	sEnable:  func(f *fixture) call { return jsonCall(f.writeKey, stytchParams("DATADOG"), "") },
 	sDisable: func(f *fixture) call { return jsonCall(f.writeKey, stytchParams("DATADOG"), "") },
+
+	// As stytch-management-go v3 sends them: its Create body has no
+	// grafana_loki member, and Enable and Disable send {}.
+	s3Create: func(f *fixture) call {
+		return jsonCall(f.writeKey, stytchV3Params(""), `{"destination_type":"DATADOG","destination_config":{"datadog":{"api_key":"`+datadogAPIKey+`","site":"US"}}}`)
+	},
+	s3Get: func(f *fixture) call { return jsonCall(f.readKey, stytchV3Params("DATADOG"), "") },
+	s3Put: func(f *fixture) call {
+		return jsonCall(f.writeKey, stytchV3Params("DATADOG"), `{"destination_config":{"datadog":{"api_key":"fedcba9876543210fedcba9876543210","site":"EU"}}}`)
+	},
+	s3Delete:  func(f *fixture) call { return jsonCall(f.writeKey, stytchV3Params("DATADOG"), "") },
+	s3Enable:  func(f *fixture) call { return jsonCall(f.writeKey, stytchV3Params("DATADOG"), "{}") },
+	s3Disable: func(f *fixture) call { return jsonCall(f.writeKey, stytchV3Params("DATADOG"), "{}") },
 }
 
 const stytchDatadogBody = `{"destination_type":"DATADOG","destination_config":{"datadog":{"site":"US","api_key":"` + datadogAPIKey + `"},"grafana_loki":null}}`
 
 func stytchParams(typ string) map[string]string {
 	return map[string]string{"project_id": projectA, "destination_type": typ}
+}
+
+func stytchV3Params(typ string) map[string]string {
+	p := map[string]string{"project_slug": "acme", "environment_slug": "production"}
+	if typ != "" {
+		p["destination_type"] = typ
+	}
+	return p
 }
 
 // derive makes a scenario from a route's base call.
@@ -180,26 +237,27 @@ func derive(route, name string, status int, code, field string, invalid bool, ch
 
 // stytchSetup gives the Stytch routes that name a config one to name.
 func stytchSetup(route string) func(f *fixture) {
-	if route == sCreate || !shapes[route].stytchly {
+	fam := familyOf(route)
+	if route == fam.create || !shapes[route].stytchly {
 		return nil
 	}
-	return func(f *fixture) { f.stytchCreate() }
+	return func(f *fixture) { f.stytchCreate(fam) }
 }
 
-func (f *fixture) stytchCreate() {
+func (f *fixture) stytchCreate(fam stytchPaths) {
 	f.t.Helper()
-	if r := f.do(sCreate, jsonCall(f.writeKey, project(projectA), stytchDatadogBody)); r.status != http.StatusOK {
+	if r := f.do(fam.create, base[fam.create](f)); r.status != http.StatusOK {
 		f.t.Fatalf("create Stytch config: %d %s", r.status, r.body)
 	}
 	// As in Stytch, a new config streams once it is enabled.
-	if r := f.do(sEnable, base[sEnable](f)); r.status != http.StatusOK {
+	if r := f.do(fam.enable, base[fam.enable](f)); r.status != http.StatusOK {
 		f.t.Fatalf("enable Stytch config: %d %s", r.status, r.body)
 	}
 }
 
-func (f *fixture) stytchDisable() {
+func (f *fixture) stytchDisable(fam stytchPaths) {
 	f.t.Helper()
-	if r := f.do(sDisable, base[sDisable](f)); r.status != http.StatusOK {
+	if r := f.do(fam.disable, base[fam.disable](f)); r.status != http.StatusOK {
 		f.t.Fatalf("disable Stytch config: %d %s", r.status, r.body)
 	}
 }
@@ -237,13 +295,16 @@ func generated(route string) []scenario {
 	case write:
 		out = append(out, derive(route, "read-only key", 403, codes[403], "", false, func(f *fixture, c *call) { c.auth = f.readKey }))
 	}
-	badProjectField := "project_id"
+	badProjectField, badProject := "project_id", "project_id"
 	if sh.stytchly {
 		badProjectField = ""
 	}
+	if sh.slugs {
+		badProject = "project_slug"
+	}
 	out = append(out,
 		derive(route, "key of another project", 404, codes[404], "", false, func(f *fixture, c *call) { c.auth = f.otherKey }),
-		derive(route, "malformed project id", 400, codes[400], badProjectField, true, func(_ *fixture, c *call) { c.params["project_id"] = "-proj" }),
+		derive(route, "malformed project id", 400, codes[400], badProjectField, true, func(_ *fixture, c *call) { c.params[badProject] = "-proj" }),
 	)
 	if sh.stream {
 		out = append(out,
@@ -628,16 +689,32 @@ func ingestScenarios() []scenario {
 	}
 }
 
-// stytchScenarios are the Stytch-compatible routes' own.
+// stytchScenarios are the Stytch-compatible routes' own, in both families.
 func stytchScenarios() []scenario {
+	return append(stytchFamilyScenarios(stytchV1), append(stytchFamilyScenarios(stytchV3), stytchV3Scenarios()...)...)
+}
+
+func stytchFamilyScenarios(fam stytchPaths) []scenario {
 	masked := func(t *testing.T, f *fixture, r *result) {
 		if strings.Contains(string(r.body), datadogAPIKey) || strings.Contains(string(r.body), `"api_key"`) {
 			t.Errorf("the response shows the API key: %s", r.body)
 		}
 	}
+	// echoed: Create and Update answer the key the request carried, and no
+	// last four, as Stytch's client decodes them; Get still masks it.
+	echoed := func(key string) func(t *testing.T, f *fixture, r *result) {
+		return func(t *testing.T, f *fixture, r *result) {
+			m := r.json(t)
+			if dig(m, "event_log_streaming_config.destination_config.datadog.api_key") != key ||
+				dig(m, "event_log_streaming_config.destination_config.datadog.api_key_last_four") != nil {
+				t.Errorf("the answer does not carry the key sent: %s", r.body)
+			}
+			masked(t, f, f.do(fam.get, base[fam.get](f)))
+		}
+	}
 	status := func(want string) func(t *testing.T, f *fixture, r *result) {
 		return func(t *testing.T, f *fixture, r *result) {
-			got := f.do(sGet, base[sGet](f))
+			got := f.do(fam.get, base[fam.get](f))
 			if s := dig(got.json(t), "event_log_streaming_config.streaming_status"); s != want {
 				t.Errorf("streaming_status %v, want %s", s, want)
 			}
@@ -645,7 +722,7 @@ func stytchScenarios() []scenario {
 	}
 	concurrent := func(f *fixture, _ *call) { f.streams.updateErr = stream.ErrConflict }
 	var out []scenario
-	for _, route := range []string{sCreate, sPut} {
+	for _, route := range []string{fam.create, fam.put} {
 		out = append(out,
 			derive(route, "too large", 413, "payload_too_large", "", true, func(_ *fixture, c *call) {
 				c.body = []byte(`{"destination_type":"DATADOG","destination_config":{"datadog":{"site":"US","api_key":"` + strings.Repeat("a", 70_000) + `"}}}`)
@@ -655,58 +732,83 @@ func stytchScenarios() []scenario {
 			}),
 		)
 	}
-	for _, route := range []string{sPut, sDisable} {
+	for _, route := range []string{fam.put, fam.disable} {
 		out = append(out, derive(route, "concurrent writers", 409, "conflict", "", false, concurrent))
 	}
-	out = append(out, derive(sEnable, "concurrent writers", 409, "conflict", "", false, func(f *fixture, c *call) {
-		f.stytchDisable()
+	out = append(out, derive(fam.enable, "concurrent writers", 409, "conflict", "", false, func(f *fixture, c *call) {
+		f.stytchDisable(fam)
 		concurrent(f, c)
 	}))
 	return append(out,
-		succeeds(sCreate, "create Datadog", 200, func(t *testing.T, f *fixture, r *result) {
-			masked(t, f, r)
+		succeeds(fam.create, "create Datadog", 200, func(t *testing.T, f *fixture, r *result) {
+			echoed(datadogAPIKey)(t, f, r)
 			m := r.json(t)
-			if dig(m, "event_log_streaming_config.streaming_status") != "DISABLED" ||
-				dig(m, "event_log_streaming_config.destination_config.datadog.api_key_last_four") != "cdef" || m["status_code"] != 200.0 {
+			if dig(m, "event_log_streaming_config.streaming_status") != "DISABLED" || m["status_code"] != 200.0 {
 				t.Errorf("created %s", r.body)
 			}
 			// It is an ordinary stream too.
-			list := f.do(rList, call{auth: f.readKey, params: project(projectA)})
+			list := f.do(rList, call{auth: f.readKey, params: project(fam.project)})
 			if !strings.Contains(string(list.body), `"site":"datadoghq.com"`) {
 				t.Errorf("the native view lacks the new stream: %s", list.body)
 			}
 		}),
-		derive(sCreate, "create Grafana Loki", 200, "", "", false, func(_ *fixture, c *call) {
+		derive(fam.create, "create Grafana Loki", 200, "", "", false, func(_ *fixture, c *call) {
 			c.body = []byte(`{"destination_type":"GRAFANA_LOKI","destination_config":{"grafana_loki":{"hostname":"logs-prod-eu-west-0.grafana.net","username":"123456","password":"` + lokiPassword + `"}}}`)
+		}).checking(func(t *testing.T, _ *fixture, r *result) {
+			if dig(r.json(t), "event_log_streaming_config.destination_config.grafana_loki.password") != lokiPassword {
+				t.Errorf("the answer does not carry the password sent: %s", r.body)
+			}
 		}),
-		derive(sCreate, "config missing", 400, "invalid_request", "", true, func(_ *fixture, c *call) {
+		derive(fam.create, "config missing", 400, "invalid_request", "", true, func(_ *fixture, c *call) {
 			c.body = []byte(`{"destination_type":"DATADOG","destination_config":{"datadog":null,"grafana_loki":null}}`)
 		}),
-		derive(sCreate, "unknown site", 400, "invalid_request", "", true, func(_ *fixture, c *call) {
+		derive(fam.create, "unknown site", 400, "invalid_request", "", true, func(_ *fixture, c *call) {
 			c.body = []byte(`{"destination_type":"DATADOG","destination_config":{"datadog":{"site":"MARS","api_key":"` + datadogAPIKey + `"}}}`)
 		}),
-		derive(sCreate, "second config of a type", 409, "duplicate_destination", "", false, func(f *fixture, _ *call) { f.stytchCreate() }),
+		derive(fam.create, "second config of a type", 409, "duplicate_destination", "", false, func(f *fixture, _ *call) { f.stytchCreate(fam) }),
 
-		succeeds(sGet, "read", 200, masked),
-		derive(sGet, "none of this type", 404, "not_found", "", false, func(_ *fixture, c *call) { c.params["destination_type"] = "GRAFANA_LOKI" }),
-		derive(sGet, "unknown destination type", 400, "invalid_request", "", true, func(_ *fixture, c *call) { c.params["destination_type"] = "SPLUNK" }),
+		succeeds(fam.get, "read", 200, masked),
+		derive(fam.get, "none of this type", 404, "not_found", "", false, func(_ *fixture, c *call) { c.params["destination_type"] = "GRAFANA_LOKI" }),
+		derive(fam.get, "unknown destination type", 400, "invalid_request", "", true, func(_ *fixture, c *call) { c.params["destination_type"] = "SPLUNK" }),
 
-		succeeds(sPut, "replace", 200, masked),
-		derive(sPut, "config of the other type", 400, "invalid_request", "", false, func(_ *fixture, c *call) {
+		succeeds(fam.put, "replace", 200, echoed("fedcba9876543210fedcba9876543210")),
+		derive(fam.put, "config of the other type", 400, "invalid_request", "", false, func(_ *fixture, c *call) {
 			c.body = []byte(`{"destination_config":{"grafana_loki":{"hostname":"logs.example.com","username":"u","password":"p"}}}`)
 		}),
 
-		succeeds(sDelete, "delete", 200, func(t *testing.T, f *fixture, r *result) {
-			if again := f.do(sGet, base[sGet](f)); again.status != 404 {
+		succeeds(fam.delete, "delete", 200, func(t *testing.T, f *fixture, r *result) {
+			if again := f.do(fam.get, base[fam.get](f)); again.status != 404 {
 				t.Errorf("read after delete: %d", again.status)
 			}
 		}),
-		derive(sDelete, "unknown destination type", 400, "invalid_request", "", true, func(_ *fixture, c *call) { c.params["destination_type"] = "datadog" }),
+		derive(fam.delete, "unknown destination type", 400, "invalid_request", "", true, func(_ *fixture, c *call) { c.params["destination_type"] = "datadog" }),
 
-		derive(sEnable, "enable a disabled config", 200, "", "", false, func(f *fixture, _ *call) { f.stytchDisable() }).
+		derive(fam.enable, "enable a disabled config", 200, "", "", false, func(f *fixture, _ *call) { f.stytchDisable(fam) }).
 			checking(status("ACTIVE")),
-		derive(sEnable, "unknown destination type", 400, "invalid_request", "", true, func(_ *fixture, c *call) { c.params["destination_type"] = "S3" }),
-		succeeds(sDisable, "disable", 200, status("DISABLED")),
-		derive(sDisable, "unknown destination type", 400, "invalid_request", "", true, func(_ *fixture, c *call) { c.params["destination_type"] = "S3" }),
+		derive(fam.enable, "unknown destination type", 400, "invalid_request", "", true, func(_ *fixture, c *call) { c.params["destination_type"] = "S3" }),
+		succeeds(fam.disable, "disable", 200, status("DISABLED")),
+		derive(fam.disable, "unknown destination type", 400, "invalid_request", "", true, func(_ *fixture, c *call) { c.params["destination_type"] = "S3" }),
 	)
+}
+
+// stytchV3Scenarios are what only Stytch's v3 paths have: the workspace key
+// and the environment slug.
+func stytchV3Scenarios() []scenario {
+	workspaceKey := func(id func(f *fixture) string) func(f *fixture, c *call) {
+		return func(f *fixture, c *call) {
+			c.auth = ""
+			c.headers["Authorization"] = "Basic " + base64.StdEncoding.EncodeToString([]byte(id(f)+":"+f.writeKey))
+		}
+	}
+	return []scenario{
+		derive(s3Get, "workspace key", 200, "", "", false, workspaceKey(func(f *fixture) string { return f.writeKeyID })),
+		derive(s3Disable, "workspace key", 200, "", "", false, workspaceKey(func(f *fixture) string { return f.writeKeyID })),
+		derive(s3Get, "workspace key id of another key", 401, "unauthenticated", "", false, workspaceKey(func(f *fixture) string { return f.spare.ID })),
+		derive(s3Get, "environment slug with a dot", 400, "invalid_request", "", true, func(_ *fixture, c *call) {
+			c.params["environment_slug"] = "prod.eu"
+		}),
+		derive(s3Get, "another environment", 404, "not_found", "", false, func(_ *fixture, c *call) {
+			c.params["environment_slug"] = "test" // acme.test is outside the key's scope
+		}),
+	}
 }

@@ -148,7 +148,7 @@ func TestAPIGatewaySamples(t *testing.T) {
 				t.Errorf("version %q, stage %q, requestContext.routeKey %q; want 2.0, $default, %q",
 					req.Version, rc.Stage, rc.RouteKey, req.RouteKey)
 			}
-			if rc.HTTP.Method != route.Method {
+			if rc.HTTP.Method != route.Method && route.Method != "ANY" {
 				t.Errorf("http.method %q, want %q", rc.HTTP.Method, route.Method)
 			}
 			wantPath, err := expand(route.Path, req.PathParameters)
@@ -427,11 +427,19 @@ func expand(template string, params map[string]string) (string, error) {
 		if !strings.HasPrefix(s, "{") || !strings.HasSuffix(s, "}") {
 			continue
 		}
-		v, ok := params[s[1:len(s)-1]]
+		name, greedy := strings.CutSuffix(s[1:len(s)-1], "+")
+		v, ok := params[name]
 		if !ok || v == "" {
 			return "", fmt.Errorf("no value for %s", s)
 		}
 		segs[i] = url.PathEscape(v)
+		if greedy { // {name+} takes the rest of the path, slashes and all
+			parts := strings.Split(v, "/")
+			for j, p := range parts {
+				parts[j] = url.PathEscape(p)
+			}
+			segs[i] = strings.Join(parts, "/")
+		}
 		used++
 	}
 	if used != len(params) {

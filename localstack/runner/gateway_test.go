@@ -357,9 +357,8 @@ func TestGatewayErrors(t *testing.T) {
 		wantStatus int
 		wantBody   string
 	}{
-		{name: "no route for the path", handler: ok, method: "GET", path: "/v1/nowhere", wantStatus: 404, wantBody: `{"message":"Not Found"}`},
-		{name: "path matches but method does not", handler: ok, method: "PUT", path: "/v1/projects/p/streams", wantStatus: 404, wantBody: `{"message":"Not Found"}`},
-		{name: "empty path parameter does not match", handler: ok, method: "GET", path: "/v1/projects//streams", wantStatus: 404, wantBody: `{"message":"Not Found"}`},
+		// Every other path reaches a fallback route (TestGatewayProductionRoutes).
+		{name: "no route for the path", handler: ok, method: "GET", path: "/", wantStatus: 404, wantBody: `{"message":"Not Found"}`},
 		{
 			name: "function error", method: "GET", path: "/v1/projects/p/streams", wantStatus: 500, wantBody: `{"message":"Internal Server Error"}`,
 			handler: func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
@@ -460,6 +459,49 @@ func TestGatewayInvocationContext(t *testing.T) {
 	}
 	eq(t, "InvokedFunctionArn", lc.InvokedFunctionArn, g.fns[topology.FunctionAPI].arn)
 	eq(t, "InvokedFunctionArn", lc.InvokedFunctionArn, "arn:aws:lambda:us-east-1:000000000000:function:test-api")
+}
+
+// The production routes, as the gateway matches them: Stytch's v3 paths name
+// their project and environment, and what no route serves reaches the
+// fallback of its family with the rest of the path as proxy.
+func TestGatewayProductionRoutes(t *testing.T) {
+	c := &capture{}
+	_, srv := newTestGateway(t, time.Second, c.handle)
+	const v3 = "/pwa/v3/projects/{project_slug}/environments/{environment_slug}/event_log_streaming"
+	tests := []struct {
+		method, path string
+		route        string
+		params       map[string]string
+	}{
+		{"POST", "/pwa/v3/projects/acme/environments/production/event_log_streaming", "POST " + v3,
+			map[string]string{"project_slug": "acme", "environment_slug": "production"}},
+		{"GET", "/pwa/v3/projects/acme/environments/test/event_log_streaming/DATADOG", "GET " + v3 + "/{destination_type}",
+			map[string]string{"project_slug": "acme", "environment_slug": "test", "destination_type": "DATADOG"}},
+		{"POST", "/pwa/v3/projects/acme/environments/production/event_log_streaming/GRAFANA_LOKI/disable", "POST " + v3 + "/{destination_type}/disable",
+			map[string]string{"project_slug": "acme", "environment_slug": "production", "destination_type": "GRAFANA_LOKI"}},
+		{"PATCH", "/pwa/v3/projects/acme/environments/production/event_log_streaming/DATADOG", "ANY /pwa/{proxy+}",
+			map[string]string{"proxy": "v3/projects/acme/environments/production/event_log_streaming/DATADOG"}},
+		{"GET", "/pwa/v3/projects/acme", "ANY /pwa/{proxy+}", map[string]string{"proxy": "v3/projects/acme"}},
+		{"GET", "/v1/nowhere", "ANY /{proxy+}", map[string]string{"proxy": "v1/nowhere"}},
+		{"PUT", "/v1/projects/p/streams", "ANY /{proxy+}", map[string]string{"proxy": "v1/projects/p/streams"}},
+		{"GET", "/v1/projects//streams", "ANY /{proxy+}", map[string]string{"proxy": "v1/projects//streams"}},
+		{"GET", "/v1/projects/p/streams", "GET /v1/projects/{project_id}/streams", map[string]string{"project_id": "p"}},
+		{"POST", "/loki/api/v1/push", "POST /loki/api/v1/push", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			req, _ := http.NewRequest(tc.method, srv.URL+tc.path, nil)
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			ev := c.got()
+			eq(t, "status", resp.StatusCode, 200)
+			eq(t, "routeKey", ev.RouteKey, tc.route)
+			eq(t, "pathParameters", ev.PathParameters, tc.params)
+		})
+	}
 }
 
 func TestGatewayRouteSpecificity(t *testing.T) {

@@ -47,6 +47,13 @@ const (
 	RouteCreateKey = "POST /v1/keys"
 	RouteListKeys  = "GET /v1/keys"
 	RouteRevokeKey = "DELETE /v1/keys/{key_id}"
+
+	// RouteFallback takes every request no other route matches (API Gateway
+	// tries a greedy route last), so that an unknown path or method is
+	// answered 404 in its family's error shape instead of API Gateway's own
+	// {"message":"Not Found"}, which Stytch's client reads as status 0 with
+	// no message. RouteStytchFallback does the same under /pwa/.
+	RouteFallback = "ANY /{proxy+}"
 )
 
 // DefaultMaxStreams is the per-project stream limit when none is configured.
@@ -97,7 +104,7 @@ type ListResponse struct {
 func (a *API) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	resp, err := a.route(ctx, req)
 	if err != nil {
-		if _, ok := stytchRoutes[req.RouteKey]; ok {
+		if stytchFamily(req) {
 			httpapi.Fail(ctx, a.Log, req, err) // logged once, answered Stytch's way
 			return stytchError(req, err), nil
 		}
@@ -124,22 +131,27 @@ func (a *API) route(ctx context.Context, req events.APIGatewayV2HTTPRequest) (ev
 		return a.keys(ctx, req)
 	}
 	need, ok := routes[req.RouteKey]
-	if sneed, stytch := stytchRoutes[req.RouteKey]; stytch {
-		need, ok = sneed, true
+	op, stytch := stytchRoutes[req.RouteKey]
+	if stytch {
+		need, ok = stytchAccess[op], true
 	}
 	if !ok {
-		return events.APIGatewayV2HTTPResponse{}, httpapi.Errorf(http.StatusNotFound, "route_not_found", "no route %s", req.RouteKey)
+		return events.APIGatewayV2HTTPResponse{}, errNoRoute(req)
 	}
-	projectID := req.PathParameters["project_id"]
-	if !stream.ValidProjectID(projectID) {
-		return events.APIGatewayV2HTTPResponse{}, &stream.ValidationError{Field: "project_id", Msg: "is not a valid project id"}
-	}
-	key, err := httpapi.Authorize(ctx, a.Auth, req, projectID, need)
+	projectID, err := projectOf(req)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	if _, ok := stytchRoutes[req.RouteKey]; ok {
-		return a.stytch(ctx, key, projectID, req)
+	auth := a.Auth
+	if stytch && auth != nil {
+		auth = workspaceKeys{auth}
+	}
+	key, err := httpapi.Authorize(ctx, auth, req, projectID, need)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	if stytch {
+		return a.stytch(ctx, key, projectID, op, req)
 	}
 	switch req.RouteKey {
 	case RouteCreate:
@@ -224,6 +236,33 @@ func (a *API) route(ctx context.Context, req events.APIGatewayV2HTTPRequest) (ev
 		return respond(http.StatusOK, s), nil
 	}
 	panic("unreachable: every key of routes is handled")
+}
+
+// errNoRoute answers a request no route serves: one of the fallback routes,
+// or a route key this function was not built for.
+func errNoRoute(req events.APIGatewayV2HTTPRequest) error {
+	what := req.RouteKey
+	if req.RouteKey == RouteFallback || req.RouteKey == RouteStytchFallback {
+		const most = 200 // of an arbitrary path, echoed back
+		what = req.RequestContext.HTTP.Method + " " + req.RawPath
+		if len(what) > most {
+			what = what[:most] + "…"
+		}
+	}
+	return httpapi.Errorf(http.StatusNotFound, "route_not_found", "no route %s", what)
+}
+
+// projectOf is the project a request addresses: its project_id, or on
+// Stytch's /pwa/v3 routes the one its project and environment slugs map to.
+func projectOf(req events.APIGatewayV2HTTPRequest) (string, error) {
+	if slug, ok := req.PathParameters["project_slug"]; ok {
+		return StytchProjectID(slug, req.PathParameters["environment_slug"])
+	}
+	id := req.PathParameters["project_id"]
+	if !stream.ValidProjectID(id) {
+		return "", &stream.ValidationError{Field: "project_id", Msg: "is not a valid project id"}
+	}
+	return id, nil
 }
 
 // body returns a JSON request body within the size limit.

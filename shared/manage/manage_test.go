@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	samples "github.com/logstream/logstream/events"
+	"github.com/logstream/logstream/shared/apikey"
 	"github.com/logstream/logstream/shared/stream"
 )
 
@@ -180,9 +181,10 @@ func TestStoreFailureIsA500WithoutDetails(t *testing.T) {
 
 // The API Gateway samples in events/ work against the handler as they are.
 func TestSampleRequests(t *testing.T) {
-	a := &API{Auth: adminAuth{}, Streams: &memStreams{m: map[string]stream.Stream{}}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	a := &API{Auth: sampleKey{}, Streams: &memStreams{m: map[string]stream.Stream{}}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	a.Validator.Deliverable = func(string) bool { return true } // a full deployment
-	// In order: the Stytch samples create, read, toggle and delete one stream.
+	// In order: each family of Stytch samples creates, reads, toggles and
+	// deletes one stream.
 	for _, tc := range []struct {
 		name string
 		want int
@@ -192,7 +194,9 @@ func TestSampleRequests(t *testing.T) {
 		{"apigw/enable-stream.json", 404}, {"apigw/disable-stream.json", 404}, {"apigw/stream-health.json", 404},
 		{"apigw/test-stream.json", 404}, {"apigw/stytch-create.json", 200}, {"apigw/stytch-get.json", 200},
 		{"apigw/stytch-disable.json", 200}, {"apigw/stytch-enable.json", 200}, {"apigw/stytch-delete.json", 200},
-		{"apigw/stytch-update.json", 404},
+		{"apigw/stytch-update.json", 404}, {"apigw/stytch-v3-create.json", 200}, {"apigw/stytch-v3-get.json", 200},
+		{"apigw/stytch-v3-update.json", 200}, {"apigw/stytch-v3-disable.json", 200}, {"apigw/stytch-v3-enable.json", 200},
+		{"apigw/stytch-v3-delete.json", 200}, {"apigw/stytch-fallback.json", 404}, {"apigw/fallback.json", 404},
 	} {
 		name, want := tc.name, tc.want
 		t.Run(name, func(t *testing.T) {
@@ -210,6 +214,16 @@ func TestSampleRequests(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sampleKey is adminAuth with the id of the workspace key the v3 samples
+// present: Basic base64("key_5a3c0e9b1f7d2c4e6a80:lsk_<a project key>").
+type sampleKey struct{}
+
+func (sampleKey) Authenticate(ctx context.Context, authorization string) (apikey.Key, error) {
+	k, err := adminAuth{}.Authenticate(ctx, authorization)
+	k.ID = "key_5a3c0e9b1f7d2c4e6a80"
+	return k, err
 }
 
 func callWith(t *testing.T, a *API, route, project, id, body string, headers map[string]string) events.APIGatewayV2HTTPResponse {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -15,10 +16,12 @@ import (
 )
 
 // Stytch-compatible routes: Stytch's event log streaming management API
-// (pwa/v3 event_log_streaming: Create, Get, Update, Delete, Enable, Disable),
-// field for field, on logstream's own streams. A client written for Stytch
-// works unchanged; the streams it makes are ordinary streams, visible and
-// editable through the native routes too.
+// (Create, Get, Update, Delete, Enable, Disable), field for field, on
+// logstream's own streams. A client written for Stytch works unchanged; the
+// streams it makes are ordinary streams, visible and editable through the
+// native routes too. Two path families name the same handlers: /v1, where a
+// path names a logstream project, and Stytch's own /pwa/v3, where it names a
+// Stytch project and environment (see StytchProjectID).
 const (
 	RouteStytchCreate  = "POST /v1/projects/{project_id}/event_log_streaming"
 	RouteStytchGet     = "GET /v1/projects/{project_id}/event_log_streaming/{destination_type}"
@@ -26,11 +29,102 @@ const (
 	RouteStytchDelete  = "DELETE /v1/projects/{project_id}/event_log_streaming/{destination_type}"
 	RouteStytchEnable  = "POST /v1/projects/{project_id}/event_log_streaming/{destination_type}/enable"
 	RouteStytchDisable = "POST /v1/projects/{project_id}/event_log_streaming/{destination_type}/disable"
+
+	stytchV3 = "/pwa/v3/projects/{project_slug}/environments/{environment_slug}/event_log_streaming"
+	// The paths stytch-management-go v3 calls (pkg/api/eventlogstreaming.go).
+	RouteStytchV3Create  = "POST " + stytchV3
+	RouteStytchV3Get     = "GET " + stytchV3 + "/{destination_type}"
+	RouteStytchV3Update  = "PUT " + stytchV3 + "/{destination_type}"
+	RouteStytchV3Delete  = "DELETE " + stytchV3 + "/{destination_type}"
+	RouteStytchV3Enable  = "POST " + stytchV3 + "/{destination_type}/enable"
+	RouteStytchV3Disable = "POST " + stytchV3 + "/{destination_type}/disable"
+
+	// RouteStytchFallback takes every other request under /pwa/, to answer
+	// it 404 in Stytch's error shape (see RouteFallback).
+	RouteStytchFallback = "ANY /pwa/{proxy+}"
 )
 
-var stytchRoutes = map[string]apikey.Access{RouteStytchCreate: apikey.AccessWrite, RouteStytchGet: apikey.AccessRead,
-	RouteStytchUpdate: apikey.AccessWrite, RouteStytchDelete: apikey.AccessWrite,
-	RouteStytchEnable: apikey.AccessWrite, RouteStytchDisable: apikey.AccessWrite}
+// stytchOp is what a Stytch-compatible route does, whichever path named it.
+type stytchOp int
+
+const (
+	stytchCreate stytchOp = iota + 1
+	stytchGet
+	stytchUpdate
+	stytchDelete
+	stytchEnable
+	stytchDisable
+)
+
+var stytchRoutes = map[string]stytchOp{
+	RouteStytchCreate: stytchCreate, RouteStytchGet: stytchGet, RouteStytchUpdate: stytchUpdate,
+	RouteStytchDelete: stytchDelete, RouteStytchEnable: stytchEnable, RouteStytchDisable: stytchDisable,
+	RouteStytchV3Create: stytchCreate, RouteStytchV3Get: stytchGet, RouteStytchV3Update: stytchUpdate,
+	RouteStytchV3Delete: stytchDelete, RouteStytchV3Enable: stytchEnable, RouteStytchV3Disable: stytchDisable,
+}
+
+// stytchAccess is the access each operation needs on its project.
+var stytchAccess = map[stytchOp]apikey.Access{stytchCreate: apikey.AccessWrite, stytchGet: apikey.AccessRead,
+	stytchUpdate: apikey.AccessWrite, stytchDelete: apikey.AccessWrite, stytchEnable: apikey.AccessWrite,
+	stytchDisable: apikey.AccessWrite}
+
+// stytchFamily reports whether a request is answered in Stytch's error shape:
+// the Stytch-compatible routes, anything else under /pwa/, and an unknown
+// path below a project's /v1 event_log_streaming.
+func stytchFamily(req events.APIGatewayV2HTTPRequest) bool {
+	if _, ok := stytchRoutes[req.RouteKey]; ok || req.RouteKey == RouteStytchFallback {
+		return true
+	}
+	seg := strings.Split(strings.TrimPrefix(req.RawPath, "/"), "/")
+	return req.RouteKey == RouteFallback && len(seg) >= 4 && seg[0] == "v1" && seg[1] == "projects" && seg[3] == "event_log_streaming"
+}
+
+// stytchSlug is what logstream accepts as a Stytch project or environment
+// slug: no dot, so that StytchProjectID can join two of them with one.
+var stytchSlug = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$`)
+
+// StytchProjectID is the logstream project that a Stytch project and
+// environment address on the /pwa/v3 routes: "<project>.<environment>", for
+// example acme.production. Slugs are 1 to 63 letters, digits, '-' or '_',
+// starting with a letter or digit, so the id is a valid project id and the
+// mapping is reversible (split at the one dot). API keys are scoped to that
+// id like to any project: a key for acme.test cannot touch acme.production.
+func StytchProjectID(project, environment string) (string, error) {
+	const rule = "must be 1 to 63 letters, digits, '-' or '_', starting with a letter or digit"
+	switch {
+	case !stytchSlug.MatchString(project):
+		return "", &stream.ValidationError{Field: "project_slug", Msg: rule}
+	case !stytchSlug.MatchString(environment):
+		return "", &stream.ValidationError{Field: "environment_slug", Msg: rule}
+	}
+	return project + "." + environment, nil
+}
+
+// workspaceKeys authenticates the Stytch routes' callers as Stytch's client
+// authenticates: a bearer token (its access token: here a logstream API key)
+// or its workspace key, "Basic base64(<key id>:<secret>)", here a logstream
+// key's id and secret. The id must be the secret's own key id ("admin" for
+// the bootstrap admin key), so a Basic header proves nothing a bearer one
+// does not; the key's project scope and access then apply as on any route.
+// No answer ever challenges for Basic (WWW-Authenticate stays Bearer), so a
+// browser never caches these credentials and replays them.
+type workspaceKeys struct{ keys httpapi.Authenticator }
+
+func (w workspaceKeys) Authenticate(ctx context.Context, authorization string) (apikey.Key, error) {
+	basic := http.Request{Header: http.Header{"Authorization": {authorization}}}
+	id, secret, ok := basic.BasicAuth()
+	if !ok {
+		return w.keys.Authenticate(ctx, authorization)
+	}
+	k, err := w.keys.Authenticate(ctx, "Bearer "+secret)
+	if err != nil {
+		return apikey.Key{}, err
+	}
+	if k.ID != id {
+		return apikey.Key{}, apikey.ErrUnauthenticated
+	}
+	return k, nil
+}
 
 // Stytch's destination types and the logstream types they are.
 var stytchTypes = map[string]string{"DATADOG": destination.Datadog, "GRAFANA_LOKI": destination.GrafanaLoki}
@@ -117,21 +211,32 @@ func stytchError(req events.APIGatewayV2HTTPRequest, err error) events.APIGatewa
 	return out
 }
 
-func stytchOK(req events.APIGatewayV2HTTPRequest, s *stream.Stream) events.APIGatewayV2HTTPResponse {
+// stytchOK answers 200 in Stytch's envelope, with s as its
+// event_log_streaming_config when s is not nil. sent is the destination_config
+// of a Create or Update: see toStytch.
+func stytchOK(req events.APIGatewayV2HTTPRequest, s *stream.Stream, sent *StytchConfig) events.APIGatewayV2HTTPResponse {
 	body := map[string]any{"request_id": req.RequestContext.RequestID, "status_code": http.StatusOK}
 	if s != nil {
-		body["event_log_streaming_config"] = toStytch(*s)
+		body["event_log_streaming_config"] = toStytch(*s, sent)
 	}
 	return httpapi.JSON(http.StatusOK, body)
 }
 
-// toStytch renders a stream as Stytch does on Get: secrets masked to their
-// last four characters. (Stytch echoes the secret in Create and Update
-// answers; logstream never returns a stored secret, so those are masked too.)
-func toStytch(s stream.Stream) StytchStream {
+// toStytch renders a stream as Stytch does. With sent nil (Get) the secret
+// is masked to its last four characters. With sent, the destination_config
+// of the Create or Update being answered, the secret is the one the caller
+// just sent, as Stytch's client expects (its create and update answers carry
+// api_key and password and no last four): a caller that compares its config
+// with the answer sees no difference. Only a value the request carried, and
+// that the stream now holds, is echoed; a secret the request left out is not
+// filled in from storage, and no other answer shows one.
+func toStytch(s stream.Stream, sent *StytchConfig) StytchStream {
 	out := StytchStream{StreamingStatus: "ACTIVE"}
 	if s.Status != stream.StatusActive {
 		out.StreamingStatus = "DISABLED"
+	}
+	if sent == nil {
+		sent = &StytchConfig{}
 	}
 	c, err := s.Destination()
 	if err != nil {
@@ -146,11 +251,18 @@ func toStytch(s stream.Stream) StytchStream {
 				site = name
 			}
 		}
-		out.DestinationConfig.Datadog = &StytchDatadog{Site: site, APIKeyLastFour: destination.LastFour(cfg.APIKey)}
+		dd := &StytchDatadog{Site: site, APIKeyLastFour: destination.LastFour(cfg.APIKey)}
+		if sent.Datadog != nil && sent.Datadog.APIKey != "" && sent.Datadog.APIKey == cfg.APIKey {
+			dd.APIKey, dd.APIKeyLastFour = cfg.APIKey, ""
+		}
+		out.DestinationConfig.Datadog = dd
 	case *destination.GrafanaLokiConfig:
 		out.DestinationType = "GRAFANA_LOKI"
-		out.DestinationConfig.GrafanaLoki = &StytchLoki{Hostname: cfg.Hostname, Username: cfg.Username,
-			PasswordLastFour: destination.LastFour(cfg.Password)}
+		loki := &StytchLoki{Hostname: cfg.Hostname, Username: cfg.Username, PasswordLastFour: destination.LastFour(cfg.Password)}
+		if sent.GrafanaLoki != nil && sent.GrafanaLoki.Password != "" && sent.GrafanaLoki.Password == cfg.Password {
+			loki.Password, loki.PasswordLastFour = cfg.Password, ""
+		}
+		out.DestinationConfig.GrafanaLoki = loki
 	}
 	return out
 }
@@ -178,8 +290,8 @@ func fromStytch(typ string, c *StytchConfig) (json.RawMessage, error) {
 }
 
 // stytch serves the Stytch-compatible routes.
-func (a *API) stytch(ctx context.Context, key apikey.Key, projectID string, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	if req.RouteKey == RouteStytchCreate {
+func (a *API) stytch(ctx context.Context, key apikey.Key, projectID string, op stytchOp, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	if op == stytchCreate {
 		body, err := a.body(req)
 		if err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
@@ -208,7 +320,7 @@ func (a *API) stytch(ctx context.Context, key apikey.Key, projectID string, req 
 		if err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
 		}
-		return stytchOK(req, &s), nil
+		return stytchOK(req, &s, sr.DestinationConfig), nil
 	}
 	typ, ok := stytchTypes[req.PathParameters["destination_type"]]
 	if !ok {
@@ -218,16 +330,16 @@ func (a *API) stytch(ctx context.Context, key apikey.Key, projectID string, req 
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	switch req.RouteKey {
-	case RouteStytchGet:
-		return stytchOK(req, &cur), nil
-	case RouteStytchDelete:
+	switch op {
+	case stytchGet:
+		return stytchOK(req, &cur, nil), nil
+	case stytchDelete:
 		if err := a.Streams.Delete(ctx, projectID, cur.ID); err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
 		}
 		a.emit(ctx, key, "deleted", cur)
-		return stytchOK(req, nil), nil
-	case RouteStytchUpdate:
+		return stytchOK(req, nil, nil), nil
+	case stytchUpdate:
 		body, err := a.body(req)
 		if err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
@@ -254,10 +366,10 @@ func (a *API) stytch(ctx context.Context, key apikey.Key, projectID string, req 
 		if changed {
 			a.emit(ctx, key, "updated", s)
 		}
-		return stytchOK(req, &s), nil
+		return stytchOK(req, &s, sr.DestinationConfig), nil
 	default: // enable, disable
 		status, action := stream.StatusActive, "enabled"
-		if req.RouteKey == RouteStytchDisable {
+		if op == stytchDisable {
 			status, action = stream.StatusPaused, "disabled"
 		}
 		s, changed, err := a.setStatus(ctx, req, projectID, cur.ID, status)
@@ -267,7 +379,7 @@ func (a *API) stytch(ctx context.Context, key apikey.Key, projectID string, req 
 		if changed {
 			a.emit(ctx, key, action, s)
 		}
-		return stytchOK(req, nil), nil
+		return stytchOK(req, nil, nil), nil
 	}
 }
 

@@ -42,9 +42,10 @@ func TestStytchCompatibleRoutes(t *testing.T) {
 	}
 	cfg := m["event_log_streaming_config"].(map[string]any)
 	dd := cfg["destination_config"].(map[string]any)["datadog"].(map[string]any)
-	// As in Stytch, a new config streams once enabled.
+	// As in Stytch, a new config streams once enabled; the answer carries
+	// the key just sent, as Stytch's client expects.
 	if cfg["destination_type"] != "DATADOG" || cfg["streaming_status"] != "DISABLED" || dd["site"] != "US3" ||
-		dd["api_key_last_four"] != "cdef" || dd["api_key"] != nil {
+		dd["api_key"] != ddKey || dd["api_key_last_four"] != nil {
 		t.Fatalf("create answer %v", cfg)
 	}
 	if code, m := stytch(t, a, RouteStytchCreate, "", `{"destination_type":"DATADOG","destination_config":{"datadog":{"site":"US","api_key":"`+ddKey+`"}}}`); code != 409 || m["error_type"] != "duplicate_destination" {
@@ -68,8 +69,13 @@ func TestStytchCompatibleRoutes(t *testing.T) {
 	stytch(t, a, RouteStytchEnable, "DATADOG", "")
 	code, m = stytch(t, a, RouteStytchUpdate, "DATADOG", `{"destination_config":{"datadog":{"site":"EU","api_key":"ffffffffffffffffffffffffffff9999"}}}`)
 	dd = m["event_log_streaming_config"].(map[string]any)["destination_config"].(map[string]any)["datadog"].(map[string]any)
-	if code != 200 || dd["site"] != "EU" || dd["api_key_last_four"] != "9999" {
+	if code != 200 || dd["site"] != "EU" || dd["api_key"] != "ffffffffffffffffffffffffffff9999" || dd["api_key_last_four"] != nil {
 		t.Fatalf("update: %d %v", code, m)
+	}
+	_, m = stytch(t, a, RouteStytchGet, "DATADOG", "")
+	dd = m["event_log_streaming_config"].(map[string]any)["destination_config"].(map[string]any)["datadog"].(map[string]any)
+	if dd["api_key"] != nil || dd["api_key_last_four"] != "9999" {
+		t.Fatalf("get masks the key: %v", m)
 	}
 	if code, _ := stytch(t, a, RouteStytchDelete, "DATADOG", ""); code != 200 {
 		t.Fatalf("delete: %d", code)
@@ -86,7 +92,7 @@ func TestStytchLokiAndErrors(t *testing.T) {
 	a := newAPI()
 	code, m := stytch(t, a, RouteStytchCreate, "", `{"destination_type":"GRAFANA_LOKI","destination_config":{"grafana_loki":{"hostname":"logs-prod-eu-west-0.grafana.net","username":"123456","password":"glc_secret_password_abcd"}}}`)
 	loki := m["event_log_streaming_config"].(map[string]any)["destination_config"].(map[string]any)["grafana_loki"].(map[string]any)
-	if code != 200 || loki["password_last_four"] != "abcd" || loki["password"] != nil || loki["username"] != "123456" {
+	if code != 200 || loki["password"] != "glc_secret_password_abcd" || loki["password_last_four"] != nil || loki["username"] != "123456" {
 		t.Fatalf("loki create: %d %v", code, m)
 	}
 	s := decodeList(t, call(t, a, RouteList, "p", "", "", ""))[0]

@@ -177,6 +177,10 @@ type Route struct {
 // Key is the API Gateway route key, "METHOD /path".
 func (r Route) Key() string { return r.Method + " " + r.Path }
 
+// Fallback reports whether the route only takes what no other route serves:
+// any method on a greedy path, which API Gateway matches last.
+func (r Route) Fallback() bool { return r.Method == "ANY" && strings.HasSuffix(r.Path, "+}") }
+
 // Spec is the whole deployed shape.
 type Spec struct {
 	Prefix string
@@ -280,6 +284,7 @@ func New(prefix string) Spec {
 		},
 	})
 	const project = "/v1/projects/{project_id}"
+	const stytchV3 = "/pwa/v3/projects/{project_slug}/environments/{environment_slug}/event_log_streaming"
 	s.Routes = []Route{
 		{Method: "POST", Path: "/v1/keys", Function: FunctionAPI},
 		{Method: "GET", Path: "/v1/keys", Function: FunctionAPI},
@@ -302,10 +307,24 @@ func New(prefix string) Spec {
 		{Method: "DELETE", Path: project + "/event_log_streaming/{destination_type}", Function: FunctionAPI},
 		{Method: "POST", Path: project + "/event_log_streaming/{destination_type}/enable", Function: FunctionAPI},
 		{Method: "POST", Path: project + "/event_log_streaming/{destination_type}/disable", Function: FunctionAPI},
+		// The same, on the paths of Stytch's management API v3, where a
+		// Stytch project and environment name the project.
+		{Method: "POST", Path: stytchV3, Function: FunctionAPI},
+		{Method: "GET", Path: stytchV3 + "/{destination_type}", Function: FunctionAPI},
+		{Method: "PUT", Path: stytchV3 + "/{destination_type}", Function: FunctionAPI},
+		{Method: "DELETE", Path: stytchV3 + "/{destination_type}", Function: FunctionAPI},
+		{Method: "POST", Path: stytchV3 + "/{destination_type}/enable", Function: FunctionAPI},
+		{Method: "POST", Path: stytchV3 + "/{destination_type}/disable", Function: FunctionAPI},
 		// Loki's push API, and the bridge's readiness and health.
 		{Method: "POST", Path: "/loki/api/v1/push", Function: FunctionLokiBridge},
 		{Method: "GET", Path: "/ready", Function: FunctionLokiBridge},
 		{Method: "GET", Path: "/health", Function: FunctionLokiBridge},
+		// Fallbacks: API Gateway matches a greedy path last, so these take
+		// only what no route above serves, and the API answers it 404 in
+		// the error shape of its family (Stytch's under /pwa/, the API's
+		// elsewhere) instead of API Gateway's bare {"message":"Not Found"}.
+		{Method: "ANY", Path: "/pwa/{proxy+}", Function: FunctionAPI},
+		{Method: "ANY", Path: "/{proxy+}", Function: FunctionAPI},
 	}
 	return s
 }
