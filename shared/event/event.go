@@ -213,6 +213,21 @@ const (
 	FormatNDJSON               // one object per line
 )
 
+// MediaTypes are the Content-Types a batch may be sent as, and the format
+// each one means. text/plain is not one: a body sent as text is not known to
+// be JSON at all, so it is refused (415) rather than guessed at.
+var MediaTypes = []struct {
+	Name   string
+	Format Format
+}{
+	{"application/json", FormatSniff}, // an array, or one object (which is also one NDJSON line)
+	{"application/x-ndjson", FormatNDJSON},
+	{"application/ndjson", FormatNDJSON},
+	{"application/jsonl", FormatNDJSON},
+	{"application/x-jsonlines", FormatNDJSON},
+	{"application/jsonlines", FormatNDJSON},
+}
+
 // FormatOf maps a Content-Type to a body format. An empty Content-Type sniffs.
 func FormatOf(contentType string) (Format, error) {
 	if strings.TrimSpace(contentType) == "" {
@@ -220,17 +235,24 @@ func FormatOf(contentType string) (Format, error) {
 	}
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil {
-		return 0, errorf(KindUnsupported, "unsupported_media_type", -1, "malformed Content-Type %q", contentType)
+		return 0, errorf(KindUnsupported, "unsupported_media_type", -1, "malformed Content-Type %q; %s", contentType, acceptedTypes())
 	}
-	switch mt {
-	case "application/json":
-		return FormatSniff, nil // an array, or one object (which is also one NDJSON line)
-	case "application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines",
-		"application/jsonlines", "text/plain":
-		return FormatNDJSON, nil
+	for _, t := range MediaTypes {
+		if mt == t.Name {
+			return t.Format, nil
+		}
 	}
-	return 0, errorf(KindUnsupported, "unsupported_media_type", -1,
-		"unsupported Content-Type %q: send application/json (an array of objects) or application/x-ndjson", mt)
+	return 0, errorf(KindUnsupported, "unsupported_media_type", -1, "unsupported Content-Type %q; %s", mt, acceptedTypes())
+}
+
+// acceptedTypes says which Content-Types a batch may be sent as.
+func acceptedTypes() string {
+	var ndjson []string
+	for _, t := range MediaTypes[2:] {
+		ndjson = append(ndjson, t.Name)
+	}
+	return fmt.Sprintf("send %s (an array of event objects, or one object) or %s (one object a line; also %s)",
+		MediaTypes[0].Name, MediaTypes[1].Name, strings.Join(ndjson, ", "))
 }
 
 // Decode returns the decompressed body, bounded by lim. contentEncoding is the

@@ -136,3 +136,27 @@ func TestWindowFollowsTheClock(t *testing.T) {
 		})
 	}
 }
+
+// A body of another type is refused with the types that are accepted; text
+// is not guessed to be NDJSON.
+func TestUnsupportedMediaTypeNamesTheAcceptedOnes(t *testing.T) {
+	for _, ct := range []string{"text/plain", "text/plain; charset=utf-8", "text/csv", "application/xml", "multipart/form-data; boundary=x", "no/"} {
+		t.Run(ct, func(t *testing.T) {
+			_, err := FormatOf(ct)
+			var pe *Error
+			if !errors.As(err, &pe) || pe.Kind != KindUnsupported {
+				t.Fatalf("FormatOf(%q) err = %v, want a 415", ct, err)
+			}
+			for _, mt := range MediaTypes {
+				if !strings.Contains(pe.Msg, mt.Name) {
+					t.Errorf("message %q does not name %s", pe.Msg, mt.Name)
+				}
+			}
+		})
+	}
+	for _, mt := range MediaTypes {
+		if _, err := FormatOf(mt.Name + "; charset=utf-8"); err != nil {
+			t.Errorf("%s refused: %v", mt.Name, err)
+		}
+	}
+}
