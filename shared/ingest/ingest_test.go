@@ -107,6 +107,8 @@ func TestHandle(t *testing.T) {
 			return r
 		}(), active: twoStreams, wantStatus: 400, wantCode: "invalid_request"},
 		{name: "unsupported media type", req: request([]byte(`a,b`), map[string]string{"content-type": "text/csv"}, false), active: twoStreams, wantStatus: 415, wantCode: "unsupported_media_type"},
+		{name: "invalid UTF-8 in a JSON array", req: request([]byte("[{\"a\":1},{\"a\":\"\xff\"}]"), map[string]string{"content-type": "application/json"}, true), active: twoStreams, wantStatus: 400, wantCode: "invalid_event"},
+		{name: "invalid UTF-8 in NDJSON", req: request([]byte("{\"a\":1}\n{\"a\":\"\xff\"}\n"), map[string]string{"content-type": "application/x-ndjson"}, true), active: twoStreams, wantStatus: 400, wantCode: "invalid_event"},
 		{name: "text/plain is not parsed as NDJSON", req: request([]byte(`{"a":1}`), map[string]string{"content-type": "text/plain; charset=utf-8"}, false), active: twoStreams, wantStatus: 415, wantCode: "unsupported_media_type"},
 		{name: "too many events", req: request([]byte("["+strings.Repeat(`{},`, event.DefaultLimits.MaxEvents)+"{}]"), nil, false), active: twoStreams, wantStatus: 413, wantCode: "too_many_events"},
 		{name: "body too large", req: request(bytes.Repeat([]byte(" "), int(event.DefaultLimits.MaxBodyBytes)+1), nil, false), active: twoStreams, wantStatus: 413, wantCode: "payload_too_large"},
