@@ -56,6 +56,7 @@ func DoExcept(client *http.Client, req *http.Request, notSuccess ...int) (*Answe
 		return nil, deliver.Classify(deliver.Retryable, fmt.Errorf("%s %s: %w", req.Method, req.URL.Redacted(), err))
 	}
 	defer resp.Body.Close()
+	recordStatus(req.Context(), resp.StatusCode)
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBody))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 && !slices.Contains(notSuccess, resp.StatusCode) {
