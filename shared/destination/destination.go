@@ -113,8 +113,8 @@ func Decode(typ string, raw json.RawMessage) (Config, error) {
 // fields and anything after the object; the error names the member by its
 // path (jsonstrict).
 func decodeStrict(data []byte, v any) *FieldError {
-	if err := jsonstrict.Decode(data, v); err != nil {
-		return invalid(err.Path, "%s", err.Msg)
+	if path, err := jsonstrict.Decode(data, v); err != nil {
+		return invalid(path, "%v", err)
 	}
 	return nil
 }

@@ -26,28 +26,15 @@ import (
 	"unicode/utf8"
 )
 
-// Error says what is wrong with the body and where.
-type Error struct {
-	// Path is the member at fault, in the body's terms: name,
-	// filters.include[1].regex, custom_headers.X-A; "" for the body itself.
-	Path string
-	// Msg is what is wrong, without the subject: "must be a string",
-	// "unknown field", "is not valid JSON: …".
-	Msg string
-}
-
-func (e *Error) Error() string {
-	if e.Path == "" {
-		return e.Msg
-	}
-	return e.Path + ": " + e.Msg
-}
-
 // Decode decodes data, exactly one JSON value, into v (a pointer), or says
-// why it cannot.
-func Decode(data []byte, v any) *Error {
+// why it cannot: err is what is wrong, without its subject ("must be a
+// string", "unknown field", "is not valid JSON: …"), and path the member at
+// fault in the body's terms (name, filters.include[1].regex,
+// custom_headers.X-A), "" for the body itself. Callers put the two into
+// their own field errors.
+func Decode(data []byte, v any) (path string, err error) {
 	if !utf8.Valid(data) {
-		return &Error{Msg: "is not valid UTF-8"}
+		return "", errors.New("is not valid UTF-8")
 	}
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
@@ -55,28 +42,33 @@ func Decode(data []byte, v any) *Error {
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	if err := walk(dec, rv.Type().Elem(), ""); err != nil {
-		return err
+	if e := walk(dec, rv.Type().Elem(), ""); e != nil {
+		return e.path, errors.New(e.msg)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		what := "value"
 		if rv.Type().Elem().Kind() == reflect.Struct {
 			what = "object"
 		}
-		return &Error{Msg: "must hold exactly one JSON " + what}
+		return "", errors.New("must hold exactly one JSON " + what)
 	}
 	// The shape is checked: encoding/json now only fills v in.
 	if err := json.Unmarshal(data, v); err != nil {
-		return &Error{Msg: "does not have the expected shape"}
+		return "", errors.New("does not have the expected shape")
 	}
-	return nil
+	return "", nil
+}
+
+// fault is what walk found wrong, and where.
+type fault struct {
+	path, msg string
 }
 
 var rawMessage = reflect.TypeFor[json.RawMessage]()
 
 // walk reads one value from dec and checks it against t, the Go type it
 // will be decoded into; path names the value.
-func walk(dec *json.Decoder, t reflect.Type, path string) *Error {
+func walk(dec *json.Decoder, t reflect.Type, path string) *fault {
 	tok, err := dec.Token()
 	if err != nil {
 		return syntaxError(dec, err)
@@ -90,7 +82,7 @@ func walk(dec *json.Decoder, t reflect.Type, path string) *Error {
 	if t == rawMessage || t.Kind() == reflect.Interface {
 		return skip(dec, tok)
 	}
-	wrong := func() *Error { return &Error{Path: path, Msg: "must be " + kind(t)} }
+	wrong := func() *fault { return &fault{path: path, msg: "must be " + kind(t)} }
 	switch tok := tok.(type) {
 	case json.Delim:
 		switch {
@@ -103,7 +95,7 @@ func walk(dec *json.Decoder, t reflect.Type, path string) *Error {
 				}
 				ft, ok := fields[name]
 				if !ok {
-					return &Error{Path: join(path, name), Msg: "unknown field"}
+					return &fault{path: join(path, name), msg: "unknown field"}
 				}
 				if err := walk(dec, ft, join(path, name)); err != nil {
 					return err
@@ -122,7 +114,7 @@ func walk(dec *json.Decoder, t reflect.Type, path string) *Error {
 		case tok == '[' && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array):
 			for i := 0; dec.More(); i++ {
 				if t.Kind() == reflect.Array && i >= t.Len() {
-					return &Error{Path: path, Msg: fmt.Sprintf("must have at most %d items", t.Len())}
+					return &fault{path: path, msg: fmt.Sprintf("must have at most %d items", t.Len())}
 				}
 				if err := walk(dec, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
 					return err
@@ -150,7 +142,7 @@ func walk(dec *json.Decoder, t reflect.Type, path string) *Error {
 }
 
 // number checks that n fits t.
-func number(n json.Number, t reflect.Type, path string, wrong func() *Error) *Error {
+func number(n json.Number, t reflect.Type, path string, wrong func() *fault) *fault {
 	var err error
 	switch t.Kind() {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
@@ -163,7 +155,7 @@ func number(n json.Number, t reflect.Type, path string, wrong func() *Error) *Er
 		return wrong()
 	}
 	if errors.Is(err, strconv.ErrRange) {
-		return &Error{Path: path, Msg: "is out of range"}
+		return &fault{path: path, msg: "is out of range"}
 	}
 	if err != nil {
 		return wrong()
@@ -172,7 +164,7 @@ func number(n json.Number, t reflect.Type, path string, wrong func() *Error) *Er
 }
 
 // key reads a member's name.
-func key(dec *json.Decoder) (string, *Error) {
+func key(dec *json.Decoder) (string, *fault) {
 	tok, err := dec.Token()
 	if err != nil {
 		return "", syntaxError(dec, err)
@@ -182,7 +174,7 @@ func key(dec *json.Decoder) (string, *Error) {
 }
 
 // skip reads the rest of a value whose first token was tok.
-func skip(dec *json.Decoder, tok json.Token) *Error {
+func skip(dec *json.Decoder, tok json.Token) *fault {
 	if d, ok := tok.(json.Delim); !ok || (d != '{' && d != '[') {
 		return nil
 	}
@@ -202,12 +194,12 @@ func skip(dec *json.Decoder, tok json.Token) *Error {
 	return nil
 }
 
-func syntaxError(dec *json.Decoder, err error) *Error {
+func syntaxError(dec *json.Decoder, err error) *fault {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return &Error{Msg: "is not valid JSON: it ends too soon"}
+		return &fault{msg: "is not valid JSON: it ends too soon"}
 	}
 	msg := strings.TrimPrefix(err.Error(), "json: ")
-	return &Error{Msg: fmt.Sprintf("is not valid JSON: %s (at byte %d)", msg, dec.InputOffset())}
+	return &fault{msg: fmt.Sprintf("is not valid JSON: %s (at byte %d)", msg, dec.InputOffset())}
 }
 
 func join(path, name string) string {

@@ -77,7 +77,7 @@ func TestDecode(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var d doc
-			err := Decode([]byte(tc.body), &d)
+			path, err := Decode([]byte(tc.body), &d)
 			if tc.msg == "" {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
@@ -88,8 +88,8 @@ func TestDecode(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || err.Path != tc.path || err.Msg != tc.msg {
-				t.Fatalf("err %#v, want path %q msg %q", err, tc.path, tc.msg)
+			if err == nil || path != tc.path || err.Error() != tc.msg {
+				t.Fatalf("path %q err %v, want path %q msg %q", path, err, tc.path, tc.msg)
 			}
 		})
 	}
@@ -103,8 +103,8 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var got doc
-		if err := Decode(body, &got); err != nil {
-			if err.Msg == "" {
+		if _, err := Decode(body, &got); err != nil {
+			if err.Error() == "" {
 				t.Fatalf("an error without a message: %#v", err)
 			}
 			return

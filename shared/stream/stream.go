@@ -114,11 +114,11 @@ type CreateRequest struct {
 // invalid UTF-8, unknown members and trailing data; the error names the
 // member at fault by its path in the body (jsonstrict).
 func DecodeStrict(body []byte, v any) error {
-	if err := jsonstrict.Decode(body, v); err != nil {
-		if err.Path == "" {
-			return invalid("", "body %s", err.Msg)
+	if path, err := jsonstrict.Decode(body, v); err != nil {
+		if path == "" {
+			return invalid("", "body %v", err)
 		}
-		return invalid(err.Path, "%s", err.Msg)
+		return invalid(path, "%v", err)
 	}
 	return nil
 }
