@@ -9,6 +9,7 @@ import (
 	"time"
 
 	samples "github.com/logstream/logstream/events"
+	"github.com/logstream/logstream/shared/event"
 	"github.com/logstream/logstream/shared/queue"
 )
 
@@ -179,5 +180,19 @@ func TestResentOktaBatchKeepsItsIDs(t *testing.T) {
 			t.Errorf("event %d: event_id %v is not unique", i, wantID)
 		}
 		ids[wantID] = true
+	}
+}
+
+// logstream's own lifecycle events take the internal path (Emit, from the
+// management API), which the reserved prefix does not close.
+func TestLifecycleEventsStillFlow(t *testing.T) {
+	pub := &fakePublisher{}
+	s := newService(&fakeStreams{active: twoStreams}, pub)
+	raw := json.RawMessage(`{"event_id":"evt_1","timestamp":"2026-11-24T10:00:00Z","type":"logstream.stream.deleted","project_id":"proj_demo"}`)
+	if err := s.Emit(context.Background(), "proj_demo", []event.Event{{ID: "evt_1", Raw: raw}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := delivered(t, pub); len(got) != 1 || got[0]["type"] != "logstream.stream.deleted" {
+		t.Fatalf("delivered %v", got)
 	}
 }
