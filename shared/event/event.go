@@ -71,10 +71,11 @@ type Window struct {
 }
 
 // DefaultWindow accepts events from 30 days before now to 2 hours after.
-// Back: wide enough for a platform that re-sends a backlog (Auth0 keeps
-// tenant logs for at most 30 days); the destinations with a window of their
-// own are narrower still (Loki: reject_old_samples_max_age, 7 days by
-// default; Datadog: 18 hours), and those senders park what they would drop.
+// Back: wide enough for a platform that re-sends weeks of backlog after an
+// outage, while a year 0001 or a Unix-epoch zero is refused; the
+// destinations with a window of their own are narrower still (Loki:
+// reject_old_samples_max_age, 7 days by default; Datadog: 18 hours), and
+// those senders park what they would drop.
 // Ahead: Datadog's own allowance (2 hours), room for a sender's clock that
 // runs fast; Loki allows 10 minutes (creation_grace_period).
 var DefaultWindow = Window{MaxAge: 30 * 24 * time.Hour, MaxAhead: 2 * time.Hour}
