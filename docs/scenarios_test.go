@@ -184,7 +184,9 @@ var base = map[string]func(f *fixture) call{
 	rHealth:  func(f *fixture) call { return call{auth: f.readKey, params: f.streamParams(f.webhook)} },
 	rTest:    func(f *fixture) call { return call{auth: f.writeKey, params: f.streamParams(f.webhook)} },
 	rIngest: func(f *fixture) call {
-		return jsonCall(f.writeKey, project(projectA), `[{"type":"user.session.start","actor":{"id":"usr_42"}},{"event_id":"evt_2","timestamp":"2026-11-24T10:00:00Z","type":"user.login"}]`)
+		// Ingestion accepts times near its clock (event.DefaultWindow).
+		ts := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
+		return jsonCall(f.writeKey, project(projectA), `[{"type":"user.session.start","actor":{"id":"usr_42"}},{"event_id":"evt_2","timestamp":"`+ts+`","type":"user.login"}]`)
 	},
 
 	sCreate: func(f *fixture) call { return jsonCall(f.writeKey, project(projectA), stytchDatadogBody) },

@@ -10,11 +10,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	samples "github.com/logstream/logstream/events"
 	"github.com/logstream/logstream/localstack/runner"
 	"github.com/logstream/logstream/localstack/standin"
 	"github.com/logstream/logstream/shared/secret"
@@ -192,10 +194,14 @@ func TestLocalStack(t *testing.T) {
 		t.Fatalf("streams list --all: %s", out)
 	}
 
-	// Events: the Okta sample, sniffed as a JSON array.
-	const sample = "../../events/auth/okta.json"
-	raw, err := os.ReadFile(sample)
+	// Events: the Okta sample, sniffed as a JSON array, its times moved to
+	// now (ingestion refuses times more than 30 days old).
+	raw, err := samples.FS.ReadFile("auth/okta.json")
 	if err != nil {
+		t.Fatal(err)
+	}
+	sample := filepath.Join(t.TempDir(), "okta.json")
+	if err := os.WriteFile(sample, samples.Fresh(raw, time.Now()), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	// Okta events carry eventType; some carry their own event_id, which

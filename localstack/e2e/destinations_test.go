@@ -90,8 +90,10 @@ func TestDestinationsEndToEnd(t *testing.T) {
 	jsonID := create("loki json", "grafana_loki", lokiStream("json"))
 	s3ID := create("archive", "s3", map[string]any{"bucket": bucket, "region": "us-east-1", "prefix": "logs/"})
 
-	// 300 events a millisecond apart, and one stamped two days ahead, which
-	// Loki refuses ("timestamp too new") and so fails its whole push.
+	// 300 events a millisecond apart, and one stamped an hour ahead: inside
+	// ingestion's window (2 hours ahead), past Loki's creation_grace_period
+	// (10 minutes), so Loki refuses it ("timestamp too new") and fails its
+	// whole push.
 	const total = 300
 	start := time.Now().UTC().Add(-time.Minute).Truncate(time.Millisecond)
 	want := map[string]time.Time{}
@@ -104,7 +106,7 @@ func TestDestinationsEndToEnd(t *testing.T) {
 		lines = append(lines, string(line))
 		if i == total/2 {
 			bad, _ := json.Marshal(map[string]any{"event_id": "evt_dest_future", "seq": -1,
-				"timestamp": time.Now().UTC().Add(48 * time.Hour).Format(time.RFC3339Nano)})
+				"timestamp": time.Now().UTC().Add(time.Hour).Format(time.RFC3339Nano)})
 			lines = append(lines, string(bad))
 		}
 	}

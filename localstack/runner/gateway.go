@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/logstream/logstream/shared/topology"
@@ -360,7 +361,7 @@ func (g *gateway) event(r *http.Request, rt *gatewayRoute, params map[string]str
 		},
 	}
 	if len(body) > 0 {
-		if isTextBody(r.Header) {
+		if isTextBody(r.Header) && utf8.Valid(body) {
 			ev.Body = string(body)
 		} else {
 			ev.Body = base64.StdEncoding.EncodeToString(body)
@@ -376,6 +377,9 @@ func (g *gateway) event(r *http.Request, rt *gatewayRoute, params map[string]str
 // application/javascript are text; everything else — including a missing
 // Content-Type and application/x-www-form-urlencoded — is base64-encoded, and
 // so is any body with a Content-Encoding (compressed bytes are binary).
+// The caller also base64-encodes a text body that is not valid UTF-8: the
+// event is JSON, whose strings hold only UTF-8, so its bytes would reach the
+// function as U+FFFD and a bad body would pass for a good one.
 func isTextBody(h http.Header) bool {
 	if ce := strings.TrimSpace(h.Get("Content-Encoding")); ce != "" && !strings.EqualFold(ce, "identity") {
 		return false

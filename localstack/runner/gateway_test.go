@@ -157,6 +157,18 @@ func TestGatewayRequestEvent(t *testing.T) {
 			},
 		},
 		{
+			// A JSON event can carry only valid UTF-8 as a string: the bytes
+			// would arrive as U+FFFD, and the function could not refuse them.
+			name: "a text body that is not UTF-8 is base64-encoded, bytes intact", method: "POST",
+			target:  "/v1/projects/p1/events",
+			headers: [][2]string{{"Content-Type", "application/json"}},
+			body:    []byte("[{\"msg\":\"h\xffllo\"}]"),
+			check: func(t *testing.T, ev events.APIGatewayV2HTTPRequest) {
+				eq(t, "body", ev.Body, base64.StdEncoding.EncodeToString([]byte("[{\"msg\":\"h\xffllo\"}]")))
+				eq(t, "isBase64Encoded", ev.IsBase64Encoded, true)
+			},
+		},
+		{
 			name: "text/plain body passes as text", method: "POST",
 			target:  "/v1/projects/p1/events",
 			headers: [][2]string{{"Content-Type", "text/plain"}},

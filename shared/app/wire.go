@@ -22,6 +22,7 @@ import (
 	"github.com/logstream/logstream/shared/netguard"
 	"github.com/logstream/logstream/shared/queue"
 	"github.com/logstream/logstream/shared/secret"
+	"github.com/logstream/logstream/shared/sink"
 	"github.com/logstream/logstream/shared/sink/datadog"
 	"github.com/logstream/logstream/shared/sink/eventbridge"
 	"github.com/logstream/logstream/shared/sink/loki"
@@ -113,7 +114,8 @@ type pipeline struct {
 func pipelines(awsCfg aws.Config, c Config) map[string]pipeline {
 	client := netguard.Policy{AllowPrivate: c.AllowPrivateEndpoints}.Client(c.DeliveryTimeout)
 	awsCfg = awsCfg.Copy()
-	awsCfg.HTTPClient = awshttp.NewBuildableClient().WithTimeout(c.DeliveryTimeout)
+	// The wrapper lets the test route report the status of a success.
+	awsCfg.HTTPClient = sink.StatusRecordingClient{Client: awshttp.NewBuildableClient().WithTimeout(c.DeliveryTimeout)}
 	// One quick retry in the SDK; the delivery core's backoff does the rest.
 	awsCfg.RetryMaxAttempts = 2
 	s3 := s3archive.New(awsCfg)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/logstream/logstream/shared/archive"
+	"github.com/logstream/logstream/shared/event"
 	"github.com/logstream/logstream/shared/lokipush"
 )
 
@@ -45,6 +46,12 @@ type Config struct {
 	// Log receives one line per request that fails or stores something
 	// (default slog.Default()).
 	Log *slog.Logger
+	// Window bounds the entries' times around Now, as Loki's
+	// reject_old_samples_max_age and creation_grace_period do: ingestion's
+	// window (event.DefaultWindow) when zero.
+	Window event.Window
+	// Now is the clock the window is applied with (default time.Now).
+	Now func() time.Time
 }
 
 // Validate reports what is missing.
@@ -65,6 +72,8 @@ type Handler struct {
 	creds  Credentials
 	limits lokipush.Limits
 	log    *slog.Logger
+	window event.Window
+	now    func() time.Time
 }
 
 // New returns the handler for a valid cfg.
@@ -76,7 +85,14 @@ func New(cfg Config) (*Handler, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Handler{store: cfg.Store, creds: cfg.Credentials, limits: cfg.Limits, log: log}, nil
+	h := &Handler{store: cfg.Store, creds: cfg.Credentials, limits: cfg.Limits, log: log, window: cfg.Window, now: cfg.Now}
+	if h.window == (event.Window{}) {
+		h.window = event.DefaultWindow
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	return h, nil
 }
 
 // healthTimeout bounds the bucket check, so a probe gets an answer well
@@ -143,6 +159,13 @@ func (h *Handler) push(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 	if err != nil {
 		return h.refuse(ctx, req, user, lokipush.StatusOf(err), err.Error())
 	}
+	// As Loki does, entries outside the window are refused with a 400 and
+	// the push's other entries are kept: a client does not retry a 400, so
+	// refusing the whole push would lose them.
+	refused, kept, why := dropImplausible(pr, h.window, h.now().UTC())
+	if refused > 0 && kept == 0 {
+		return h.refuse(ctx, req, user, http.StatusBadRequest, why)
+	}
 	obj, err := archive.Encode(tenant, pr)
 	if err != nil { // only a tenant error, which was checked above
 		return h.refuse(ctx, req, user, http.StatusBadRequest, err.Error())
@@ -165,7 +188,10 @@ func (h *Handler) push(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 		return text(http.StatusServiceUnavailable, "failed to store the push in the archive; retry the request")
 	}
 	log.InfoContext(ctx, "push archived", "key", obj.Key, "streams", streams, "entries", obj.Records,
-		"request_bytes", size, "records_bytes", obj.RawBytes, "object_bytes", len(obj.Body))
+		"request_bytes", size, "records_bytes", obj.RawBytes, "object_bytes", len(obj.Body), "entries_refused", refused)
+	if refused > 0 {
+		return text(http.StatusBadRequest, fmt.Sprintf("%s; the push's other %d entries were archived", why, kept))
+	}
 	return noContent()
 }
 

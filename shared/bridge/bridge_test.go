@@ -107,12 +107,17 @@ func newTestHandler(t testing.TB, store Store, lim lokipush.Limits, log *bytes.B
 	if log != nil {
 		w = log
 	}
-	h, err := New(Config{Store: store, Credentials: creds, Limits: lim, Log: slog.New(slog.NewJSONHandler(w, nil))})
+	h, err := New(Config{Store: store, Credentials: creds, Limits: lim, Log: slog.New(slog.NewJSONHandler(w, nil)),
+		Now: func() time.Time { return testNow }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return h
 }
+
+// testNow is the test handlers' clock: an hour after the fixtures' entries
+// (smallJSON, pushBodies), whatever the date the tests run on.
+var testNow = time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)
 
 const smallJSON = `{"streams":[{"stream":{"app":"api","env":"prod"},"values":[["1795503600000000000","{\"msg\":\"hi\"}",{"trace_id":"abc"}],["1795503600000000001","plain"]]}]}`
 

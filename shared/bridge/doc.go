@@ -18,7 +18,9 @@
 //
 // Errors are answered as Loki answers them — a plain-text message with the
 // status (Loki's distributor uses http.Error) — because Loki clients log that
-// text: 400 malformed body, labels or tenant; 401 missing or wrong
+// text: 400 malformed body, labels or tenant, or entries dated outside the
+// plausible window (event.DefaultWindow: as Loki does, the push's other
+// entries are archived and the 400 names the first refused); 401 missing or wrong
 // credentials; 404 unknown path; 405 wrong method; 413 body over the limit;
 // 415 unknown Content-Type or Content-Encoding; 503 not stored, retry.
 //

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	samples "github.com/logstream/logstream/events"
@@ -26,7 +27,9 @@ func TestAPIGatewaySamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	store := &sampleStore{}
-	h, err := bridge.New(bridge.Config{Store: store, Credentials: creds})
+	// The clock reads the push sample's day, 2026-11-23.
+	h, err := bridge.New(bridge.Config{Store: store, Credentials: creds,
+		Now: func() time.Time { return time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC) }})
 	if err != nil {
 		t.Fatal(err)
 	}

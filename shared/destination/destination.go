@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"reflect"
 	"slices"
 	"strings"
 
+	"github.com/logstream/logstream/shared/jsonstrict"
 	"github.com/logstream/logstream/shared/netguard"
 )
 
@@ -116,50 +116,13 @@ func Decode(typ string, raw json.RawMessage) (Config, error) {
 }
 
 // decodeStrict decodes exactly one JSON object into v, refusing unknown
-// fields and anything after the object.
+// fields and anything after the object; the error names the member by its
+// path (jsonstrict).
 func decodeStrict(data []byte, v any) *FieldError {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var ute *json.UnmarshalTypeError
-		if errors.As(err, &ute) {
-			if ute.Field == "" {
-				return invalid("", "must be a JSON object")
-			}
-			return invalid(ute.Field, "must be %s", jsonKind(ute.Type))
-		}
-		if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
-			return invalid(strings.Trim(strings.TrimPrefix(msg, "json: unknown field "), `"`), "unknown field")
-		}
-		return invalid("", "is not valid JSON: %v", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return invalid("", "must hold exactly one JSON object")
+	if path, err := jsonstrict.Decode(data, v); err != nil {
+		return invalid(path, "%v", err)
 	}
 	return nil
-}
-
-// jsonKind names the JSON type a Go type decodes from.
-func jsonKind(t reflect.Type) string {
-	if t == nil {
-		return "of another type"
-	}
-	switch t.Kind() {
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "true or false"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "an integer in range"
-	case reflect.Slice, reflect.Array:
-		return "an array of " + strings.TrimPrefix(strings.TrimPrefix(jsonKind(t.Elem()), "a "), "an ") + "s"
-	case reflect.Map, reflect.Struct:
-		return "an object"
-	case reflect.Pointer:
-		return jsonKind(t.Elem())
-	}
-	return "of type " + t.String()
 }
 
 // Validate checks every field (required ones included) and normalises (trim, lower-case host names,

@@ -78,7 +78,7 @@ func TestGrafanaLokiValidate(t *testing.T) {
 		{name: "label value 129 chars", cfg: with(base, "labels", map[string]string{"env": repeat("v", 129)}), field: "labels.env"},
 		{name: "label value empty", cfg: with(base, "labels", map[string]string{"env": " "}), field: "labels.env"},
 		{name: "label value with newline", cfg: with(base, "labels", map[string]string{"env": "a\nb"}), field: "labels.env"},
-		{name: "label value not a string", cfg: with(base, "labels", map[string]any{"env": 1}), field: "labels"},
+		{name: "label value not a string", cfg: with(base, "labels", map[string]any{"env": 1}), field: "labels.env"},
 		{name: "url refused in production", cfg: with(base, "url", "https://loki.example.com/loki/api/v1/push"), field: "url"},
 		{name: "url under dev switch without hostname or credentials", cfg: map[string]any{"url": "http://localhost:3100/loki/api/v1/push"}, dev: true, field: pass, check: func(t *testing.T, c Config) {
 			if got := loki(c).PushURL(); got != "http://localhost:3100/loki/api/v1/push" {

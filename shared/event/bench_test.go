@@ -19,6 +19,7 @@ func corpus(b *testing.B) (array, ndjson, gzNDJSON []byte, n int) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	src = samples.Fresh(src, benchStamp.Now())
 	var lines [][]byte
 	for _, l := range bytes.Split(src, []byte("\n")) {
 		if l = bytes.TrimSpace(l); len(l) > 0 {
@@ -43,7 +44,7 @@ var benchStamp = Stamper{Now: func() time.Time { return time.Unix(1_800_000_000,
 
 func BenchmarkParse(b *testing.B) {
 	array, ndjson, gzNDJSON, n := corpus(b)
-	lim := Limits{MaxBodyBytes: 64 << 20, MaxDecodedBytes: 64 << 20, MaxEvents: n, MaxEventBytes: 1 << 20}
+	lim := Limits{MaxBodyBytes: 64 << 20, MaxDecodedBytes: 64 << 20, MaxEvents: n, MaxEventBytes: 1 << 20, Window: DefaultWindow}
 	run := func(name string, body []byte, encoding string, format Format) {
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(body)))

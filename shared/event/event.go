@@ -2,8 +2,12 @@
 // logstream and stamps each event with a stable id and a timestamp.
 //
 // An event is any JSON object. logstream owns two fields of it: event_id (kept
-// when the sender gives one, otherwise a fresh UUIDv7) and timestamp (RFC 3339;
-// the time of ingestion when absent). Every other field passes through untouched.
+// when the sender gives one, otherwise the vendor's own id — Okta's uuid,
+// Auth0's log_id — or else a fresh UUIDv7) and timestamp (RFC 3339; when
+// absent, the vendor's own time — Okta's published, Auth0's date — or else the
+// time of ingestion). The timestamp must lie in a plausible Window around the
+// time of ingestion. Types starting with ReservedTypePrefix are logstream's own.
+// Every other field passes through untouched.
 package event
 
 import (
@@ -15,6 +19,7 @@ import (
 	"mime"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -28,6 +33,87 @@ const (
 	FieldTimestamp = "timestamp"
 	maxIDLength    = 128
 )
+
+// Vendor is an event source whose events carry their own id and time under
+// other names. When an event has no event_id (timestamp), Parse takes the
+// vendor's id (time) instead, so a batch sent twice keeps its ids and
+// receivers can drop the duplicates. An event is the vendor's when both of
+// its members are JSON strings. Stytch needs no entry: its event logs carry
+// event_id and timestamp themselves.
+type Vendor struct {
+	Name, ID, Time string
+}
+
+// Vendors are the vendors Parse knows, in the order it tries them.
+var Vendors = [...]Vendor{
+	{Name: "Okta", ID: "uuid", Time: "published"}, // System Log API, LogEvent
+	{Name: "Auth0", ID: "log_id", Time: "date"},   // Management API, GET /api/v2/logs
+}
+
+// TypeFields are the top-level members that name an event's type, in the
+// order shared/sink/eventbridge prefers them for DetailType: Okta's
+// "eventType", the generic and Auth0's "type", "event_type", and Stytch's
+// "action".
+var TypeFields = [...]string{"eventType", "type", "event_type", "action"}
+
+// ReservedTypePrefix starts the types of the events logstream emits itself
+// (logstream.stream.created, logstream.test …), which reach a project's
+// streams without passing through Parse. Parse refuses a client's event whose
+// type starts with it, in any case and after leading white space, so no
+// client can pass its events off as logstream's.
+const ReservedTypePrefix = "logstream."
+
+// Window is the span of event times accepted as plausible, around the time
+// of ingestion.
+type Window struct {
+	MaxAge   time.Duration // how long before now
+	MaxAhead time.Duration // how long after now
+}
+
+// DefaultWindow accepts events from 30 days before now to 2 hours after.
+// Back: wide enough for a platform that re-sends weeks of backlog after an
+// outage, while a year 0001 or a Unix-epoch zero is refused; the
+// destinations with a window of their own are narrower still (Loki:
+// reject_old_samples_max_age, 7 days by default; Datadog: 18 hours), and
+// those senders park what they would drop.
+// Ahead: Datadog's own allowance (2 hours), room for a sender's clock that
+// runs fast; Loki allows 10 minutes (creation_grace_period).
+var DefaultWindow = Window{MaxAge: 30 * 24 * time.Hour, MaxAhead: 2 * time.Hour}
+
+// Bounds are the oldest and the newest time accepted at now.
+func (w Window) Bounds(now time.Time) (oldest, newest time.Time) {
+	return now.Add(-w.MaxAge), now.Add(w.MaxAhead)
+}
+
+// Contains reports whether t is in the window at now, bounds included.
+func (w Window) Contains(t, now time.Time) bool {
+	oldest, newest := w.Bounds(now)
+	return !t.Before(oldest) && !t.After(newest)
+}
+
+// String says what the window is, in words: "30 days before now to 2 hours
+// after".
+func (w Window) String() string {
+	return span(w.MaxAge) + " before now to " + span(w.MaxAhead) + " after"
+}
+
+func span(d time.Duration) string {
+	unit := func(n int64, name string) string {
+		if n == 1 {
+			return "1 " + name
+		}
+		return fmt.Sprintf("%d %ss", n, name)
+	}
+	switch {
+	case d >= 24*time.Hour && d%(24*time.Hour) == 0:
+		return unit(int64(d/(24*time.Hour)), "day")
+	case d >= time.Hour && d%time.Hour == 0:
+		return unit(int64(d/time.Hour), "hour")
+	case d >= time.Minute && d%time.Minute == 0:
+		return unit(int64(d/time.Minute), "minute")
+	}
+	return d.String()
+}
 
 // Event is one accepted event.
 type Event struct {
@@ -46,6 +132,9 @@ type Limits struct {
 	MaxDecodedBytes int64 // the body after decompression
 	MaxEvents       int   // events per request
 	MaxEventBytes   int   // one event, compact, after stamping
+	// Window bounds each event's timestamp around the time of ingestion;
+	// the zero Window accepts only the very time of ingestion.
+	Window Window
 }
 
 // DefaultLimits fit API Gateway and Lambda: HTTP API payloads are at most 10 MB
@@ -57,6 +146,7 @@ var DefaultLimits = Limits{
 	MaxDecodedBytes: 32 << 20,
 	MaxEvents:       10_000,
 	MaxEventBytes:   200 << 10,
+	Window:          DefaultWindow,
 }
 
 // Kind classifies a parse error; the HTTP boundary maps it to a status.
@@ -124,6 +214,21 @@ const (
 	FormatNDJSON               // one object per line
 )
 
+// MediaTypes are the Content-Types a batch may be sent as, and the format
+// each one means. text/plain is not one: a body sent as text is not known to
+// be JSON at all, so it is refused (415) rather than guessed at.
+var MediaTypes = []struct {
+	Name   string
+	Format Format
+}{
+	{"application/json", FormatSniff}, // an array, or one object (which is also one NDJSON line)
+	{"application/x-ndjson", FormatNDJSON},
+	{"application/ndjson", FormatNDJSON},
+	{"application/jsonl", FormatNDJSON},
+	{"application/x-jsonlines", FormatNDJSON},
+	{"application/jsonlines", FormatNDJSON},
+}
+
 // FormatOf maps a Content-Type to a body format. An empty Content-Type sniffs.
 func FormatOf(contentType string) (Format, error) {
 	if strings.TrimSpace(contentType) == "" {
@@ -131,17 +236,24 @@ func FormatOf(contentType string) (Format, error) {
 	}
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil {
-		return 0, errorf(KindUnsupported, "unsupported_media_type", -1, "malformed Content-Type %q", contentType)
+		return 0, errorf(KindUnsupported, "unsupported_media_type", -1, "malformed Content-Type %q; %s", contentType, acceptedTypes())
 	}
-	switch mt {
-	case "application/json":
-		return FormatSniff, nil // an array, or one object (which is also one NDJSON line)
-	case "application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines",
-		"application/jsonlines", "text/plain":
-		return FormatNDJSON, nil
+	for _, t := range MediaTypes {
+		if mt == t.Name {
+			return t.Format, nil
+		}
 	}
-	return 0, errorf(KindUnsupported, "unsupported_media_type", -1,
-		"unsupported Content-Type %q: send application/json (an array of objects) or application/x-ndjson", mt)
+	return 0, errorf(KindUnsupported, "unsupported_media_type", -1, "unsupported Content-Type %q; %s", mt, acceptedTypes())
+}
+
+// acceptedTypes says which Content-Types a batch may be sent as.
+func acceptedTypes() string {
+	var ndjson []string
+	for _, t := range MediaTypes[2:] {
+		ndjson = append(ndjson, t.Name)
+	}
+	return fmt.Sprintf("send %s (an array of event objects, or one object) or %s (one object a line; also %s)",
+		MediaTypes[0].Name, MediaTypes[1].Name, strings.Join(ndjson, ", "))
 }
 
 // Decode returns the decompressed body, bounded by lim. contentEncoding is the
@@ -203,7 +315,7 @@ func Parse(body []byte, format Format, lim Limits, st Stamper) ([]Event, error) 
 	out := make([]Event, 0, len(raws))
 	compacted := format == FormatArray // splitArray compacted the whole body
 	for i, raw := range raws {
-		ev, err := stamp(raw, compacted, now, st)
+		ev, err := stamp(raw, compacted, now, lim.Window, st)
 		if err != nil {
 			err.Index = i
 			return nil, err
@@ -302,7 +414,7 @@ func splitLines(body []byte, lim Limits) ([][]byte, error) {
 
 // stamp compacts one event, checks the fields logstream owns and adds the
 // missing ones right after the opening brace.
-func stamp(raw []byte, compacted bool, now time.Time, st Stamper) (Event, *Error) {
+func stamp(raw []byte, compacted bool, now time.Time, win Window, st Stamper) (Event, *Error) {
 	compact := raw
 	if !compacted {
 		var buf bytes.Buffer
@@ -318,37 +430,49 @@ func stamp(raw []byte, compacted bool, now time.Time, st Stamper) (Event, *Error
 	if !utf8.Valid(compact) {
 		return Event{}, errorf(KindInvalid, "invalid_event", 0, "an event must be valid UTF-8")
 	}
-	idRaw, tsRaw, err := ownedFields(compact)
+	m, err := scan(compact)
 	if err != nil {
 		return Event{}, err
 	}
+	id, ts := m.sources()
 	ev := Event{}
 	var prefix []byte
-	if idRaw == nil {
+	switch {
+	case id.raw == nil:
 		ev.ID = st.newID()
 		prefix = appendField(prefix, FieldID, ev.ID)
-	} else {
-		if err := json.Unmarshal(idRaw, &ev.ID); err != nil || ev.ID == "" || len(ev.ID) > maxIDLength {
+	default:
+		text, ok := jsonobj.Text(id.raw)
+		if !ok || len(text) == 0 || len(text) > maxIDLength {
 			return Event{}, errorf(KindInvalid, "invalid_event_id", 0,
-				"%s must be a non-empty string of at most %d bytes", FieldID, maxIDLength)
+				"%s must be a non-empty string of at most %d bytes", id.idName(), maxIDLength)
+		}
+		ev.ID = string(text)
+		if id.vendor != nil {
+			prefix = appendField(prefix, FieldID, ev.ID)
 		}
 	}
-	if tsRaw == nil {
+	switch {
+	case ts.raw == nil:
 		ev.Time = now
 		prefix = appendField(prefix, FieldTimestamp, now.Format(time.RFC3339Nano))
-	} else {
-		var s string
-		t, perr := time.Time{}, error(nil)
-		if err := json.Unmarshal(tsRaw, &s); err == nil {
-			t, perr = time.Parse(time.RFC3339Nano, s)
-		} else {
-			perr = err
-		}
-		if perr != nil {
+	default:
+		text, ok := jsonobj.Text(ts.raw)
+		t, err := time.Parse(time.RFC3339Nano, string(text))
+		if !ok || err != nil {
 			return Event{}, errorf(KindInvalid, "invalid_timestamp", 0,
-				"%s must be an RFC 3339 string such as 2026-11-24T10:00:00Z", FieldTimestamp)
+				"%s must be an RFC 3339 string such as 2026-11-24T10:00:00Z", ts.timeName())
 		}
 		ev.Time = t.UTC()
+		if !win.Contains(ev.Time, now) {
+			oldest, newest := win.Bounds(now)
+			return Event{}, errorf(KindInvalid, "timestamp_out_of_range", 0,
+				"%s %s is outside the accepted window of %s (%s to %s)", ts.timeName(), text, win,
+				oldest.Format(time.RFC3339), newest.Format(time.RFC3339))
+		}
+		if ts.vendor != nil {
+			prefix = appendField(prefix, FieldTimestamp, string(text))
+		}
 	}
 	if prefix == nil {
 		// Capped so an append can never write into the neighbouring event of
@@ -377,40 +501,119 @@ func appendField(b []byte, name, value string) []byte {
 	return append(b, ',')
 }
 
-// ownedFields returns the raw values of event_id and timestamp at the top
-// level of a compact, valid JSON object (json.Compact has checked it),
-// matching names exactly once their escapes are decoded (encoding/json's
-// struct decoding would also match "EVENT_ID"). A repeated owned field is
-// refused: receivers would disagree on which counts. ownedFieldsDecoder in
-// the tests is the slow, obviously correct oracle it is fuzzed against.
-func ownedFields(obj []byte) (id, ts json.RawMessage, perr *Error) {
+// members are the raw values of the top-level members Parse reads.
+type members struct {
+	id, ts json.RawMessage
+	vendor [len(Vendors)]struct{ id, ts json.RawMessage }
+}
+
+// source is where an owned field's value comes from: the raw value, and the
+// vendor whose member it is (nil for the event's own event_id or timestamp).
+type source struct {
+	raw    json.RawMessage
+	vendor *Vendor
+}
+
+// sources picks where event_id and timestamp come from: the event's own
+// members, else those of the first vendor whose two members are both strings.
+func (m *members) sources() (id, ts source) {
+	id, ts = source{raw: m.id}, source{raw: m.ts}
+	for i := range Vendors {
+		vid, vts := m.vendor[i].id, m.vendor[i].ts
+		if !isString(vid) || !isString(vts) {
+			continue
+		}
+		if id.raw == nil {
+			id = source{raw: vid, vendor: &Vendors[i]}
+		}
+		if ts.raw == nil {
+			ts = source{raw: vts, vendor: &Vendors[i]}
+		}
+		break
+	}
+	return id, ts
+}
+
+// idName and timeName name the member a value came from, for error messages.
+func (s source) idName() string {
+	if s.vendor == nil {
+		return FieldID
+	}
+	return fmt.Sprintf("%s (%s's id, taken as %s)", s.vendor.ID, s.vendor.Name, FieldID)
+}
+
+func (s source) timeName() string {
+	if s.vendor == nil {
+		return FieldTimestamp
+	}
+	return fmt.Sprintf("%s (%s's time, taken as %s)", s.vendor.Time, s.vendor.Name, FieldTimestamp)
+}
+
+func isString(raw []byte) bool { return len(raw) > 0 && raw[0] == '"' }
+
+// scan reads the members Parse needs from the top level of a compact, valid
+// JSON object (json.Compact has checked it), matching names exactly once
+// their escapes are decoded (encoding/json's struct decoding would also match
+// "EVENT_ID"), and refuses a type with the reserved prefix. A repeated
+// member Parse reads is refused: receivers would disagree on which counts.
+// membersDecoder in the tests is the slow, obviously correct oracle it is
+// fuzzed against.
+func scan(obj []byte) (m members, perr *Error) {
+	set := func(dst *json.RawMessage, name string, value []byte, code string) bool {
+		if *dst != nil {
+			perr = errorf(KindInvalid, code, 0, "%s appears more than once", name)
+			return false
+		}
+		*dst = value
+		return true
+	}
 	err := jsonobj.Members(obj, func(key, value []byte) bool {
 		if name, ok := jsonobj.Unescape(key); ok {
 			key = name
 		}
+		// string(key) in comparisons does not allocate; a string kept would.
 		switch string(key) {
 		case FieldID:
-			if id != nil {
-				perr = errorf(KindInvalid, "invalid_event_id", 0, "%s appears more than once", FieldID)
-				return false
-			}
-			id = value
+			return set(&m.id, FieldID, value, "invalid_event_id")
 		case FieldTimestamp:
-			if ts != nil {
-				perr = errorf(KindInvalid, "invalid_timestamp", 0, "%s appears more than once", FieldTimestamp)
+			return set(&m.ts, FieldTimestamp, value, "invalid_timestamp")
+		}
+		for _, f := range TypeFields {
+			if string(key) != f {
+				continue
+			}
+			if t, ok := jsonobj.Text(value); ok && reserved(t) {
+				perr = errorf(KindInvalid, "reserved_type", 0, "%s %q starts with %q, which is reserved for the events logstream emits itself",
+					f, t, ReservedTypePrefix)
 				return false
 			}
-			ts = value
+			return true
+		}
+		for i, v := range Vendors {
+			switch string(key) {
+			case v.ID:
+				return set(&m.vendor[i].id, v.ID, value, "invalid_event_id")
+			case v.Time:
+				return set(&m.vendor[i].ts, v.Time, value, "invalid_timestamp")
+			}
 		}
 		return true
 	})
 	if perr != nil {
-		return nil, nil, perr
+		return members{}, perr
 	}
 	if err != nil { // cannot happen after json.Compact; kept so a fault never passes
-		return nil, nil, errorf(KindInvalid, "invalid_event", 0, "an event must be a JSON object")
+		return members{}, errorf(KindInvalid, "invalid_event", 0, "an event must be a JSON object")
 	}
-	return id, ts, nil
+	return m, nil
+}
+
+// reserved reports whether an event type starts with ReservedTypePrefix,
+// ignoring case and leading white space (as EventBridge's DetailType and
+// most receivers' comparisons would).
+func reserved(typ []byte) bool {
+	t := bytes.TrimLeftFunc(typ, unicode.IsSpace)
+	return len(t) >= len(ReservedTypePrefix) && bytes.EqualFold(t[:len(ReservedTypePrefix)], []byte(ReservedTypePrefix))
 }
 
 // IsTooLarge reports whether err is a size or count limit.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 )
 
 // IfMatch reports whether an If-Match header value admits the current entity
@@ -36,6 +37,11 @@ func MergePatch(doc, patch []byte) ([]byte, error) {
 	var d, p any
 	if err := json.Unmarshal(doc, &d); err != nil {
 		return nil, err
+	}
+	// encoding/json would replace invalid UTF-8 with U+FFFD and the merged
+	// document would pass every later check.
+	if !utf8.Valid(patch) {
+		return nil, errors.New("body is not valid UTF-8")
 	}
 	dec := json.NewDecoder(bytes.NewReader(patch))
 	if err := dec.Decode(&p); err != nil || dec.More() {

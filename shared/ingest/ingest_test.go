@@ -17,6 +17,7 @@ import (
 	samples "github.com/logstream/logstream/events"
 	"github.com/logstream/logstream/shared/apikey"
 	"github.com/logstream/logstream/shared/event"
+	"github.com/logstream/logstream/shared/httpapi"
 	"github.com/logstream/logstream/shared/queue"
 	"github.com/logstream/logstream/shared/stream"
 )
@@ -106,6 +107,9 @@ func TestHandle(t *testing.T) {
 			return r
 		}(), active: twoStreams, wantStatus: 400, wantCode: "invalid_request"},
 		{name: "unsupported media type", req: request([]byte(`a,b`), map[string]string{"content-type": "text/csv"}, false), active: twoStreams, wantStatus: 415, wantCode: "unsupported_media_type"},
+		{name: "invalid UTF-8 in a JSON array", req: request([]byte("[{\"a\":1},{\"a\":\"\xff\"}]"), map[string]string{"content-type": "application/json"}, true), active: twoStreams, wantStatus: 400, wantCode: "invalid_event"},
+		{name: "invalid UTF-8 in NDJSON", req: request([]byte("{\"a\":1}\n{\"a\":\"\xff\"}\n"), map[string]string{"content-type": "application/x-ndjson"}, true), active: twoStreams, wantStatus: 400, wantCode: "invalid_event"},
+		{name: "text/plain is not parsed as NDJSON", req: request([]byte(`{"a":1}`), map[string]string{"content-type": "text/plain; charset=utf-8"}, false), active: twoStreams, wantStatus: 415, wantCode: "unsupported_media_type"},
 		{name: "too many events", req: request([]byte("["+strings.Repeat(`{},`, event.DefaultLimits.MaxEvents)+"{}]"), nil, false), active: twoStreams, wantStatus: 413, wantCode: "too_many_events"},
 		{name: "body too large", req: request(bytes.Repeat([]byte(" "), int(event.DefaultLimits.MaxBodyBytes)+1), nil, false), active: twoStreams, wantStatus: 413, wantCode: "payload_too_large"},
 		{name: "stream lookup fails", req: request([]byte(`[{}]`), nil, false),
@@ -183,8 +187,22 @@ func TestSampleRequests(t *testing.T) {
 			if err := json.Unmarshal(b, &req); err != nil {
 				t.Fatal(err)
 			}
+			// The samples are fixed requests: the clock is set to their time.
+			body, err := httpapi.Body(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if body, err = event.Decode(body, req.Headers["content-encoding"], event.DefaultLimits); err != nil {
+				t.Fatal(err)
+			}
+			latest, ok := samples.Latest(body)
+			if !ok {
+				t.Fatal("the sample has no times")
+			}
 			pub := &fakePublisher{}
-			resp, _ := newService(&fakeStreams{active: twoStreams}, pub).Handle(context.Background(), req)
+			s := newService(&fakeStreams{active: twoStreams}, pub)
+			s.Stamper.Now = func() time.Time { return latest }
+			resp, _ := s.Handle(context.Background(), req)
 			if resp.StatusCode != 202 {
 				t.Fatalf("%d %s", resp.StatusCode, resp.Body)
 			}
@@ -197,8 +215,10 @@ func TestSampleRequests(t *testing.T) {
 	}
 }
 
-// The vendor-shaped auth logs in events/auth parse and enqueue in full.
+// The vendor-shaped auth logs in events/auth parse and enqueue in full, their
+// times moved to the service's clock.
 func TestSampleAuthLogs(t *testing.T) {
+	now := time.Now().UTC()
 	for _, name := range []string{"auth/stytch.json", "auth/auth0.json", "auth/okta.json", "auth/mixed.ndjson"} {
 		t.Run(name, func(t *testing.T) {
 			b, _ := samples.FS.ReadFile(name)
@@ -207,7 +227,9 @@ func TestSampleAuthLogs(t *testing.T) {
 				ct = "application/x-ndjson"
 			}
 			pub := &fakePublisher{}
-			resp, _ := newService(&fakeStreams{active: twoStreams}, pub).Handle(context.Background(), request(b, map[string]string{"content-type": ct}, false))
+			s := newService(&fakeStreams{active: twoStreams}, pub)
+			s.Stamper.Now = func() time.Time { return now }
+			resp, _ := s.Handle(context.Background(), request(samples.Fresh(b, now), map[string]string{"content-type": ct}, false))
 			var got Result
 			json.Unmarshal([]byte(resp.Body), &got)
 			if resp.StatusCode != 202 || got.Accepted < 15 {

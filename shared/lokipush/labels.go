@@ -175,6 +175,10 @@ func validLabelName(s string) bool {
 	return true
 }
 
+// LabelString is the stream's label set as Loki prints one in its messages,
+// `{a="b", c="d"}`, cut to 1 KiB: for a message about the stream.
+func (s Stream) LabelString() string { return truncate(labelString(s.Labels)) }
+
 // labelString is ls as Loki prints a label set in its messages
 // (labels.Labels.String): sorted, `{a="b", c="d"}`.
 func labelString(ls map[string]string) string {

@@ -63,10 +63,11 @@ func (a *API) test(ctx context.Context, s stream.Stream) (events.APIGatewayV2HTT
 		"type": "logstream.test", "project_id": s.ProjectID, "stream_id": s.ID,
 		"message": "A test event from logstream: if you can read this, the stream works.",
 	})
-	err := sender.Send(ctx, s, deliver.Batch{Events: []json.RawMessage{ev}, Key: "test-" + event.NewID(), EnqueuedAt: now})
+	sendCtx, answered := sink.WithAnswerStatus(ctx)
+	err := sender.Send(sendCtx, s, deliver.Batch{Events: []json.RawMessage{ev}, Key: "test-" + event.NewID(), EnqueuedAt: now})
 	// The error's text is redacted where the answer became it (deliver.Sender):
 	// a read-only key sees this message.
-	res := TestResult{OK: err == nil, Message: "the destination accepted the test event"}
+	res := TestResult{OK: err == nil, StatusCode: answered(), Message: "the destination accepted the test event"}
 	var se *sink.StatusError
 	switch {
 	case errors.As(err, &se):

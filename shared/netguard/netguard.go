@@ -1,7 +1,11 @@
 // Package netguard keeps logstream's outbound HTTP away from addresses a
-// customer-configured destination must never reach: loopback, private,
-// link-local (including the instance metadata service at 169.254.169.254),
-// carrier-grade NAT, multicast and unspecified addresses.
+// customer-configured destination must never reach: every block of IANA's
+// IPv4 and IPv6 Special-Purpose Address Registries (loopback, private,
+// link-local with the instance metadata service at 169.254.169.254,
+// carrier-grade NAT, documentation, benchmarking …), multicast, and all IPv6
+// outside global unicast 2000::/3, which takes in the forms that embed an IPv4
+// address: IPv4-mapped and IPv4-compatible, NAT64 (64:ff9b::/96 and
+// 64:ff9b:1::/48), Teredo (2001::/32) and 6to4 (2002::/16).
 //
 // The check runs twice: on write, against the endpoint's host when it is a
 // literal address or "localhost"; and at dial time, against every address the
@@ -21,6 +25,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"code.dny.dev/ssrf"
 )
 
 // ErrForbiddenAddress is returned for a destination on a refused network.
@@ -33,29 +39,20 @@ type Policy struct {
 	AllowPrivate bool
 }
 
-var refused = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),     // "this network"
-	netip.MustParsePrefix("100.64.0.0/10"), // carrier-grade NAT (RFC 6598)
-	netip.MustParsePrefix("192.0.0.0/24"),  // IETF protocol assignments
-	netip.MustParsePrefix("198.18.0.0/15"), // benchmarking (RFC 2544)
-	netip.MustParsePrefix("240.0.0.0/4"),   // reserved, and broadcast
-	netip.MustParsePrefix("64:ff9b::/96"),  // NAT64 can reach IPv4 private space
-	netip.MustParsePrefix("2002::/16"),     // 6to4 embeds IPv4 addresses
-}
+// guardian holds the address lists: code.dny.dev/ssrf generates them from
+// IANA's special-purpose registries, so a block IANA adds arrives with an
+// upgrade rather than with an incident. Ports and networks are not its
+// business here: destinations listen where they like (Splunk HEC on 8088),
+// and the dialer only dials TCP.
+var guardian = ssrf.New(ssrf.WithAnyPort(), ssrf.WithAnyNetwork())
 
 // Forbidden reports whether ip is on a network destinations may not reach.
+// An IPv4-mapped address (::ffff:a.b.c.d) is refused whatever it maps: Go
+// dials an IPv4 address in its IPv4 form, so only a literal written to get
+// past an IPv4 check arrives in this one. An address with an IPv6 zone is
+// refused too: zones belong to link-local addresses.
 func Forbidden(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	if !ip.IsValid() || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() ||
-		ip.IsLinkLocalMulticast() || ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() {
-		return true
-	}
-	for _, p := range refused {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
+	return !ip.IsValid() || guardian.SafeAddr(ip) != nil
 }
 
 // CheckURL validates a destination URL on write: an absolute https URL (http

@@ -69,6 +69,7 @@ func DoExcept(client *http.Client, req *http.Request, secrets Secrets, notSucces
 		return nil, deliver.Classify(deliver.Retryable, fmt.Errorf("%s %s: %w", req.Method, req.URL.Redacted(), err))
 	}
 	defer resp.Body.Close()
+	recordStatus(req.Context(), resp.StatusCode)
 	defer func() { _, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain)) }()
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 && !slices.Contains(notSuccess, resp.StatusCode) {
 		return nil, nil

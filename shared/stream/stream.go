@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/logstream/logstream/shared/destination"
+	"github.com/logstream/logstream/shared/jsonstrict"
 	"github.com/logstream/logstream/shared/netguard"
 	"github.com/logstream/logstream/shared/topology"
 )
@@ -126,23 +127,15 @@ type CreateRequest struct {
 	PII               *PII            `json:"pii,omitempty"`
 }
 
-// DecodeStrict decodes one JSON object into v, refusing unknown fields and
-// trailing data.
+// DecodeStrict decodes a request body, one JSON object, into v, refusing
+// invalid UTF-8, unknown members and trailing data; the error names the
+// member at fault by its path in the body (jsonstrict).
 func DecodeStrict(body []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var ute *json.UnmarshalTypeError
-		if errors.As(err, &ute) && ute.Field != "" {
-			return invalid(ute.Field, "must be %s", ute.Type.String())
+	if path, err := jsonstrict.Decode(body, v); err != nil {
+		if path == "" {
+			return invalid("", "body %v", err)
 		}
-		if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
-			return invalid(strings.Trim(strings.TrimPrefix(msg, "json: unknown field "), `"`), "unknown field")
-		}
-		return invalid("", "body is not valid JSON: %v", err)
-	}
-	if dec.More() {
-		return invalid("", "body must hold exactly one JSON object")
+		return invalid(path, "%v", err)
 	}
 	return nil
 }
