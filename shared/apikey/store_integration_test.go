@@ -9,8 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/logstream/logstream/localstack/runner"
-	"github.com/logstream/logstream/localstack/standin"
+	"github.com/logstream/logstream/localstack/standin/table"
 	"github.com/logstream/logstream/shared/apikey"
 	"github.com/logstream/logstream/shared/store"
 	"github.com/logstream/logstream/shared/stream"
@@ -18,15 +17,9 @@ import (
 
 func newStore(t *testing.T) (*apikey.Store, *store.Streams) {
 	t.Helper()
-	cfg := standin.AWSConfig(t)
-	spec := standin.Spec(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := runner.Provision(ctx, cfg, spec); err != nil {
-		t.Fatalf("provision: %v", err)
-	}
+	cfg, tableName := table.New(t)
 	client := dynamodb.NewFromConfig(cfg)
-	return &apikey.Store{Client: client, Table: spec.Table.Name}, &store.Streams{Client: client, Table: spec.Table.Name}
+	return &apikey.Store{Client: client, Table: tableName}, &store.Streams{Client: client, Table: tableName}
 }
 
 func generate(t *testing.T, name string, projects []string, access apikey.Access, now time.Time) (string, apikey.Key) {

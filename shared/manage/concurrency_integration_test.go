@@ -8,12 +8,10 @@ import (
 	"log/slog"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/logstream/logstream/localstack/runner"
-	"github.com/logstream/logstream/localstack/standin"
+	"github.com/logstream/logstream/localstack/standin/table"
 	"github.com/logstream/logstream/shared/apikey"
 	"github.com/logstream/logstream/shared/manage"
 	"github.com/logstream/logstream/shared/secret"
@@ -32,18 +30,12 @@ func (admin) Authenticate(context.Context, string) (apikey.Key, error) {
 // DynamoDB stand-in made for this test.
 func newStoreAPI(t *testing.T, maxStreams int) (*manage.API, *store.Streams) {
 	t.Helper()
-	cfg := standin.AWSConfig(t)
-	spec := standin.Spec(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := runner.Provision(ctx, cfg, spec); err != nil {
-		t.Fatalf("provision: %v", err)
-	}
+	cfg, tableName := table.New(t)
 	sealer, err := secret.NewLocal(secret.GenerateLocalKey())
 	if err != nil {
 		t.Fatal(err)
 	}
-	streams := &store.Streams{Client: dynamodb.NewFromConfig(cfg), Table: spec.Table.Name, Sealer: sealer}
+	streams := &store.Streams{Client: dynamodb.NewFromConfig(cfg), Table: tableName, Sealer: sealer}
 	return &manage.API{Auth: admin{}, Streams: streams, MaxStreams: maxStreams,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, streams
 }

@@ -13,8 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/logstream/logstream/localstack/runner"
-	"github.com/logstream/logstream/localstack/standin"
+	"github.com/logstream/logstream/localstack/standin/table"
 	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/secret"
 	"github.com/logstream/logstream/shared/store"
@@ -23,18 +22,12 @@ import (
 
 func newStore(t *testing.T) *store.Streams {
 	t.Helper()
-	cfg := standin.AWSConfig(t)
-	spec := standin.Spec(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := runner.Provision(ctx, cfg, spec); err != nil {
-		t.Fatalf("provision: %v", err)
-	}
+	cfg, tableName := table.New(t)
 	sealer, err := secret.NewLocal(secret.GenerateLocalKey())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &store.Streams{Client: dynamodb.NewFromConfig(cfg), Table: spec.Table.Name, Sealer: sealer}
+	return &store.Streams{Client: dynamodb.NewFromConfig(cfg), Table: tableName, Sealer: sealer}
 }
 
 // Secrets never reach DynamoDB in clear, open only for their own stream, and
