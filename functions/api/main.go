@@ -1,5 +1,5 @@
 // Command api is logstream's management API: streams per project.
-// Wiring only: configuration, clients and handler are built by shared/app.
+// Wiring only: configuration, clients and handler are built by shared/app/apifn.
 package main
 
 import (
@@ -8,10 +8,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/logstream/logstream/shared/app"
+	"github.com/logstream/logstream/shared/app/apifn"
 )
 
 func main() {
-	h, err := app.API(context.Background(), os.Getenv)
+	h, err := apifn.New(context.Background(), os.Getenv)
 	if err != nil {
 		app.Logger().Error("cold start failed", "err", err)
 		os.Exit(1)

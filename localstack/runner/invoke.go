@@ -15,7 +15,7 @@ import (
 )
 
 // NewHandlerFunc builds a function's handler from its topology ID and
-// environment: app.New in the real stack, a fake in tests.
+// environment: functions.New in the real stack, a fake in tests.
 type NewHandlerFunc func(ctx context.Context, functionID string, getenv app.Getenv) (any, error)
 
 // Lambda's synchronous invocation payload quota: 6 MB for the request and for

@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
-	"github.com/logstream/logstream/shared/app"
+	"github.com/logstream/logstream/shared/app/functions"
 	"github.com/logstream/logstream/shared/topology"
 )
 
@@ -34,7 +34,7 @@ type Options struct {
 	// declare, e.g. LOGSTREAM_ALLOW_PRIVATE_ENDPOINTS=true. Naming a variable
 	// no function declares is an error: it would silently do nothing.
 	Overrides map[string]string
-	// NewHandler builds each function's handler; nil means app.New.
+	// NewHandler builds each function's handler; nil means functions.New.
 	NewHandler NewHandlerFunc
 	// Logger receives the runner's logs; nil means slog.Default().
 	Logger *slog.Logger
@@ -85,7 +85,7 @@ type Stack struct {
 // returned Stack runs until Close; ctx only bounds start-up.
 func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if opts.NewHandler == nil {
-		opts.NewHandler = app.New
+		opts.NewHandler = functions.New
 	}
 	log := opts.Logger
 	if log == nil {

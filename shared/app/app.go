@@ -1,15 +1,27 @@
-// Package app wires logstream's functions: configuration from the environment →
-// AWS clients → adapters → domain services → a Lambda handler. functions/<fn>/main.go
-// calls it and hands the result to lambda.Start; the local runner and the
-// end-to-end tests call the same constructors, so there is one wiring path.
+// Package app holds what every function's wiring shares: how configuration is
+// read (Getenv and the parsers of its values), the handler types, the logger
+// and the AWS configuration. It links no AWS service client and no adapter.
+//
+// Each function has its own wiring package below it, with its own Config and
+// Validate, that links only what that function runs: shared/app/api,
+// shared/app/ingest, shared/app/deliver (with one pipeline package per
+// destination type, shared/app/pipeline/<type>) and shared/app/lokibridge.
+// functions/<fn>/main.go calls one of them and hands the handler to
+// lambda.Start; the local runner and the end-to-end tests call the same
+// constructors (shared/app/functions), so there is one wiring path.
 package app
 
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/logstream/logstream/shared/topology"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 )
 
 // Getenv reads one configuration variable: os.Getenv in Lambda, a map in the
@@ -24,21 +36,121 @@ type HTTPHandler = func(context.Context, events.APIGatewayV2HTTPRequest) (events
 // with ReportBatchItemFailures.
 type SQSHandler = func(context.Context, events.SQSEvent) (events.SQSEventResponse, error)
 
-// New builds the handler of the function with the given topology ID. The result
-// is an HTTPHandler or an SQSHandler, ready for lambda.Start or lambda.NewHandler.
-func New(ctx context.Context, id string, getenv Getenv) (any, error) {
-	switch id {
-	case topology.FunctionAPI:
-		return API(ctx, getenv)
-	case topology.FunctionIngest:
-		return Ingest(ctx, getenv)
-	case topology.FunctionLokiBridge:
-		return LokiBridge(ctx, getenv)
+// UserAgent identifies logstream to receivers.
+const UserAgent = "logstream/0.1 (+https://github.com/logstream/logstream)"
+
+// Logger is the functions' logger: Lambda's JSON log format with the request
+// id of the invocation in every line (aws-lambda-go's lambdacontext handler).
+func Logger() *slog.Logger { return lambdacontext.NewLogger() }
+
+// LoadAWS builds the AWS configuration once per cold start. Endpoints come
+// from AWS_ENDPOINT_URL_* in the process environment, as the SDK reads them.
+func LoadAWS(ctx context.Context) (aws.Config, error) {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("load AWS config: %w", err)
 	}
-	for _, d := range topology.Destinations() {
-		if id == topology.DeliverFunctionID(d) {
-			return Deliver(ctx, d, getenv)
+	return cfg, nil
+}
+
+// Vars reads configuration variables and keeps the first malformed one, so a
+// wiring package reads all its settings and checks Err once.
+type Vars struct {
+	Getenv Getenv
+	Err    error
+}
+
+// String is a variable's value as set ("" when unset).
+func (v *Vars) String(name string) string { return v.Getenv(name) }
+
+// Bool is a boolean variable; unset is false.
+func (v *Vars) Bool(name string) bool {
+	s := v.Getenv(name)
+	if s == "" {
+		return false
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		v.fail(fmt.Errorf("config: %s=%q is not a boolean", name, s))
+	}
+	return b
+}
+
+// Duration is a non-negative duration such as 30s; unset is def.
+func (v *Vars) Duration(name string, def time.Duration) time.Duration {
+	s := v.Getenv(name)
+	if s == "" {
+		return def
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		v.fail(fmt.Errorf("config: %s=%q is not a duration such as 30s", name, s))
+		return def
+	}
+	return d
+}
+
+// Positive is a whole number of at least 1; unset is def.
+func (v *Vars) Positive(name string, def int) int {
+	s := v.Getenv(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		v.fail(fmt.Errorf("config: %s=%q is not a positive whole number", name, s))
+		return def
+	}
+	return n
+}
+
+func (v *Vars) fail(err error) {
+	if v.Err == nil {
+		v.Err = err
+	}
+}
+
+// Required names a variable that must be set.
+func Required(value, name string) error {
+	if value == "" {
+		return fmt.Errorf("config: %s is required", name)
+	}
+	return nil
+}
+
+// ExactlyOne requires one of two ways to give a setting: the deployed one (a
+// secret or key ARN) or the local-development literal, never both.
+func ExactlyOne(deployed, local, deployedName, localName string) error {
+	if (deployed == "") == (local == "") {
+		return fmt.Errorf("config: set exactly one of %s (deployments) and %s (local development)", deployedName, localName)
+	}
+	return nil
+}
+
+// Config is a function's own configuration.
+type Config interface{ Validate() error }
+
+// Setup is the first step of every cold start: read the function's Config
+// with load, check it, and load the AWS configuration.
+func Setup[C Config](ctx context.Context, getenv Getenv, load func(Getenv) (C, error)) (C, aws.Config, error) {
+	c, err := load(getenv)
+	if err == nil {
+		err = c.Validate()
+	}
+	if err != nil {
+		return c, aws.Config{}, err
+	}
+	awsCfg, err := LoadAWS(ctx)
+	return c, awsCfg, err
+}
+
+// FirstError is the first of a Validate's checks that fails, so the message
+// names the first missing setting in the order they are listed.
+func FirstError(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
 		}
 	}
-	return nil, fmt.Errorf("app: unknown function %q", id)
+	return nil
 }

@@ -1,6 +1,7 @@
 // Command datadog is logstream's delivery function for "datadog" streams:
 // Datadog logs (HTTP intake v2), fed by its own SQS queue with ReportBatchItemFailures.
-// Wiring only: configuration, clients and handler are built by shared/app.
+// Wiring only: shared/app/deliverfn with this type's own pipeline, so the
+// function links its own sender and no other.
 package main
 
 import (
@@ -9,11 +10,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/logstream/logstream/shared/app"
-	"github.com/logstream/logstream/shared/topology"
+	"github.com/logstream/logstream/shared/app/deliverfn"
+	"github.com/logstream/logstream/shared/app/pipeline/datadog"
 )
 
 func main() {
-	h, err := app.Deliver(context.Background(), topology.DestinationDatadog, os.Getenv)
+	h, err := deliverfn.New(context.Background(), os.Getenv, datadog.Pipeline)
 	if err != nil {
 		app.Logger().Error("cold start failed", "err", err)
 		os.Exit(1)

@@ -1,6 +1,7 @@
 // Command eventbridge is logstream's delivery function for "eventbridge" streams:
 // Amazon EventBridge (PutEvents), fed by its own SQS queue with ReportBatchItemFailures.
-// Wiring only: configuration, clients and handler are built by shared/app.
+// Wiring only: shared/app/deliverfn with this type's own pipeline, so the
+// function links its own sender and no other.
 package main
 
 import (
@@ -9,11 +10,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/logstream/logstream/shared/app"
-	"github.com/logstream/logstream/shared/topology"
+	"github.com/logstream/logstream/shared/app/deliverfn"
+	"github.com/logstream/logstream/shared/app/pipeline/eventbridge"
 )
 
 func main() {
-	h, err := app.Deliver(context.Background(), topology.DestinationEventBridge, os.Getenv)
+	h, err := deliverfn.New(context.Background(), os.Getenv, eventbridge.Pipeline)
 	if err != nil {
 		app.Logger().Error("cold start failed", "err", err)
 		os.Exit(1)

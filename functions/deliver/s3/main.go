@@ -1,6 +1,7 @@
 // Command s3 is logstream's delivery function for "s3" streams:
 // S3 archive (gzip NDJSON objects), fed by its own SQS queue with ReportBatchItemFailures.
-// Wiring only: configuration, clients and handler are built by shared/app.
+// Wiring only: shared/app/deliverfn with this type's own pipeline, so the
+// function links its own sender and no other.
 package main
 
 import (
@@ -9,11 +10,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/logstream/logstream/shared/app"
-	"github.com/logstream/logstream/shared/topology"
+	"github.com/logstream/logstream/shared/app/deliverfn"
+	"github.com/logstream/logstream/shared/app/pipeline/s3"
 )
 
 func main() {
-	h, err := app.Deliver(context.Background(), topology.DestinationS3, os.Getenv)
+	h, err := deliverfn.New(context.Background(), os.Getenv, s3.Pipeline)
 	if err != nil {
 		app.Logger().Error("cold start failed", "err", err)
 		os.Exit(1)

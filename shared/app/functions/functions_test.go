@@ -1,4 +1,4 @@
-package app
+package functions
 
 import (
 	"context"
@@ -6,6 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/logstream/logstream/shared/app"
+	"github.com/logstream/logstream/shared/app/apifn"
+	"github.com/logstream/logstream/shared/app/deliverfn"
+	"github.com/logstream/logstream/shared/app/ingestfn"
+	"github.com/logstream/logstream/shared/app/lokibridgefn"
 	"github.com/logstream/logstream/shared/topology"
 )
 
@@ -14,7 +19,7 @@ const (
 	localKey = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=" // 32 bytes, base64
 )
 
-func env(m map[string]string) Getenv { return func(k string) string { return m[k] } }
+func env(m map[string]string) app.Getenv { return func(k string) string { return m[k] } }
 
 // withQueues adds a queue URL for every destination type.
 func withQueues(m map[string]string) map[string]string {
@@ -24,16 +29,65 @@ func withQueues(m map[string]string) map[string]string {
 	return m
 }
 
+// loadAndValidate reads and checks a function's own Config, without building
+// anything.
+func loadAndValidate(id string, getenv app.Getenv) error {
+	type config interface{ Validate() error }
+	var c config
+	var err error
+	switch id {
+	case topology.FunctionAPI:
+		c, err = apifn.LoadConfig(getenv)
+	case topology.FunctionIngest:
+		c, err = ingestfn.LoadConfig(getenv)
+	case topology.FunctionLokiBridge:
+		c, err = lokibridgefn.LoadConfig(getenv)
+	default:
+		c, err = deliverfn.LoadConfig(getenv, strings.TrimPrefix(id, topology.DeliverFunctionID("")))
+	}
+	if err != nil {
+		return err
+	}
+	return c.Validate()
+}
+
+// Every function's Config accepts exactly the environment topology gives it
+// (and so the CDK stack and the local runner): a variable a function requires
+// but topology does not set fails here, not at the first cold start.
+func TestConfigAcceptsTopologysEnvironment(t *testing.T) {
+	refs := map[topology.RefKind]string{
+		topology.RefTableName: "streams", topology.RefQueueURL: "https://sqs/q", topology.RefDLQURL: "https://sqs/dlq",
+		topology.RefAdminKeySecret: "arn:aws:secretsmanager:admin", topology.RefKMSKey: "arn:aws:kms:key",
+		topology.RefArchiveBucket: "archive", topology.RefBridgeSecret: "arn:aws:secretsmanager:bridge",
+	}
+	for _, f := range topology.New("logstream").Functions {
+		t.Run(f.ID, func(t *testing.T) {
+			m := map[string]string{}
+			for _, e := range f.Env {
+				m[e.Name] = e.Value
+				if e.Ref != topology.RefNone {
+					m[e.Name] = refs[e.Ref]
+				}
+			}
+			if err := loadAndValidate(f.ID, env(m)); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
 func TestLoadConfig(t *testing.T) {
-	c, err := LoadConfig(env(withQueues(map[string]string{topology.EnvTable: "t", topology.EnvStreamCacheTTL: "5s",
-		topology.EnvAllowPrivateEndpoints: "true", topology.EnvAdminKey: adminKey})))
-	if err != nil || c.Table != "t" || c.StreamCacheTTL != 5*time.Second || !c.AllowPrivateEndpoints ||
-		c.QueueURLs["http"] != "http://q/http" || c.DeliveryTimeout != topology.DefaultDeliveryTimeout ||
-		c.RetryBase != topology.DefaultRetryBase || c.RetryMax != topology.DefaultRetryMax || c.S3PathStyle {
+	c, err := ingestfn.LoadConfig(env(withQueues(map[string]string{topology.EnvTable: "t", topology.EnvStreamCacheTTL: "5s", topology.EnvAdminKey: adminKey})))
+	if err != nil || c.Table != "t" || c.StreamCacheTTL != 5*time.Second || c.QueueURLs["http"] != "http://q/http" {
 		t.Fatalf("config %+v, err %v", c, err)
 	}
-	if err := c.ValidateIngest(); err != nil {
+	if err := c.Validate(); err != nil {
 		t.Fatal(err)
+	}
+	d, err := deliverfn.LoadConfig(env(map[string]string{topology.EnvAllowPrivateEndpoints: "true", topology.QueueURLEnv("http"): "q"}), "http")
+	if err != nil || !d.Senders.AllowPrivateEndpoints || d.QueueURL != "q" || d.Senders.DeliveryTimeout != topology.DefaultDeliveryTimeout ||
+		d.RetryBase != topology.DefaultRetryBase || d.RetryMax != topology.DefaultRetryMax || d.Senders.S3PathStyle {
+		t.Fatalf("config %+v, err %v", d, err)
 	}
 }
 
@@ -46,7 +100,7 @@ func TestConfigErrors(t *testing.T) {
 		fn   string
 	}{
 		{"no table", map[string]string{}, topology.EnvTable, topology.FunctionAPI},
-		{"bad ttl", map[string]string{topology.EnvTable: "t", topology.EnvStreamCacheTTL: "soon"}, topology.EnvStreamCacheTTL, topology.FunctionAPI},
+		{"bad ttl", map[string]string{topology.EnvTable: "t", topology.EnvStreamCacheTTL: "soon"}, topology.EnvStreamCacheTTL, topology.FunctionIngest},
 		{"bad switch", map[string]string{topology.EnvTable: "t", topology.EnvAllowPrivateEndpoints: "maybe"}, topology.EnvAllowPrivateEndpoints, topology.FunctionAPI},
 		{"ingest without queue", map[string]string{topology.EnvTable: "t", topology.EnvAdminKey: adminKey}, topology.QueueURLEnv("datadog"), topology.FunctionIngest},
 		{"no admin key", map[string]string{topology.EnvTable: "t"}, topology.EnvAdminKey, topology.FunctionAPI},

@@ -1,0 +1,160 @@
+// Package deliverfn wires a delivery function: the delivery core of one
+// destination type, with that type's own sender (a Pipeline) and no other.
+// Each destination type's Pipeline lives in its own package
+// (shared/app/pipeline/<type>), so a delivery function links its own sender
+// and its own AWS client only.
+package deliverfn
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/logstream/logstream/shared/app"
+	"github.com/logstream/logstream/shared/app/sealing"
+	"github.com/logstream/logstream/shared/deliver"
+	"github.com/logstream/logstream/shared/netguard"
+	"github.com/logstream/logstream/shared/queue"
+	"github.com/logstream/logstream/shared/sink"
+	"github.com/logstream/logstream/shared/store"
+	"github.com/logstream/logstream/shared/topology"
+)
+
+// Pipeline is one destination type's sender and the limits it sends within.
+type Pipeline struct {
+	Type   string // the destination type, one of topology.Destinations
+	Limits deliver.Limits
+	// Sender builds the sender from the function's clients. An AWS
+	// destination builds its own AWS client here, and no other.
+	Sender func(Clients) deliver.Sender
+}
+
+// SenderConfig is what shapes the clients senders are built from.
+type SenderConfig struct {
+	DeliveryTimeout time.Duration
+	// AllowPrivateEndpoints is the local-development switch: plain http and
+	// private, loopback and link-local destinations. Off in every deployment.
+	AllowPrivateEndpoints bool
+	// S3PathStyle addresses S3 buckets in the path, for S3-compatible
+	// endpoints without bucket host names.
+	S3PathStyle bool
+}
+
+// ReadSenderConfig reads the variables that shape the senders.
+func ReadSenderConfig(v *app.Vars) SenderConfig {
+	return SenderConfig{DeliveryTimeout: v.Duration(topology.EnvDeliveryTimeout, topology.DefaultDeliveryTimeout),
+		AllowPrivateEndpoints: v.Bool(topology.EnvAllowPrivateEndpoints), S3PathStyle: v.Bool(topology.EnvS3PathStyle)}
+}
+
+// Validate requires a positive delivery timeout.
+func (c SenderConfig) Validate() error {
+	if c.DeliveryTimeout <= 0 {
+		return fmt.Errorf("config: %s must be positive", topology.EnvDeliveryTimeout)
+	}
+	return nil
+}
+
+// Clients are what a sender is built from. Building them makes no AWS client.
+type Clients struct {
+	// HTTP enforces the outbound address policy and the delivery timeout.
+	HTTP      *http.Client
+	UserAgent string
+	// AWS is the function's AWS configuration for senders: its timeout, one
+	// quick retry in the SDK (the delivery core's backoff does the rest), and
+	// a transport that lets the test route report the status of a success.
+	AWS         aws.Config
+	S3PathStyle bool
+}
+
+// NewClients builds the clients senders are built from.
+func NewClients(awsCfg aws.Config, c SenderConfig) Clients {
+	awsCfg = awsCfg.Copy()
+	awsCfg.HTTPClient = sink.StatusRecordingClient{Client: awshttp.NewBuildableClient().WithTimeout(c.DeliveryTimeout)}
+	awsCfg.RetryMaxAttempts = 2
+	return Clients{HTTP: netguard.Policy{AllowPrivate: c.AllowPrivateEndpoints}.Client(c.DeliveryTimeout),
+		UserAgent: app.UserAgent, AWS: awsCfg, S3PathStyle: c.S3PathStyle}
+}
+
+// Config is what a delivery function reads from its environment.
+type Config struct {
+	Destination    string
+	Table          string
+	StreamCacheTTL time.Duration
+	Senders        SenderConfig
+	Sealing        sealing.Config
+	// QueueURL is the function's own queue, to delay retries; DLQURL its
+	// dead-letter queue, to park what cannot be delivered.
+	QueueURL, DLQURL string
+	// RetryBase and RetryMax shape the delay before a failed delivery is
+	// retried (deliver.Backoff).
+	RetryBase, RetryMax time.Duration
+}
+
+// LoadConfig reads the variables topology gives destination's function.
+func LoadConfig(getenv app.Getenv, destination string) (Config, error) {
+	v := &app.Vars{Getenv: getenv}
+	c := Config{
+		Destination:    destination,
+		Table:          v.String(topology.EnvTable),
+		StreamCacheTTL: v.Duration(topology.EnvStreamCacheTTL, topology.DefaultStreamCacheTTL),
+		Senders:        ReadSenderConfig(v),
+		Sealing:        sealing.Read(v),
+		QueueURL:       v.String(topology.QueueURLEnv(destination)),
+		DLQURL:         v.String(topology.DLQURLEnv(destination)),
+		RetryBase:      v.Duration(topology.EnvRetryBase, topology.DefaultRetryBase),
+		RetryMax:       v.Duration(topology.EnvRetryMax, topology.DefaultRetryMax),
+	}
+	return c, v.Err
+}
+
+// Validate requires the table, a positive timeout, a sealing key, the
+// function's queue and DLQ, and a backoff that grows.
+func (c Config) Validate() error {
+	if c.RetryMax < c.RetryBase {
+		return fmt.Errorf("config: %s must be at least %s", topology.EnvRetryMax, topology.EnvRetryBase)
+	}
+	return app.FirstError(
+		app.Required(c.Table, topology.EnvTable),
+		c.Senders.Validate(),
+		c.Sealing.Validate(),
+		app.Required(c.QueueURL, topology.QueueURLEnv(c.Destination)),
+		app.Required(c.DLQURL, topology.DLQURLEnv(c.Destination)),
+	)
+}
+
+// New builds the delivery handler of p's destination type.
+func New(ctx context.Context, getenv app.Getenv, p Pipeline) (app.SQSHandler, error) {
+	c, awsCfg, err := app.Setup(ctx, getenv, func(getenv app.Getenv) (Config, error) { return LoadConfig(getenv, p.Type) })
+	if err != nil {
+		return nil, err
+	}
+	seal, err := sealing.New(awsCfg, c.Sealing)
+	if err != nil {
+		return nil, err
+	}
+	streams := &store.Streams{Client: dynamodb.NewFromConfig(awsCfg), Table: c.Table, Sealer: seal}
+	core := &deliver.Core{
+		Streams:  streams,
+		Health:   streams,
+		Suspend:  streams,
+		Sender:   p.Sender(NewClients(awsCfg, c.Senders)),
+		Limits:   p.Limits,
+		Queue:    &queue.Redelivery{Client: sqs.NewFromConfig(awsCfg), QueueURL: c.QueueURL, DLQURL: c.DLQURL},
+		Backoff:  deliver.Backoff{Base: c.RetryBase, Max: c.RetryMax},
+		CacheTTL: c.StreamCacheTTL,
+		Log:      app.Logger().With("destination_type", p.Type),
+	}
+	return core.Handle, nil
+}
+
+// The adapters the delivery core is wired with.
+var (
+	_ deliver.Queue     = (*queue.Redelivery)(nil)
+	_ deliver.Suspender = (*store.Streams)(nil)
+	_ deliver.Health    = (*store.Streams)(nil)
+)

@@ -1,0 +1,85 @@
+// Package ingestfn wires the ingestion function: API keys, stream routing
+// from the table and the delivery queues. It links no destination sender and
+// cannot open a destination's secrets.
+package ingestfn
+
+import (
+	"context"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/logstream/logstream/shared/app"
+	"github.com/logstream/logstream/shared/app/adminkey"
+	"github.com/logstream/logstream/shared/event"
+	"github.com/logstream/logstream/shared/ingest"
+	"github.com/logstream/logstream/shared/queue"
+	"github.com/logstream/logstream/shared/store"
+	"github.com/logstream/logstream/shared/topology"
+)
+
+// Config is what ingestion reads from its environment.
+type Config struct {
+	Table          string
+	StreamCacheTTL time.Duration
+	AdminKey       adminkey.Config
+	QueueURLs      map[string]string // destination type → delivery queue URL
+}
+
+// LoadConfig reads the variables topology gives ingestion.
+func LoadConfig(getenv app.Getenv) (Config, error) {
+	v := &app.Vars{Getenv: getenv}
+	c := Config{Table: v.String(topology.EnvTable), StreamCacheTTL: v.Duration(topology.EnvStreamCacheTTL, topology.DefaultStreamCacheTTL),
+		AdminKey: adminkey.Read(v), QueueURLs: QueueURLs(v)}
+	return c, v.Err
+}
+
+// QueueURLs reads the delivery queue URL of every destination type that has
+// one set.
+func QueueURLs(v *app.Vars) map[string]string {
+	urls := map[string]string{}
+	for _, d := range topology.Destinations() {
+		if u := v.String(topology.QueueURLEnv(d)); u != "" {
+			urls[d] = u
+		}
+	}
+	return urls
+}
+
+// Validate requires the table, an admin key source and a queue for every
+// destination type.
+func (c Config) Validate() error {
+	return app.FirstError(app.Required(c.Table, topology.EnvTable), c.AdminKey.Validate(), ValidateQueues(c.QueueURLs))
+}
+
+// ValidateQueues requires a queue URL for every destination type.
+func ValidateQueues(urls map[string]string) error {
+	for _, d := range topology.Destinations() {
+		if err := app.Required(urls[d], topology.QueueURLEnv(d)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// New builds the ingestion handler.
+func New(ctx context.Context, getenv app.Getenv) (app.HTTPHandler, error) {
+	c, awsCfg, err := app.Setup(ctx, getenv, LoadConfig)
+	if err != nil {
+		return nil, err
+	}
+	auth, _, err := adminkey.New(ctx, awsCfg, c.AdminKey, c.Table)
+	if err != nil {
+		return nil, err
+	}
+	s := &ingest.Service{
+		Auth:      auth,
+		Streams:   &store.Streams{Client: dynamodb.NewFromConfig(awsCfg), Table: c.Table}, // routing only: no secrets
+		Publisher: &queue.Publisher{Client: sqs.NewFromConfig(awsCfg)},
+		QueueURLs: c.QueueURLs,
+		Limits:    event.DefaultLimits,
+		CacheTTL:  c.StreamCacheTTL,
+		Log:       app.Logger(),
+	}
+	return s.Handle, nil
+}
