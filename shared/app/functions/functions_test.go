@@ -2,6 +2,7 @@ package functions
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/logstream/logstream/shared/app/deliverfn"
 	"github.com/logstream/logstream/shared/app/ingestfn"
 	"github.com/logstream/logstream/shared/app/lokibridgefn"
+	"github.com/logstream/logstream/shared/app/pipeline"
 	"github.com/logstream/logstream/shared/topology"
 )
 
@@ -127,5 +129,20 @@ func TestConfigErrors(t *testing.T) {
 				t.Fatalf("err = %v, want it to name %s", err, tc.want)
 			}
 		})
+	}
+}
+
+// Every destination type topology declares has exactly one pipeline, so each
+// delivery function has a sender to build and the test route one to use.
+func TestOnePipelinePerDestination(t *testing.T) {
+	var types []string
+	for _, p := range pipeline.All() {
+		types = append(types, p.Type)
+		if p.Sender == nil || p.Limits.MaxEvents <= 0 || p.Limits.MaxBytes <= 0 {
+			t.Errorf("pipeline %s: %+v is incomplete", p.Type, p)
+		}
+	}
+	if !slices.Equal(types, topology.Destinations()) {
+		t.Fatalf("pipelines %q, topology's destinations %q", types, topology.Destinations())
 	}
 }
