@@ -99,9 +99,6 @@ func roots(spec topology.Spec, f topology.Function) []string {
 // a delivery function its own sender and its own AWS client, ingestion no
 // sender, the bridge no sender and no table.
 func TestFunctionsLinkOnlyWhatTheyRun(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs go list")
-	}
 	out, err := exec.Command("go", "list", "-deps", "-f", `{{.ImportPath}}{{range .Deps}} {{.}}{{end}}`, module+"/functions/...").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
