@@ -18,7 +18,12 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # run at once without one stopping the other's.
 TEST_STANDINS := STANDINS_RUN_DIR=$(CURDIR)/localstack/.run/test DYNAMODB_PORT=4579 FAUXQS_PORT=4586
 
-.PHONY: help deps build dev dev-check dev-reset test lint test-go test-infra loki bench load fuzz synth deploy deploy-localstack clean
+# The Lambda Runtime Interface Emulator runs the real bootstraps in
+# localstack/bootstrap. The module proxy serves it as a pseudo-version: pinned.
+RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
+RIE_BIN     := $(CURDIR)/.cache/rie/$(RIE_VERSION)/aws-lambda-rie
+
+.PHONY: help deps build dev dev-check dev-reset test lint test-go test-infra loki rie bench load fuzz synth deploy deploy-localstack clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -60,13 +65,18 @@ lint: ## gofmt and go vet, root module and infra
 	$(GO) vet ./...
 	cd infra && $(GO) vet ./...
 
-test-go: localstack/node_modules ## unit, integration and end-to-end tests against the stand-ins, real Loki and Promtail, with -race
+test-go: localstack/node_modules rie ## unit, integration and end-to-end tests against the stand-ins, real Loki and Promtail, the bootstraps under the emulator, with -race
 	loki=$$(localstack/loki.sh path) && promtail=$$(localstack/loki.sh path promtail) && \
-	LOKI_BIN=$$loki PROMTAIL_BIN=$$promtail $(TEST_STANDINS) localstack/with-standins.sh $(GO) test -race -count=1 ./...
+	LOKI_BIN=$$loki PROMTAIL_BIN=$$promtail RIE_BIN=$(RIE_BIN) $(TEST_STANDINS) localstack/with-standins.sh $(GO) test -race -count=1 ./...
 
 loki: ## build real Grafana Loki and Promtail from the Go module proxy (cached in .cache/loki; ~10 min the first time)
 	localstack/loki.sh path
 	localstack/loki.sh path promtail
+
+rie: $(RIE_BIN) ## build the Lambda Runtime Interface Emulator from the Go module proxy (cached in .cache/rie)
+
+$(RIE_BIN):
+	GOBIN=$(dir $@) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
 
 test-infra: ## CDK template tests (jsii is not race-safe: no -race here)
 	cd infra && $(GO) test -count=1 ./...

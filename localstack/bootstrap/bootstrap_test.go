@@ -1,0 +1,325 @@
+package bootstrap
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	samples "github.com/logstream/logstream/events"
+	"github.com/logstream/logstream/localstack/runner"
+	"github.com/logstream/logstream/localstack/standin"
+	"github.com/logstream/logstream/shared/queue"
+	"github.com/logstream/logstream/shared/secret"
+	"github.com/logstream/logstream/shared/store"
+	"github.com/logstream/logstream/shared/topology"
+)
+
+const (
+	project        = "proj_rie"
+	adminKey       = "rie-admin-key-0123456789abcdef0123456789"
+	bridgeUser     = "logstream"
+	bridgePassword = "rie-bridge-password-0123456789"
+)
+
+// stack is one test's provisioned resources and every function's environment,
+// resolved from topology's declaration as the CDK stack resolves it.
+type stack struct {
+	spec topology.Spec
+	res  runner.Resources
+	env  map[string]map[string]string // by function ID
+	bins map[string]string            // by function ID
+	cfg  aws.Config
+	sqs  *sqs.Client
+}
+
+func newStack(t *testing.T, ctx context.Context) *stack {
+	t.Helper()
+	cfg := standin.AWSConfig(t)
+	rieBin(t) // fail or skip before the minute of building
+	spec := standin.Spec(t)
+	res, err := runner.Provision(ctx, cfg, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := secret.GenerateLocalKey()
+	creds, _ := json.Marshal(map[string]any{"credentials": []map[string]string{{"username": bridgeUser, "password": bridgePassword}}})
+	// The local-development values, in the variables the functions read in
+	// AWS too (as localstack/cmd/localrun sets them).
+	overrides := map[string]string{
+		topology.EnvAllowPrivateEndpoints: "true", // the receiver is on 127.0.0.1
+		topology.EnvAdminKey:              adminKey,
+		topology.EnvLocalSecretKey:        key,
+		topology.EnvS3PathStyle:           "true", // the S3 stand-in has no bucket host names
+		topology.EnvBridgeCredentials:     string(creds),
+	}
+	s := &stack{spec: spec, res: res, env: map[string]map[string]string{}, cfg: cfg, sqs: sqs.NewFromConfig(cfg)}
+	for _, f := range spec.Functions {
+		s.env[f.ID] = runner.FunctionEnv(spec, f, res, overrides)
+	}
+	s.bins = buildFunctions(t, spec)
+	return s
+}
+
+func (s *stack) start(t *testing.T, id string) *emulator {
+	t.Helper()
+	return startEmulator(t, id, s.bins[id], s.env[id])
+}
+
+// apiRequest is a sample API Gateway request from events/apigw, addressed to
+// this test's project, authorised with auth and carrying body.
+func apiRequest(t *testing.T, sample, path, auth, body string) events.APIGatewayV2HTTPRequest {
+	t.Helper()
+	raw, err := samples.FS.ReadFile("apigw/" + sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(raw, &req); err != nil {
+		t.Fatalf("%s: %v", sample, err)
+	}
+	if path != "" {
+		req.RawPath, req.RequestContext.HTTP.Path = path, path
+	}
+	if req.PathParameters["project_id"] != "" {
+		req.PathParameters["project_id"] = project
+	}
+	req.Headers["authorization"] = auth
+	delete(req.Headers, "content-length")
+	req.Body, req.IsBase64Encoded = body, false
+	req.RequestContext.TimeEpoch = time.Now().UnixMilli()
+	return req
+}
+
+// delivered counts the lines the receiver got that contain substr. The
+// sample's auth events all have an "action"; logstream's own lifecycle
+// events do not.
+func delivered(got *syncBuffer, substr string) int {
+	n := 0
+	for _, l := range strings.Split(got.String(), "\n") {
+		if strings.Contains(l, substr) {
+			n++
+		}
+	}
+	return n
+}
+
+// receive takes every message the queue holds, at least want, as an SQS
+// event source mapping would hand them to the function: it polls until a poll
+// after the first want messages comes back empty.
+func (s *stack) receive(t *testing.T, ctx context.Context, queueURL, queueARN string, want int) events.SQSEvent {
+	t.Helper()
+	var ev events.SQSEvent
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
+		out, err := s.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(queueURL), MaxNumberOfMessages: 10,
+			WaitTimeSeconds: 1, VisibilityTimeout: 60, MessageAttributeNames: []string{"All"},
+			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Messages) == 0 && len(ev.Records) >= want {
+			break
+		}
+		for _, m := range out.Messages {
+			attrs := map[string]events.SQSMessageAttribute{}
+			for k, v := range m.MessageAttributes {
+				attrs[k] = events.SQSMessageAttribute{DataType: aws.ToString(v.DataType), StringValue: v.StringValue}
+			}
+			ev.Records = append(ev.Records, events.SQSMessage{MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle),
+				Body: aws.ToString(m.Body), Attributes: m.Attributes, MessageAttributes: attrs,
+				EventSource: "aws:sqs", EventSourceARN: queueARN, AWSRegion: s.cfg.Region})
+		}
+	}
+	if len(ev.Records) < want {
+		t.Fatalf("queue %s holds %d messages, want at least %d", queueURL, len(ev.Records), want)
+	}
+	return ev
+}
+
+// envelope is the wire format of a delivery message: what ingestion enqueues.
+type envelope struct {
+	ProjectID string            `json:"project_id"`
+	StreamID  string            `json:"stream_id"`
+	Events    []json.RawMessage `json:"events"`
+}
+
+// TestBootstraps runs each function's real bootstrap under the emulator and
+// follows events through them: the API creates streams, ingestion enqueues a
+// sample batch, the http and s3 delivery functions deliver what ingestion
+// enqueued, every other delivery function parks what it cannot decode, and
+// the Loki bridge archives a push. Each function's cold start is measured.
+func TestBootstraps(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	s := newStack(t, ctx)
+	// The receiver make dev runs: one line per delivered event.
+	got := &syncBuffer{}
+	recv := httptest.NewServer(runner.NewReceiver(got, nil))
+	t.Cleanup(recv.Close)
+	s3c := s3.NewFromConfig(s.cfg, func(o *s3.Options) {
+		o.UsePathStyle = true
+		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+	})
+	_, bucket := standin.S3(t, ctx, s.cfg, "rie-archive")
+	var cold []coldStart
+	measured := func(e *emulator) {
+		cold = append(cold, coldStart{id: e.id, init: e.initDuration(t), firstAnswer: e.firstAnswer})
+	}
+	t.Cleanup(func() {
+		for _, c := range cold {
+			fmt.Fprintln(os.Stderr, "bootstrap: cold start", c)
+		}
+	})
+
+	// api: two streams, checked in DynamoDB, not through the API's own answer.
+	api := s.start(t, topology.FunctionAPI)
+	createStream := func(typ string, config map[string]any) string {
+		t.Helper()
+		body, _ := json.Marshal(map[string]any{"name": "rie " + typ, "destination_type": typ, "destination_config": config})
+		var resp events.APIGatewayV2HTTPResponse
+		api.invoke(t, ctx, apiRequest(t, "create-stream.json", "/v1/projects/"+project+"/streams", "Bearer "+adminKey, string(body)), &resp)
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("api: create %s stream: %d %s", typ, resp.StatusCode, resp.Body)
+		}
+		var created struct{ ID string }
+		if err := json.Unmarshal([]byte(resp.Body), &created); err != nil || created.ID == "" {
+			t.Fatalf("api: create %s stream answered %s", typ, resp.Body)
+		}
+		st, err := (&store.Streams{Client: dynamodb.NewFromConfig(s.cfg), Table: s.res.Table}).Get(ctx, project, created.ID)
+		if err != nil || string(st.DestinationType) != typ {
+			t.Fatalf("api: stream %s in table %s: %+v, %v", created.ID, s.res.Table, st, err)
+		}
+		return created.ID
+	}
+	httpID := createStream(topology.DestinationHTTP, map[string]any{"endpoint": recv.URL + "/hook"})
+	s3ID := createStream(topology.DestinationS3, map[string]any{"bucket": bucket, "region": s.cfg.Region, "prefix": "rie/"})
+	measured(api)
+
+	// ingest: the sample batch, accepted for both streams and enqueued.
+	ingest := s.start(t, topology.FunctionIngest)
+	raw, _ := samples.FS.ReadFile("auth/stytch.json")
+	var batch []json.RawMessage
+	if err := json.Unmarshal(raw, &batch); err != nil {
+		t.Fatal(err)
+	}
+	var resp events.APIGatewayV2HTTPResponse
+	ingest.invoke(t, ctx, apiRequest(t, "ingest-events.json", "/v1/projects/"+project+"/events", "Bearer "+adminKey,
+		string(samples.Fresh(raw, time.Now()))), &resp)
+	if resp.StatusCode != http.StatusAccepted || !strings.Contains(resp.Body, `"streams":2`) {
+		t.Fatalf("ingest: %d %s", resp.StatusCode, resp.Body)
+	}
+	measured(ingest)
+
+	// deliver-http and deliver-s3: what ingestion enqueued (and the streams'
+	// lifecycle events), delivered for real.
+	for _, c := range []struct {
+		dest     string
+		streamID string
+		check    func(t *testing.T)
+	}{
+		{topology.DestinationHTTP, httpID, func(t *testing.T) {
+			if n := delivered(got, `"action":`); n != len(batch) {
+				t.Errorf("deliver-http: the receiver got %d of the %d sample events:\n%s", n, len(batch), got.String())
+			}
+		}},
+		{topology.DestinationS3, s3ID, func(t *testing.T) {
+			out, err := s3c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String("rie/")})
+			if err != nil || len(out.Contents) == 0 {
+				t.Errorf("deliver-s3: no object under rie/ in %s: %v", bucket, err)
+			}
+		}},
+	} {
+		id := topology.DeliverFunctionID(c.dest)
+		q := s.res.Queues[c.dest]
+		ev := s.receive(t, ctx, q.URL, q.ARN, 1)
+		enqueued := 0
+		for _, r := range ev.Records {
+			var env envelope
+			if err := json.Unmarshal([]byte(r.Body), &env); err != nil || env.ProjectID != project || env.StreamID != c.streamID {
+				t.Fatalf("%s: queue message %s is not an envelope for stream %s: %v", id, r.Body, c.streamID, err)
+			}
+			for _, e := range env.Events {
+				if strings.Contains(string(e), `"action":`) {
+					enqueued++
+				}
+			}
+		}
+		if enqueued != len(batch) {
+			t.Fatalf("%s: the queue holds %d of ingestion's %d events", id, enqueued, len(batch))
+		}
+		e := s.start(t, id)
+		var out events.SQSEventResponse
+		e.invoke(t, ctx, ev, &out)
+		if len(out.BatchItemFailures) != 0 {
+			t.Fatalf("%s: batchItemFailures %v, want none", id, out.BatchItemFailures)
+		}
+		c.check(t)
+		measured(e)
+	}
+
+	// The other delivery functions, in parallel on their own ports: a message
+	// that is not an envelope is parked in the function's own DLQ, with the
+	// reason, and is not reported as failed.
+	var mu sync.Mutex
+	t.Run("park", func(t *testing.T) {
+		for _, dest := range topology.Destinations() {
+			if dest == topology.DestinationHTTP || dest == topology.DestinationS3 {
+				continue
+			}
+			id := topology.DeliverFunctionID(dest)
+			t.Run(id, func(t *testing.T) {
+				t.Parallel()
+				q := s.res.Queues[dest]
+				e := s.start(t, id)
+				var out events.SQSEventResponse
+				msgID := "rie-" + id
+				e.invoke(t, ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: msgID, ReceiptHandle: "rh-" + id,
+					Body: "not an envelope", Attributes: map[string]string{"ApproximateReceiveCount": "1"},
+					EventSource: "aws:sqs", EventSourceARN: q.ARN, AWSRegion: s.cfg.Region}}}, &out)
+				if len(out.BatchItemFailures) != 0 {
+					t.Fatalf("batchItemFailures %v, want none: the message is parked", out.BatchItemFailures)
+				}
+				parked := s.receive(t, ctx, q.DLQURL, q.DLQARN, 1).Records
+				reason := aws.ToString(parked[0].MessageAttributes[queue.AttrParkedReason].StringValue)
+				if len(parked) != 1 || parked[0].Body != "not an envelope" || !strings.Contains(reason, "undecodable") {
+					t.Fatalf("DLQ holds %d messages; the first %q, reason %q", len(parked), parked[0].Body, reason)
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				cold = append(cold, coldStart{id: id, init: e.initDuration(t), firstAnswer: e.firstAnswer})
+			})
+		}
+	})
+
+	// lokibridge: a push with the configured credentials is acknowledged
+	// only once it is archived.
+	bridge := s.start(t, topology.FunctionLokiBridge)
+	pushSample, _ := samples.FS.ReadFile("apigw/loki-push.json")
+	var push events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(pushSample, &push); err != nil {
+		t.Fatal(err)
+	}
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(bridgeUser+":"+bridgePassword))
+	bridge.invoke(t, ctx, apiRequest(t, "loki-push.json", "", basic, push.Body), &resp)
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("lokibridge: push answered %d %s", resp.StatusCode, resp.Body)
+	}
+	objs, err := s3c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(s.res.ArchiveBucket)})
+	if err != nil || len(objs.Contents) != 1 {
+		t.Fatalf("lokibridge: archive bucket %s: %v objects, %v", s.res.ArchiveBucket, len(objs.Contents), err)
+	}
+	measured(bridge)
+}
