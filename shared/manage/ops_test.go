@@ -193,7 +193,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 // (a read-only key can see the answer's message), nor into the log.
 func TestTestRouteRedactsEchoedSecrets(t *testing.T) {
 	const (
-		bearer   = `t0k"en\é+9Fq2/Lx7Vm4Rz`
+		bearer   = `t0k"en\é€+9Fq2/Lx7Vm4Rz`
 		lokiPass = `glc_pa"ss\wörd+7Qz9/Xk2Lm8=`
 		ddKey    = "5f2c9a7e1b3d4c6f8a0e2d4b6c8f1a3e"
 		hecToken = "8a1f9c2e-4b7d-4e3a-9c5f-2d8e6b1a7f40"

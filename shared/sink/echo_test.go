@@ -30,7 +30,7 @@ const (
 	echoLokiUser    = "acct-734512"
 	echoLokiPass    = `glc_pa"ss\wörd+7Qz9/Xk2Lm8=`
 	echoSplunkToken = "8a1f9c2e-4b7d-4e3a-9c5f-2d8e6b1a7f40"
-	echoBearer      = `t0k"en\é+9Fq2/Lx7Vm4Rz`
+	echoBearer      = `t0k"en\é€+9Fq2/Lx7Vm4Rz`
 	echoBasicUser   = "svc-user"
 	echoBasicPass   = `p@ss"w\ö+Hk3/Jq8Zt`
 	echoSigning     = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -3,6 +3,7 @@ package sink
 import (
 	"context"
 	"encoding/base64"
+	"html"
 	"slices"
 	"sort"
 	"strconv"
@@ -34,10 +35,11 @@ const maxAnswerText = 512
 // ordinary text, and is no secret worth the name.
 const minForm = 4
 
-// maxEscape bounds the bytes that encode one byte of a secret in an answer:
-// "\U0000002F" and "&#x00002F;" are the longest escapes Redact decodes. A
-// trailing escape cut short is at most another maxEscape+2 bytes.
-const maxEscape = 10
+// maxEscape bounds the bytes that encode one character of a secret in an
+// answer: "&CounterClockwiseContourIntegral;", 33 bytes, is the longest HTML
+// character reference, longer than any backslash or percent escape Redact
+// decodes. A trailing escape cut short is at most another maxEscape+2 bytes.
+const maxEscape = 33
 
 // Secrets are the forms in which the secrets a sender put on the wire may
 // come back in an answer. The zero value redacts nothing.
@@ -238,6 +240,19 @@ func (s Secrets) redact(text string, keep int) string {
 		hay, from := decode(text, true)
 		spans = s.find(hay, from, spans)
 	}
+	if mojibake(text) {
+		// A receiver that read the header's UTF-8 bytes as Latin-1 or
+		// Windows-1252 (Python's http.server, Node) echoes é as "Ã©".
+		hay, from := bytewise(text)
+		spans = s.find(hay, from, spans)
+		if strings.ContainsAny(text, `\%&`) {
+			esc, efrom := decode(hay, false)
+			for i, f := range efrom {
+				efrom[i] = from[f]
+			}
+			spans = s.find(esc, efrom, spans)
+		}
+	}
 	if len(spans) == 0 {
 		return text[:keep]
 	}
@@ -328,6 +343,53 @@ func decode(text string, plus bool) (string, []int32) {
 	return string(b), from
 }
 
+// mojibake reports whether text has a character that a UTF-8 byte read as
+// Latin-1 or Windows-1252 becomes: one of U+0080–U+00FF, or of the
+// Windows-1252 characters at 0x80–0x9F.
+func mojibake(text string) bool {
+	for _, r := range text {
+		if r >= 0x80 && r <= 0xff || cp1252[r] != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// bytewise reads each character of text that stands for one byte in Latin-1
+// or Windows-1252 as that byte, undoing a UTF-8 text decoded as either, and
+// returns the result with, for each of its bytes, the offset in text it came
+// from (and len(text) after the last, as decode).
+func bytewise(text string) (string, []int32) {
+	b := make([]byte, 0, len(text))
+	from := make([]int32, 0, len(text)+1)
+	for i, r := range text {
+		switch c := cp1252[r]; {
+		case c != 0:
+			b, from = append(b, c), append(from, int32(i))
+		case r >= 0x80 && r <= 0xff:
+			b, from = append(b, byte(r)), append(from, int32(i))
+		default:
+			n := utf8.RuneLen(r)
+			if r == utf8.RuneError {
+				n = 1
+			}
+			for k := range n {
+				b, from = append(b, text[i+k]), append(from, int32(i))
+			}
+		}
+	}
+	from = append(from, int32(len(text)))
+	return string(b), from
+}
+
+// cp1252 maps the characters Windows-1252 puts at 0x80–0x9F to those bytes.
+var cp1252 = map[rune]byte{
+	'€': 0x80, '‚': 0x82, 'ƒ': 0x83, '„': 0x84, '…': 0x85, '†': 0x86, '‡': 0x87, 'ˆ': 0x88,
+	'‰': 0x89, 'Š': 0x8a, '‹': 0x8b, 'Œ': 0x8c, 'Ž': 0x8e, '‘': 0x91, '’': 0x92, '“': 0x93,
+	'”': 0x94, '•': 0x95, '–': 0x96, '—': 0x97, '˜': 0x98, '™': 0x99, 'š': 0x9a, '›': 0x9b,
+	'œ': 0x9c, 'ž': 0x9e, 'Ÿ': 0x9f,
+}
+
 // oneLetter are the one-letter JSON and Go escapes: the letter after the
 // backslash, and the byte it stands for.
 var oneLetter = map[byte]byte{'"': '"', '\\': '\\', '/': '/', '\'': '\'',
@@ -368,20 +430,20 @@ func backslash(s string) ([]byte, int) {
 	return nil, 0
 }
 
-// named are the HTML character references written by name
-// (html.EscapeString, html/template and most HTML error pages).
-var named = map[string]byte{"quot": '"', "amp": '&', "lt": '<', "gt": '>', "apos": '\''}
-
-// entity decodes the HTML character reference at the start of s (&quot;
-// &amp; &lt; &gt; &apos; &#DDD; &#xHHH;): its bytes and length, or 0.
+// entity decodes the HTML character reference at the start of s, by any of
+// HTML's names (&quot; from html.EscapeString, &eacute; from PHP's
+// htmlentities) or by number (&#DDD; &#xHHH;): its bytes and length, or 0.
 func entity(s string) ([]byte, int) {
 	end := strings.IndexByte(s[:min(len(s), maxEscape)], ';')
 	if end < 0 {
 		return nil, 0
 	}
 	name := s[1:end]
-	if c, ok := named[name]; ok {
-		return []byte{c}, end + 1
+	if !strings.HasPrefix(name, "#") {
+		if u := html.UnescapeString(s[:end+1]); u != s[:end+1] {
+			return []byte(u), end + 1
+		}
+		return nil, 0
 	}
 	num, ok := strings.CutPrefix(name, "#")
 	if !ok || num == "" {

@@ -33,8 +33,10 @@ type Encoding struct {
 
 // Encodings are the ways a destination may echo what it received: as it is,
 // base64 (standard and URL alphabets), JSON-escaped (as Go writes it, and
-// ASCII-only as Python's and PHP's encoders do), URL-encoded and
-// HTML-escaped.
+// ASCII-only as Python's and PHP's encoders do), URL-encoded, HTML-escaped
+// (as Go does, and with names as PHP's htmlentities does), and its UTF-8
+// bytes read as Latin-1 or Windows-1252 (the mojibake of Python's
+// http.server and Node echoing a header).
 var Encodings = []Encoding{
 	{"raw", func(s string) string { return s }},
 	{"base64", func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }},
@@ -44,7 +46,52 @@ var Encodings = []Encoding{
 	{"url query", url.QueryEscape},
 	{"url path", url.PathEscape},
 	{"html", html.EscapeString},
+	{"html entities", htmlEntities},
+	{"latin-1 mojibake", func(s string) string { return mojibake(s, nil) }},
+	{"windows-1252 mojibake", func(s string) string { return mojibake(s, cp1252) }},
 }
+
+// htmlEntities escapes s as PHP's htmlentities does: the HTML specials and
+// every non-ASCII character by name where it has a common one, by number
+// otherwise.
+func htmlEntities(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch name, ok := entityNames[r]; {
+		case ok:
+			b.WriteString("&" + name + ";")
+		case r >= 0x80:
+			fmt.Fprintf(&b, "&#%d;", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+var entityNames = map[rune]string{'"': "quot", '&': "amp", '<': "lt", '>': "gt", '\'': "#039",
+	'é': "eacute", 'è': "egrave", 'ü': "uuml", 'ß': "szlig", '€': "euro", '©': "copy"}
+
+// mojibake is s's UTF-8 bytes each read as one character: the byte's own
+// code point (Latin-1), or high's character for it (Windows-1252).
+func mojibake(s string, high map[byte]rune) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if r, ok := high[s[i]]; ok {
+			b.WriteRune(r)
+		} else {
+			b.WriteRune(rune(s[i]))
+		}
+	}
+	return b.String()
+}
+
+// cp1252 are the characters Windows-1252 has at 0x80–0x9F that are not the
+// byte's own code point.
+var cp1252 = map[byte]rune{0x80: '€', 0x82: '‚', 0x83: 'ƒ', 0x84: '„', 0x85: '…', 0x86: '†',
+	0x87: '‡', 0x88: 'ˆ', 0x89: '‰', 0x8a: 'Š', 0x8b: '‹', 0x8c: 'Œ', 0x8e: 'Ž', 0x91: '‘',
+	0x92: '’', 0x93: '“', 0x94: '”', 0x95: '•', 0x96: '–', 0x97: '—', 0x98: '˜', 0x99: '™',
+	0x9a: 'š', 0x9b: '›', 0x9c: 'œ', 0x9e: 'ž', 0x9f: 'Ÿ'}
 
 // jsonString is s JSON-escaped as encoding/json writes it, without quotes.
 func jsonString(s string) string {
