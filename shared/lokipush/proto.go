@@ -153,38 +153,61 @@ const (
 // range. It refuses two things Unmarshal skips (see errStricter): groups and
 // varints over 64 bits.
 func decodePush(raw []byte, sink pushSink) error {
-	return eachField(raw, func(num int32, typ protowire.Type, v []byte) error {
-		if num != fieldStreams {
+	return eachKnown(raw, pushFields, func(_ int32, v []byte) error {
+		return decodeStream(v, sink)
+	})
+}
+
+// fieldSpec is a known field of a message: its wire type, and its name in
+// gogo's "wrong wireType" error.
+type fieldSpec struct {
+	typ  protowire.Type
+	name string
+}
+
+// Each message's known fields, by number.
+var (
+	pushFields   = []fieldSpec{fieldStreams: {protowire.BytesType, "Streams"}}
+	streamFields = []fieldSpec{
+		// Sic: gogo's generated Stream.Unmarshal names labels so.
+		fieldLabels:  {protowire.BytesType, "StructuredMetadata"},
+		fieldEntries: {protowire.BytesType, "Entries"},
+		fieldHash:    {protowire.VarintType, "Hash"},
+	}
+	entryFields = []fieldSpec{
+		fieldTimestamp:          {protowire.BytesType, "Timestamp"},
+		fieldLine:               {protowire.BytesType, "Line"},
+		fieldStructuredMetadata: {protowire.BytesType, "StructuredMetadata"},
+		fieldParsed:             {protowire.BytesType, "Parsed"},
+	}
+	pairFields      = []fieldSpec{fieldName: {protowire.BytesType, "Name"}, fieldValue: {protowire.BytesType, "Value"}}
+	timestampFields = []fieldSpec{fieldSeconds: {protowire.VarintType, "Seconds"}, fieldNanos: {protowire.VarintType, "Nanos"}}
+)
+
+// eachKnown calls fn with each field of message b that known names, after
+// checking its wire type; it skips the others.
+func eachKnown(b []byte, known []fieldSpec, fn func(num int32, v []byte) error) error {
+	return eachField(b, func(num int32, typ protowire.Type, v []byte) error {
+		if int(num) >= len(known) || known[num].name == "" {
 			return nil
 		}
-		if typ != protowire.BytesType {
-			return wrongType(typ, "Streams")
+		if typ != known[num].typ {
+			return wrongType(typ, known[num].name)
 		}
-		return decodeStream(v, sink)
+		return fn(num, v)
 	})
 }
 
 func decodeStream(b []byte, sink pushSink) error {
 	var labels []byte
-	err := eachField(b, func(num int32, typ protowire.Type, v []byte) error {
+	err := eachKnown(b, streamFields, func(num int32, v []byte) error {
 		switch num {
 		case fieldLabels:
-			if typ != protowire.BytesType {
-				// Sic: gogo's generated Stream.Unmarshal names this field so.
-				return wrongType(typ, "StructuredMetadata")
-			}
 			labels = v
 		case fieldEntries:
-			if typ != protowire.BytesType {
-				return wrongType(typ, "Entries")
-			}
 			return decodeEntry(v, sink)
-		case fieldHash:
-			if typ != protowire.VarintType {
-				return wrongType(typ, "Hash")
-			}
 		}
-		return nil
+		return nil // the hash, which Loki recomputes
 	})
 	if err != nil {
 		return err
@@ -197,34 +220,21 @@ func decodeEntry(b []byte, sink pushSink) error {
 		t    time.Time // none sent: the zero time, as Unmarshal leaves it
 		line []byte
 	)
-	err := eachField(b, func(num int32, typ protowire.Type, v []byte) error {
+	err := eachKnown(b, entryFields, func(num int32, v []byte) error {
 		switch num {
 		case fieldTimestamp:
-			if typ != protowire.BytesType {
-				return wrongType(typ, "Timestamp")
-			}
 			var err error
 			t, err = decodeTimestamp(v)
 			return err
 		case fieldLine:
-			if typ != protowire.BytesType {
-				return wrongType(typ, "Line")
-			}
 			line = v
-		case fieldStructuredMetadata, fieldParsed:
-			if typ != protowire.BytesType {
-				if num == fieldParsed {
-					return wrongType(typ, "Parsed")
-				}
-				return wrongType(typ, "StructuredMetadata")
-			}
-			l, err := decodeLabelPair(v)
-			if err != nil || num == fieldParsed {
-				return err // parsed is Loki's query output, dropped as Loki drops it on push
-			}
-			return sink.pushMeta(l)
+			return nil
 		}
-		return nil
+		l, err := decodeLabelPair(v)
+		if err != nil || num == fieldParsed {
+			return err // parsed is Loki's query output, dropped as Loki drops it on push
+		}
+		return sink.pushMeta(l)
 	})
 	if err != nil {
 		return err
@@ -234,17 +244,10 @@ func decodeEntry(b []byte, sink pushSink) error {
 
 func decodeLabelPair(b []byte) (Label, error) {
 	var name, value []byte
-	err := eachField(b, func(num int32, typ protowire.Type, v []byte) error {
-		switch num {
-		case fieldName:
-			if typ != protowire.BytesType {
-				return wrongType(typ, "Name")
-			}
+	err := eachKnown(b, pairFields, func(num int32, v []byte) error {
+		if num == fieldName {
 			name = v
-		case fieldValue:
-			if typ != protowire.BytesType {
-				return wrongType(typ, "Value")
-			}
+		} else {
 			value = v
 		}
 		return nil
@@ -260,16 +263,7 @@ func decodeTimestamp(b []byte) (time.Time, error) {
 		sec   int64
 		nanos int32
 	)
-	err := eachField(b, func(num int32, typ protowire.Type, v []byte) error {
-		if num != fieldSeconds && num != fieldNanos {
-			return nil
-		}
-		if typ != protowire.VarintType {
-			if num == fieldSeconds {
-				return wrongType(typ, "Seconds")
-			}
-			return wrongType(typ, "Nanos")
-		}
+	err := eachKnown(b, timestampFields, func(num int32, v []byte) error {
 		x, _ := protowire.ConsumeVarint(v) // eachField has read it
 		if num == fieldSeconds {
 			sec = int64(x)
