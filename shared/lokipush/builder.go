@@ -30,7 +30,10 @@ type builder struct {
 	entries []Entry
 	meta    []Label
 	cost    int
-	scratch []byte // unescaping space, reused across strings
+	// Where the entry and the stream being decoded from protobuf start
+	// in meta and entries.
+	metaStart, streamStart int
+	scratch                []byte // unescaping space, reused across strings
 }
 
 // charge adds n bytes to what the request costs and refuses it once that

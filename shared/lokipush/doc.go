@@ -11,7 +11,10 @@
 // pkg/loghttp/push/push.go (v3.5.3):
 //
 //   - Content-Type application/x-protobuf: a Snappy block holding a
-//     logproto.PushRequest (github.com/grafana/loki/pkg/push). Labels are
+//     logproto.PushRequest (push.proto of github.com/grafana/loki/pkg/push),
+//     decoded with protowire as Loki's generated Unmarshal decodes it (the
+//     tests and a fuzz target compare the two), so no binary links Loki's
+//     types, gogo or grpc. Labels are
 //     the Prometheus text form, `{a="b", c="d"}`; each entry's structured
 //     metadata is Entry.StructuredMetadata.
 //   - Content-Type application/json: {"streams":[{"stream":{labels},

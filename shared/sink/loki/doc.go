@@ -7,7 +7,10 @@
 // the receiving side is ParseLokiRequest in Loki's pkg/loghttp/push/push.go):
 //
 //   - "protobuf" (the default, and what Promtail and Alloy send): a
-//     logproto.PushRequest from Loki's own module github.com/grafana/loki/pkg/push,
+//     logproto.PushRequest (push.proto of Loki's module
+//     github.com/grafana/loki/pkg/push), written by hand with protowire
+//     exactly as Loki's generated Marshal writes it (its tests check this
+//     byte for byte), so no binary links Loki's types, gogo or grpc;
 //     Snappy block-compressed, Content-Type: application/x-protobuf and no
 //     Content-Encoding. Loki decodes it with golang/snappy's Decode
 //     (pkg/util/http.go, RawSnappy); s2.EncodeSnappy writes that format.

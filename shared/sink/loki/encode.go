@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strconv"
 	"time"
 	"unsafe"
 
-	"github.com/grafana/loki/pkg/push"
 	"github.com/klauspost/compress/s2"
 	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/jsonobj"
@@ -56,14 +54,19 @@ func LabelString(st stream.Stream, cfg *destination.GrafanaLokiConfig) string {
 	return string(appendLabelString(nil, streamLabels(st, cfg)))
 }
 
+// label is one name/value pair of a stream's label set.
+type label struct {
+	Name, Value string
+}
+
 // streamLabels is the stream's label set, sorted by name. Labels with an
 // empty value are left out: Loki drops them anyway (syntax.ParseLabels), and
 // an empty value is the same as no label.
-func streamLabels(st stream.Stream, cfg *destination.GrafanaLokiConfig) []push.LabelAdapter {
-	ls := make([]push.LabelAdapter, 0, len(cfg.Labels)+2)
-	ls = append(ls, push.LabelAdapter{Name: LabelSource, Value: SourceValue})
+func streamLabels(st stream.Stream, cfg *destination.GrafanaLokiConfig) []label {
+	ls := make([]label, 0, len(cfg.Labels)+2)
+	ls = append(ls, label{Name: LabelSource, Value: SourceValue})
 	if st.ProjectID != "" {
-		ls = append(ls, push.LabelAdapter{Name: LabelService, Value: st.ProjectID})
+		ls = append(ls, label{Name: LabelService, Value: st.ProjectID})
 	}
 	for k, v := range cfg.Labels {
 		// Validation refuses these names; skipping them keeps a stored
@@ -71,9 +74,9 @@ func streamLabels(st stream.Stream, cfg *destination.GrafanaLokiConfig) []push.L
 		if k == LabelSource || k == LabelService || v == "" {
 			continue
 		}
-		ls = append(ls, push.LabelAdapter{Name: k, Value: v})
+		ls = append(ls, label{Name: k, Value: v})
 	}
-	slices.SortFunc(ls, func(a, b push.LabelAdapter) int { return cmp.Compare(a.Name, b.Name) })
+	slices.SortFunc(ls, func(a, b label) int { return cmp.Compare(a.Name, b.Name) })
 	return ls
 }
 
@@ -81,7 +84,7 @@ func streamLabels(st stream.Stream, cfg *destination.GrafanaLokiConfig) []push.L
 // and Loki parses it (promql ParseMetric via syntax.ParseLabels): names bare,
 // values as Go-quoted strings, so \ " and newlines arrive escaped and any
 // other byte is either literal UTF-8 or a \x, \u escape the parser accepts.
-func appendLabelString(dst []byte, ls []push.LabelAdapter) []byte {
+func appendLabelString(dst []byte, ls []label) []byte {
 	dst = append(dst, '{')
 	for i, l := range ls {
 		if i > 0 {
@@ -114,9 +117,6 @@ type entry struct {
 // encoder holds the scratch space of one push body, reused across sends.
 type encoder struct {
 	entries []entry
-	pb      []push.Entry
-	meta    []push.LabelAdapter
-	streams [1]push.Stream
 	raw     []byte // the uncompressed body
 	snappy  []byte
 	gz      bytes.Buffer
@@ -129,9 +129,6 @@ const maxKeep = 4 << 20
 // reset drops every reference into the last batch's events.
 func (e *encoder) reset() {
 	clear(e.entries)
-	clear(e.pb)
-	clear(e.meta)
-	e.streams = [1]push.Stream{}
 	if cap(e.raw) > maxKeep || cap(e.snappy) > maxKeep || e.gz.Cap() > maxKeep {
 		*e = encoder{}
 	}
@@ -162,63 +159,15 @@ func (e *encoder) encode(st stream.Stream, cfg *destination.GrafanaLokiConfig, e
 		sink.Gzip(&e.gz, e.raw)
 		return e.gz.Bytes(), ContentTypeJSON, EncodingGzip, nil
 	}
-	raw, err := e.marshalProto(string(appendLabelString(nil, labels)))
-	if err != nil {
-		return nil, "", "", fmt.Errorf("encode push request: %w", err)
-	}
+	e.raw = appendPush(e.raw[:0], string(appendLabelString(nil, labels)), e.entries)
 	// Snappy's block format, which Loki reads with snappy.Decode; s2's
 	// EncodeSnappy writes it without s2's extensions.
-	e.snappy = s2.EncodeSnappy(e.snappy[:cap(e.snappy)], raw)
+	e.snappy = s2.EncodeSnappy(e.snappy[:cap(e.snappy)], e.raw)
 	return e.snappy, ContentTypeProtobuf, "", nil
 }
 
-// marshalProto marshals the entries as a push.PushRequest of one stream
-// into e.raw.
-func (e *encoder) marshalProto(labels string) ([]byte, error) {
-	n := 0
-	for _, en := range e.entries {
-		n += metaCount(en)
-	}
-	// Sized up front so every entry's metadata is a window on one array.
-	e.meta = slices.Grow(e.meta[:0], n)
-	e.pb = slices.Grow(e.pb[:0], len(e.entries))[:len(e.entries)]
-	for i, en := range e.entries {
-		start := len(e.meta)
-		if en.eventID != "" {
-			e.meta = append(e.meta, push.LabelAdapter{Name: MetadataEventID, Value: en.eventID})
-		}
-		if en.requestID != "" {
-			e.meta = append(e.meta, push.LabelAdapter{Name: MetadataRequestID, Value: en.requestID})
-		}
-		var sm push.LabelsAdapter
-		if len(e.meta) > start {
-			sm = e.meta[start:len(e.meta):len(e.meta)]
-		}
-		e.pb[i] = push.Entry{Timestamp: time.Unix(0, en.ts).UTC(), Line: view(en.line), StructuredMetadata: sm}
-	}
-	e.streams[0] = push.Stream{Labels: labels, Entries: e.pb}
-	req := push.PushRequest{Streams: e.streams[:]}
-	size := req.Size()
-	e.raw = slices.Grow(e.raw[:0], size)[:size]
-	if _, err := req.MarshalToSizedBuffer(e.raw); err != nil {
-		return nil, err
-	}
-	return e.raw, nil
-}
-
-func metaCount(en entry) int {
-	n := 0
-	if en.eventID != "" {
-		n++
-	}
-	if en.requestID != "" {
-		n++
-	}
-	return n
-}
-
 // appendJSON writes the entries as Loki's JSON push body.
-func (e *encoder) appendJSON(dst []byte, labels []push.LabelAdapter) []byte {
+func (e *encoder) appendJSON(dst []byte, labels []label) []byte {
 	dst = append(dst, `{"streams":[{"stream":{`...)
 	for i, l := range labels {
 		if i > 0 {

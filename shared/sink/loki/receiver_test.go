@@ -285,9 +285,9 @@ func (r *receiver) parseJSON(rd io.Reader) ([]push.Stream, []map[string]string, 
 			names = append(names, k)
 		}
 		slices.Sort(names)
-		ls := make([]push.LabelAdapter, len(names))
+		ls := make([]label, len(names))
 		for i, k := range names {
-			ls[i] = push.LabelAdapter{Name: k, Value: s.Stream[k]}
+			ls[i] = label{Name: k, Value: s.Stream[k]}
 		}
 		ps := push.Stream{Labels: string(appendLabelString(nil, ls))}
 		for _, v := range s.Values {
