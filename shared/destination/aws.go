@@ -43,11 +43,11 @@ var (
 	// [/\.\-_A-Za-z0-9]+, and "Custom event bus names can't contain the /
 	// character" (only partner buses, which take no PutEvents from
 	// customers, do).
-	eventBusName = regexp.MustCompile(`^[.\-_A-Za-z0-9]{1,256}$`)
+	eventBusName = charset{max: 256, allowed: alphanumeric + ".-_"}
 	// PutEvents Source: 1–256 characters; EventBridge Scheduler's pattern
 	// for the same field is (?=[/\.\-_A-Za-z0-9]+)((?!aws\.).*), and the
 	// "aws." prefix is reserved for AWS services.
-	eventBridgeSource = regexp.MustCompile(`^[/.\-_A-Za-z0-9]{1,256}$`)
+	eventBridgeSource = charset{max: 256, allowed: alphanumeric + "/.-_"}
 )
 
 // PutEvents DetailType: "Length Constraints: Minimum length of 1. Maximum

@@ -67,7 +67,7 @@ var (
 	// tenant.ValidTenantID: at most 150 bytes of letters, digits and
 	// ! - _ . * ' ( ), and never "." or ".." ("Manage tenant isolation",
 	// Grafana Enterprise Logs docs; "About tenant IDs", Mimir docs).
-	lokiTenantID = regexp.MustCompile(`^[a-zA-Z0-9!\-_.*'()]{1,150}$`)
+	lokiTenantID = charset{max: 150, allowed: alphanumeric + "!-_.*'()"}
 )
 
 // Labels logstream sets on every stream itself; a customer label of the same
