@@ -1,12 +1,10 @@
 package bridge
 
 import (
-	"bytes"
+	"cmp"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -15,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/logstream/logstream/shared/archive"
 	"github.com/logstream/logstream/shared/event"
+	httpreq "github.com/logstream/logstream/shared/httpapi/request"
 	"github.com/logstream/logstream/shared/lokipush"
 )
 
@@ -81,11 +80,8 @@ func New(cfg Config) (*Handler, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	log := cfg.Log
-	if log == nil {
-		log = slog.Default()
-	}
-	h := &Handler{store: cfg.Store, creds: cfg.Credentials, limits: cfg.Limits, log: log, window: cfg.Window, now: cfg.Now}
+	h := &Handler{store: cfg.Store, creds: cfg.Credentials, limits: cfg.Limits, log: cmp.Or(cfg.Log, slog.Default()),
+		window: cfg.Window, now: cfg.Now}
 	if h.window == (event.Window{}) {
 		h.window = event.DefaultWindow
 	}
@@ -133,7 +129,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 
 // push archives one push request: authenticate, parse, encode, store.
 func (h *Handler) push(ctx context.Context, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
-	user, why := h.creds.authenticate(header(req, "authorization"))
+	user, why := h.creds.authenticate(httpreq.Header(req, "authorization"))
 	if user == "" {
 		// Who tried is worth knowing when someone guesses; what they sent is not.
 		h.log.InfoContext(ctx, "push refused", "status", http.StatusUnauthorized, "reason", "credentials "+why,
@@ -143,7 +139,7 @@ func (h *Handler) push(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 		return resp
 	}
 	tenant := user
-	if id := header(req, "x-scope-orgid"); id != "" {
+	if id := httpreq.Header(req, "x-scope-orgid"); id != "" {
 		if err := archive.ValidateTenant(id); err != nil {
 			return h.refuse(ctx, req, user, http.StatusBadRequest, "X-Scope-OrgID: "+err.Error())
 		}
@@ -151,11 +147,11 @@ func (h *Handler) push(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 	}
 	log := h.log.With("tenant", tenant, "user", user)
 
-	body, size, err := requestBody(req)
+	body, size, err := httpreq.BodyReader(req)
 	if err != nil {
 		return h.refuse(ctx, req, user, http.StatusBadRequest, err.Error())
 	}
-	pr, err := lokipush.Parse(body, header(req, "content-type"), header(req, "content-encoding"), h.limits)
+	pr, err := lokipush.Parse(body, httpreq.Header(req, "content-type"), httpreq.Header(req, "content-encoding"), h.limits)
 	if err != nil {
 		return h.refuse(ctx, req, user, lokipush.StatusOf(err), err.Error())
 	}
@@ -178,7 +174,7 @@ func (h *Handler) push(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 		log.InfoContext(ctx, "empty push", "streams", streams)
 		return noContent()
 	}
-	putCtx, cancel := beforeDeadline(ctx, deadlineMargin)
+	putCtx, cancel := httpreq.BeforeDeadline(ctx, deadlineMargin)
 	defer cancel()
 	if err := h.store.Put(putCtx, obj.Key, obj.Body); err != nil {
 		log.ErrorContext(ctx, "push not stored; answered 503 so the client retries",
@@ -208,7 +204,7 @@ func (h *Handler) refuse(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		logged = logged[:maxLoggedMessage] + "…"
 	}
 	attrs := []any{"status", status, "user", user, "reason", logged,
-		"content_type", header(req, "content-type"), "content_encoding", header(req, "content-encoding")}
+		"content_type", httpreq.Header(req, "content-type"), "content_encoding", httpreq.Header(req, "content-encoding")}
 	if status >= 500 {
 		h.log.ErrorContext(ctx, "push failed", attrs...)
 		return text(status, "internal error; retry the request")
@@ -229,47 +225,10 @@ func (h *Handler) health(ctx context.Context) events.APIGatewayV2HTTPResponse {
 	return text(http.StatusOK, "ok")
 }
 
-// requestBody is the body and its size, decoding the base64 that Function
-// URLs and HTTP APIs apply to binary bodies (protobuf, anything compressed).
-// A text body is read in place: plain JSON is the largest body there is.
-func requestBody(req events.APIGatewayV2HTTPRequest) (io.Reader, int, error) {
-	if !req.IsBase64Encoded {
-		return strings.NewReader(req.Body), len(req.Body), nil
-	}
-	b, err := base64.StdEncoding.DecodeString(req.Body)
-	if err != nil {
-		return nil, 0, fmt.Errorf("request body is not valid base64: %w", err)
-	}
-	return bytes.NewReader(b), len(b), nil
-}
-
 // deadlineMargin is kept between the store's write and the invocation's
 // deadline, so a write that runs late is answered 503 and logged here
 // instead of the function being killed with no answer and no log line.
 const deadlineMargin = time.Second
-
-// beforeDeadline is ctx with its deadline brought forward by margin.
-func beforeDeadline(ctx context.Context, margin time.Duration) (context.Context, context.CancelFunc) {
-	if d, ok := ctx.Deadline(); ok {
-		return context.WithDeadline(ctx, d.Add(-margin))
-	}
-	return context.WithCancel(ctx)
-}
-
-// header returns a request header by its lower-case name. Function URLs and
-// HTTP APIs lower-case header names; any other producer is matched without
-// regard to case, as HTTP requires (RFC 9110 §5.1).
-func header(req events.APIGatewayV2HTTPRequest, name string) string {
-	if v, ok := req.Headers[name]; ok {
-		return v
-	}
-	for k, v := range req.Headers {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return ""
-}
 
 // text answers msg as Loki does, with http.Error: plain text, one line.
 func text(status int, msg string) events.APIGatewayV2HTTPResponse {

@@ -12,6 +12,7 @@
 package deliver
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -152,11 +153,16 @@ type Core struct {
 	Margin time.Duration
 	// Concurrency is how many streams are delivered at once (default 4).
 	Concurrency int
-	Log         *slog.Logger
+	// Log receives the core's log lines (default slog.Default()).
+	Log *slog.Logger
 
 	once  sync.Once
 	cache ttlcache.Cache[[2]string, stream.Stream]
 }
+
+// log is c.Log, or slog.Default() when nil: the nil-logger rule of every
+// logstream handler.
+func (c *Core) log() *slog.Logger { return cmp.Or(c.Log, slog.Default()) }
 
 type message struct {
 	rec    *events.SQSMessage
@@ -203,7 +209,7 @@ func (c *Core) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventR
 		if err != nil {
 			// Undecodable now means undecodable on every retry: park it
 			// where it can be inspected rather than retry it.
-			c.Log.ErrorContext(ctx, "undecodable message", "message_id", rec.MessageId, "err", err)
+			c.log().ErrorContext(ctx, "undecodable message", "message_id", rec.MessageId, "err", err)
 			if !c.park(ctx, Parked{SourceMessageID: rec.MessageId, Body: rec.Body, ReceiveCount: receiveCount(rec),
 				Reason: "undecodable message: " + err.Error()}) {
 				retry(c.delay(rec, 0))
@@ -244,7 +250,7 @@ func (c *Core) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventR
 		if err := c.Queue.Delay(dctx, failed); err != nil {
 			// The messages still come back, after the queue's own
 			// visibility timeout: later, but not lost.
-			c.Log.WarnContext(ctx, "delay retries", "messages", len(failed), "err", err)
+			c.log().WarnContext(ctx, "delay retries", "messages", len(failed), "err", err)
 		}
 	}
 	return resp, nil
@@ -298,7 +304,7 @@ func (c *Core) park(ctx context.Context, p Parked) bool {
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := c.Queue.Park(pctx, p); err != nil {
-		c.Log.ErrorContext(ctx, "park in the DLQ", "message_id", p.SourceMessageID, "err", err)
+		c.log().ErrorContext(ctx, "park in the DLQ", "message_id", p.SourceMessageID, "err", err)
 		return false
 	}
 	return true
@@ -306,7 +312,7 @@ func (c *Core) park(ctx context.Context, p Parked) bool {
 
 // deliverGroup sends one stream's messages and returns those to retry.
 func (c *Core) deliverGroup(ctx context.Context, g *group) []Delay {
-	log := c.Log.With("project_id", g.projectID, "stream_id", g.streamID)
+	log := c.log().With("project_id", g.projectID, "stream_id", g.streamID)
 	st, err := c.cache.Get(ctx, [2]string{g.projectID, g.streamID}, func(ctx context.Context) (stream.Stream, error) {
 		return c.Streams.Get(ctx, g.projectID, g.streamID)
 	})
@@ -394,7 +400,7 @@ func (c *Core) record(ctx context.Context, g *group, delivered, failed int, reas
 		errs = append(errs, c.Health.RecordFailure(ctx, g.projectID, g.streamID, failed, reason, now))
 	}
 	if err := errors.Join(errs...); err != nil {
-		c.Log.WarnContext(ctx, "record delivery counters", "project_id", g.projectID, "stream_id", g.streamID, "err", err)
+		c.log().WarnContext(ctx, "record delivery counters", "project_id", g.projectID, "stream_id", g.streamID, "err", err)
 	}
 }
 
@@ -599,10 +605,10 @@ func (d *delivery) suspend(cause error) {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(d.ctx), 2*time.Second)
 	defer cancel()
 	if err := c.Suspend.Suspend(sctx, d.st.ProjectID, d.st.ID, reason); err != nil {
-		c.Log.ErrorContext(d.ctx, "suspend stream", "project_id", d.st.ProjectID, "stream_id", d.st.ID, "err", err)
+		c.log().ErrorContext(d.ctx, "suspend stream", "project_id", d.st.ProjectID, "stream_id", d.st.ID, "err", err)
 		return
 	}
-	c.Log.WarnContext(d.ctx, "destination is gone; stream suspended", "project_id", d.st.ProjectID, "stream_id", d.st.ID, "reason", reason)
+	c.log().WarnContext(d.ctx, "destination is gone; stream suspended", "project_id", d.st.ProjectID, "stream_id", d.st.ID, "reason", reason)
 }
 
 func countEvents(msgs []message) int {

@@ -4,8 +4,8 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/logstream/logstream/shared/event"
+	"github.com/logstream/logstream/shared/httpapi/request"
 	"github.com/logstream/logstream/shared/stream"
 )
 
@@ -33,9 +34,10 @@ func Errorf(status int, code, format string, args ...any) *Error {
 	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// asError maps any error to the API error it is answered with. This is the
-// only place a domain error becomes an HTTP status.
-func asError(err error) *Error {
+// AsError maps any error to the API error it is answered with. This is the
+// only place a domain error becomes an HTTP status; an answer in another
+// shape (Stytch's envelope) takes its status, code and message from here.
+func AsError(err error) *Error {
 	var ae *Error
 	if errors.As(err, &ae) {
 		return ae
@@ -85,17 +87,25 @@ func NoContent() events.APIGatewayV2HTTPResponse {
 
 // Fail answers err as a JSON error and logs it once: server errors with their
 // cause at error level, client errors briefly at info level. ctx carries the
-// invocation, so the log line carries its request id.
+// invocation, so the log line carries its request id. A nil log is
+// slog.Default(), as everywhere in logstream.
 func Fail(ctx context.Context, log *slog.Logger, req events.APIGatewayV2HTTPRequest, err error) events.APIGatewayV2HTTPResponse {
-	ae := asError(err)
+	ae := AsError(err)
+	log = cmp.Or(log, slog.Default())
 	if ae.Status >= 500 {
 		log.ErrorContext(ctx, "request failed", "route", req.RouteKey, "status", ae.Status, "code", ae.Code, "err", err)
 	} else {
 		log.InfoContext(ctx, "request refused", "route", req.RouteKey, "status", ae.Status, "code", ae.Code, "field", ae.Field)
 	}
-	resp := JSON(ae.Status, struct {
+	return Answer(ae, struct {
 		Error *Error `json:"error"`
 	}{ae})
+}
+
+// Answer answers body, an error envelope built from ae, with ae's status and
+// headers: the one place a 401 gets its challenge, whatever the envelope.
+func Answer(ae *Error, body any) events.APIGatewayV2HTTPResponse {
+	resp := JSON(ae.Status, body)
 	if ae.Status == http.StatusUnauthorized {
 		resp.Headers["www-authenticate"] = `Bearer realm="logstream"` // RFC 6750 §3
 	}
@@ -103,22 +113,18 @@ func Fail(ctx context.Context, log *slog.Logger, req events.APIGatewayV2HTTPRequ
 }
 
 // Body returns the request body, decoding API Gateway's base64 for binary
-// payloads.
+// payloads; a body that does not decode is a 400 invalid_body.
 func Body(req events.APIGatewayV2HTTPRequest) ([]byte, error) {
-	if !req.IsBase64Encoded {
-		return []byte(req.Body), nil
-	}
-	b, err := base64.StdEncoding.DecodeString(req.Body)
+	b, err := request.Body(req)
 	if err != nil {
-		return nil, Errorf(http.StatusBadRequest, "invalid_body", "body is not valid base64")
+		return nil, Errorf(http.StatusBadRequest, "invalid_body", "%s", err)
 	}
 	return b, nil
 }
 
-// Header returns a request header. HTTP API lower-cases header names.
-func Header(req events.APIGatewayV2HTTPRequest, name string) string {
-	return req.Headers[strings.ToLower(name)]
-}
+// Header returns a request header, matched without regard to case
+// (request.Header).
+func Header(req events.APIGatewayV2HTTPRequest, name string) string { return request.Header(req, name) }
 
 // RequireJSON refuses a body whose Content-Type is present and not JSON.
 func RequireJSON(req events.APIGatewayV2HTTPRequest) error {

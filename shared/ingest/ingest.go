@@ -3,6 +3,7 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -49,11 +50,16 @@ type Service struct {
 	// CacheTTL is how long a project's stream list is reused. A stream
 	// created, paused or deleted takes up to this long to be seen here.
 	CacheTTL time.Duration
-	Log      *slog.Logger
+	// Log receives the handler's log lines (default slog.Default()).
+	Log *slog.Logger
 
 	once  sync.Once
 	cache ttlcache.Cache[string, []stream.Stream]
 }
+
+// log is s.Log, or slog.Default() when nil: the nil-logger rule of every
+// logstream handler.
+func (s *Service) log() *slog.Logger { return cmp.Or(s.Log, slog.Default()) }
 
 // Result is the 202 answer: what was accepted and where it went.
 type Result struct {
@@ -131,7 +137,7 @@ func (s *Service) Ingest(ctx context.Context, projectID string, evs []event.Even
 		if !ok {
 			// The API refuses to activate such a stream; one that is active
 			// anyway must not stop the project's other streams.
-			s.Log.ErrorContext(ctx, "active stream has no delivery queue; its events are not enqueued",
+			s.log().ErrorContext(ctx, "active stream has no delivery queue; its events are not enqueued",
 				"project_id", projectID, "stream_id", st.ID, "destination_type", st.DestinationType)
 			res.Streams--
 			continue
@@ -146,13 +152,13 @@ func (s *Service) Ingest(ctx context.Context, projectID string, evs []event.Even
 			if errors.As(err, &pe) {
 				enqueued += pe.Sent
 			}
-			s.Log.ErrorContext(ctx, "enqueue failed", "project_id", projectID, "stream_id", st.ID, "messages_enqueued", enqueued, "err", err)
+			s.log().ErrorContext(ctx, "enqueue failed", "project_id", projectID, "stream_id", st.ID, "messages_enqueued", enqueued, "err", err)
 			return Result{}, &httpapi.Error{Status: http.StatusServiceUnavailable, Code: "enqueue_failed",
 				Message: fmt.Sprintf("the events could not all be queued for delivery (%d messages were); retry the request. "+
 					"Events that carry an event_id keep it, so receivers can drop the duplicates a retry may cause", enqueued)}
 		}
 		res.Messages += len(msgs)
 	}
-	s.Log.InfoContext(ctx, "events enqueued", "project_id", projectID, "events", res.Accepted, "streams", res.Streams, "messages", res.Messages)
+	s.log().InfoContext(ctx, "events enqueued", "project_id", projectID, "events", res.Accepted, "streams", res.Streams, "messages", res.Messages)
 	return res, nil
 }

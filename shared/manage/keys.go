@@ -43,7 +43,7 @@ func (a *API) keys(ctx context.Context, req events.APIGatewayV2HTTPRequest) (eve
 		if err := a.Keys.Create(ctx, k); err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
 		}
-		a.Log.InfoContext(ctx, "api key created", "key_id", k.ID, "access", k.Access, "projects", len(k.Projects))
+		a.log().InfoContext(ctx, "api key created", "key_id", k.ID, "access", k.Access, "projects", len(k.Projects))
 		return httpapi.JSON(http.StatusCreated, CreatedKey{Key: k, Secret: secret}), nil
 	case RouteListKeys:
 		ks, err := a.Keys.List(ctx)
@@ -64,7 +64,7 @@ func (a *API) keys(ctx context.Context, req events.APIGatewayV2HTTPRequest) (eve
 		if err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
 		}
-		a.Log.InfoContext(ctx, "api key revoked", "key_id", k.ID)
+		a.log().InfoContext(ctx, "api key revoked", "key_id", k.ID)
 		return httpapi.JSON(http.StatusOK, k), nil
 	}
 }

@@ -85,8 +85,9 @@ type API struct {
 	// Events receives lifecycle events (optional).
 	Events    Emitter
 	Validator stream.Validator
-	Log       *slog.Logger
-	Now       func() time.Time
+	// Log receives the handler's log lines (default slog.Default()).
+	Log *slog.Logger
+	Now func() time.Time
 	// MaxStreams limits how many streams one project may have (0: DefaultMaxStreams).
 	MaxStreams int
 	// Retry paces the retries of a change that lost a race to another
@@ -113,8 +114,9 @@ func (a *API) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (e
 	return resp, nil
 }
 
-// discard turns errors into answers without logging them a second time.
-var discard = slog.New(slog.DiscardHandler)
+// log is a.Log, or slog.Default() when nil: the nil-logger rule of every
+// logstream handler.
+func (a *API) log() *slog.Logger { return cmp.Or(a.Log, slog.Default()) }
 
 // routes maps each stream route to the access it needs on its project.
 var routes = map[string]apikey.Access{RouteCreate: apikey.AccessWrite, RouteList: apikey.AccessRead,
@@ -188,7 +190,7 @@ func (a *API) route(ctx context.Context, req events.APIGatewayV2HTTPRequest) (ev
 		if err := a.Streams.Delete(ctx, projectID, streamID); err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
 		}
-		a.Log.InfoContext(ctx, "stream deleted", "project_id", projectID, "stream_id", streamID)
+		a.log().InfoContext(ctx, "stream deleted", "project_id", projectID, "stream_id", streamID)
 		a.emit(ctx, key, "deleted", s)
 		return httpapi.NoContent(), nil
 	case RoutePatch, RoutePut:
@@ -309,7 +311,7 @@ func (a *API) change(ctx context.Context, req events.APIGatewayV2HTTPRequest, pr
 		err = a.Streams.Update(ctx, next.Stored(), cur.Version)
 		switch {
 		case err == nil:
-			a.Log.InfoContext(ctx, "stream updated", "project_id", projectID, "stream_id", streamID, "route", req.RouteKey,
+			a.log().InfoContext(ctx, "stream updated", "project_id", projectID, "stream_id", streamID, "route", req.RouteKey,
 				"version", next.Version, "attempts", attempt)
 			return next, true, nil
 		case errors.Is(err, stream.ErrConflict) && ifMatch != "" && ifMatch != "*":
@@ -373,7 +375,7 @@ func (a *API) createStream(ctx context.Context, key apikey.Key, projectID string
 	} else if err != nil {
 		return stream.Stream{}, err
 	}
-	a.Log.InfoContext(ctx, "stream created", "project_id", projectID, "stream_id", s.ID, "destination_type", s.DestinationType)
+	a.log().InfoContext(ctx, "stream created", "project_id", projectID, "stream_id", s.ID, "destination_type", s.DestinationType)
 	a.emit(ctx, key, "created", s)
 	return s, nil
 }

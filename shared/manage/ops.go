@@ -75,7 +75,7 @@ func (a *API) test(ctx context.Context, s stream.Stream) (events.APIGatewayV2HTT
 	case err != nil:
 		res.Message = err.Error()
 	}
-	a.Log.InfoContext(ctx, "test event sent", "project_id", s.ProjectID, "stream_id", s.ID, "ok", res.OK, "status_code", res.StatusCode)
+	a.log().InfoContext(ctx, "test event sent", "project_id", s.ProjectID, "stream_id", s.ID, "ok", res.OK, "status_code", res.StatusCode)
 	return httpapi.JSON(http.StatusOK, res), nil
 }
 
@@ -101,6 +101,6 @@ func (a *API) emit(ctx context.Context, key apikey.Key, action string, s stream.
 	})
 	ev := event.Event{ID: id, Time: now, Raw: raw}
 	if err := a.Events.Emit(ctx, s.ProjectID, []event.Event{ev}); err != nil {
-		a.Log.ErrorContext(ctx, "lifecycle event not published", "project_id", s.ProjectID, "stream_id", s.ID, "type", "logstream.stream."+action, "err", err)
+		a.log().ErrorContext(ctx, "lifecycle event not published", "project_id", s.ProjectID, "stream_id", s.ID, "type", "logstream.stream."+action, "err", err)
 	}
 }

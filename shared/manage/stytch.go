@@ -193,22 +193,14 @@ func StytchErrorType(code string) string {
 	return code
 }
 
-// stytchError answers in Stytch's error shape.
+// stytchError answers in Stytch's error shape, with the status, code and
+// message that httpapi.AsError gives the native routes.
 func stytchError(req events.APIGatewayV2HTTPRequest, err error) events.APIGatewayV2HTTPResponse {
-	resp := httpapi.Fail(context.Background(), discard, req, err)
-	var body struct {
-		Error httpapi.Error `json:"error"`
-	}
-	_ = json.Unmarshal([]byte(resp.Body), &body)
-	errType := StytchErrorType(body.Error.Code)
-	out := httpapi.JSON(resp.StatusCode, map[string]any{
-		"status_code": resp.StatusCode, "request_id": req.RequestContext.RequestID,
-		"error_type": errType, "error_message": body.Error.Message,
+	ae := httpapi.AsError(err)
+	return httpapi.Answer(ae, map[string]any{
+		"status_code": ae.Status, "request_id": req.RequestContext.RequestID,
+		"error_type": StytchErrorType(ae.Code), "error_message": ae.Message,
 	})
-	for k, v := range resp.Headers {
-		out.Headers[k] = v
-	}
-	return out
 }
 
 // stytchOK answers 200 in Stytch's envelope, with s as its
