@@ -5,7 +5,17 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/logstream/logstream/shared/netguard"
 )
+
+// Datadog is the type of destinations that send logs to Datadog's HTTP log
+// intake.
+const Datadog = "datadog"
+
+// datadogKind declares the type: reached over HTTPS with the customer's API
+// key, so deploying it needs no AWS permission.
+var datadogKind = Kind{Type: Datadog, New: func() Config { return &DatadogConfig{} }}
 
 // DatadogConfig is the config of a "datadog" destination: logs sent to
 // Datadog's HTTP log intake.
@@ -76,7 +86,7 @@ const (
 	maxDatadogTags = 50
 )
 
-func (c *DatadogConfig) validate() *FieldError {
+func (c *DatadogConfig) validate(netguard.Policy) *FieldError {
 	site := strings.ToLower(strings.TrimSpace(c.Site))
 	if site == "" {
 		return invalid("site", "is required")

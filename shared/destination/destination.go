@@ -13,22 +13,78 @@ import (
 	"github.com/logstream/logstream/shared/netguard"
 )
 
-// Destination types, as stored in a stream's destination_type.
+// kinds is every destination type, in the order Types lists them (and so
+// topology its queues and functions). A type is declared once, beside its
+// config (datadog.go, s3.go, …); this list is its one registration.
+var kinds = []Kind{datadogKind, grafanaLokiKind, splunkHECKind, httpKind, eventBridgeKind, s3Kind}
+
+// Kind declares one destination type: its name, its config, and what
+// deploying its sender needs. Validation, the deployed shape (topology, and
+// from it infra and the local stack) and the CLI derive from these
+// declarations instead of listing the types again.
+type Kind struct {
+	// Type is the destination_type value, as users write it.
+	Type string
+	// New returns a zero config of the type.
+	New func() Config
+	// AWS is the AWS service the sender calls with logstream's own role;
+	// empty for a destination reached over HTTPS with the customer's own
+	// credentials.
+	AWS AWSService
+	// Grants are the IAM statements the sender needs on resources customers
+	// name in their streams.
+	Grants []Grant
+}
+
+// AWSService names the AWS SDK client a sender uses.
+type AWSService string
+
+// The AWS services destinations are written with.
 const (
-	Datadog     = "datadog"
-	GrafanaLoki = "grafana_loki"
-	SplunkHEC   = "splunk_hec"
-	HTTP        = "http"
-	EventBridge = "eventbridge"
-	S3          = "s3"
+	AWSEventBridge AWSService = "eventbridge"
+	AWSS3          AWSService = "s3"
 )
+
+// Grant is one IAM statement a sender needs on resources in customers'
+// accounts. They are known only at run time, so the resource is a pattern
+// matching any of them, and the statement holds only where AccountKey is not
+// the deploying account, so a stream cannot be pointed at the platform's own
+// resources. The customer's resource policy is what admits logstream.
+type Grant struct {
+	Sid     string
+	Actions []string
+	// ARN is the resource pattern after "arn:<partition>:", for example
+	// "s3:::*/*"; the deployment puts its partition in front.
+	ARN string
+	// AccountKey is the condition key holding the resource's account
+	// ("aws:ResourceAccount", "s3:ResourceAccount").
+	AccountKey string
+}
+
+// Kinds returns every destination type's declaration, in Types' order.
+func Kinds() []Kind { return slices.Clone(kinds) }
+
+// KindOf returns the declaration of type typ.
+func KindOf(typ string) (Kind, bool) {
+	for _, k := range kinds {
+		if k.Type == typ {
+			return k, true
+		}
+	}
+	return Kind{}, false
+}
 
 // Types returns every destination type, always in the same order.
 func Types() []string {
-	return []string{Datadog, GrafanaLoki, SplunkHEC, HTTP, EventBridge, S3}
+	out := make([]string, len(kinds))
+	for i, k := range kinds {
+		out[i] = k.Type
+	}
+	return out
 }
 
-// Config is one destination type's configuration.
+// Config is one destination type's configuration. Only this package's types
+// implement it: validate is the check Validate runs.
 type Config interface {
 	Type() string
 	// Secrets returns pointers to the config's secret string fields, keyed by JSON field name,
@@ -39,17 +95,10 @@ type Config interface {
 	// them must give that secret again (see ValidateUpdate). A secret that is
 	// never sent (a signing key) has no entry.
 	SecretBindings() map[string][]string
+	// validate checks every field and normalises them; endpoints go through
+	// the policy.
+	validate(netguard.Policy) *FieldError
 }
-
-// Compile-time checks that every config type is a Config.
-var (
-	_ Config = (*DatadogConfig)(nil)
-	_ Config = (*GrafanaLokiConfig)(nil)
-	_ Config = (*SplunkHECConfig)(nil)
-	_ Config = (*HTTPConfig)(nil)
-	_ Config = (*EventBridgeConfig)(nil)
-	_ Config = (*S3Config)(nil)
-)
 
 // FieldError is a validation failure of one field. Field is a path relative to
 // destination_config ("site", "labels.env", "custom_headers.X-Foo"); it is
@@ -77,21 +126,11 @@ const maxConfigBytes = 128 << 10
 
 // newConfig returns a zero config of type typ.
 func newConfig(typ string) (Config, error) {
-	switch typ {
-	case Datadog:
-		return &DatadogConfig{}, nil
-	case GrafanaLoki:
-		return &GrafanaLokiConfig{}, nil
-	case SplunkHEC:
-		return &SplunkHECConfig{}, nil
-	case HTTP:
-		return &HTTPConfig{}, nil
-	case EventBridge:
-		return &EventBridgeConfig{}, nil
-	case S3:
-		return &S3Config{}, nil
+	k, ok := KindOf(typ)
+	if !ok {
+		return nil, invalid("destination_type", "must be one of %s", strings.Join(Types(), ", "))
 	}
-	return nil, invalid("destination_type", "must be one of %s", strings.Join(Types(), ", "))
+	return k.New(), nil
 }
 
 // Decode strictly decodes raw (DisallowUnknownFields, one object, no trailing data) into the type's
@@ -133,24 +172,10 @@ func decodeStrict(data []byte, v any) *FieldError {
 // that wants to show the new secret once reads SigningSecret afterwards when
 // the flag was set before.
 func Validate(c Config, p netguard.Policy) error {
-	var err *FieldError
-	switch c := c.(type) {
-	case *DatadogConfig:
-		err = c.validate()
-	case *GrafanaLokiConfig:
-		err = c.validate(p)
-	case *SplunkHECConfig:
-		err = c.validate(p)
-	case *HTTPConfig:
-		err = c.validate(p)
-	case *EventBridgeConfig:
-		err = c.validate()
-	case *S3Config:
-		err = c.validate()
-	default:
+	if isNil(c) {
 		return invalid("destination_type", "unsupported destination config %T", c)
 	}
-	if err != nil {
+	if err := c.validate(p); err != nil {
 		return err
 	}
 	return nil

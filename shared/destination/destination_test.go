@@ -21,6 +21,45 @@ func TestTypes(t *testing.T) {
 	}
 }
 
+// Every declaration is whole: its config says its own type, no type is
+// declared twice, and a sender that calls AWS with logstream's role says
+// which service, and only such a sender asks for grants, each complete.
+func TestKinds(t *testing.T) {
+	seen := map[string]bool{}
+	for _, k := range Kinds() {
+		if seen[k.Type] {
+			t.Errorf("type %q declared twice", k.Type)
+		}
+		seen[k.Type] = true
+		if c := k.New(); c == nil || c.Type() != k.Type {
+			t.Errorf("%s: New() = %#v", k.Type, c)
+		}
+		if got, ok := KindOf(k.Type); !ok || got.Type != k.Type {
+			t.Errorf("KindOf(%q) = %v, %v", k.Type, got.Type, ok)
+		}
+		if k.AWS == "" && len(k.Grants) > 0 {
+			t.Errorf("%s: grants without an AWS service", k.Type)
+		}
+		for _, g := range k.Grants {
+			if g.Sid == "" || len(g.Actions) == 0 || g.ARN == "" || strings.HasPrefix(g.ARN, "arn:") || g.AccountKey == "" {
+				t.Errorf("%s: incomplete grant %+v", k.Type, g)
+			}
+		}
+	}
+	if _, ok := KindOf("kafka"); ok {
+		t.Error("KindOf(kafka) found a kind")
+	}
+}
+
+func TestValidateNil(t *testing.T) {
+	var fe *FieldError
+	for _, c := range []Config{nil, (*DatadogConfig)(nil)} {
+		if err := Validate(c, prod); !errors.As(err, &fe) || fe.Field != "destination_type" {
+			t.Errorf("Validate(%#v) = %v", c, err)
+		}
+	}
+}
+
 func TestFieldErrorMessage(t *testing.T) {
 	if got := (&FieldError{Field: "site", Msg: "is required"}).Error(); got != "site: is required" {
 		t.Errorf("Error() = %q", got)

@@ -9,6 +9,14 @@ import (
 	"github.com/logstream/logstream/shared/netguard"
 )
 
+// HTTP is the type of destinations that POST events to a customer's
+// endpoint (a webhook).
+const HTTP = "http"
+
+// httpKind declares the type: reached over HTTPS, signed with the stream's
+// own secret.
+var httpKind = Kind{Type: HTTP, New: func() Config { return &HTTPConfig{} }}
+
 // HTTPConfig is the config of an "http" destination: events POSTed to a
 // customer's endpoint, as Auth0's custom webhook log streams do, optionally
 // signed the Standard Webhooks way.

@@ -7,6 +7,13 @@ import (
 	"github.com/logstream/logstream/shared/netguard"
 )
 
+// GrafanaLoki is the type of destinations that push logs to a Loki.
+const GrafanaLoki = "grafana_loki"
+
+// grafanaLokiKind declares the type: reached over HTTPS with the customer's
+// credentials.
+var grafanaLokiKind = Kind{Type: GrafanaLoki, New: func() Config { return &GrafanaLokiConfig{} }}
+
 // GrafanaLokiConfig is the config of a "grafana_loki" destination: logs
 // pushed to a Loki (Grafana Cloud Logs or self-hosted) over https at the fixed
 // path /loki/api/v1/push.

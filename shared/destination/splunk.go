@@ -7,6 +7,14 @@ import (
 	"github.com/logstream/logstream/shared/netguard"
 )
 
+// SplunkHEC is the type of destinations that send events to a Splunk HTTP
+// Event Collector.
+const SplunkHEC = "splunk_hec"
+
+// splunkHECKind declares the type: reached over HTTPS with the customer's
+// token.
+var splunkHECKind = Kind{Type: SplunkHEC, New: func() Config { return &SplunkHECConfig{} }}
+
 // SplunkHECConfig is the config of a "splunk_hec" destination: events sent to
 // a Splunk HTTP Event Collector. The collector is given either as URL, a base
 // URL, or as Host with optional Port and TLS.

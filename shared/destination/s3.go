@@ -4,104 +4,32 @@ import (
 	"net/netip"
 	"regexp"
 	"strings"
+
+	"github.com/logstream/logstream/shared/netguard"
 )
 
-// EventBridgeConfig is the config of an "eventbridge" destination: events
-// put on an Amazon EventBridge event bus.
-type EventBridgeConfig struct {
-	// EventBusARN is the bus's ARN.
-	EventBusARN string `json:"event_bus_arn"`
-	// Region is the bus's region; it must match the ARN's and is taken from
-	// it when empty.
-	Region string `json:"region"`
-	// Source is the entries' Source (default "logstream").
-	Source string `json:"source"`
-	// DetailType is the entries' DetailType; empty means each event's own
-	// type.
-	DetailType string `json:"detail_type,omitempty"`
-}
+// S3 is the type of destinations that write batches of events as objects
+// to an S3 bucket in the customer's account.
+const S3 = "s3"
 
-// Type implements Config.
-func (c *EventBridgeConfig) Type() string { return EventBridge }
-
-// Secrets implements Config: an EventBridge destination has none; logstream
-// reaches the bus with its own IAM role.
-func (c *EventBridgeConfig) Secrets() map[string]*string { return map[string]*string{} }
-
-// SecretBindings implements Config: none. Moving the bus (event_bus_arn,
-// region) carries no stored credential: logstream puts events with its own
-// IAM role, which is neither stored with the stream nor shown, and the bus's
-// resource policy decides whether to accept them.
-func (c *EventBridgeConfig) SecretBindings() map[string][]string { return nil }
-
-// EventBridgeDefaultSource is the Source of entries when the config sets none.
-const EventBridgeDefaultSource = "logstream"
-
-var (
-	eventBusARN = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):events:([^:]*):([^:]*):event-bus/(.*)$`)
-	// EventBridge CreateEventBus Name: 1–256 characters matching
-	// [/\.\-_A-Za-z0-9]+, and "Custom event bus names can't contain the /
-	// character" (only partner buses, which take no PutEvents from
-	// customers, do).
-	eventBusName = charset{max: 256, allowed: alphanumeric + ".-_"}
-	// PutEvents Source: 1–256 characters; EventBridge Scheduler's pattern
-	// for the same field is (?=[/\.\-_A-Za-z0-9]+)((?!aws\.).*), and the
-	// "aws." prefix is reserved for AWS services.
-	eventBridgeSource = charset{max: 256, allowed: alphanumeric + "/.-_"}
-)
-
-// PutEvents DetailType: "Length Constraints: Minimum length of 1. Maximum
-// length of 128."
-const maxDetailType = 128
-
-func (c *EventBridgeConfig) validate() *FieldError {
-	c.EventBusARN = strings.TrimSpace(c.EventBusARN)
-	if c.EventBusARN == "" {
-		return invalid("event_bus_arn", "is required")
-	}
-	m := eventBusARN.FindStringSubmatch(c.EventBusARN)
-	if m == nil {
-		return invalid("event_bus_arn", "must be an event bus ARN: arn:aws:events:<region>:<account>:event-bus/<name>")
-	}
-	partition, region, account, name := m[1], m[2], m[3], m[4]
-	if !awsRegionPattern.MatchString(region) {
-		return invalid("event_bus_arn", "has an invalid region %q", region)
-	}
-	if awsPartition(region) != partition {
-		return invalid("event_bus_arn", "region %s is not in partition %s", region, partition)
-	}
-	if !awsAccountID.MatchString(account) {
-		return invalid("event_bus_arn", "must hold a 12-digit account ID")
-	}
-	if !eventBusName.MatchString(name) {
-		return invalid("event_bus_arn", "event bus name must be 1 to 256 letters, digits and . - _")
-	}
-
-	if strings.TrimSpace(c.Region) == "" {
-		c.Region = region
-	}
-	r, err := checkRegion("region", c.Region)
-	if err != nil {
-		return err
-	}
-	if r != region {
-		return invalid("region", "must match the event bus ARN's region %s", region)
-	}
-	c.Region = r
-
-	c.Source = strings.TrimSpace(c.Source)
-	if c.Source == "" {
-		c.Source = EventBridgeDefaultSource
-	}
-	if !eventBridgeSource.MatchString(c.Source) {
-		return invalid("source", "must be 1 to 256 letters, digits and / . - _")
-	}
-	if strings.HasPrefix(strings.ToLower(c.Source), "aws.") {
-		return invalid("source", "must not start with \"aws.\", which is reserved for AWS services")
-	}
-
-	c.DetailType = strings.TrimSpace(c.DetailType)
-	return checkText("detail_type", c.DetailType, maxDetailType)
+// s3Kind declares the type. The sender writes with logstream's own role, or
+// assumes the role a stream names: the bucket policy, or the role's trust
+// policy (which must require the project id as ExternalId), admits it.
+var s3Kind = Kind{
+	Type: S3,
+	New:  func() Config { return &S3Config{} },
+	AWS:  AWSS3,
+	Grants: []Grant{{
+		Sid:        "PutObjectsInCustomerBuckets",
+		Actions:    []string{"s3:PutObject"},
+		ARN:        "s3:::*/*",
+		AccountKey: "s3:ResourceAccount",
+	}, {
+		Sid:        "AssumeCustomerDeliveryRoles",
+		Actions:    []string{"sts:AssumeRole"},
+		ARN:        "iam::*:role/*",
+		AccountKey: "aws:ResourceAccount",
+	}},
 }
 
 // S3Config is the config of an "s3" destination: batches of events written
@@ -184,7 +112,7 @@ func s3BucketProblem(b string) string {
 	return ""
 }
 
-func (c *S3Config) validate() *FieldError {
+func (c *S3Config) validate(netguard.Policy) *FieldError {
 	c.Bucket = strings.TrimSpace(c.Bucket)
 	if c.Bucket == "" {
 		return invalid("bucket", "is required")
