@@ -16,6 +16,7 @@ import (
 	"github.com/logstream/logstream/shared/apikey"
 	"github.com/logstream/logstream/shared/bridge"
 	"github.com/logstream/logstream/shared/deliver"
+	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/event"
 	"github.com/logstream/logstream/shared/ingest"
 	"github.com/logstream/logstream/shared/manage"
@@ -96,7 +97,7 @@ func (e *environment) fixture(t *testing.T, functions map[string]string) *fixtur
 	f.api = &manage.API{
 		Auth: auth, Keys: f.keys, Streams: f.streams, HealthReader: f.streams,
 		Senders: map[string]deliver.Sender{
-			topology.DestinationHTTP: &webhook.Sender{Client: policy.Client(2 * time.Second), UserAgent: "logstream-docs-test"},
+			destination.HTTP: &webhook.Sender{Client: policy.Client(2 * time.Second), UserAgent: "logstream-docs-test"},
 		},
 		// The document describes a complete deployment: every destination
 		// type deliverable (manage's tests cover the refusal for the rest).
@@ -106,7 +107,7 @@ func (e *environment) fixture(t *testing.T, functions map[string]string) *fixtur
 		Retry: manage.Retry{Budget: time.Millisecond},
 	}
 	f.ingest = &ingest.Service{Auth: auth, Streams: f.streams, Publisher: f.pub,
-		QueueURLs: map[string]string{topology.DestinationHTTP: httpQueue}, Limits: event.DefaultLimits, Log: log}
+		QueueURLs: map[string]string{destination.HTTP: httpQueue}, Limits: event.DefaultLimits, Log: log}
 	f.bridgeStore = &memArchive{objects: map[string][]byte{}}
 	creds, err := bridge.NewCredentials(bridge.Credential{Username: bridgeUser, Password: bridgePassword},
 		bridge.Credential{Username: "retiring", Password: "an-older-password-0123456789"})

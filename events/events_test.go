@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/logstream/logstream/shared/destination"
 	queuepkg "github.com/logstream/logstream/shared/queue"
 	"github.com/logstream/logstream/shared/stream"
 	"io"
@@ -237,7 +238,7 @@ func TestAPIGatewaySamples(t *testing.T) {
 type envelope = queuepkg.Envelope
 
 func TestSQSSample(t *testing.T) {
-	queue, ok := topology.New("logstream").Queue(topology.DestinationHTTP)
+	queue, ok := topology.New("logstream").Queue(destination.HTTP)
 	if !ok {
 		t.Fatal("topology has no http delivery queue")
 	}

@@ -22,6 +22,7 @@ import (
 	samples "github.com/logstream/logstream/events"
 	"github.com/logstream/logstream/localstack/runner"
 	"github.com/logstream/logstream/localstack/standin"
+	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/queue"
 	"github.com/logstream/logstream/shared/secret"
 	"github.com/logstream/logstream/shared/store"
@@ -204,8 +205,8 @@ func TestBootstraps(t *testing.T) {
 		}
 		return created.ID
 	}
-	httpID := createStream(topology.DestinationHTTP, map[string]any{"endpoint": recv.URL + "/hook"})
-	s3ID := createStream(topology.DestinationS3, map[string]any{"bucket": bucket, "region": s.cfg.Region, "prefix": "rie/"})
+	httpID := createStream(destination.HTTP, map[string]any{"endpoint": recv.URL + "/hook"})
+	s3ID := createStream(destination.S3, map[string]any{"bucket": bucket, "region": s.cfg.Region, "prefix": "rie/"})
 	measured(api)
 
 	// ingest: the sample batch, accepted for both streams and enqueued.
@@ -230,12 +231,12 @@ func TestBootstraps(t *testing.T) {
 		streamID string
 		check    func(t *testing.T)
 	}{
-		{topology.DestinationHTTP, httpID, func(t *testing.T) {
+		{destination.HTTP, httpID, func(t *testing.T) {
 			if n := delivered(got, `"action":`); n != len(batch) {
 				t.Errorf("deliver-http: the receiver got %d of the %d sample events:\n%s", n, len(batch), got.String())
 			}
 		}},
-		{topology.DestinationS3, s3ID, func(t *testing.T) {
+		{destination.S3, s3ID, func(t *testing.T) {
 			out, err := s3c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String("rie/")})
 			if err != nil || len(out.Contents) == 0 {
 				t.Errorf("deliver-s3: no object under rie/ in %s: %v", bucket, err)
@@ -275,8 +276,8 @@ func TestBootstraps(t *testing.T) {
 	// reason, and is not reported as failed.
 	var mu sync.Mutex
 	t.Run("park", func(t *testing.T) {
-		for _, dest := range topology.Destinations() {
-			if dest == topology.DestinationHTTP || dest == topology.DestinationS3 {
+		for _, dest := range destination.Types() {
+			if dest == destination.HTTP || dest == destination.S3 {
 				continue
 			}
 			id := topology.DeliverFunctionID(dest)

@@ -16,6 +16,7 @@ import (
 	"github.com/logstream/logstream/localstack/lokitest"
 	"github.com/logstream/logstream/localstack/runner"
 	"github.com/logstream/logstream/localstack/standin"
+	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/queue"
 	"github.com/logstream/logstream/shared/secret"
 	"github.com/logstream/logstream/shared/topology"
@@ -168,7 +169,7 @@ func TestDestinationsEndToEnd(t *testing.T) {
 
 	// The refused line is parked, once per Loki stream, with Loki's reason.
 	sqsClient := sqs.NewFromConfig(cfg)
-	dlq := st.Resources().Queues[topology.DestinationGrafanaLoki].DLQURL
+	dlq := st.Resources().Queues[destination.GrafanaLoki].DLQURL
 	parked := map[string][]string{}
 	seen := map[string]bool{} // by message id: a short visibility timeout lets a lost answer's messages come back
 	for deadline := time.Now().Add(60 * time.Second); len(parked) < 2 && time.Now().Before(deadline); {

@@ -23,6 +23,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/klauspost/compress/gzip"
 	"github.com/logstream/logstream/localstack/standin"
+	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/queue"
 	"github.com/logstream/logstream/shared/topology"
 )
@@ -237,7 +238,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// Wait for the good stream to have everything and the queue to drain.
 	sqsClient := sqs.NewFromConfig(cfg)
-	q := st.Resources().Queues[topology.DestinationHTTP]
+	q := st.Resources().Queues[destination.HTTP]
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		distinct, _, _, _ := good.snapshot()

@@ -3,19 +3,20 @@ package runner
 import (
 	"testing"
 
+	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/topology"
 )
 
 func TestFunctionEnv(t *testing.T) {
 	spec := topology.New("p")
 	res := Resources{Table: "p-streams", Queues: map[string]QueueResources{
-		topology.DestinationHTTP: {URL: "http://sqs.local/000000000000/p-deliver-http"},
+		destination.HTTP: {URL: "http://sqs.local/000000000000/p-deliver-http"},
 	}}
 	ingest, _ := spec.Function(topology.FunctionIngest)
 	// Ingestion sends to every destination's queue; res holds only http's,
 	// so the others resolve to "".
 	queues := func(want map[string]string) map[string]string {
-		for _, d := range topology.Destinations() {
+		for _, d := range destination.Types() {
 			if _, ok := want[topology.QueueURLEnv(d)]; !ok {
 				want[topology.QueueURLEnv(d)] = ""
 			}
@@ -30,10 +31,10 @@ func TestFunctionEnv(t *testing.T) {
 		{
 			name: "literals and references resolved",
 			want: queues(map[string]string{
-				topology.EnvTable:                              "p-streams",
-				topology.EnvStreamCacheTTL:                     topology.DefaultStreamCacheTTL.String(),
-				topology.EnvAllowPrivateEndpoints:              "false",
-				topology.QueueURLEnv(topology.DestinationHTTP): "http://sqs.local/000000000000/p-deliver-http",
+				topology.EnvTable:                      "p-streams",
+				topology.EnvStreamCacheTTL:             topology.DefaultStreamCacheTTL.String(),
+				topology.EnvAllowPrivateEndpoints:      "false",
+				topology.QueueURLEnv(destination.HTTP): "http://sqs.local/000000000000/p-deliver-http",
 				// No Secrets Manager runs locally: the reference resolves to "".
 				topology.EnvAdminKeySecretARN: "",
 				topology.EnvAdminKey:          "",
@@ -44,10 +45,10 @@ func TestFunctionEnv(t *testing.T) {
 			name:      "overrides replace declared variables and add nothing",
 			overrides: map[string]string{topology.EnvAllowPrivateEndpoints: "true", "NOT_DECLARED": "x"},
 			want: queues(map[string]string{
-				topology.EnvTable:                              "p-streams",
-				topology.EnvStreamCacheTTL:                     topology.DefaultStreamCacheTTL.String(),
-				topology.EnvAllowPrivateEndpoints:              "true",
-				topology.QueueURLEnv(topology.DestinationHTTP): "http://sqs.local/000000000000/p-deliver-http",
+				topology.EnvTable:                      "p-streams",
+				topology.EnvStreamCacheTTL:             topology.DefaultStreamCacheTTL.String(),
+				topology.EnvAllowPrivateEndpoints:      "true",
+				topology.QueueURLEnv(destination.HTTP): "http://sqs.local/000000000000/p-deliver-http",
 				// No Secrets Manager runs locally: the reference resolves to "".
 				topology.EnvAdminKeySecretARN: "",
 				topology.EnvAdminKey:          "",
@@ -76,12 +77,12 @@ func TestCheckOverrides(t *testing.T) {
 func TestFunctionEnvDeliver(t *testing.T) {
 	spec := topology.New("p")
 	res := Resources{Table: "p-streams", Queues: map[string]QueueResources{
-		topology.DestinationS3: {URL: "http://sqs.local/q", DLQURL: "http://sqs.local/dlq"},
+		destination.S3: {URL: "http://sqs.local/q", DLQURL: "http://sqs.local/dlq"},
 	}}
-	fn, _ := spec.Function(topology.DeliverFunctionID(topology.DestinationS3))
+	fn, _ := spec.Function(topology.DeliverFunctionID(destination.S3))
 	env := FunctionEnv(spec, fn, res, map[string]string{topology.EnvS3PathStyle: "true"})
-	eq(t, "queue", env[topology.QueueURLEnv(topology.DestinationS3)], "http://sqs.local/q")
-	eq(t, "DLQ", env[topology.DLQURLEnv(topology.DestinationS3)], "http://sqs.local/dlq")
+	eq(t, "queue", env[topology.QueueURLEnv(destination.S3)], "http://sqs.local/q")
+	eq(t, "DLQ", env[topology.DLQURLEnv(destination.S3)], "http://sqs.local/dlq")
 	eq(t, "path style", env[topology.EnvS3PathStyle], "true")
 	eq(t, "retry base", env[topology.EnvRetryBase], topology.DefaultRetryBase.String())
 }

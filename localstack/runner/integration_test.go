@@ -24,6 +24,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/logstream/logstream/localstack/standin"
 	"github.com/logstream/logstream/shared/app"
+	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/topology"
 )
 
@@ -112,7 +113,7 @@ func TestProvisionIsIdempotent(t *testing.T) {
 	}
 	eq(t, "resources", second, first)
 
-	q := first.Queues[topology.DestinationHTTP]
+	q := first.Queues[destination.HTTP]
 	eq(t, "queue name", q.Name, spec.Prefix+"-deliver-http")
 	eq(t, "queue ARN", q.ARN, "arn:aws:sqs:"+cfg.Region+":"+first.AccountID+":"+q.Name)
 	eq(t, "DLQ ARN", q.DLQARN, "arn:aws:sqs:"+cfg.Region+":"+first.AccountID+":"+q.DLQName)
@@ -144,7 +145,7 @@ func TestProvisionIsIdempotent(t *testing.T) {
 		changed := spec
 		changed.Queues = append([]topology.Queue(nil), spec.Queues...)
 		for i := range changed.Queues {
-			if changed.Queues[i].Destination == topology.DestinationHTTP {
+			if changed.Queues[i].Destination == destination.HTTP {
 				changed.Queues[i].VisibilityTimeout = 200 * time.Second
 				changed.Queues[i].MaxReceiveCount = 7
 			}
@@ -307,7 +308,7 @@ func TestEventSourceMapping(t *testing.T) {
 			return resp, nil
 		}}
 		s := startStack(t, cfg, spec, fake)
-		q := s.Resources().Queues[topology.DestinationHTTP]
+		q := s.Resources().Queues[destination.HTTP]
 		send(t, cfg, q.URL, "ok-1", "ok-2", "ok-3", "fail-1", "fail-2")
 
 		waitFor(t, 30*time.Second, "both failing messages in the DLQ", func() bool { return depth(t, cfg, q.DLQURL) == 2 })
@@ -384,7 +385,7 @@ func TestEventSourceMapping(t *testing.T) {
 				return events.SQSEventResponse{}, nil
 			}}
 			s := startStack(t, cfg, spec, fake)
-			q := s.Resources().Queues[topology.DestinationHTTP]
+			q := s.Resources().Queues[destination.HTTP]
 			bodies := []string{"m-1", "m-2", "m-3"}
 			send(t, cfg, q.URL, bodies...)
 
@@ -424,7 +425,7 @@ func TestEventSourceMapping(t *testing.T) {
 			return events.SQSEventResponse{}, errors.New("always")
 		}}
 		s := startStack(t, cfg, spec, fake)
-		q := s.Resources().Queues[topology.DestinationHTTP]
+		q := s.Resources().Queues[destination.HTTP]
 		send(t, cfg, q.URL, "poison")
 
 		waitFor(t, 30*time.Second, "the message in the DLQ", func() bool { return depth(t, cfg, q.DLQURL) == 1 })
@@ -442,7 +443,7 @@ func TestStackServesRoutesWithResolvedEnv(t *testing.T) {
 			"function": id,
 			"project":  req.PathParameters["project_id"],
 			"table":    getenv(topology.EnvTable),
-			"queue":    getenv(topology.QueueURLEnv(topology.DestinationHTTP)),
+			"queue":    getenv(topology.QueueURLEnv(destination.HTTP)),
 			"private":  getenv(topology.EnvAllowPrivateEndpoints),
 		})
 		return events.APIGatewayV2HTTPResponse{StatusCode: 200, Headers: map[string]string{"content-type": "application/json"}, Body: string(body)}, nil
@@ -455,8 +456,8 @@ func TestStackServesRoutesWithResolvedEnv(t *testing.T) {
 		want         map[string]string
 	}{
 		// The API also publishes lifecycle events, so it has the queue too.
-		{"GET", "/v1/projects/p1/streams", map[string]string{"function": "api", "project": "p1", "table": res.Table, "queue": res.Queues[topology.DestinationHTTP].URL, "private": "true"}},
-		{"POST", "/v1/projects/p2/events", map[string]string{"function": "ingest", "project": "p2", "table": res.Table, "queue": res.Queues[topology.DestinationHTTP].URL, "private": "true"}},
+		{"GET", "/v1/projects/p1/streams", map[string]string{"function": "api", "project": "p1", "table": res.Table, "queue": res.Queues[destination.HTTP].URL, "private": "true"}},
+		{"POST", "/v1/projects/p2/events", map[string]string{"function": "ingest", "project": "p2", "table": res.Table, "queue": res.Queues[destination.HTTP].URL, "private": "true"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {

@@ -120,9 +120,9 @@ func invalid(field, format string, args ...any) *FieldError {
 	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
-// maxConfigBytes bounds a destination config's JSON; the largest legitimate
+// MaxConfigBytes bounds a destination config's JSON; the largest legitimate
 // one (20 custom headers of 4 KiB) stays well under it.
-const maxConfigBytes = 128 << 10
+const MaxConfigBytes = 128 << 10
 
 // newConfig returns a zero config of type typ.
 func newConfig(typ string) (Config, error) {
@@ -145,8 +145,8 @@ func Decode(typ string, raw json.RawMessage) (Config, error) {
 	if len(trimmed) == 0 || string(trimmed) == "null" {
 		return nil, invalid("", "is required")
 	}
-	if len(raw) > maxConfigBytes {
-		return nil, invalid("", "is larger than %d bytes", maxConfigBytes)
+	if len(raw) > MaxConfigBytes {
+		return nil, invalid("", "is larger than %d bytes", MaxConfigBytes)
 	}
 	if err := decodeStrict(trimmed, c); err != nil {
 		return nil, err

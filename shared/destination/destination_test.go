@@ -90,7 +90,7 @@ func TestDecode(t *testing.T) {
 		{"unknown field", Datadog, `{"site":"datadoghq.com","region":"eu"}`, "region"},
 		{"wrong type", SplunkHEC, `{"port":"8088"}`, "port"},
 		{"float port", SplunkHEC, `{"port":80.5}`, "port"},
-		{"too large", HTTP, `{"endpoint":"` + strings.Repeat("a", maxConfigBytes) + `"}`, ""},
+		{"too large", HTTP, `{"endpoint":"` + strings.Repeat("a", MaxConfigBytes) + `"}`, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

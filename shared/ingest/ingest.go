@@ -19,11 +19,13 @@ import (
 	"github.com/logstream/logstream/shared/httpapi"
 	"github.com/logstream/logstream/shared/queue"
 	"github.com/logstream/logstream/shared/stream"
+	"github.com/logstream/logstream/shared/topology"
 	"github.com/logstream/logstream/shared/ttlcache"
 )
 
-// RouteIngest is the route served, as API Gateway names it.
-const RouteIngest = "POST /v1/projects/{project_id}/events"
+// RouteIngest is the route served, as API Gateway names it (spelled once,
+// in topology).
+const RouteIngest = topology.RouteIngest
 
 // Streams finds a project's active streams.
 type Streams interface {

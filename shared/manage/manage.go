@@ -17,6 +17,7 @@ import (
 	"github.com/logstream/logstream/shared/deliver"
 	"github.com/logstream/logstream/shared/httpapi"
 	"github.com/logstream/logstream/shared/stream"
+	"github.com/logstream/logstream/shared/topology"
 )
 
 // Streams is the storage the API needs.
@@ -31,33 +32,37 @@ type Streams interface {
 	Delete(ctx context.Context, projectID, streamID string) error
 }
 
-// Route keys served, as API Gateway names them (topology declares the same).
+// Route keys served, as API Gateway names them. Topology spells each once,
+// for the deployment and for the handler: manage cannot be what topology
+// reads them from, since every function links topology and only the API
+// links manage.
 const (
-	RouteCreate  = "POST /v1/projects/{project_id}/streams"
-	RouteList    = "GET /v1/projects/{project_id}/streams"
-	RouteGet     = "GET /v1/projects/{project_id}/streams/{stream_id}"
-	RoutePatch   = "PATCH /v1/projects/{project_id}/streams/{stream_id}"
-	RoutePut     = "PUT /v1/projects/{project_id}/streams/{stream_id}"
-	RouteDelete  = "DELETE /v1/projects/{project_id}/streams/{stream_id}"
-	RouteEnable  = "POST /v1/projects/{project_id}/streams/{stream_id}/enable"
-	RouteDisable = "POST /v1/projects/{project_id}/streams/{stream_id}/disable"
-	RouteHealth  = "GET /v1/projects/{project_id}/streams/{stream_id}/health"
-	RouteTest    = "POST /v1/projects/{project_id}/streams/{stream_id}/test"
+	RouteCreate  = topology.RouteCreateStream
+	RouteList    = topology.RouteListStreams
+	RouteGet     = topology.RouteGetStream
+	RoutePatch   = topology.RoutePatchStream
+	RoutePut     = topology.RoutePutStream
+	RouteDelete  = topology.RouteDeleteStream
+	RouteEnable  = topology.RouteEnableStream
+	RouteDisable = topology.RouteDisableStream
+	RouteHealth  = topology.RouteStreamHealth
+	RouteTest    = topology.RouteTestStream
 
-	RouteCreateKey = "POST /v1/keys"
-	RouteListKeys  = "GET /v1/keys"
-	RouteRevokeKey = "DELETE /v1/keys/{key_id}"
+	RouteCreateKey = topology.RouteCreateKey
+	RouteListKeys  = topology.RouteListKeys
+	RouteRevokeKey = topology.RouteRevokeKey
 
 	// RouteFallback takes every request no other route matches (API Gateway
 	// tries a greedy route last), so that an unknown path or method is
 	// answered 404 in its family's error shape instead of API Gateway's own
 	// {"message":"Not Found"}, which Stytch's client reads as status 0 with
 	// no message. RouteStytchFallback does the same under /pwa/.
-	RouteFallback = "ANY /{proxy+}"
+	RouteFallback = topology.RouteFallback
 )
 
-// DefaultMaxStreams is the per-project stream limit when none is configured.
-const DefaultMaxStreams = 25
+// DefaultMaxStreams is the per-project stream limit when none is configured
+// (the deployment sets the same default, topology.DefaultMaxStreams).
+const DefaultMaxStreams = topology.DefaultMaxStreams
 
 const (
 	maxBodyBytes     = 64 << 10

@@ -13,6 +13,7 @@ import (
 	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/httpapi"
 	"github.com/logstream/logstream/shared/stream"
+	"github.com/logstream/logstream/shared/topology"
 )
 
 // Stytch-compatible routes: Stytch's event log streaming management API
@@ -22,26 +23,27 @@ import (
 // native routes too. Two path families name the same handlers: /v1, where a
 // path names a logstream project, and Stytch's own /pwa/v3, where it names a
 // Stytch project and environment (see StytchProjectID).
+//
+// Each key is spelled once, in topology (see RouteCreate).
 const (
-	RouteStytchCreate  = "POST /v1/projects/{project_id}/event_log_streaming"
-	RouteStytchGet     = "GET /v1/projects/{project_id}/event_log_streaming/{destination_type}"
-	RouteStytchUpdate  = "PUT /v1/projects/{project_id}/event_log_streaming/{destination_type}"
-	RouteStytchDelete  = "DELETE /v1/projects/{project_id}/event_log_streaming/{destination_type}"
-	RouteStytchEnable  = "POST /v1/projects/{project_id}/event_log_streaming/{destination_type}/enable"
-	RouteStytchDisable = "POST /v1/projects/{project_id}/event_log_streaming/{destination_type}/disable"
+	RouteStytchCreate  = topology.RouteStytchCreate
+	RouteStytchGet     = topology.RouteStytchGet
+	RouteStytchUpdate  = topology.RouteStytchUpdate
+	RouteStytchDelete  = topology.RouteStytchDelete
+	RouteStytchEnable  = topology.RouteStytchEnable
+	RouteStytchDisable = topology.RouteStytchDisable
 
-	stytchV3 = "/pwa/v3/projects/{project_slug}/environments/{environment_slug}/event_log_streaming"
 	// The paths stytch-management-go v3 calls (pkg/api/eventlogstreaming.go).
-	RouteStytchV3Create  = "POST " + stytchV3
-	RouteStytchV3Get     = "GET " + stytchV3 + "/{destination_type}"
-	RouteStytchV3Update  = "PUT " + stytchV3 + "/{destination_type}"
-	RouteStytchV3Delete  = "DELETE " + stytchV3 + "/{destination_type}"
-	RouteStytchV3Enable  = "POST " + stytchV3 + "/{destination_type}/enable"
-	RouteStytchV3Disable = "POST " + stytchV3 + "/{destination_type}/disable"
+	RouteStytchV3Create  = topology.RouteStytchV3Create
+	RouteStytchV3Get     = topology.RouteStytchV3Get
+	RouteStytchV3Update  = topology.RouteStytchV3Update
+	RouteStytchV3Delete  = topology.RouteStytchV3Delete
+	RouteStytchV3Enable  = topology.RouteStytchV3Enable
+	RouteStytchV3Disable = topology.RouteStytchV3Disable
 
 	// RouteStytchFallback takes every other request under /pwa/, to answer
 	// it 404 in Stytch's error shape (see RouteFallback).
-	RouteStytchFallback = "ANY /pwa/{proxy+}"
+	RouteStytchFallback = topology.RouteStytchFallback
 )
 
 // stytchOp is what a Stytch-compatible route does, whichever path named it.

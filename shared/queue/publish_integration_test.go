@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/logstream/logstream/localstack/runner"
 	"github.com/logstream/logstream/localstack/standin"
+	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/queue"
-	"github.com/logstream/logstream/shared/topology"
 )
 
 // Packed messages near the size limit are accepted by SQS and come back whole.
@@ -25,7 +25,7 @@ func TestPublishToSQS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	url := res.Queues[topology.DestinationHTTP].URL
+	url := res.Queues[destination.HTTP].URL
 	client := sqs.NewFromConfig(cfg)
 
 	var evs []json.RawMessage

@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/logstream/logstream/localstack/runner"
 	"github.com/logstream/logstream/localstack/standin"
+	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/queue"
-	"github.com/logstream/logstream/shared/topology"
 )
 
 // newRedelivery provisions a fresh delivery queue and DLQ on the stand-in.
@@ -24,7 +24,7 @@ func newRedelivery(t *testing.T, ctx context.Context) (*queue.Redelivery, runner
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := res.Queues[topology.DestinationHTTP]
+	q := res.Queues[destination.HTTP]
 	client := sqs.NewFromConfig(cfg)
 	return &queue.Redelivery{Client: client, QueueURL: q.URL, DLQURL: q.DLQURL}, q, client
 }

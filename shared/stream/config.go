@@ -18,8 +18,8 @@ func (v Validator) config(typ string, raw, prev json.RawMessage) (json.RawMessag
 		}
 		return nil, nil, invalid("destination_config", "is required")
 	}
-	if len(raw) > maxConfigLength {
-		return nil, nil, invalid("destination_config", "is larger than %d bytes", maxConfigLength)
+	if len(raw) > destination.MaxConfigBytes {
+		return nil, nil, invalid("destination_config", "is larger than %d bytes", destination.MaxConfigBytes)
 	}
 	c, err := destination.Decode(typ, raw)
 	if err != nil {

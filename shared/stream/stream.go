@@ -20,7 +20,6 @@ import (
 	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/jsonstrict"
 	"github.com/logstream/logstream/shared/netguard"
-	"github.com/logstream/logstream/shared/topology"
 )
 
 // Status is a stream's delivery state.
@@ -144,8 +143,9 @@ func DecodeStrict(body []byte, v any) error {
 type Validator struct {
 	Net netguard.Policy
 	// Deliverable reports whether this deployment can deliver to a
-	// destination type; nil means the types topology gives a delivery
-	// pipeline. Other types' configs are stored and validated, but their
+	// destination type; nil means every declared type (destination.Types),
+	// each of which topology gives a delivery pipeline. A deployment that
+	// leaves a type out still stores and validates its configs, but its
 	// streams cannot be active: nothing would carry their events.
 	Deliverable func(destinationType string) bool
 }
@@ -154,7 +154,7 @@ type Validator struct {
 func (v Validator) CanActivate(destinationType string) error {
 	deliverable := v.Deliverable
 	if deliverable == nil {
-		deliverable = func(t string) bool { return slices.Contains(topology.Destinations(), t) }
+		deliverable = func(t string) bool { return slices.Contains(destination.Types(), t) }
 	}
 	if !deliverable(destinationType) {
 		return invalid("status", "a %s stream cannot be active yet: this deployment has no delivery function for %s; "+
@@ -164,10 +164,9 @@ func (v Validator) CanActivate(destinationType string) error {
 }
 
 const (
-	maxNameLength   = 128
-	maxHeaders      = 20
-	maxHeaderValue  = 4096
-	maxConfigLength = 128 << 10 // 20 custom headers of up to 4 KiB fit
+	maxNameLength  = 128
+	maxHeaders     = 20
+	maxHeaderValue = 4096
 )
 
 // New validates a create request and returns the stream it describes.

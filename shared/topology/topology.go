@@ -13,23 +13,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/logstream/logstream/shared/destination"
 )
 
-// Destination types that have their own delivery queue, DLQ and function.
-// They are the destination_type values of streams (shared/destination).
-const (
-	DestinationDatadog     = "datadog"
-	DestinationGrafanaLoki = "grafana_loki"
-	DestinationSplunkHEC   = "splunk_hec"
-	DestinationHTTP        = "http"
-	DestinationEventBridge = "eventbridge"
-	DestinationS3          = "s3"
-)
-
-// Destinations lists every destination type with a delivery pipeline, in a stable order.
-func Destinations() []string {
-	return []string{DestinationDatadog, DestinationGrafanaLoki, DestinationSplunkHEC, DestinationHTTP, DestinationEventBridge, DestinationS3}
-}
+// Every destination type declared in shared/destination (destination.Kinds)
+// has its own delivery queue, DLQ and function; topology lists none itself.
 
 // Function IDs. A function's asset is built into build/<ID>/bootstrap and its
 // source lives in functions/<SourceDir>.
@@ -85,7 +74,9 @@ const (
 	DefaultMaxReceiveCount = 8
 	// DefaultAuthCacheTTL bounds how long a revoked key keeps working in a
 	// warm function.
-	DefaultAuthCacheTTL       = 30 * time.Second
+	DefaultAuthCacheTTL = 30 * time.Second
+	// DefaultMaxStreams is the per-project stream limit when none is
+	// configured; manage takes its own from here.
 	DefaultMaxStreams         = 25
 	envQueueURLPrefix         = "LOGSTREAM_QUEUE_URL_"
 	envDLQURLPrefix           = "LOGSTREAM_DLQ_URL_"
@@ -156,10 +147,23 @@ type EventSource struct {
 	ReportBatchItemFailures bool
 }
 
+// Role is what a function does, and so which permissions it gets where it
+// is deployed (infra grants by role).
+type Role string
+
+// The roles of logstream's functions.
+const (
+	RoleAPI     Role = "api"     // streams, keys, the test route
+	RoleIngest  Role = "ingest"  // looks streams up, fans events out to every delivery queue
+	RoleDeliver Role = "deliver" // reads its queue, looks streams up, sends to one destination type
+	RoleBridge  Role = "bridge"  // Loki push API: writes objects to the archive bucket
+)
+
 // Function is one Lambda function.
 type Function struct {
 	ID        string
 	Name      string // physical name
+	Role      Role
 	SourceDir string // below functions/
 	Timeout   time.Duration
 	MemoryMB  int
@@ -208,73 +212,110 @@ func New(prefix string) Spec {
 		ArchiveBucket:      prefix + "-archive",
 		Table:              Table{Name: prefix + "-streams", PartitionKey: "pk", SortKey: "sk"},
 	}
-	common := []Env{
-		{Name: EnvTable, Ref: RefTableName},
-		{Name: EnvStreamCacheTTL, Value: DefaultStreamCacheTTL.String()},
-		// The local-development switch; off in every deployment.
-		{Name: EnvAllowPrivateEndpoints, Value: "false"},
+	env := sharedEnv()
+	s.Functions = append(s.Functions, apiFunction(prefix, env), ingestFunction(prefix, env))
+	for _, k := range destination.Kinds() {
+		s.Queues = append(s.Queues, deliveryQueue(prefix, k.Type))
+		s.Functions = append(s.Functions, deliverFunction(prefix, k, env))
 	}
-	authEnv := []Env{
-		{Name: EnvAdminKeySecretARN, Ref: RefAdminKeySecret},
-		{Name: EnvAdminKey, Value: ""},
-		{Name: EnvAuthCacheTTL, Value: DefaultAuthCacheTTL.String()},
+	s.Functions = append(s.Functions, bridgeFunction(prefix))
+	s.Routes = routes()
+	return s
+}
+
+// envBlocks are the groups of variables several functions share.
+type envBlocks struct {
+	common []Env // every function that reads streams
+	auth   []Env // every function that checks API keys
+	seal   []Env // every function that seals or opens destination secrets
+}
+
+func sharedEnv() envBlocks {
+	return envBlocks{
+		common: []Env{
+			{Name: EnvTable, Ref: RefTableName},
+			{Name: EnvStreamCacheTTL, Value: DefaultStreamCacheTTL.String()},
+			// The local-development switch; off in every deployment.
+			{Name: EnvAllowPrivateEndpoints, Value: "false"},
+		},
+		auth: []Env{
+			{Name: EnvAdminKeySecretARN, Ref: RefAdminKeySecret},
+			{Name: EnvAdminKey, Value: ""},
+			{Name: EnvAuthCacheTTL, Value: DefaultAuthCacheTTL.String()},
+		},
+		// Only the functions that write or send destination secrets can open
+		// them: ingestion routes events without ever reading a credential.
+		seal: []Env{{Name: EnvKMSKeyID, Ref: RefKMSKey}, {Name: EnvLocalSecretKey, Value: ""}},
 	}
-	// Only the functions that write or send destination secrets can open them:
-	// ingestion routes events without ever reading a credential.
-	sealEnv := []Env{{Name: EnvKMSKeyID, Ref: RefKMSKey}, {Name: EnvLocalSecretKey, Value: ""}}
-	apiEnv := append(append(append(clone(common), authEnv...), sealEnv...), Env{Name: EnvMaxStreams, Value: strconv.Itoa(DefaultMaxStreams)},
+}
+
+// queueURLs are the variables holding every delivery queue's URL.
+func queueURLs() []Env {
+	var out []Env
+	for _, d := range destination.Types() {
+		out = append(out, Env{Name: QueueURLEnv(d), Ref: RefQueueURL, Queue: d})
+	}
+	return out
+}
+
+func apiFunction(prefix string, e envBlocks) Function {
+	env := append(append(append(clone(e.common), e.auth...), e.seal...), Env{Name: EnvMaxStreams, Value: strconv.Itoa(DefaultMaxStreams)},
 		// The API publishes lifecycle events (stream.created …) into the
 		// project's own flow, and sends the test route's event.
 		Env{Name: EnvDeliveryTimeout, Value: DefaultDeliveryTimeout.String()})
-	for _, d := range Destinations() {
-		apiEnv = append(apiEnv, Env{Name: QueueURLEnv(d), Ref: RefQueueURL, Queue: d})
+	return Function{ID: FunctionAPI, Name: prefix + "-api", Role: RoleAPI, SourceDir: "api",
+		Timeout: 10 * time.Second, MemoryMB: 256, Env: append(env, queueURLs()...)}
+}
+
+func ingestFunction(prefix string, e envBlocks) Function {
+	return Function{ID: FunctionIngest, Name: prefix + "-ingest", Role: RoleIngest, SourceDir: "ingest",
+		Timeout: 15 * time.Second, MemoryMB: 512, Env: append(append(clone(e.common), e.auth...), queueURLs()...)}
+}
+
+// deliverTimeout is every delivery function's timeout, which its queue's
+// visibility timeout is derived from.
+const deliverTimeout = 30 * time.Second
+
+func deliveryQueue(prefix, d string) Queue {
+	return Queue{
+		Destination: d,
+		Name:        prefix + "-deliver-" + d,
+		DLQName:     prefix + "-deliver-" + d + "-dlq",
+		// AWS: set the source queue's visibility timeout to at least six
+		// times the function timeout, so retries by Lambda's poller do not
+		// make a message visible again while it is still being processed.
+		VisibilityTimeout: defaultVisibilityMultiple * deliverTimeout,
+		MaxReceiveCount:   DefaultMaxReceiveCount,
+		Retention:         4 * 24 * time.Hour,
+		DLQRetention:      14 * 24 * time.Hour,
 	}
-	s.Functions = append(s.Functions,
-		Function{ID: FunctionAPI, Name: prefix + "-api", SourceDir: "api",
-			Timeout: 10 * time.Second, MemoryMB: 256, Env: apiEnv},
-	)
-	ingestEnv := append(clone(common), authEnv...)
-	for _, d := range Destinations() {
-		ingestEnv = append(ingestEnv, Env{Name: QueueURLEnv(d), Ref: RefQueueURL, Queue: d})
+}
+
+func deliverFunction(prefix string, k destination.Kind, e envBlocks) Function {
+	d := k.Type
+	env := append(append(clone(e.common), e.seal...),
+		Env{Name: EnvDeliveryTimeout, Value: DefaultDeliveryTimeout.String()},
+		// Its own queue, to delay retries, and its DLQ, to park what
+		// can never be delivered.
+		Env{Name: QueueURLEnv(d), Ref: RefQueueURL, Queue: d},
+		Env{Name: DLQURLEnv(d), Ref: RefDLQURL, Queue: d},
+		Env{Name: EnvRetryBase, Value: DefaultRetryBase.String()},
+		Env{Name: EnvRetryMax, Value: DefaultRetryMax.String()})
+	if k.AWS == destination.AWSS3 {
+		env = append(env, Env{Name: EnvS3PathStyle, Value: "false"})
 	}
-	s.Functions = append(s.Functions,
-		Function{ID: FunctionIngest, Name: prefix + "-ingest", SourceDir: "ingest",
-			Timeout: 15 * time.Second, MemoryMB: 512, Env: ingestEnv},
-	)
-	for _, d := range Destinations() {
-		deliverTimeout := 30 * time.Second
-		s.Queues = append(s.Queues, Queue{
-			Destination: d,
-			Name:        prefix + "-deliver-" + d,
-			DLQName:     prefix + "-deliver-" + d + "-dlq",
-			// AWS: set the source queue's visibility timeout to at least six
-			// times the function timeout, so retries by Lambda's poller do not
-			// make a message visible again while it is still being processed.
-			VisibilityTimeout: defaultVisibilityMultiple * deliverTimeout,
-			MaxReceiveCount:   DefaultMaxReceiveCount,
-			Retention:         4 * 24 * time.Hour,
-			DLQRetention:      14 * 24 * time.Hour,
-		})
-		env := append(append(clone(common), sealEnv...),
-			Env{Name: EnvDeliveryTimeout, Value: DefaultDeliveryTimeout.String()},
-			// Its own queue, to delay retries, and its DLQ, to park what
-			// can never be delivered.
-			Env{Name: QueueURLEnv(d), Ref: RefQueueURL, Queue: d},
-			Env{Name: DLQURLEnv(d), Ref: RefDLQURL, Queue: d},
-			Env{Name: EnvRetryBase, Value: DefaultRetryBase.String()},
-			Env{Name: EnvRetryMax, Value: DefaultRetryMax.String()})
-		if d == DestinationS3 {
-			env = append(env, Env{Name: EnvS3PathStyle, Value: "false"})
-		}
-		s.Functions = append(s.Functions, Function{
-			ID: DeliverFunctionID(d), Name: prefix + "-deliver-" + d, SourceDir: "deliver/" + d,
-			Timeout: deliverTimeout, MemoryMB: 256, Env: env,
-			Source: &EventSource{Destination: d, BatchSize: 10, MaxBatchingWindow: time.Second, ReportBatchItemFailures: true},
-		})
+	return Function{
+		ID: DeliverFunctionID(d), Name: prefix + "-deliver-" + d, Role: RoleDeliver, SourceDir: "deliver/" + d,
+		Timeout: deliverTimeout, MemoryMB: 256, Env: env,
+		Source: &EventSource{Destination: d, BatchSize: 10, MaxBatchingWindow: time.Second, ReportBatchItemFailures: true},
 	}
-	// The Loki-compatible S3 bridge: sized for a 10 MB push decoded.
-	s.Functions = append(s.Functions, Function{
-		ID: FunctionLokiBridge, Name: prefix + "-lokibridge", SourceDir: "lokibridge",
+}
+
+// bridgeFunction is the Loki-compatible S3 bridge: sized for a 10 MB push
+// decoded.
+func bridgeFunction(prefix string) Function {
+	return Function{
+		ID: FunctionLokiBridge, Name: prefix + "-lokibridge", Role: RoleBridge, SourceDir: "lokibridge",
 		Timeout: 30 * time.Second, MemoryMB: 1024,
 		Env: []Env{
 			{Name: EnvArchiveBucket, Ref: RefArchiveBucket},
@@ -282,51 +323,84 @@ func New(prefix string) Spec {
 			{Name: EnvBridgeCredentials, Value: ""},
 			{Name: EnvS3PathStyle, Value: "false"},
 		},
-	})
-	const project = "/v1/projects/{project_id}"
-	const stytchV3 = "/pwa/v3/projects/{project_slug}/environments/{environment_slug}/event_log_streaming"
-	s.Routes = []Route{
-		{Method: "POST", Path: "/v1/keys", Function: FunctionAPI},
-		{Method: "GET", Path: "/v1/keys", Function: FunctionAPI},
-		{Method: "DELETE", Path: "/v1/keys/{key_id}", Function: FunctionAPI},
-		{Method: "POST", Path: project + "/streams", Function: FunctionAPI},
-		{Method: "GET", Path: project + "/streams", Function: FunctionAPI},
-		{Method: "GET", Path: project + "/streams/{stream_id}", Function: FunctionAPI},
-		{Method: "PATCH", Path: project + "/streams/{stream_id}", Function: FunctionAPI},
-		{Method: "PUT", Path: project + "/streams/{stream_id}", Function: FunctionAPI},
-		{Method: "DELETE", Path: project + "/streams/{stream_id}", Function: FunctionAPI},
-		{Method: "POST", Path: project + "/streams/{stream_id}/enable", Function: FunctionAPI},
-		{Method: "POST", Path: project + "/streams/{stream_id}/disable", Function: FunctionAPI},
-		{Method: "GET", Path: project + "/streams/{stream_id}/health", Function: FunctionAPI},
-		{Method: "POST", Path: project + "/streams/{stream_id}/test", Function: FunctionAPI},
-		{Method: "POST", Path: project + "/events", Function: FunctionIngest},
-		// Stytch-compatible event log streaming routes.
-		{Method: "POST", Path: project + "/event_log_streaming", Function: FunctionAPI},
-		{Method: "GET", Path: project + "/event_log_streaming/{destination_type}", Function: FunctionAPI},
-		{Method: "PUT", Path: project + "/event_log_streaming/{destination_type}", Function: FunctionAPI},
-		{Method: "DELETE", Path: project + "/event_log_streaming/{destination_type}", Function: FunctionAPI},
-		{Method: "POST", Path: project + "/event_log_streaming/{destination_type}/enable", Function: FunctionAPI},
-		{Method: "POST", Path: project + "/event_log_streaming/{destination_type}/disable", Function: FunctionAPI},
-		// The same, on the paths of Stytch's management API v3, where a
-		// Stytch project and environment name the project.
-		{Method: "POST", Path: stytchV3, Function: FunctionAPI},
-		{Method: "GET", Path: stytchV3 + "/{destination_type}", Function: FunctionAPI},
-		{Method: "PUT", Path: stytchV3 + "/{destination_type}", Function: FunctionAPI},
-		{Method: "DELETE", Path: stytchV3 + "/{destination_type}", Function: FunctionAPI},
-		{Method: "POST", Path: stytchV3 + "/{destination_type}/enable", Function: FunctionAPI},
-		{Method: "POST", Path: stytchV3 + "/{destination_type}/disable", Function: FunctionAPI},
-		// Loki's push API, and the bridge's readiness and health.
-		{Method: "POST", Path: "/loki/api/v1/push", Function: FunctionLokiBridge},
-		{Method: "GET", Path: "/ready", Function: FunctionLokiBridge},
-		{Method: "GET", Path: "/health", Function: FunctionLokiBridge},
-		// Fallbacks: API Gateway matches a greedy path last, so these take
-		// only what no route above serves, and the API answers it 404 in
-		// the error shape of its family (Stytch's under /pwa/, the API's
-		// elsewhere) instead of API Gateway's bare {"message":"Not Found"}.
-		{Method: "ANY", Path: "/pwa/{proxy+}", Function: FunctionAPI},
-		{Method: "ANY", Path: "/{proxy+}", Function: FunctionAPI},
 	}
-	return s
+}
+
+// Route keys, as API Gateway names them ("METHOD /path"). The handlers match
+// requests on these (manage and ingest take their route constants from
+// here), so a route is spelled once.
+const (
+	projectPath = "/v1/projects/{project_id}"
+	// The paths stytch-management-go v3 calls (pkg/api/eventlogstreaming.go).
+	stytchV3Path = "/pwa/v3/projects/{project_slug}/environments/{environment_slug}/event_log_streaming"
+
+	RouteCreateKey     = "POST /v1/keys"
+	RouteListKeys      = "GET /v1/keys"
+	RouteRevokeKey     = "DELETE /v1/keys/{key_id}"
+	RouteCreateStream  = "POST " + projectPath + "/streams"
+	RouteListStreams   = "GET " + projectPath + "/streams"
+	RouteGetStream     = "GET " + projectPath + "/streams/{stream_id}"
+	RoutePatchStream   = "PATCH " + projectPath + "/streams/{stream_id}"
+	RoutePutStream     = "PUT " + projectPath + "/streams/{stream_id}"
+	RouteDeleteStream  = "DELETE " + projectPath + "/streams/{stream_id}"
+	RouteEnableStream  = "POST " + projectPath + "/streams/{stream_id}/enable"
+	RouteDisableStream = "POST " + projectPath + "/streams/{stream_id}/disable"
+	RouteStreamHealth  = "GET " + projectPath + "/streams/{stream_id}/health"
+	RouteTestStream    = "POST " + projectPath + "/streams/{stream_id}/test"
+	RouteIngest        = "POST " + projectPath + "/events"
+
+	// Stytch-compatible event log streaming routes.
+	RouteStytchCreate  = "POST " + projectPath + "/event_log_streaming"
+	RouteStytchGet     = "GET " + projectPath + "/event_log_streaming/{destination_type}"
+	RouteStytchUpdate  = "PUT " + projectPath + "/event_log_streaming/{destination_type}"
+	RouteStytchDelete  = "DELETE " + projectPath + "/event_log_streaming/{destination_type}"
+	RouteStytchEnable  = "POST " + projectPath + "/event_log_streaming/{destination_type}/enable"
+	RouteStytchDisable = "POST " + projectPath + "/event_log_streaming/{destination_type}/disable"
+	// The same, on the paths of Stytch's management API v3, where a Stytch
+	// project and environment name the project.
+	RouteStytchV3Create  = "POST " + stytchV3Path
+	RouteStytchV3Get     = "GET " + stytchV3Path + "/{destination_type}"
+	RouteStytchV3Update  = "PUT " + stytchV3Path + "/{destination_type}"
+	RouteStytchV3Delete  = "DELETE " + stytchV3Path + "/{destination_type}"
+	RouteStytchV3Enable  = "POST " + stytchV3Path + "/{destination_type}/enable"
+	RouteStytchV3Disable = "POST " + stytchV3Path + "/{destination_type}/disable"
+
+	// Loki's push API, and the bridge's readiness and health.
+	RouteLokiPush = "POST /loki/api/v1/push"
+	RouteReady    = "GET /ready"
+	RouteHealth   = "GET /health"
+
+	// Fallbacks: API Gateway matches a greedy path last, so these take only
+	// what no route above serves, and the API answers it 404 in the error
+	// shape of its family (Stytch's under /pwa/, the API's elsewhere)
+	// instead of API Gateway's bare {"message":"Not Found"}.
+	RouteStytchFallback = "ANY /pwa/{proxy+}"
+	RouteFallback       = "ANY /{proxy+}"
+)
+
+// routes maps every route key to the function serving it.
+func routes() []Route {
+	byFunction := []struct {
+		fn   string
+		keys []string
+	}{
+		{FunctionAPI, []string{RouteCreateKey, RouteListKeys, RouteRevokeKey,
+			RouteCreateStream, RouteListStreams, RouteGetStream, RoutePatchStream, RoutePutStream, RouteDeleteStream,
+			RouteEnableStream, RouteDisableStream, RouteStreamHealth, RouteTestStream}},
+		{FunctionIngest, []string{RouteIngest}},
+		{FunctionAPI, []string{RouteStytchCreate, RouteStytchGet, RouteStytchUpdate, RouteStytchDelete, RouteStytchEnable, RouteStytchDisable,
+			RouteStytchV3Create, RouteStytchV3Get, RouteStytchV3Update, RouteStytchV3Delete, RouteStytchV3Enable, RouteStytchV3Disable}},
+		{FunctionLokiBridge, []string{RouteLokiPush, RouteReady, RouteHealth}},
+		{FunctionAPI, []string{RouteStytchFallback, RouteFallback}},
+	}
+	var out []Route
+	for _, g := range byFunction {
+		for _, k := range g.keys {
+			method, path, _ := strings.Cut(k, " ")
+			out = append(out, Route{Method: method, Path: path, Function: g.fn})
+		}
+	}
+	return out
 }
 
 func clone(e []Env) []Env { return append([]Env(nil), e...) }
@@ -363,30 +437,8 @@ func (s Spec) Validate() error {
 			return fmt.Errorf("topology: function id %q appears twice", f.ID)
 		}
 		ids[f.ID] = true
-		if len(f.Name) > 64 { // Lambda function names
-			return fmt.Errorf("topology: function name %q is longer than 64 characters", f.Name)
-		}
-		for _, e := range f.Env {
-			if _, ok := s.Queue(e.Queue); (e.Ref == RefQueueURL || e.Ref == RefDLQURL) && !ok {
-				return fmt.Errorf("topology: function %s variable %s refers to unknown queue %q", f.ID, e.Name, e.Queue)
-			}
-		}
-		if f.Source == nil {
-			continue
-		}
-		q, ok := s.Queue(f.Source.Destination)
-		if !ok {
-			return fmt.Errorf("topology: function %s reads unknown queue %q", f.ID, f.Source.Destination)
-		}
-		// A message is invisible from its receive until the invocation ends,
-		// and the poller may hold it for the batching window first: shorter,
-		// and SQS hands it to another poller while it is still being delivered.
-		if need := f.Timeout + f.Source.MaxBatchingWindow; q.VisibilityTimeout < need {
-			return fmt.Errorf("topology: queue %s visibility timeout %s is shorter than function %s timeout plus batching window (%s)",
-				q.Name, q.VisibilityTimeout, f.ID, need)
-		}
-		if f.Source.BatchSize < 1 || f.Source.BatchSize > 10000 {
-			return fmt.Errorf("topology: function %s batch size %d out of range", f.ID, f.Source.BatchSize)
+		if err := s.validateFunction(f); err != nil {
+			return err
 		}
 	}
 	if n := len(s.ArchiveBucket); n < 3 || n > 63 || strings.ToLower(s.ArchiveBucket) != s.ArchiveBucket {
@@ -409,6 +461,47 @@ func (s Spec) Validate() error {
 			return fmt.Errorf("topology: route %s appears twice", r.Key())
 		}
 		routes[r.Key()] = true
+	}
+	return nil
+}
+
+// validateFunction checks one function: its role, name, references and
+// event source.
+func (s Spec) validateFunction(f Function) error {
+	switch f.Role {
+	case RoleAPI, RoleIngest, RoleBridge, RoleDeliver:
+	default:
+		// Deployments grant by role: a function without one would get
+		// no deliberate decision about its permissions.
+		return fmt.Errorf("topology: function %s has no known role (%q)", f.ID, f.Role)
+	}
+	if (f.Role == RoleDeliver) != (f.Source != nil) {
+		return fmt.Errorf("topology: function %s has role %s but event source %v: only delivery functions read a queue", f.ID, f.Role, f.Source != nil)
+	}
+	if len(f.Name) > 64 { // Lambda function names
+		return fmt.Errorf("topology: function name %q is longer than 64 characters", f.Name)
+	}
+	for _, e := range f.Env {
+		if _, ok := s.Queue(e.Queue); (e.Ref == RefQueueURL || e.Ref == RefDLQURL) && !ok {
+			return fmt.Errorf("topology: function %s variable %s refers to unknown queue %q", f.ID, e.Name, e.Queue)
+		}
+	}
+	if f.Source == nil {
+		return nil
+	}
+	q, ok := s.Queue(f.Source.Destination)
+	if !ok {
+		return fmt.Errorf("topology: function %s reads unknown queue %q", f.ID, f.Source.Destination)
+	}
+	// A message is invisible from its receive until the invocation ends,
+	// and the poller may hold it for the batching window first: shorter,
+	// and SQS hands it to another poller while it is still being delivered.
+	if need := f.Timeout + f.Source.MaxBatchingWindow; q.VisibilityTimeout < need {
+		return fmt.Errorf("topology: queue %s visibility timeout %s is shorter than function %s timeout plus batching window (%s)",
+			q.Name, q.VisibilityTimeout, f.ID, need)
+	}
+	if f.Source.BatchSize < 1 || f.Source.BatchSize > 10000 {
+		return fmt.Errorf("topology: function %s batch size %d out of range", f.ID, f.Source.BatchSize)
 	}
 	return nil
 }

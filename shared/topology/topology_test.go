@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/logstream/logstream/shared/destination"
 )
 
 func TestNewIsValid(t *testing.T) {
@@ -11,7 +13,7 @@ func TestNewIsValid(t *testing.T) {
 	if err := s.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	for _, d := range Destinations() {
+	for _, d := range destination.Types() {
 		if _, ok := s.Queue(d); !ok {
 			t.Errorf("no queue for %s", d)
 		}
@@ -20,8 +22,37 @@ func TestNewIsValid(t *testing.T) {
 		}
 	}
 	m := s.Manifest()
-	if len(m.Routes) != len(s.Routes) || len(m.Mappings) != len(Destinations()) || m.Table != "logstream-streams" {
+	if len(m.Routes) != len(s.Routes) || len(m.Mappings) != len(destination.Types()) || m.Table != "logstream-streams" {
 		t.Fatalf("manifest %+v", m)
+	}
+}
+
+// Each destination type's deployment facts come from its declaration: a
+// sender with an S3 client gets the path-style switch, and no other does.
+func TestDeliveryFunctionsFollowTheirKind(t *testing.T) {
+	s := New("logstream")
+	for _, k := range destination.Kinds() {
+		f, ok := s.Function(DeliverFunctionID(k.Type))
+		if !ok || f.Role != RoleDeliver || f.SourceDir != "deliver/"+k.Type {
+			t.Fatalf("%s: function %+v", k.Type, f)
+		}
+		pathStyle := false
+		for _, e := range f.Env {
+			pathStyle = pathStyle || e.Name == EnvS3PathStyle
+		}
+		if want := k.AWS == destination.AWSS3; pathStyle != want {
+			t.Errorf("%s: %s set = %v, want %v", k.Type, EnvS3PathStyle, pathStyle, want)
+		}
+	}
+}
+
+// Every route key splits into the method and path API Gateway takes, and
+// joins back to itself.
+func TestRouteKeys(t *testing.T) {
+	for _, r := range New("logstream").Routes {
+		if r.Method == "" || !strings.HasPrefix(r.Path, "/") || strings.Contains(r.Path, " ") {
+			t.Errorf("route %+v", r)
+		}
 	}
 }
 
@@ -54,6 +85,10 @@ func TestValidateRefuses(t *testing.T) {
 		{"long queue name", func(s *Spec) { s.Queues[0].Name = strings.Repeat("q", 81) }, "80"},
 		{"long function name", func(s *Spec) { s.Functions[0].Name = strings.Repeat("f", 65) }, "64"},
 		{"bad batch size", func(s *Spec) { deliver(s).Source.BatchSize = 0 }, "batch size"},
+		{"function without a role", func(s *Spec) { s.Functions[0].Role = "" }, "role"},
+		{"function with an unknown role", func(s *Spec) { s.Functions[0].Role = "cron" }, "role"},
+		{"delivery role without a queue", func(s *Spec) { deliver(s).Source = nil }, "event source"},
+		{"queue read by a function not delivering", func(s *Spec) { deliver(s).Role = RoleAPI }, "event source"},
 		{"bad maxReceiveCount", func(s *Spec) { s.Queues[0].MaxReceiveCount = 0 }, "maxReceiveCount"},
 	}
 	for _, tc := range tests {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/logstream/logstream/shared/app/deliverfn"
 	"github.com/logstream/logstream/shared/app/pipeline"
+	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/manage"
 	"github.com/logstream/logstream/shared/topology"
 )
@@ -66,7 +67,7 @@ func roots(spec topology.Spec, f topology.Function) []string {
 	grant(refs[topology.RefKMSKey] > 0, module+"/shared/secret")
 	grant(refs[topology.RefQueueURL] > 0, module+"/shared/queue")
 	// It publishes events to every delivery queue: ingestion's own path.
-	grant(refs[topology.RefQueueURL] == len(topology.Destinations()), module+"/shared/ingest")
+	grant(refs[topology.RefQueueURL] == len(destination.Types()), module+"/shared/ingest")
 	grant(refs[topology.RefAdminKeySecret]+refs[topology.RefBridgeSecret] > 0, "github.com/aws/aws-sdk-go-v2/service/secretsmanager")
 	grant(refs[topology.RefArchiveBucket] > 0, module+"/shared/bridge")
 	grant(f.Source != nil, module+"/shared/deliver")
@@ -83,7 +84,7 @@ func roots(spec topology.Spec, f topology.Function) []string {
 		destinations = append(destinations, f.Source.Destination)
 	}
 	if serves[manage.RouteTest] {
-		destinations = topology.Destinations()
+		destinations = destination.Types()
 		r = append(r, module+"/shared/app/pipeline")
 	}
 	clients := deliverfn.Clients{}

@@ -13,6 +13,7 @@ import (
 	"github.com/logstream/logstream/shared/app/ingestfn"
 	"github.com/logstream/logstream/shared/app/lokibridgefn"
 	"github.com/logstream/logstream/shared/app/pipeline"
+	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/topology"
 )
 
@@ -25,7 +26,7 @@ func env(m map[string]string) app.Getenv { return func(k string) string { return
 
 // withQueues adds a queue URL for every destination type.
 func withQueues(m map[string]string) map[string]string {
-	for _, d := range topology.Destinations() {
+	for _, d := range destination.Types() {
 		m[topology.QueueURLEnv(d)] = "http://q/" + d
 	}
 	return m
@@ -142,7 +143,7 @@ func TestOnePipelinePerDestination(t *testing.T) {
 			t.Errorf("pipeline %s: %+v is incomplete", p.Type, p)
 		}
 	}
-	if !slices.Equal(types, topology.Destinations()) {
-		t.Fatalf("pipelines %q, topology's destinations %q", types, topology.Destinations())
+	if !slices.Equal(types, destination.Types()) {
+		t.Fatalf("pipelines %q, topology's destinations %q", types, destination.Types())
 	}
 }

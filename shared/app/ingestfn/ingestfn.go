@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/logstream/logstream/shared/app"
 	"github.com/logstream/logstream/shared/app/adminkey"
+	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/event"
 	"github.com/logstream/logstream/shared/ingest"
 	"github.com/logstream/logstream/shared/queue"
@@ -38,7 +39,7 @@ func LoadConfig(getenv app.Getenv) (Config, error) {
 // one set.
 func QueueURLs(v *app.Vars) map[string]string {
 	urls := map[string]string{}
-	for _, d := range topology.Destinations() {
+	for _, d := range destination.Types() {
 		if u := v.String(topology.QueueURLEnv(d)); u != "" {
 			urls[d] = u
 		}
@@ -54,7 +55,7 @@ func (c Config) Validate() error {
 
 // ValidateQueues requires a queue URL for every destination type.
 func ValidateQueues(urls map[string]string) error {
-	for _, d := range topology.Destinations() {
+	for _, d := range destination.Types() {
 		if err := app.Required(urls[d], topology.QueueURLEnv(d)); err != nil {
 			return err
 		}

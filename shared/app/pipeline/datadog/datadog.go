@@ -5,13 +5,13 @@ package datadog
 import (
 	"github.com/logstream/logstream/shared/app/deliverfn"
 	"github.com/logstream/logstream/shared/deliver"
+	"github.com/logstream/logstream/shared/destination"
 	sender "github.com/logstream/logstream/shared/sink/datadog"
-	"github.com/logstream/logstream/shared/topology"
 )
 
 // Pipeline builds the datadog sender.
 var Pipeline = deliverfn.Pipeline{
-	Type:   topology.DestinationDatadog,
+	Type:   destination.Datadog,
 	Limits: sender.Limits,
 	Sender: func(c deliverfn.Clients) deliver.Sender {
 		return &sender.Sender{Client: c.HTTP, UserAgent: c.UserAgent}

@@ -5,13 +5,13 @@ package eventbridge
 import (
 	"github.com/logstream/logstream/shared/app/deliverfn"
 	"github.com/logstream/logstream/shared/deliver"
+	"github.com/logstream/logstream/shared/destination"
 	sender "github.com/logstream/logstream/shared/sink/eventbridge"
-	"github.com/logstream/logstream/shared/topology"
 )
 
 // Pipeline builds the eventbridge sender.
 var Pipeline = deliverfn.Pipeline{
-	Type:   topology.DestinationEventBridge,
+	Type:   destination.EventBridge,
 	Limits: sender.Limits,
 	Sender: func(c deliverfn.Clients) deliver.Sender { return sender.New(c.AWS) },
 }

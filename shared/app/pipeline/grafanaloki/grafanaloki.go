@@ -5,13 +5,13 @@ package grafanaloki
 import (
 	"github.com/logstream/logstream/shared/app/deliverfn"
 	"github.com/logstream/logstream/shared/deliver"
+	"github.com/logstream/logstream/shared/destination"
 	sender "github.com/logstream/logstream/shared/sink/loki"
-	"github.com/logstream/logstream/shared/topology"
 )
 
 // Pipeline builds the grafana_loki sender.
 var Pipeline = deliverfn.Pipeline{
-	Type:   topology.DestinationGrafanaLoki,
+	Type:   destination.GrafanaLoki,
 	Limits: sender.Limits,
 	Sender: func(c deliverfn.Clients) deliver.Sender {
 		return &sender.Sender{Client: c.HTTP, UserAgent: c.UserAgent}

@@ -5,13 +5,13 @@ package s3
 import (
 	"github.com/logstream/logstream/shared/app/deliverfn"
 	"github.com/logstream/logstream/shared/deliver"
+	"github.com/logstream/logstream/shared/destination"
 	sender "github.com/logstream/logstream/shared/sink/s3archive"
-	"github.com/logstream/logstream/shared/topology"
 )
 
 // Pipeline builds the s3 sender.
 var Pipeline = deliverfn.Pipeline{
-	Type:   topology.DestinationS3,
+	Type:   destination.S3,
 	Limits: sender.Limits,
 	Sender: func(c deliverfn.Clients) deliver.Sender { return newS3(c) },
 }

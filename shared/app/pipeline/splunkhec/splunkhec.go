@@ -5,13 +5,13 @@ package splunkhec
 import (
 	"github.com/logstream/logstream/shared/app/deliverfn"
 	"github.com/logstream/logstream/shared/deliver"
+	"github.com/logstream/logstream/shared/destination"
 	sender "github.com/logstream/logstream/shared/sink/splunk"
-	"github.com/logstream/logstream/shared/topology"
 )
 
 // Pipeline builds the splunk_hec sender.
 var Pipeline = deliverfn.Pipeline{
-	Type:   topology.DestinationSplunkHEC,
+	Type:   destination.SplunkHEC,
 	Limits: sender.Limits,
 	Sender: func(c deliverfn.Clients) deliver.Sender {
 		return &sender.Sender{Client: c.HTTP, UserAgent: c.UserAgent}
