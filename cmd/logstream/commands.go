@@ -75,12 +75,13 @@ Examples:
 		name: "streams create", project: true,
 		flags:   "--name NAME --type TYPE --config FILE|- [--paused] [--filters FILE] [--pii FILE]",
 		summary: "Create a stream",
-		help: `Creates a stream to a destination. TYPE is one of datadog, grafana_loki,
-splunk_hec, http, eventbridge, s3. The destination config is a JSON object
-read from FILE, or from stdin with "-", so its secrets never sit in your
-shell history. --filters and --pii name JSON files holding the stream's
-filters and PII rules. A secret logstream generates (an http stream's
-"generate_signing_secret": true) is shown in this answer only.
+		help: `Creates a stream to a destination of type TYPE, one of:
+  ` + destinationTypes() + `.
+The destination config is a JSON object read from FILE, or from stdin with
+"-", so its secrets never sit in your shell history. --filters and --pii
+name JSON files holding the stream's filters and PII rules. A secret
+logstream generates (an http stream's "generate_signing_secret": true) is
+shown in this answer only.
 
 Examples:
   logstream streams create --name "SIEM webhook" --type http --config webhook.json

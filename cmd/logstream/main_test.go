@@ -4,16 +4,20 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"flag"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/logstream/logstream/shared/destination"
 )
 
 // testKey must never appear in anything the CLI prints.
@@ -532,6 +536,48 @@ func TestHelp(t *testing.T) {
 	if code := c.main([]string{"help", "streams", "nope"}); code != exitUsage {
 		t.Errorf("help for an unknown command: exit %d", code)
 	}
+}
+
+// The create command's help and its --type flag list every destination
+// type, and nothing else: they are derived from destination.Types, and this
+// fails if a hand-written list comes back and misses one.
+func TestHelpListsEveryDestinationType(t *testing.T) {
+	listed := func(t *testing.T, where, list string) {
+		t.Helper()
+		list = strings.TrimSuffix(strings.TrimSpace(list), ".")
+		got := strings.FieldsFunc(strings.ReplaceAll(list, " or ", ", "), func(r rune) bool { return r == ',' || r == ' ' })
+		if !slices.Equal(got, destination.Types()) {
+			t.Errorf("%s lists %q, want %q", where, got, destination.Types())
+		}
+	}
+	var create *command
+	for _, cmd := range commands {
+		if cmd.name == "streams create" {
+			create = cmd
+		}
+	}
+	if create == nil {
+		t.Fatal("no streams create command")
+	}
+	_, after, ok := strings.Cut(create.help, "one of:\n")
+	line, _, _ := strings.Cut(after, "\n")
+	if !ok {
+		t.Fatalf("help lists no types:\n%s", create.help)
+	}
+	listed(t, "help", line)
+
+	fs := flag.NewFlagSet("create", flag.ContinueOnError)
+	create.setup(fs)
+	f := fs.Lookup("type")
+	if f == nil {
+		t.Fatal("no --type flag")
+	}
+	_, types, ok := strings.Cut(f.Usage, "`TYPE`: ")
+	types, _, _ = strings.Cut(types, " (")
+	if !ok {
+		t.Fatalf("--type usage %q lists no types", f.Usage)
+	}
+	listed(t, "--type", types)
 }
 
 func TestTransportErrors(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/logstream/logstream/shared/manage"
 	"io"
 	"net/http"
 	"net/url"
@@ -14,6 +13,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/logstream/logstream/shared/destination"
+	"github.com/logstream/logstream/shared/manage"
 )
 
 // streamView is what the CLI reads of a stream; --output json prints the
@@ -177,9 +179,16 @@ func streamsGet(*flag.FlagSet) action {
 	}
 }
 
+// destinationTypes lists every destination type for the help texts, from
+// their one declaration, so a new type needs no edit here.
+func destinationTypes() string {
+	t := destination.Types()
+	return strings.Join(t[:len(t)-1], ", ") + " or " + t[len(t)-1]
+}
+
 func streamsCreate(fs *flag.FlagSet) action {
 	name := fs.String("name", "", "the stream's `NAME` (required)")
-	typ := fs.String("type", "", "the destination `TYPE`: datadog, grafana_loki, splunk_hec, http, eventbridge or s3 (required)")
+	typ := fs.String("type", "", "the destination `TYPE`: "+destinationTypes()+" (required)")
 	config := fs.String("config", "", "the destination config, a JSON object, from `FILE` or - for stdin (required)")
 	paused := fs.Bool("paused", false, "create the stream paused: nothing is delivered until it is enabled")
 	filters := fs.String("filters", "", "the stream's filters, JSON from `FILE` or -")
