@@ -16,6 +16,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/topology"
 )
 
@@ -41,10 +42,6 @@ type functionProps struct {
 func newFunction(scope constructs.Construct, p functionProps) (awslambda.Function, error) {
 	f := p.Function
 	id := pascal(f.ID)
-	role, err := roleOf(f)
-	if err != nil {
-		return nil, err
-	}
 
 	env := make(map[string]*string, len(f.Env))
 	for _, e := range f.Env {
@@ -115,40 +112,18 @@ func newFunction(scope constructs.Construct, p functionProps) (awslambda.Functio
 		}))
 	}
 
-	grant(fn, role, p)
+	if err := grant(fn, p); err != nil {
+		return nil, err
+	}
 	return fn, nil
 }
 
-// role is what a function does, and so which grants it gets.
-type role int
-
-const (
-	roleAPI     role = iota // stream CRUD
-	roleIngest              // looks streams up, fans events out to every delivery queue
-	roleDeliver             // reads its queue, looks streams up, sends to destinations
-	roleBridge              // Loki push API: writes objects to the archive bucket
-)
-
-// roleOf classifies f. A function it does not know is an error, so a new
-// function gets a deliberate decision about its permissions.
-func roleOf(f topology.Function) (role, error) {
-	switch {
-	case f.ID == topology.FunctionAPI:
-		return roleAPI, nil
-	case f.ID == topology.FunctionIngest:
-		return roleIngest, nil
-	case f.Source != nil:
-		return roleDeliver, nil
-	case f.ID == topology.FunctionLokiBridge:
-		return roleBridge, nil
-	}
-	return 0, fmt.Errorf("logstream: no IAM grants defined for function %s", f.ID)
-}
-
-// grant gives fn exactly what its role's code does, nothing else.
-func grant(fn awslambda.Function, r role, p functionProps) {
-	switch r {
-	case roleAPI:
+// grant gives fn exactly what its role's code does, nothing else. A role it
+// does not know is an error, so a new role gets a deliberate decision about
+// its permissions.
+func grant(fn awslambda.Function, p functionProps) error {
+	switch p.Function.Role {
+	case topology.RoleAPI:
 		p.Table.GrantReadWriteData(fn)
 		p.AdminKey.GrantRead(fn, nil)
 		// Seals secrets it is given (GenerateDataKey) and opens stored ones.
@@ -158,14 +133,14 @@ func grant(fn awslambda.Function, r role, p functionProps) {
 			q.Queue.GrantSendMessages(fn)
 		}
 		// The test route sends through every destination's real sender.
-		grantCustomerDestinations(fn, topology.DestinationEventBridge, topology.DestinationS3)
-	case roleIngest:
+		grantCustomerDestinations(fn, destination.Kinds()...)
+	case topology.RoleIngest:
 		p.Table.GrantReadData(fn)
 		p.AdminKey.GrantRead(fn, nil)
 		for _, q := range p.Queues {
 			q.Queue.GrantSendMessages(fn)
 		}
-	case roleDeliver:
+	case topology.RoleDeliver:
 		// The event source grants consuming the queue; the explicit
 		// ChangeMessageVisibility is for the backoff the function sets on
 		// failed messages, so it does not hang on that default.
@@ -179,8 +154,12 @@ func grant(fn awslambda.Function, r role, p functionProps) {
 		p.Table.Grant(fn, jsii.String("dynamodb:UpdateItem"))
 		// Parks what can never be delivered in its own DLQ, with the reason.
 		p.Queues[p.Function.Source.Destination].DLQ.GrantSendMessages(fn)
-		grantCustomerDestinations(fn, p.Function.Source.Destination)
-	case roleBridge:
+		k, ok := destination.KindOf(p.Function.Source.Destination)
+		if !ok {
+			return fmt.Errorf("logstream: function %s delivers to unknown destination type %q", p.Function.ID, p.Function.Source.Destination)
+		}
+		grantCustomerDestinations(fn, k)
+	case topology.RoleBridge:
 		// Writes pushes (PutObject only: no reads, no deletes) and checks
 		// the bucket is reachable for its health route (HeadBucket needs
 		// ListBucket on the bucket). Reads its own credentials.
@@ -193,41 +172,29 @@ func grant(fn awslambda.Function, r role, p functionProps) {
 			Resources: &[]*string{p.Archive.BucketArn()},
 		}))
 		p.Bridge.GrantRead(fn, nil)
+	default:
+		return fmt.Errorf("logstream: no IAM grants defined for function %s (role %q)", p.Function.ID, p.Function.Role)
 	}
+	return nil
 }
 
 // grantCustomerDestinations lets fn write to the AWS destinations customers
-// name in their streams: event buses and buckets in their own accounts, known
-// only at run time, so the resource is any bus or bucket — but never one of
-// this account's (the condition), so a stream cannot be pointed at the
-// platform's own resources. The customer's resource policy (bus policy,
-// bucket policy, or the trust policy of the role a stream names, which must
-// require the project id as ExternalId) is what admits logstream.
-func grantCustomerDestinations(fn awslambda.Function, destinations ...string) {
-	notThisAccount := func(key string) *map[string]any {
-		return &map[string]any{"StringNotEquals": map[string]any{key: awscdk.Aws_ACCOUNT_ID()}}
-	}
-	for _, d := range destinations {
-		switch d {
-		case topology.DestinationEventBridge:
+// name in their streams, as each type's declaration asks (destination.Grant):
+// event buses, buckets and roles in their own accounts, known only at run
+// time, so the resource is any of them — but never one of this account's
+// (the condition), so a stream cannot be pointed at the platform's own
+// resources. The customer's resource policy (bus policy, bucket policy, or
+// the trust policy of the role a stream names, which must require the
+// project id as ExternalId) is what admits logstream. HTTP destinations
+// declare no grants.
+func grantCustomerDestinations(fn awslambda.Function, kinds ...destination.Kind) {
+	for _, k := range kinds {
+		for _, g := range k.Grants {
 			fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid:        jsii.String("PutEventsOnCustomerBuses"),
-				Actions:    jsii.Strings("events:PutEvents"),
-				Resources:  jsii.Strings("arn:" + *awscdk.Aws_PARTITION() + ":events:*:*:event-bus/*"),
-				Conditions: notThisAccount("aws:ResourceAccount"),
-			}))
-		case topology.DestinationS3:
-			fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid:        jsii.String("PutObjectsInCustomerBuckets"),
-				Actions:    jsii.Strings("s3:PutObject"),
-				Resources:  jsii.Strings("arn:" + *awscdk.Aws_PARTITION() + ":s3:::*/*"),
-				Conditions: notThisAccount("s3:ResourceAccount"),
-			}))
-			fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid:        jsii.String("AssumeCustomerDeliveryRoles"),
-				Actions:    jsii.Strings("sts:AssumeRole"),
-				Resources:  jsii.Strings("arn:" + *awscdk.Aws_PARTITION() + ":iam::*:role/*"),
-				Conditions: notThisAccount("aws:ResourceAccount"),
+				Sid:        jsii.String(g.Sid),
+				Actions:    jsii.Strings(g.Actions...),
+				Resources:  jsii.Strings("arn:" + *awscdk.Aws_PARTITION() + ":" + g.ARN),
+				Conditions: &map[string]any{"StringNotEquals": map[string]any{g.AccountKey: awscdk.Aws_ACCOUNT_ID()}},
 			}))
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/topology"
 )
 
@@ -26,7 +27,42 @@ import (
 // testPrefix differs from the default so a hard-coded "logstream-…" name shows up.
 const testPrefix = "lstest"
 
-var testAssets = filepath.Join("testdata", "assets")
+// testAssets holds a stub asset for every function topology declares,
+// written by TestMain, so a new function or destination type needs no file
+// of its own here. Each stub names its function, so no two functions share
+// code (TestFunctions checks that).
+var testAssets string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "logstream-infra-assets-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if err := writeStubAssets(dir, topology.New(testPrefix)); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	testAssets = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// writeStubAssets writes <dir>/<function ID>/bootstrap for every function of
+// spec, as `make build` writes the real ones.
+func writeStubAssets(dir string, spec topology.Spec) error {
+	for _, f := range spec.Functions {
+		if err := os.MkdirAll(filepath.Join(dir, f.ID), 0o755); err != nil {
+			return err
+		}
+		stub := "#!/bin/sh\n# stub " + f.ID + " asset for infra tests; the real one is built by `make build`\n"
+		if err := os.WriteFile(filepath.Join(dir, f.ID, "bootstrap"), []byte(stub), 0o755); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 type synthesized struct {
 	spec     topology.Spec
@@ -526,12 +562,12 @@ func TestLeastPrivilege(t *testing.T) {
 			sendsTo := map[string]bool{}
 			switch {
 			case f.ID == topology.FunctionAPI: // the test route
-				sendsTo[topology.DestinationEventBridge], sendsTo[topology.DestinationS3] = true, true
+				sendsTo[destination.EventBridge], sendsTo[destination.S3] = true, true
 			case f.Source != nil:
 				sendsTo[f.Source.Destination] = true
 			}
-			for action, dest := range map[string]string{"events:PutEvents": topology.DestinationEventBridge,
-				"s3:PutObject": topology.DestinationS3, "sts:AssumeRole": topology.DestinationS3} {
+			for action, dest := range map[string]string{"events:PutEvents": destination.EventBridge,
+				"s3:PutObject": destination.S3, "sts:AssumeRole": destination.S3} {
 				if f.ID == topology.FunctionLokiBridge {
 					break // writes only its own bucket: checked below
 				}
@@ -706,11 +742,20 @@ func TestInvalidSpecRejected(t *testing.T) {
 			want: "unknown queue",
 		},
 		{
-			name: "function without grants",
+			// Grants follow the role: a function without one gets none
+			// by accident, it is refused.
+			name: "function without a role",
 			mutate: func(s *topology.Spec) {
 				s.Functions = append(s.Functions, topology.Function{ID: "extra", Name: testPrefix + "-extra", Timeout: time.Second, MemoryMB: 128})
 			},
-			want: "no IAM grants",
+			want: "no known role",
+		},
+		{
+			name: "function with a role infra does not grant",
+			mutate: func(s *topology.Spec) {
+				s.Functions = append(s.Functions, topology.Function{ID: "extra", Name: testPrefix + "-extra", Role: "cron", Timeout: time.Second, MemoryMB: 128})
+			},
+			want: "no known role",
 		},
 	}
 	for _, tc := range tests {
