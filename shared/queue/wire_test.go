@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/logstream/logstream/shared/envelope"
 )
 
 // fakeRedeliverSQS records the messages Redelivery sends.
@@ -49,7 +50,7 @@ func TestWireFormat(t *testing.T) {
 		{
 			name: "delivery message",
 			send: func(t *testing.T, c *fakeRedeliverSQS) error {
-				msgs, err := Pack("proj_1", "str_1", evs, MaxMessageBytes)
+				msgs, err := envelope.Pack("proj_1", "str_1", evs, envelope.MaxMessageBytes)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -62,7 +63,7 @@ func TestWireFormat(t *testing.T) {
 			name: "parked events",
 			send: func(t *testing.T, c *fakeRedeliverSQS) error {
 				r := &Redelivery{Client: c, DLQURL: "dlq", Now: func() time.Time { return at }}
-				return r.Park(context.Background(), Parked{SourceMessageID: "m-1", ProjectID: "proj_1", StreamID: "str_1",
+				return r.Park(context.Background(), envelope.Parked{SourceMessageID: "m-1", ProjectID: "proj_1", StreamID: "str_1",
 					Events: evs[1:], Reason: "permanent: 400 bad event", ReceiveCount: 3})
 			},
 			want: `{"v":1,"project_id":"proj_1","stream_id":"str_1","events":[{"event_id":"e2","s":"é\"x"}]}` +
@@ -73,7 +74,7 @@ func TestWireFormat(t *testing.T) {
 			name: "parked unreadable body",
 			send: func(t *testing.T, c *fakeRedeliverSQS) error {
 				r := &Redelivery{Client: c, DLQURL: "dlq", Now: func() time.Time { return at }}
-				return r.Park(context.Background(), Parked{SourceMessageID: "m-2", Body: "not json", Reason: "decode envelope: bad"})
+				return r.Park(context.Background(), envelope.Parked{SourceMessageID: "m-2", Body: "not json", Reason: "decode envelope: bad"})
 			},
 			want: "not json\nlogstream_parked_at String 2026-11-24T10:00:00.123Z\nlogstream_reason String decode envelope: bad" +
 				"\nlogstream_receive_count String 1\nlogstream_source_message_id String m-2",
