@@ -17,6 +17,7 @@ import (
 	"github.com/logstream/logstream/shared/bridge"
 	"github.com/logstream/logstream/shared/deliver"
 	"github.com/logstream/logstream/shared/destination"
+	"github.com/logstream/logstream/shared/envelope"
 	"github.com/logstream/logstream/shared/event"
 	"github.com/logstream/logstream/shared/ingest"
 	"github.com/logstream/logstream/shared/manage"
@@ -337,20 +338,20 @@ func (m *memKeys) Revoke(_ context.Context, id string, now time.Time) (apikey.Ke
 // fakePublisher records what ingestion queues; fail makes SQS refuse it.
 type fakePublisher struct {
 	mu   sync.Mutex
-	msgs map[string][]queue.Message
+	msgs map[string][]envelope.Message
 	fail bool
 }
 
 var _ ingest.Publisher = (*fakePublisher)(nil)
 
-func (p *fakePublisher) Publish(_ context.Context, url string, msgs []queue.Message) error {
+func (p *fakePublisher) Publish(_ context.Context, url string, msgs []envelope.Message) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.fail {
 		return &queue.PublishError{Sent: 0, Failed: len(msgs), Err: errors.New("ServiceUnavailable")}
 	}
 	if p.msgs == nil {
-		p.msgs = map[string][]queue.Message{}
+		p.msgs = map[string][]envelope.Message{}
 	}
 	p.msgs[url] = append(p.msgs[url], msgs...)
 	return nil
@@ -363,7 +364,7 @@ func (p *fakePublisher) queued(t *testing.T) []map[string]any {
 	defer p.mu.Unlock()
 	var out []map[string]any
 	for _, m := range p.msgs[httpQueue] {
-		var env queue.Envelope
+		var env envelope.Envelope
 		if err := json.Unmarshal(m.Body, &env); err != nil {
 			t.Fatalf("queued message is not an envelope: %v", err)
 		}

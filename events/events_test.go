@@ -11,7 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/logstream/logstream/shared/destination"
-	queuepkg "github.com/logstream/logstream/shared/queue"
+	envelopepkg "github.com/logstream/logstream/shared/envelope"
 	"github.com/logstream/logstream/shared/stream"
 	"io"
 	"io/fs"
@@ -235,7 +235,7 @@ func TestAPIGatewaySamples(t *testing.T) {
 
 // envelope is the body of a delivery message. Decoded strictly into the
 // product's own type, the sample cannot drift from the wire format.
-type envelope = queuepkg.Envelope
+type envelope = envelopepkg.Envelope
 
 func TestSQSSample(t *testing.T) {
 	queue, ok := topology.New("logstream").Queue(destination.HTTP)
@@ -270,7 +270,7 @@ func TestSQSSample(t *testing.T) {
 			if err := dec.Decode(&env); err != nil {
 				t.Fatalf("body is not an envelope: %v", err)
 			}
-			if env.V != queuepkg.EnvelopeVersion || env.ProjectID != demoProject || !stream.ValidStreamID(env.StreamID) || len(env.Events) == 0 {
+			if env.V != envelopepkg.Version || env.ProjectID != demoProject || !stream.ValidStreamID(env.StreamID) || len(env.Events) == 0 {
 				t.Fatalf("envelope v=%d project_id=%q stream_id=%q with %d events; want v=1, %s, a stream, events",
 					env.V, env.ProjectID, env.StreamID, len(env.Events), demoProject)
 			}

@@ -23,7 +23,7 @@ import (
 	"github.com/logstream/logstream/localstack/runner"
 	"github.com/logstream/logstream/localstack/standin"
 	"github.com/logstream/logstream/shared/destination"
-	"github.com/logstream/logstream/shared/queue"
+	"github.com/logstream/logstream/shared/envelope"
 	"github.com/logstream/logstream/shared/secret"
 	"github.com/logstream/logstream/shared/store"
 	"github.com/logstream/logstream/shared/topology"
@@ -150,13 +150,6 @@ func (s *stack) receive(t *testing.T, ctx context.Context, queueURL, queueARN st
 	return ev
 }
 
-// envelope is the wire format of a delivery message: what ingestion enqueues.
-type envelope struct {
-	ProjectID string            `json:"project_id"`
-	StreamID  string            `json:"stream_id"`
-	Events    []json.RawMessage `json:"events"`
-}
-
 // TestBootstraps runs each function's real bootstrap under the emulator and
 // follows events through them: the API creates streams, ingestion enqueues a
 // sample batch, the http and s3 delivery functions deliver what ingestion
@@ -248,7 +241,7 @@ func TestBootstraps(t *testing.T) {
 		ev := s.receive(t, ctx, q.URL, q.ARN, 1)
 		enqueued := 0
 		for _, r := range ev.Records {
-			var env envelope
+			var env envelope.Envelope
 			if err := json.Unmarshal([]byte(r.Body), &env); err != nil || env.ProjectID != project || env.StreamID != c.streamID {
 				t.Fatalf("%s: queue message %s is not an envelope for stream %s: %v", id, r.Body, c.streamID, err)
 			}
@@ -294,7 +287,7 @@ func TestBootstraps(t *testing.T) {
 					t.Fatalf("batchItemFailures %v, want none: the message is parked", out.BatchItemFailures)
 				}
 				parked := s.receive(t, ctx, q.DLQURL, q.DLQARN, 1).Records
-				reason := aws.ToString(parked[0].MessageAttributes[queue.AttrParkedReason].StringValue)
+				reason := aws.ToString(parked[0].MessageAttributes[envelope.AttrParkedReason].StringValue)
 				if len(parked) != 1 || parked[0].Body != "not an envelope" || !strings.Contains(reason, "undecodable") {
 					t.Fatalf("DLQ holds %d messages; the first %q, reason %q", len(parked), parked[0].Body, reason)
 				}

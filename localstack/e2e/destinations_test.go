@@ -17,7 +17,7 @@ import (
 	"github.com/logstream/logstream/localstack/runner"
 	"github.com/logstream/logstream/localstack/standin"
 	"github.com/logstream/logstream/shared/destination"
-	"github.com/logstream/logstream/shared/queue"
+	"github.com/logstream/logstream/shared/envelope"
 	"github.com/logstream/logstream/shared/secret"
 	"github.com/logstream/logstream/shared/topology"
 )
@@ -183,11 +183,11 @@ func TestDestinationsEndToEnd(t *testing.T) {
 				continue
 			}
 			seen[aws.ToString(m.MessageId)] = true
-			env, err := queue.DecodeEnvelope([]byte(aws.ToString(m.Body)))
+			env, err := envelope.Decode([]byte(aws.ToString(m.Body)))
 			if err != nil {
 				t.Fatal(err)
 			}
-			reason := aws.ToString(m.MessageAttributes[queue.AttrParkedReason].StringValue)
+			reason := aws.ToString(m.MessageAttributes[envelope.AttrParkedReason].StringValue)
 			if len(env.Events) != 1 || !strings.Contains(string(env.Events[0]), "evt_dest_future") || !strings.Contains(reason, "too new") {
 				t.Fatalf("parked for stream %s: %d events, reason %q", env.StreamID, len(env.Events), reason)
 			}

@@ -24,7 +24,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/logstream/logstream/localstack/standin"
 	"github.com/logstream/logstream/shared/destination"
-	"github.com/logstream/logstream/shared/queue"
+	"github.com/logstream/logstream/shared/envelope"
 	"github.com/logstream/logstream/shared/topology"
 )
 
@@ -284,7 +284,7 @@ func TestEndToEnd(t *testing.T) {
 				continue
 			}
 			seenDLQ[aws.ToString(m.MessageId)] = true
-			env, err := queue.DecodeEnvelope([]byte(aws.ToString(m.Body)))
+			env, err := envelope.Decode([]byte(aws.ToString(m.Body)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -294,7 +294,7 @@ func TestEndToEnd(t *testing.T) {
 			case goneID:
 				// Parked at once, with the reason, not after retries.
 				seqs = goneParked
-				goneReasons[aws.ToString(m.MessageAttributes[queue.AttrParkedReason].StringValue)] = true
+				goneReasons[aws.ToString(m.MessageAttributes[envelope.AttrParkedReason].StringValue)] = true
 			default:
 				t.Fatalf("DLQ holds a message of stream %s, which answered 2xx", env.StreamID)
 			}

@@ -12,9 +12,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/logstream/logstream/shared/apikey"
 	"github.com/logstream/logstream/shared/deliver"
+	"github.com/logstream/logstream/shared/envelope"
 	"github.com/logstream/logstream/shared/event"
 	"github.com/logstream/logstream/shared/ingest"
-	"github.com/logstream/logstream/shared/queue"
 	"github.com/logstream/logstream/shared/stream"
 )
 
@@ -55,7 +55,7 @@ func (f senderFunc) Send(context.Context, stream.Stream, deliver.Batch) error { 
 
 type publisherFunc func() error
 
-func (f publisherFunc) Publish(context.Context, string, []queue.Message) error { return f() }
+func (f publisherFunc) Publish(context.Context, string, []envelope.Message) error { return f() }
 
 // Every line the handlers log carries the invocation's request id, so one
 // request can be followed through CloudWatch.
@@ -69,7 +69,7 @@ func TestLogLinesCarryTheRequestID(t *testing.T) {
 
 	core := &deliver.Core{Streams: active, Sender: senderFunc(func() error { return errors.New("500") }),
 		Limits: deliver.Limits{MaxBytes: 1 << 20, MaxEvents: 10}, Log: log}
-	msgs, _ := queue.Pack("p", "str_a", []json.RawMessage{json.RawMessage(`{}`)}, queue.MaxMessageBytes)
+	msgs, _ := envelope.Pack("p", "str_a", []json.RawMessage{json.RawMessage(`{}`)}, envelope.MaxMessageBytes)
 	core.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: string(msgs[0].Body)}, {MessageId: "m2", Body: "junk"}}})
 
 	svc := &ingest.Service{Auth: adminAuth{}, Streams: active, Publisher: publisherFunc(func() error { return errors.New("down") }),

@@ -24,7 +24,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/logstream/logstream/shared/queue"
+	"github.com/logstream/logstream/shared/envelope"
 	"github.com/logstream/logstream/shared/stream"
 	"github.com/logstream/logstream/shared/ttlcache"
 )
@@ -78,8 +78,8 @@ type Queue interface {
 // Delay and Parked are the Queue's requests; they live in package queue so
 // its SQS adapter does not import this package.
 type (
-	Delay  = queue.Delay
-	Parked = queue.Parked
+	Delay  = envelope.Delay
+	Parked = envelope.Parked
 )
 
 // Suspender suspends a stream whose destination is gone.
@@ -205,7 +205,7 @@ func (c *Core) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventR
 	index := map[[2]string]*group{}
 	for i := range ev.Records {
 		rec := &ev.Records[i]
-		env, err := queue.DecodeEnvelope([]byte(rec.Body))
+		env, err := envelope.Decode([]byte(rec.Body))
 		if err != nil {
 			// Undecodable now means undecodable on every retry: park it
 			// where it can be inspected rather than retry it.

@@ -15,7 +15,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	samples "github.com/logstream/logstream/events"
-	"github.com/logstream/logstream/shared/queue"
+	"github.com/logstream/logstream/shared/envelope"
 	"github.com/logstream/logstream/shared/stream"
 )
 
@@ -58,7 +58,7 @@ func record(t *testing.T, id, project, streamID string, evs ...string) events.SQ
 	for i, e := range evs {
 		raws[i] = json.RawMessage(e)
 	}
-	msgs, err := queue.Pack(project, streamID, raws, queue.MaxMessageBytes)
+	msgs, err := envelope.Pack(project, streamID, raws, envelope.MaxMessageBytes)
 	if err != nil || len(msgs) != 1 {
 		t.Fatalf("pack: %v (%d messages)", err, len(msgs))
 	}
@@ -244,7 +244,7 @@ func TestSampleBatch(t *testing.T) {
 	}
 	want := 0
 	for _, r := range ev.Records {
-		env, _ := queue.DecodeEnvelope([]byte(r.Body))
+		env, _ := envelope.Decode([]byte(r.Body))
 		want += len(env.Events)
 	}
 	got := 0

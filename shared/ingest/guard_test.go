@@ -9,8 +9,8 @@ import (
 	"time"
 
 	samples "github.com/logstream/logstream/events"
+	"github.com/logstream/logstream/shared/envelope"
 	"github.com/logstream/logstream/shared/event"
-	"github.com/logstream/logstream/shared/queue"
 )
 
 // handleAt posts body as JSON to a service whose clock reads now, and
@@ -117,7 +117,7 @@ func delivered(t *testing.T, pub *fakePublisher) []map[string]any {
 	t.Helper()
 	var out []map[string]any
 	for _, m := range pub.byQueue["q-http"] {
-		env, err := queue.DecodeEnvelope(m.Body)
+		env, err := envelope.Decode(m.Body)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -15,9 +15,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/logstream/logstream/shared/apikey"
+	"github.com/logstream/logstream/shared/envelope"
 	"github.com/logstream/logstream/shared/event"
 	"github.com/logstream/logstream/shared/httpapi"
-	"github.com/logstream/logstream/shared/queue"
 	"github.com/logstream/logstream/shared/stream"
 	"github.com/logstream/logstream/shared/topology"
 	"github.com/logstream/logstream/shared/ttlcache"
@@ -35,7 +35,14 @@ type Streams interface {
 // Publisher sends packed messages to a queue, returning nil only when every
 // message was accepted.
 type Publisher interface {
-	Publish(ctx context.Context, queueURL string, msgs []queue.Message) error
+	Publish(ctx context.Context, queueURL string, msgs []envelope.Message) error
+}
+
+// PublishError is what a Publisher's error may add (queue.PublishError
+// does): how many messages it sent before it gave up, for the log line.
+type PublishError interface {
+	error
+	MessagesSent() int
 }
 
 // Service is the ingestion function.
@@ -144,15 +151,15 @@ func (s *Service) Ingest(ctx context.Context, projectID string, evs []event.Even
 			res.Streams--
 			continue
 		}
-		msgs, err := queue.Pack(projectID, st.ID, raws, queue.MaxMessageBytes)
+		msgs, err := envelope.Pack(projectID, st.ID, raws, envelope.MaxMessageBytes)
 		if err != nil {
 			return Result{}, fmt.Errorf("pack events for stream %s: %w", st.ID, err)
 		}
 		if err := s.Publisher.Publish(ctx, url, msgs); err != nil {
-			var pe *queue.PublishError
+			var pe PublishError
 			enqueued := res.Messages
 			if errors.As(err, &pe) {
-				enqueued += pe.Sent
+				enqueued += pe.MessagesSent()
 			}
 			s.log().ErrorContext(ctx, "enqueue failed", "project_id", projectID, "stream_id", st.ID, "messages_enqueued", enqueued, "err", err)
 			return Result{}, &httpapi.Error{Status: http.StatusServiceUnavailable, Code: "enqueue_failed",

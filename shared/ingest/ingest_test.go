@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -16,9 +17,9 @@ import (
 	"github.com/klauspost/compress/gzip"
 	samples "github.com/logstream/logstream/events"
 	"github.com/logstream/logstream/shared/apikey"
+	"github.com/logstream/logstream/shared/envelope"
 	"github.com/logstream/logstream/shared/event"
 	"github.com/logstream/logstream/shared/httpapi"
-	"github.com/logstream/logstream/shared/queue"
 	"github.com/logstream/logstream/shared/stream"
 )
 
@@ -33,18 +34,18 @@ func (f *fakeStreams) Active(_ context.Context, p string) ([]stream.Stream, erro
 }
 
 type fakePublisher struct {
-	byQueue map[string][]queue.Message
-	publish func(queueURL string, msgs []queue.Message) error
+	byQueue map[string][]envelope.Message
+	publish func(queueURL string, msgs []envelope.Message) error
 }
 
-func (f *fakePublisher) Publish(_ context.Context, url string, msgs []queue.Message) error {
+func (f *fakePublisher) Publish(_ context.Context, url string, msgs []envelope.Message) error {
 	if f.publish != nil {
 		if err := f.publish(url, msgs); err != nil {
 			return err
 		}
 	}
 	if f.byQueue == nil {
-		f.byQueue = map[string][]queue.Message{}
+		f.byQueue = map[string][]envelope.Message{}
 	}
 	f.byQueue[url] = append(f.byQueue[url], msgs...)
 	return nil
@@ -89,7 +90,7 @@ func TestHandle(t *testing.T) {
 		name       string
 		req        events.APIGatewayV2HTTPRequest
 		active     func(string) ([]stream.Stream, error)
-		publish    func(string, []queue.Message) error
+		publish    func(string, []envelope.Message) error
 		wantStatus int
 		wantCode   string
 		want       Result
@@ -115,8 +116,8 @@ func TestHandle(t *testing.T) {
 		{name: "stream lookup fails", req: request([]byte(`[{}]`), nil, false),
 			active: func(string) ([]stream.Stream, error) { return nil, errors.New("throttled") }, wantStatus: 500, wantCode: "internal"},
 		{name: "SQS refuses: no 202", req: request([]byte(`[{}]`), nil, false), active: twoStreams,
-			publish: func(string, []queue.Message) error {
-				return &queue.PublishError{Sent: 0, Failed: 1, Err: errors.New("down")}
+			publish: func(string, []envelope.Message) error {
+				return publishError{sent: 0}
 			},
 			wantStatus: 503, wantCode: "enqueue_failed"},
 		{name: "a stream of a type with no queue does not stop the others", req: request([]byte(`[{}]`), nil, false),
@@ -280,3 +281,34 @@ func TestIngestNeedsAWriteKeyForTheProject(t *testing.T) {
 type authFunc func(string) (apikey.Key, error)
 
 func (f authFunc) Authenticate(_ context.Context, h string) (apikey.Key, error) { return f(h) }
+
+// publishError is a Publisher's error that says how many messages it sent
+// (PublishError), as queue.PublishError does.
+type publishError struct{ sent int }
+
+func (e publishError) Error() string     { return "SQS down" }
+func (e publishError) MessagesSent() int { return e.sent }
+
+// The answer to a failed enqueue says how many messages were queued before,
+// counting what the Publisher's PublishError reports.
+func TestEnqueueFailureCountsSent(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"a PublishError", fmt.Errorf("publish: %w", publishError{sent: 2}), "(2 messages were)"},
+		{"any other error", errors.New("down"), "(0 messages were)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pub := &fakePublisher{publish: func(string, []envelope.Message) error { return tc.err }}
+			resp, err := newService(&fakeStreams{active: twoStreams}, pub).Handle(context.Background(), request([]byte(`[{}]`), nil, false))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != 503 || !strings.Contains(resp.Body, tc.want) {
+				t.Errorf("answer %d %s, want 503 saying %s", resp.StatusCode, resp.Body, tc.want)
+			}
+		})
+	}
+}

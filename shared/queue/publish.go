@@ -1,3 +1,8 @@
+// Package queue is the SQS adapter: a publisher that sends packed messages
+// (shared/envelope) with SendMessageBatch and retries only the entries SQS
+// refused, and Redelivery, a delivery function's own queue and DLQ, which
+// delays retries and parks what cannot be delivered. The message format
+// itself is shared/envelope's.
 package queue
 
 import (
@@ -5,11 +10,21 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/logstream/logstream/shared/envelope"
+)
+
+// SendMessageBatch limits (Amazon SQS quotas): the sum of the messages in one
+// call may be at most 256 KiB, message attributes included, in at most 10
+// entries.
+const (
+	MaxBatchBytes   = 256 * 1024
+	MaxBatchEntries = 10
 )
 
 // SQSAPI is the part of the SQS client the publisher uses.
@@ -41,9 +56,13 @@ func (e *PublishError) Error() string {
 
 func (e *PublishError) Unwrap() error { return e.Err }
 
+// MessagesSent is e.Sent, for consumers that declare their own interface
+// (ingest.PublishError).
+func (e *PublishError) MessagesSent() int { return e.Sent }
+
 // Publish sends every message to queueURL. It returns nil only when SQS
 // accepted all of them; otherwise a *PublishError with the counts.
-func (p *Publisher) Publish(ctx context.Context, queueURL string, msgs []Message) error {
+func (p *Publisher) Publish(ctx context.Context, queueURL string, msgs []envelope.Message) error {
 	sent := 0
 	for _, batch := range Batches(msgs) {
 		n, err := p.sendBatch(ctx, queueURL, batch)
@@ -57,9 +76,9 @@ func (p *Publisher) Publish(ctx context.Context, queueURL string, msgs []Message
 
 // Batches groups messages into SendMessageBatch calls within SQS's entry and
 // payload limits.
-func Batches(msgs []Message) [][]Message {
-	var out [][]Message
-	var cur []Message
+func Batches(msgs []envelope.Message) [][]envelope.Message {
+	var out [][]envelope.Message
+	var cur []envelope.Message
 	size := 0
 	for _, m := range msgs {
 		if len(cur) == MaxBatchEntries || (len(cur) > 0 && size+m.Size() > MaxBatchBytes) {
@@ -75,12 +94,12 @@ func Batches(msgs []Message) [][]Message {
 	return out
 }
 
-func (p *Publisher) sendBatch(ctx context.Context, queueURL string, batch []Message) (int, error) {
+func (p *Publisher) sendBatch(ctx context.Context, queueURL string, batch []envelope.Message) (int, error) {
 	attempts := p.MaxAttempts
 	if attempts <= 0 {
 		attempts = 5
 	}
-	pending := make(map[string]Message, len(batch))
+	pending := make(map[string]envelope.Message, len(batch))
 	for i, m := range batch {
 		pending[fmt.Sprintf("m%d", i)] = m
 	}
@@ -96,7 +115,7 @@ func (p *Publisher) sendBatch(ctx context.Context, queueURL string, batch []Mess
 			in.Entries = append(in.Entries, types.SendMessageBatchRequestEntry{
 				Id:                aws.String(id),
 				MessageBody:       aws.String(string(m.Body)),
-				MessageAttributes: m.attributes(),
+				MessageAttributes: attributes(m),
 			})
 		}
 		out, err := p.Client.SendMessageBatch(ctx, in)
@@ -149,17 +168,17 @@ func sleep(ctx context.Context, d time.Duration) error {
 // attributes are the message's SQS attributes: which stream its events
 // belong to, how many there are, and any extra ones (a parked message's
 // reason). SQS refuses empty attribute values, so those are left out.
-func (m Message) attributes() map[string]types.MessageAttributeValue {
+func attributes(m envelope.Message) map[string]types.MessageAttributeValue {
 	out := make(map[string]types.MessageAttributeValue, 3+len(m.Attributes))
 	str := func(k, v string) {
 		if v != "" {
 			out[k] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
 		}
 	}
-	str(attrProjectID, m.ProjectID)
-	str(attrStreamID, m.StreamID)
+	str(envelope.AttrProjectID, m.ProjectID)
+	str(envelope.AttrStreamID, m.StreamID)
 	if m.Events > 0 {
-		out[attrEventCount] = types.MessageAttributeValue{DataType: aws.String("Number"), StringValue: aws.String(itoa(m.Events))}
+		out[envelope.AttrEventCount] = types.MessageAttributeValue{DataType: aws.String("Number"), StringValue: aws.String(strconv.Itoa(m.Events))}
 	}
 	for k, v := range m.Attributes {
 		str(k, v)

@@ -13,6 +13,7 @@ import (
 	"github.com/logstream/logstream/localstack/runner"
 	"github.com/logstream/logstream/localstack/standin"
 	"github.com/logstream/logstream/shared/destination"
+	"github.com/logstream/logstream/shared/envelope"
 	"github.com/logstream/logstream/shared/queue"
 )
 
@@ -32,7 +33,7 @@ func TestPublishToSQS(t *testing.T) {
 	for i := range 3000 {
 		evs = append(evs, json.RawMessage(fmt.Sprintf(`{"event_id":"e%05d","pad":"%s"}`, i, strings.Repeat("x", i%700))))
 	}
-	msgs, err := queue.Pack("proj_q", "str_q", evs, queue.MaxMessageBytes)
+	msgs, err := envelope.Pack("proj_q", "str_q", evs, envelope.MaxMessageBytes)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +54,7 @@ func TestPublishToSQS(t *testing.T) {
 			t.Fatalf("received %d of %d messages", received, len(msgs))
 		}
 		for _, m := range out.Messages {
-			env, err := queue.DecodeEnvelope([]byte(aws.ToString(m.Body)))
+			env, err := envelope.Decode([]byte(aws.ToString(m.Body)))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/logstream/logstream/shared/envelope"
 )
 
 func makeEvents(n, size int) []json.RawMessage {
@@ -23,78 +24,10 @@ func makeEvents(n, size int) []json.RawMessage {
 	return out
 }
 
-func TestPack(t *testing.T) {
-	tests := []struct {
-		name     string
-		n, size  int
-		max      int
-		wantMsgs int // 0: don't check
-	}{
-		{"one small event", 1, 50, MaxMessageBytes, 1},
-		{"many small events in one message", 1000, 100, MaxMessageBytes, 1},
-		{"events spill into several messages", 5000, 200, MaxMessageBytes, 0},
-		{"large events", 40, 100_000, MaxMessageBytes, 20},
-		{"tiny limit", 10, 50, 400, 0},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			evs := makeEvents(tc.n, tc.size)
-			msgs, err := Pack("proj_1", "str_1", evs, tc.max)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tc.wantMsgs > 0 && len(msgs) != tc.wantMsgs {
-				t.Errorf("got %d messages, want %d", len(msgs), tc.wantMsgs)
-			}
-			var got []json.RawMessage
-			for i, m := range msgs {
-				if m.Size() > tc.max {
-					t.Errorf("message %d is %d bytes with attributes, over %d", i, m.Size(), tc.max)
-				}
-				env, err := DecodeEnvelope(m.Body)
-				if err != nil {
-					t.Fatalf("message %d: %v", i, err)
-				}
-				if env.ProjectID != "proj_1" || env.StreamID != "str_1" || len(env.Events) != m.Events {
-					t.Errorf("message %d envelope = %+v (count %d)", i, env, m.Events)
-				}
-				got = append(got, env.Events...)
-			}
-			if len(got) != len(evs) {
-				t.Fatalf("unpacked %d events, packed %d", len(got), len(evs))
-			}
-			for i := range evs {
-				if string(got[i]) != string(evs[i]) {
-					t.Fatalf("event %d changed or reordered: %s", i, got[i])
-				}
-			}
-		})
-	}
-}
-
-func TestPackFillsMessages(t *testing.T) {
-	msgs, err := Pack("p", "s", makeEvents(10_000, 500), MaxMessageBytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, m := range msgs[:len(msgs)-1] {
-		if m.Size() < MaxMessageBytes-600 {
-			t.Errorf("message %d holds only %d bytes: packing wastes space", i, m.Size())
-		}
-	}
-}
-
-func TestPackRefusesOversizeEvent(t *testing.T) {
-	_, err := Pack("p", "s", makeEvents(1, MaxMessageBytes), MaxMessageBytes)
-	if !errors.Is(err, ErrEventTooLarge) {
-		t.Fatalf("err = %v, want ErrEventTooLarge", err)
-	}
-}
-
 func TestBatches(t *testing.T) {
-	small, _ := Pack("p", "s", makeEvents(25, 10), 200)
-	big, _ := Pack("p", "s", makeEvents(8, 100_000), MaxMessageBytes)
-	for name, msgs := range map[string][]Message{"many small": small, "few big": big} {
+	small, _ := envelope.Pack("p", "s", makeEvents(25, 10), 200)
+	big, _ := envelope.Pack("p", "s", makeEvents(8, 100_000), envelope.MaxMessageBytes)
+	for name, msgs := range map[string][]envelope.Message{"many small": small, "few big": big} {
 		t.Run(name, func(t *testing.T) {
 			total := 0
 			for _, b := range Batches(msgs) {
@@ -109,20 +42,6 @@ func TestBatches(t *testing.T) {
 			}
 			if total != len(msgs) {
 				t.Errorf("batched %d of %d messages", total, len(msgs))
-			}
-		})
-	}
-}
-
-func TestDecodeEnvelopeErrors(t *testing.T) {
-	for name, body := range map[string]string{
-		"not json":        `nope`,
-		"wrong version":   `{"v":2,"project_id":"p","stream_id":"s","events":[]}`,
-		"missing project": `{"v":1,"stream_id":"s","events":[]}`,
-	} {
-		t.Run(name, func(t *testing.T) {
-			if _, err := DecodeEnvelope([]byte(body)); err == nil {
-				t.Fatal("want an error")
 			}
 		})
 	}
@@ -155,7 +74,7 @@ func failFirst(ids map[string]bool, senderFault bool) func(int, *sqs.SendMessage
 }
 
 func TestPublish(t *testing.T) {
-	msgs, _ := Pack("p", "s", makeEvents(30, 10), 200)
+	msgs, _ := envelope.Pack("p", "s", makeEvents(30, 10), 200)
 	noWait := func(int) time.Duration { return 0 }
 	tests := []struct {
 		name      string
@@ -200,7 +119,7 @@ func TestPublish(t *testing.T) {
 }
 
 func TestPublishSendsAttributes(t *testing.T) {
-	msgs, _ := Pack("proj_9", "str_9", makeEvents(3, 10), MaxMessageBytes)
+	msgs, _ := envelope.Pack("proj_9", "str_9", makeEvents(3, 10), envelope.MaxMessageBytes)
 	var got map[string]types.MessageAttributeValue
 	f := &fakeSQS{send: func(_ int, in *sqs.SendMessageBatchInput) (*sqs.SendMessageBatchOutput, error) {
 		got = in.Entries[0].MessageAttributes
@@ -213,19 +132,4 @@ func TestPublishSendsAttributes(t *testing.T) {
 		aws.ToString(got["event_count"].StringValue) != "3" {
 		t.Fatalf("attributes = %+v", got)
 	}
-}
-
-func FuzzDecodeEnvelope(f *testing.F) {
-	msgs, _ := Pack("p", "s", makeEvents(3, 10), MaxMessageBytes)
-	f.Add(msgs[0].Body)
-	f.Add([]byte(`{"v":1}`))
-	f.Fuzz(func(t *testing.T, body []byte) {
-		env, err := DecodeEnvelope(body)
-		if err != nil {
-			return
-		}
-		if env.ProjectID == "" || env.StreamID == "" || env.V != EnvelopeVersion {
-			t.Fatalf("accepted an invalid envelope: %+v", env)
-		}
-	})
 }

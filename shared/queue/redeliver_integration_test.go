@@ -13,6 +13,7 @@ import (
 	"github.com/logstream/logstream/localstack/runner"
 	"github.com/logstream/logstream/localstack/standin"
 	"github.com/logstream/logstream/shared/destination"
+	"github.com/logstream/logstream/shared/envelope"
 	"github.com/logstream/logstream/shared/queue"
 )
 
@@ -43,11 +44,11 @@ func TestParkInTheDLQ(t *testing.T) {
 		evs = append(evs, json.RawMessage(fmt.Sprintf(`{"event_id":"e%04d","pad":"%s"}`, i, strings.Repeat("y", 500))))
 	}
 	reason := "rejected: Loki answered 400 " + strings.Repeat("é", 800) // longer than the kept reason
-	if err := r.Park(ctx, queue.Parked{SourceMessageID: "src-1", ProjectID: "proj_p", StreamID: "str_p", Events: evs,
+	if err := r.Park(ctx, envelope.Parked{SourceMessageID: "src-1", ProjectID: "proj_p", StreamID: "str_p", Events: evs,
 		Reason: reason, ReceiveCount: 2}); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Park(ctx, queue.Parked{SourceMessageID: "src-2", Body: "not an envelope", Reason: "undecodable message"}); err != nil {
+	if err := r.Park(ctx, envelope.Parked{SourceMessageID: "src-2", Body: "not an envelope", Reason: "undecodable message"}); err != nil {
 		t.Fatal(err)
 	}
 	got, raw := 0, 0
@@ -61,19 +62,19 @@ func TestParkInTheDLQ(t *testing.T) {
 			attr := func(k string) string { return aws.ToString(m.MessageAttributes[k].StringValue) }
 			if aws.ToString(m.Body) == "not an envelope" {
 				raw++
-				if attr(queue.AttrParkedReason) != "undecodable message" || attr(queue.AttrParkedFrom) != "src-2" {
+				if attr(envelope.AttrParkedReason) != "undecodable message" || attr(envelope.AttrParkedFrom) != "src-2" {
 					t.Errorf("raw parked message attributes %v", m.MessageAttributes)
 				}
 				continue
 			}
-			env, err := queue.DecodeEnvelope([]byte(aws.ToString(m.Body)))
+			env, err := envelope.Decode([]byte(aws.ToString(m.Body)))
 			if err != nil {
 				t.Fatal(err)
 			}
 			got += len(env.Events)
-			if env.ProjectID != "proj_p" || env.StreamID != "str_p" || attr(queue.AttrParkedFrom) != "src-1" ||
-				attr(queue.AttrParkedReceives) != "2" || !strings.HasPrefix(attr(queue.AttrParkedReason), "rejected: Loki answered 400") ||
-				len(attr(queue.AttrParkedReason)) > 1024 || attr(queue.AttrParkedAt) == "" || attr("stream_id") != "str_p" {
+			if env.ProjectID != "proj_p" || env.StreamID != "str_p" || attr(envelope.AttrParkedFrom) != "src-1" ||
+				attr(envelope.AttrParkedReceives) != "2" || !strings.HasPrefix(attr(envelope.AttrParkedReason), "rejected: Loki answered 400") ||
+				len(attr(envelope.AttrParkedReason)) > 1024 || attr(envelope.AttrParkedAt) == "" || attr("stream_id") != "str_p" {
 				t.Errorf("parked message %s attributes %v", env.StreamID, m.MessageAttributes)
 			}
 		}
@@ -98,7 +99,7 @@ func TestDelayHidesTheMessage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var delays []queue.Delay
+		var delays []envelope.Delay
 		var bodies []string
 		for _, m := range out.Messages {
 			bodies = append(bodies, aws.ToString(m.Body))
@@ -106,7 +107,7 @@ func TestDelayHidesTheMessage(t *testing.T) {
 			if aws.ToString(m.Body) == "b" {
 				after = 0
 			}
-			delays = append(delays, queue.Delay{MessageID: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), After: after})
+			delays = append(delays, envelope.Delay{MessageID: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), After: after})
 		}
 		if err := r.Delay(ctx, delays); err != nil {
 			t.Fatal(err)

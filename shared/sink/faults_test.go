@@ -19,8 +19,8 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/s2"
 	"github.com/logstream/logstream/shared/deliver"
+	"github.com/logstream/logstream/shared/envelope"
 	"github.com/logstream/logstream/shared/netguard"
-	"github.com/logstream/logstream/shared/queue"
 	"github.com/logstream/logstream/shared/sink/datadog"
 	"github.com/logstream/logstream/shared/sink/loki"
 	"github.com/logstream/logstream/shared/sink/sinktest"
@@ -112,10 +112,10 @@ var destinations = []destination{
 type memQueue struct {
 	mu     sync.Mutex
 	delays map[string]time.Duration // receipt handle → delay asked for
-	parked []queue.Parked
+	parked []envelope.Parked
 }
 
-func (q *memQueue) Delay(_ context.Context, ds []queue.Delay) error {
+func (q *memQueue) Delay(_ context.Context, ds []envelope.Delay) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for _, d := range ds {
@@ -124,7 +124,7 @@ func (q *memQueue) Delay(_ context.Context, ds []queue.Delay) error {
 	return nil
 }
 
-func (q *memQueue) Park(_ context.Context, p queue.Parked) error {
+func (q *memQueue) Park(_ context.Context, p envelope.Parked) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.parked = append(q.parked, p)
@@ -205,7 +205,7 @@ func runFaults(t *testing.T, evs []json.RawMessage, now func() time.Time) {
 				}
 
 				// Two messages of 20 events, received up to maxReceives times.
-				msgs, err := queue.Pack(st.ProjectID, st.ID, evs, 16<<10)
+				msgs, err := envelope.Pack(st.ProjectID, st.ID, evs, 16<<10)
 				if err != nil || len(msgs) < 2 {
 					t.Fatalf("pack: %v, %d messages", err, len(msgs))
 				}
@@ -235,7 +235,7 @@ func runFaults(t *testing.T, evs []json.RawMessage, now func() time.Time) {
 						}
 						maxDelay = max(maxDelay, q.delays[m.MessageId+"-"+fmt.Sprint(receive)])
 						if receive == maxReceives { // redrive
-							env, _ := queue.DecodeEnvelope([]byte(m.Body))
+							env, _ := envelope.Decode([]byte(m.Body))
 							dlq += len(env.Events)
 						}
 					}

@@ -151,10 +151,3 @@ func New(ctx context.Context, getenv app.Getenv, p Pipeline) (app.SQSHandler, er
 	}
 	return core.Handle, nil
 }
-
-// The adapters the delivery core is wired with.
-var (
-	_ deliver.Queue     = (*queue.Redelivery)(nil)
-	_ deliver.Suspender = (*store.Streams)(nil)
-	_ deliver.Health    = (*store.Streams)(nil)
-)

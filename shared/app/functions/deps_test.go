@@ -1,141 +1,263 @@
 package functions
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"maps"
+	"os"
 	"os/exec"
-	"reflect"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/logstream/logstream/shared/app/deliverfn"
-	"github.com/logstream/logstream/shared/app/pipeline"
 	"github.com/logstream/logstream/shared/destination"
-	"github.com/logstream/logstream/shared/manage"
 	"github.com/logstream/logstream/shared/topology"
 )
 
 const module = "github.com/logstream/logstream"
 
-// guarded are the adapters and destinations a function links only when it
-// runs them. Everything a granted package imports is granted with it, so the
-// AWS clients and libraries behind an adapter (the S3 client of the bridge,
-// the EventBridge client of its sender) need no entry of their own.
-var guarded = []string{
-	module + "/shared/store", module + "/shared/apikey", module + "/shared/secret", module + "/shared/queue",
-	module + "/shared/ingest", module + "/shared/deliver", module + "/shared/sink", module + "/shared/manage",
-	module + "/shared/bridge", module + "/shared/archive", module + "/shared/lokipush",
-	module + "/shared/app/pipeline",
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb", "github.com/aws/aws-sdk-go-v2/service/sqs",
-	"github.com/aws/aws-sdk-go-v2/service/kms", "github.com/aws/aws-sdk-go-v2/service/secretsmanager",
-	"github.com/aws/aws-sdk-go-v2/service/s3", "github.com/aws/aws-sdk-go-v2/service/eventbridge",
-	// No function links grpc since Loki's PushRequest is read and written
-	// with protowire: nothing grants it, so this keeps it from coming back.
-	"google.golang.org/grpc",
+// links is what one function may link besides the standard library: its
+// packages of this module, exactly, and the packages of other modules, by
+// import-path prefix. Nothing is granted through another package: a shared
+// package that starts importing DynamoDB, a sender or grpc shows up as a new
+// package in every function that links it, named with the import chain.
+type links struct {
+	internal []string // paths relative to the module
+	external []string // import-path prefixes
 }
 
-// pkgOf is the import path of the package that declared v's type or function.
-func pkgOf(v any) string {
-	if reflect.TypeOf(v).Kind() == reflect.Func {
-		name := runtime.FuncForPC(reflect.ValueOf(v).Pointer()).Name()
-		slash := strings.LastIndex(name, "/")
-		return name[:slash+strings.Index(name[slash:], ".")]
-	}
-	t := reflect.TypeOf(v)
-	if t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	return t.PkgPath()
+func (l links) with(more links) links {
+	return links{internal: slices.Concat(l.internal, more.internal), external: slices.Concat(l.external, more.external)}
 }
 
-// roots are the packages topology's declaration of f says it runs: its
-// environment names the resources it uses, its event source the destination
-// it delivers to, and its routes what it serves.
-func roots(spec topology.Spec, f topology.Function) []string {
-	refs := map[topology.RefKind]int{}
-	for _, e := range f.Env {
-		refs[e.Ref]++
-	}
-	var r []string
-	grant := func(ok bool, pkgs ...string) {
-		if ok {
-			r = append(r, pkgs...)
-		}
-	}
-	grant(refs[topology.RefTableName] > 0, module+"/shared/store")
-	grant(refs[topology.RefAdminKeySecret] > 0, module+"/shared/apikey")
-	grant(refs[topology.RefKMSKey] > 0, module+"/shared/secret")
-	grant(refs[topology.RefQueueURL] > 0, module+"/shared/queue")
-	// It publishes events to every delivery queue: ingestion's own path.
-	grant(refs[topology.RefQueueURL] == len(destination.Types()), module+"/shared/ingest")
-	grant(refs[topology.RefAdminKeySecret]+refs[topology.RefBridgeSecret] > 0, "github.com/aws/aws-sdk-go-v2/service/secretsmanager")
-	grant(refs[topology.RefArchiveBucket] > 0, module+"/shared/bridge")
-	grant(f.Source != nil, module+"/shared/deliver")
-	serves := map[string]bool{}
-	for _, rt := range spec.Routes {
-		if rt.Function == f.ID {
-			serves[rt.Key()] = true
-		}
-	}
-	grant(serves[manage.RouteCreate], module+"/shared/manage")
-	// The test route sends a synthetic event with the stream's own sender.
-	var destinations []string
-	if f.Source != nil {
-		destinations = append(destinations, f.Source.Destination)
-	}
-	if serves[manage.RouteTest] {
-		destinations = destination.Types()
-		r = append(r, module+"/shared/app/pipeline")
-	}
-	clients := deliverfn.Clients{}
-	for _, p := range pipeline.All() {
-		if slices.Contains(destinations, p.Type) {
-			r = append(r, pkgOf(p.Sender), pkgOf(p.Sender(clients)))
-		}
-	}
-	return r
+// sdk is what every function links to start and to build AWS clients: the
+// Lambda runtime, aws-sdk-go-v2's core with the credential chain of
+// config.LoadDefaultConfig (sso, ssooidc, sts, signin), and the services'
+// shared internals. The service clients themselves are granted one by one.
+var sdk = links{
+	internal: []string{"shared/app"},
+	external: []string{
+		"github.com/aws/aws-lambda-go/",
+		"github.com/aws/smithy-go",
+		"github.com/aws/aws-sdk-go-v2/aws",
+		"github.com/aws/aws-sdk-go-v2/internal/",
+		"github.com/aws/aws-sdk-go-v2/config",
+		"github.com/aws/aws-sdk-go-v2/credentials",
+		"github.com/aws/aws-sdk-go-v2/feature/ec2/imds",
+		"github.com/aws/aws-sdk-go-v2/service/internal/",
+		"github.com/aws/aws-sdk-go-v2/service/sso/",
+		"github.com/aws/aws-sdk-go-v2/service/ssooidc/",
+		"github.com/aws/aws-sdk-go-v2/service/sts/",
+		"github.com/aws/aws-sdk-go-v2/service/signin/",
+	},
 }
 
-// Each function links the adapters and destinations it runs and no other:
-// a delivery function its own sender and its own AWS client, ingestion no
-// sender, the bridge no sender and no table.
-func TestFunctionsLinkOnlyWhatTheyRun(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", "-f", `{{.ImportPath}}{{range .Deps}} {{.}}{{end}}`, module+"/functions/...").Output()
+// Services and libraries, named once so the lists below read as what each
+// function runs.
+var (
+	dynamodb = []string{"github.com/aws/aws-sdk-go-v2/service/dynamodb/", "github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue",
+		// attributevalue's import, types only: no DynamoDB Streams client.
+		"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types", "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/schemas"}
+	sqs            = []string{"github.com/aws/aws-sdk-go-v2/service/sqs/"}
+	kms            = []string{"github.com/aws/aws-sdk-go-v2/service/kms/"}
+	secretsmanager = []string{"github.com/aws/aws-sdk-go-v2/service/secretsmanager/"}
+	s3             = []string{"github.com/aws/aws-sdk-go-v2/service/s3/"}
+	eventbridge    = []string{"github.com/aws/aws-sdk-go-v2/service/eventbridge/"}
+	gzip           = []string{"github.com/klauspost/compress/gzip", "github.com/klauspost/compress/flate", "github.com/klauspost/compress/internal/"}
+	snappy         = []string{"github.com/klauspost/compress/s2", "github.com/klauspost/compress/internal/"}
+	// protowire alone, with its two internal imports: the proto runtime
+	// (proto, protoimpl) and grpc stay out of every binary.
+	protowire = []string{"google.golang.org/protobuf/encoding/protowire", "google.golang.org/protobuf/internal/detrand", "google.golang.org/protobuf/internal/errors"}
+	uuid      = []string{"github.com/google/uuid"}
+	ssrf      = []string{"code.dny.dev/ssrf"}
+)
+
+// streamModel is the stream model and what it is validated with.
+var streamModel = []string{"shared/stream", "shared/destination", "shared/topology", "shared/jsonstrict", "shared/netguard", "shared/ttlcache"}
+
+// delivery is what every delivery function links: the core, its queue and
+// table, the sealer that opens secrets, and what senders share.
+var delivery = sdk.with(links{
+	internal: slices.Concat(streamModel, []string{
+		"shared/app/deliverfn", "shared/app/sealing", "shared/deliver", "shared/envelope", "shared/queue",
+		"shared/store", "shared/secret", "shared/sink",
+	}),
+	external: slices.Concat(dynamodb, sqs, kms, gzip, uuid, ssrf),
+})
+
+// senders is what one destination type's sender adds, for its delivery
+// function and for the API's test route.
+var senders = map[string]links{
+	destination.Datadog:     {internal: []string{"shared/app/pipeline/datadog", "shared/sink/datadog", "shared/jsonobj"}},
+	destination.GrafanaLoki: {internal: []string{"shared/app/pipeline/grafanaloki", "shared/sink/loki", "shared/jsonobj"}, external: slices.Concat(snappy, protowire)},
+	destination.SplunkHEC:   {internal: []string{"shared/app/pipeline/splunkhec", "shared/sink/splunk", "shared/jsonobj"}},
+	destination.HTTP:        {internal: []string{"shared/app/pipeline/webhook", "shared/sink/webhook", "shared/jsonobj"}},
+	destination.EventBridge: {internal: []string{"shared/app/pipeline/eventbridge", "shared/sink/eventbridge", "shared/jsonobj"}, external: eventbridge},
+	destination.S3:          {internal: []string{"shared/app/pipeline/s3", "shared/sink/s3archive"}, external: s3},
+}
+
+// ingestion is what receiving events takes: the API key check, the event
+// parser, the stream list and the queues.
+var ingestion = links{
+	internal: slices.Concat(streamModel, []string{
+		"shared/app/ingestfn", "shared/app/adminkey", "shared/apikey", "shared/event", "shared/httpapi", "shared/httpapi/request",
+		"shared/ingest", "shared/envelope", "shared/queue", "shared/store", "shared/jsonobj",
+	}),
+	external: slices.Concat(dynamodb, sqs, secretsmanager, gzip, uuid, ssrf),
+}
+
+// allowed is, per function ID, everything it may link.
+func allowed() map[string]links {
+	out := map[string]links{
+		topology.FunctionIngest: sdk.with(ingestion),
+		// The API manages streams and keys (sealing secrets with KMS), and
+		// ingests: it serves the same routes as the ingest function too.
+		// Its test route sends with every destination's sender, so it links
+		// them all (see apifn.New) — the one function that does.
+		topology.FunctionAPI: sdk.with(ingestion).with(links{
+			internal: []string{"shared/app/apifn", "shared/manage", "shared/app/sealing", "shared/secret",
+				"shared/app/pipeline", "shared/app/deliverfn", "shared/deliver", "shared/sink"},
+			external: kms,
+		}),
+		// The bridge archives Loki pushes in S3: no table, no queue, no sender.
+		topology.FunctionLokiBridge: sdk.with(links{
+			internal: []string{"shared/app/lokibridgefn", "shared/bridge", "shared/lokipush", "shared/archive", "shared/event",
+				"shared/httpapi/request", "shared/jsonobj", "shared/topology"},
+			external: slices.Concat(s3, secretsmanager, gzip, snappy, protowire, uuid,
+				[]string{"github.com/klauspost/compress/zlib", "github.com/buger/jsonparser"}),
+		}),
+	}
+	for _, d := range destination.Types() {
+		out[topology.DeliverFunctionID(d)] = delivery.with(senders[d])
+		out[topology.FunctionAPI] = out[topology.FunctionAPI].with(senders[d])
+	}
+	return out
+}
+
+// pkg is what go list says of one package.
+type pkg struct {
+	ImportPath string
+	Imports    []string
+	Standard   bool
+}
+
+// listDeps lists the packages the functions link, as `make build` builds
+// them (its LAMBDA_ENV and tags), by import path.
+func listDeps(t *testing.T) map[string]pkg {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-deps", "-tags", "lambda.norpc", "-json=ImportPath,Imports,Standard", module+"/functions/...")
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
+	out, err := cmd.Output()
 	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			t.Fatalf("go list: %v\n%s", err, ee.Stderr)
+		}
 		t.Fatalf("go list: %v", err)
 	}
-	deps := map[string][]string{}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		f := strings.Fields(line)
-		deps[f[0]] = f[1:]
+	pkgs := map[string]pkg{}
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var p pkg
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("go list output: %v", err)
+		}
+		pkgs[p.ImportPath] = p
 	}
-	under := func(pkg, prefix string) bool { return pkg == prefix || strings.HasPrefix(pkg, prefix+"/") }
+	return pkgs
+}
+
+// linked is every package root reaches, with the package that first
+// imported it (breadth first, so the chains are the shortest).
+func linked(pkgs map[string]pkg, root string) map[string]string {
+	from := map[string]string{root: ""}
+	queue := []string{root}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		for _, imp := range pkgs[p].Imports {
+			if _, seen := from[imp]; !seen {
+				from[imp] = p
+				queue = append(queue, imp)
+			}
+		}
+	}
+	return from
+}
+
+// chain is the import path from the function's main package to p.
+func chain(from map[string]string, p string) string {
+	var c []string
+	for ; p != ""; p = from[p] {
+		c = append(c, strings.TrimPrefix(p, module+"/"))
+	}
+	slices.Reverse(c)
+	return strings.Join(c, " → ")
+}
+
+// under says whether path is prefix itself or, for a prefix without a
+// trailing slash, below it; a prefix ending in "/" grants the package named
+// by what precedes the slash and everything below it.
+func under(path, prefix string) bool {
+	if dir, ok := strings.CutSuffix(prefix, "/"); ok {
+		return path == dir || strings.HasPrefix(path, prefix)
+	}
+	return path == prefix || strings.HasPrefix(path, prefix+"/")
+}
+
+// Each function links exactly the packages of this module it runs, and from
+// other modules only the clients and libraries granted to it: a delivery
+// function its own sender and AWS client, ingestion no sender, the bridge no
+// sender and no table. A package it should not link fails with the import
+// chain that brought it in; a granted package it no longer links fails too,
+// so the lists stay what the functions are.
+func TestFunctionsLinkOnlyWhatTheyRun(t *testing.T) {
+	pkgs := listDeps(t)
 	spec := topology.New("logstream")
+	rules := allowed()
+	for id := range rules {
+		if _, ok := spec.Function(id); !ok {
+			t.Errorf("deps_test grants %s, which topology does not declare", id)
+		}
+	}
 	for _, f := range spec.Functions {
 		t.Run(f.ID, func(t *testing.T) {
-			linked, ok := deps[module+"/functions/"+f.SourceDir]
+			rule, ok := rules[f.ID]
 			if !ok {
+				t.Fatalf("no list of what %s may link: add it to allowed() in deps_test.go", f.ID)
+			}
+			root := module + "/functions/" + f.SourceDir
+			if _, ok := pkgs[root]; !ok {
 				t.Fatalf("no package functions/%s", f.SourceDir)
 			}
-			allowed := map[string]bool{}
-			for _, r := range roots(spec, f) {
-				if _, ok := deps[r]; !ok && !slices.Contains(linked, r) {
-					t.Fatalf("topology grants %s, which the function does not link: the test no longer sees it", r)
+			from := linked(pkgs, root)
+			paths := slices.Sorted(maps.Keys(from))
+			for _, p := range paths {
+				if p == root || pkgs[p].Standard {
+					continue
 				}
-				allowed[r] = true
-				for _, d := range deps[r] {
-					allowed[d] = true
+				if rel, ok := strings.CutPrefix(p, module+"/"); ok {
+					if !slices.Contains(rule.internal, rel) {
+						t.Errorf("links %s, which its list does not grant: %s", rel, chain(from, p))
+					}
+					continue
+				}
+				if !slices.ContainsFunc(rule.external, func(prefix string) bool { return under(p, prefix) }) {
+					t.Errorf("links %s, which its list does not grant: %s", p, chain(from, p))
 				}
 			}
-			for _, g := range guarded {
-				var extra []string
-				for _, pkg := range linked {
-					if under(pkg, g) && !allowed[pkg] {
-						extra = append(extra, pkg)
-					}
+			for _, rel := range rule.internal {
+				if _, ok := from[module+"/"+rel]; !ok {
+					t.Errorf("its list grants %s, which it no longer links: take it off the list", rel)
 				}
-				if len(extra) > 0 {
-					t.Errorf("links %d package(s) under %s, which it does not run: %s", len(extra), g, strings.Join(extra[:min(3, len(extra))], ", "))
+			}
+			for _, prefix := range rule.external {
+				if !slices.ContainsFunc(paths, func(p string) bool { return under(p, prefix) }) {
+					t.Errorf("its list grants %s, which it no longer links: take it off the list", prefix)
 				}
 			}
 		})

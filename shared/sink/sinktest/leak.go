@@ -19,7 +19,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/logstream/logstream/shared/deliver"
-	"github.com/logstream/logstream/shared/queue"
+	"github.com/logstream/logstream/shared/envelope"
 	"github.com/logstream/logstream/shared/stream"
 )
 
@@ -208,7 +208,7 @@ func Deliver(tb testing.TB, sender deliver.Sender, limits deliver.Limits, st str
 	var out Outputs
 	out.Err = sender.Send(context.Background(), st, deliver.Batch{Events: evs, Key: key, EnqueuedAt: now})
 
-	msgs, err := queue.Pack(st.ProjectID, st.ID, evs, 200<<10)
+	msgs, err := envelope.Pack(st.ProjectID, st.ID, evs, 200<<10)
 	if err != nil || len(msgs) != 1 {
 		tb.Fatalf("pack: %v (%d messages)", err, len(msgs))
 	}
@@ -253,9 +253,9 @@ func (r *recorder) RecordFailure(_ context.Context, _, _ string, _ int, reason s
 	return nil
 }
 
-func (r *recorder) Delay(context.Context, []queue.Delay) error { return nil }
+func (r *recorder) Delay(context.Context, []envelope.Delay) error { return nil }
 
-func (r *recorder) Park(_ context.Context, p queue.Parked) error {
+func (r *recorder) Park(_ context.Context, p envelope.Parked) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.parked = append(r.parked, p.Reason)

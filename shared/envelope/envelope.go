@@ -1,33 +1,36 @@
-// Package queue carries events between ingestion and delivery over SQS: the
-// message envelope, packing many events into size-bounded messages, and a
-// publisher that sends them with SendMessageBatch and retries only the entries
-// SQS refused.
-package queue
+// Package envelope is the message format ingestion and delivery exchange:
+// the envelope of a delivery message, packing many events into size-bounded
+// messages with the attributes that go with them, and what the delivery core
+// asks of its queue (a Delay, a Parked message). It knows nothing of SQS's
+// API; shared/queue carries these messages over it, and shared/ingest and
+// shared/deliver use this package without linking that adapter.
+package envelope
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 )
 
-// EnvelopeVersion is the current envelope format.
-const EnvelopeVersion = 1
+// Version is the current envelope format.
+const Version = 1
 
-// SQS limits (Amazon SQS quotas): a message, and the sum of the messages in one
-// SendMessageBatch, may be at most 256 KiB, message attributes included; a
-// batch has at most 10 entries. AWS has since raised the payload limit to
-// 1 MiB, but 256 KiB queues still exist and Lambda batches stay small, so
-// logstream packs for the classic limit.
+// MaxMessageBytes is the SQS limit (Amazon SQS quotas) on one message,
+// message attributes included: 256 KiB. AWS has since raised the payload
+// limit to 1 MiB, but 256 KiB queues still exist and Lambda batches stay
+// small, so logstream packs for the classic limit.
+const MaxMessageBytes = 256 * 1024
+
+// Attributes every delivery message carries: which stream its events belong
+// to and how many there are.
 const (
-	MaxMessageBytes  = 256 * 1024
-	MaxBatchBytes    = 256 * 1024
-	MaxBatchEntries  = 10
-	attrProjectID    = "project_id"
-	attrStreamID     = "stream_id"
-	attrEventCount   = "event_count"
-	attrOverheadSlop = 64 // attribute names and data types, counted generously
+	AttrProjectID  = "project_id"
+	AttrStreamID   = "stream_id"
+	AttrEventCount = "event_count"
 )
+
+// attrOverheadSlop counts an attribute's name and data type, generously.
+const attrOverheadSlop = 64
 
 // Envelope is the body of every delivery message: events of one stream.
 // One stream per message means a delivery failure retries only that stream's
@@ -39,7 +42,7 @@ type Envelope struct {
 	Events    []json.RawMessage `json:"events"`
 }
 
-// Message is one packed SQS message.
+// Message is one packed message: its body and what its attributes say.
 type Message struct {
 	Body      []byte
 	Events    int
@@ -70,7 +73,7 @@ func Pack(projectID, streamID string, events []json.RawMessage, maxBytes int) ([
 		V         int    `json:"v"`
 		ProjectID string `json:"project_id"`
 		StreamID  string `json:"stream_id"`
-	}{EnvelopeVersion, projectID, streamID})
+	}{Version, projectID, streamID})
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +81,7 @@ func Pack(projectID, streamID string, events []json.RawMessage, maxBytes int) ([
 	prefix := append(head[:len(head)-1:len(head)-1], []byte(`,"events":[`)...)
 	const suffix = "]}"
 	// attribute values: project id, stream id, and a count of up to 6 digits
-	attrs := len(attrProjectID) + len(projectID) + len(attrStreamID) + len(streamID) + len(attrEventCount) + 6 + attrOverheadSlop
+	attrs := len(AttrProjectID) + len(projectID) + len(AttrStreamID) + len(streamID) + len(AttrEventCount) + 6 + attrOverheadSlop
 	budget := maxBytes - attrs - len(prefix) - len(suffix)
 
 	var out []Message
@@ -132,13 +135,13 @@ func estimate(rest []json.RawMessage, budget int) int {
 	return total
 }
 
-// DecodeEnvelope parses a message body.
-func DecodeEnvelope(body []byte) (Envelope, error) {
+// Decode parses a message body.
+func Decode(body []byte) (Envelope, error) {
 	var env Envelope
 	if err := json.Unmarshal(body, &env); err != nil {
 		return Envelope{}, fmt.Errorf("decode envelope: %w", err)
 	}
-	if env.V != EnvelopeVersion {
+	if env.V != Version {
 		return Envelope{}, fmt.Errorf("decode envelope: unsupported version %d", env.V)
 	}
 	if env.ProjectID == "" || env.StreamID == "" {
@@ -146,5 +149,3 @@ func DecodeEnvelope(body []byte) (Envelope, error) {
 	}
 	return env, nil
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
