@@ -15,12 +15,14 @@ import (
 // wrong key: all answered 401, with no hint which.
 var ErrUnauthenticated = errors.New("missing or invalid API key")
 
-// Getter looks keys up by id; *Store is one.
+// Getter looks keys up by id; every Store is one.
 type Getter interface {
+	// Get returns one key, revoked or not, or ErrNotFound. A store reads
+	// strongly consistently, so a key works as soon as Create returns and a
+	// revocation applies as soon as Revoke returns (up to the
+	// Authenticator's CacheTTL).
 	Get(ctx context.Context, id string) (Key, error)
 }
-
-var _ Getter = (*Store)(nil)
 
 // AdminID is the id of the bootstrap admin key's Key.
 const AdminID = "admin"

@@ -1,197 +1,24 @@
 package apikey
 
 import (
-	"cmp"
 	"context"
 	"errors"
-	"fmt"
-	"slices"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // ErrNotFound is returned for a key id that does not exist.
 var ErrNotFound = errors.New("api key not found")
 
-// DynamoDBAPI is the part of the DynamoDB client the key store uses.
-type DynamoDBAPI interface {
-	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
-	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
-	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
-	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
-}
-
-// Store keeps API keys in the streams table (single-table design):
-// pk = "APIKEY#<id>", sk = "APIKEY", one item per key, so authentication is
-// one GetItem by the id derived from the presented key.
-type Store struct {
-	Client DynamoDBAPI
-	Table  string
-}
-
-const (
-	pkPrefix = "APIKEY#"
-	skKey    = "APIKEY"
-)
-
-// item is a key as stored.
-type item struct {
-	PK        string   `dynamodbav:"pk"`
-	SK        string   `dynamodbav:"sk"`
-	ID        string   `dynamodbav:"id"`
-	Name      string   `dynamodbav:"name"`
-	Hash      string   `dynamodbav:"hash"`
-	Projects  []string `dynamodbav:"projects"`
-	Access    string   `dynamodbav:"access"`
-	Admin     bool     `dynamodbav:"admin"`
-	CreatedAt string   `dynamodbav:"created_at"`
-	RevokedAt string   `dynamodbav:"revoked_at,omitempty"`
-	LastFour  string   `dynamodbav:"last_four"`
-}
-
-func itemKey(id string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{
-		"pk": &types.AttributeValueMemberS{Value: pkPrefix + id},
-		"sk": &types.AttributeValueMemberS{Value: skKey},
-	}
-}
-
-func toItem(k Key) item {
-	it := item{
-		PK: pkPrefix + k.ID, SK: skKey, ID: k.ID, Name: k.Name, Hash: k.Hash, Projects: k.Projects,
-		Access: string(k.Access), Admin: k.Admin, CreatedAt: k.CreatedAt.UTC().Format(time.RFC3339Nano), LastFour: k.LastFour,
-	}
-	if k.RevokedAt != nil {
-		it.RevokedAt = k.RevokedAt.UTC().Format(time.RFC3339Nano)
-	}
-	return it
-}
-
-func fromItem(av map[string]types.AttributeValue) (Key, error) {
-	var it item
-	if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-		return Key{}, fmt.Errorf("decode api key item: %w", err)
-	}
-	k := Key{
-		ID: it.ID, Name: it.Name, Projects: it.Projects, Access: Access(it.Access), Admin: it.Admin,
-		LastFour: it.LastFour, Hash: it.Hash,
-	}
-	var err error
-	if k.CreatedAt, err = time.Parse(time.RFC3339Nano, it.CreatedAt); err != nil {
-		return Key{}, fmt.Errorf("decode api key %s created_at: %w", it.ID, err)
-	}
-	if it.RevokedAt != "" {
-		revoked, err := time.Parse(time.RFC3339Nano, it.RevokedAt)
-		if err != nil {
-			return Key{}, fmt.Errorf("decode api key %s revoked_at: %w", it.ID, err)
-		}
-		k.RevokedAt = &revoked
-	}
-	return k, nil
-}
-
-// Create stores a new key; it fails rather than overwrite an existing id.
-func (s *Store) Create(ctx context.Context, k Key) error {
-	if !ValidID(k.ID) || k.Hash == "" {
-		return fmt.Errorf("create api key %q: not a key Generate made", k.ID)
-	}
-	av, err := attributevalue.MarshalMap(toItem(k))
-	if err != nil {
-		return fmt.Errorf("encode api key %s: %w", k.ID, err)
-	}
-	_, err = s.Client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:           aws.String(s.Table),
-		Item:                av,
-		ConditionExpression: aws.String("attribute_not_exists(pk)"),
-	})
-	if err != nil {
-		return fmt.Errorf("put api key %s: %w", k.ID, err)
-	}
-	return nil
-}
-
-// Get returns one key, revoked or not, or ErrNotFound. A malformed id is
-// ErrNotFound without a read.
-func (s *Store) Get(ctx context.Context, id string) (Key, error) {
-	if !ValidID(id) {
-		return Key{}, ErrNotFound
-	}
-	out, err := s.Client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.Table),
-		Key:       itemKey(id),
-		// A strongly consistent read, so a key works as soon as Create
-		// returns and a revocation applies as soon as Revoke returns
-		// (up to the Authenticator's cache TTL).
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return Key{}, fmt.Errorf("get api key %s: %w", id, err)
-	}
-	if len(out.Item) == 0 {
-		return Key{}, ErrNotFound
-	}
-	return fromItem(out.Item)
-}
-
-// List returns every key, revoked ones included, oldest first. It scans the
-// whole table (streams too), which is acceptable only because listing keys is
-// an admin operation on a small table; authentication never lists.
-func (s *Store) List(ctx context.Context) ([]Key, error) {
-	p := dynamodb.NewScanPaginator(s.Client, &dynamodb.ScanInput{
-		TableName:                 aws.String(s.Table),
-		FilterExpression:          aws.String("sk = :sk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":sk": &types.AttributeValueMemberS{Value: skKey}},
-		ConsistentRead:            aws.Bool(true),
-	})
-	var keys []Key
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("scan api keys: %w", err)
-		}
-		for _, av := range out.Items {
-			k, err := fromItem(av)
-			if err != nil {
-				return nil, err
-			}
-			keys = append(keys, k)
-		}
-	}
-	slices.SortFunc(keys, func(a, b Key) int {
-		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.ID, b.ID)
-	})
-	return keys, nil
-}
-
-// Revoke marks a key revoked and returns it, or returns ErrNotFound. Revoking
-// a revoked key succeeds and keeps the first revocation time.
-func (s *Store) Revoke(ctx context.Context, id string, now time.Time) (Key, error) {
-	if !ValidID(id) {
-		return Key{}, ErrNotFound
-	}
-	out, err := s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:           aws.String(s.Table),
-		Key:                 itemKey(id),
-		UpdateExpression:    aws.String("SET revoked_at = if_not_exists(revoked_at, :now)"),
-		ConditionExpression: aws.String("attribute_exists(pk)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":now": &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)},
-		},
-		ReturnValues: types.ReturnValueAllNew,
-	})
-	var cfe *types.ConditionalCheckFailedException
-	if errors.As(err, &cfe) {
-		return Key{}, ErrNotFound
-	}
-	if err != nil {
-		return Key{}, fmt.Errorf("revoke api key %s: %w", id, err)
-	}
-	return fromItem(out.Attributes)
+// Store is where keys are kept: the port the key routes and the Authenticator
+// rely on. shared/store.Keys implements it on the streams table.
+type Store interface {
+	Getter
+	// Create stores a new key (one Generate made); it fails rather than
+	// overwrite an existing id.
+	Create(ctx context.Context, k Key) error
+	// List returns every key, revoked ones included, oldest first.
+	List(ctx context.Context) ([]Key, error)
+	// Revoke marks a key revoked and returns it, or returns ErrNotFound.
+	// Revoking a revoked key succeeds and keeps the first revocation time.
+	Revoke(ctx context.Context, id string, now time.Time) (Key, error)
 }

@@ -415,64 +415,22 @@ func splitLines(body []byte, lim Limits) ([][]byte, error) {
 // stamp compacts one event, checks the fields logstream owns and adds the
 // missing ones right after the opening brace.
 func stamp(raw []byte, compacted bool, now time.Time, win Window, st Stamper) (Event, *Error) {
-	compact := raw
-	if !compacted {
-		var buf bytes.Buffer
-		buf.Grow(len(raw) + 96)
-		if err := json.Compact(&buf, raw); err != nil {
-			return Event{}, errorf(KindInvalid, "invalid_json", 0, "invalid JSON: %v", err)
-		}
-		compact = buf.Bytes()
-	}
-	if len(compact) == 0 || compact[0] != '{' {
-		return Event{}, errorf(KindInvalid, "invalid_event", 0, "an event must be a JSON object")
-	}
-	if !utf8.Valid(compact) {
-		return Event{}, errorf(KindInvalid, "invalid_event", 0, "an event must be valid UTF-8")
+	compact, err := compactObject(raw, compacted)
+	if err != nil {
+		return Event{}, err
 	}
 	m, err := scan(compact)
 	if err != nil {
 		return Event{}, err
 	}
 	id, ts := m.sources()
-	ev := Event{}
+	var ev Event
 	var prefix []byte
-	switch {
-	case id.raw == nil:
-		ev.ID = st.newID()
-		prefix = appendField(prefix, FieldID, ev.ID)
-	default:
-		text, ok := jsonobj.Text(id.raw)
-		if !ok || len(text) == 0 || len(text) > maxIDLength {
-			return Event{}, errorf(KindInvalid, "invalid_event_id", 0,
-				"%s must be a non-empty string of at most %d bytes", id.idName(), maxIDLength)
-		}
-		ev.ID = string(text)
-		if id.vendor != nil {
-			prefix = appendField(prefix, FieldID, ev.ID)
-		}
+	if ev.ID, prefix, err = stampID(id, st, prefix); err != nil {
+		return Event{}, err
 	}
-	switch {
-	case ts.raw == nil:
-		ev.Time = now
-		prefix = appendField(prefix, FieldTimestamp, now.Format(time.RFC3339Nano))
-	default:
-		text, ok := jsonobj.Text(ts.raw)
-		t, err := time.Parse(time.RFC3339Nano, string(text))
-		if !ok || err != nil {
-			return Event{}, errorf(KindInvalid, "invalid_timestamp", 0,
-				"%s must be an RFC 3339 string such as 2026-11-24T10:00:00Z", ts.timeName())
-		}
-		ev.Time = t.UTC()
-		if !win.Contains(ev.Time, now) {
-			oldest, newest := win.Bounds(now)
-			return Event{}, errorf(KindInvalid, "timestamp_out_of_range", 0,
-				"%s %s is outside the accepted window of %s (%s to %s)", ts.timeName(), text, win,
-				oldest.Format(time.RFC3339), newest.Format(time.RFC3339))
-		}
-		if ts.vendor != nil {
-			prefix = appendField(prefix, FieldTimestamp, string(text))
-		}
+	if ev.Time, prefix, err = stampTime(ts, now, win, prefix); err != nil {
+		return Event{}, err
 	}
 	if prefix == nil {
 		// Capped so an append can never write into the neighbouring event of
@@ -489,6 +447,72 @@ func stamp(raw []byte, compacted bool, now time.Time, win Window, st Stamper) (E
 	out = append(out, compact[1:]...)
 	ev.Raw = out
 	return ev, nil
+}
+
+// compactObject is raw compacted (unless it already is), if it is a JSON
+// object in valid UTF-8.
+func compactObject(raw []byte, compacted bool) ([]byte, *Error) {
+	compact := raw
+	if !compacted {
+		var buf bytes.Buffer
+		buf.Grow(len(raw) + 96)
+		if err := json.Compact(&buf, raw); err != nil {
+			return nil, errorf(KindInvalid, "invalid_json", 0, "invalid JSON: %v", err)
+		}
+		compact = buf.Bytes()
+	}
+	if len(compact) == 0 || compact[0] != '{' {
+		return nil, errorf(KindInvalid, "invalid_event", 0, "an event must be a JSON object")
+	}
+	if !utf8.Valid(compact) {
+		return nil, errorf(KindInvalid, "invalid_event", 0, "an event must be valid UTF-8")
+	}
+	return compact, nil
+}
+
+// stampID is the event's id: its own (event_id or a vendor's field), or a
+// new one. It appends event_id to prefix when the event lacks it.
+func stampID(id source, st Stamper, prefix []byte) (string, []byte, *Error) {
+	if id.raw == nil {
+		newID := st.newID()
+		return newID, appendField(prefix, FieldID, newID), nil
+	}
+	text, ok := jsonobj.Text(id.raw)
+	if !ok || len(text) == 0 || len(text) > maxIDLength {
+		return "", nil, errorf(KindInvalid, "invalid_event_id", 0,
+			"%s must be a non-empty string of at most %d bytes", id.idName(), maxIDLength)
+	}
+	own := string(text)
+	if id.vendor != nil {
+		prefix = appendField(prefix, FieldID, own)
+	}
+	return own, prefix, nil
+}
+
+// stampTime is the event's time: its own (timestamp or a vendor's field),
+// which must fall within win, or now. It appends timestamp to prefix when the
+// event lacks it.
+func stampTime(ts source, now time.Time, win Window, prefix []byte) (time.Time, []byte, *Error) {
+	if ts.raw == nil {
+		return now, appendField(prefix, FieldTimestamp, now.Format(time.RFC3339Nano)), nil
+	}
+	text, ok := jsonobj.Text(ts.raw)
+	t, err := time.Parse(time.RFC3339Nano, string(text))
+	if !ok || err != nil {
+		return time.Time{}, nil, errorf(KindInvalid, "invalid_timestamp", 0,
+			"%s must be an RFC 3339 string such as 2026-11-24T10:00:00Z", ts.timeName())
+	}
+	t = t.UTC()
+	if !win.Contains(t, now) {
+		oldest, newest := win.Bounds(now)
+		return time.Time{}, nil, errorf(KindInvalid, "timestamp_out_of_range", 0,
+			"%s %s is outside the accepted window of %s (%s to %s)", ts.timeName(), text, win,
+			oldest.Format(time.RFC3339), newest.Format(time.RFC3339))
+	}
+	if ts.vendor != nil {
+		prefix = appendField(prefix, FieldTimestamp, string(text))
+	}
+	return t, prefix, nil
 }
 
 // appendField appends `"name":"value",` (value JSON-escaped).

@@ -85,48 +85,7 @@ func walk(dec *json.Decoder, t reflect.Type, path string) *fault {
 	wrong := func() *fault { return &fault{path: path, msg: "must be " + kind(t)} }
 	switch tok := tok.(type) {
 	case json.Delim:
-		switch {
-		case tok == '{' && t.Kind() == reflect.Struct:
-			fields := fieldsOf(t)
-			for dec.More() {
-				name, err := key(dec)
-				if err != nil {
-					return err
-				}
-				ft, ok := fields[name]
-				if !ok {
-					return &fault{path: join(path, name), msg: "unknown field"}
-				}
-				if err := walk(dec, ft, join(path, name)); err != nil {
-					return err
-				}
-			}
-		case tok == '{' && t.Kind() == reflect.Map && t.Key().Kind() == reflect.String:
-			for dec.More() {
-				name, err := key(dec)
-				if err != nil {
-					return err
-				}
-				if err := walk(dec, t.Elem(), join(path, name)); err != nil {
-					return err
-				}
-			}
-		case tok == '[' && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array):
-			for i := 0; dec.More(); i++ {
-				if t.Kind() == reflect.Array && i >= t.Len() {
-					return &fault{path: path, msg: fmt.Sprintf("must have at most %d items", t.Len())}
-				}
-				if err := walk(dec, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
-					return err
-				}
-			}
-		default:
-			return wrong()
-		}
-		if _, err := dec.Token(); err != nil { // the closing } or ]
-			return syntaxError(dec, err)
-		}
-		return nil
+		return container(dec, tok, t, path, wrong)
 	case string:
 		if t.Kind() != reflect.String {
 			return wrong()
@@ -137,6 +96,53 @@ func walk(dec *json.Decoder, t reflect.Type, path string) *fault {
 		}
 	case json.Number:
 		return number(tok, t, path, wrong)
+	}
+	return nil
+}
+
+// container checks the members of the object or array that delim opened
+// against t, and reads its closing delimiter.
+func container(dec *json.Decoder, delim json.Delim, t reflect.Type, path string, wrong func() *fault) *fault {
+	switch {
+	case delim == '{' && t.Kind() == reflect.Struct:
+		fields := fieldsOf(t)
+		for dec.More() {
+			name, err := key(dec)
+			if err != nil {
+				return err
+			}
+			ft, ok := fields[name]
+			if !ok {
+				return &fault{path: join(path, name), msg: "unknown field"}
+			}
+			if err := walk(dec, ft, join(path, name)); err != nil {
+				return err
+			}
+		}
+	case delim == '{' && t.Kind() == reflect.Map && t.Key().Kind() == reflect.String:
+		for dec.More() {
+			name, err := key(dec)
+			if err != nil {
+				return err
+			}
+			if err := walk(dec, t.Elem(), join(path, name)); err != nil {
+				return err
+			}
+		}
+	case delim == '[' && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array):
+		for i := 0; dec.More(); i++ {
+			if t.Kind() == reflect.Array && i >= t.Len() {
+				return &fault{path: path, msg: fmt.Sprintf("must have at most %d items", t.Len())}
+			}
+			if err := walk(dec, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	default:
+		return wrong()
+	}
+	if _, err := dec.Token(); err != nil { // the closing } or ]
+		return syntaxError(dec, err)
 	}
 	return nil
 }

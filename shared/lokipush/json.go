@@ -105,32 +105,7 @@ func (b *builder) jsonStream(data []byte, i int) error {
 				return badRequest(msgBadPush+`streams[%d]: "values" appears twice`, i)
 			}
 			seenValues = true
-			switch typ {
-			case jsonparser.Null:
-				return nil
-			case jsonparser.Array:
-			default:
-				return badRequest(msgBadPush+`streams[%d]: "values" must be an array, not %s`, i, typ)
-			}
-			j := 0
-			_, err := jsonparser.ArrayEachErr(value, func(v []byte, t jsonparser.ValueType, _ int, err error) error {
-				if err != nil {
-					return err
-				}
-				switch t {
-				case jsonparser.Null:
-					// As Loki: a null entry is skipped.
-				case jsonparser.Array:
-					if err := b.jsonEntry(v, i, j); err != nil {
-						return err
-					}
-				default:
-					return badRequest(msgBadPush+"streams[%d].values[%d] must be an array, not %s", i, j, t)
-				}
-				j++
-				return nil
-			})
-			return at(fmt.Sprintf("streams[%d].values[%d]", i, j), err)
+			return b.jsonValues(value, typ, i)
 		}
 		return nil
 	})
@@ -144,6 +119,36 @@ func (b *builder) jsonStream(data []byte, i int) error {
 		return err
 	}
 	return b.addStream(labels, start)
+}
+
+// jsonValues reads streams[i].values, whose JSON type is typ.
+func (b *builder) jsonValues(value []byte, typ jsonparser.ValueType, i int) error {
+	switch typ {
+	case jsonparser.Null:
+		return nil
+	case jsonparser.Array:
+	default:
+		return badRequest(msgBadPush+`streams[%d]: "values" must be an array, not %s`, i, typ)
+	}
+	j := 0
+	_, err := jsonparser.ArrayEachErr(value, func(v []byte, t jsonparser.ValueType, _ int, err error) error {
+		if err != nil {
+			return err
+		}
+		switch t {
+		case jsonparser.Null:
+			// As Loki: a null entry is skipped.
+		case jsonparser.Array:
+			if err := b.jsonEntry(v, i, j); err != nil {
+				return err
+			}
+		default:
+			return badRequest(msgBadPush+"streams[%d].values[%d] must be an array, not %s", i, j, t)
+		}
+		j++
+		return nil
+	})
+	return at(fmt.Sprintf("streams[%d].values[%d]", i, j), err)
 }
 
 // jsonLabels reads a stream's label object (Loki: loghttp.LabelSet, then

@@ -123,126 +123,196 @@ func (a *API) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (e
 // logstream handler.
 func (a *API) log() *slog.Logger { return cmp.Or(a.Log, slog.Default()) }
 
-// routes maps each stream route to the access it needs on its project.
-var routes = map[string]apikey.Access{RouteCreate: apikey.AccessWrite, RouteList: apikey.AccessRead,
-	RouteGet: apikey.AccessRead, RoutePatch: apikey.AccessWrite, RoutePut: apikey.AccessWrite,
-	RouteDelete: apikey.AccessWrite, RouteEnable: apikey.AccessWrite, RouteDisable: apikey.AccessWrite,
-	RouteHealth: apikey.AccessRead, RouteTest: apikey.AccessWrite}
+// routed is one authorized request to a project's route: what its handler needs.
+type routed struct {
+	key       apikey.Key
+	projectID string
+	// streamID is the request's stream_id, valid on the routes under a stream.
+	streamID string
+	req      events.APIGatewayV2HTTPRequest
+}
 
+// streamRoute is a route under a project's streams: the access it needs on
+// the project, and the method that serves it.
+type streamRoute struct {
+	need apikey.Access
+	// perStream routes address one stream by its id, which is checked first.
+	perStream bool
+	serve     func(a *API, ctx context.Context, c routed) (events.APIGatewayV2HTTPResponse, error)
+}
+
+// routes are the stream routes, by route key.
+var routes = map[string]streamRoute{
+	RouteCreate:  {apikey.AccessWrite, false, (*API).create},
+	RouteList:    {apikey.AccessRead, false, (*API).list},
+	RouteGet:     {apikey.AccessRead, true, (*API).get},
+	RoutePatch:   {apikey.AccessWrite, true, (*API).update},
+	RoutePut:     {apikey.AccessWrite, true, (*API).update},
+	RouteDelete:  {apikey.AccessWrite, true, (*API).delete},
+	RouteEnable:  {apikey.AccessWrite, true, (*API).enable},
+	RouteDisable: {apikey.AccessWrite, true, (*API).disable},
+	RouteHealth:  {apikey.AccessRead, true, (*API).healthOf},
+	RouteTest:    {apikey.AccessWrite, true, (*API).testOf},
+}
+
+// keyRoutes are the admin-only key routes (keys.go), by route key.
+var keyRoutes = map[string]func(a *API, ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error){
+	RouteCreateKey: (*API).createKey,
+	RouteListKeys:  (*API).listKeys,
+	RouteRevokeKey: (*API).revokeKey,
+}
+
+// route finds the request's route in the tables (this file's, and the
+// Stytch routes of stytch.go), checks its key, and serves it. A route key
+// in no table, the fallback routes among them, is answered 404.
 func (a *API) route(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	switch req.RouteKey {
-	case RouteCreateKey, RouteListKeys, RouteRevokeKey:
+	if serve, ok := keyRoutes[req.RouteKey]; ok {
 		if _, err := httpapi.Authorize(ctx, a.Auth, req, "", apikey.AccessWrite); err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
 		}
-		return a.keys(ctx, req)
+		return serve(a, ctx, req)
 	}
-	need, ok := routes[req.RouteKey]
-	op, stytch := stytchRoutes[req.RouteKey]
-	if stytch {
-		need, ok = stytchAccess[op], true
+	if r, ok := routes[req.RouteKey]; ok {
+		c, err := a.authorize(ctx, a.Auth, req, r.need)
+		if err != nil {
+			return events.APIGatewayV2HTTPResponse{}, err
+		}
+		if r.perStream {
+			c.streamID = req.PathParameters["stream_id"]
+			if !stream.ValidStreamID(c.streamID) {
+				// A malformed id cannot name a stream: the same answer as an unknown one.
+				return events.APIGatewayV2HTTPResponse{}, stream.ErrNotFound
+			}
+		}
+		return r.serve(a, ctx, c)
 	}
-	if !ok {
-		return events.APIGatewayV2HTTPResponse{}, errNoRoute(req)
+	if op, ok := stytchRoutes[req.RouteKey]; ok {
+		auth := a.Auth
+		if auth != nil { // nil stays nil: no authenticator refuses every request
+			auth = workspaceKeys{auth}
+		}
+		c, err := a.authorize(ctx, auth, req, stytchAccess[op])
+		if err != nil {
+			return events.APIGatewayV2HTTPResponse{}, err
+		}
+		return a.stytch(ctx, c, op)
 	}
+	return events.APIGatewayV2HTTPResponse{}, errNoRoute(req)
+}
+
+// authorize reads the project a request addresses and checks that its key
+// has the access needed there.
+func (a *API) authorize(ctx context.Context, auth httpapi.Authenticator, req events.APIGatewayV2HTTPRequest, need apikey.Access) (routed, error) {
 	projectID, err := projectOf(req)
 	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	auth := a.Auth
-	if stytch && auth != nil {
-		auth = workspaceKeys{auth}
+		return routed{}, err
 	}
 	key, err := httpapi.Authorize(ctx, auth, req, projectID, need)
 	if err != nil {
+		return routed{}, err
+	}
+	return routed{key: key, projectID: projectID, req: req}, nil
+}
+
+func (a *API) get(ctx context.Context, c routed) (events.APIGatewayV2HTTPResponse, error) {
+	s, err := a.Streams.Get(ctx, c.projectID, c.streamID)
+	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	if stytch {
-		return a.stytch(ctx, key, projectID, op, req)
+	return respond(http.StatusOK, s), nil
+}
+
+func (a *API) healthOf(ctx context.Context, c routed) (events.APIGatewayV2HTTPResponse, error) {
+	s, err := a.Streams.Get(ctx, c.projectID, c.streamID)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	switch req.RouteKey {
-	case RouteCreate:
-		return a.create(ctx, key, projectID, req)
-	case RouteList:
-		return a.list(ctx, projectID, req)
+	return a.health(ctx, s)
+}
+
+func (a *API) testOf(ctx context.Context, c routed) (events.APIGatewayV2HTTPResponse, error) {
+	s, err := a.Streams.Get(ctx, c.projectID, c.streamID)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	streamID := req.PathParameters["stream_id"]
-	if !stream.ValidStreamID(streamID) {
-		// A malformed id cannot name a stream: the same answer as an unknown one.
-		return events.APIGatewayV2HTTPResponse{}, stream.ErrNotFound
+	return a.test(ctx, s)
+}
+
+// delete removes a stream, if it still is the version If-Match names.
+func (a *API) delete(ctx context.Context, c routed) (events.APIGatewayV2HTTPResponse, error) {
+	s, err := a.Streams.Get(ctx, c.projectID, c.streamID)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	switch req.RouteKey {
-	case RouteGet, RouteHealth, RouteTest:
-		s, err := a.Streams.Get(ctx, projectID, streamID)
-		if err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
-		}
-		switch req.RouteKey {
-		case RouteHealth:
-			return a.health(ctx, s)
-		case RouteTest:
-			return a.test(ctx, s)
-		}
-		return respond(http.StatusOK, s), nil
-	case RouteDelete:
-		s, err := a.Streams.Get(ctx, projectID, streamID)
-		if err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
-		}
-		if !httpapi.IfMatch(httpapi.Header(req, "if-match"), s.ETag()) {
-			return events.APIGatewayV2HTTPResponse{}, httpapi.ErrPreconditionFailed
-		}
-		if err := a.Streams.Delete(ctx, projectID, streamID); err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
-		}
-		a.log().InfoContext(ctx, "stream deleted", "project_id", projectID, "stream_id", streamID)
-		a.emit(ctx, key, "deleted", s)
-		return httpapi.NoContent(), nil
-	case RoutePatch, RoutePut:
-		body, err := a.body(req)
-		if err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
-		}
-		s, changed, err := a.change(ctx, req, projectID, streamID, func(cur stream.Stream) (stream.Stream, error) {
-			var cr stream.CreateRequest
-			if req.RouteKey == RoutePut {
-				if err := stream.DecodeStrict(body, &cr); err != nil {
-					return stream.Stream{}, err
-				}
-			} else {
-				doc, _ := json.Marshal(cur.Request())
-				merged, err := httpapi.MergePatch(doc, body)
-				if err != nil {
-					return stream.Stream{}, &stream.ValidationError{Msg: "body is not a JSON merge patch object: " + err.Error()}
-				}
-				if err := stream.DecodeStrict(merged, &cr); err != nil {
-					return stream.Stream{}, err
-				}
-			}
-			return a.Validator.Update(cur, cr, a.now())
-		})
-		if err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
-		}
-		if changed {
-			a.emit(ctx, key, "updated", s)
-		}
-		return respond(http.StatusOK, s), nil
-	case RouteEnable, RouteDisable:
-		status := stream.StatusActive
-		if req.RouteKey == RouteDisable {
-			status = stream.StatusPaused
-		}
-		s, changed, err := a.setStatus(ctx, req, projectID, streamID, status)
-		if err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
-		}
-		if changed {
-			a.emit(ctx, key, map[string]string{RouteEnable: "enabled", RouteDisable: "disabled"}[req.RouteKey], s)
-		}
-		return respond(http.StatusOK, s), nil
+	if !httpapi.IfMatch(httpapi.Header(c.req, "if-match"), s.ETag()) {
+		return events.APIGatewayV2HTTPResponse{}, httpapi.ErrPreconditionFailed
 	}
-	panic("unreachable: every key of routes is handled")
+	if err := a.Streams.Delete(ctx, c.projectID, c.streamID); err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	a.log().InfoContext(ctx, "stream deleted", "project_id", c.projectID, "stream_id", c.streamID)
+	a.emit(ctx, c.key, "deleted", s)
+	return httpapi.NoContent(), nil
+}
+
+// update replaces a stream's request (PUT) or merges a patch into it (PATCH).
+func (a *API) update(ctx context.Context, c routed) (events.APIGatewayV2HTTPResponse, error) {
+	body, err := a.body(c.req)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	s, changed, err := a.change(ctx, c.req, c.projectID, c.streamID, func(cur stream.Stream) (stream.Stream, error) {
+		cr, err := updateRequest(cur, body, c.req.RouteKey == RoutePut)
+		if err != nil {
+			return stream.Stream{}, err
+		}
+		return a.Validator.Update(cur, cr, a.now())
+	})
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	if changed {
+		a.emit(ctx, c.key, "updated", s)
+	}
+	return respond(http.StatusOK, s), nil
+}
+
+// updateRequest is the stream's request after an update: body itself for a
+// PUT, or body merged into cur's request (RFC 7396) for a PATCH.
+func updateRequest(cur stream.Stream, body []byte, put bool) (stream.CreateRequest, error) {
+	if !put {
+		doc, _ := json.Marshal(cur.Request())
+		merged, err := httpapi.MergePatch(doc, body)
+		if err != nil {
+			return stream.CreateRequest{}, &stream.ValidationError{Msg: "body is not a JSON merge patch object: " + err.Error()}
+		}
+		body = merged
+	}
+	var cr stream.CreateRequest
+	if err := stream.DecodeStrict(body, &cr); err != nil {
+		return stream.CreateRequest{}, err
+	}
+	return cr, nil
+}
+
+func (a *API) enable(ctx context.Context, c routed) (events.APIGatewayV2HTTPResponse, error) {
+	return a.switchTo(ctx, c, stream.StatusActive, "enabled")
+}
+
+func (a *API) disable(ctx context.Context, c routed) (events.APIGatewayV2HTTPResponse, error) {
+	return a.switchTo(ctx, c, stream.StatusPaused, "disabled")
+}
+
+// switchTo sets a stream's status and announces the change, if it was one.
+func (a *API) switchTo(ctx context.Context, c routed, status stream.Status, action string) (events.APIGatewayV2HTTPResponse, error) {
+	s, changed, err := a.setStatus(ctx, c.req, c.projectID, c.streamID, status)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	if changed {
+		a.emit(ctx, c.key, action, s)
+	}
+	return respond(http.StatusOK, s), nil
 }
 
 // errNoRoute answers a request no route serves: one of the fallback routes,
@@ -348,8 +418,8 @@ func respond(status int, s stream.Stream) events.APIGatewayV2HTTPResponse {
 	return resp
 }
 
-func (a *API) create(ctx context.Context, key apikey.Key, projectID string, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	body, err := a.body(req)
+func (a *API) create(ctx context.Context, c routed) (events.APIGatewayV2HTTPResponse, error) {
+	body, err := a.body(c.req)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
@@ -357,12 +427,12 @@ func (a *API) create(ctx context.Context, key apikey.Key, projectID string, req 
 	if err := stream.DecodeStrict(body, &cr); err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	s, err := a.createStream(ctx, key, projectID, cr)
+	s, err := a.createStream(ctx, c.key, c.projectID, cr)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	resp := respond(http.StatusCreated, s)
-	resp.Headers["location"] = "/v1/projects/" + projectID + "/streams/" + s.ID
+	resp.Headers["location"] = "/v1/projects/" + c.projectID + "/streams/" + s.ID
 	return resp, nil
 }
 
@@ -385,16 +455,16 @@ func (a *API) createStream(ctx context.Context, key apikey.Key, projectID string
 	return s, nil
 }
 
-func (a *API) list(ctx context.Context, projectID string, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+func (a *API) list(ctx context.Context, c routed) (events.APIGatewayV2HTTPResponse, error) {
 	limit := defaultPageLimit
-	if v, ok := req.QueryStringParameters["limit"]; ok {
+	if v, ok := c.req.QueryStringParameters["limit"]; ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxPageLimit {
 			return events.APIGatewayV2HTTPResponse{}, &stream.ValidationError{Field: "limit", Msg: "must be a whole number from 1 to 100"}
 		}
 		limit = n
 	}
-	streams, next, err := a.Streams.List(ctx, projectID, limit, req.QueryStringParameters["cursor"])
+	streams, next, err := a.Streams.List(ctx, c.projectID, limit, c.req.QueryStringParameters["cursor"])
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}

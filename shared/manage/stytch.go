@@ -283,98 +283,119 @@ func fromStytch(typ string, c *StytchConfig) (json.RawMessage, error) {
 	return nil, &stream.ValidationError{Field: "destination_config", Msg: "must set exactly the member matching destination_type"}
 }
 
-// stytch serves the Stytch-compatible routes.
-func (a *API) stytch(ctx context.Context, key apikey.Key, projectID string, op stytchOp, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+// stytch serves the Stytch-compatible routes. Stytch's API addresses a
+// project's one stream of each destination type, by that type: every
+// operation but create first finds it.
+func (a *API) stytch(ctx context.Context, c routed, op stytchOp) (events.APIGatewayV2HTTPResponse, error) {
 	if op == stytchCreate {
-		body, err := a.body(req)
-		if err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
-		}
-		sr, err := decodeStytch(body, projectID)
-		if err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
-		}
-		typ, ok := stytchTypes[sr.DestinationType]
-		if !ok {
-			return events.APIGatewayV2HTTPResponse{}, &stream.ValidationError{Field: "destination_type", Msg: "must be DATADOG or GRAFANA_LOKI"}
-		}
-		if _, err := a.findByType(ctx, projectID, typ); err == nil {
-			return events.APIGatewayV2HTTPResponse{}, httpapi.Errorf(http.StatusConflict, "duplicate_destination",
-				"the project already streams to %s; update it instead", sr.DestinationType)
-		} else if !errors.Is(err, stream.ErrNotFound) {
-			return events.APIGatewayV2HTTPResponse{}, err
-		}
-		cfg, err := fromStytch(typ, sr.DestinationConfig)
-		if err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
-		}
-		// As in Stytch, a new config streams once it is enabled.
-		s, err := a.createStream(ctx, key, projectID, stream.CreateRequest{Name: strings.ToLower(sr.DestinationType) + " (event log streaming)",
-			DestinationType: typ, DestinationConfig: cfg, Status: stream.StatusPaused})
-		if err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
-		}
-		return stytchOK(req, &s, sr.DestinationConfig), nil
+		return a.createStytch(ctx, c)
 	}
-	typ, ok := stytchTypes[req.PathParameters["destination_type"]]
+	typ, ok := stytchTypes[c.req.PathParameters["destination_type"]]
 	if !ok {
 		return events.APIGatewayV2HTTPResponse{}, &stream.ValidationError{Field: "destination_type", Msg: "must be DATADOG or GRAFANA_LOKI"}
 	}
-	cur, err := a.findByType(ctx, projectID, typ)
+	cur, err := a.findByType(ctx, c.projectID, typ)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	switch op {
 	case stytchGet:
-		return stytchOK(req, &cur, nil), nil
+		return stytchOK(c.req, &cur, nil), nil
 	case stytchDelete:
-		if err := a.Streams.Delete(ctx, projectID, cur.ID); err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
-		}
-		a.emit(ctx, key, "deleted", cur)
-		return stytchOK(req, nil, nil), nil
+		return a.deleteStytch(ctx, c, cur)
 	case stytchUpdate:
-		body, err := a.body(req)
-		if err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
-		}
-		sr, err := decodeStytch(body, projectID)
-		if err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
-		}
-		if sr.DestinationType != "" && stytchTypes[sr.DestinationType] != typ {
-			return events.APIGatewayV2HTTPResponse{}, &stream.ValidationError{Field: "destination_type", Msg: "does not match the destination type in the path"}
-		}
-		cfg, err := fromStytch(typ, sr.DestinationConfig)
-		if err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
-		}
-		s, changed, err := a.change(ctx, req, projectID, cur.ID, func(cur stream.Stream) (stream.Stream, error) {
-			r := cur.Request()
-			r.DestinationConfig = cfg
-			return a.Validator.Update(cur, r, a.now())
-		})
-		if err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
-		}
-		if changed {
-			a.emit(ctx, key, "updated", s)
-		}
-		return stytchOK(req, &s, sr.DestinationConfig), nil
-	default: // enable, disable
-		status, action := stream.StatusActive, "enabled"
-		if op == stytchDisable {
-			status, action = stream.StatusPaused, "disabled"
-		}
-		s, changed, err := a.setStatus(ctx, req, projectID, cur.ID, status)
-		if err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
-		}
-		if changed {
-			a.emit(ctx, key, action, s)
-		}
-		return stytchOK(req, nil, nil), nil
+		return a.updateStytch(ctx, c, typ, cur)
+	case stytchEnable:
+		return a.switchStytch(ctx, c, cur, stream.StatusActive, "enabled")
+	default: // stytchDisable
+		return a.switchStytch(ctx, c, cur, stream.StatusPaused, "disabled")
 	}
+}
+
+// createStytch creates the project's stream of a destination type, paused,
+// unless it has one.
+func (a *API) createStytch(ctx context.Context, c routed) (events.APIGatewayV2HTTPResponse, error) {
+	body, err := a.body(c.req)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	sr, err := decodeStytch(body, c.projectID)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	typ, ok := stytchTypes[sr.DestinationType]
+	if !ok {
+		return events.APIGatewayV2HTTPResponse{}, &stream.ValidationError{Field: "destination_type", Msg: "must be DATADOG or GRAFANA_LOKI"}
+	}
+	if _, err := a.findByType(ctx, c.projectID, typ); err == nil {
+		return events.APIGatewayV2HTTPResponse{}, httpapi.Errorf(http.StatusConflict, "duplicate_destination",
+			"the project already streams to %s; update it instead", sr.DestinationType)
+	} else if !errors.Is(err, stream.ErrNotFound) {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	cfg, err := fromStytch(typ, sr.DestinationConfig)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	// As in Stytch, a new config streams once it is enabled.
+	s, err := a.createStream(ctx, c.key, c.projectID, stream.CreateRequest{Name: strings.ToLower(sr.DestinationType) + " (event log streaming)",
+		DestinationType: typ, DestinationConfig: cfg, Status: stream.StatusPaused})
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	return stytchOK(c.req, &s, sr.DestinationConfig), nil
+}
+
+func (a *API) deleteStytch(ctx context.Context, c routed, cur stream.Stream) (events.APIGatewayV2HTTPResponse, error) {
+	if err := a.Streams.Delete(ctx, c.projectID, cur.ID); err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	a.emit(ctx, c.key, "deleted", cur)
+	return stytchOK(c.req, nil, nil), nil
+}
+
+// updateStytch replaces the destination config of the project's stream of
+// type typ, keeping the rest of the stream.
+func (a *API) updateStytch(ctx context.Context, c routed, typ string, cur stream.Stream) (events.APIGatewayV2HTTPResponse, error) {
+	body, err := a.body(c.req)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	sr, err := decodeStytch(body, c.projectID)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	if sr.DestinationType != "" && stytchTypes[sr.DestinationType] != typ {
+		return events.APIGatewayV2HTTPResponse{}, &stream.ValidationError{Field: "destination_type", Msg: "does not match the destination type in the path"}
+	}
+	cfg, err := fromStytch(typ, sr.DestinationConfig)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	s, changed, err := a.change(ctx, c.req, c.projectID, cur.ID, func(cur stream.Stream) (stream.Stream, error) {
+		r := cur.Request()
+		r.DestinationConfig = cfg
+		return a.Validator.Update(cur, r, a.now())
+	})
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	if changed {
+		a.emit(ctx, c.key, "updated", s)
+	}
+	return stytchOK(c.req, &s, sr.DestinationConfig), nil
+}
+
+// switchStytch enables or pauses the project's stream of a type.
+func (a *API) switchStytch(ctx context.Context, c routed, cur stream.Stream, status stream.Status, action string) (events.APIGatewayV2HTTPResponse, error) {
+	s, changed, err := a.setStatus(ctx, c.req, c.projectID, cur.ID, status)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	if changed {
+		a.emit(ctx, c.key, action, s)
+	}
+	return stytchOK(c.req, nil, nil), nil
 }
 
 // findByType returns the project's oldest stream of a destination type: the

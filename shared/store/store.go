@@ -1,10 +1,3 @@
-// Package store keeps streams in DynamoDB.
-//
-// Single-table layout: pk = "PROJECT#<project_id>", sk = "STREAM#<stream_id>",
-// so one Query returns a project's streams (ingestion's lookup) and one
-// GetItem one stream (delivery's lookup). Other record kinds take other sk
-// prefixes in the same partition: a stream's delivery counters (health.go)
-// and the project's stream places, which keep its stream limit (slots.go).
 package store
 
 import (
@@ -25,13 +18,15 @@ import (
 	"github.com/logstream/logstream/shared/stream"
 )
 
-// DynamoDBAPI is the part of the DynamoDB client the store uses.
+// DynamoDBAPI is the part of the DynamoDB client the store uses, for every
+// kind of item.
 type DynamoDBAPI interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 }
 
 // Sealer encrypts destination secrets at rest (shared/secret provides it).

@@ -4,7 +4,6 @@ import (
 	"path"
 	"regexp"
 	"strings"
-	"time"
 )
 
 // Filters choose which of a project's events a stream receives. They are
@@ -123,13 +122,4 @@ func (p *PII) Validate() error {
 		}
 	}
 	return nil
-}
-
-// Health is a stream's delivery record, kept by the delivery functions.
-type Health struct {
-	DeliveredEvents int64      `json:"delivered_events"`
-	FailedEvents    int64      `json:"failed_events"`
-	LastSuccessAt   *time.Time `json:"last_success_at"`
-	LastError       *string    `json:"last_error"`
-	LastErrorAt     *time.Time `json:"last_error_at"`
 }

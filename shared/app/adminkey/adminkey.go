@@ -1,6 +1,6 @@
 // Package adminkey wires the API key check of the functions that take API
 // keys (the API and ingestion): the bootstrap admin key, from Secrets Manager
-// or the environment, and the keys in the streams table.
+// or the environment, in front of the keys in the streams table.
 package adminkey
 
 import (
@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/logstream/logstream/shared/apikey"
 	"github.com/logstream/logstream/shared/app"
@@ -39,21 +38,20 @@ func (c Config) Validate() error {
 // is compared by hash, so its entropy is all that protects it.
 const minLength = 32
 
-// New builds the API key check. The admin key is read once per cold start:
-// after rotating the secret, the functions use the new key as their
-// environments are replaced.
-func New(ctx context.Context, awsCfg aws.Config, c Config, table string) (*apikey.Authenticator, *apikey.Store, error) {
+// New builds the API key check over the stored keys (store.Keys in the
+// functions). The admin key is read once per cold start: after rotating the
+// secret, the functions use the new key as their environments are replaced.
+func New(ctx context.Context, awsCfg aws.Config, c Config, keys apikey.Getter) (*apikey.Authenticator, error) {
 	admin := c.Key
 	if c.SecretARN != "" {
 		out, err := secretsmanager.NewFromConfig(awsCfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(c.SecretARN)})
 		if err != nil {
-			return nil, nil, fmt.Errorf("read the admin key secret: %w", err)
+			return nil, fmt.Errorf("read the admin key secret: %w", err)
 		}
 		admin = aws.ToString(out.SecretString)
 	}
 	if len(admin) < minLength {
-		return nil, nil, fmt.Errorf("config: the admin key must be at least %d characters", minLength)
+		return nil, fmt.Errorf("config: the admin key must be at least %d characters", minLength)
 	}
-	keys := &apikey.Store{Client: dynamodb.NewFromConfig(awsCfg), Table: table}
-	return &apikey.Authenticator{Keys: keys, AdminKeyHash: apikey.HashKey(admin), CacheTTL: c.CacheTTL}, keys, nil
+	return &apikey.Authenticator{Keys: keys, AdminKeyHash: apikey.HashKey(admin), CacheTTL: c.CacheTTL}, nil
 }

@@ -69,11 +69,12 @@ func New(ctx context.Context, getenv app.Getenv) (app.HTTPHandler, error) {
 	if err != nil {
 		return nil, err
 	}
-	auth, keys, err := adminkey.New(ctx, awsCfg, c.AdminKey, c.Table)
+	db := dynamodb.NewFromConfig(awsCfg)
+	keys := &store.Keys{Client: db, Table: c.Table}
+	auth, err := adminkey.New(ctx, awsCfg, c.AdminKey, keys)
 	if err != nil {
 		return nil, err
 	}
-	db := dynamodb.NewFromConfig(awsCfg)
 	streams := &store.Streams{Client: db, Table: c.Table, Sealer: seal}
 	clients := deliverfn.NewClients(awsCfg, c.Senders)
 	senders := map[string]deliver.Sender{}

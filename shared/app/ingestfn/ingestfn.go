@@ -69,13 +69,14 @@ func New(ctx context.Context, getenv app.Getenv) (app.HTTPHandler, error) {
 	if err != nil {
 		return nil, err
 	}
-	auth, _, err := adminkey.New(ctx, awsCfg, c.AdminKey, c.Table)
+	db := dynamodb.NewFromConfig(awsCfg)
+	auth, err := adminkey.New(ctx, awsCfg, c.AdminKey, &store.Keys{Client: db, Table: c.Table})
 	if err != nil {
 		return nil, err
 	}
 	s := &ingest.Service{
 		Auth:      auth,
-		Streams:   &store.Streams{Client: dynamodb.NewFromConfig(awsCfg), Table: c.Table}, // routing only: no secrets
+		Streams:   &store.Streams{Client: db, Table: c.Table}, // routing only: no secrets
 		Publisher: &queue.Publisher{Client: sqs.NewFromConfig(awsCfg)},
 		QueueURLs: c.QueueURLs,
 		Limits:    event.DefaultLimits,

@@ -1,4 +1,4 @@
-package apikey_test
+package store_test
 
 import (
 	"context"
@@ -15,14 +15,14 @@ import (
 	"github.com/logstream/logstream/shared/stream"
 )
 
-func newStore(t *testing.T) (*apikey.Store, *store.Streams) {
+func newKeys(t *testing.T) (*store.Keys, *store.Streams) {
 	t.Helper()
 	cfg, tableName := table.New(t)
 	client := dynamodb.NewFromConfig(cfg)
-	return &apikey.Store{Client: client, Table: tableName}, &store.Streams{Client: client, Table: tableName}
+	return &store.Keys{Client: client, Table: tableName}, &store.Streams{Client: client, Table: tableName}
 }
 
-func generate(t *testing.T, name string, projects []string, access apikey.Access, now time.Time) (string, apikey.Key) {
+func generateKey(t *testing.T, name string, projects []string, access apikey.Access, now time.Time) (string, apikey.Key) {
 	t.Helper()
 	secret, k, err := apikey.Generate(name, projects, access, now)
 	if err != nil {
@@ -38,14 +38,14 @@ func sameKey(a, b apikey.Key) bool {
 }
 
 func TestKeysRoundTrip(t *testing.T) {
-	keys, streams := newStore(t)
+	keys, streams := newKeys(t)
 	ctx := context.Background()
 	t0 := time.Now()
 
-	_, reader := generate(t, "reader", []string{"proj_a", "proj_b"}, apikey.AccessRead, t0)
-	_, admin := generate(t, "second admin", []string{"*"}, apikey.AccessWrite, t0.Add(time.Second))
+	_, reader := generateKey(t, "reader", []string{"proj_a", "proj_b"}, apikey.AccessRead, t0)
+	_, admin := generateKey(t, "second admin", []string{"*"}, apikey.AccessWrite, t0.Add(time.Second))
 	admin.Admin = true
-	_, victim := generate(t, "to revoke", []string{"proj_a"}, apikey.AccessWrite, t0.Add(2*time.Second))
+	_, victim := generateKey(t, "to revoke", []string{"proj_a"}, apikey.AccessWrite, t0.Add(2*time.Second))
 	for _, k := range []apikey.Key{reader, admin, victim} {
 		if err := keys.Create(ctx, k); err != nil {
 			t.Fatalf("Create %s: %v", k.Name, err)
@@ -116,9 +116,9 @@ func TestKeysRoundTrip(t *testing.T) {
 }
 
 func TestAuthenticateAgainstStore(t *testing.T) {
-	keys, _ := newStore(t)
+	keys, _ := newKeys(t)
 	ctx := context.Background()
-	secret, k := generate(t, "ingest", []string{"proj_a"}, apikey.AccessWrite, time.Now())
+	secret, k := generateKey(t, "ingest", []string{"proj_a"}, apikey.AccessWrite, time.Now())
 	a := &apikey.Authenticator{Keys: keys} // no cache: revocation applies at once
 	if _, err := a.Authenticate(ctx, "Bearer "+secret); !errors.Is(err, apikey.ErrUnauthenticated) {
 		t.Fatalf("before Create: %v", err)

@@ -1,0 +1,65 @@
+// Package store is the one DynamoDB adapter of the streams table: streams,
+// their delivery counters and stream places (Streams), and API keys (Keys,
+// which implements apikey.Store). Every kind of item shares one DynamoDBAPI.
+//
+// # The table's key scheme
+//
+// One table (topology.Spec.Table: string partition key "pk", string sort key
+// "sk", no index). Times are RFC 3339 strings with nanoseconds, in UTC. This is
+// the one description of what it holds; docs/architecture.md links here.
+//
+// A stream — pk "PROJECT#<project_id>", sk "STREAM#<stream_id>" (store.go).
+// Attributes: id, project_id, name, destination_type, destination_config (the
+// config as a JSON string, without its secrets), status, status_reason,
+// filters and pii (JSON strings), created_at, updated_at, version (a number),
+// and secrets (binary: the destination's secrets sealed by the Sealer, with
+// "<project_id>/<stream_id>" as additional data); status_reason, filters, pii
+// and secrets are absent when empty.
+//   - Create: PutItem if attribute_not_exists(pk), after reserving a place
+//     (below) and before the place may be reclaimed; a failed condition is an
+//     earlier attempt of the same put, so success.
+//   - Update: PutItem if attribute_exists(pk) AND version = <expected>; a
+//     failed condition is stream.ErrNotFound when the stream is gone,
+//     otherwise stream.ErrConflict.
+//   - Suspend: UpdateItem SET status, status_reason, updated_at,
+//     version = version + 1 if attribute_exists(pk) AND status = "active"; a
+//     failed condition leaves the stream as it is, without an error.
+//   - Delete: DeleteItem if attribute_exists(pk) (else stream.ErrNotFound),
+//     then, best effort, the stream's health item and its place.
+//   - Get: GetItem, strongly consistent. List and Active: Query pk = <pk> AND
+//     begins_with(sk, "STREAM#") (List's cursor is the last stream id in
+//     unpadded base64url; Active keeps status "active" and reads every page).
+//
+// A stream's delivery counters — pk "PROJECT#<project_id>", sk
+// "HEALTH#<stream_id>" (health.go). Attributes: delivered_events and
+// failed_events (numbers), last_success_at, last_error (at most 512 bytes),
+// last_error_at.
+//   - RecordDelivery: UpdateItem ADD delivered_events SET last_success_at;
+//     RecordFailure: UpdateItem ADD failed_events SET last_error,
+//     last_error_at. No condition: the first record creates the item, and ADD
+//     is atomic, so concurrent delivery functions never lose a count.
+//   - Health: GetItem; no item is a stream with nothing delivered yet.
+//
+// A project's stream places — pk "PROJECT#<project_id>", sk "SLOTS#streams"
+// (slots.go, which explains the scheme). Attribute: ids, a string set with a
+// place for every stream the project has or is creating (absent when empty).
+//   - reserve: UpdateItem ADD ids if attribute_exists(pk) AND NOT
+//     contains(ids, <id>) AND (attribute_not_exists(ids) OR size(ids) <
+//     <limit>).
+//   - count (first use in a project): PutItem of the stored streams' ids if
+//     attribute_not_exists(pk).
+//   - release (a delete, a reclaim): UpdateItem DELETE ids if
+//     contains(ids, <id>).
+//
+// An API key — pk "APIKEY#<key_id>", sk "APIKEY" (keys.go). Attributes: id,
+// name, hash (hex SHA-256 of the secret, which is never stored), projects (a
+// list of strings), access, admin (a boolean), created_at, revoked_at (absent
+// until revoked), last_four. Keys are revoked, never deleted.
+//   - Create: PutItem if attribute_not_exists(pk).
+//   - Get (authentication): GetItem, strongly consistent; an id not in
+//     apikey's format is apikey.ErrNotFound without a read.
+//   - List: Scan with the filter sk = "APIKEY", strongly consistent, every
+//     page, sorted by created_at then id (an admin operation on a small table).
+//   - Revoke: UpdateItem SET revoked_at = if_not_exists(revoked_at, <now>) if
+//     attribute_exists(pk), returning the new item (else apikey.ErrNotFound).
+package store
