@@ -83,6 +83,9 @@ var delivery = sdk.with(links{
 	internal: slices.Concat(streamModel, []string{
 		"shared/app/deliverfn", "shared/app/sealing", "shared/deliver", "shared/envelope", "shared/queue",
 		"shared/store", "shared/secret", "shared/sink",
+		// store.Keys speaks apikey's types, so the table's one adapter brings
+		// apikey's domain code (no client, no I/O) into delivery too.
+		"shared/apikey",
 	}),
 	external: slices.Concat(dynamodb, sqs, kms, gzip, uuid, ssrf),
 })
@@ -124,9 +127,13 @@ func allowed() map[string]links {
 		// The bridge archives Loki pushes in S3: no table, no queue, no sender.
 		topology.FunctionLokiBridge: sdk.with(links{
 			internal: []string{"shared/app/lokibridgefn", "shared/bridge", "shared/lokipush", "shared/archive", "shared/event",
-				"shared/httpapi/request", "shared/jsonobj", "shared/topology"},
+				"shared/httpapi/request", "shared/jsonobj", "shared/topology",
+				// topology derives the deployed shape from destination's one list of
+				// types, so reading topology's variable names brings the destination
+				// configs and their address policy along (no client, no I/O; never run).
+				"shared/destination", "shared/jsonstrict", "shared/netguard"},
 			external: slices.Concat(s3, secretsmanager, gzip, snappy, protowire, uuid,
-				[]string{"github.com/klauspost/compress/zlib", "github.com/buger/jsonparser"}),
+				[]string{"github.com/klauspost/compress/zlib", "github.com/buger/jsonparser"}, ssrf),
 		}),
 	}
 	for _, d := range destination.Types() {
