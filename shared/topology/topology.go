@@ -89,6 +89,7 @@ const (
 	DefaultMaxStreams         = 25
 	envQueueURLPrefix         = "LOGSTREAM_QUEUE_URL_"
 	envDLQURLPrefix           = "LOGSTREAM_DLQ_URL_"
+	envDeliverFunctionPrefix  = "LOGSTREAM_DELIVER_FUNCTION_"
 	DefaultStreamCacheTTL     = 30 * time.Second
 	DefaultDeliveryTimeout    = 10 * time.Second
 	defaultVisibilityMultiple = 6
@@ -104,6 +105,12 @@ func DLQURLEnv(destination string) string {
 	return envDLQURLPrefix + strings.ToUpper(strings.ReplaceAll(destination, "-", "_"))
 }
 
+// DeliverFunctionEnv is the variable holding the name of a destination
+// type's delivery function, which the API invokes to send a test event.
+func DeliverFunctionEnv(destination string) string {
+	return envDeliverFunctionPrefix + strings.ToUpper(strings.ReplaceAll(destination, "-", "_"))
+}
+
 // RefKind says what deployed value an environment variable refers to.
 type RefKind int
 
@@ -117,15 +124,17 @@ const (
 	RefKMSKey                        // the ARN of the secrets KMS key ("" where there is none)
 	RefArchiveBucket                 // the name of the Loki bridge's archive bucket
 	RefBridgeSecret                  // the ARN of the bridge's credentials secret ("" where there is none)
+	RefFunctionName                  // the name of Function, to invoke it
 )
 
 // Env is one environment variable of a function: a literal or a reference to a
 // resource, resolved by CDK to a token and by the local runner to a local URL.
 type Env struct {
-	Name  string
-	Value string
-	Ref   RefKind
-	Queue string // destination type, for RefQueueURL and RefDLQURL
+	Name     string
+	Value    string
+	Ref      RefKind
+	Queue    string // destination type, for RefQueueURL and RefDLQURL
+	Function string // function ID, for RefFunctionName
 }
 
 // Table is the DynamoDB table holding streams (single-table design: pk/sk strings).
@@ -222,12 +231,13 @@ func New(prefix string) Spec {
 	// Only the functions that write or send destination secrets can open them:
 	// ingestion routes events without ever reading a credential.
 	sealEnv := []Env{{Name: EnvKMSKeyID, Ref: RefKMSKey}, {Name: EnvLocalSecretKey, Value: ""}}
-	apiEnv := append(append(append(clone(common), authEnv...), sealEnv...), Env{Name: EnvMaxStreams, Value: strconv.Itoa(DefaultMaxStreams)},
-		// The API publishes lifecycle events (stream.created …) into the
-		// project's own flow, and sends the test route's event.
-		Env{Name: EnvDeliveryTimeout, Value: DefaultDeliveryTimeout.String()})
+	apiEnv := append(append(append(clone(common), authEnv...), sealEnv...), Env{Name: EnvMaxStreams, Value: strconv.Itoa(DefaultMaxStreams)})
 	for _, d := range Destinations() {
-		apiEnv = append(apiEnv, Env{Name: QueueURLEnv(d), Ref: RefQueueURL, Queue: d})
+		// The API publishes lifecycle events (stream.created …) into the
+		// project's own flow, and has the type's delivery function send
+		// the test route's event.
+		apiEnv = append(apiEnv, Env{Name: QueueURLEnv(d), Ref: RefQueueURL, Queue: d},
+			Env{Name: DeliverFunctionEnv(d), Ref: RefFunctionName, Function: DeliverFunctionID(d)})
 	}
 	s.Functions = append(s.Functions,
 		Function{ID: FunctionAPI, Name: prefix + "-api", SourceDir: "api",
@@ -369,6 +379,9 @@ func (s Spec) Validate() error {
 		for _, e := range f.Env {
 			if _, ok := s.Queue(e.Queue); (e.Ref == RefQueueURL || e.Ref == RefDLQURL) && !ok {
 				return fmt.Errorf("topology: function %s variable %s refers to unknown queue %q", f.ID, e.Name, e.Queue)
+			}
+			if _, ok := s.Function(e.Function); e.Ref == RefFunctionName && !ok {
+				return fmt.Errorf("topology: function %s variable %s refers to unknown function %q", f.ID, e.Name, e.Function)
 			}
 		}
 		if f.Source == nil {

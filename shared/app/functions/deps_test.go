@@ -24,8 +24,8 @@ var guarded = []string{
 	module + "/shared/store", module + "/shared/apikey", module + "/shared/secret", module + "/shared/queue",
 	module + "/shared/ingest", module + "/shared/deliver", module + "/shared/sink", module + "/shared/manage",
 	module + "/shared/bridge", module + "/shared/archive", module + "/shared/lokipush",
-	module + "/shared/app/pipeline",
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb", "github.com/aws/aws-sdk-go-v2/service/sqs",
+	module + "/shared/app/pipeline", module + "/shared/invoke",
+	"github.com/aws/aws-sdk-go-v2/service/lambda", "github.com/aws/aws-sdk-go-v2/service/dynamodb", "github.com/aws/aws-sdk-go-v2/service/sqs",
 	"github.com/aws/aws-sdk-go-v2/service/kms", "github.com/aws/aws-sdk-go-v2/service/secretsmanager",
 	"github.com/aws/aws-sdk-go-v2/service/s3", "github.com/aws/aws-sdk-go-v2/service/eventbridge",
 	// No function links grpc since Loki's PushRequest is read and written
@@ -70,6 +70,9 @@ func roots(spec topology.Spec, f topology.Function) []string {
 	grant(refs[topology.RefAdminKeySecret]+refs[topology.RefBridgeSecret] > 0, "github.com/aws/aws-sdk-go-v2/service/secretsmanager")
 	grant(refs[topology.RefArchiveBucket] > 0, module+"/shared/bridge")
 	grant(f.Source != nil, module+"/shared/deliver")
+	// It invokes the functions its environment names (the API, the delivery
+	// functions, for the test route): with the Lambda client, and no sender.
+	grant(refs[topology.RefFunctionName] > 0, module+"/shared/invoke", "github.com/aws/aws-sdk-go-v2/service/lambda")
 	serves := map[string]bool{}
 	for _, rt := range spec.Routes {
 		if rt.Function == f.ID {
@@ -77,27 +80,19 @@ func roots(spec topology.Spec, f topology.Function) []string {
 		}
 	}
 	grant(serves[manage.RouteCreate], module+"/shared/manage")
-	// The test route sends a synthetic event with the stream's own sender.
-	var destinations []string
-	if f.Source != nil {
-		destinations = append(destinations, f.Source.Destination)
-	}
-	if serves[manage.RouteTest] {
-		destinations = topology.Destinations()
-		r = append(r, module+"/shared/app/pipeline")
-	}
-	clients := deliverfn.Clients{}
+	// A delivery function links its own sender (and its AWS client), and no
+	// other function links any.
 	for _, p := range pipeline.All() {
-		if slices.Contains(destinations, p.Type) {
-			r = append(r, pkgOf(p.Sender), pkgOf(p.Sender(clients)))
+		if f.Source != nil && f.Source.Destination == p.Type {
+			r = append(r, pkgOf(p.Sender), pkgOf(p.Sender(deliverfn.Clients{})))
 		}
 	}
 	return r
 }
 
 // Each function links the adapters and destinations it runs and no other:
-// a delivery function its own sender and its own AWS client, ingestion no
-// sender, the bridge no sender and no table.
+// a delivery function its own sender and its own AWS client, the API and
+// ingestion no sender, the bridge no sender and no table.
 func TestFunctionsLinkOnlyWhatTheyRun(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", "-f", `{{.ImportPath}}{{range .Deps}} {{.}}{{end}}`, module+"/functions/...").Output()
 	if err != nil {
