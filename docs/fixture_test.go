@@ -101,9 +101,10 @@ func (e *environment) fixture(t *testing.T, functions map[string]string) *fixtur
 	f.api = &manage.API{
 		Auth: auth, Keys: f.keys, Streams: f.streams, HealthReader: f.streams,
 		// The test route as deployed: the http delivery function's handler,
-		// invoked with the payload Lambda would carry (no other type has one,
-		// so their tests are answered 501).
-		Tester: &invoke.Tester{Functions: map[string]string{topology.DestinationHTTP: "logstream-deliver-http"},
+		// invoked with the payload Lambda would carry. Datadog's function is
+		// named but not running (502); other types have none (501).
+		Tester: &invoke.Tester{Functions: map[string]string{topology.DestinationHTTP: "logstream-deliver-http",
+			topology.DestinationDatadog: "logstream-deliver-datadog"},
 			Client: localLambda{topology.DestinationHTTP: &deliverfn.Handler{Test: &deliverfn.Tester{Type: topology.DestinationHTTP,
 				Streams: f.streams, Log: log,
 				Sender: &webhook.Sender{Client: policy.Client(2 * time.Second), UserAgent: "logstream-docs-test"}}}}},
