@@ -4,22 +4,27 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/logstream/logstream/shared/apikey"
+	"github.com/logstream/logstream/shared/app/deliverfn"
 	"github.com/logstream/logstream/shared/bridge"
-	"github.com/logstream/logstream/shared/deliver"
 	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/envelope"
 	"github.com/logstream/logstream/shared/event"
 	"github.com/logstream/logstream/shared/ingest"
+	"github.com/logstream/logstream/shared/invoke"
 	"github.com/logstream/logstream/shared/manage"
 	"github.com/logstream/logstream/shared/netguard"
 	"github.com/logstream/logstream/shared/queue"
@@ -97,9 +102,14 @@ func (e *environment) fixture(t *testing.T, functions map[string]string) *fixtur
 	policy := netguard.Policy{AllowPrivate: true}
 	f.api = &manage.API{
 		Auth: auth, Keys: f.keys, Streams: f.streams, HealthReader: f.streams,
-		Senders: map[string]deliver.Sender{
-			destination.HTTP: &webhook.Sender{Client: policy.Client(2 * time.Second), UserAgent: "logstream-docs-test"},
-		},
+		// The test route as deployed: the http delivery function's handler,
+		// invoked with the payload Lambda would carry. Datadog's function is
+		// named but not running (502); other types have none (501).
+		Tester: &invoke.Tester{Functions: map[string]string{destination.HTTP: "logstream-deliver-http",
+			destination.Datadog: "logstream-deliver-datadog"},
+			Client: localLambda{destination.HTTP: &deliverfn.Handler{Test: &deliverfn.Tester{Type: destination.HTTP,
+				Streams: f.streams, Log: log,
+				Sender: &webhook.Sender{Client: policy.Client(2 * time.Second), UserAgent: "logstream-docs-test"}}}}},
 		// The document describes a complete deployment: every destination
 		// type deliverable (manage's tests cover the refusal for the rest).
 		Validator: stream.Validator{Net: policy, Deliverable: func(string) bool { return true }}, Log: log,
@@ -133,6 +143,25 @@ func (e *environment) fixture(t *testing.T, functions map[string]string) *fixtur
 	f.webhook = f.seed(t, `{"name":"SIEM webhook","destination_type":"http","destination_config":{"endpoint":"`+e.receiver.URL+`/ok","authorization":"Bearer webhook-token-0123456789"}}`)
 	f.archive = f.seed(t, `{"name":"Archive","destination_type":"s3","status":"paused","destination_config":{"bucket":"acme-audit-logs","region":"eu-west-1","prefix":"logstream/"}}`)
 	return f
+}
+
+// localLambda invokes delivery functions' handlers by destination type, with
+// Lambda's payloads: JSON in, JSON or a function error out.
+type localLambda map[string]*deliverfn.Handler
+
+func (l localLambda) Invoke(ctx context.Context, in *lambda.InvokeInput, _ ...func(*lambda.Options)) (*lambda.InvokeOutput, error) {
+	h := l[strings.TrimPrefix(aws.ToString(in.FunctionName), "logstream-deliver-")]
+	var inv deliverfn.Invocation
+	if err := json.Unmarshal(in.Payload, &inv); err != nil || h == nil {
+		return nil, fmt.Errorf("invoke %s: %v", aws.ToString(in.FunctionName), err)
+	}
+	out, err := h.Handle(ctx, inv)
+	if err != nil {
+		doc, _ := json.Marshal(map[string]string{"errorMessage": err.Error(), "errorType": "error"})
+		return &lambda.InvokeOutput{StatusCode: 200, FunctionError: aws.String("Unhandled"), Payload: doc}, nil
+	}
+	payload, err := json.Marshal(out)
+	return &lambda.InvokeOutput{StatusCode: 200, Payload: payload}, err
 }
 
 func (f *fixture) newKey(t *testing.T, projects []string, access apikey.Access) (string, apikey.Key) {

@@ -628,6 +628,9 @@ func opsScenarios() []scenario {
 		derive(rTest, "no sender for the destination type", 501, "not_implemented", "", false, func(f *fixture, c *call) {
 			c.params = f.streamParams(f.archive)
 		}),
+		derive(rTest, "delivery function unavailable", 502, "test_unavailable", "", false, func(f *fixture, c *call) {
+			c.params = f.streamParams(f.seed(f.t, createBodies["datadog"]))
+		}),
 	}
 }
 

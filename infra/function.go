@@ -34,6 +34,8 @@ type functionProps struct {
 	Secrets  awskms.IKey
 	Archive  awss3.IBucket
 	Bridge   awssecretsmanager.ISecret
+	// FunctionNames are the physical names of the spec's functions, by ID.
+	FunctionNames map[string]string
 }
 
 // newFunction creates one Go function on provided.al2023/arm64 with JSON logs
@@ -70,6 +72,15 @@ func newFunction(scope constructs.Construct, p functionProps) (awslambda.Functio
 			env[e.Name] = p.Archive.BucketName()
 		case topology.RefBridgeSecret:
 			env[e.Name] = p.Bridge.SecretArn()
+		case topology.RefFunctionName:
+			// The name the spec gives it, which newFunction sets: known
+			// before that function is created, so the order of creation
+			// does not matter (grantInvocations grants the call).
+			name, ok := p.FunctionNames[e.Function]
+			if !ok {
+				return nil, fmt.Errorf("logstream: function %s env %s refers to unknown function %q", f.ID, e.Name, e.Function)
+			}
+			env[e.Name] = jsii.String(name)
 		default:
 			return nil, fmt.Errorf("logstream: function %s env %s has unknown reference kind %d", f.ID, e.Name, e.Ref)
 		}
@@ -128,12 +139,11 @@ func grant(fn awslambda.Function, p functionProps) error {
 		p.AdminKey.GrantRead(fn, nil)
 		// Seals secrets it is given (GenerateDataKey) and opens stored ones.
 		p.Secrets.Grant(fn, jsii.String("kms:GenerateDataKey"), jsii.String("kms:Decrypt"))
-		// Publishes lifecycle events into projects' own flows.
+		// Publishes lifecycle events into projects' own flows. (The test
+		// route invokes the delivery functions: grantInvocations.)
 		for _, q := range p.Queues {
 			q.Queue.GrantSendMessages(fn)
 		}
-		// The test route sends through every destination's real sender.
-		grantCustomerDestinations(fn, destination.Kinds()...)
 	case topology.RoleIngest:
 		p.Table.GrantReadData(fn)
 		p.AdminKey.GrantRead(fn, nil)
@@ -174,6 +184,26 @@ func grant(fn awslambda.Function, p functionProps) error {
 		p.Bridge.GrantRead(fn, nil)
 	default:
 		return fmt.Errorf("logstream: no IAM grants defined for function %s (role %q)", p.Function.ID, p.Function.Role)
+	}
+	return nil
+}
+
+// grantInvocations lets each function invoke exactly the functions its
+// environment names (topology.RefFunctionName): the API, the delivery
+// functions that send its test events. It runs once every function exists.
+func grantInvocations(spec topology.Spec, functions map[string]awslambda.Function) error {
+	for _, f := range spec.Functions {
+		for _, e := range f.Env {
+			if e.Ref != topology.RefFunctionName {
+				continue
+			}
+			target, ok := functions[e.Function]
+			if !ok {
+				return fmt.Errorf("logstream: function %s env %s refers to unknown function %q", f.ID, e.Name, e.Function)
+			}
+			// lambda:InvokeFunction on the function (and its versions), nothing else.
+			target.GrantInvoke(functions[f.ID])
+		}
 	}
 	return nil
 }

@@ -53,6 +53,10 @@ func NewLogstreamStack(scope constructs.Construct, id string, props *LogstreamSt
 		queues[q.Destination] = newDeliveryQueue(stack, q)
 	}
 
+	names := make(map[string]string, len(spec.Functions))
+	for _, f := range spec.Functions {
+		names[f.ID] = f.Name
+	}
 	functions := make(map[string]awslambda.Function, len(spec.Functions))
 	for _, f := range spec.Functions {
 		fn, err := newFunction(stack, functionProps{
@@ -64,11 +68,16 @@ func NewLogstreamStack(scope constructs.Construct, id string, props *LogstreamSt
 			Secrets:  secretsKey,
 			Archive:  archive,
 			Bridge:   bridgeCredentials,
+
+			FunctionNames: names,
 		})
 		if err != nil {
 			panic(err.Error())
 		}
 		functions[f.ID] = fn
+	}
+	if err := grantInvocations(spec, functions); err != nil {
+		panic(err.Error())
 	}
 
 	api := newHTTPAPI(stack, spec, functions)

@@ -295,6 +295,10 @@ func TestFunctions(t *testing.T) {
 					want[e.Name] = map[string]any{"Fn::GetAtt": []any{s.onlyResource(t, "AWS::KMS::Key"), "Arn"}}
 				case topology.RefArchiveBucket:
 					want[e.Name] = map[string]any{"Ref": s.onlyResource(t, "AWS::S3::Bucket")}
+				case topology.RefFunctionName:
+					// The physical name the spec gives the function it names.
+					target, _ := s.spec.Function(e.Function)
+					want[e.Name] = target.Name
 				case topology.RefBridgeSecret:
 					want[e.Name] = map[string]any{"Ref": s.logicalID(t, "AWS::SecretsManager::Secret", "Name", s.spec.BridgeSecretName)}
 				}
@@ -521,6 +525,12 @@ func TestLeastPrivilege(t *testing.T) {
 	bridgeSecretID := s.logicalID(t, "AWS::SecretsManager::Secret", "Name", s.spec.BridgeSecretName)
 	archiveID := s.onlyResource(t, "AWS::S3::Bucket")
 	kmsID := s.onlyResource(t, "AWS::KMS::Key")
+	deliverIDs := map[string]bool{} // the delivery functions' logical IDs
+	for _, f := range s.spec.Functions {
+		if f.Source != nil {
+			deliverIDs[s.logicalID(t, "AWS::Lambda::Function", "FunctionName", f.Name)] = true
+		}
+	}
 	for _, f := range s.spec.Functions {
 		t.Run(f.ID, func(t *testing.T) {
 			perms := s.permissions(t, f)
@@ -559,11 +569,9 @@ func TestLeastPrivilege(t *testing.T) {
 			// Customer destinations (buses, buckets, roles in the customers'
 			// accounts) are only known at run time: any, but never one of
 			// this account's. Only the functions that send to them may.
+			// (The API's test route has the delivery function send.)
 			sendsTo := map[string]bool{}
-			switch {
-			case f.ID == topology.FunctionAPI: // the test route
-				sendsTo[destination.EventBridge], sendsTo[destination.S3] = true, true
-			case f.Source != nil:
+			if f.Source != nil {
 				sendsTo[f.Source.Destination] = true
 			}
 			for action, dest := range map[string]string{"events:PutEvents": destination.EventBridge,
@@ -611,6 +619,8 @@ func TestLeastPrivilege(t *testing.T) {
 						t.Errorf("s3 statement on %s, want only the archive bucket %s", id, archiveID)
 					case strings.Contains(actions, "kms:") && id != kmsID:
 						t.Errorf("kms statement on %s, want only the secrets key %s", id, kmsID)
+					case strings.Contains(actions, "lambda:") && (f.ID != topology.FunctionAPI || !deliverIDs[id]):
+						t.Errorf("lambda statement on %s for %s; only the API may invoke, and only delivery functions", id, f.ID)
 					}
 				}
 			}
@@ -630,6 +640,17 @@ func TestLeastPrivilege(t *testing.T) {
 				wantAction("sqs:SendMessage", true)
 				wantAction("sqs:ReceiveMessage", false)
 				wantAction("sqs:DeleteMessage", false)
+				// Its test route invokes every delivery function, and only that.
+				for id := range deliverIDs {
+					if !allowsOn(perms.statements, "lambda:InvokeFunction", id) {
+						t.Errorf("the API may not invoke delivery function %s", id)
+					}
+				}
+				for a := range perms.actions {
+					if strings.HasPrefix(a, "lambda:") && a != "lambda:InvokeFunction" {
+						t.Errorf("action %s allowed; the API only invokes", a)
+					}
+				}
 			case f.ID == topology.FunctionIngest:
 				wantAction("dynamodb:GetItem", true)
 				for _, a := range dynamoWrites {

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -26,6 +27,7 @@ import (
 	"github.com/logstream/logstream/shared/envelope"
 	"github.com/logstream/logstream/shared/secret"
 	"github.com/logstream/logstream/shared/store"
+	"github.com/logstream/logstream/shared/testevent"
 	"github.com/logstream/logstream/shared/topology"
 )
 
@@ -179,6 +181,10 @@ func TestBootstraps(t *testing.T) {
 	})
 
 	// api: two streams, checked in DynamoDB, not through the API's own answer.
+	// Its test route invokes a delivery function through Lambda's Invoke API:
+	// here the proxy, which hands the call to that function's emulator.
+	proxy := newLambdaProxy(t)
+	s.env[topology.FunctionAPI]["AWS_ENDPOINT_URL_LAMBDA"] = proxy.srv.URL
 	api := s.start(t, topology.FunctionAPI)
 	createStream := func(typ string, config map[string]any) string {
 		t.Helper()
@@ -262,6 +268,9 @@ func TestBootstraps(t *testing.T) {
 		}
 		c.check(t)
 		measured(e)
+		if c.dest == destination.HTTP {
+			testRoute(t, ctx, api, e, proxy, c.streamID, got)
+		}
 	}
 
 	// The other delivery functions, in parallel on their own ports: a message
@@ -316,4 +325,73 @@ func TestBootstraps(t *testing.T) {
 		t.Fatalf("lokibridge: archive bucket %s: %v objects, %v", s.res.ArchiveBucket, len(objs.Contents), err)
 	}
 	measured(bridge)
+}
+
+// testRoute sends test events to the stream the delivery bootstrap deliver
+// serves, both ways in: a test invocation of that bootstrap, as the API makes
+// it, and the API bootstrap's test route, which makes it through Lambda's
+// Invoke API (the proxy). Each reaches the receiver once, and its answer is
+// the receiver's verdict.
+func testRoute(t *testing.T, ctx context.Context, api, deliver *emulator, proxy *lambdaProxy, streamID string, got *syncBuffer) {
+	t.Helper()
+	var res testevent.Result
+	deliver.invoke(t, ctx, testevent.Payload{Test: &testevent.Request{ProjectID: project, StreamID: streamID,
+		Event: json.RawMessage(`{"event_id":"test_rie_direct","type":"logstream.test"}`)}}, &res)
+	if !res.OK || res.StatusCode != http.StatusNoContent || delivered(got, `"test_rie_direct"`) != 1 {
+		t.Fatalf("%s: test invocation answered %+v; the receiver got:\n%s", deliver.id, res, got.String())
+	}
+
+	proxy.forward(deliver.url)
+	req := apiRequest(t, "test-stream.json", "/v1/projects/"+project+"/streams/"+streamID+"/test", "Bearer "+adminKey, "")
+	req.PathParameters["stream_id"] = streamID
+	var resp events.APIGatewayV2HTTPResponse
+	api.invoke(t, ctx, req, &resp)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Body, `"ok":true`) || delivered(got, `"type":"logstream.test"`) != 2 {
+		t.Fatalf("api: test route answered %d %s; the receiver got:\n%s", resp.StatusCode, resp.Body, got.String())
+	}
+}
+
+// lambdaProxy stands in for Lambda's endpoint in front of one emulator, which
+// answers only its own path (/2015-03-31/functions/function/invocations): it
+// forwards an Invoke of any function there, or answers 404 as Lambda does for
+// an unknown function while it has nowhere to forward.
+type lambdaProxy struct {
+	srv *httptest.Server
+	mu  sync.Mutex
+	to  string
+}
+
+func newLambdaProxy(t *testing.T) *lambdaProxy {
+	p := &lambdaProxy{}
+	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		to := p.to
+		p.mu.Unlock()
+		if to == "" || r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/invocations") {
+			w.Header().Set("X-Amzn-ErrorType", "ResourceNotFoundException")
+			http.Error(w, `{"message":"Function not found"}`, http.StatusNotFound)
+			return
+		}
+		req, _ := http.NewRequestWithContext(r.Context(), http.MethodPost, to, r.Body)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+	}))
+	t.Cleanup(p.srv.Close)
+	return p
+}
+
+// forward sends every invocation to url from now on.
+func (p *lambdaProxy) forward(url string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.to = url
 }

@@ -7,6 +7,9 @@
 //     payload format 2.0) for the spec's routes;
 //   - event source mappings emulate Lambda's SQS poller, including partial
 //     batch responses (ReportBatchItemFailures);
+//   - a Lambda Invoke API (lambda.go) on its own port serves the functions
+//     to each other, as AWS_ENDPOINT_URL_LAMBDA (the API invokes a delivery
+//     function to send a test event);
 //   - Stack wires all of it from one Spec and reports what it actually runs as
 //     a topology.Manifest, so tests can compare it with the CDK template's.
 //
@@ -15,7 +18,9 @@
 // and each function keeps a pool of handler instances that serve one invocation
 // at a time, as Lambda execution environments do. The runner never branches on
 // "local": AWS endpoints come from the AWS_ENDPOINT_URL_<SERVICE> variables that
-// aws-sdk-go-v2 reads.
+// aws-sdk-go-v2 reads. The one the stack serves itself, AWS_ENDPOINT_URL_LAMBDA,
+// reaches its functions through their getenv (app.Endpoint), because several
+// stacks may share one process environment.
 //
 // What the gateway emulates: route matching (most specific first, 404 when
 // nothing matches), the 2.0 event (lower-cased headers, repeated headers and

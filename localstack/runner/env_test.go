@@ -86,3 +86,17 @@ func TestFunctionEnvDeliver(t *testing.T) {
 	eq(t, "path style", env[topology.EnvS3PathStyle], "true")
 	eq(t, "retry base", env[topology.EnvRetryBase], topology.DefaultRetryBase.String())
 }
+
+// The API names every delivery function by its physical name, which the
+// stack's Lambda API answers to.
+func TestFunctionEnvAPI(t *testing.T) {
+	spec := topology.New("p")
+	api, _ := spec.Function(topology.FunctionAPI)
+	env := FunctionEnv(spec, api, Resources{}, nil)
+	for _, d := range destination.Types() {
+		eq(t, d, env[topology.DeliverFunctionEnv(d)], "p-deliver-"+d)
+	}
+	if _, ok := env[topology.EnvDeliveryTimeout]; ok {
+		t.Errorf("the API is given %s, which it no longer reads", topology.EnvDeliveryTimeout)
+	}
+}

@@ -61,7 +61,7 @@ func testFunction(t testing.TB, id string, timeout time.Duration, handler any) *
 	t.Helper()
 	spec := topology.Function{ID: id, Name: "test-" + id, Timeout: timeout}
 	nh := func(context.Context, string, app.Getenv) (any, error) { return handler, nil }
-	f, err := newFunction(context.Background(), spec, functionARN("us-east-1", "000000000000", spec.Name), map[string]string{}, nh, testLogger(t))
+	f, err := newFunction(context.Background(), spec, functionARN("us-east-1", "000000000000", spec.Name), map[string]string{}, nil, nh, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

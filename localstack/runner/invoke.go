@@ -29,15 +29,26 @@ var (
 	errPanic   = errors.New("handler panicked")
 )
 
+// handlerError is the error a handler returned, as opposed to the runtime's
+// own (timeout, panic).
+type handlerError struct{ err error }
+
+func (e *handlerError) Error() string { return e.err.Error() }
+func (e *handlerError) Unwrap() error { return e.err }
+
 // function is one hosted Lambda function. Like Lambda it keeps a pool of
 // execution environments (handler instances): an environment serves one
 // invocation at a time, a busy pool grows by a cold start (NewHandler), and an
 // environment whose invocation timed out or panicked is discarded, because
 // Lambda would have stopped that process.
 type function struct {
-	spec       topology.Function
-	arn        string
-	env        map[string]string
+	spec topology.Function
+	arn  string
+	env  map[string]string // what topology declares, resolved
+	// served are the endpoints the stack serves itself
+	// (AWS_ENDPOINT_URL_LAMBDA), read through getenv but not declared, so
+	// not in env (nor the manifest).
+	served     map[string]string
 	newHandler NewHandlerFunc
 	initCtx    context.Context // lives as long as the stack; cold starts use it
 	log        *slog.Logger
@@ -46,8 +57,8 @@ type function struct {
 	idle []lambda.Handler
 }
 
-func newFunction(ctx context.Context, spec topology.Function, arn string, env map[string]string, nh NewHandlerFunc, log *slog.Logger) (*function, error) {
-	f := &function{spec: spec, arn: arn, env: env, newHandler: nh, initCtx: ctx, log: log.With("function", spec.ID)}
+func newFunction(ctx context.Context, spec topology.Function, arn string, env, served map[string]string, nh NewHandlerFunc, log *slog.Logger) (*function, error) {
+	f := &function{spec: spec, arn: arn, env: env, served: served, newHandler: nh, initCtx: ctx, log: log.With("function", spec.ID)}
 	// Build the first environment now so a broken configuration fails Start,
 	// not the first request.
 	h, err := f.coldStart()
@@ -58,7 +69,12 @@ func newFunction(ctx context.Context, spec topology.Function, arn string, env ma
 	return f, nil
 }
 
-func (f *function) getenv(name string) string { return f.env[name] }
+func (f *function) getenv(name string) string {
+	if v, ok := f.env[name]; ok {
+		return v
+	}
+	return f.served[name]
+}
 
 func (f *function) coldStart() (lambda.Handler, error) {
 	h, err := f.newHandler(f.initCtx, f.spec.ID, f.getenv)
@@ -139,7 +155,7 @@ func (f *function) invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	}
 	f.release(h)
 	if r.err != nil {
-		return nil, fmt.Errorf("function %s request %s: %w", f.spec.ID, reqID, r.err)
+		return nil, fmt.Errorf("function %s request %s: %w", f.spec.ID, reqID, &handlerError{r.err})
 	}
 	if len(r.out) > invokePayloadLimit {
 		return nil, fmt.Errorf("function %s request %s: response of %d bytes exceeds Lambda's %d byte limit", f.spec.ID, reqID, len(r.out), invokePayloadLimit)

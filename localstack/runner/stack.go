@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -57,7 +58,7 @@ type Options struct {
 var ErrProvision = errors.New("provision")
 
 // Stack is a running local stack: provisioned resources, function handlers,
-// the HTTP API gateway and the SQS event source mappings.
+// the HTTP API gateway, Lambda's Invoke API and the SQS event source mappings.
 type Stack struct {
 	spec     topology.Spec
 	res      Resources
@@ -66,149 +67,169 @@ type Stack struct {
 	fns      map[string]*function
 	gateway  *gateway
 	mappings []*mapping
-	server   *http.Server
-	listener net.Listener
-	log      *slog.Logger
-	shutdown time.Duration
+	// servers are the gateway's and the Lambda API's, each on its own
+	// listener.
+	server, lambda *server
+	log            *slog.Logger
+	shutdown       time.Duration
 
 	stopPolling context.CancelFunc
 	stopInvokes context.CancelFunc
 	stopInit    context.CancelFunc
+	pollCtx     context.Context
+	invokeCtx   context.Context
 	pollersDone chan struct{}
-	serveDone   chan struct{}
 	closeOnce   sync.Once
 	closeErr    error
 }
 
+// server is one HTTP server of the stack and its listener.
+type server struct {
+	http     *http.Server
+	listener net.Listener
+	done     chan struct{}
+}
+
+// withDefaults fills in the options left zero and checks the rest.
+func (o Options) withDefaults() (Options, error) {
+	if o.NewHandler == nil {
+		o.NewHandler = functions.New
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.PollersPerMapping <= 0 {
+		o.PollersPerMapping = 2
+	}
+	o.PollWait = o.PollWait.Truncate(time.Second)
+	if o.PollWait <= 0 {
+		o.PollWait = 2 * time.Second
+	}
+	o.PollWait = min(max(o.PollWait, time.Second), 20*time.Second) // SQS allows 0–20 s; 0 would busy-poll
+	if o.APIID == "" {
+		o.APIID = "local"
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = 10 * time.Second
+	}
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1:0"
+	}
+	if o.AWS.Region == "" {
+		return o, errors.New("runner: AWS region is not set (AWS_REGION)")
+	}
+	return o, checkOverrides(o.Spec, o.Overrides)
+}
+
 // Start provisions the spec's resources, builds every function's handler with
-// its resolved environment, and starts the gateway and the SQS pollers. The
-// returned Stack runs until Close; ctx only bounds start-up.
+// its resolved environment, and starts the gateway, the Lambda API and the
+// SQS pollers. The returned Stack runs until Close; ctx only bounds start-up.
 func Start(ctx context.Context, opts Options) (*Stack, error) {
-	if opts.NewHandler == nil {
-		opts.NewHandler = functions.New
-	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	pollers := opts.PollersPerMapping
-	if pollers <= 0 {
-		pollers = 2
-	}
-	wait := opts.PollWait.Truncate(time.Second)
-	if wait <= 0 {
-		wait = 2 * time.Second
-	}
-	wait = min(max(wait, time.Second), 20*time.Second) // SQS allows 0–20 s; 0 would busy-poll
-	apiID := opts.APIID
-	if apiID == "" {
-		apiID = "local"
-	}
-	shutdown := opts.ShutdownTimeout
-	if shutdown <= 0 {
-		shutdown = 10 * time.Second
-	}
-	if opts.AWS.Region == "" {
-		return nil, errors.New("runner: AWS region is not set (AWS_REGION)")
-	}
-	if err := checkOverrides(opts.Spec, opts.Overrides); err != nil {
+	opts, err := opts.withDefaults()
+	if err != nil {
 		return nil, err
 	}
-
 	res, err := Provision(ctx, opts.AWS, opts.Spec)
 	if err != nil {
 		return nil, fmt.Errorf("runner: %w: %w", ErrProvision, err)
 	}
-	account := res.AccountID
-	if account == "" {
-		account = "000000000000"
-	}
-
+	s := &Stack{spec: opts.Spec, res: res, ddb: dynamodb.NewFromConfig(opts.AWS), sqs: sqs.NewFromConfig(opts.AWS),
+		fns: map[string]*function{}, log: opts.Logger, shutdown: opts.ShutdownTimeout}
+	s.pollCtx, s.stopPolling = context.WithCancel(context.Background())
+	s.invokeCtx, s.stopInvokes = context.WithCancel(context.Background())
 	// Cold starts may happen at any time while the stack runs, so their
 	// context lives until Close rather than ending with ctx.
 	initCtx, stopInit := context.WithCancel(context.WithoutCancel(ctx))
-	s := &Stack{
-		spec:     opts.Spec,
-		res:      res,
-		ddb:      dynamodb.NewFromConfig(opts.AWS),
-		sqs:      sqs.NewFromConfig(opts.AWS),
-		fns:      map[string]*function{},
-		log:      log,
-		shutdown: shutdown,
-		stopInit: stopInit,
+	s.stopInit = stopInit
+	if err := s.build(initCtx, opts); err != nil {
+		s.stop()
+		s.server.close()
+		s.lambda.close()
+		return nil, err
 	}
+	s.server.serve(s.gateway, s.log)
+	s.lambda.serve(&lambdaAPI{fns: s.fns, log: s.log.With("component", "lambda"), invokeCtx: s.invokeCtx}, s.log)
+	s.poll()
+	s.log.Info("local stack started", "url", s.URL(), "lambda_url", s.LambdaURL(), "table", res.Table,
+		"functions", len(s.fns), "mappings", len(s.mappings))
+	return s, nil
+}
+
+// build listens, then builds the functions (whose environment holds the
+// Lambda API's address), the gateway and the event source mappings.
+func (s *Stack) build(initCtx context.Context, opts Options) error {
+	var err error
+	if s.server, err = listen(opts.Addr); err != nil {
+		return err
+	}
+	if s.lambda, err = listen("127.0.0.1:0"); err != nil {
+		return err
+	}
+	account := cmp.Or(s.res.AccountID, "000000000000")
+	// The endpoints of what the stack serves itself, read by the functions
+	// through getenv (app.Endpoint): several stacks may share a process.
+	served := map[string]string{"AWS_ENDPOINT_URL_LAMBDA": s.LambdaURL()}
 	for _, fs := range opts.Spec.Functions {
-		env := FunctionEnv(opts.Spec, fs, res, opts.Overrides)
-		fn, err := newFunction(initCtx, fs, functionARN(res.Region, account, fs.Name), env, opts.NewHandler, log)
+		env := FunctionEnv(opts.Spec, fs, s.res, opts.Overrides)
+		fn, err := newFunction(initCtx, fs, functionARN(s.res.Region, account, fs.Name), env, served, opts.NewHandler, s.log)
 		if err != nil {
-			stopInit()
-			return nil, fmt.Errorf("runner: %w", err)
+			return fmt.Errorf("runner: %w", err)
 		}
 		s.fns[fs.ID] = fn
 	}
-
-	pollCtx, stopPolling := context.WithCancel(context.Background())
-	invokeCtx, stopInvokes := context.WithCancel(context.Background())
-	s.stopPolling, s.stopInvokes = stopPolling, stopInvokes
-	s.gateway, err = newGateway(opts.Spec.Routes, s.fns, account, apiID, log.With("component", "gateway"))
-	if err != nil {
-		s.stop()
-		return nil, fmt.Errorf("runner: %w", err)
+	if s.gateway, err = newGateway(opts.Spec.Routes, s.fns, account, opts.APIID, s.log.With("component", "gateway")); err != nil {
+		return fmt.Errorf("runner: %w", err)
 	}
-	s.gateway.invokeCtx = invokeCtx
+	s.gateway.invokeCtx = s.invokeCtx
 	for _, fs := range opts.Spec.Functions {
 		if fs.Source == nil {
 			continue
 		}
-		s.mappings = append(s.mappings, &mapping{
-			fn:       s.fns[fs.ID],
-			source:   *fs.Source,
-			queue:    res.Queues[fs.Source.Destination],
-			region:   res.Region,
-			sqs:      s.sqs,
-			pollers:  pollers,
-			waitTime: wait,
-			log:      log.With("component", "sqs-mapping", "function", fs.ID, "queue", res.Queues[fs.Source.Destination].Name),
-		})
+		q := s.res.Queues[fs.Source.Destination]
+		s.mappings = append(s.mappings, &mapping{fn: s.fns[fs.ID], source: *fs.Source, queue: q, region: s.res.Region,
+			sqs: s.sqs, pollers: opts.PollersPerMapping, waitTime: opts.PollWait,
+			log: s.log.With("component", "sqs-mapping", "function", fs.ID, "queue", q.Name)})
 	}
+	return nil
+}
 
-	addr := opts.Addr
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	s.listener, err = net.Listen("tcp", addr)
+// listen opens a server's listener; serve starts serving on it.
+func listen(addr string) (*server, error) {
+	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		s.stop()
 		return nil, fmt.Errorf("runner: listen on %s: %w", addr, err)
 	}
-	s.server = &http.Server{
-		Handler:           s.gateway,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	s.serveDone = make(chan struct{})
+	return &server{listener: l, done: make(chan struct{})}, nil
+}
+
+func (sv *server) serve(h http.Handler, log *slog.Logger) {
+	sv.http = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	go func() {
-		defer close(s.serveDone)
-		if err := s.server.Serve(s.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("gateway server stopped", "err", err)
+		defer close(sv.done)
+		if err := sv.http.Serve(sv.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("server stopped", "addr", sv.listener.Addr().String(), "err", err)
 		}
 	}()
+}
 
+// close releases the listener of a server that never served; nil is none.
+func (sv *server) close() {
+	if sv != nil {
+		sv.listener.Close()
+	}
+}
+
+// poll starts every event source mapping's pollers.
+func (s *Stack) poll() {
 	s.pollersDone = make(chan struct{})
 	go func() {
 		defer close(s.pollersDone)
 		var wg sync.WaitGroup
 		for _, m := range s.mappings {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				m.run(pollCtx, invokeCtx)
-			}()
+			wg.Go(func() { m.run(s.pollCtx, s.invokeCtx) })
 		}
 		wg.Wait()
 	}()
-	log.Info("local stack started", "url", s.URL(), "table", res.Table, "functions", len(s.fns), "mappings", len(s.mappings))
-	return s, nil
 }
 
 // stop cancels every context the stack owns.
@@ -235,7 +256,11 @@ func checkOverrides(spec topology.Spec, overrides map[string]string) error {
 }
 
 // URL is the gateway's base URL, e.g. http://127.0.0.1:8080.
-func (s *Stack) URL() string { return "http://" + s.listener.Addr().String() }
+func (s *Stack) URL() string { return "http://" + s.server.listener.Addr().String() }
+
+// LambdaURL is the endpoint of the stack's Lambda Invoke API, as the
+// functions get it in AWS_ENDPOINT_URL_LAMBDA.
+func (s *Stack) LambdaURL() string { return "http://" + s.lambda.listener.Addr().String() }
 
 // Resources returns the provisioned resources.
 func (s *Stack) Resources() Resources { return s.res }
@@ -263,8 +288,11 @@ func (s *Stack) Close() error {
 		defer cancel()
 		s.stopPolling()
 		var errs []error
-		if err := s.server.Shutdown(ctx); err != nil {
+		if err := s.server.http.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("shut down gateway: %w", err))
+		}
+		if err := s.lambda.http.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("shut down the Lambda API: %w", err))
 		}
 		select {
 		case <-s.pollersDone:
@@ -279,7 +307,8 @@ func (s *Stack) Close() error {
 		case <-time.After(5 * time.Second):
 			errs = append(errs, errors.New("SQS pollers did not stop"))
 		}
-		<-s.serveDone
+		<-s.server.done
+		<-s.lambda.done
 		s.closeErr = errors.Join(errs...)
 		s.log.Info("local stack stopped")
 	})

@@ -26,7 +26,8 @@ import (
 
 // Getenv reads one configuration variable: os.Getenv in Lambda, a map in the
 // local runner and in tests. AWS endpoints are not read through it: the SDK reads
-// AWS_ENDPOINT_URL_* from the process environment, in AWS and locally alike.
+// AWS_ENDPOINT_URL_* from the process environment, in AWS and locally alike;
+// the one exception is Lambda's own endpoint (Endpoint).
 type Getenv func(string) string
 
 // HTTPHandler is the handler type of functions behind the HTTP API (payload 2.0).
@@ -51,6 +52,20 @@ func LoadAWS(ctx context.Context) (aws.Config, error) {
 		return aws.Config{}, fmt.Errorf("load AWS config: %w", err)
 	}
 	return cfg, nil
+}
+
+// Endpoint is the SDK's rule for a service's endpoint, AWS_ENDPOINT_URL_<SERVICE>
+// (e.g. service "LAMBDA"), read through getenv: the endpoint where the
+// variable is set, else nil (the SDK's own resolution). In Lambda getenv is
+// os.Getenv, so it changes nothing there. It is for a service that each
+// local stack serves itself, such as the Lambda Invoke API of the local
+// runner, where several stacks share one process and so one process
+// environment.
+func Endpoint(getenv Getenv, service string) *string {
+	if ep := getenv("AWS_ENDPOINT_URL_" + service); ep != "" {
+		return &ep
+	}
+	return nil
 }
 
 // Vars reads configuration variables and keeps the first malformed one, so a

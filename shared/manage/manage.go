@@ -14,7 +14,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/logstream/logstream/shared/apikey"
-	"github.com/logstream/logstream/shared/deliver"
 	"github.com/logstream/logstream/shared/httpapi"
 	"github.com/logstream/logstream/shared/stream"
 	"github.com/logstream/logstream/shared/topology"
@@ -85,8 +84,8 @@ type API struct {
 	Streams Streams
 	// HealthReader serves the health route.
 	HealthReader HealthReader
-	// Senders deliver the test route's event, by destination type.
-	Senders map[string]deliver.Sender
+	// Tester sends the test route's event; nil answers that route 501.
+	Tester Tester
 	// Events receives lifecycle events (optional).
 	Events    Emitter
 	Validator stream.Validator

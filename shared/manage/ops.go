@@ -4,16 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/logstream/logstream/shared/apikey"
-	"github.com/logstream/logstream/shared/deliver"
 	"github.com/logstream/logstream/shared/event"
 	"github.com/logstream/logstream/shared/httpapi"
-	"github.com/logstream/logstream/shared/sink"
 	"github.com/logstream/logstream/shared/stream"
+	"github.com/logstream/logstream/shared/testevent"
 )
 
 // HealthReader reads the counters the delivery functions keep.
@@ -34,12 +34,21 @@ type HealthResponse struct {
 }
 
 // TestResult is the answer of the test route: the destination's verdict on
-// one synthetic event.
-type TestResult struct {
-	OK         bool   `json:"ok"`
-	StatusCode int    `json:"status_code,omitempty"`
-	Message    string `json:"message"`
+// one synthetic event. It is the delivery function's answer as it is
+// (testevent.Result), so the two cannot drift apart.
+type TestResult = testevent.Result
+
+// Tester sends the test route's event to a stream's destination, through
+// that destination type's real sender, and reports the destination's
+// verdict. A destination's refusal is a TestResult with OK false; an error
+// means the event could not be sent at all.
+type Tester interface {
+	Test(ctx context.Context, s stream.Stream, event json.RawMessage) (TestResult, error)
 }
+
+// ErrNotTestable is a Tester's error for a destination type it cannot send
+// to: the route answers 501.
+var ErrNotTestable = errors.New("no tester for the destination type")
 
 func (a *API) health(ctx context.Context, s stream.Stream) (events.APIGatewayV2HTTPResponse, error) {
 	h, err := a.HealthReader.Health(ctx, s.ProjectID, s.ID)
@@ -52,28 +61,27 @@ func (a *API) health(ctx context.Context, s stream.Stream) (events.APIGatewayV2H
 // test sends one synthetic event through the stream's real sender, whatever
 // the stream's status, and reports what the destination answered.
 func (a *API) test(ctx context.Context, s stream.Stream) (events.APIGatewayV2HTTPResponse, error) {
-	sender, ok := a.Senders[s.DestinationType]
-	if !ok {
-		return events.APIGatewayV2HTTPResponse{}, httpapi.Errorf(http.StatusNotImplemented, "not_implemented",
-			"test events cannot be sent to %s destinations yet", s.DestinationType)
+	notTestable := httpapi.Errorf(http.StatusNotImplemented, "not_implemented",
+		"test events cannot be sent to %s destinations yet", s.DestinationType)
+	if a.Tester == nil {
+		return events.APIGatewayV2HTTPResponse{}, notTestable
 	}
-	now := a.now().UTC()
 	ev, _ := json.Marshal(map[string]any{
-		"event_id": "test_" + event.NewID(), "timestamp": now.Format(time.RFC3339Nano),
+		"event_id": "test_" + event.NewID(), "timestamp": a.now().UTC().Format(time.RFC3339Nano),
 		"type": "logstream.test", "project_id": s.ProjectID, "stream_id": s.ID,
 		"message": "A test event from logstream: if you can read this, the stream works.",
 	})
-	sendCtx, answered := sink.WithAnswerStatus(ctx)
-	err := sender.Send(sendCtx, s, deliver.Batch{Events: []json.RawMessage{ev}, Key: "test-" + event.NewID(), EnqueuedAt: now})
-	// The error's text is redacted where the answer became it (deliver.Sender):
-	// a read-only key sees this message.
-	res := TestResult{OK: err == nil, StatusCode: answered(), Message: "the destination accepted the test event"}
-	var se *sink.StatusError
+	// The message is redacted where the destination's answer became it (the
+	// sender): a read-only key sees it.
+	res, err := a.Tester.Test(ctx, s, ev)
 	switch {
-	case errors.As(err, &se):
-		res.StatusCode, res.Message = se.StatusCode, se.Error()
+	case errors.Is(err, ErrNotTestable):
+		return events.APIGatewayV2HTTPResponse{}, notTestable
 	case err != nil:
-		res.Message = err.Error()
+		// Not the destination's verdict: the sender could not be reached
+		// (throttled, missing, failed). The cause is logged, not answered.
+		return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("%w: %w", httpapi.Errorf(http.StatusBadGateway, "test_unavailable",
+			"the test event could not be handed to the %s delivery function; try again", s.DestinationType), err)
 	}
 	a.log().InfoContext(ctx, "test event sent", "project_id", s.ProjectID, "stream_id", s.ID, "ok", res.OK, "status_code", res.StatusCode)
 	return httpapi.JSON(http.StatusOK, res), nil

@@ -80,6 +80,7 @@ const (
 	DefaultMaxStreams         = 25
 	envQueueURLPrefix         = "LOGSTREAM_QUEUE_URL_"
 	envDLQURLPrefix           = "LOGSTREAM_DLQ_URL_"
+	envDeliverFunctionPrefix  = "LOGSTREAM_DELIVER_FUNCTION_"
 	DefaultStreamCacheTTL     = 30 * time.Second
 	DefaultDeliveryTimeout    = 10 * time.Second
 	defaultVisibilityMultiple = 6
@@ -95,6 +96,12 @@ func DLQURLEnv(destination string) string {
 	return envDLQURLPrefix + strings.ToUpper(strings.ReplaceAll(destination, "-", "_"))
 }
 
+// DeliverFunctionEnv is the variable holding the name of a destination
+// type's delivery function, which the API invokes to send a test event.
+func DeliverFunctionEnv(destination string) string {
+	return envDeliverFunctionPrefix + strings.ToUpper(strings.ReplaceAll(destination, "-", "_"))
+}
+
 // RefKind says what deployed value an environment variable refers to.
 type RefKind int
 
@@ -108,15 +115,17 @@ const (
 	RefKMSKey                        // the ARN of the secrets KMS key ("" where there is none)
 	RefArchiveBucket                 // the name of the Loki bridge's archive bucket
 	RefBridgeSecret                  // the ARN of the bridge's credentials secret ("" where there is none)
+	RefFunctionName                  // the name of Function, to invoke it
 )
 
 // Env is one environment variable of a function: a literal or a reference to a
 // resource, resolved by CDK to a token and by the local runner to a local URL.
 type Env struct {
-	Name  string
-	Value string
-	Ref   RefKind
-	Queue string // destination type, for RefQueueURL and RefDLQURL
+	Name     string
+	Value    string
+	Ref      RefKind
+	Queue    string // destination type, for RefQueueURL and RefDLQURL
+	Function string // function ID, for RefFunctionName
 }
 
 // Table is the DynamoDB table holding streams (single-table design: pk/sk strings).
@@ -259,12 +268,16 @@ func queueURLs() []Env {
 }
 
 func apiFunction(prefix string, e envBlocks) Function {
-	env := append(append(append(clone(e.common), e.auth...), e.seal...), Env{Name: EnvMaxStreams, Value: strconv.Itoa(DefaultMaxStreams)},
-		// The API publishes lifecycle events (stream.created …) into the
-		// project's own flow, and sends the test route's event.
-		Env{Name: EnvDeliveryTimeout, Value: DefaultDeliveryTimeout.String()})
+	env := append(append(append(clone(e.common), e.auth...), e.seal...), Env{Name: EnvMaxStreams, Value: strconv.Itoa(DefaultMaxStreams)})
+	// The API publishes lifecycle events (stream.created …) into the
+	// project's own flow, and has the type's delivery function send the
+	// test route's event.
+	env = append(env, queueURLs()...)
+	for _, d := range destination.Types() {
+		env = append(env, Env{Name: DeliverFunctionEnv(d), Ref: RefFunctionName, Function: DeliverFunctionID(d)})
+	}
 	return Function{ID: FunctionAPI, Name: prefix + "-api", Role: RoleAPI, SourceDir: "api",
-		Timeout: 10 * time.Second, MemoryMB: 256, Env: append(env, queueURLs()...)}
+		Timeout: 10 * time.Second, MemoryMB: 256, Env: env}
 }
 
 func ingestFunction(prefix string, e envBlocks) Function {
@@ -484,6 +497,9 @@ func (s Spec) validateFunction(f Function) error {
 	for _, e := range f.Env {
 		if _, ok := s.Queue(e.Queue); (e.Ref == RefQueueURL || e.Ref == RefDLQURL) && !ok {
 			return fmt.Errorf("topology: function %s variable %s refers to unknown queue %q", f.ID, e.Name, e.Queue)
+		}
+		if _, ok := s.Function(e.Function); e.Ref == RefFunctionName && !ok {
+			return fmt.Errorf("topology: function %s variable %s refers to unknown function %q", f.ID, e.Name, e.Function)
 		}
 	}
 	if f.Source == nil {

@@ -82,6 +82,9 @@ func TestValidateRefuses(t *testing.T) {
 		{"env refers to unknown queue", func(s *Spec) {
 			s.Functions[0].Env = append(s.Functions[0].Env, Env{Name: "X", Ref: RefQueueURL, Queue: "pigeon"})
 		}, "unknown queue"},
+		{"env refers to unknown function", func(s *Spec) {
+			s.Functions[0].Env = append(s.Functions[0].Env, Env{Name: "X", Ref: RefFunctionName, Function: "deliver-pigeon"})
+		}, "unknown function \"deliver-pigeon\""},
 		{"long queue name", func(s *Spec) { s.Queues[0].Name = strings.Repeat("q", 81) }, "80"},
 		{"long function name", func(s *Spec) { s.Functions[0].Name = strings.Repeat("f", 65) }, "64"},
 		{"bad batch size", func(s *Spec) { deliver(s).Source.BatchSize = 0 }, "batch size"},

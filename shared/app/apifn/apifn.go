@@ -1,22 +1,23 @@
 // Package apifn wires the management API: API keys, streams with sealed
-// secrets, lifecycle events through ingestion's own path, and the test
-// route's senders.
+// secrets, lifecycle events through ingestion's own path, and the test route,
+// which invokes the stream's type's delivery function (it links no sender).
 package apifn
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/logstream/logstream/shared/app"
 	"github.com/logstream/logstream/shared/app/adminkey"
-	"github.com/logstream/logstream/shared/app/deliverfn"
 	"github.com/logstream/logstream/shared/app/ingestfn"
-	"github.com/logstream/logstream/shared/app/pipeline"
 	"github.com/logstream/logstream/shared/app/sealing"
-	"github.com/logstream/logstream/shared/deliver"
+	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/event"
 	"github.com/logstream/logstream/shared/ingest"
+	"github.com/logstream/logstream/shared/invoke"
 	"github.com/logstream/logstream/shared/manage"
 	"github.com/logstream/logstream/shared/netguard"
 	"github.com/logstream/logstream/shared/queue"
@@ -31,11 +32,16 @@ type Config struct {
 	AdminKey   adminkey.Config
 	MaxStreams int
 	Sealing    sealing.Config
-	// Senders shapes the test route's senders and the endpoint policy
-	// destinations are validated against.
-	Senders deliverfn.SenderConfig
+	// AllowPrivateEndpoints is the local-development switch destinations
+	// are validated against: plain http and private addresses.
+	AllowPrivateEndpoints bool
 	// QueueURLs are the delivery queues lifecycle events are published to.
 	QueueURLs map[string]string
+	// DeliverFunctions name each destination type's delivery function, which
+	// sends the test route's event.
+	DeliverFunctions map[string]string
+	// LambdaEndpoint is AWS_ENDPOINT_URL_LAMBDA (app.Endpoint), nil in AWS.
+	LambdaEndpoint *string
 }
 
 // LoadConfig reads the variables topology gives the API.
@@ -43,20 +49,35 @@ func LoadConfig(getenv app.Getenv) (Config, error) {
 	v := &app.Vars{Getenv: getenv}
 	c := Config{Table: v.String(topology.EnvTable), AdminKey: adminkey.Read(v),
 		MaxStreams: v.Positive(topology.EnvMaxStreams, topology.DefaultMaxStreams), Sealing: sealing.Read(v),
-		Senders: deliverfn.ReadSenderConfig(v), QueueURLs: ingestfn.QueueURLs(v)}
+		AllowPrivateEndpoints: v.Bool(topology.EnvAllowPrivateEndpoints), QueueURLs: ingestfn.QueueURLs(v),
+		DeliverFunctions: map[string]string{}, LambdaEndpoint: app.Endpoint(getenv, "LAMBDA")}
+	for _, d := range destination.Types() {
+		if name := v.String(topology.DeliverFunctionEnv(d)); name != "" {
+			c.DeliverFunctions[d] = name
+		}
+	}
 	return c, v.Err
 }
 
-// Validate requires the table, an admin key source, a sealing key, a positive
-// delivery timeout and a queue for every destination type.
+// Validate requires the table, an admin key source, a sealing key, and a
+// queue and a delivery function for every destination type.
 func (c Config) Validate() error {
 	return app.FirstError(
 		app.Required(c.Table, topology.EnvTable),
-		c.Senders.Validate(),
 		c.AdminKey.Validate(),
 		c.Sealing.Validate(),
 		ingestfn.ValidateQueues(c.QueueURLs),
+		validateFunctions(c.DeliverFunctions),
 	)
+}
+
+func validateFunctions(names map[string]string) error {
+	for _, d := range destination.Types() {
+		if names[d] == "" {
+			return fmt.Errorf("config: %s is required", topology.DeliverFunctionEnv(d))
+		}
+	}
+	return nil
 }
 
 // New builds the management API handler.
@@ -76,11 +97,6 @@ func New(ctx context.Context, getenv app.Getenv) (app.HTTPHandler, error) {
 		return nil, err
 	}
 	streams := &store.Streams{Client: db, Table: c.Table, Sealer: seal}
-	clients := deliverfn.NewClients(awsCfg, c.Senders)
-	senders := map[string]deliver.Sender{}
-	for _, p := range pipeline.All() {
-		senders[p.Type] = p.Sender(clients)
-	}
 	log := app.Logger()
 	a := &manage.API{
 		Auth:         auth,
@@ -88,7 +104,14 @@ func New(ctx context.Context, getenv app.Getenv) (app.HTTPHandler, error) {
 		MaxStreams:   c.MaxStreams,
 		Streams:      streams,
 		HealthReader: streams,
-		Senders:      senders,
+		Tester: &invoke.Tester{
+			Client: lambda.NewFromConfig(awsCfg, func(o *lambda.Options) {
+				if c.LambdaEndpoint != nil {
+					o.BaseEndpoint = c.LambdaEndpoint
+				}
+			}),
+			Functions: c.DeliverFunctions,
+		},
 		// Lifecycle events go through ingestion's own path; no stream cache,
 		// so a change is seen by the very next event.
 		Events: &ingest.Service{
@@ -98,7 +121,7 @@ func New(ctx context.Context, getenv app.Getenv) (app.HTTPHandler, error) {
 			Limits:    event.DefaultLimits,
 			Log:       log,
 		},
-		Validator: stream.Validator{Net: netguard.Policy{AllowPrivate: c.Senders.AllowPrivateEndpoints}},
+		Validator: stream.Validator{Net: netguard.Policy{AllowPrivate: c.AllowPrivateEndpoints}},
 		Log:       log,
 	}
 	return a.Handle, nil

@@ -127,8 +127,10 @@ func (c Config) Validate() error {
 	)
 }
 
-// New builds the delivery handler of p's destination type.
-func New(ctx context.Context, getenv app.Getenv, p Pipeline) (app.SQSHandler, error) {
+// New builds the delivery handler of p's destination type: its delivery
+// core, and the Tester that serves the API's test route with the same
+// sender.
+func New(ctx context.Context, getenv app.Getenv, p Pipeline) (func(context.Context, Invocation) (any, error), error) {
 	c, awsCfg, err := app.Setup(ctx, getenv, func(getenv app.Getenv) (Config, error) { return LoadConfig(getenv, p.Type) })
 	if err != nil {
 		return nil, err
@@ -138,16 +140,23 @@ func New(ctx context.Context, getenv app.Getenv, p Pipeline) (app.SQSHandler, er
 		return nil, err
 	}
 	streams := &store.Streams{Client: dynamodb.NewFromConfig(awsCfg), Table: c.Table, Sealer: seal}
-	core := &deliver.Core{
-		Streams:  streams,
-		Health:   streams,
-		Suspend:  streams,
-		Sender:   p.Sender(NewClients(awsCfg, c.Senders)),
-		Limits:   p.Limits,
-		Queue:    &queue.Redelivery{Client: sqs.NewFromConfig(awsCfg), QueueURL: c.QueueURL, DLQURL: c.DLQURL},
-		Backoff:  deliver.Backoff{Base: c.RetryBase, Max: c.RetryMax},
-		CacheTTL: c.StreamCacheTTL,
-		Log:      app.Logger().With("destination_type", p.Type),
+	sender := p.Sender(NewClients(awsCfg, c.Senders))
+	log := app.Logger().With("destination_type", p.Type)
+	h := &Handler{
+		Core: &deliver.Core{
+			Streams:  streams,
+			Health:   streams,
+			Suspend:  streams,
+			Sender:   sender,
+			Limits:   p.Limits,
+			Queue:    &queue.Redelivery{Client: sqs.NewFromConfig(awsCfg), QueueURL: c.QueueURL, DLQURL: c.DLQURL},
+			Backoff:  deliver.Backoff{Base: c.RetryBase, Max: c.RetryMax},
+			CacheTTL: c.StreamCacheTTL,
+			Log:      log,
+		},
+		// store.Streams itself, not the core's cache: Get is a consistent
+		// read.
+		Test: &Tester{Type: p.Type, Streams: streams, Sender: sender, Log: log},
 	}
-	return core.Handle, nil
+	return h.Handle, nil
 }

@@ -86,12 +86,15 @@ var delivery = sdk.with(links{
 		// store.Keys speaks apikey's types, so the table's one adapter brings
 		// apikey's domain code (no client, no I/O) into delivery too.
 		"shared/apikey",
+		// It answers the test route's invocation (testevent), naming the
+		// test batch with event.NewID.
+		"shared/testevent", "shared/event", "shared/jsonobj",
 	}),
 	external: slices.Concat(dynamodb, sqs, kms, gzip, uuid, ssrf),
 })
 
-// senders is what one destination type's sender adds, for its delivery
-// function and for the API's test route.
+// senders is what one destination type's sender adds to its delivery
+// function, the only function that links it.
 var senders = map[string]links{
 	destination.Datadog:     {internal: []string{"shared/app/pipeline/datadog", "shared/sink/datadog", "shared/jsonobj"}},
 	destination.GrafanaLoki: {internal: []string{"shared/app/pipeline/grafanaloki", "shared/sink/loki", "shared/jsonobj"}, external: slices.Concat(snappy, protowire)},
@@ -117,12 +120,12 @@ func allowed() map[string]links {
 		topology.FunctionIngest: sdk.with(ingestion),
 		// The API manages streams and keys (sealing secrets with KMS), and
 		// ingests: it serves the same routes as the ingest function too.
-		// Its test route sends with every destination's sender, so it links
-		// them all (see apifn.New) — the one function that does.
+		// Its test route invokes the type's delivery function (shared/invoke,
+		// with the Lambda client): it links no sender.
 		topology.FunctionAPI: sdk.with(ingestion).with(links{
 			internal: []string{"shared/app/apifn", "shared/manage", "shared/app/sealing", "shared/secret",
-				"shared/app/pipeline", "shared/app/deliverfn", "shared/deliver", "shared/sink"},
-			external: kms,
+				"shared/invoke", "shared/testevent"},
+			external: slices.Concat(kms, []string{"github.com/aws/aws-sdk-go-v2/service/lambda/"}),
 		}),
 		// The bridge archives Loki pushes in S3: no table, no queue, no sender.
 		topology.FunctionLokiBridge: sdk.with(links{
@@ -138,7 +141,6 @@ func allowed() map[string]links {
 	}
 	for _, d := range destination.Types() {
 		out[topology.DeliverFunctionID(d)] = delivery.with(senders[d])
-		out[topology.FunctionAPI] = out[topology.FunctionAPI].with(senders[d])
 	}
 	return out
 }

@@ -24,10 +24,12 @@ const (
 
 func env(m map[string]string) app.Getenv { return func(k string) string { return m[k] } }
 
-// withQueues adds a queue URL for every destination type.
+// withQueues adds a queue URL and a delivery function name for every
+// destination type.
 func withQueues(m map[string]string) map[string]string {
 	for _, d := range destination.Types() {
 		m[topology.QueueURLEnv(d)] = "http://q/" + d
+		m[topology.DeliverFunctionEnv(d)] = "logstream-deliver-" + d
 	}
 	return m
 }
@@ -62,6 +64,7 @@ func TestConfigAcceptsTopologysEnvironment(t *testing.T) {
 		topology.RefTableName: "streams", topology.RefQueueURL: "https://sqs/q", topology.RefDLQURL: "https://sqs/dlq",
 		topology.RefAdminKeySecret: "arn:aws:secretsmanager:admin", topology.RefKMSKey: "arn:aws:kms:key",
 		topology.RefArchiveBucket: "archive", topology.RefBridgeSecret: "arn:aws:secretsmanager:bridge",
+		topology.RefFunctionName: "logstream-deliver-x",
 	}
 	for _, f := range topology.New("logstream").Functions {
 		t.Run(f.ID, func(t *testing.T) {
@@ -110,6 +113,11 @@ func TestConfigErrors(t *testing.T) {
 		{"two admin keys", map[string]string{topology.EnvTable: "t", topology.EnvAdminKey: adminKey, topology.EnvAdminKeySecretARN: "arn:x"}, "exactly one", topology.FunctionAPI},
 		{"bad stream limit", map[string]string{topology.EnvTable: "t", topology.EnvMaxStreams: "0"}, topology.EnvMaxStreams, topology.FunctionAPI},
 		{"short admin key", withQueues(map[string]string{topology.EnvTable: "t", topology.EnvAdminKey: "short", topology.EnvLocalSecretKey: localKey}), "at least 32", topology.FunctionAPI},
+		{"api without a delivery function", func() map[string]string {
+			m := withQueues(map[string]string{topology.EnvTable: "t", topology.EnvAdminKey: adminKey, topology.EnvLocalSecretKey: localKey})
+			delete(m, topology.DeliverFunctionEnv("eventbridge"))
+			return m
+		}(), topology.DeliverFunctionEnv("eventbridge"), topology.FunctionAPI},
 		{"no sealing key", map[string]string{topology.EnvTable: "t", topology.EnvAdminKey: adminKey}, topology.EnvLocalSecretKey, topology.FunctionAPI},
 		{"bad local sealing key", withQueues(map[string]string{topology.EnvTable: "t", topology.EnvAdminKey: adminKey, topology.EnvLocalSecretKey: "c2hvcnQ="}), "32", topology.FunctionAPI},
 		{"delivery without a sealing key", map[string]string{topology.EnvTable: "t"}, topology.EnvKMSKeyID, topology.DeliverFunctionID("http")},
@@ -134,7 +142,7 @@ func TestConfigErrors(t *testing.T) {
 }
 
 // Every destination type topology declares has exactly one pipeline, so each
-// delivery function has a sender to build and the test route one to use.
+// delivery function has a sender to build.
 func TestOnePipelinePerDestination(t *testing.T) {
 	var types []string
 	for _, p := range pipeline.All() {
