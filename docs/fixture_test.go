@@ -19,12 +19,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/logstream/logstream/shared/apikey"
 	"github.com/logstream/logstream/shared/app/deliverfn"
-	"github.com/logstream/logstream/shared/bridge"
 	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/envelope"
-	"github.com/logstream/logstream/shared/event"
 	"github.com/logstream/logstream/shared/ingest"
 	"github.com/logstream/logstream/shared/invoke"
+	"github.com/logstream/logstream/shared/logevent"
+	"github.com/logstream/logstream/shared/lokibridge"
 	"github.com/logstream/logstream/shared/manage"
 	"github.com/logstream/logstream/shared/netguard"
 	"github.com/logstream/logstream/shared/queue"
@@ -118,14 +118,14 @@ func (e *environment) fixture(t *testing.T, functions map[string]string) *fixtur
 		Retry: manage.Retry{Budget: time.Millisecond},
 	}
 	f.ingest = &ingest.Service{Auth: auth, Streams: f.streams, Publisher: f.pub,
-		QueueURLs: map[string]string{destination.HTTP: httpQueue}, Limits: event.DefaultLimits, Log: log}
+		QueueURLs: map[string]string{destination.HTTP: httpQueue}, Limits: logevent.DefaultLimits, Log: log}
 	f.bridgeStore = &memArchive{objects: map[string][]byte{}}
-	creds, err := bridge.NewCredentials(bridge.Credential{Username: bridgeUser, Password: bridgePassword},
-		bridge.Credential{Username: "retiring", Password: "an-older-password-0123456789"})
+	creds, err := lokibridge.NewCredentials(lokibridge.Credential{Username: bridgeUser, Password: bridgePassword},
+		lokibridge.Credential{Username: "retiring", Password: "an-older-password-0123456789"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	lb, err := bridge.New(bridge.Config{Store: f.bridgeStore, Credentials: creds, Log: log})
+	lb, err := lokibridge.New(lokibridge.Config{Store: f.bridgeStore, Credentials: creds, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,8 +13,8 @@ import (
 	"github.com/logstream/logstream/shared/apikey"
 	"github.com/logstream/logstream/shared/deliver"
 	"github.com/logstream/logstream/shared/envelope"
-	"github.com/logstream/logstream/shared/event"
 	"github.com/logstream/logstream/shared/ingest"
+	"github.com/logstream/logstream/shared/logevent"
 	"github.com/logstream/logstream/shared/stream"
 )
 
@@ -73,7 +73,7 @@ func TestLogLinesCarryTheRequestID(t *testing.T) {
 	core.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: string(msgs[0].Body)}, {MessageId: "m2", Body: "junk"}}})
 
 	svc := &ingest.Service{Auth: adminAuth{}, Streams: active, Publisher: publisherFunc(func() error { return errors.New("down") }),
-		QueueURLs: map[string]string{"http": "q"}, Limits: event.DefaultLimits, Log: log}
+		QueueURLs: map[string]string{"http": "q"}, Limits: logevent.DefaultLimits, Log: log}
 	svc.Handle(ctx, events.APIGatewayV2HTTPRequest{RouteKey: ingest.RouteIngest,
 		PathParameters: map[string]string{"project_id": "p"}, Body: `[{}]`})
 	svc.Handle(ctx, events.APIGatewayV2HTTPRequest{RouteKey: ingest.RouteIngest,

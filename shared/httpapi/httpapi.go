@@ -14,8 +14,8 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/logstream/logstream/shared/event"
 	"github.com/logstream/logstream/shared/httpapi/request"
+	"github.com/logstream/logstream/shared/logevent"
 	"github.com/logstream/logstream/shared/stream"
 )
 
@@ -42,12 +42,12 @@ func AsError(err error) *Error {
 	if errors.As(err, &ae) {
 		return ae
 	}
-	var pe *event.Error
+	var pe *logevent.Error
 	if errors.As(err, &pe) {
-		status := map[event.Kind]int{
-			event.KindInvalid:     http.StatusBadRequest,
-			event.KindTooLarge:    http.StatusRequestEntityTooLarge,
-			event.KindUnsupported: http.StatusUnsupportedMediaType,
+		status := map[logevent.Kind]int{
+			logevent.KindInvalid:     http.StatusBadRequest,
+			logevent.KindTooLarge:    http.StatusRequestEntityTooLarge,
+			logevent.KindUnsupported: http.StatusUnsupportedMediaType,
 		}[pe.Kind]
 		if status == 0 {
 			status = http.StatusBadRequest

@@ -10,7 +10,7 @@ import (
 
 	samples "github.com/logstream/logstream/events"
 	"github.com/logstream/logstream/shared/envelope"
-	"github.com/logstream/logstream/shared/event"
+	"github.com/logstream/logstream/shared/logevent"
 )
 
 // handleAt posts body as JSON to a service whose clock reads now, and
@@ -189,7 +189,7 @@ func TestLifecycleEventsStillFlow(t *testing.T) {
 	pub := &fakePublisher{}
 	s := newService(&fakeStreams{active: twoStreams}, pub)
 	raw := json.RawMessage(`{"event_id":"evt_1","timestamp":"2026-11-24T10:00:00Z","type":"logstream.stream.deleted","project_id":"proj_demo"}`)
-	if err := s.Emit(context.Background(), "proj_demo", []event.Event{{ID: "evt_1", Raw: raw}}); err != nil {
+	if err := s.Emit(context.Background(), "proj_demo", []logevent.Event{{ID: "evt_1", Raw: raw}}); err != nil {
 		t.Fatal(err)
 	}
 	if got := delivered(t, pub); len(got) != 1 || got[0]["type"] != "logstream.stream.deleted" {

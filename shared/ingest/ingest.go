@@ -16,8 +16,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/logstream/logstream/shared/apikey"
 	"github.com/logstream/logstream/shared/envelope"
-	"github.com/logstream/logstream/shared/event"
 	"github.com/logstream/logstream/shared/httpapi"
+	"github.com/logstream/logstream/shared/logevent"
 	"github.com/logstream/logstream/shared/stream"
 	"github.com/logstream/logstream/shared/topology"
 	"github.com/logstream/logstream/shared/ttlcache"
@@ -54,8 +54,8 @@ type Service struct {
 	Publisher Publisher
 	// QueueURLs maps a destination type to its delivery queue.
 	QueueURLs map[string]string
-	Limits    event.Limits
-	Stamper   event.Stamper
+	Limits    logevent.Limits
+	Stamper   logevent.Stamper
 	// CacheTTL is how long a project's stream list is reused. A stream
 	// created, paused or deleted takes up to this long to be seen here.
 	CacheTTL time.Duration
@@ -97,7 +97,7 @@ func (s *Service) handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if _, err := httpapi.Authorize(ctx, s.Auth, req, projectID, apikey.AccessWrite); err != nil {
 		return Result{}, err
 	}
-	format, err := event.FormatOf(httpapi.Header(req, "content-type"))
+	format, err := logevent.FormatOf(httpapi.Header(req, "content-type"))
 	if err != nil {
 		return Result{}, err
 	}
@@ -105,11 +105,11 @@ func (s *Service) handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if err != nil {
 		return Result{}, err
 	}
-	decoded, err := event.Decode(body, httpapi.Header(req, "content-encoding"), s.Limits)
+	decoded, err := logevent.Decode(body, httpapi.Header(req, "content-encoding"), s.Limits)
 	if err != nil {
 		return Result{}, err
 	}
-	evs, err := event.Parse(decoded, format, s.Limits, s.Stamper)
+	evs, err := logevent.Parse(decoded, format, s.Limits, s.Stamper)
 	if err != nil {
 		return Result{}, err
 	}
@@ -118,14 +118,14 @@ func (s *Service) handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 
 // Emit enqueues events logstream itself produces (lifecycle events) like any
 // other event of the project.
-func (s *Service) Emit(ctx context.Context, projectID string, evs []event.Event) error {
+func (s *Service) Emit(ctx context.Context, projectID string, evs []logevent.Event) error {
 	_, err := s.Ingest(ctx, projectID, evs)
 	return err
 }
 
 // Ingest enqueues evs for every active stream of the project. It returns an
 // error unless SQS accepted every message.
-func (s *Service) Ingest(ctx context.Context, projectID string, evs []event.Event) (Result, error) {
+func (s *Service) Ingest(ctx context.Context, projectID string, evs []logevent.Event) (Result, error) {
 	s.once.Do(func() { s.cache.TTL = s.CacheTTL })
 	streams, err := s.cache.Get(ctx, projectID, func(ctx context.Context) ([]stream.Stream, error) {
 		return s.Streams.Active(ctx, projectID)

@@ -18,8 +18,8 @@ import (
 	samples "github.com/logstream/logstream/events"
 	"github.com/logstream/logstream/shared/apikey"
 	"github.com/logstream/logstream/shared/envelope"
-	"github.com/logstream/logstream/shared/event"
 	"github.com/logstream/logstream/shared/httpapi"
+	"github.com/logstream/logstream/shared/logevent"
 	"github.com/logstream/logstream/shared/stream"
 )
 
@@ -82,7 +82,7 @@ type errorBody struct {
 
 func newService(st *fakeStreams, pub *fakePublisher) *Service {
 	return &Service{Auth: adminAuth{}, Streams: st, Publisher: pub, QueueURLs: map[string]string{"http": "q-http"},
-		Limits: event.DefaultLimits, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Limits: logevent.DefaultLimits, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 }
 
 func TestHandle(t *testing.T) {
@@ -111,8 +111,8 @@ func TestHandle(t *testing.T) {
 		{name: "invalid UTF-8 in a JSON array", req: request([]byte("[{\"a\":1},{\"a\":\"\xff\"}]"), map[string]string{"content-type": "application/json"}, true), active: twoStreams, wantStatus: 400, wantCode: "invalid_event"},
 		{name: "invalid UTF-8 in NDJSON", req: request([]byte("{\"a\":1}\n{\"a\":\"\xff\"}\n"), map[string]string{"content-type": "application/x-ndjson"}, true), active: twoStreams, wantStatus: 400, wantCode: "invalid_event"},
 		{name: "text/plain is not parsed as NDJSON", req: request([]byte(`{"a":1}`), map[string]string{"content-type": "text/plain; charset=utf-8"}, false), active: twoStreams, wantStatus: 415, wantCode: "unsupported_media_type"},
-		{name: "too many events", req: request([]byte("["+strings.Repeat(`{},`, event.DefaultLimits.MaxEvents)+"{}]"), nil, false), active: twoStreams, wantStatus: 413, wantCode: "too_many_events"},
-		{name: "body too large", req: request(bytes.Repeat([]byte(" "), int(event.DefaultLimits.MaxBodyBytes)+1), nil, false), active: twoStreams, wantStatus: 413, wantCode: "payload_too_large"},
+		{name: "too many events", req: request([]byte("["+strings.Repeat(`{},`, logevent.DefaultLimits.MaxEvents)+"{}]"), nil, false), active: twoStreams, wantStatus: 413, wantCode: "too_many_events"},
+		{name: "body too large", req: request(bytes.Repeat([]byte(" "), int(logevent.DefaultLimits.MaxBodyBytes)+1), nil, false), active: twoStreams, wantStatus: 413, wantCode: "payload_too_large"},
 		{name: "stream lookup fails", req: request([]byte(`[{}]`), nil, false),
 			active: func(string) ([]stream.Stream, error) { return nil, errors.New("throttled") }, wantStatus: 500, wantCode: "internal"},
 		{name: "SQS refuses: no 202", req: request([]byte(`[{}]`), nil, false), active: twoStreams,
@@ -193,7 +193,7 @@ func TestSampleRequests(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if body, err = event.Decode(body, req.Headers["content-encoding"], event.DefaultLimits); err != nil {
+			if body, err = logevent.Decode(body, req.Headers["content-encoding"], logevent.DefaultLimits); err != nil {
 				t.Fatal(err)
 			}
 			latest, ok := samples.Latest(body)

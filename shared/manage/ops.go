@@ -10,8 +10,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/logstream/logstream/shared/apikey"
-	"github.com/logstream/logstream/shared/event"
 	"github.com/logstream/logstream/shared/httpapi"
+	"github.com/logstream/logstream/shared/logevent"
 	"github.com/logstream/logstream/shared/stream"
 	"github.com/logstream/logstream/shared/testevent"
 )
@@ -23,7 +23,7 @@ type HealthReader interface {
 
 // Emitter publishes events into a project's own event flow, as ingestion does.
 type Emitter interface {
-	Emit(ctx context.Context, projectID string, evs []event.Event) error
+	Emit(ctx context.Context, projectID string, evs []logevent.Event) error
 }
 
 // HealthResponse is the answer of the health route.
@@ -67,7 +67,7 @@ func (a *API) test(ctx context.Context, s stream.Stream) (events.APIGatewayV2HTT
 		return events.APIGatewayV2HTTPResponse{}, notTestable
 	}
 	ev, _ := json.Marshal(map[string]any{
-		"event_id": "test_" + event.NewID(), "timestamp": a.now().UTC().Format(time.RFC3339Nano),
+		"event_id": "test_" + logevent.NewID(), "timestamp": a.now().UTC().Format(time.RFC3339Nano),
 		"type": "logstream.test", "project_id": s.ProjectID, "stream_id": s.ID,
 		"message": "A test event from logstream: if you can read this, the stream works.",
 	})
@@ -96,7 +96,7 @@ func (a *API) emit(ctx context.Context, key apikey.Key, action string, s stream.
 		return
 	}
 	now := a.now().UTC()
-	id := event.NewID()
+	id := logevent.NewID()
 	raw, _ := json.Marshal(map[string]any{
 		"event_id":   id,
 		"timestamp":  now.Format(time.RFC3339Nano),
@@ -107,8 +107,8 @@ func (a *API) emit(ctx context.Context, key apikey.Key, action string, s stream.
 			"destination_type": s.DestinationType, "status": s.Status, "version": s.Version},
 		"outcome": "SUCCESS",
 	})
-	ev := event.Event{ID: id, Time: now, Raw: raw}
-	if err := a.Events.Emit(ctx, s.ProjectID, []event.Event{ev}); err != nil {
+	ev := logevent.Event{ID: id, Time: now, Raw: raw}
+	if err := a.Events.Emit(ctx, s.ProjectID, []logevent.Event{ev}); err != nil {
 		a.log().ErrorContext(ctx, "lifecycle event not published", "project_id", s.ProjectID, "stream_id", s.ID, "type", "logstream.stream."+action, "err", err)
 	}
 }

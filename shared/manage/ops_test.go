@@ -11,13 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/logstream/logstream/shared/event"
+	"github.com/logstream/logstream/shared/logevent"
 	"github.com/logstream/logstream/shared/stream"
 )
 
 type recordedEmits struct{ events []map[string]any }
 
-func (r *recordedEmits) Emit(_ context.Context, projectID string, evs []event.Event) error {
+func (r *recordedEmits) Emit(_ context.Context, projectID string, evs []logevent.Event) error {
 	for _, e := range evs {
 		var m map[string]any
 		json.Unmarshal(e.Raw, &m)

@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/logstream/logstream/shared/event"
 	"github.com/logstream/logstream/shared/httpapi"
+	"github.com/logstream/logstream/shared/logevent"
 	"github.com/logstream/logstream/shared/stream"
 )
 
@@ -34,9 +34,9 @@ func TestStytchErrorAgreesWithNative(t *testing.T) {
 		{name: "precondition", err: httpapi.ErrPreconditionFailed, status: 412, errType: "precondition_failed"},
 		{name: "validation", err: &stream.ValidationError{Field: "destination_type", Msg: "must be DATADOG or GRAFANA_LOKI"}, status: 400, errType: "invalid_argument"},
 		{name: "wrapped validation", err: fmt.Errorf("create: %w", &stream.ValidationError{Field: "name", Msg: "is required"}), status: 400, errType: "invalid_argument"},
-		{name: "event invalid", err: &event.Error{Kind: event.KindInvalid, Code: "invalid_json", Index: -1, Msg: "bad"}, status: 400, errType: "invalid_argument"},
-		{name: "event too large", err: &event.Error{Kind: event.KindTooLarge, Code: "too_large", Index: -1, Msg: "big"}, status: 413, errType: "too_large"},
-		{name: "event unsupported", err: &event.Error{Kind: event.KindUnsupported, Code: "unsupported_media_type", Index: -1, Msg: "xml"}, status: 415, errType: "unsupported_media_type"},
+		{name: "event invalid", err: &logevent.Error{Kind: logevent.KindInvalid, Code: "invalid_json", Index: -1, Msg: "bad"}, status: 400, errType: "invalid_argument"},
+		{name: "event too large", err: &logevent.Error{Kind: logevent.KindTooLarge, Code: "too_large", Index: -1, Msg: "big"}, status: 413, errType: "too_large"},
+		{name: "event unsupported", err: &logevent.Error{Kind: logevent.KindUnsupported, Code: "unsupported_media_type", Index: -1, Msg: "xml"}, status: 415, errType: "unsupported_media_type"},
 		{name: "not found", err: stream.ErrNotFound, status: 404, errType: "not_found"},
 		{name: "conflict", err: stream.ErrConflict, status: 409, errType: "conflict"},
 		{name: "internal", err: errors.New("dynamodb: connection reset"), status: 500, errType: "internal"},

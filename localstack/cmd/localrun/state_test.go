@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/logstream/logstream/shared/bridge"
+	"github.com/logstream/logstream/shared/lokibridge"
 	"github.com/logstream/logstream/shared/secret"
 )
 
@@ -17,8 +17,8 @@ func checkUsable(t *testing.T, c credentials) {
 	if len(c.AdminKey) < 32 {
 		t.Errorf("admin key %d characters, want at least 32", len(c.AdminKey))
 	}
-	if len(c.BridgePassword) < bridge.MinPasswordLength {
-		t.Errorf("bridge password %d characters, want at least %d", len(c.BridgePassword), bridge.MinPasswordLength)
+	if len(c.BridgePassword) < lokibridge.MinPasswordLength {
+		t.Errorf("bridge password %d characters, want at least %d", len(c.BridgePassword), lokibridge.MinPasswordLength)
 	}
 	if _, err := secret.NewLocal(c.SecretKey); err != nil {
 		t.Errorf("secret key: %v", err)

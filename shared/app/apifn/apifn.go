@@ -15,9 +15,9 @@ import (
 	"github.com/logstream/logstream/shared/app/ingestfn"
 	"github.com/logstream/logstream/shared/app/sealing"
 	"github.com/logstream/logstream/shared/destination"
-	"github.com/logstream/logstream/shared/event"
 	"github.com/logstream/logstream/shared/ingest"
 	"github.com/logstream/logstream/shared/invoke"
+	"github.com/logstream/logstream/shared/logevent"
 	"github.com/logstream/logstream/shared/manage"
 	"github.com/logstream/logstream/shared/netguard"
 	"github.com/logstream/logstream/shared/queue"
@@ -118,7 +118,7 @@ func New(ctx context.Context, getenv app.Getenv) (app.HTTPHandler, error) {
 			Streams:   &store.Streams{Client: db, Table: c.Table},
 			Publisher: &queue.Publisher{Client: sqs.NewFromConfig(awsCfg)},
 			QueueURLs: c.QueueURLs,
-			Limits:    event.DefaultLimits,
+			Limits:    logevent.DefaultLimits,
 			Log:       log,
 		},
 		Validator: stream.Validator{Net: netguard.Policy{AllowPrivate: c.AllowPrivateEndpoints}},

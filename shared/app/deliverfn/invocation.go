@@ -11,7 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/logstream/logstream/shared/deliver"
-	"github.com/logstream/logstream/shared/event"
+	"github.com/logstream/logstream/shared/logevent"
 	"github.com/logstream/logstream/shared/sink"
 	"github.com/logstream/logstream/shared/testevent"
 )
@@ -107,7 +107,7 @@ func (t *Tester) Test(ctx context.Context, req testevent.Request) (testevent.Res
 		now = t.Now
 	}
 	sendCtx, answered := sink.WithAnswerStatus(ctx)
-	err = t.Sender.Send(sendCtx, s, deliver.Batch{Events: []json.RawMessage{req.Event}, Key: "test-" + event.NewID(), EnqueuedAt: now().UTC()})
+	err = t.Sender.Send(sendCtx, s, deliver.Batch{Events: []json.RawMessage{req.Event}, Key: "test-" + logevent.NewID(), EnqueuedAt: now().UTC()})
 	// The error's text is redacted where the answer became it (deliver.Sender):
 	// a read-only key sees this message.
 	res := testevent.Result{OK: err == nil, StatusCode: answered(), Message: "the destination accepted the test event"}

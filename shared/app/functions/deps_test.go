@@ -87,8 +87,8 @@ var delivery = sdk.with(links{
 		// apikey's domain code (no client, no I/O) into delivery too.
 		"shared/apikey",
 		// It answers the test route's invocation (testevent), naming the
-		// test batch with event.NewID.
-		"shared/testevent", "shared/event", "shared/jsonobj",
+		// test batch with logevent.NewID.
+		"shared/testevent", "shared/logevent", "shared/jsonobj",
 	}),
 	external: slices.Concat(dynamodb, sqs, kms, gzip, uuid, ssrf),
 })
@@ -108,7 +108,7 @@ var senders = map[string]links{
 // parser, the stream list and the queues.
 var ingestion = links{
 	internal: slices.Concat(streamModel, []string{
-		"shared/app/ingestfn", "shared/app/adminkey", "shared/apikey", "shared/event", "shared/httpapi", "shared/httpapi/request",
+		"shared/app/ingestfn", "shared/app/adminkey", "shared/apikey", "shared/logevent", "shared/httpapi", "shared/httpapi/request",
 		"shared/ingest", "shared/envelope", "shared/queue", "shared/store", "shared/jsonobj",
 	}),
 	external: slices.Concat(dynamodb, sqs, secretsmanager, gzip, uuid, ssrf),
@@ -129,7 +129,7 @@ func allowed() map[string]links {
 		}),
 		// The bridge archives Loki pushes in S3: no table, no queue, no sender.
 		topology.FunctionLokiBridge: sdk.with(links{
-			internal: []string{"shared/app/lokibridgefn", "shared/bridge", "shared/lokipush", "shared/archive", "shared/event",
+			internal: []string{"shared/app/lokibridgefn", "shared/lokibridge", "shared/lokipush", "shared/lokibridge/archive", "shared/logevent",
 				"shared/httpapi/request", "shared/jsonobj", "shared/topology",
 				// topology derives the deployed shape from destination's one list of
 				// types, so reading topology's variable names brings the destination

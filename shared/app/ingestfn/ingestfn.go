@@ -12,8 +12,8 @@ import (
 	"github.com/logstream/logstream/shared/app"
 	"github.com/logstream/logstream/shared/app/adminkey"
 	"github.com/logstream/logstream/shared/destination"
-	"github.com/logstream/logstream/shared/event"
 	"github.com/logstream/logstream/shared/ingest"
+	"github.com/logstream/logstream/shared/logevent"
 	"github.com/logstream/logstream/shared/queue"
 	"github.com/logstream/logstream/shared/store"
 	"github.com/logstream/logstream/shared/topology"
@@ -79,7 +79,7 @@ func New(ctx context.Context, getenv app.Getenv) (app.HTTPHandler, error) {
 		Streams:   &store.Streams{Client: db, Table: c.Table}, // routing only: no secrets
 		Publisher: &queue.Publisher{Client: sqs.NewFromConfig(awsCfg)},
 		QueueURLs: c.QueueURLs,
-		Limits:    event.DefaultLimits,
+		Limits:    logevent.DefaultLimits,
 		CacheTTL:  c.StreamCacheTTL,
 		Log:       app.Logger(),
 	}

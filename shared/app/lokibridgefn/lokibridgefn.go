@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/logstream/logstream/shared/app"
-	"github.com/logstream/logstream/shared/bridge"
+	"github.com/logstream/logstream/shared/lokibridge"
 	"github.com/logstream/logstream/shared/lokipush"
 	"github.com/logstream/logstream/shared/topology"
 )
@@ -56,15 +56,15 @@ func New(ctx context.Context, getenv app.Getenv) (app.HTTPHandler, error) {
 		}
 		doc = aws.ToString(out.SecretString)
 	}
-	creds, err := bridge.ParseCredentials([]byte(doc))
+	creds, err := lokibridge.ParseCredentials([]byte(doc))
 	if err != nil {
 		return nil, fmt.Errorf("config: bridge credentials: %w", err)
 	}
-	store, err := bridge.NewS3Store(awsCfg, bridge.S3Options{Bucket: c.ArchiveBucket, UsePathStyle: c.S3PathStyle})
+	store, err := lokibridge.NewS3Store(awsCfg, lokibridge.S3Options{Bucket: c.ArchiveBucket, UsePathStyle: c.S3PathStyle})
 	if err != nil {
 		return nil, err
 	}
-	h, err := bridge.New(bridge.Config{Store: store, Credentials: creds, Limits: lokipush.DefaultLimits(), Log: app.Logger()})
+	h, err := lokibridge.New(lokibridge.Config{Store: store, Credentials: creds, Limits: lokipush.DefaultLimits(), Log: app.Logger()})
 	if err != nil {
 		return nil, err
 	}

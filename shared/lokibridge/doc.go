@@ -1,4 +1,4 @@
-// Package bridge is the Loki-compatible S3 bridge: an HTTP handler, for a
+// Package lokibridge is the Loki-compatible S3 bridge: an HTTP handler, for a
 // Lambda behind a Function URL or API Gateway's HTTP API (both send payload
 // format 2.0), that takes Loki push requests from any Loki client (Promtail,
 // Alloy, the Docker driver, Vector, Fluent Bit, Stytch …) and archives each
@@ -27,4 +27,4 @@
 // The tenant is X-Scope-OrgID, Loki's tenant header, when the client sends
 // one, and otherwise the authenticated username: every credential may write
 // for any tenant, as with a Loki behind an authenticating proxy.
-package bridge
+package lokibridge

@@ -1,4 +1,4 @@
-// Package event parses the batches of activity events a platform posts to
+// Package logevent parses the batches of activity events a platform posts to
 // logstream and stamps each event with a stable id and a timestamp.
 //
 // An event is any JSON object. logstream owns two fields of it: event_id (kept
@@ -8,7 +8,7 @@
 // time of ingestion). The timestamp must lie in a plausible Window around the
 // time of ingestion. Types starting with ReservedTypePrefix are logstream's own.
 // Every other field passes through untouched.
-package event
+package logevent
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package bridge_test
+package lokibridge_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	samples "github.com/logstream/logstream/events"
-	"github.com/logstream/logstream/shared/bridge"
+	"github.com/logstream/logstream/shared/lokibridge"
 )
 
 type sampleStore struct{ keys []string }
@@ -22,13 +22,13 @@ func (s *sampleStore) Check(context.Context) error { return nil }
 
 // The API Gateway samples in events/ are answered by the real handler.
 func TestAPIGatewaySamples(t *testing.T) {
-	creds, err := bridge.NewCredentials(bridge.Credential{Username: "logstream", Password: "<the bridge password>"})
+	creds, err := lokibridge.NewCredentials(lokibridge.Credential{Username: "logstream", Password: "<the bridge password>"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	store := &sampleStore{}
 	// The clock reads the push sample's day, 2026-11-23.
-	h, err := bridge.New(bridge.Config{Store: store, Credentials: creds,
+	h, err := lokibridge.New(lokibridge.Config{Store: store, Credentials: creds,
 		Now: func() time.Time { return time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC) }})
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package bridge
+package lokibridge
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/logstream/logstream/shared/archive"
+	"github.com/logstream/logstream/shared/lokibridge/archive"
 )
 
 // maxKeyBytes is S3's limit on an object key: "a sequence of Unicode

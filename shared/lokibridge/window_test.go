@@ -1,4 +1,4 @@
-package bridge
+package lokibridge
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/logstream/logstream/shared/event"
+	"github.com/logstream/logstream/shared/logevent"
 	"github.com/logstream/logstream/shared/lokipush"
 	"github.com/logstream/logstream/shared/lokipush/pushtest"
 )
@@ -34,7 +34,7 @@ func nanos(t time.Time) string { return strconv.FormatInt(t.UnixNano(), 10) }
 // creation_grace_period); nothing implausible reaches the archive (the probe's
 // "-5" was archived under dt=1969-12-31).
 func TestImplausibleEntryTimesAreRefused(t *testing.T) {
-	w := event.DefaultWindow
+	w := logevent.DefaultWindow
 	tests := []struct {
 		name string
 		ns   string

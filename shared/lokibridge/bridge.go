@@ -1,4 +1,4 @@
-package bridge
+package lokibridge
 
 import (
 	"cmp"
@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/logstream/logstream/shared/archive"
-	"github.com/logstream/logstream/shared/event"
+	"github.com/logstream/logstream/shared/lokibridge/archive"
 	httpreq "github.com/logstream/logstream/shared/httpapi/request"
+	"github.com/logstream/logstream/shared/logevent"
 	"github.com/logstream/logstream/shared/lokipush"
 )
 
@@ -48,7 +48,7 @@ type Config struct {
 	// Window bounds the entries' times around Now, as Loki's
 	// reject_old_samples_max_age and creation_grace_period do: ingestion's
 	// window (event.DefaultWindow) when zero.
-	Window event.Window
+	Window logevent.Window
 	// Now is the clock the window is applied with (default time.Now).
 	Now func() time.Time
 }
@@ -71,7 +71,7 @@ type Handler struct {
 	creds  Credentials
 	limits lokipush.Limits
 	log    *slog.Logger
-	window event.Window
+	window logevent.Window
 	now    func() time.Time
 }
 
@@ -82,8 +82,8 @@ func New(cfg Config) (*Handler, error) {
 	}
 	h := &Handler{store: cfg.Store, creds: cfg.Credentials, limits: cfg.Limits, log: cmp.Or(cfg.Log, slog.Default()),
 		window: cfg.Window, now: cfg.Now}
-	if h.window == (event.Window{}) {
-		h.window = event.DefaultWindow
+	if h.window == (logevent.Window{}) {
+		h.window = logevent.DefaultWindow
 	}
 	if h.now == nil {
 		h.now = time.Now

@@ -1,4 +1,4 @@
-package bridge
+package lokibridge
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/logstream/logstream/localstack/standin"
-	"github.com/logstream/logstream/shared/archive"
+	"github.com/logstream/logstream/shared/lokibridge/archive"
 	"github.com/logstream/logstream/shared/lokipush"
 	"github.com/logstream/logstream/shared/lokipush/pushtest"
 	"github.com/logstream/logstream/shared/sink/sinktest"

@@ -1,4 +1,4 @@
-package bridge
+package lokibridge
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/logstream/logstream/shared/archive"
+	"github.com/logstream/logstream/shared/lokibridge/archive"
 )
 
 // MinPasswordLength is the shortest password ParseCredentials accepts: with

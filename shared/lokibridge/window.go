@@ -1,10 +1,10 @@
-package bridge
+package lokibridge
 
 import (
 	"fmt"
 	"time"
 
-	"github.com/logstream/logstream/shared/event"
+	"github.com/logstream/logstream/shared/logevent"
 	"github.com/logstream/logstream/shared/lokipush"
 )
 
@@ -21,7 +21,7 @@ const (
 // the streams it leaves empty. It returns how many entries it removed, how
 // many are left, and, when it removed any, the message for the client: the
 // first one's, worded as Loki's, and how many more there were.
-func dropImplausible(pr *lokipush.Request, win event.Window, now time.Time) (refused, kept int, msg string) {
+func dropImplausible(pr *lokipush.Request, win logevent.Window, now time.Time) (refused, kept int, msg string) {
 	oldest, newest := win.Bounds(now)
 	streams := pr.Streams[:0]
 	for _, s := range pr.Streams {

@@ -1,4 +1,4 @@
-package bridge
+package lokibridge
 
 import (
 	"encoding/base64"
