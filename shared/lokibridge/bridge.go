@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/logstream/logstream/shared/lokibridge/archive"
 	httpreq "github.com/logstream/logstream/shared/httpapi/request"
 	"github.com/logstream/logstream/shared/logevent"
+	"github.com/logstream/logstream/shared/lokibridge/archive"
 	"github.com/logstream/logstream/shared/lokipush"
 )
 
