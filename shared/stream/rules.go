@@ -2,7 +2,6 @@ package stream
 
 import (
 	"path"
-	"regexp"
 	"strings"
 )
 
@@ -53,15 +52,13 @@ const (
 	maxPathDepth  = 10
 )
 
-var segmentPattern = regexp.MustCompile(`^[A-Za-z0-9_$@-]{1,64}$`)
-
 func checkFieldPath(field, p string) *ValidationError {
 	segs := strings.Split(p, ".")
 	if p == "" || len(segs) > maxPathDepth {
 		return invalid(field, "must be a dotted path of at most %d names", maxPathDepth)
 	}
 	for _, s := range segs {
-		if !segmentPattern.MatchString(s) {
+		if !validSegment(s) {
 			return invalid(field, "segment %q must be 1-64 letters, digits, _ $ @ or -", s)
 		}
 	}

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -84,17 +83,6 @@ func (e *ValidationError) Error() string {
 func invalid(field, format string, args ...any) *ValidationError {
 	return &ValidationError{Field: field, Msg: fmt.Sprintf(format, args...)}
 }
-
-var (
-	projectIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
-	streamIDPattern  = regexp.MustCompile(`^str_[0-9a-f]{32}$`)
-)
-
-// ValidProjectID reports whether id can name a project.
-func ValidProjectID(id string) bool { return projectIDPattern.MatchString(id) }
-
-// ValidStreamID reports whether id has the form NewID produces.
-func ValidStreamID(id string) bool { return streamIDPattern.MatchString(id) }
 
 // NewID returns a new stream id: "str_" and a time-ordered UUIDv7 in hex.
 func NewID() string {
