@@ -1,7 +1,6 @@
 package destination
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode"
@@ -76,7 +75,7 @@ func DatadogSites() []string {
 	return out
 }
 
-var datadogAPIKey = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
+var datadogAPIKey = lazyRegexp(`^[0-9a-fA-F]{32}$`)
 
 const (
 	maxDatadogAttr = 100
@@ -106,7 +105,7 @@ func (c *DatadogConfig) validate(netguard.Policy) *FieldError {
 		return invalid("api_key", "is required")
 	}
 	// Datadog API keys are 32 hexadecimal characters.
-	if !datadogAPIKey.MatchString(c.APIKey) {
+	if !datadogAPIKey().MatchString(c.APIKey) {
 		return invalid("api_key", "must be a Datadog API key: 32 hexadecimal characters")
 	}
 

@@ -1,7 +1,6 @@
 package destination
 
 import (
-	"regexp"
 	"strings"
 
 	"github.com/logstream/logstream/shared/netguard"
@@ -58,7 +57,7 @@ func (c *EventBridgeConfig) SecretBindings() map[string][]string { return nil }
 const EventBridgeDefaultSource = "logstream"
 
 var (
-	eventBusARN = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):events:([^:]*):([^:]*):event-bus/(.*)$`)
+	eventBusARN = lazyRegexp(`^arn:(aws|aws-cn|aws-us-gov):events:([^:]*):([^:]*):event-bus/(.*)$`)
 	// EventBridge CreateEventBus Name: 1–256 characters matching
 	// [/\.\-_A-Za-z0-9]+, and "Custom event bus names can't contain the /
 	// character" (only partner buses, which take no PutEvents from
@@ -79,18 +78,18 @@ func (c *EventBridgeConfig) validate(netguard.Policy) *FieldError {
 	if c.EventBusARN == "" {
 		return invalid("event_bus_arn", "is required")
 	}
-	m := eventBusARN.FindStringSubmatch(c.EventBusARN)
+	m := eventBusARN().FindStringSubmatch(c.EventBusARN)
 	if m == nil {
 		return invalid("event_bus_arn", "must be an event bus ARN: arn:aws:events:<region>:<account>:event-bus/<name>")
 	}
 	partition, region, account, name := m[1], m[2], m[3], m[4]
-	if !awsRegionPattern.MatchString(region) {
+	if !awsRegionPattern().MatchString(region) {
 		return invalid("event_bus_arn", "has an invalid region %q", region)
 	}
 	if awsPartition(region) != partition {
 		return invalid("event_bus_arn", "region %s is not in partition %s", region, partition)
 	}
-	if !awsAccountID.MatchString(account) {
+	if !awsAccountID().MatchString(account) {
 		return invalid("event_bus_arn", "must hold a 12-digit account ID")
 	}
 	if !eventBusName.MatchString(name) {

@@ -3,7 +3,6 @@ package destination
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"regexp"
 	"strings"
 
 	"github.com/logstream/logstream/shared/netguard"
@@ -84,7 +83,7 @@ var reservedHeaders = map[string]bool{
 	"webhook-id": true, "webhook-timestamp": true, "webhook-signature": true,
 }
 
-var signingSecretShape = regexp.MustCompile(`^whsec_[A-Za-z0-9+/]+={0,2}$`)
+var signingSecretShape = lazyRegexp(`^whsec_[A-Za-z0-9+/]+={0,2}$`)
 
 // NewSigningSecret returns a new random Standard Webhooks signing secret:
 // "whsec_" and the base64 of 32 random bytes.
@@ -98,7 +97,7 @@ func NewSigningSecret() string {
 // validSigningSecret reports whether s is "whsec_" and the canonical
 // base64 of 24 to 64 bytes.
 func validSigningSecret(s string) bool {
-	if !signingSecretShape.MatchString(s) {
+	if !signingSecretShape().MatchString(s) {
 		return false
 	}
 	key, err := base64.StdEncoding.Strict().DecodeString(strings.TrimPrefix(s, signingSecretPrefix))

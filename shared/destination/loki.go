@@ -1,7 +1,6 @@
 package destination
 
 import (
-	"regexp"
 	"strings"
 
 	"github.com/logstream/logstream/shared/netguard"
@@ -69,7 +68,7 @@ const (
 var (
 	// Prometheus data model: label names match [a-zA-Z_][a-zA-Z0-9_]*, and
 	// names beginning with __ are reserved for internal use.
-	lokiLabelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+	lokiLabelName = lazyRegexp(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 	// Loki, like Mimir and Cortex, takes its tenant ID rules from dskit's
 	// tenant.ValidTenantID: at most 150 bytes of letters, digits and
 	// ! - _ . * ' ( ), and never "." or ".." ("Manage tenant isolation",
@@ -166,7 +165,7 @@ func (c *GrafanaLokiConfig) validate(p netguard.Policy) *FieldError {
 	for _, name := range sortedKeys(c.Labels) {
 		field := "labels." + name
 		switch {
-		case !lokiLabelName.MatchString(name) || len(name) > maxLokiLabelName:
+		case !lokiLabelName().MatchString(name) || len(name) > maxLokiLabelName:
 			return invalid(field, "label names must match [a-zA-Z_][a-zA-Z0-9_]* and be at most %d characters", maxLokiLabelName)
 		case strings.HasPrefix(name, "__"):
 			return invalid(field, "label names beginning with __ are reserved by Loki")

@@ -2,7 +2,6 @@ package destination
 
 import (
 	"net/netip"
-	"regexp"
 	"strings"
 
 	"github.com/logstream/logstream/shared/netguard"
@@ -58,13 +57,13 @@ func (c *S3Config) Secrets() map[string]*string { return map[string]*string{} }
 func (c *S3Config) SecretBindings() map[string][]string { return nil }
 
 var (
-	s3BucketChars = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
-	dottedQuad    = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$`)
-	iamRoleARN    = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):iam::([^:]*):role/(.+)$`)
+	s3BucketChars = lazyRegexp(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	dottedQuad    = lazyRegexp(`^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$`)
+	iamRoleARN    = lazyRegexp(`^arn:(aws|aws-cn|aws-us-gov):iam::([^:]*):role/(.+)$`)
 	// IAM names (IAM User Guide, IAM and AWS STS quotas → IAM name
 	// requirements): role names and path segments are alphanumeric plus
 	// + = , . @ _ -.
-	iamName = regexp.MustCompile(`^[A-Za-z0-9+=,.@_-]+$`)
+	iamName = lazyRegexp(`^[A-Za-z0-9+=,.@_-]+$`)
 )
 
 // General purpose bucket naming rules (Amazon S3 User Guide): reserved
@@ -89,11 +88,11 @@ func s3BucketProblem(b string) string {
 	switch {
 	case len(b) < 3 || len(b) > 63:
 		return "must be 3 to 63 characters"
-	case !s3BucketChars.MatchString(b):
+	case !s3BucketChars().MatchString(b):
 		return "may hold only lowercase letters, digits, dots and hyphens, and must begin and end with a letter or digit"
 	case strings.Contains(b, ".."):
 		return "must not contain two adjacent periods"
-	case dottedQuad.MatchString(b):
+	case dottedQuad().MatchString(b):
 		return "must not be formatted as an IP address"
 	}
 	if _, err := netip.ParseAddr(b); err == nil {
@@ -144,7 +143,7 @@ func (c *S3Config) validate(netguard.Policy) *FieldError {
 
 	c.RoleARN = strings.TrimSpace(c.RoleARN)
 	if c.RoleARN != "" {
-		m := iamRoleARN.FindStringSubmatch(c.RoleARN)
+		m := iamRoleARN().FindStringSubmatch(c.RoleARN)
 		if m == nil {
 			return invalid("role_arn", "must be an IAM role ARN: arn:aws:iam::<account>:role/<name>")
 		}
@@ -152,19 +151,19 @@ func (c *S3Config) validate(netguard.Policy) *FieldError {
 		if partition != awsPartition(c.Region) {
 			return invalid("role_arn", "partition %s does not match region %s", partition, c.Region)
 		}
-		if !awsAccountID.MatchString(account) {
+		if !awsAccountID().MatchString(account) {
 			return invalid("role_arn", "must hold a 12-digit account ID")
 		}
 		segs := strings.Split(pathName, "/")
 		name := segs[len(segs)-1]
-		if len(name) > maxIAMRoleName || !iamName.MatchString(name) {
+		if len(name) > maxIAMRoleName || !iamName().MatchString(name) {
 			return invalid("role_arn", "role name must be 1 to 64 letters, digits and + = , . @ _ -")
 		}
 		if len(pathName)-len(name)+1 > maxIAMPath {
 			return invalid("role_arn", "role path must be at most %d characters", maxIAMPath)
 		}
 		for _, s := range segs[:len(segs)-1] {
-			if !iamName.MatchString(s) {
+			if !iamName().MatchString(s) {
 				return invalid("role_arn", "role path segments must be letters, digits and + = , . @ _ -")
 			}
 		}

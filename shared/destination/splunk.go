@@ -1,7 +1,6 @@
 package destination
 
 import (
-	"regexp"
 	"strings"
 
 	"github.com/logstream/logstream/shared/netguard"
@@ -101,16 +100,16 @@ var (
 	// generate a token, it generates the token in the form of a globally
 	// unique identifier (GUID)" (Splunk, Format events for HTTP Event
 	// Collector → HEC token).
-	splunkToken = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	splunkToken = lazyRegexp(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 	// indexes.conf.spec: "Index names must consist of only numbers,
 	// lowercase letters, underscores, and hyphens. They cannot begin with an
 	// underscore or hyphen, or contain the word "kvstore"."
-	splunkIndex = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+	splunkIndex = lazyRegexp(`^[a-z0-9][a-z0-9_-]*$`)
 	// Splunk documents no character set for source types; they name
 	// props.conf stanzas and appear in searches as sourcetype=…, so logstream
 	// keeps to the characters Splunk's own source types use ("_json",
 	// "aws:cloudtrail", "access_combined").
-	splunkSourcetype = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.:/-]*$`)
+	splunkSourcetype = lazyRegexp(`^[A-Za-z0-9_][A-Za-z0-9_.:/-]*$`)
 )
 
 const (
@@ -183,13 +182,13 @@ func (c *SplunkHECConfig) validate(p netguard.Policy) *FieldError {
 	if c.Token == "" {
 		return invalid("token", "is required")
 	}
-	if !splunkToken.MatchString(c.Token) {
+	if !splunkToken().MatchString(c.Token) {
 		return invalid("token", "must be a HEC token: a GUID such as 12345678-9abc-def0-1234-56789abcdef0")
 	}
 
 	c.Index = strings.TrimSpace(c.Index)
 	if c.Index != "" {
-		if len(c.Index) > maxSplunkIndex || !splunkIndex.MatchString(c.Index) || strings.Contains(c.Index, "kvstore") {
+		if len(c.Index) > maxSplunkIndex || !splunkIndex().MatchString(c.Index) || strings.Contains(c.Index, "kvstore") {
 			return invalid("index", "must be at most %d lowercase letters, digits, _ and -, not begin with _ or -, and not contain \"kvstore\"", maxSplunkIndex)
 		}
 	}
@@ -198,7 +197,7 @@ func (c *SplunkHECConfig) validate(p netguard.Policy) *FieldError {
 		return err
 	}
 	c.Sourcetype = strings.TrimSpace(c.Sourcetype)
-	if c.Sourcetype != "" && (len(c.Sourcetype) > maxSplunkSourcetype || !splunkSourcetype.MatchString(c.Sourcetype)) {
+	if c.Sourcetype != "" && (len(c.Sourcetype) > maxSplunkSourcetype || !splunkSourcetype().MatchString(c.Sourcetype)) {
 		return invalid("sourcetype", "must be at most %d letters, digits and _ . : / -, starting with a letter, digit or _", maxSplunkSourcetype)
 	}
 	return nil
