@@ -151,6 +151,9 @@ type Core struct {
 	// response is returned before Lambda stops the function (default 2 s, at
 	// most a quarter of the time left).
 	Margin time.Duration
+	// Breaker defers the messages of a stream whose destination keeps
+	// failing, without a request, until a probe succeeds (optional).
+	Breaker *Breaker
 	// Concurrency is how many streams are delivered at once (default 4).
 	Concurrency int
 	// Log receives the core's log lines (default slog.Default()).
@@ -324,10 +327,27 @@ func (c *Core) deliverGroup(ctx context.Context, g *group) []Delay {
 		log.ErrorContext(ctx, "load stream", "err", err)
 		return c.retryAll(g.msgs, 0)
 	}
+	var held []Delay // messages a probe does not carry
+	key := [2]string{g.projectID, g.streamID}
+	if st.Status == stream.StatusActive {
+		ok, probe, wait := c.Breaker.Allow(key)
+		if !ok {
+			n := countEvents(g.msgs)
+			log.InfoContext(ctx, "circuit open: deferring without a request", "messages", len(g.msgs), "events", n, "retry_in", wait)
+			c.record(ctx, g, 0, n, "not sent: the destination kept failing; deferred until a probe succeeds")
+			return c.retryAll(g.msgs, wait)
+		}
+		if probe && len(g.msgs) > 1 {
+			// One message probes; the rest wait their turn on the schedule.
+			held = c.retryAll(g.msgs[1:], 0)
+			g = &group{projectID: g.projectID, streamID: g.streamID, msgs: g.msgs[:1]}
+		}
+	}
 	d := &delivery{core: c, ctx: ctx, st: st, out: make([]outcome, len(g.msgs))}
 	switch st.Status {
 	case stream.StatusActive:
 		d.run(g.msgs)
+		c.Breaker.Done(key, d.failing())
 	case stream.StatusSuspended:
 		// Suspended by logstream itself: these were queued before it
 		// happened, and are kept for a redrive once the customer fixes it.
@@ -372,7 +392,7 @@ func (c *Core) deliverGroup(ctx context.Context, g *group) []Delay {
 			"events_to_retry", retried, "requests", d.requests, "reason", reason)
 	}
 	c.record(ctx, g, d.delivered, parked+retried, reason)
-	return again
+	return append(again, held...)
 }
 
 func (c *Core) retryAll(msgs []message, after time.Duration) []Delay {

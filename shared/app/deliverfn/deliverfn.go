@@ -144,13 +144,16 @@ func New(ctx context.Context, getenv app.Getenv, p Pipeline) (func(context.Conte
 	log := app.Logger().With("destination_type", p.Type)
 	h := &Handler{
 		Core: &deliver.Core{
-			Streams:  streams,
-			Health:   streams,
-			Suspend:  streams,
-			Sender:   sender,
-			Limits:   p.Limits,
-			Queue:    &queue.Redelivery{Client: sqs.NewFromConfig(awsCfg), QueueURL: c.QueueURL, DLQURL: c.DLQURL},
-			Backoff:  deliver.Backoff{Base: c.RetryBase, Max: c.RetryMax},
+			Streams: streams,
+			Health:  streams,
+			Suspend: streams,
+			Sender:  sender,
+			Limits:  p.Limits,
+			Queue:   &queue.Redelivery{Client: sqs.NewFromConfig(awsCfg), QueueURL: c.QueueURL, DLQURL: c.DLQURL},
+			Backoff: deliver.Backoff{Base: c.RetryBase, Max: c.RetryMax},
+			// A dead endpoint costs this container three slow invocations,
+			// then a probe per open period on the retry schedule (issue 11).
+			Breaker:  &deliver.Breaker{Base: c.RetryBase, Max: c.RetryMax},
 			CacheTTL: c.StreamCacheTTL,
 			Log:      log,
 		},
