@@ -108,6 +108,10 @@ func newFunction(scope constructs.Construct, p functionProps) (awslambda.Functio
 		ApplicationLogLevelV2: awslambda.ApplicationLogLevel_INFO,
 		SystemLogLevelV2:      awslambda.SystemLogLevel_INFO,
 		LogGroup:              logs,
+		// Ingestion and the API reserve concurrency (topology sizes it),
+		// so delivery can never throttle them; nil leaves a function in
+		// the account's unreserved pool.
+		ReservedConcurrentExecutions: optionalNumber(f.ReservedConcurrency),
 	})
 	awscdk.Tags_Of(fn).Add(jsii.String(FunctionIDTag), jsii.String(f.ID), nil)
 
@@ -120,6 +124,9 @@ func newFunction(scope constructs.Construct, p functionProps) (awslambda.Functio
 			BatchSize:               jsii.Number(float64(s.BatchSize)),
 			MaxBatchingWindow:       seconds(s.MaxBatchingWindow),
 			ReportBatchItemFailures: jsii.Bool(s.ReportBatchItemFailures),
+			// ScalingConfig.MaximumConcurrency: above it messages wait
+			// in the queue instead of taking more of the account.
+			MaxConcurrency: jsii.Number(float64(s.MaxConcurrency)),
 		}))
 	}
 
@@ -127,6 +134,14 @@ func newFunction(scope constructs.Construct, p functionProps) (awslambda.Functio
 		return nil, err
 	}
 	return fn, nil
+}
+
+// optionalNumber is n for CDK, or nil (the property left out) for 0.
+func optionalNumber(n int) *float64 {
+	if n == 0 {
+		return nil
+	}
+	return jsii.Number(float64(n))
 }
 
 // grant gives fn exactly what its role's code does, nothing else. A role it

@@ -151,8 +151,14 @@ func ManifestFromTemplate(tpl map[string]any) (topology.Manifest, error) {
 		for _, t := range types {
 			report = report || t == "ReportBatchItemFailures"
 		}
+		scaling, _ := p["ScalingConfig"].(map[string]any)
+		maxConcurrency, err := intOr(scaling["MaximumConcurrency"], 0) // none: no limit
+		if err != nil {
+			return m, fmt.Errorf("mapping %s ScalingConfig.MaximumConcurrency: %w", id, err)
+		}
 		m.Mappings = append(m.Mappings, topology.ManifestMapping{Function: fid, Queue: queueName,
-			BatchSize: batch, MaxBatchingWindowSeconds: window, ReportBatchItemFailures: report})
+			BatchSize: batch, MaxBatchingWindowSeconds: window, ReportBatchItemFailures: report,
+			MaximumConcurrency: maxConcurrency})
 	}
 	m.Sort()
 	return m, nil
@@ -293,6 +299,12 @@ func TestManifestDetectsDrift(t *testing.T) {
 		{"batch item failures off", func(t *testing.T, tpl map[string]any) {
 			delete(mapping(t, tpl), "FunctionResponseTypes")
 		}},
+		{"mapping without maximum concurrency", func(t *testing.T, tpl map[string]any) {
+			delete(mapping(t, tpl), "ScalingConfig")
+		}},
+		{"maximum concurrency", func(t *testing.T, tpl map[string]any) {
+			mapping(t, tpl)["ScalingConfig"] = map[string]any{"MaximumConcurrency": float64(deliver.Source.MaxConcurrency + 1)}
+		}},
 		{"mapping reads the DLQ", func(t *testing.T, tpl map[string]any) {
 			dlqID := logicalIDIn(t, tpl, "AWS::SQS::Queue", "QueueName", q.DLQName)
 			mapping(t, tpl)["EventSourceArn"] =
@@ -326,6 +338,7 @@ func TestManifestDetectsDrift(t *testing.T) {
 		{"queue maxReceiveCount", func(m *topology.Manifest) { m.Queues[0].MaxReceiveCount++ }},
 		{"function env name", func(m *topology.Manifest) { m.Functions[0].EnvNames[0] += "_X" }},
 		{"mapping batching window", func(m *topology.Manifest) { m.Mappings[0].MaxBatchingWindowSeconds++ }},
+		{"mapping maximum concurrency", func(m *topology.Manifest) { m.Mappings[0].MaximumConcurrency++ }},
 		{"extra route", func(m *topology.Manifest) { m.Routes = append(m.Routes, "GET /v1/other") }},
 	}
 	got, err := ManifestFromTemplate(s.json)

@@ -337,6 +337,7 @@ func TestEventSourceMappings(t *testing.T) {
 					"FunctionResponseTypes":          arr("ReportBatchItemFailures"),
 					"BatchSize":                      f.Source.BatchSize,
 					"MaximumBatchingWindowInSeconds": f.Source.MaxBatchingWindow.Seconds(),
+					"ScalingConfig":                  map[string]any{"MaximumConcurrency": f.Source.MaxConcurrency},
 				}))
 			})
 		})
@@ -344,6 +345,40 @@ func TestEventSourceMappings(t *testing.T) {
 	must(t, "no other mappings", func() {
 		s.template.ResourceCountIs(jsii.String("AWS::Lambda::EventSourceMapping"), jsii.Number(float64(sources)))
 	})
+}
+
+// The concurrency guards (issue 11): every delivery mapping has its
+// maximum, which the test above asserts per mapping; here, every mapping
+// in the template has one (2–1000), and ingestion and the API, and no
+// other function, reserve what the spec says.
+func TestConcurrencyGuards(t *testing.T) {
+	s := synth(t)
+	for id, r := range s.resources("AWS::Lambda::EventSourceMapping") {
+		scaling, _ := propsOf(r)["ScalingConfig"].(map[string]any)
+		if n, ok := scaling["MaximumConcurrency"].(float64); !ok || n < 2 || n > 1000 {
+			t.Errorf("mapping %s: ScalingConfig %v, want a MaximumConcurrency of 2-1000", id, propsOf(r)["ScalingConfig"])
+		}
+	}
+	reserved := map[string]int{}
+	for _, f := range s.spec.Functions {
+		if f.ReservedConcurrency != 0 {
+			reserved[f.ID] = f.ReservedConcurrency
+		}
+	}
+	if want := map[string]int{topology.FunctionIngest: topology.DefaultIngestReservedConcurrency,
+		topology.FunctionAPI: topology.DefaultAPIReservedConcurrency}; !reflect.DeepEqual(reserved, want) {
+		t.Fatalf("spec reserves %v, want %v", reserved, want)
+	}
+	for _, f := range s.spec.Functions {
+		id := s.logicalID(t, "AWS::Lambda::Function", "FunctionName", f.Name)
+		got, set := propsOf(s.resources("AWS::Lambda::Function")[id])["ReservedConcurrentExecutions"]
+		switch want, reserves := reserved[f.ID]; {
+		case reserves && got != float64(want):
+			t.Errorf("%s: ReservedConcurrentExecutions %v, want %d", f.ID, got, want)
+		case !reserves && set:
+			t.Errorf("%s: ReservedConcurrentExecutions %v, want none (the unreserved pool)", f.ID, got)
+		}
+	}
 }
 
 func TestRoutes(t *testing.T) {

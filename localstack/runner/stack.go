@@ -357,6 +357,9 @@ func (s *Stack) Manifest(ctx context.Context) (topology.Manifest, error) {
 			BatchSize:                mp.source.BatchSize,
 			MaxBatchingWindowSeconds: int(mp.source.MaxBatchingWindow / time.Second),
 			ReportBatchItemFailures:  mp.source.ReportBatchItemFailures,
+			// As configured from the spec; the pollers do not scale to
+			// it yet (PollersPerMapping of them run regardless).
+			MaximumConcurrency: mp.source.MaxConcurrency,
 		})
 	}
 	m.Routes = s.gateway.routeKeys()

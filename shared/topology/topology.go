@@ -86,6 +86,49 @@ const (
 	defaultVisibilityMultiple = 6
 )
 
+// Concurrency guards: the limits that keep one part of logstream from
+// taking the account's whole Lambda concurrency, which every function in
+// the account (ours and any other's) shares. Without them, enough hanging
+// destinations scale the delivery mappings until Lambda throttles ingestion
+// and the API too (issue 11).
+//
+// Sized against AWS's defaults: API Gateway's stage throttle (infra/api.go:
+// 100 requests/s, bursts of 200) bounds what reaches ingestion and the API,
+// and by Little's law concurrency = rate × duration.
+const (
+	// DefaultDeliverMaxConcurrency is every delivery mapping's
+	// ScalingConfig.MaximumConcurrency: how many invocations of one
+	// destination type's function its queue may keep running at once.
+	// A batch of 10 messages to a healthy destination takes ~0.1–0.3 s, so
+	// 10 drain 300–1,000 messages/s per type, several times what ingestion
+	// can enqueue for one stream per request behind the stage throttle. If
+	// a type's endpoints all hang (a delivery timeout each, 10 s), the
+	// type costs at most 10 concurrent executions; its messages wait in
+	// SQS (ApproximateAgeOfOldestMessage grows) and none is lost.
+	DefaultDeliverMaxConcurrency = 10
+	// DefaultIngestReservedConcurrency is ingestion's reserved concurrency:
+	// always available to it, and also its cap. At the stage's burst of 200
+	// requests/s it holds invocations of up to 250 ms (p99 ~0.1 s on the
+	// local stack, docs/performance.md), and 500 ms at the steady 100/s.
+	DefaultIngestReservedConcurrency = 50
+	// DefaultAPIReservedConcurrency is the API's: management calls are rare
+	// and short, but the test route holds an invocation while the
+	// delivery function sends (up to DefaultDeliveryTimeout), so 20 leave
+	// room for a few slow tests beside ordinary calls.
+	DefaultAPIReservedConcurrency = 20
+
+	// AccountConcurrency is Lambda's default concurrent executions quota
+	// per account and region, and MinUnreservedConcurrency what AWS keeps
+	// unreserved whatever the quota (a reservation that would leave less
+	// is refused). Validate keeps every reservation plus every delivery
+	// maximum within their difference, so logstream at all its ceilings
+	// still leaves at least MinUnreservedConcurrency to the Loki bridge and
+	// everything else in the account. (An account with a lower quota,
+	// as new accounts often have, must raise it before deploying.)
+	AccountConcurrency       = 1000
+	MinUnreservedConcurrency = 100
+)
+
 // QueueURLEnv is the variable holding the delivery queue URL of a destination type.
 func QueueURLEnv(destination string) string {
 	return envQueueURLPrefix + strings.ToUpper(strings.ReplaceAll(destination, "-", "_"))
@@ -154,6 +197,10 @@ type EventSource struct {
 	// ReportBatchItemFailures is always true: delivery functions answer with
 	// events.SQSEventResponse so only failed messages are retried.
 	ReportBatchItemFailures bool
+	// MaxConcurrency is the mapping's ScalingConfig.MaximumConcurrency
+	// (2–1000): the most invocations it runs at once. Above it, messages
+	// stay in the queue until an invocation ends.
+	MaxConcurrency int
 }
 
 // Role is what a function does, and so which permissions it gets where it
@@ -178,6 +225,10 @@ type Function struct {
 	MemoryMB  int
 	Env       []Env
 	Source    *EventSource // nil for HTTP-invoked functions
+	// ReservedConcurrency is the function's ReservedConcurrentExecutions,
+	// both a guarantee and a cap; 0 reserves none (it shares the account's
+	// unreserved pool).
+	ReservedConcurrency int
 }
 
 // Route is one HTTP API route, integrated with a function.
@@ -277,12 +328,13 @@ func apiFunction(prefix string, e envBlocks) Function {
 		env = append(env, Env{Name: DeliverFunctionEnv(d), Ref: RefFunctionName, Function: DeliverFunctionID(d)})
 	}
 	return Function{ID: FunctionAPI, Name: prefix + "-api", Role: RoleAPI, SourceDir: "api",
-		Timeout: 10 * time.Second, MemoryMB: 256, Env: env}
+		Timeout: 10 * time.Second, MemoryMB: 256, Env: env, ReservedConcurrency: DefaultAPIReservedConcurrency}
 }
 
 func ingestFunction(prefix string, e envBlocks) Function {
 	return Function{ID: FunctionIngest, Name: prefix + "-ingest", Role: RoleIngest, SourceDir: "ingest",
-		Timeout: 15 * time.Second, MemoryMB: 512, Env: append(append(clone(e.common), e.auth...), queueURLs()...)}
+		Timeout: 15 * time.Second, MemoryMB: 512, Env: append(append(clone(e.common), e.auth...), queueURLs()...),
+		ReservedConcurrency: DefaultIngestReservedConcurrency}
 }
 
 // deliverTimeout is every delivery function's timeout, which its queue's
@@ -320,7 +372,8 @@ func deliverFunction(prefix string, k destination.Kind, e envBlocks) Function {
 	return Function{
 		ID: DeliverFunctionID(d), Name: prefix + "-deliver-" + d, Role: RoleDeliver, SourceDir: "deliver/" + d,
 		Timeout: deliverTimeout, MemoryMB: 256, Env: env,
-		Source: &EventSource{Destination: d, BatchSize: 10, MaxBatchingWindow: time.Second, ReportBatchItemFailures: true},
+		Source: &EventSource{Destination: d, BatchSize: 10, MaxBatchingWindow: time.Second, ReportBatchItemFailures: true,
+			MaxConcurrency: DefaultDeliverMaxConcurrency},
 	}
 }
 
@@ -454,6 +507,9 @@ func (s Spec) Validate() error {
 			return err
 		}
 	}
+	if err := s.validateConcurrency(); err != nil {
+		return err
+	}
 	if n := len(s.ArchiveBucket); n < 3 || n > 63 || strings.ToLower(s.ArchiveBucket) != s.ArchiveBucket {
 		return fmt.Errorf("topology: archive bucket name %q must be 3 to 63 lowercase characters", s.ArchiveBucket)
 	}
@@ -519,6 +575,43 @@ func (s Spec) validateFunction(f Function) error {
 	if f.Source.BatchSize < 1 || f.Source.BatchSize > 10000 {
 		return fmt.Errorf("topology: function %s batch size %d out of range", f.ID, f.Source.BatchSize)
 	}
+	// ScalingConfig.MaximumConcurrency: 2 to 1000 (AWS::Lambda::
+	// EventSourceMapping ScalingConfig); unset, a mapping scales until the
+	// account runs out, which is what it is here to prevent.
+	if m := f.Source.MaxConcurrency; m < 2 || m > 1000 {
+		return fmt.Errorf("topology: function %s maximum concurrency %d out of range 2-1000", f.ID, m)
+	}
+	// Reserved below the mapping's maximum, Lambda throttles the mapping's
+	// own invocations (Lambda: "Configuring maximum concurrency for Amazon
+	// SQS event sources").
+	if r := f.ReservedConcurrency; r > 0 && r < f.Source.MaxConcurrency {
+		return fmt.Errorf("topology: function %s reserved concurrency %d is below its mapping's maximum concurrency %d", f.ID, r, f.Source.MaxConcurrency)
+	}
+	return nil
+}
+
+// validateConcurrency checks the concurrency guards against the account's
+// default quota: every reservation plus every mapping's maximum must leave
+// MinUnreservedConcurrency of AccountConcurrency, so logstream at all its
+// ceilings cannot starve the rest of the account.
+func (s Spec) validateConcurrency() error {
+	total := 0
+	for _, f := range s.Functions {
+		if f.ReservedConcurrency < 0 {
+			return fmt.Errorf("topology: function %s reserved concurrency %d is negative", f.ID, f.ReservedConcurrency)
+		}
+		// A reservation is both a floor and a cap; with a mapping's
+		// maximum as its cap instead, count the larger of the two.
+		n := f.ReservedConcurrency
+		if f.Source != nil {
+			n = max(n, f.Source.MaxConcurrency)
+		}
+		total += n
+	}
+	if limit := AccountConcurrency - MinUnreservedConcurrency; total > limit {
+		return fmt.Errorf("topology: reserved concurrency plus delivery maxima is %d, more than the %d of the default account quota (%d) that leaves %d unreserved",
+			total, limit, AccountConcurrency, MinUnreservedConcurrency)
+	}
 	return nil
 }
 
@@ -540,7 +633,10 @@ type ManifestQueue struct {
 	MaxReceiveCount          int
 }
 
-// ManifestFunction is a function's timeout and the names of its environment variables.
+// ManifestFunction is a function's timeout and the names of its environment
+// variables. Its reserved concurrency is not here: the local stack runs every
+// function in one process and cannot reserve anything, so only the template
+// tests (infra) hold it to the spec.
 type ManifestFunction struct {
 	ID             string
 	TimeoutSeconds int
@@ -554,6 +650,7 @@ type ManifestMapping struct {
 	BatchSize                int
 	MaxBatchingWindowSeconds int
 	ReportBatchItemFailures  bool
+	MaximumConcurrency       int // ScalingConfig.MaximumConcurrency
 }
 
 // Manifest reduces the spec to its comparable form, sorted for equality checks.
@@ -573,7 +670,8 @@ func (s Spec) Manifest() Manifest {
 		if f.Source != nil {
 			q, _ := s.Queue(f.Source.Destination)
 			m.Mappings = append(m.Mappings, ManifestMapping{Function: f.ID, Queue: q.Name, BatchSize: f.Source.BatchSize,
-				MaxBatchingWindowSeconds: int(f.Source.MaxBatchingWindow / time.Second), ReportBatchItemFailures: f.Source.ReportBatchItemFailures})
+				MaxBatchingWindowSeconds: int(f.Source.MaxBatchingWindow / time.Second), ReportBatchItemFailures: f.Source.ReportBatchItemFailures,
+				MaximumConcurrency: f.Source.MaxConcurrency})
 		}
 	}
 	for _, r := range s.Routes {

@@ -46,6 +46,36 @@ func TestDeliveryFunctionsFollowTheirKind(t *testing.T) {
 	}
 }
 
+// The concurrency guards (issue 11): every delivery mapping has a maximum,
+// ingestion and the API reserve theirs, nothing else reserves, and all of it
+// at its ceiling leaves AWS's unreserved minimum of the default quota.
+func TestConcurrencyGuards(t *testing.T) {
+	s := New("logstream")
+	want := map[string]int{FunctionIngest: DefaultIngestReservedConcurrency, FunctionAPI: DefaultAPIReservedConcurrency}
+	total := 0
+	for _, f := range s.Functions {
+		if f.ReservedConcurrency != want[f.ID] {
+			t.Errorf("%s: reserved concurrency %d, want %d", f.ID, f.ReservedConcurrency, want[f.ID])
+		}
+		total += f.ReservedConcurrency
+		if f.Source == nil {
+			continue
+		}
+		if f.Source.MaxConcurrency != DefaultDeliverMaxConcurrency {
+			t.Errorf("%s: maximum concurrency %d, want %d", f.ID, f.Source.MaxConcurrency, DefaultDeliverMaxConcurrency)
+		}
+		total += f.Source.MaxConcurrency
+	}
+	if total > AccountConcurrency-MinUnreservedConcurrency {
+		t.Errorf("reserved plus delivery maxima = %d, leaves less than %d of %d", total, MinUnreservedConcurrency, AccountConcurrency)
+	}
+	for _, mp := range s.Manifest().Mappings {
+		if mp.MaximumConcurrency != DefaultDeliverMaxConcurrency {
+			t.Errorf("manifest mapping %s: maximum concurrency %d", mp.Function, mp.MaximumConcurrency)
+		}
+	}
+}
+
 // Every route key splits into the method and path API Gateway takes, and
 // joins back to itself.
 func TestRouteKeys(t *testing.T) {
@@ -93,6 +123,19 @@ func TestValidateRefuses(t *testing.T) {
 		{"delivery role without a queue", func(s *Spec) { deliver(s).Source = nil }, "event source"},
 		{"queue read by a function not delivering", func(s *Spec) { deliver(s).Role = RoleAPI }, "event source"},
 		{"bad maxReceiveCount", func(s *Spec) { s.Queues[0].MaxReceiveCount = 0 }, "maxReceiveCount"},
+		{"mapping without maximum concurrency", func(s *Spec) { deliver(s).Source.MaxConcurrency = 0 }, "maximum concurrency 0"},
+		{"maximum concurrency below AWS's 2", func(s *Spec) { deliver(s).Source.MaxConcurrency = 1 }, "2-1000"},
+		{"maximum concurrency above AWS's 1000", func(s *Spec) { deliver(s).Source.MaxConcurrency = 1001 }, "2-1000"},
+		{"reserved below the mapping's maximum", func(s *Spec) {
+			f := deliver(s)
+			f.ReservedConcurrency = f.Source.MaxConcurrency - 1
+		}, "below its mapping's maximum"},
+		{"negative reservation", func(s *Spec) { s.Functions[0].ReservedConcurrency = -1 }, "negative"},
+		{"reservations leave less than 100 unreserved", func(s *Spec) {
+			// Within the quota alone, but the delivery maxima on top
+			// leave less than AWS's unreserved minimum.
+			s.Functions[0].ReservedConcurrency = AccountConcurrency - MinUnreservedConcurrency
+		}, "leaves 100 unreserved"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
