@@ -156,4 +156,3 @@ func (h *tallyHealth) RecordFailure(_ context.Context, _, _ string, n int, _ str
 	h.failed.Add(int64(n))
 	return nil
 }
-
