@@ -36,6 +36,7 @@ type Breaker struct {
 }
 
 type circuit struct {
+	reason    string // the last failure's, shown while requests are deferred
 	failures  int
 	open      time.Duration // the last open period
 	openUntil time.Time
@@ -76,10 +77,10 @@ func (b *Breaker) Allow(key [2]string) (ok, probe bool, wait time.Duration) {
 }
 
 // Done records how an invocation's requests to the stream ended: failed is
-// true when the destination failed in a way that may pass. Any other outcome,
-// delivered or refused for good, shows the endpoint answers, and closes the
-// circuit.
-func (b *Breaker) Done(key [2]string, failed bool) {
+// true when the destination failed in a way that may pass, for the reason
+// given. Any other outcome, delivered or refused for good, shows the endpoint
+// answers, and closes the circuit.
+func (b *Breaker) Done(key [2]string, failed bool, reason string) {
 	if b == nil {
 		return
 	}
@@ -99,11 +100,26 @@ func (b *Breaker) Done(key [2]string, failed bool) {
 	}
 	c.failures++
 	c.probing = false
+	c.reason = reason
 	if c.failures < b.threshold() {
 		return
 	}
 	c.open = min(max(b.base(), 2*c.open), b.max())
 	c.openUntil = b.now().Add(c.open)
+}
+
+// Reason is the last failure that counted toward opening the stream's
+// circuit.
+func (b *Breaker) Reason(key [2]string) string {
+	if b == nil {
+		return ""
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if c := b.circuits[key]; c != nil {
+		return c.reason
+	}
+	return ""
 }
 
 // Open reports whether the stream's requests are being deferred now.
@@ -139,15 +155,15 @@ func (b *Breaker) max() time.Duration {
 }
 
 // failing reports whether the destination failed in a way that may pass and
-// accepted nothing: what the Breaker counts.
-func (d *delivery) failing() bool {
+// accepted nothing, what the Breaker counts, and why.
+func (d *delivery) failing() (bool, string) {
 	if d.delivered > 0 {
-		return false
+		return false, ""
 	}
 	for _, o := range d.out {
 		if o.retry {
-			return true
+			return true, o.reason
 		}
 	}
-	return false
+	return false, ""
 }

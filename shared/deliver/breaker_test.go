@@ -3,6 +3,7 @@ package deliver
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,11 +26,11 @@ func TestBreakerOpensProbesAndCloses(t *testing.T) {
 	}
 	for range 2 {
 		allow(true, false)
-		b.Done(key, true)
+		b.Done(key, true, "timeout")
 	}
 	allow(true, false)
-	b.Done(other, true) // another stream's failures are its own
-	b.Done(key, true)   // the third in a row opens it
+	b.Done(other, true, "timeout") // another stream's failures are its own
+	b.Done(key, true, "timeout")   // the third in a row opens it
 	if !b.Open(key) || b.Open(other) {
 		t.Fatalf("after 3 failures: open = %v (other %v), want true (false)", b.Open(key), b.Open(other))
 	}
@@ -37,27 +38,27 @@ func TestBreakerOpensProbesAndCloses(t *testing.T) {
 		t.Fatalf("open circuit: Allow = %v, wait %s; want false, 10s", ok, wait)
 	}
 	now = now.Add(10 * time.Second)
-	allow(true, true)   // one probe
-	allow(false, false) // and only one, while it runs
-	b.Done(key, true)   // it failed: open twice as long
+	allow(true, true)            // one probe
+	allow(false, false)          // and only one, while it runs
+	b.Done(key, true, "timeout") // it failed: open twice as long
 	if _, _, wait := b.Allow(key); wait != 20*time.Second {
 		t.Fatalf("after a failed probe the circuit opens for %s, want 20s", wait)
 	}
 	now = now.Add(20 * time.Second)
 	allow(true, true)
-	b.Done(key, true)
+	b.Done(key, true, "timeout")
 	if _, _, wait := b.Allow(key); wait != 25*time.Second {
 		t.Fatalf("open period %s, want at most Max (25s)", wait)
 	}
 	now = now.Add(25 * time.Second)
 	allow(true, true)
-	b.Done(key, false) // the endpoint answers: closed
+	b.Done(key, false, "") // the endpoint answers: closed
 	allow(true, false)
 	allow(true, false)
 
 	// A probe whose invocation never reported lets another probe a Base later.
 	for range 3 {
-		b.Done(key, true)
+		b.Done(key, true, "timeout")
 	}
 	now = now.Add(10 * time.Second)
 	allow(true, true)
@@ -69,7 +70,7 @@ func TestBreakerOpensProbesAndCloses(t *testing.T) {
 	if ok, _, _ := nilBreaker.Allow(key); !ok {
 		t.Fatal("a nil Breaker must allow everything")
 	}
-	nilBreaker.Done(key, true)
+	nilBreaker.Done(key, true, "")
 }
 
 // A stream whose destination keeps timing out stops costing requests after
@@ -128,6 +129,9 @@ func TestCoreDefersAFailingStreamWithoutSending(t *testing.T) {
 	if got := health.failed.Load(); got != 10 {
 		t.Errorf("failures counted = %d, want 10 (two events per invocation, sent or deferred)", got)
 	}
+	if !strings.HasPrefix(health.reason.Load().(string), "context deadline exceeded") {
+		t.Errorf("the stream's last error while deferred = %q, want the destination's own last failure", health.reason.Load())
+	}
 
 	// The endpoint is back; after the open period one message probes.
 	down.Store(false)
@@ -145,14 +149,18 @@ func TestCoreDefersAFailingStreamWithoutSending(t *testing.T) {
 	}
 }
 
-type tallyHealth struct{ delivered, failed atomic.Int64 }
+type tallyHealth struct {
+	delivered, failed atomic.Int64
+	reason            atomic.Value
+}
 
 func (h *tallyHealth) RecordDelivery(_ context.Context, _, _ string, n int, _ time.Time) error {
 	h.delivered.Add(int64(n))
 	return nil
 }
 
-func (h *tallyHealth) RecordFailure(_ context.Context, _, _ string, n int, _ string, _ time.Time) error {
+func (h *tallyHealth) RecordFailure(_ context.Context, _, _ string, n int, reason string, _ time.Time) error {
+	h.reason.Store(reason)
 	h.failed.Add(int64(n))
 	return nil
 }

@@ -334,7 +334,9 @@ func (c *Core) deliverGroup(ctx context.Context, g *group) []Delay {
 		if !ok {
 			n := countEvents(g.msgs)
 			log.InfoContext(ctx, "circuit open: deferring without a request", "messages", len(g.msgs), "events", n, "retry_in", wait)
-			c.record(ctx, g, 0, n, "not sent: the destination kept failing; deferred until a probe succeeds")
+			// The destination's own last answer stays the stream's last
+			// error: it is what the owner has to fix.
+			c.record(ctx, g, 0, n, c.Breaker.Reason(key)+" (not sent again until a probe succeeds)")
 			return c.retryAll(g.msgs, wait)
 		}
 		if probe && len(g.msgs) > 1 {
@@ -347,7 +349,8 @@ func (c *Core) deliverGroup(ctx context.Context, g *group) []Delay {
 	switch st.Status {
 	case stream.StatusActive:
 		d.run(g.msgs)
-		c.Breaker.Done(key, d.failing())
+		failed, why := d.failing()
+		c.Breaker.Done(key, failed, why)
 	case stream.StatusSuspended:
 		// Suspended by logstream itself: these were queued before it
 		// happened, and are kept for a redrive once the customer fixes it.
