@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -55,6 +56,30 @@ type function struct {
 
 	mu   sync.Mutex
 	idle []lambda.Handler
+
+	// usage is what Lambda would bill: invocations and their durations.
+	usageMu sync.Mutex
+	usage   Usage
+}
+
+// Usage is what a function's invocations cost, as Lambda bills them: how many
+// ran and how long in all (GB-seconds are Busy times the function's memory).
+type Usage struct {
+	Invocations int64
+	Busy        time.Duration
+}
+
+func (f *function) account(d time.Duration) {
+	f.usageMu.Lock()
+	f.usage.Invocations++
+	f.usage.Busy += d
+	f.usageMu.Unlock()
+}
+
+func (f *function) used() Usage {
+	f.usageMu.Lock()
+	defer f.usageMu.Unlock()
+	return f.usage
 }
 
 func newFunction(ctx context.Context, spec topology.Function, arn string, env, served map[string]string, nh NewHandlerFunc, log *slog.Logger) (*function, error) {
@@ -116,6 +141,8 @@ func (f *function) invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		return nil, err
 	}
 	reqID := newUUID()
+	start := time.Now()
+	defer func() { f.account(time.Since(start)) }()
 	ctx, cancel := context.WithTimeout(ctx, f.spec.Timeout)
 	defer cancel()
 	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: reqID, InvokedFunctionArn: f.arn})

@@ -262,6 +262,16 @@ func (s *Stack) URL() string { return "http://" + s.server.listener.Addr().Strin
 // functions get it in AWS_ENDPOINT_URL_LAMBDA.
 func (s *Stack) LambdaURL() string { return "http://" + s.lambda.listener.Addr().String() }
 
+// Usage returns each function's invocations so far and the time they took
+// (function-seconds, what Lambda bills), by function ID.
+func (s *Stack) Usage() map[string]Usage {
+	out := make(map[string]Usage, len(s.fns))
+	for id, fn := range s.fns {
+		out[id] = fn.used()
+	}
+	return out
+}
+
 // Resources returns the provisioned resources.
 func (s *Stack) Resources() Resources { return s.res }
 
