@@ -25,6 +25,12 @@ const maxReasonBytes = 1024
 // parkReserve is left in each parked message for the attributes above.
 const parkReserve = maxReasonBytes + 512
 
+// Receipt names one received message: to delete it once it is delivered.
+type Receipt struct {
+	MessageID     string
+	ReceiptHandle string
+}
+
 // Delay is when one failed message may be received again.
 type Delay struct {
 	MessageID     string

@@ -127,3 +127,49 @@ func TestDelayHidesTheMessage(t *testing.T) {
 		t.Fatalf("after the delays, received %d messages", len(out.Messages))
 	}
 }
+
+// An acked message is gone at once, and deleting it again — what the event
+// source mapping does when the invocation returns — is not an error.
+func TestAckDeletesAndMayBeRepeated(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	r, q, client := newRedelivery(t, ctx)
+	for _, body := range []string{"a", "b"} {
+		if _, err := client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.URL), MessageBody: aws.String(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.URL), MaxNumberOfMessages: 10, VisibilityTimeout: 1, WaitTimeSeconds: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var acks []envelope.Receipt
+	for _, m := range out.Messages {
+		if aws.ToString(m.Body) == "a" {
+			acks = append(acks, envelope.Receipt{MessageID: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle)})
+		}
+	}
+	if len(out.Messages) != 2 || len(acks) != 1 {
+		t.Fatalf("received %d messages", len(out.Messages))
+	}
+	for range 2 {
+		if err := r.Ack(ctx, acks); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(1500 * time.Millisecond)
+	// "b" comes back after its visibility timeout; "a" never does.
+	var bodies []string
+	for range 3 {
+		out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.URL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range out.Messages {
+			bodies = append(bodies, aws.ToString(m.Body))
+		}
+	}
+	if len(bodies) != 1 || bodies[0] != "b" {
+		t.Fatalf("after the ack, received %v; want [b]", bodies)
+	}
+}

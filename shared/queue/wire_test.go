@@ -24,6 +24,10 @@ func (f *fakeRedeliverSQS) ChangeMessageVisibilityBatch(context.Context, *sqs.Ch
 	return &sqs.ChangeMessageVisibilityBatchOutput{}, nil
 }
 
+func (f *fakeRedeliverSQS) DeleteMessageBatch(context.Context, *sqs.DeleteMessageBatchInput, ...func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error) {
+	return &sqs.DeleteMessageBatchOutput{}, nil
+}
+
 // wire renders what SQS receives for one message, body and attributes in
 // name order, so a test can pin it byte for byte.
 func wire(e types.SendMessageBatchRequestEntry) string {
