@@ -174,8 +174,9 @@ func grant(fn awslambda.Function, p functionProps) error {
 		// Opens the secrets it sends with; never seals.
 		p.Secrets.Grant(fn, jsii.String("kms:Decrypt"))
 		// Keeps the per-stream delivery counters (ADD/SET on HEALTH# items)
-		// and suspends a stream whose destination is gone; no PutItem,
-		// DeleteItem or batch writes.
+		// and circuit breakers (conditional SET on CIRCUIT# items, read with
+		// BatchGetItem, which GrantReadData covers), and suspends a stream
+		// whose destination is gone; no PutItem, DeleteItem or batch writes.
 		p.Table.Grant(fn, jsii.String("dynamodb:UpdateItem"))
 		// Parks what can never be delivered in its own DLQ, with the reason.
 		p.Queues[p.Function.Source.Destination].DLQ.GrantSendMessages(fn)

@@ -40,6 +40,21 @@
 //     is atomic, so concurrent delivery functions never lose a count.
 //   - Health: GetItem; no item is a stream with nothing delivered yet.
 //
+// A stream's circuit breaker — pk "PROJECT#<project_id>", sk
+// "CIRCUIT#<stream_id>" (circuits.go; shared/deliver.Breaker says what it
+// means). Only streams whose destination failed have one. Attributes:
+// version, failures, timeouts (numbers), reason (at most 512 bytes),
+// open_until and probe_until (absent when not set), expires_at (epoch
+// seconds, the table's TTL attribute: a day after the last open period or
+// probe).
+//   - Load: BatchGetItem, strongly consistent, 100 keys per call, unprocessed
+//     keys read again.
+//   - Swap: UpdateItem SET every attribute, version = <old>+1, if
+//     attribute_not_exists(pk) (old version 0) or version = <old>; a failed
+//     condition is another container's write, and the caller reads again.
+//     UpdateItem, not PutItem: the delivery functions hold no PutItem.
+//   - Delete of the stream removes it, best effort; TTL removes the rest.
+//
 // A project's stream places — pk "PROJECT#<project_id>", sk "SLOTS#streams"
 // (slots.go, which explains the scheme). Attribute: ids, a string set with a
 // place for every stream the project has or is creating (absent when empty).

@@ -15,3 +15,5 @@ var (
 	_ deliver.Suspender = (*store.Streams)(nil)
 	_ ingest.Streams    = (*store.Streams)(nil)
 )
+
+var _ deliver.Circuits = (*store.Circuits)(nil)

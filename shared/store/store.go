@@ -322,11 +322,12 @@ func (s *Streams) Delete(ctx context.Context, projectID, streamID string) error 
 	if err != nil {
 		return fmt.Errorf("delete stream %s: %w", streamID, err)
 	}
-	// The stream's delivery counters and its place in the project's limit go
+	// The stream's delivery counters, its circuit and its place in the project's limit go
 	// with it. A failure here leaves a small orphan item, or a place that the
 	// next create at the limit reclaims (slots.go): not a reason to answer the
 	// delete with an error.
 	_, _ = s.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.Table), Key: healthKey(projectID, streamID)})
+	_, _ = s.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.Table), Key: circuitKey([2]string{projectID, streamID})})
 	_, _ = s.release(ctx, projectID, streamID)
 	return nil
 }

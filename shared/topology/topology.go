@@ -176,6 +176,9 @@ type Table struct {
 	Name         string
 	PartitionKey string
 	SortKey      string
+	// TTLAttribute names the number attribute (epoch seconds) after which
+	// DynamoDB deletes an item: the stream circuits' (shared/store).
+	TTLAttribute string
 }
 
 // Queue is a destination type's delivery queue and its dead-letter queue.
@@ -270,7 +273,7 @@ func New(prefix string) Spec {
 		AdminKeySecretName: prefix + "/admin-key",
 		BridgeSecretName:   prefix + "/loki-bridge-credentials",
 		ArchiveBucket:      prefix + "-archive",
-		Table:              Table{Name: prefix + "-streams", PartitionKey: "pk", SortKey: "sk"},
+		Table:              Table{Name: prefix + "-streams", PartitionKey: "pk", SortKey: "sk", TTLAttribute: "expires_at"},
 	}
 	env := sharedEnv()
 	s.Functions = append(s.Functions, apiFunction(prefix, env), ingestFunction(prefix, env))
