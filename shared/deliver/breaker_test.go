@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,64 +14,209 @@ import (
 )
 
 func TestBreakerOpensProbesAndCloses(t *testing.T) {
-	now := time.Unix(1_000_000, 0)
-	b := &Breaker{Threshold: 3, Base: 10 * time.Second, Max: 25 * time.Second, Now: func() time.Time { return now }}
+	for _, shared := range []bool{false, true} {
+		t.Run(map[bool]string{false: "in memory", true: "shared"}[shared], func(t *testing.T) {
+			now := time.Unix(1_000_000, 0)
+			b := &Breaker{Threshold: 3, Base: 10 * time.Second, Max: 25 * time.Second, Now: func() time.Time { return now }}
+			if shared {
+				b.Shared = &memCircuits{}
+			}
+			testBreaker(t, b, &now)
+		})
+	}
+}
+
+func testBreaker(t *testing.T, b *Breaker, now *time.Time) {
+	ctx := context.Background()
 	key := [2]string{"p", "s"}
 	other := [2]string{"p", "t"}
-	allow := func(wantOK, wantProbe bool) {
+	allow := func(wantSend, wantProbe bool) Decision {
 		t.Helper()
-		ok, probe, _ := b.Allow(key)
-		if ok != wantOK || probe != wantProbe {
-			t.Fatalf("Allow at %s = %v, probe %v; want %v, %v", now.Format(time.TimeOnly), ok, probe, wantOK, wantProbe)
+		if err := b.Prepare(ctx, [][2]string{key}); err != nil {
+			t.Fatal(err)
+		}
+		d, err := b.Allow(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Send != wantSend || d.Probe != wantProbe {
+			t.Fatalf("Allow at %s = %+v; want send %v, probe %v", now.Format(time.TimeOnly), d, wantSend, wantProbe)
+		}
+		return d
+	}
+	done := func(key [2]string, r Result) {
+		t.Helper()
+		if err := b.Done(ctx, key, r); err != nil {
+			t.Fatal(err)
 		}
 	}
+	timeout := Result{Failed: true, TimedOut: true, Reason: "timeout"}
 	for range 2 {
 		allow(true, false)
-		b.Done(key, true, "timeout")
+		done(key, timeout)
 	}
 	allow(true, false)
-	b.Done(other, true, "timeout") // another stream's failures are its own
-	b.Done(key, true, "timeout")   // the third in a row opens it
-	if !b.Open(key) || b.Open(other) {
-		t.Fatalf("after 3 failures: open = %v (other %v), want true (false)", b.Open(key), b.Open(other))
+	done(other, timeout) // another stream's failures are its own
+	done(key, timeout)   // the third in a row opens it
+	if d := allow(false, false); d.Wait != 10*time.Second || d.Reason != "timeout" {
+		t.Fatalf("open circuit: %+v; want a wait of 10s for the last failure", d)
 	}
-	if ok, _, wait := b.Allow(key); ok || wait != 10*time.Second {
-		t.Fatalf("open circuit: Allow = %v, wait %s; want false, 10s", ok, wait)
+	*now = now.Add(10 * time.Second)
+	if d := allow(true, true); d.Timeout != 2*time.Second { // one probe, short: it has been timing out
+		t.Fatalf("first probe's timeout %s, want 2s", d.Timeout)
 	}
-	now = now.Add(10 * time.Second)
-	allow(true, true)            // one probe
-	allow(false, false)          // and only one, while it runs
-	b.Done(key, true, "timeout") // it failed: open twice as long
-	if _, _, wait := b.Allow(key); wait != 20*time.Second {
-		t.Fatalf("after a failed probe the circuit opens for %s, want 20s", wait)
+	allow(false, false) // and only one, while it runs
+	done(key, timeout)  // it failed: open twice as long
+	if d := allow(false, false); d.Wait != 20*time.Second {
+		t.Fatalf("after a failed probe the circuit opens for %s, want 20s", d.Wait)
 	}
-	now = now.Add(20 * time.Second)
-	allow(true, true)
-	b.Done(key, true, "timeout")
-	if _, _, wait := b.Allow(key); wait != 25*time.Second {
-		t.Fatalf("open period %s, want at most Max (25s)", wait)
+	*now = now.Add(20 * time.Second)
+	if d := allow(true, true); d.Timeout != 4*time.Second {
+		t.Fatalf("second probe's timeout %s, want 4s (doubled after a timed-out probe)", d.Timeout)
 	}
-	now = now.Add(25 * time.Second)
-	allow(true, true)
-	b.Done(key, false, "") // the endpoint answers: closed
+	done(key, Result{Failed: true, Reason: "503"}) // an answer: probes get the full timeout again
+	if d := allow(false, false); d.Wait != 25*time.Second {
+		t.Fatalf("open period %s, want at most Max (25s)", d.Wait)
+	}
+	*now = now.Add(25 * time.Second)
+	if d := allow(true, true); d.Timeout != 0 {
+		t.Fatalf("probe after a 503: timeout %s, want none of its own", d.Timeout)
+	}
+	done(key, Result{}) // the endpoint answers: closed
 	allow(true, false)
 	allow(true, false)
 
 	// A probe whose invocation never reported lets another probe a Base later.
 	for range 3 {
-		b.Done(key, true, "timeout")
+		done(key, timeout)
 	}
-	now = now.Add(10 * time.Second)
+	*now = now.Add(10 * time.Second)
 	allow(true, true)
 	allow(false, false)
-	now = now.Add(10 * time.Second)
+	*now = now.Add(10 * time.Second)
 	allow(true, true)
 
 	var nilBreaker *Breaker
-	if ok, _, _ := nilBreaker.Allow(key); !ok {
+	if d, _ := nilBreaker.Allow(ctx, key); !d.Send {
 		t.Fatal("a nil Breaker must allow everything")
 	}
-	nilBreaker.Done(key, true, "")
+	_ = nilBreaker.Done(ctx, key, timeout)
+}
+
+// Containers sharing circuits count failures toward one threshold, defer in
+// all of them once it opens, let exactly one probe, and close everywhere on
+// its success; a healthy stream costs reads only.
+func TestBreakerSharedAcrossContainers(t *testing.T) {
+	ctx := context.Background()
+	now := time.Unix(1_000_000, 0)
+	store := &memCircuits{}
+	containers := make([]*Breaker, 3)
+	for i := range containers {
+		containers[i] = &Breaker{Threshold: 3, Base: 10 * time.Second, Max: time.Minute, Shared: store, Now: func() time.Time { return now }}
+	}
+	key := [2]string{"p", "dead"}
+	healthy := [2]string{"p", "ok"}
+	allow := func(b *Breaker, k [2]string) Decision {
+		t.Helper()
+		if err := b.Prepare(ctx, [][2]string{k}); err != nil {
+			t.Fatal(err)
+		}
+		d, err := b.Allow(ctx, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	// Each container fails once: together, three in a row.
+	for _, b := range containers {
+		if d := allow(b, key); !d.Send {
+			t.Fatalf("before the threshold: %+v", d)
+		}
+		if err := b.Done(ctx, key, Result{Failed: true, TimedOut: true, Reason: "timeout"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now = now.Add(3 * time.Second) // past every container's Refresh
+	for i, b := range containers {
+		if d := allow(b, key); d.Send || d.Reason != "timeout" {
+			t.Fatalf("container %d after three failures in all: %+v, want deferred", i, d)
+		}
+	}
+	now = now.Add(10 * time.Second)
+	probes := 0
+	for _, b := range containers {
+		if d := allow(b, key); d.Send {
+			probes++
+			if !d.Probe {
+				t.Fatalf("a send while open must be the probe: %+v", d)
+			}
+		}
+	}
+	if probes != 1 {
+		t.Fatalf("%d containers probed, want exactly 1", probes)
+	}
+	// Whichever probed succeeds: closed in all.
+	for _, b := range containers {
+		if c, _ := b.get(key); c.ProbeUntil.After(now) && c.Failures >= 3 {
+			if err := b.Done(ctx, key, Result{}); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	now = now.Add(3 * time.Second)
+	for i, b := range containers {
+		if d := allow(b, key); !d.Send || d.Probe {
+			t.Fatalf("container %d after the probe succeeded: %+v", i, d)
+		}
+	}
+	writes := store.swaps.Load()
+	for range 5 {
+		now = now.Add(3 * time.Second)
+		for _, b := range containers {
+			allow(b, healthy)
+			if err := b.Done(ctx, healthy, Result{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if n := store.swaps.Load() - writes; n != 0 {
+		t.Errorf("a healthy stream cost %d writes, want 0", n)
+	}
+}
+
+// memCircuits is Circuits in memory.
+type memCircuits struct {
+	mu    sync.Mutex
+	m     map[[2]string]Circuit
+	swaps atomic.Int64
+}
+
+func (s *memCircuits) Load(_ context.Context, keys [][2]string) (map[[2]string]Circuit, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[[2]string]Circuit{}
+	for _, k := range keys {
+		if c, ok := s.m[k]; ok {
+			out[k] = c
+		}
+	}
+	return out, nil
+}
+
+func (s *memCircuits) Swap(_ context.Context, key [2]string, old, next Circuit) (bool, error) {
+	s.swaps.Add(1)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m[key].Version != old.Version {
+		return false, nil
+	}
+	if s.m == nil {
+		s.m = map[[2]string]Circuit{}
+	}
+	next.Version = old.Version + 1
+	s.m[key] = next
+	return true, nil
 }
 
 // A stream whose destination keeps timing out stops costing requests after

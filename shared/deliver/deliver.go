@@ -71,6 +71,8 @@ type Health interface {
 type Queue interface {
 	// Delay makes failed messages visible again only after their delays.
 	Delay(ctx context.Context, delays []Delay) error
+	// Ack deletes delivered messages before the invocation returns.
+	Ack(ctx context.Context, receipts []Receipt) error
 	// Park sends events (or an undecodable body) to the DLQ with the reason.
 	Park(ctx context.Context, p Parked) error
 }
@@ -78,8 +80,9 @@ type Queue interface {
 // Delay and Parked are the Queue's requests; they live in package queue so
 // its SQS adapter does not import this package.
 type (
-	Delay  = envelope.Delay
-	Parked = envelope.Parked
+	Delay   = envelope.Delay
+	Parked  = envelope.Parked
+	Receipt = envelope.Receipt
 )
 
 // Suspender suspends a stream whose destination is gone.
@@ -154,8 +157,19 @@ type Core struct {
 	// Breaker defers the messages of a stream whose destination keeps
 	// failing, without a request, until a probe succeeds (optional).
 	Breaker *Breaker
-	// Concurrency is how many streams are delivered at once (default 4).
+	// Concurrency is how many streams are delivered at once (default: all
+	// of the batch's streams, so none waits for another's turn).
 	Concurrency int
+	// StreamTimeout is the most one stream's sends may take in an
+	// invocation (default: the invocation's time). What is not sent by then
+	// is retried; the other streams are not kept waiting meanwhile.
+	StreamTimeout time.Duration
+	// AckAfter is how long a stream's delivered messages may wait for the
+	// invocation's other streams before they are deleted from the queue
+	// (Queue.Ack) instead of in the partial batch response (default 1 s).
+	// A short invocation makes no extra call; in a long one, a slow stream
+	// never holds another's delivered messages.
+	AckAfter time.Duration
 	// Log receives the core's log lines (default slog.Default()).
 	Log *slog.Logger
 
@@ -229,7 +243,16 @@ func (c *Core) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventR
 		g.msgs = append(g.msgs, message{rec: rec, events: env.Events})
 	}
 
-	sem := make(chan struct{}, max(1, c.concurrency()))
+	keys := make([][2]string, len(groups))
+	for i, g := range groups {
+		keys[i] = [2]string{g.projectID, g.streamID}
+	}
+	if err := c.Breaker.Prepare(ctx, keys); err != nil {
+		c.log().WarnContext(ctx, "load shared circuits; deciding on this container's copies", "err", err)
+	}
+
+	acks := c.startAcks(ctx)
+	sem := make(chan struct{}, c.concurrency(len(groups)))
 	var wg sync.WaitGroup
 	for _, g := range groups {
 		wg.Add(1)
@@ -237,10 +260,15 @@ func (c *Core) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventR
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			retry(c.deliverGroup(ctx, g)...)
+			gctx, cancel := c.withStreamTimeout(ctx)
+			defer cancel()
+			again := c.deliverGroup(gctx, g)
+			retry(again...)
+			acks.done(g.msgs, again)
 		}()
 	}
 	wg.Wait()
+	acks.stop()
 
 	resp := events.SQSEventResponse{}
 	for _, d := range failed {
@@ -259,11 +287,18 @@ func (c *Core) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventR
 	return resp, nil
 }
 
-func (c *Core) concurrency() int {
+func (c *Core) concurrency(groups int) int {
 	if c.Concurrency > 0 {
 		return c.Concurrency
 	}
-	return 4
+	return max(1, groups)
+}
+
+func (c *Core) withStreamTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if c.StreamTimeout <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, c.StreamTimeout)
 }
 
 func (c *Core) withMargin(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -329,28 +364,34 @@ func (c *Core) deliverGroup(ctx context.Context, g *group) []Delay {
 	}
 	var held []Delay // messages a probe does not carry
 	key := [2]string{g.projectID, g.streamID}
+	d := &delivery{core: c, ctx: ctx, st: st}
 	if st.Status == stream.StatusActive {
-		ok, probe, wait := c.Breaker.Allow(key)
-		if !ok {
+		dec, err := c.Breaker.Allow(ctx, key)
+		if err != nil {
+			log.WarnContext(ctx, "shared circuit", "err", err)
+		}
+		if !dec.Send {
 			n := countEvents(g.msgs)
-			log.InfoContext(ctx, "circuit open: deferring without a request", "messages", len(g.msgs), "events", n, "retry_in", wait)
+			log.InfoContext(ctx, "circuit open: deferring without a request", "messages", len(g.msgs), "events", n, "retry_in", dec.Wait)
 			// The destination's own last answer stays the stream's last
 			// error: it is what the owner has to fix.
-			c.record(ctx, g, 0, n, c.Breaker.Reason(key)+" (not sent again until a probe succeeds)")
-			return c.retryAll(g.msgs, wait)
+			c.record(ctx, g, 0, n, dec.Reason+" (not sent again until a probe succeeds)")
+			return c.retryAll(g.msgs, dec.Wait)
 		}
-		if probe && len(g.msgs) > 1 {
+		if dec.Probe && len(g.msgs) > 1 {
 			// One message probes; the rest wait their turn on the schedule.
 			held = c.retryAll(g.msgs[1:], 0)
 			g = &group{projectID: g.projectID, streamID: g.streamID, msgs: g.msgs[:1]}
 		}
+		d.sendTimeout = dec.Timeout
 	}
-	d := &delivery{core: c, ctx: ctx, st: st, out: make([]outcome, len(g.msgs))}
+	d.out = make([]outcome, len(g.msgs))
 	switch st.Status {
 	case stream.StatusActive:
 		d.run(g.msgs)
-		failed, why := d.failing()
-		c.Breaker.Done(key, failed, why)
+		if err := c.Breaker.Done(ctx, key, d.result()); err != nil {
+			log.WarnContext(ctx, "shared circuit", "err", err)
+		}
 	case stream.StatusSuspended:
 		// Suspended by logstream itself: these were queued before it
 		// happened, and are kept for a redrive once the customer fixes it.
@@ -449,6 +490,12 @@ type delivery struct {
 	// being sent (the destination refuses the stream, or time is up).
 	stop    error
 	stopped bool
+	// sendTimeout, when positive, bounds each request (a probe's).
+	sendTimeout time.Duration
+	// retryableErr is the last request's failure that may pass, and
+	// timedOut whether it was a timeout: what the Breaker counts.
+	retryableErr error
+	timedOut     bool
 }
 
 func (d *delivery) run(msgs []message) {
@@ -528,7 +575,7 @@ func (d *delivery) send(refs []ref) {
 		return
 	}
 	d.requests++
-	err := d.core.Sender.Send(d.ctx, d.st, d.batch(refs))
+	err := d.sendOne(refs)
 	if err == nil {
 		for _, r := range refs {
 			d.accepted(r)
@@ -549,6 +596,9 @@ func (d *delivery) send(refs []ref) {
 	class, _ := ClassOf(err)
 	if isTimeout(d.ctx, err) {
 		class = Retryable
+	}
+	if class == Retryable {
+		d.retryableErr, d.timedOut = err, timedOut(err)
 	}
 	switch class {
 	case TooLarge:
@@ -575,6 +625,17 @@ func (d *delivery) send(refs []ref) {
 		return
 	}
 	d.failAll(refs, err)
+}
+
+// sendOne is one request, within the probe's timeout if it is one.
+func (d *delivery) sendOne(refs []ref) error {
+	ctx := d.ctx
+	if d.sendTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d.sendTimeout)
+		defer cancel()
+	}
+	return d.core.Sender.Send(ctx, d.st, d.batch(refs))
 }
 
 // accepted records an event the destination took.

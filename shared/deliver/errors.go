@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 )
 
@@ -99,4 +100,12 @@ func (e *PartialError) Error() string {
 // which is never the destination's fault.
 func isTimeout(ctx context.Context, err error) bool {
 	return ctx.Err() != nil && errors.Is(err, ctx.Err())
+}
+
+// timedOut reports whether a request failed by running out of time (its
+// context's deadline, or the HTTP client's timeout) rather than by an answer
+// or a refused connection.
+func timedOut(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }

@@ -22,6 +22,14 @@ type fakeQueue struct {
 	parkErr   error
 	delayErr  error
 	parkCalls int
+	acked     []Receipt
+}
+
+func (q *fakeQueue) Ack(_ context.Context, r []Receipt) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.acked = append(q.acked, r...)
+	return nil
 }
 
 func (q *fakeQueue) Delay(_ context.Context, d []Delay) error {

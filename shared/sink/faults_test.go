@@ -124,6 +124,8 @@ func (q *memQueue) Delay(_ context.Context, ds []envelope.Delay) error {
 	return nil
 }
 
+func (q *memQueue) Ack(context.Context, []envelope.Receipt) error { return nil }
+
 func (q *memQueue) Park(_ context.Context, p envelope.Parked) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()

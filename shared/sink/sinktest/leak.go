@@ -255,6 +255,8 @@ func (r *recorder) RecordFailure(_ context.Context, _, _ string, _ int, reason s
 
 func (r *recorder) Delay(context.Context, []envelope.Delay) error { return nil }
 
+func (r *recorder) Ack(context.Context, []envelope.Receipt) error { return nil }
+
 func (r *recorder) Park(_ context.Context, p envelope.Parked) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
