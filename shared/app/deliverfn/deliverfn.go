@@ -139,7 +139,8 @@ func New(ctx context.Context, getenv app.Getenv, p Pipeline) (func(context.Conte
 	if err != nil {
 		return nil, err
 	}
-	streams := &store.Streams{Client: dynamodb.NewFromConfig(awsCfg), Table: c.Table, Sealer: seal}
+	ddb := dynamodb.NewFromConfig(awsCfg)
+	streams := &store.Streams{Client: ddb, Table: c.Table, Sealer: seal}
 	sender := p.Sender(NewClients(awsCfg, c.Senders))
 	log := app.Logger().With("destination_type", p.Type)
 	h := &Handler{
@@ -151,11 +152,17 @@ func New(ctx context.Context, getenv app.Getenv, p Pipeline) (func(context.Conte
 			Limits:  p.Limits,
 			Queue:   &queue.Redelivery{Client: sqs.NewFromConfig(awsCfg), QueueURL: c.QueueURL, DLQURL: c.DLQURL},
 			Backoff: deliver.Backoff{Base: c.RetryBase, Max: c.RetryMax},
-			// A dead endpoint costs this container three slow invocations,
-			// then a probe per open period on the retry schedule (issue 11).
-			Breaker:  &deliver.Breaker{Base: c.RetryBase, Max: c.RetryMax},
-			CacheTTL: c.StreamCacheTTL,
-			Log:      log,
+			// A dead endpoint costs three slow invocations among all the
+			// function's containers, then a probe per open period on the
+			// retry schedule, shorter while it keeps timing out (issue 11).
+			Breaker: &deliver.Breaker{Base: c.RetryBase, Max: c.RetryMax, MaxProbeTimeout: c.Senders.DeliveryTimeout,
+				Shared: &store.Circuits{Client: ddb, Table: c.Table}},
+			// One request at the full timeout and room for the rest: a
+			// slow stream retries what it could not send in time, and
+			// never holds the invocation for the others.
+			StreamTimeout: 2 * c.Senders.DeliveryTimeout,
+			CacheTTL:      c.StreamCacheTTL,
+			Log:           log,
 		},
 		// store.Streams itself, not the core's cache: Get is a consistent
 		// read.
