@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -159,7 +160,10 @@ func (f *function) invoke(ctx context.Context, payload []byte) ([]byte, error) {
 			}
 		}()
 		out, err := h.Invoke(ctx, payload)
-		done <- result{out: out, err: err}
+		// Invoke's answer is the handler's pooled output buffer, valid
+		// only until the environment's next invocation: keep a copy, or
+		// the caller reads it while another invocation writes it.
+		done <- result{out: bytes.Clone(out), err: err}
 	}()
 
 	var r result
