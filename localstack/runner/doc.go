@@ -6,7 +6,9 @@
 //   - a gateway emulates an API Gateway HTTP API (Lambda proxy integration,
 //     payload format 2.0) for the spec's routes;
 //   - event source mappings emulate Lambda's SQS poller, including partial
-//     batch responses (ReportBatchItemFailures);
+//     batch responses (ReportBatchItemFailures), and scale their concurrent
+//     batches as Lambda does, from five up to the mapping's maximum
+//     concurrency (scaler says how, and what is not emulated);
 //   - a Lambda Invoke API (lambda.go) on its own port serves the functions
 //     to each other, as AWS_ENDPOINT_URL_LAMBDA (the API invokes a delivery
 //     function to send a test event);

@@ -5,10 +5,15 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/logstream/logstream/shared/app"
 	"github.com/logstream/logstream/shared/topology"
 )
@@ -66,4 +71,99 @@ func testFunction(t testing.TB, id string, timeout time.Duration, handler any) *
 		t.Fatal(err)
 	}
 	return f
+}
+
+// fakeSQS is an in-memory standard queue behind the sqsAPI a mapping uses.
+// A receive hands out visible messages at once; with none visible it waits
+// a moment (a long poll cut short, so scale-down tests run fast) or until
+// its context ends, and comes back empty. Receipt handles are message IDs.
+type fakeSQS struct {
+	// perReceive, when positive, is the most one receive returns, as SQS
+	// may return fewer than asked.
+	perReceive int
+	// received, when set, is called with every non-empty receive's message
+	// IDs.
+	received func(ids []string)
+
+	mu sync.Mutex
+	// empty, when set, is called after every empty receive; set it under
+	// mu while the queue is in use.
+	empty    func()
+	visible  []sqstypes.Message
+	deleted  map[string]bool
+	released []string
+}
+
+var _ sqsAPI = (*fakeSQS)(nil)
+
+// send makes n more messages visible, with IDs from prefix.
+func (q *fakeSQS) send(prefix string, n int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for i := range n {
+		id := prefix + strconv.Itoa(i)
+		q.visible = append(q.visible, sqstypes.Message{MessageId: aws.String(id), ReceiptHandle: aws.String(id), Body: aws.String("{}")})
+	}
+}
+
+func (q *fakeSQS) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, _ ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
+	q.mu.Lock()
+	n := min(int(in.MaxNumberOfMessages), len(q.visible))
+	if q.perReceive > 0 {
+		n = min(n, q.perReceive)
+	}
+	msgs := q.visible[:n:n]
+	q.visible = q.visible[n:]
+	empty := q.empty
+	q.mu.Unlock()
+	if n > 0 {
+		if q.received != nil {
+			ids := make([]string, n)
+			for i, m := range msgs {
+				ids[i] = aws.ToString(m.MessageId)
+			}
+			q.received(ids)
+		}
+		return &sqs.ReceiveMessageOutput{Messages: msgs}, nil
+	}
+	if in.WaitTimeSeconds > 0 {
+		sleep(ctx, 5*time.Millisecond)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if empty != nil {
+		empty()
+	}
+	return &sqs.ReceiveMessageOutput{}, nil
+}
+
+func (q *fakeSQS) DeleteMessageBatch(_ context.Context, in *sqs.DeleteMessageBatchInput, _ ...func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.deleted == nil {
+		q.deleted = map[string]bool{}
+	}
+	for _, e := range in.Entries {
+		q.deleted[aws.ToString(e.ReceiptHandle)] = true
+	}
+	return &sqs.DeleteMessageBatchOutput{}, nil
+}
+
+func (q *fakeSQS) ChangeMessageVisibilityBatch(_ context.Context, in *sqs.ChangeMessageVisibilityBatchInput, _ ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityBatchOutput, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, e := range in.Entries {
+		if e.VisibilityTimeout == 0 {
+			q.released = append(q.released, aws.ToString(e.ReceiptHandle))
+		}
+	}
+	return &sqs.ChangeMessageVisibilityBatchOutput{}, nil
+}
+
+// counts returns how many messages were deleted and which were released.
+func (q *fakeSQS) counts() (deleted int, released []string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.deleted), append([]string(nil), q.released...)
 }

@@ -54,18 +54,22 @@ func fastSpec(t *testing.T) topology.Spec {
 	return spec
 }
 
-func startStack(t *testing.T, cfg aws.Config, spec topology.Spec, fake *fakeFunctions) *Stack {
+func startStack(t *testing.T, cfg aws.Config, spec topology.Spec, fake *fakeFunctions, opts ...func(*Options)) *Stack {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := Start(ctx, Options{
+	o := Options{
 		Spec:       spec,
 		AWS:        cfg,
 		Overrides:  map[string]string{topology.EnvAllowPrivateEndpoints: "true"},
 		NewHandler: fake.newHandler,
 		Logger:     testLogger(t),
 		PollWait:   time.Second,
-	})
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	s, err := Start(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -433,6 +437,74 @@ func TestEventSourceMapping(t *testing.T) {
 		eq(t, "source depth", depth(t, cfg, q.URL), 0)
 		eq(t, "DLQ", drain(t, cfg, q.DLQURL), []string{"poison"})
 	})
+}
+
+// TestEventSourceMappingConcurrency: against the stand-ins, with a backlog
+// and invocations that hold their batch, a delivery mapping scales to its
+// maximum concurrency (or Options.MaxMappingConcurrency) and no further, and
+// the manifest and Usage report it.
+func TestEventSourceMappingConcurrency(t *testing.T) {
+	t.Parallel()
+	cfg := standin.AWSConfig(t)
+	tests := []struct {
+		name  string
+		limit int
+		want  int
+	}{
+		{name: "the spec's maximum", want: topology.DefaultDeliverMaxConcurrency},
+		{name: "a local cap", limit: 3, want: 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			const total = 200
+			// The production spec: a 30 s function timeout, so a held
+			// invocation is not retried while the mapping scales.
+			spec := standin.Spec(t)
+			var flight inFlight
+			reached := make(chan struct{})
+			var once sync.Once
+			fake := &fakeFunctions{sqs: func(ctx context.Context, _ string, _ app.Getenv, ev events.SQSEvent) (events.SQSEventResponse, error) {
+				if flight.begin(len(ev.Records)) == tc.want {
+					once.Do(func() { close(reached) })
+				}
+				defer flight.end()
+				select {
+				case <-reached:
+				case <-ctx.Done():
+				}
+				return events.SQSEventResponse{}, nil
+			}}
+			s := startStack(t, cfg, spec, fake, func(o *Options) { o.MaxMappingConcurrency = tc.limit })
+			q := s.Resources().Queues[destination.HTTP]
+			for i := 0; i < total; i += 10 {
+				bodies := make([]string, 10)
+				for j := range bodies {
+					bodies[j] = fmt.Sprintf("m-%d", i+j)
+				}
+				send(t, cfg, q.URL, bodies...)
+			}
+			waitFor(t, 60*time.Second, "every message processed", func() bool {
+				_, n := flight.read()
+				return n >= total
+			})
+			waitFor(t, 10*time.Second, "an empty source queue", func() bool { return depth(t, cfg, q.URL) == 0 })
+
+			fn := topology.DeliverFunctionID(destination.HTTP)
+			peak, _ := flight.read()
+			eq(t, "peak concurrent invocations", peak, tc.want)
+			eq(t, "Usage peak", s.Usage()[fn].PeakConcurrency, tc.want)
+			m, err := s.Manifest(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, mp := range m.Mappings {
+				if mp.Function == fn {
+					eq(t, "manifest maximum concurrency", mp.MaximumConcurrency, tc.want)
+				}
+			}
+		})
+	}
 }
 
 func TestStackServesRoutesWithResolvedEnv(t *testing.T) {

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -58,19 +59,31 @@ type function struct {
 	idle []lambda.Handler
 
 	// usage is what Lambda would bill: invocations and their durations.
-	usageMu sync.Mutex
-	usage   Usage
+	usageMu  sync.Mutex
+	usage    Usage
+	inFlight int
 }
 
 // Usage is what a function's invocations cost, as Lambda bills them: how many
-// ran and how long in all (GB-seconds are Busy times the function's memory).
+// ran and how long in all (GB-seconds are Busy times the function's memory),
+// and the most that ran at once (CloudWatch's ConcurrentExecutions, Maximum).
 type Usage struct {
-	Invocations int64
-	Busy        time.Duration
+	Invocations     int64
+	Busy            time.Duration
+	PeakConcurrency int
+}
+
+// begin counts an invocation that starts; account, one that ended after d.
+func (f *function) begin() {
+	f.usageMu.Lock()
+	f.inFlight++
+	f.usage.PeakConcurrency = max(f.usage.PeakConcurrency, f.inFlight)
+	f.usageMu.Unlock()
 }
 
 func (f *function) account(d time.Duration) {
 	f.usageMu.Lock()
+	f.inFlight--
 	f.usage.Invocations++
 	f.usage.Busy += d
 	f.usageMu.Unlock()
@@ -142,6 +155,7 @@ func (f *function) invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	}
 	reqID := newUUID()
 	start := time.Now()
+	f.begin()
 	defer func() { f.account(time.Since(start)) }()
 	ctx, cancel := context.WithTimeout(ctx, f.spec.Timeout)
 	defer cancel()
@@ -159,7 +173,10 @@ func (f *function) invoke(ctx context.Context, payload []byte) ([]byte, error) {
 			}
 		}()
 		out, err := h.Invoke(ctx, payload)
-		done <- result{out: out, err: err}
+		// Invoke's answer is the handler's pooled output buffer, valid
+		// only until the environment's next invocation: keep a copy, or
+		// the caller reads it while another invocation writes it.
+		done <- result{out: bytes.Clone(out), err: err}
 	}()
 
 	var r result

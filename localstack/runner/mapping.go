@@ -34,15 +34,137 @@ const sqsBatchMax = 10
 // succeeded for. Failed messages are left alone: they become visible again
 // when the visibility timeout expires, and the queue's redrive policy moves
 // them to the DLQ after maxReceiveCount receives, exactly as in AWS.
+//
+// The number of pollers scales as Lambda scales a standard queue's mapping
+// (see scaler): each poller receives a batch and then invokes the function
+// with it before it receives again, so the pollers running are the mapping's
+// concurrent batches, and never more than its maximum concurrency.
 type mapping struct {
 	fn       *function
 	source   topology.EventSource
 	queue    QueueResources
 	region   string
 	sqs      sqsAPI
-	pollers  int
+	scale    *scaler
 	waitTime time.Duration // long-poll wait per ReceiveMessage
 	log      *slog.Logger
+}
+
+// Lambda's scaling of a standard queue's event source mapping, from the
+// Lambda Developer Guide ("Configuring scaling behavior for SQS event source
+// mappings"): when messages are available Lambda starts with five concurrent
+// batches; while messages are still available it adds pollers, up to 300 a
+// minute; when traffic is low it scales back to five, and, only on a mapping
+// without a maximum concurrency, to as few as two. Without
+// ScalingConfig.MaximumConcurrency a mapping processes at most 1,000 batches
+// at once (and no more than the account's unreserved concurrency allows).
+const (
+	lambdaSQSStartBatches = 5
+	lambdaSQSMinBatches   = 2 // without MaximumConcurrency only
+	lambdaSQSMaxBatches   = 1000
+)
+
+// concurrencyLimits returns the fewest and the most pollers (concurrent
+// batches) of a mapping whose ScalingConfig.MaximumConcurrency is
+// maxConcurrency (0: unset), with a local cap (0: none) that lowers both.
+func concurrencyLimits(maxConcurrency, limit int) (lo, hi int) {
+	lo, hi = lambdaSQSStartBatches, maxConcurrency
+	if maxConcurrency <= 0 {
+		lo, hi = lambdaSQSMinBatches, lambdaSQSMaxBatches
+	}
+	if limit > 0 {
+		hi = min(hi, limit)
+	}
+	return min(lo, hi), hi
+}
+
+// scaler decides how many pollers a mapping runs, between lo and hi. It
+// grows by one poller when a poller's batch shows a backlog: its first
+// receive came back as full as it asked (more messages were waiting), or no
+// other poller is left receiving (every one is invoking the function, so a
+// message that arrives now waits for one to finish). It shrinks by one when a
+// poller's long poll comes back empty. This is the essence of Lambda's
+// documented behaviour, simplified (localstack/README.md, "How an event
+// source mapping scales"): Lambda's own signals are not documented; its
+// scale-up rate (300 pollers a minute) is not emulated, which at a maximum of
+// tens makes a second or two of difference; nor is its backoff while
+// invocations fail, nor any throttling (reserved concurrency, the account's
+// quota).
+type scaler struct {
+	lo, hi int
+
+	mu      sync.Mutex
+	pollers int // running
+	polling int // of which receiving, not invoking
+	// changed, when set (tests), is called with every new poller count.
+	changed func(pollers int)
+}
+
+// add reserves a new poller unless hi are running; the caller starts it.
+func (s *scaler) add() bool {
+	if s.pollers >= s.hi {
+		return false
+	}
+	s.pollers++
+	s.polling++
+	if s.changed != nil {
+		s.changed(s.pollers)
+	}
+	return true
+}
+
+// start reserves the first lo pollers and returns how many to start.
+func (s *scaler) start() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for n < s.lo && s.add() {
+		n++
+	}
+	return n
+}
+
+// received records that a poller got a batch and now invokes the function
+// with it; it reports whether to start another poller.
+func (s *scaler) received(backlog bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.polling--
+	return (backlog || s.polling == 0) && s.add()
+}
+
+// invoked records that a poller is receiving again.
+func (s *scaler) invoked() {
+	s.mu.Lock()
+	s.polling++
+	s.mu.Unlock()
+}
+
+// empty records a poller's empty long poll and reports whether the poller
+// stops: it does while more than lo are running.
+func (s *scaler) empty() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pollers <= s.lo {
+		return false
+	}
+	s.remove()
+	return true
+}
+
+// stopped records a receiving poller that stops with the mapping.
+func (s *scaler) stopped() {
+	s.mu.Lock()
+	s.remove()
+	s.mu.Unlock()
+}
+
+func (s *scaler) remove() {
+	s.pollers--
+	s.polling--
+	if s.changed != nil {
+		s.changed(s.pollers)
+	}
 }
 
 // run starts the pollers and returns when all have stopped. pollCtx stops
@@ -50,28 +172,38 @@ type mapping struct {
 // them finish first.
 func (m *mapping) run(pollCtx, invokeCtx context.Context) {
 	var wg sync.WaitGroup
-	for i := 0; i < m.pollers; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			m.poll(pollCtx, invokeCtx)
-		}()
+	var start func()
+	start = func() {
+		// Called by run, or by a poller still counted in wg: never after
+		// wg.Wait has returned.
+		wg.Go(func() { m.poll(pollCtx, invokeCtx, start) })
+	}
+	for range m.scale.start() {
+		start()
 	}
 	wg.Wait()
 }
 
-func (m *mapping) poll(pollCtx, invokeCtx context.Context) {
+// poll is one poller: it receives a batch, invokes the function with it, and
+// receives again, until pollCtx ends or the scaler retires it. grow starts
+// another poller.
+func (m *mapping) poll(pollCtx, invokeCtx context.Context, grow func()) {
 	backoff := time.Duration(0)
 	for pollCtx.Err() == nil {
-		batch, err := m.gather(pollCtx)
+		batch, backlog, err := m.gather(pollCtx)
 		if pollCtx.Err() != nil {
 			// Stopping: hand received messages back at once instead of
 			// leaving them invisible for a whole visibility timeout.
 			m.release(invokeCtx, batch)
+			m.scale.stopped()
 			return
 		}
 		if len(batch) > 0 {
+			if m.scale.received(backlog) {
+				grow()
+			}
 			m.process(invokeCtx, batch)
+			m.scale.invoked()
 		}
 		if err != nil {
 			// Like Lambda's poller, back off on errors (queue deleted,
@@ -82,14 +214,19 @@ func (m *mapping) poll(pollCtx, invokeCtx context.Context) {
 			continue
 		}
 		backoff = 0
+		if len(batch) == 0 && m.scale.empty() {
+			return
+		}
 	}
+	m.scale.stopped()
 }
 
 // gather receives one batch. It returns as soon as BatchSize messages are in
 // hand, when the batching window has passed since the first one arrived, or
-// when a long poll comes back empty with nothing gathered.
-func (m *mapping) gather(ctx context.Context) ([]sqstypes.Message, error) {
-	var batch []sqstypes.Message
+// when a long poll comes back empty with nothing gathered. backlog reports
+// that the first receive that brought messages came back as full as it
+// asked: more were probably waiting.
+func (m *mapping) gather(ctx context.Context) (batch []sqstypes.Message, backlog bool, err error) {
 	var first time.Time
 	for len(batch) < m.source.BatchSize {
 		wait := m.waitTime
@@ -101,37 +238,39 @@ func (m *mapping) gather(ctx context.Context) ([]sqstypes.Message, error) {
 			// WaitTimeSeconds is whole seconds; below one second, short-poll.
 			wait = min(wait, remaining.Truncate(time.Second))
 		}
+		ask := min(sqsBatchMax, m.source.BatchSize-len(batch))
 		out, err := m.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl:                    aws.String(m.queue.URL),
-			MaxNumberOfMessages:         int32(min(sqsBatchMax, m.source.BatchSize-len(batch))),
+			MaxNumberOfMessages:         int32(ask),
 			WaitTimeSeconds:             int32(wait / time.Second),
 			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
 			MessageAttributeNames:       []string{"All"},
 		})
 		if err != nil {
-			return batch, err
+			return batch, backlog, err
 		}
 		if len(out.Messages) == 0 {
 			if len(batch) == 0 {
-				return nil, nil
+				return nil, false, nil
 			}
 			if wait == 0 {
 				sleep(ctx, min(100*time.Millisecond, m.source.MaxBatchingWindow-time.Since(first)))
 				if ctx.Err() != nil {
-					return batch, nil
+					return batch, backlog, nil
 				}
 			}
 			continue
 		}
 		if len(batch) == 0 {
 			first = time.Now()
+			backlog = len(out.Messages) >= ask
 		}
 		batch = append(batch, out.Messages...)
 		if m.source.MaxBatchingWindow <= 0 {
 			break
 		}
 	}
-	return batch, nil
+	return batch, backlog, nil
 }
 
 // process invokes the function with one batch and deletes what succeeded.

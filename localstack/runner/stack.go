@@ -39,11 +39,17 @@ type Options struct {
 	NewHandler NewHandlerFunc
 	// Logger receives the runner's logs; nil means slog.Default().
 	Logger *slog.Logger
-	// PollersPerMapping is the number of concurrent pollers (and so of
-	// concurrent invocations) per SQS event source mapping; 0 means 2.
-	PollersPerMapping int
+	// MaxMappingConcurrency, when positive, lowers every SQS event source
+	// mapping's maximum concurrency (topology's MaxConcurrency, 10 for a
+	// delivery mapping) to at most this many concurrent invocations: for a
+	// small machine, or to measure a deliberately narrower deployment. 0
+	// keeps each mapping's own. Either way the pollers scale between
+	// Lambda's five concurrent batches and the maximum (see scaler), and
+	// Manifest reports the maximum the stack runs.
+	MaxMappingConcurrency int
 	// PollWait is the long-poll wait of each ReceiveMessage, in whole seconds
-	// (1–20); 0 means 2 s. It bounds how long Close waits for idle pollers.
+	// (1–20); 0 means 2 s. It bounds how long Close waits for idle pollers,
+	// and an empty wait is what makes a mapping scale down.
 	PollWait time.Duration
 	// APIID is reported as requestContext.apiId; "" means "local".
 	APIID string
@@ -98,8 +104,8 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	if o.PollersPerMapping <= 0 {
-		o.PollersPerMapping = 2
+	if o.MaxMappingConcurrency < 0 {
+		return o, fmt.Errorf("runner: MaxMappingConcurrency %d is negative", o.MaxMappingConcurrency)
 	}
 	o.PollWait = o.PollWait.Truncate(time.Second)
 	if o.PollWait <= 0 {
@@ -186,8 +192,9 @@ func (s *Stack) build(initCtx context.Context, opts Options) error {
 			continue
 		}
 		q := s.res.Queues[fs.Source.Destination]
+		lo, hi := concurrencyLimits(fs.Source.MaxConcurrency, opts.MaxMappingConcurrency)
 		s.mappings = append(s.mappings, &mapping{fn: s.fns[fs.ID], source: *fs.Source, queue: q, region: s.res.Region,
-			sqs: s.sqs, pollers: opts.PollersPerMapping, waitTime: opts.PollWait,
+			sqs: s.sqs, scale: &scaler{lo: lo, hi: hi}, waitTime: opts.PollWait,
 			log: s.log.With("component", "sqs-mapping", "function", fs.ID, "queue", q.Name)})
 	}
 	return nil
@@ -367,9 +374,10 @@ func (s *Stack) Manifest(ctx context.Context) (topology.Manifest, error) {
 			BatchSize:                mp.source.BatchSize,
 			MaxBatchingWindowSeconds: int(mp.source.MaxBatchingWindow / time.Second),
 			ReportBatchItemFailures:  mp.source.ReportBatchItemFailures,
-			// As configured from the spec; the pollers do not scale to
-			// it yet (PollersPerMapping of them run regardless).
-			MaximumConcurrency: mp.source.MaxConcurrency,
+			// What the pollers scale to: the spec's maximum, or
+			// Options.MaxMappingConcurrency where that is lower (and then
+			// the manifest differs from the spec's, as the stack does).
+			MaximumConcurrency: mp.scale.hi,
 		})
 	}
 	m.Routes = s.gateway.routeKeys()

@@ -104,10 +104,10 @@ func run() error {
 	events := flag.Int("events", 50_000, "events to send (at most 1,000,000)")
 	batch := flag.Int("batch", 500, "events per request (at most 10,000)")
 	clients := flag.Int("clients", 4, "concurrent HTTP clients")
-	pollers := flag.Int("pollers", 4, "SQS pollers (concurrent delivery invocations)")
+	maxConcurrency := flag.Int("max-concurrency", 0, "cap on each delivery mapping's concurrent invocations; 0 keeps topology's maximum (10), which the mapping scales up to as Lambda does")
 	timeout := flag.Duration("timeout", 5*time.Minute, "give up after this long")
 	flag.Parse()
-	if *events < 1 || *events > 1_000_000 || *batch < 1 || *batch > 10_000 || *clients < 1 {
+	if *events < 1 || *events > 1_000_000 || *batch < 1 || *batch > 10_000 || *clients < 1 || *maxConcurrency < 0 {
 		return errors.New("flags out of range")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
@@ -126,7 +126,7 @@ func run() error {
 	}
 	spec := topology.New(fmt.Sprintf("load-%d", time.Now().Unix()))
 	stack, err := runner.Start(ctx, runner.Options{
-		Spec: spec, AWS: cfg, PollersPerMapping: *pollers,
+		Spec: spec, AWS: cfg, MaxMappingConcurrency: *maxConcurrency,
 		Overrides: map[string]string{topology.EnvAllowPrivateEndpoints: "true", topology.EnvAdminKey: adminKey,
 			topology.EnvLocalSecretKey: secret.GenerateLocalKey(), topology.EnvS3PathStyle: "true",
 			topology.EnvBridgeCredentials: `{"credentials":[{"username":"load","password":"load-password-0123456789"}]}`},
@@ -222,13 +222,26 @@ func run() error {
 	defer rcv.mu.Unlock()
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	fmt.Printf("load: %d events (%d per request, %d clients, %d pollers), %.1f MB sent\n",
-		*events, *batch, *clients, *pollers, float64(sentBytes.Load())/1e6)
+	deliver := stack.Usage()[topology.DeliverFunctionID("http")]
+	manifest, err := stack.Manifest(ctx)
+	if err != nil {
+		return err
+	}
+	mappingMax := 0
+	for _, mp := range manifest.Mappings {
+		if mp.Function == topology.DeliverFunctionID("http") {
+			mappingMax = mp.MaximumConcurrency
+		}
+	}
+	fmt.Printf("load: %d events (%d per request, %d clients), %.1f MB sent\n",
+		*events, *batch, *clients, float64(sentBytes.Load())/1e6)
 	fmt.Printf("  ingest     %8.0f events/s accepted (202)    request p50 %v  p99 %v\n",
 		float64(*events)/ingested.Seconds(), pct(reqLat, .50).Round(time.Millisecond), pct(reqLat, .99).Round(time.Millisecond))
 	fmt.Printf("  end-to-end %8.0f events/s delivered         lag p50 %v  p99 %v (event sent → received)\n",
 		float64(*events)/delivered.Seconds(), pct(rcv.lags, .50).Round(time.Millisecond), pct(rcv.lags, .99).Round(time.Millisecond))
 	fmt.Printf("  delivered  %d distinct, %d duplicates, in %d receiver requests\n", len(rcv.seen), rcv.total-len(rcv.seen), rcv.requests)
+	fmt.Printf("  deliver    %d invocations, %.1f function-seconds, at most %d at once (mapping maximum %d)\n",
+		deliver.Invocations, deliver.Busy.Seconds(), deliver.PeakConcurrency, mappingMax)
 	fmt.Printf("  peak RSS   %.0f MB (this one process: stack, clients and receiver)\n", float64(ru.Maxrss)/1024)
 	return nil
 }
