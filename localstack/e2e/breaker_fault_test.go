@@ -289,6 +289,10 @@ func TestCircuitBreakerFault(t *testing.T) {
 	dlq := st.Resources().Queues[destination.HTTP].DLQURL
 	parked := map[string]map[string]int{} // stream → event id → times parked
 	seenDLQ := map[string]bool{}
+	// A message the delivery core parked carries its reason; one SQS
+	// redrive moved there ran out of receives and carries none.
+	byCore := map[string]map[string]int{} // stream → reason → messages
+	byRedrive := map[string]int{}         // stream → messages
 	complete := func() bool {
 		for _, r := range runs {
 			got, _ := r.recv.delivered()
@@ -302,7 +306,7 @@ func TestCircuitBreakerFault(t *testing.T) {
 	}
 	for deadline := time.Now().Add(60 * time.Second); !complete() && time.Now().Before(deadline); {
 		out, err := sqsClient.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(dlq),
-			MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 30})
+			MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 30, MessageAttributeNames: []string{"All"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -317,6 +321,12 @@ func TestCircuitBreakerFault(t *testing.T) {
 			}
 			if parked[env.StreamID] == nil {
 				parked[env.StreamID] = map[string]int{}
+				byCore[env.StreamID] = map[string]int{}
+			}
+			if a, ok := m.MessageAttributes[envelope.AttrParkedReason]; ok {
+				byCore[env.StreamID][aws.ToString(a.StringValue)]++
+			} else {
+				byRedrive[env.StreamID]++
 			}
 			for _, raw := range env.Events {
 				var ev struct {
@@ -337,6 +347,8 @@ func TestCircuitBreakerFault(t *testing.T) {
 			r.check(t, checkArgs{downAt: downAt, upAt: upAt, settle: settle, retryMax: retryMax,
 				deliveryTimeout: deliveryTimeout, batchingWindow: batchingWindow,
 				parked: parked[r.stream], drained: drained})
+			t.Logf("%s: DLQ messages: %d moved by redrive (out of receives), parked by the delivery core %v",
+				r.name, byRedrive[r.stream], byCore[r.stream])
 		})
 	}
 }
