@@ -159,8 +159,8 @@ type faultRun struct {
 //
 // Both flavours run at once, each in a project of its own, so the test takes
 // one outage's time: the circuits are per stream, and the two streams share
-// only the delivery function's invocations. The figures it logs (-v) are the
-// ones docs/performance.md quotes.
+// only the delivery function's invocations. It logs (-v) the figures for
+// docs/performance.md.
 func TestCircuitBreakerFault(t *testing.T) {
 	const (
 		// The retry schedule, and so the breaker's open periods: 1, 2, 4,
