@@ -96,3 +96,35 @@ func TestCircuitsCompareAndSwap(t *testing.T) {
 		t.Fatalf("after closing: %+v", g)
 	}
 }
+
+// BenchmarkCircuitsPrepare is what sharing circuits costs a delivery
+// invocation: one consistent BatchGetItem for a full batch's ten streams,
+// none of which has failed (the common case). Against the stand-in, so a
+// ratio to the invocation's other calls, not an AWS latency.
+func BenchmarkCircuitsPrepare(b *testing.B) {
+	cfg, tableName := table.New(b)
+	c := &store.Circuits{Client: dynamodb.NewFromConfig(cfg), Table: tableName}
+	keys := make([][2]string, 10)
+	for i := range keys {
+		keys[i] = [2]string{"proj_1", "str_" + strconv.Itoa(i)}
+	}
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := c.Load(ctx, keys); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRecordDelivery is the write every delivering invocation already
+// makes per stream (its health counters): the yardstick for the one above.
+func BenchmarkRecordDelivery(b *testing.B) {
+	cfg, tableName := table.New(b)
+	s := &store.Streams{Client: dynamodb.NewFromConfig(cfg), Table: tableName}
+	ctx := context.Background()
+	for b.Loop() {
+		if err := s.RecordDelivery(ctx, "proj_1", "str_1", 10, time.Now()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
