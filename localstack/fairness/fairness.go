@@ -370,6 +370,9 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // counting only finished invocations would misplace half a minute of cost
 // at each end of a one-minute window.
 type Meter struct {
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+
 	mu       sync.Mutex
 	done     time.Duration
 	running  int64
@@ -378,10 +381,17 @@ type Meter struct {
 
 // Busy is the time spent so far, running invocations included.
 func (m *Meter) Busy() time.Duration {
-	now := time.Now().UnixNano()
+	now := m.now().UnixNano()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.done + time.Duration(m.running*now-m.startSum)
+}
+
+func (m *Meter) now() time.Time {
+	if m.Now != nil {
+		return m.Now()
+	}
+	return time.Now()
 }
 
 // Wrap returns nh with functionID's handlers metered.
@@ -401,7 +411,7 @@ type metered struct {
 }
 
 func (mh metered) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
-	start := time.Now()
+	start := mh.m.now()
 	mh.m.mu.Lock()
 	mh.m.running++
 	mh.m.startSum += start.UnixNano()
@@ -410,7 +420,7 @@ func (mh metered) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		mh.m.mu.Lock()
 		mh.m.running--
 		mh.m.startSum -= start.UnixNano()
-		mh.m.done += time.Since(start)
+		mh.m.done += mh.m.now().Sub(start)
 		mh.m.mu.Unlock()
 	}()
 	return mh.h.Invoke(ctx, payload)
