@@ -99,7 +99,8 @@ type Limits struct {
 	// Zero means MaxBytes.
 	MaxEventBytes int
 	// PerMessage keeps each batch within one SQS message, so Batch.Key
-	// can name it.
+	// can name it, and a retried message goes out as the same request(s)
+	// rather than merged with newer messages (a webhook's webhook-id).
 	PerMessage bool
 }
 
