@@ -155,8 +155,9 @@ func TestRemainderIsRequeued(t *testing.T) {
 			if got := q.requeuedEvents(); !slices.Equal(got, []string{evn(3), evn(4)}) {
 				t.Errorf("requeued events %v, want only the undelivered 3 and 4", got)
 			}
-			if r.Attempts != 3 || r.SourceMessageID != "m1" || r.ProjectID != "p" || r.StreamID != "s" {
-				t.Errorf("requeued %+v, want 3 attempts and the original's stream", r)
+			if r.Attempts != 3 || r.SourceMessageID != "m1" || r.ProjectID != "p" || r.StreamID != "s" ||
+				!r.EnqueuedAt.Equal(time.UnixMilli(1_800_000_000_000)) {
+				t.Errorf("requeued %+v, want 3 attempts, the original's stream and its enqueue time", r)
 			}
 			// The backoff of a third attempt (10 s doubled twice, with
 			// jitter) is shorter than the destination's Retry-After.
@@ -320,5 +321,20 @@ func TestLastReceiveGoesWithTheProbe(t *testing.T) {
 	}
 	if got := q.parkedEvents(); !slices.Equal(got, []string{evn(3)}) || !strings.Contains(q.parked[0].Reason, "503") {
 		t.Fatalf("parked %v (%+v), want m3's event with the probe's error", got, q.parked)
+	}
+}
+
+// A rest is dated by when ingestion queued its events, not by when it was put
+// back, so senders that date by it (Loki's stamp, S3's partition) see the
+// same time on every attempt.
+func TestRestKeepsItsEnqueueTime(t *testing.T) {
+	var got time.Time
+	c := newCore(senderOf(func(b Batch) error { got = b.EnqueuedAt; return nil }), &fakeQueue{}, bigLimits)
+	rec := withAttrs(record(t, "r1", "p", "s", evn(1)), 1) // SentTimestamp 1_800_000_000_000
+	at := "1700000000000"
+	rec.MessageAttributes = map[string]events.SQSMessageAttribute{envelope.AttrEnqueuedAt: {DataType: "String", StringValue: &at}}
+	c.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{rec}})
+	if !got.Equal(time.UnixMilli(1_700_000_000_000)) {
+		t.Fatalf("EnqueuedAt %v, want the original's", got)
 	}
 }

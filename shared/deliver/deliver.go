@@ -386,8 +386,13 @@ func (c *Core) lastReceive(m message) bool {
 	return c.MaxReceives > 0 && m.attempts >= c.MaxReceives
 }
 
+// enqueuedAt is when ingestion queued rec's events: its SentTimestamp, or,
+// for the rest of a partly delivered message, the original's.
 func enqueuedAt(rec *events.SQSMessage) time.Time {
 	ms, err := strconv.ParseInt(rec.Attributes["SentTimestamp"], 10, 64)
+	if a, ok := rec.MessageAttributes[envelope.AttrEnqueuedAt]; ok && a.StringValue != nil {
+		ms, err = strconv.ParseInt(*a.StringValue, 10, 64)
+	}
 	if err != nil {
 		return time.Time{}
 	}
@@ -614,7 +619,7 @@ func (c *Core) requeue(ctx context.Context, g *group, m message, rest []int, ret
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	err := c.Requeue.Requeue(rctx, Requeued{SourceMessageID: m.rec.MessageId, ProjectID: g.projectID, StreamID: g.streamID,
-		Events: pick(m.events, rest), Attempts: m.attempts, After: c.Backoff.After(m.attempts, retryAfter)})
+		Events: pick(m.events, rest), Attempts: m.attempts, After: c.Backoff.After(m.attempts, retryAfter), EnqueuedAt: enqueuedAt(m.rec)})
 	if err != nil {
 		c.log().ErrorContext(ctx, "requeue the undelivered rest of a message; retrying it whole", "message_id", m.rec.MessageId, "err", err)
 		return false

@@ -27,6 +27,11 @@ const (
 // message's.
 const AttrAttempts = "logstream_attempts"
 
+// AttrEnqueuedAt is on the same messages: when ingestion first queued their
+// events (Unix milliseconds, as SQS's SentTimestamp), which senders use as a
+// time that stays the same across retries (deliver.Batch.EnqueuedAt).
+const AttrEnqueuedAt = "logstream_enqueued_at"
+
 // MaxDelay is the longest SQS delays a new message (SendMessage's
 // DelaySeconds: 0 to 900 seconds).
 const MaxDelay = 15 * time.Minute
@@ -115,10 +120,13 @@ type Requeued struct {
 	// After is the retry delay; SQS delays a new message by at most
 	// MaxDelay, so a longer one is cut to that.
 	After time.Duration
+	// EnqueuedAt is when ingestion first queued the events (zero: unknown).
+	EnqueuedAt time.Time
 }
 
 // Messages are what r puts back on the queue: its events packed like any
-// delivery message, with AttrAttempts, delayed by After (at most MaxDelay).
+// delivery message, with AttrAttempts and AttrEnqueuedAt, delayed by After (at
+// most MaxDelay).
 // They are fewer events than the message they come from, so they almost
 // always fit one message.
 func (r Requeued) Messages() ([]Message, error) {
@@ -127,6 +135,9 @@ func (r Requeued) Messages() ([]Message, error) {
 		return nil, fmt.Errorf("requeue events of message %s: %w", r.SourceMessageID, err)
 	}
 	attrs := map[string]string{AttrAttempts: strconv.Itoa(max(r.Attempts, 1))}
+	if !r.EnqueuedAt.IsZero() {
+		attrs[AttrEnqueuedAt] = strconv.FormatInt(r.EnqueuedAt.UnixMilli(), 10)
+	}
 	for i := range msgs {
 		msgs[i].Attributes = attrs
 		msgs[i].Delay = min(max(r.After, 0), MaxDelay)

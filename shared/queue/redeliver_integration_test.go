@@ -184,7 +184,7 @@ func TestRequeuePutsTheRestBackDelayed(t *testing.T) {
 	r, q, client := newRedelivery(t, ctx)
 	evs := []json.RawMessage{json.RawMessage(`{"event_id":"e3"}`), json.RawMessage(`{"event_id":"e4"}`)}
 	if err := r.Requeue(ctx, envelope.Requeued{SourceMessageID: "src-1", ProjectID: "proj_p", StreamID: "str_p", Events: evs,
-		Attempts: 3, After: 2 * time.Second}); err != nil {
+		Attempts: 3, After: 2 * time.Second, EnqueuedAt: time.UnixMilli(1_700_000_000_000)}); err != nil {
 		t.Fatal(err)
 	}
 	// A rest whose delay is longer than SQS allows (15 min) waits 15 min:
@@ -218,7 +218,8 @@ func TestRequeuePutsTheRestBackDelayed(t *testing.T) {
 	}
 	attr := func(k string) string { return aws.ToString(m.MessageAttributes[k].StringValue) }
 	if env.ProjectID != "proj_p" || env.StreamID != "str_p" || len(env.Events) != 2 || string(env.Events[1]) != `{"event_id":"e4"}` ||
-		attr(envelope.AttrAttempts) != "3" || attr(envelope.AttrStreamID) != "str_p" || attr(envelope.AttrEventCount) != "2" {
+		attr(envelope.AttrAttempts) != "3" || attr(envelope.AttrEnqueuedAt) != "1700000000000" ||
+		attr(envelope.AttrStreamID) != "str_p" || attr(envelope.AttrEventCount) != "2" {
 		t.Fatalf("requeued message %s with attributes %v", aws.ToString(m.Body), m.MessageAttributes)
 	}
 	if more := receive(1); len(more) != 0 {
