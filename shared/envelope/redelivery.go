@@ -40,10 +40,11 @@ const MaxDelay = 15 * time.Minute
 const maxReasonBytes = 1024
 
 // parkReserve is left in each parked message for the attributes above;
-// requeueReserve in each requeued one for AttrAttempts.
+// requeueReserve in each requeued one for AttrAttempts and AttrEnqueuedAt
+// (names, values and attrOverheadSlop each).
 const (
 	parkReserve    = maxReasonBytes + 512
-	requeueReserve = 128
+	requeueReserve = 256
 )
 
 // Receipt names one received message: to delete it once it is delivered.
