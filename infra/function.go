@@ -168,9 +168,13 @@ func grant(fn awslambda.Function, p functionProps) error {
 	case topology.RoleDeliver:
 		// The event source grants consuming the queue; the explicit
 		// ChangeMessageVisibility is for the backoff the function sets on
-		// failed messages, so it does not hang on that default.
+		// failed messages, so it does not hang on that default, and
+		// SendMessage puts back the undelivered rest of a partly delivered
+		// message, so what a destination accepted is not sent to it again
+		// (issue 12). Its own queue only: it never sends into another
+		// type's flow.
 		p.Table.GrantReadData(fn)
-		p.Queues[p.Function.Source.Destination].Queue.Grant(fn, jsii.String("sqs:ChangeMessageVisibility"))
+		p.Queues[p.Function.Source.Destination].Queue.Grant(fn, jsii.String("sqs:ChangeMessageVisibility"), jsii.String("sqs:SendMessage"))
 		// Opens the secrets it sends with; never seals.
 		p.Secrets.Grant(fn, jsii.String("kms:Decrypt"))
 		// Keeps the per-stream delivery counters (ADD/SET on HEALTH# items)

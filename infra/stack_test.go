@@ -706,13 +706,18 @@ func TestLeastPrivilege(t *testing.T) {
 				for _, a := range dynamoWrites {
 					wantAction(a, a == "dynamodb:UpdateItem")
 				}
-				// Sends only to its own DLQ, to park what cannot be delivered.
-				if !allowsOn(perms.statements, "sqs:SendMessage", dlqIDs[f.Source.Destination]) ||
-					allowsOn(perms.statements, "sqs:SendMessage", queueIDs[f.Source.Destination]) {
-					t.Errorf("%s must send to its DLQ and nowhere else", f.ID)
+				// Sends to its own DLQ, to park what cannot be delivered, and
+				// to its own queue, to put back the undelivered rest of a
+				// message (issue 12); to no other type's queue or DLQ.
+				for dest := range queueIDs {
+					own := dest == f.Source.Destination
+					if allowsOn(perms.statements, "sqs:SendMessage", dlqIDs[dest]) != own ||
+						allowsOn(perms.statements, "sqs:SendMessage", queueIDs[dest]) != own {
+						t.Errorf("%s must send to its own queue and DLQ and nowhere else (checking %s)", f.ID, dest)
+					}
 				}
 				own := queueIDs[f.Source.Destination]
-				for _, a := range []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"} {
+				for _, a := range []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:SendMessage"} {
 					if !allowsOn(perms.statements, a, own) {
 						t.Errorf("%s may not %s on its queue %s", f.ID, a, own)
 					}

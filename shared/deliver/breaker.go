@@ -21,9 +21,10 @@ import (
 // too, so a dead endpoint costs little per probe while a slow one still gets
 // a probe long enough to succeed.
 //
-// Deferred messages are ordinary retries: their receive count grows, SQS
-// redrive parks them in the DLQ after maxReceiveCount like any retry, and the
-// stream's failure counter counts them.
+// Deferred messages are ordinary retries: their receive count grows, the
+// core parks them on their last receive like any retry, with the
+// destination's last error and "circuit open" as the reason, and the stream's
+// failure counter counts them.
 //
 // Without Shared, each container (each Breaker) learns on its own. With
 // Shared, the containers of a delivery function share each failing stream's

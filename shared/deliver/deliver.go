@@ -5,10 +5,14 @@
 //
 // A message is acknowledged (left out of BatchItemFailures, so the event
 // source mapping deletes it) only when each of its events was accepted by the
-// destination or parked in the DLQ with the reason, or when its stream no
-// longer wants events (deleted or paused). A message with an event that may
-// yet succeed is retried whole, after a delay that grows with its receive
-// count, until SQS redrive moves it to the DLQ.
+// destination, parked in the DLQ with the reason, or put back on the queue in
+// a new message (Requeue), or when its stream no longer wants events (deleted
+// or paused). A message with an event that may yet succeed comes back after a
+// delay that grows with its receive count: whole when none of it was
+// delivered, otherwise as a new message with only the events the destination
+// has not accepted. On its last receive (MaxReceives) the core parks what is
+// left with the last error instead, so SQS redrive, which records no reason,
+// only moves what a crash left behind.
 package deliver
 
 import (
@@ -19,6 +23,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -85,6 +90,17 @@ type (
 	Receipt = envelope.Receipt
 )
 
+// Requeuer puts the undelivered rest of a partly delivered message back on
+// the delivery queue as a new message; the core deletes the original only
+// once it is there.
+type Requeuer interface {
+	Requeue(ctx context.Context, r Requeued) error
+}
+
+// Requeued is the Requeuer's request; it lives in package envelope, like
+// Delay and Parked.
+type Requeued = envelope.Requeued
+
 // Suspender suspends a stream whose destination is gone.
 type Suspender interface {
 	Suspend(ctx context.Context, projectID, streamID, reason string) error
@@ -99,7 +115,8 @@ type Limits struct {
 	// Zero means MaxBytes.
 	MaxEventBytes int
 	// PerMessage keeps each batch within one SQS message, so Batch.Key
-	// can name it.
+	// can name it, and a retried message goes out as the same request(s)
+	// rather than merged with newer messages (a webhook's webhook-id).
 	PerMessage bool
 }
 
@@ -141,8 +158,18 @@ type Core struct {
 	Limits  Limits
 	// Queue delays retries and parks what cannot be delivered. Without it,
 	// every failure is left to the queue's visibility timeout and redrive.
-	Queue   Queue
-	Backoff Backoff
+	Queue Queue
+	// Requeue puts back only the events a destination has not accepted
+	// when it accepted others of the same message (optional: without it,
+	// such a message is retried whole and its delivered events sent again).
+	Requeue Requeuer
+	// MaxReceives is the delivery queue's maxReceiveCount. On a message's
+	// last receive (its ApproximateReceiveCount plus the attempts it
+	// carries from the message it is the rest of, at least MaxReceives),
+	// what would be retried is parked with its last error instead. Zero
+	// leaves exhaustion to SQS redrive, which records no reason.
+	MaxReceives int
+	Backoff     Backoff
 	// Suspend, when set, suspends a stream whose destination answered that
 	// it is gone (410, a deleted bucket).
 	Suspend Suspender
@@ -184,6 +211,9 @@ func (c *Core) log() *slog.Logger { return cmp.Or(c.Log, slog.Default()) }
 type message struct {
 	rec    *events.SQSMessage
 	events []json.RawMessage
+	// attempts is how many times its events have been received: this
+	// message's receive count plus those of the messages it is the rest of.
+	attempts int
 }
 
 type group struct {
@@ -194,11 +224,24 @@ type group struct {
 // outcome is what became of one message of a group.
 type outcome struct {
 	delivered  int           // how many of its events the destination accepted
+	accepted   []bool        // which, by index (nil: none)
 	retry      bool          // at least one event may yet be delivered
 	retryAfter time.Duration // the longest Retry-After among them
 	parked     []int         // indices of its events to park
 	reasons    []string      // why, by parked event
 	reason     string        // why it is retried
+}
+
+// undelivered are the indices of the events of a message of n events that
+// the destination did not accept.
+func (o *outcome) undelivered(n int) []int {
+	out := make([]int, 0, n-o.delivered)
+	for i := range n {
+		if o.accepted == nil || !o.accepted[i] {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // Handle is the Lambda handler for an SQS event source mapping with
@@ -227,9 +270,10 @@ func (c *Core) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventR
 			// Undecodable now means undecodable on every retry: park it
 			// where it can be inspected rather than retry it.
 			c.log().ErrorContext(ctx, "undecodable message", "message_id", rec.MessageId, "err", err)
-			if !c.park(ctx, Parked{SourceMessageID: rec.MessageId, Body: rec.Body, ReceiveCount: receiveCount(rec),
+			m := message{rec: rec, attempts: attempts(rec)}
+			if !c.park(ctx, Parked{SourceMessageID: rec.MessageId, Body: rec.Body, ReceiveCount: m.attempts,
 				Reason: "undecodable message: " + err.Error()}) {
-				retry(c.delay(rec, 0))
+				retry(c.delay(m, 0))
 			}
 			continue
 		}
@@ -240,7 +284,7 @@ func (c *Core) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventR
 			index[k] = g
 			groups = append(groups, g)
 		}
-		g.msgs = append(g.msgs, message{rec: rec, events: env.Events})
+		g.msgs = append(g.msgs, message{rec: rec, events: env.Events, attempts: attempts(rec)})
 	}
 
 	keys := make([][2]string, len(groups))
@@ -322,16 +366,41 @@ func receiveCount(rec *events.SQSMessage) int {
 	return n
 }
 
+// attempts is how many times a message's events have been received: its own
+// receive count, plus what it carries from the message whose rest it is.
+func attempts(rec *events.SQSMessage) int {
+	n := receiveCount(rec)
+	if a, ok := rec.MessageAttributes[envelope.AttrAttempts]; ok && a.StringValue != nil {
+		if k, err := strconv.Atoi(*a.StringValue); err == nil && k > 0 {
+			n += k
+		}
+	}
+	return n
+}
+
+// lastReceive reports whether m's events have had every receive the queue
+// allows them (MaxReceives), counting those of the messages m is the rest of:
+// an original retried once more would be moved to the DLQ by redrive, without
+// a reason.
+func (c *Core) lastReceive(m message) bool {
+	return c.MaxReceives > 0 && m.attempts >= c.MaxReceives
+}
+
+// enqueuedAt is when ingestion queued rec's events: its SentTimestamp, or,
+// for the rest of a partly delivered message, the original's.
 func enqueuedAt(rec *events.SQSMessage) time.Time {
 	ms, err := strconv.ParseInt(rec.Attributes["SentTimestamp"], 10, 64)
+	if a, ok := rec.MessageAttributes[envelope.AttrEnqueuedAt]; ok && a.StringValue != nil {
+		ms, err = strconv.ParseInt(*a.StringValue, 10, 64)
+	}
 	if err != nil {
 		return time.Time{}
 	}
 	return time.UnixMilli(ms).UTC()
 }
 
-func (c *Core) delay(rec *events.SQSMessage, retryAfter time.Duration) Delay {
-	return Delay{MessageID: rec.MessageId, ReceiptHandle: rec.ReceiptHandle, After: c.Backoff.After(receiveCount(rec), retryAfter)}
+func (c *Core) delay(m message, retryAfter time.Duration) Delay {
+	return Delay{MessageID: m.rec.MessageId, ReceiptHandle: m.rec.ReceiptHandle, After: c.Backoff.After(m.attempts, retryAfter)}
 }
 
 // park sends p to the DLQ and reports whether it is there.
@@ -360,7 +429,8 @@ func (c *Core) deliverGroup(ctx context.Context, g *group) []Delay {
 	}
 	if err != nil {
 		log.ErrorContext(ctx, "load stream", "err", err)
-		return c.retryAll(g.msgs, 0)
+		// Retried, but parked with the reason on the last receive.
+		return c.settle(ctx, g, g.msgs, retryOutcomes(len(g.msgs), 0, "load stream: "+err.Error())).again
 	}
 	var held []Delay // messages a probe does not carry
 	key := [2]string{g.projectID, g.streamID}
@@ -373,15 +443,32 @@ func (c *Core) deliverGroup(ctx context.Context, g *group) []Delay {
 		if !dec.Send {
 			n := countEvents(g.msgs)
 			log.InfoContext(ctx, "circuit open: deferring without a request", "messages", len(g.msgs), "events", n, "retry_in", dec.Wait)
-			// The destination's own last answer stays the stream's last
-			// error: it is what the owner has to fix.
+			// Deferred like any retry, and so parked on their last
+			// receive, with the destination's own last answer: it is
+			// what the owner has to fix.
+			s := c.settle(ctx, g, g.msgs, retryOutcomes(len(g.msgs), dec.Wait, dec.Reason+" (circuit open)"))
 			c.record(ctx, g, 0, n, dec.Reason+" (not sent again until a probe succeeds)")
-			return c.retryAll(g.msgs, dec.Wait)
+			return s.again
 		}
 		if dec.Probe && len(g.msgs) > 1 {
-			// One message probes; the rest wait their turn on the schedule.
-			held = c.retryAll(g.msgs[1:], 0)
-			g = &group{projectID: g.projectID, streamID: g.streamID, msgs: g.msgs[:1]}
+			// One message probes; the rest wait their turn on the
+			// schedule. Those on their last receive probe instead, so
+			// none goes to the DLQ untried while its destination may be
+			// back: a failure stops the stream's other requests, so
+			// this still costs one request when it fails.
+			var probe, wait []message
+			for _, m := range g.msgs {
+				if c.lastReceive(m) {
+					probe = append(probe, m)
+				} else {
+					wait = append(wait, m)
+				}
+			}
+			if len(probe) == 0 {
+				probe, wait = wait[:1], wait[1:]
+			}
+			held = c.retryAll(wait, 0)
+			g = &group{projectID: g.projectID, streamID: g.streamID, msgs: probe}
 		}
 		d.sendTimeout = dec.Timeout
 	}
@@ -402,47 +489,163 @@ func (c *Core) deliverGroup(ctx context.Context, g *group) []Delay {
 		return nil
 	}
 
-	var again []Delay
-	parked, retried := 0, 0
-	var reason string
-	for i, m := range g.msgs {
-		o := d.out[i]
+	s := c.settle(ctx, g, g.msgs, d.out)
+	if d.delivered > 0 || s.parked > 0 || s.retried > 0 {
+		log.InfoContext(ctx, "delivery", "events_delivered", d.delivered, "events_parked", s.parked,
+			"events_to_retry", s.retried, "events_requeued", s.requeued, "requests", d.requests, "reason", s.reason)
+	}
+	c.record(ctx, g, d.delivered, s.parked+s.retried, s.reason)
+	return append(s.again, held...)
+}
+
+// retryOutcomes are the outcomes of n messages none of whose events was sent,
+// all to be retried after at least after, for reason.
+func retryOutcomes(n int, after time.Duration, reason string) []outcome {
+	out := make([]outcome, n)
+	for i := range out {
+		out[i] = outcome{retry: true, retryAfter: after, reason: reason}
+	}
+	return out
+}
+
+// settled is what became of a group's messages once their outcomes were
+// acted on.
+type settled struct {
+	again           []Delay // messages to retry whole
+	parked, retried int     // events parked; events that come back (whole or requeued)
+	requeued        int     // of those, events requeued without their delivered neighbours
+	reason          string  // the last failure, for the health view and the log
+}
+
+// settle acts on each message's outcome, so that nothing a destination
+// accepted is sent to it again or parked, and nothing is dropped:
+//   - every event delivered: the message is acknowledged;
+//   - events that can never be delivered as they are, or that may yet be but
+//     the message is on its last receive: parked with the reason, then
+//     acknowledged;
+//   - events that may yet be delivered (or could not be parked), beside
+//     others that were delivered or parked: put back as a new message with
+//     the retry delay (Requeue), then the original acknowledged;
+//   - otherwise the message is retried whole, after the delay, as when
+//     putting back its rest fails.
+//
+// Events that failed for good in a message that goes back (whole or its rest)
+// go back with it, and are parked once nothing else of it may succeed: so
+// none is parked twice if putting the rest back fails.
+//
+// The order (park, then requeue, then acknowledge) means a failure at any
+// step leaves the original in the queue: sent or parked again, never lost.
+func (c *Core) settle(ctx context.Context, g *group, msgs []message, outs []outcome) settled {
+	var s settled
+	for i, m := range msgs {
+		o := &outs[i]
+		rest := o.undelivered(len(m.events))
+		if len(rest) == 0 {
+			continue
+		}
 		if o.retry {
-			again = append(again, c.delay(m.rec, o.retryAfter))
-			retried += len(m.events) - o.delivered // the whole message comes back; these are what failed
-			reason = o.reason
+			s.reason = o.reason
+		}
+		if !o.retry || c.lastReceive(m) {
+			var parked int
+			rest, parked = c.parkRest(ctx, g, m, o, rest)
+			s.parked += parked
+			if len(o.reasons) > 0 && !o.retry {
+				s.reason = o.reasons[0]
+			}
+			if len(rest) == 0 {
+				continue
+			}
+		}
+		s.retried += len(rest)
+		if len(rest) < len(m.events) && c.requeue(ctx, g, m, rest, o.retryAfter) {
+			s.requeued += len(rest)
 			continue
 		}
-		if len(o.parked) == 0 {
+		s.again = append(s.again, c.delay(m, o.retryAfter))
+	}
+	return s
+}
+
+// parkRest parks m's undelivered events: those that failed for good with the
+// first of their reasons, and, on the last receive, the others with the last
+// error. It returns the events left to retry (those it could not park, and
+// before the last receive those that may yet succeed) and how many it parked.
+func (c *Core) parkRest(ctx context.Context, g *group, m message, o *outcome, undelivered []int) ([]int, int) {
+	permanent := make(map[int]bool, len(o.parked))
+	for _, k := range o.parked {
+		permanent[k] = true
+	}
+	var failedForGood, exhausted, rest []int
+	for _, k := range undelivered {
+		switch {
+		case permanent[k]:
+			failedForGood = append(failedForGood, k)
+		case c.lastReceive(m):
+			exhausted = append(exhausted, k)
+		default:
+			rest = append(rest, k)
+		}
+	}
+	parked := 0
+	for _, part := range []struct {
+		events []int
+		reason string
+	}{
+		{failedForGood, first(o.reasons)},
+		{exhausted, fmt.Sprintf("%s; gave up after %d receives", cmp.Or(o.reason, "not delivered"), m.attempts)},
+	} {
+		if len(part.events) == 0 {
 			continue
 		}
-		evs := make([]json.RawMessage, len(o.parked))
-		for j, k := range o.parked {
-			evs[j] = m.events[k]
-		}
-		why := o.reasons[0]
 		if !c.park(ctx, Parked{SourceMessageID: m.rec.MessageId, ProjectID: g.projectID, StreamID: g.streamID,
-			Events: evs, Reason: why, ReceiveCount: receiveCount(m.rec)}) {
-			again = append(again, c.delay(m.rec, 0))
-			retried += len(m.events)
-			reason = why
+			Events: pick(m.events, part.events), Reason: part.reason, ReceiveCount: m.attempts}) {
+			rest = append(rest, part.events...)
 			continue
 		}
-		parked += len(evs)
-		reason = why
+		parked += len(part.events)
 	}
-	if d.delivered > 0 || parked > 0 || retried > 0 {
-		log.InfoContext(ctx, "delivery", "events_delivered", d.delivered, "events_parked", parked,
-			"events_to_retry", retried, "requests", d.requests, "reason", reason)
+	slices.Sort(rest) // in the order they arrived
+	return rest, parked
+}
+
+// requeue puts the events rest of m back on the queue in a new message,
+// retried after the delay m's next receive would have had, and reports
+// whether they are there.
+func (c *Core) requeue(ctx context.Context, g *group, m message, rest []int, retryAfter time.Duration) bool {
+	if c.Requeue == nil {
+		return false
 	}
-	c.record(ctx, g, d.delivered, parked+retried, reason)
-	return append(again, held...)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	err := c.Requeue.Requeue(rctx, Requeued{SourceMessageID: m.rec.MessageId, ProjectID: g.projectID, StreamID: g.streamID,
+		Events: pick(m.events, rest), Attempts: m.attempts, After: c.Backoff.After(m.attempts, retryAfter), EnqueuedAt: enqueuedAt(m.rec)})
+	if err != nil {
+		c.log().ErrorContext(ctx, "requeue the undelivered rest of a message; retrying it whole", "message_id", m.rec.MessageId, "err", err)
+		return false
+	}
+	return true
+}
+
+func pick(evs []json.RawMessage, idx []int) []json.RawMessage {
+	out := make([]json.RawMessage, len(idx))
+	for i, k := range idx {
+		out[i] = evs[k]
+	}
+	return out
+}
+
+func first(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
 }
 
 func (c *Core) retryAll(msgs []message, after time.Duration) []Delay {
 	out := make([]Delay, len(msgs))
 	for i, m := range msgs {
-		out[i] = c.delay(m.rec, after)
+		out[i] = c.delay(m, after)
 	}
 	return out
 }
@@ -641,7 +844,14 @@ func (d *delivery) sendOne(refs []ref) error {
 // accepted records an event the destination took.
 func (d *delivery) accepted(r ref) {
 	d.delivered++
-	d.out[r.msg].delivered++
+	o := &d.out[r.msg]
+	if o.accepted == nil {
+		o.accepted = make([]bool, len(d.msgs[r.msg].events))
+	}
+	if !o.accepted[r.ev] {
+		o.accepted[r.ev] = true
+		o.delivered++
+	}
 }
 
 func (d *delivery) stopAll(refs []ref, err error) {

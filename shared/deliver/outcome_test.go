@@ -16,20 +16,48 @@ import (
 
 // fakeQueue records what the core asks of the delivery queue and its DLQ.
 type fakeQueue struct {
-	mu        sync.Mutex
-	delays    []Delay
-	parked    []Parked
-	parkErr   error
-	delayErr  error
-	parkCalls int
-	acked     []Receipt
+	mu         sync.Mutex
+	delays     []Delay
+	parked     []Parked
+	requeued   []Requeued
+	parkErr    error
+	delayErr   error
+	requeueErr error
+	parkCalls  int
+	acked      []Receipt
+	// calls are "park m", "requeue m" and "ack m", in order.
+	calls []string
 }
 
 func (q *fakeQueue) Ack(_ context.Context, r []Receipt) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.acked = append(q.acked, r...)
+	for _, a := range r {
+		q.calls = append(q.calls, "ack "+a.MessageID)
+	}
 	return nil
+}
+
+func (q *fakeQueue) Requeue(_ context.Context, r Requeued) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.requeueErr != nil {
+		return q.requeueErr
+	}
+	q.requeued = append(q.requeued, r)
+	q.calls = append(q.calls, "requeue "+r.SourceMessageID)
+	return nil
+}
+
+func (q *fakeQueue) requeuedEvents() []string {
+	var out []string
+	for _, r := range q.requeued {
+		for _, e := range r.Events {
+			out = append(out, string(e))
+		}
+	}
+	return out
 }
 
 func (q *fakeQueue) Delay(_ context.Context, d []Delay) error {
@@ -47,6 +75,7 @@ func (q *fakeQueue) Park(_ context.Context, p Parked) error {
 		return q.parkErr
 	}
 	q.parked = append(q.parked, p)
+	q.calls = append(q.calls, "park "+p.SourceMessageID)
 	return nil
 }
 
@@ -88,7 +117,7 @@ func evn(n int) string { return fmt.Sprintf(`{"n":%d}`, n) }
 
 func newCore(snd Sender, q *fakeQueue, lim Limits) *Core {
 	return &Core{Streams: activeStreams(map[string]stream.Status{"s": stream.StatusActive, "susp": stream.StatusSuspended}),
-		Sender: snd, Queue: q, Limits: lim, Backoff: Backoff{Base: 10 * time.Second, Max: time.Hour}, Log: quietLog()}
+		Sender: snd, Queue: q, Requeue: q, Limits: lim, Backoff: Backoff{Base: 10 * time.Second, Max: time.Hour}, Log: quietLog()}
 }
 
 var bigLimits = Limits{MaxBytes: 1 << 20, MaxEvents: 1000}
@@ -105,6 +134,7 @@ func TestOutcomes(t *testing.T) {
 		wantDelivered []string
 		wantParked    []string
 		wantRetried   []string // message ids
+		wantRequeued  []string // events put back without their delivered neighbours
 		wantRequests  int
 	}{
 		{name: "a permanent failure parks the events and acknowledges the message",
@@ -156,8 +186,20 @@ func TestOutcomes(t *testing.T) {
 			send: func(evs []string) error {
 				return &PartialError{Failed: map[int]error{1: Classify(Rejected, errors.New("MalformedDetail")), 3: errors.New("ThrottlingException")}}
 			},
-			// m0: event 2 parked, m0 acknowledged; m1: event 4 may succeed later, so m1 is retried whole.
-			wantDelivered: []string{evn(1), evn(3)}, wantParked: []string{evn(2)}, wantRetried: []string{"m1"}, wantRequests: 1},
+			// m0: event 2 parked, m0 acknowledged; m1: event 4 may succeed
+			// later, so it alone goes back, and m1 is acknowledged.
+			wantDelivered: []string{evn(1), evn(3)}, wantParked: []string{evn(2)}, wantRequeued: []string{evn(4)}, wantRequests: 1},
+		{name: "a message split across requests, one of which failed, puts back only that request's events",
+			msgs: [][]int{{1, 2, 3}, {4}}, limits: Limits{MaxBytes: 1 << 20, MaxEvents: 2},
+			send: func(evs []string) error {
+				if slices.Contains(evs, evn(3)) {
+					return errors.New("receiver answered 503")
+				}
+				return nil
+			},
+			// The failure stops the stream: m1's request is not sent, and
+			// m1, with nothing delivered, is retried whole.
+			wantDelivered: []string{evn(1), evn(2)}, wantRequeued: []string{evn(3)}, wantRetried: []string{"m1"}, wantRequests: 2},
 		{name: "a message with a retryable event is retried whole; its permanent events are not parked twice",
 			msgs: [][]int{{1, 2}},
 			send: func(evs []string) error {
@@ -210,6 +252,9 @@ func TestOutcomes(t *testing.T) {
 			}
 			if got := q.parkedEvents(); !slices.Equal(got, tc.wantParked) {
 				t.Errorf("parked %v, want %v", got, tc.wantParked)
+			}
+			if got := q.requeuedEvents(); !slices.Equal(got, tc.wantRequeued) {
+				t.Errorf("requeued %v, want %v", got, tc.wantRequeued)
 			}
 			if requests != tc.wantRequests {
 				t.Errorf("%d requests, want %d", requests, tc.wantRequests)

@@ -1,15 +1,17 @@
 // Package envelope is the message format ingestion and delivery exchange:
 // the envelope of a delivery message, packing many events into size-bounded
 // messages with the attributes that go with them, and what the delivery core
-// asks of its queue (a Delay, a Parked message). It knows nothing of SQS's
-// API; shared/queue carries these messages over it, and shared/ingest and
-// shared/deliver use this package without linking that adapter.
+// asks of its queue (a Delay, a Parked message, a Requeued remainder). It
+// knows nothing of SQS's API; shared/queue carries these messages over it,
+// and shared/ingest and shared/deliver use this package without linking that
+// adapter.
 package envelope
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Version is the current envelope format.
@@ -51,6 +53,8 @@ type Message struct {
 	// Attributes are extra string attributes (a parked message's reason);
 	// Pack leaves room for them only through its maxBytes.
 	Attributes map[string]string
+	// Delay keeps a new message invisible for that long (at most MaxDelay).
+	Delay      time.Duration
 	attrsBytes int
 }
 

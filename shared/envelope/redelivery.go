@@ -19,11 +19,33 @@ const (
 	AttrParkedReceives = "logstream_receive_count"
 )
 
+// AttrAttempts is on a message that carries the undelivered rest of an
+// earlier one (Requeued): how many times its events were received before it
+// was published. The delivery core adds it to the message's own
+// ApproximateReceiveCount, so the retry schedule and the last receive
+// (maxReceiveCount) count every attempt at those events, not only this
+// message's.
+const AttrAttempts = "logstream_attempts"
+
+// AttrEnqueuedAt is on the same messages: when ingestion first queued their
+// events (Unix milliseconds, as SQS's SentTimestamp), which senders use as a
+// time that stays the same across retries (deliver.Batch.EnqueuedAt).
+const AttrEnqueuedAt = "logstream_enqueued_at"
+
+// MaxDelay is the longest SQS delays a new message (SendMessage's
+// DelaySeconds: 0 to 900 seconds).
+const MaxDelay = 15 * time.Minute
+
 // maxReasonBytes keeps a reason readable and the attributes small.
 const maxReasonBytes = 1024
 
-// parkReserve is left in each parked message for the attributes above.
-const parkReserve = maxReasonBytes + 512
+// parkReserve is left in each parked message for the attributes above;
+// requeueReserve in each requeued one for AttrAttempts and AttrEnqueuedAt
+// (names, values and attrOverheadSlop each).
+const (
+	parkReserve    = maxReasonBytes + 512
+	requeueReserve = 256
+)
 
 // Receipt names one received message: to delete it once it is delivered.
 type Receipt struct {
@@ -83,4 +105,43 @@ func truncate(s string, n int) string {
 		s = s[:len(s)-1]
 	}
 	return s
+}
+
+// Requeued is the rest of a message that was delivered in part: its events the
+// destination has not accepted, to be delivered again after After, as a new
+// message on the same queue, while the original is deleted. So what a
+// destination accepted is never sent to it again (issue 12).
+type Requeued struct {
+	SourceMessageID     string
+	ProjectID, StreamID string
+	Events              []json.RawMessage
+	// Attempts is how many times these events have been received so far,
+	// the original's own receives included.
+	Attempts int
+	// After is the retry delay; SQS delays a new message by at most
+	// MaxDelay, so a longer one is cut to that.
+	After time.Duration
+	// EnqueuedAt is when ingestion first queued the events (zero: unknown).
+	EnqueuedAt time.Time
+}
+
+// Messages are what r puts back on the queue: its events packed like any
+// delivery message, with AttrAttempts and AttrEnqueuedAt, delayed by After (at
+// most MaxDelay).
+// They are fewer events than the message they come from, so they almost
+// always fit one message.
+func (r Requeued) Messages() ([]Message, error) {
+	msgs, err := Pack(r.ProjectID, r.StreamID, r.Events, MaxMessageBytes-requeueReserve)
+	if err != nil {
+		return nil, fmt.Errorf("requeue events of message %s: %w", r.SourceMessageID, err)
+	}
+	attrs := map[string]string{AttrAttempts: strconv.Itoa(max(r.Attempts, 1))}
+	if !r.EnqueuedAt.IsZero() {
+		attrs[AttrEnqueuedAt] = strconv.FormatInt(r.EnqueuedAt.UnixMilli(), 10)
+	}
+	for i := range msgs {
+		msgs[i].Attributes = attrs
+		msgs[i].Delay = min(max(r.After, 0), MaxDelay)
+	}
+	return msgs, nil
 }

@@ -11,6 +11,7 @@ import (
 // (ingestion) does not link the delivery core.
 var (
 	_ deliver.Queue       = (*queue.Redelivery)(nil)
+	_ deliver.Requeuer    = (*queue.Redelivery)(nil)
 	_ ingest.Publisher    = (*queue.Publisher)(nil)
 	_ ingest.PublishError = (*queue.PublishError)(nil)
 )

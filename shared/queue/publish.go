@@ -1,7 +1,8 @@
 // Package queue is the SQS adapter: a publisher that sends packed messages
 // (shared/envelope) with SendMessageBatch and retries only the entries SQS
 // refused, and Redelivery, a delivery function's own queue and DLQ, which
-// delays retries and parks what cannot be delivered. The message format
+// delays retries, puts back the undelivered rest of a partly delivered
+// message, and parks what cannot be delivered. The message format
 // itself is shared/envelope's.
 package queue
 
@@ -116,6 +117,7 @@ func (p *Publisher) sendBatch(ctx context.Context, queueURL string, batch []enve
 				Id:                aws.String(id),
 				MessageBody:       aws.String(string(m.Body)),
 				MessageAttributes: attributes(m),
+				DelaySeconds:      delaySeconds(m.Delay),
 			})
 		}
 		out, err := p.Client.SendMessageBatch(ctx, in)
@@ -163,6 +165,12 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// delaySeconds is a message's DelaySeconds: whole seconds, rounded up so a
+// retry never comes sooner than asked, within SQS's 0 to 900.
+func delaySeconds(d time.Duration) int32 {
+	return int32(min((max(d, 0)+time.Second-1)/time.Second, envelope.MaxDelay/time.Second))
 }
 
 // attributes are the message's SQS attributes: which stream its events

@@ -133,3 +133,30 @@ func TestPublishSendsAttributes(t *testing.T) {
 		t.Fatalf("attributes = %+v", got)
 	}
 }
+
+// A requeued rest carries its attempts and its delay: whole seconds rounded
+// up, and at most SQS's 900 (DelaySeconds), however long the retry delay.
+func TestRequeuedMessagesCarryAttemptsAndDelay(t *testing.T) {
+	for _, tc := range []struct {
+		after time.Duration
+		want  int32
+	}{{0, 0}, {1500 * time.Millisecond, 2}, {10 * time.Minute, 600}, {time.Hour, 900}} {
+		msgs, err := envelope.Requeued{SourceMessageID: "m1", ProjectID: "proj_9", StreamID: "str_9", Events: makeEvents(3, 10),
+			Attempts: 3, After: tc.after}.Messages()
+		if err != nil || len(msgs) != 1 {
+			t.Fatalf("messages: %v (%d)", err, len(msgs))
+		}
+		var got *types.SendMessageBatchRequestEntry
+		f := &fakeSQS{send: func(_ int, in *sqs.SendMessageBatchInput) (*sqs.SendMessageBatchOutput, error) {
+			got = &in.Entries[0]
+			return failFirst(nil, false)(0, in)
+		}}
+		if err := (&Publisher{Client: f}).Publish(context.Background(), "q", msgs); err != nil {
+			t.Fatal(err)
+		}
+		if got.DelaySeconds != tc.want || aws.ToString(got.MessageAttributes[envelope.AttrAttempts].StringValue) != "3" ||
+			aws.ToString(got.MessageAttributes["stream_id"].StringValue) != "str_9" {
+			t.Errorf("after %v: DelaySeconds %d (want %d), attributes %+v", tc.after, got.DelaySeconds, tc.want, got.MessageAttributes)
+		}
+	}
+}

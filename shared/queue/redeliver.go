@@ -21,7 +21,8 @@ type RedeliverAPI interface {
 }
 
 // Redelivery is a delivery function's own queue and its DLQ: it delays the
-// next receive of failed messages and parks what can never be delivered.
+// next receive of failed messages, puts back the undelivered rest of a partly
+// delivered one, and parks what can never be delivered.
 type Redelivery struct {
 	Client   RedeliverAPI
 	QueueURL string
@@ -87,6 +88,18 @@ func (r *Redelivery) Park(ctx context.Context, p envelope.Parked) error {
 		return err
 	}
 	return (&Publisher{Client: r.Client}).Publish(ctx, r.DLQURL, msgs)
+}
+
+// Requeue publishes the undelivered rest of a message to the function's own
+// queue, delayed by the retry delay (SendMessageBatch's DelaySeconds, at most
+// 15 minutes), with the attempts so far as an attribute. The caller deletes
+// the original only once this succeeded.
+func (r *Redelivery) Requeue(ctx context.Context, q envelope.Requeued) error {
+	msgs, err := q.Messages()
+	if err != nil {
+		return err
+	}
+	return (&Publisher{Client: r.Client}).Publish(ctx, r.QueueURL, msgs)
 }
 
 func (r *Redelivery) now() time.Time {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/logstream/logstream/localstack/runner"
 	"github.com/logstream/logstream/localstack/standin"
 	"github.com/logstream/logstream/shared/destination"
@@ -171,5 +172,57 @@ func TestAckDeletesAndMayBeRepeated(t *testing.T) {
 	}
 	if len(bodies) != 1 || bodies[0] != "b" {
 		t.Fatalf("after the ack, received %v; want [b]", bodies)
+	}
+}
+
+// The undelivered rest of a message goes back on the delivery queue as an
+// ordinary delivery message, delayed (DelaySeconds), with the attempts so far
+// as an attribute the core adds to the receive count (issue 12).
+func TestRequeuePutsTheRestBackDelayed(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	r, q, client := newRedelivery(t, ctx)
+	evs := []json.RawMessage{json.RawMessage(`{"event_id":"e3"}`), json.RawMessage(`{"event_id":"e4"}`)}
+	if err := r.Requeue(ctx, envelope.Requeued{SourceMessageID: "src-1", ProjectID: "proj_p", StreamID: "str_p", Events: evs,
+		Attempts: 3, After: 2 * time.Second, EnqueuedAt: time.UnixMilli(1_700_000_000_000)}); err != nil {
+		t.Fatal(err)
+	}
+	// A rest whose delay is longer than SQS allows (15 min) waits 15 min:
+	// it must not show up in this test either.
+	if err := r.Requeue(ctx, envelope.Requeued{SourceMessageID: "src-2", ProjectID: "proj_p", StreamID: "str_p", Events: evs[:1],
+		Attempts: 1, After: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	receive := func(wait int32) []sqstypes.Message {
+		out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.URL), MaxNumberOfMessages: 10,
+			WaitTimeSeconds: wait, MessageAttributeNames: []string{"All"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Messages
+	}
+	if got := receive(0); len(got) != 0 {
+		t.Fatalf("received %d messages before their delay", len(got))
+	}
+	var got []sqstypes.Message
+	for deadline := time.Now().Add(15 * time.Second); len(got) == 0 && time.Now().Before(deadline); {
+		got = receive(1)
+	}
+	if len(got) != 1 {
+		t.Fatalf("received %d messages after the 2 s delay, want the first rest alone", len(got))
+	}
+	m := got[0]
+	env, err := envelope.Decode([]byte(aws.ToString(m.Body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	attr := func(k string) string { return aws.ToString(m.MessageAttributes[k].StringValue) }
+	if env.ProjectID != "proj_p" || env.StreamID != "str_p" || len(env.Events) != 2 || string(env.Events[1]) != `{"event_id":"e4"}` ||
+		attr(envelope.AttrAttempts) != "3" || attr(envelope.AttrEnqueuedAt) != "1700000000000" ||
+		attr(envelope.AttrStreamID) != "str_p" || attr(envelope.AttrEventCount) != "2" {
+		t.Fatalf("requeued message %s with attributes %v", aws.ToString(m.Body), m.MessageAttributes)
+	}
+	if more := receive(1); len(more) != 0 {
+		t.Fatalf("the rest delayed an hour (capped at 15 min) came back within seconds")
 	}
 }

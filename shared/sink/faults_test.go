@@ -30,18 +30,25 @@ import (
 )
 
 // Fault tests: each HTTP destination misbehaves the way real services do —
-// 429 with Retry-After, 500, a request that never answers, 401 — and the
-// events, driven through the real delivery core and an SQS-like redelivery
-// loop (visibility delays, receive counts, maxReceiveCount, DLQ), must each
-// end delivered or parked with the reason. None lost.
+// 429 with Retry-After, 500, a request that never answers, 401, a failure
+// after part of a message was accepted — and the events, driven through the
+// real delivery core and an SQS-like redelivery loop (visibility delays,
+// receive counts, maxReceiveCount, DLQ, the rest of a message put back), must
+// each end delivered exactly once or parked with the reason. None lost, none
+// sent twice, none moved to the DLQ by redrive without a reason (issue 12).
 
 const maxReceives = 4
 
 // fault is how a fake destination answers: for the first n requests, then
 // 2xx. n < 0 means always.
 type fault struct {
-	name       string
-	n          int
+	name string
+	n    int
+	// every, when set, fails every every-th request instead, with answer.
+	every int
+	// maxEvents, when set, makes requests smaller than a message, so a
+	// message can be delivered in part.
+	maxEvents  int
 	answer     func(w http.ResponseWriter)
 	hang       bool
 	wantParked bool   // the events end in the DLQ rather than delivered
@@ -60,6 +67,10 @@ var faults = []fault{
 		io.WriteString(w, "internal error")
 	}},
 	{name: "timeout", n: 1, hang: true},
+	{name: "a message delivered in part", every: 3, maxEvents: 8, answer: func(w http.ResponseWriter) {
+		w.WriteHeader(http.StatusBadGateway)
+		io.WriteString(w, "bad gateway")
+	}},
 	{name: "500 for ever", n: -1, answer: func(w http.ResponseWriter) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		io.WriteString(w, "down")
@@ -110,9 +121,10 @@ var destinations = []destination{
 
 // memQueue is the delivery queue and its DLQ, in memory.
 type memQueue struct {
-	mu     sync.Mutex
-	delays map[string]time.Duration // receipt handle → delay asked for
-	parked []envelope.Parked
+	mu       sync.Mutex
+	delays   map[string]time.Duration // receipt handle → delay asked for
+	parked   []envelope.Parked
+	requeued []envelope.Requeued
 }
 
 func (q *memQueue) Delay(_ context.Context, ds []envelope.Delay) error {
@@ -125,6 +137,22 @@ func (q *memQueue) Delay(_ context.Context, ds []envelope.Delay) error {
 }
 
 func (q *memQueue) Ack(context.Context, []envelope.Receipt) error { return nil }
+
+func (q *memQueue) Requeue(_ context.Context, r envelope.Requeued) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.requeued = append(q.requeued, r)
+	return nil
+}
+
+// takeRequeued returns what was put back since the last call.
+func (q *memQueue) takeRequeued() []envelope.Requeued {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	r := q.requeued
+	q.requeued = nil
+	return r
+}
 
 func (q *memQueue) Park(_ context.Context, p envelope.Parked) error {
 	q.mu.Lock()
@@ -174,7 +202,11 @@ func runFaults(t *testing.T, evs []json.RawMessage, now func() time.Time) {
 				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					n := int(requests.Add(1))
 					body, _ := io.ReadAll(r.Body)
-					if f.n < 0 || n <= f.n {
+					if f.every > 0 && n%f.every == 0 {
+						f.answer(w)
+						return
+					}
+					if f.every == 0 && (f.n < 0 || n <= f.n) {
 						if f.hang {
 							<-release
 							return
@@ -200,8 +232,12 @@ func runFaults(t *testing.T, evs []json.RawMessage, now func() time.Time) {
 				sender := d.sender(client, srv.URL, now)
 				st := d.stream(t, srv.URL)
 				q := &memQueue{delays: map[string]time.Duration{}}
+				limits := d.limits
+				if f.maxEvents > 0 {
+					limits.MaxEvents = f.maxEvents
+				}
 				core := &deliver.Core{
-					Streams: streamsOf(st), Sender: sender, Limits: d.limits, Queue: q,
+					Streams: streamsOf(st), Sender: sender, Limits: limits, Queue: q, Requeue: q, MaxReceives: maxReceives,
 					Backoff: deliver.Backoff{Base: time.Second, Max: time.Minute},
 					Log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 				}
@@ -211,19 +247,28 @@ func runFaults(t *testing.T, evs []json.RawMessage, now func() time.Time) {
 				if err != nil || len(msgs) < 2 {
 					t.Fatalf("pack: %v, %d messages", err, len(msgs))
 				}
-				pending := map[string]events.SQSMessage{}
+				// A message and how often SQS has handed it out.
+				type queued struct {
+					rec      events.SQSMessage
+					receives int
+				}
+				pending := map[string]*queued{}
 				for i, m := range msgs {
 					id := fmt.Sprintf("m%d", i)
-					pending[id] = events.SQSMessage{MessageId: id, Body: string(m.Body)}
+					pending[id] = &queued{rec: events.SQSMessage{MessageId: id, Body: string(m.Body)}}
 				}
-				dlq := 0 // events redrive moved to the DLQ
+				dlq := 0 // events redrive moved to the DLQ, without a reason
 				var maxDelay time.Duration
-				for receive := 1; receive <= maxReceives && len(pending) > 0; receive++ {
+				for round := 0; len(pending) > 0; round++ {
+					if round == 4*maxReceives {
+						t.Fatalf("%d messages still pending after %d rounds", len(pending), round)
+					}
 					var recs []events.SQSMessage
 					for id, m := range pending {
-						m.ReceiptHandle = fmt.Sprintf("%s-%d", id, receive)
-						m.Attributes = map[string]string{"ApproximateReceiveCount": fmt.Sprint(receive), "SentTimestamp": "1800000000000"}
-						recs = append(recs, m)
+						m.receives++
+						m.rec.ReceiptHandle = fmt.Sprintf("%s-%d", id, m.receives)
+						m.rec.Attributes = map[string]string{"ApproximateReceiveCount": fmt.Sprint(m.receives), "SentTimestamp": "1800000000000"}
+						recs = append(recs, m.rec)
 					}
 					resp, _ := core.Handle(context.Background(), events.SQSEvent{Records: recs})
 					failed := map[string]bool{}
@@ -235,11 +280,25 @@ func runFaults(t *testing.T, evs []json.RawMessage, now func() time.Time) {
 							delete(pending, id) // acknowledged: deleted from SQS
 							continue
 						}
-						maxDelay = max(maxDelay, q.delays[m.MessageId+"-"+fmt.Sprint(receive)])
-						if receive == maxReceives { // redrive
-							env, _ := envelope.Decode([]byte(m.Body))
+						maxDelay = max(maxDelay, q.delays[m.rec.ReceiptHandle])
+						if m.receives == maxReceives { // redrive
+							env, _ := envelope.Decode([]byte(m.rec.Body))
 							dlq += len(env.Events)
+							delete(pending, id)
 						}
+					}
+					// The rest of a partly delivered message, as the SQS
+					// adapter publishes it.
+					for i, r := range q.takeRequeued() {
+						rm, err := r.Messages()
+						if err != nil || len(rm) != 1 {
+							t.Fatalf("requeued %+v: %v", r, err)
+						}
+						attempts := rm[0].Attributes[envelope.AttrAttempts]
+						maxDelay = max(maxDelay, rm[0].Delay)
+						pending[fmt.Sprintf("r%d-%d", round, i)] = &queued{rec: events.SQSMessage{MessageId: fmt.Sprintf("r%d-%d", round, i),
+							Body: string(rm[0].Body), MessageAttributes: map[string]events.SQSMessageAttribute{
+								envelope.AttrAttempts: {DataType: "String", StringValue: &attempts}}}}
 					}
 				}
 
@@ -251,7 +310,15 @@ func runFaults(t *testing.T, evs []json.RawMessage, now func() time.Time) {
 				}
 				mu.Lock()
 				delivered := len(received)
+				for id, n := range received {
+					if n != 1 {
+						t.Errorf("event %s delivered %d times", id, n)
+					}
+				}
 				mu.Unlock()
+				if dlq > 0 {
+					t.Fatalf("%d events reached the DLQ by redrive, without a reason", dlq)
+				}
 				if delivered+parked < len(evs) || (delivered > 0 && parked > 0 && delivered+parked != len(evs)) {
 					t.Fatalf("%d delivered + %d parked of %d events: some were lost", delivered, parked, len(evs))
 				}

@@ -56,6 +56,11 @@ const (
 	// most the max (and never sooner than the destination's Retry-After).
 	EnvRetryBase = "LOGSTREAM_RETRY_BASE"
 	EnvRetryMax  = "LOGSTREAM_RETRY_MAX"
+	// EnvMaxReceiveCount is the delivery queue's maxReceiveCount, as its
+	// redrive policy sets it: on a message's last receive the delivery
+	// function parks what it cannot deliver with the reason, before SQS
+	// redrive would move the message without one.
+	EnvMaxReceiveCount = "LOGSTREAM_MAX_RECEIVE_COUNT"
 	// EnvS3PathStyle makes the S3 archive sender address buckets in the
 	// path (for S3-compatible endpoints that have no bucket host names).
 	EnvS3PathStyle = "LOGSTREAM_S3_PATH_STYLE"
@@ -278,8 +283,9 @@ func New(prefix string) Spec {
 	env := sharedEnv()
 	s.Functions = append(s.Functions, apiFunction(prefix, env), ingestFunction(prefix, env))
 	for _, k := range destination.Kinds() {
-		s.Queues = append(s.Queues, deliveryQueue(prefix, k.Type))
-		s.Functions = append(s.Functions, deliverFunction(prefix, k, env))
+		q := deliveryQueue(prefix, k.Type)
+		s.Queues = append(s.Queues, q)
+		s.Functions = append(s.Functions, deliverFunction(prefix, k, q, env))
 	}
 	s.Functions = append(s.Functions, bridgeFunction(prefix))
 	s.Routes = routes()
@@ -359,16 +365,23 @@ func deliveryQueue(prefix, d string) Queue {
 	}
 }
 
-func deliverFunction(prefix string, k destination.Kind, e envBlocks) Function {
+func deliverFunction(prefix string, k destination.Kind, q Queue, e envBlocks) Function {
 	d := k.Type
 	env := append(append(clone(e.common), e.seal...),
 		Env{Name: EnvDeliveryTimeout, Value: DefaultDeliveryTimeout.String()},
-		// Its own queue, to delay retries, and its DLQ, to park what
-		// can never be delivered.
+		// Its own queue, to delay retries and put back the rest of a
+		// partly delivered message, and its DLQ, to park what can never
+		// be delivered.
 		Env{Name: QueueURLEnv(d), Ref: RefQueueURL, Queue: d},
 		Env{Name: DLQURLEnv(d), Ref: RefDLQURL, Queue: d},
 		Env{Name: EnvRetryBase, Value: DefaultRetryBase.String()},
-		Env{Name: EnvRetryMax, Value: DefaultRetryMax.String()})
+		Env{Name: EnvRetryMax, Value: DefaultRetryMax.String()},
+		// Its queue's maxReceiveCount, taken from the queue itself. A spec
+		// that changes it afterwards sets both (SetMaxReceiveCount); one
+		// that sets only the queue's leaves the earlier of the two to
+		// decide: SQS redrive, without a reason, or the function, with
+		// one. Never lost either way.
+		Env{Name: EnvMaxReceiveCount, Value: strconv.Itoa(q.MaxReceiveCount)})
 	if k.AWS == destination.AWSS3 {
 		env = append(env, Env{Name: EnvS3PathStyle, Value: "false"})
 	}
@@ -482,6 +495,21 @@ func (s Spec) Function(id string) (Function, bool) {
 		}
 	}
 	return Function{}, false
+}
+
+// SetMaxReceiveCount sets every delivery queue's maxReceiveCount, and the
+// delivery functions' EnvMaxReceiveCount with it.
+func (s *Spec) SetMaxReceiveCount(n int) {
+	for i := range s.Queues {
+		s.Queues[i].MaxReceiveCount = n
+	}
+	for i := range s.Functions {
+		for j, e := range s.Functions[i].Env {
+			if e.Name == EnvMaxReceiveCount {
+				s.Functions[i].Env[j].Value = strconv.Itoa(n)
+			}
+		}
+	}
 }
 
 // Queue returns the delivery queue of a destination type.

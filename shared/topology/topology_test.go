@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +45,31 @@ func TestDeliveryFunctionsFollowTheirKind(t *testing.T) {
 			t.Errorf("%s: %s set = %v, want %v", k.Type, EnvS3PathStyle, pathStyle, want)
 		}
 	}
+}
+
+// A delivery function knows its queue's maxReceiveCount, so it parks a
+// message on its last receive before redrive moves it without a reason
+// (issue 12); SetMaxReceiveCount changes both together.
+func TestDeliveryFunctionsKnowTheirQueuesMaxReceiveCount(t *testing.T) {
+	s := New("logstream")
+	check := func(want int) {
+		t.Helper()
+		for _, q := range s.Queues {
+			f, _ := s.Function(DeliverFunctionID(q.Destination))
+			got := ""
+			for _, e := range f.Env {
+				if e.Name == EnvMaxReceiveCount {
+					got = e.Value
+				}
+			}
+			if q.MaxReceiveCount != want || got != strconv.Itoa(want) {
+				t.Errorf("%s: queue maxReceiveCount %d, function's %s=%q, want %d", q.Destination, q.MaxReceiveCount, EnvMaxReceiveCount, got, want)
+			}
+		}
+	}
+	check(DefaultMaxReceiveCount)
+	s.SetMaxReceiveCount(3)
+	check(3)
 }
 
 // The concurrency guards (issue 11): every delivery mapping has a maximum,

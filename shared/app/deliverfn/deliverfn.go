@@ -93,6 +93,10 @@ type Config struct {
 	// RetryBase and RetryMax shape the delay before a failed delivery is
 	// retried (deliver.Backoff).
 	RetryBase, RetryMax time.Duration
+	// MaxReceiveCount is the queue's maxReceiveCount: on a message's last
+	// receive the core parks what it cannot deliver, with the reason
+	// (deliver.Core.MaxReceives).
+	MaxReceiveCount int
 }
 
 // LoadConfig reads the variables topology gives destination's function.
@@ -108,12 +112,15 @@ func LoadConfig(getenv app.Getenv, destination string) (Config, error) {
 		DLQURL:         v.String(topology.DLQURLEnv(destination)),
 		RetryBase:      v.Duration(topology.EnvRetryBase, topology.DefaultRetryBase),
 		RetryMax:       v.Duration(topology.EnvRetryMax, topology.DefaultRetryMax),
+		// Unset is 0, which Validate refuses.
+		MaxReceiveCount: v.Positive(topology.EnvMaxReceiveCount, 0),
 	}
 	return c, v.Err
 }
 
 // Validate requires the table, a positive timeout, a sealing key, the
-// function's queue and DLQ, and a backoff that grows.
+// function's queue and DLQ with its maxReceiveCount, and a backoff that
+// grows.
 func (c Config) Validate() error {
 	if c.RetryMax < c.RetryBase {
 		return fmt.Errorf("config: %s must be at least %s", topology.EnvRetryMax, topology.EnvRetryBase)
@@ -124,7 +131,18 @@ func (c Config) Validate() error {
 		c.Sealing.Validate(),
 		app.Required(c.QueueURL, topology.QueueURLEnv(c.Destination)),
 		app.Required(c.DLQURL, topology.DLQURLEnv(c.Destination)),
+		c.requireMaxReceiveCount(),
 	)
+}
+
+// requireMaxReceiveCount refuses an unset maxReceiveCount (LoadConfig reads
+// it as 0): the core would leave every exhausted message to SQS redrive,
+// which records no reason.
+func (c Config) requireMaxReceiveCount() error {
+	if c.MaxReceiveCount < 1 {
+		return fmt.Errorf("config: %s is required (the delivery queue's maxReceiveCount)", topology.EnvMaxReceiveCount)
+	}
+	return nil
 }
 
 // New builds the delivery handler of p's destination type: its delivery
@@ -143,6 +161,7 @@ func New(ctx context.Context, getenv app.Getenv, p Pipeline) (func(context.Conte
 	streams := &store.Streams{Client: ddb, Table: c.Table, Sealer: seal}
 	sender := p.Sender(NewClients(awsCfg, c.Senders))
 	log := app.Logger().With("destination_type", p.Type)
+	q := &queue.Redelivery{Client: sqs.NewFromConfig(awsCfg), QueueURL: c.QueueURL, DLQURL: c.DLQURL}
 	h := &Handler{
 		Core: &deliver.Core{
 			Streams: streams,
@@ -150,8 +169,14 @@ func New(ctx context.Context, getenv app.Getenv, p Pipeline) (func(context.Conte
 			Suspend: streams,
 			Sender:  sender,
 			Limits:  p.Limits,
-			Queue:   &queue.Redelivery{Client: sqs.NewFromConfig(awsCfg), QueueURL: c.QueueURL, DLQURL: c.DLQURL},
-			Backoff: deliver.Backoff{Base: c.RetryBase, Max: c.RetryMax},
+			Queue:   q,
+			// What a destination accepted of a message is never sent
+			// again: the rest goes back as a new message (issue 12).
+			Requeue: q,
+			// On the last receive the core parks with the reason; SQS
+			// redrive only moves what a crash left.
+			MaxReceives: c.MaxReceiveCount,
+			Backoff:     deliver.Backoff{Base: c.RetryBase, Max: c.RetryMax},
 			// A dead endpoint costs three slow invocations among all the
 			// function's containers, then a probe per open period on the
 			// retry schedule, shorter while it keeps timing out (issue 11).

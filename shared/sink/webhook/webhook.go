@@ -27,7 +27,17 @@ import (
 
 // Limits of one webhook request: generic receivers (and the proxies in front
 // of them) commonly cap bodies at 1 MiB or a little more.
-var Limits = deliver.Limits{MaxBytes: 1 << 20, MaxEvents: 1000}
+//
+// PerMessage sends each SQS message's events as their own request(s), never
+// merged with another message's: a retried message then goes out as the
+// request its first attempt was, under the same webhook-id (MessageID), so a
+// receiver that drops duplicates by webhook-id drops the retry and nothing
+// else. Merged with newer messages, a retry would go out under a new id and be
+// taken twice (issue 12). The cost: a batch of many small messages takes one
+// request per message instead of one for all of them (up to ten, the delivery
+// mapping's batch size, where a message holds few events); a full message
+// (256 KiB) still fits one request.
+var Limits = deliver.Limits{MaxBytes: 1 << 20, MaxEvents: 1000, PerMessage: true}
 
 // Content types of the request body, by content format.
 const (
@@ -113,7 +123,13 @@ func joinArray(evs []json.RawMessage) []byte {
 // MessageID is the webhook-id of a request carrying evs: derived from their
 // event ids, so a retry of the same batch carries the same id and a receiver
 // can drop the duplicate (Standard Webhooks: "the same ID … across retries").
-// An event without a string event_id counts as an empty id.
+// An event without a string event_id counts as an empty id (ingestion gives
+// every event one).
+//
+// It is not derived from deliver.Batch.Key, the SQS message id: the events a
+// destination has not taken yet go back as a new message (the remainder of a
+// partly delivered one), and the request that carries them again must keep
+// the id its first attempt had.
 func MessageID(evs []json.RawMessage) string {
 	h := sha256.New()
 	sep := []byte{0}

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -19,7 +20,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/logstream/logstream/shared/deliver"
+	"github.com/logstream/logstream/shared/envelope"
 	"github.com/logstream/logstream/shared/netguard"
 	"github.com/logstream/logstream/shared/sink"
 	"github.com/logstream/logstream/shared/sink/sinktest"
@@ -272,4 +275,76 @@ func TestMessageIDFromEventIDs(t *testing.T) {
 	if allocs := testing.AllocsPerRun(10, func() { MessageID(evs) }); allocs > 4 {
 		t.Fatalf("MessageID of %d events makes %v allocations; it should not decode them", len(evs), allocs)
 	}
+}
+
+// A retried message goes out as the request its first attempt was, with the
+// same webhook-id, even when newer messages of the stream arrive in the same
+// batch: the core sends each message's events on their own (PerMessage), so a
+// receiver that drops duplicates by webhook-id (Standard Webhooks) drops the
+// retry and nothing else (issue 12). Merged with the new events, the retry
+// would go out under a new id and be taken twice.
+func TestRetriedMessageKeepsItsWebhookID(t *testing.T) {
+	var (
+		mu   sync.Mutex
+		reqs []request
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		reqs = append(reqs, request{header: r.Header.Clone(), body: body})
+		if len(reqs) == 1 { // the first attempt fails after the receiver took it in
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+	st := testStream(srv.URL, "JSONLINES", signingSecret)
+	core := &deliver.Core{Streams: fixedStream(st), Sender: sender(2 * time.Second), Limits: Limits,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	msg := func(id string, receive int, evs ...string) events.SQSMessage {
+		raws := make([]json.RawMessage, len(evs))
+		for i, e := range evs {
+			raws[i] = json.RawMessage(e)
+		}
+		packed, err := envelope.Pack("p", st.ID, raws, envelope.MaxMessageBytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return events.SQSMessage{MessageId: id, Body: string(packed[0].Body),
+			Attributes: map[string]string{"ApproximateReceiveCount": strconv.Itoa(receive)}}
+	}
+	first := msg("m1", 1, `{"event_id":"a"}`, `{"event_id":"b"}`)
+	resp, _ := core.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{first}})
+	if len(resp.BatchItemFailures) != 1 {
+		t.Fatalf("the failed message is not retried: %+v", resp)
+	}
+	retry := first
+	retry.Attributes = map[string]string{"ApproximateReceiveCount": "2"}
+	resp, _ = core.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{
+		retry, msg("m2", 1, `{"event_id":"c"}`, `{"event_id":"d"}`)}})
+	if len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("failures %+v", resp.BatchItemFailures)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(reqs) != 3 {
+		t.Fatalf("%d requests, want 3: the first attempt, its retry, the new message", len(reqs))
+	}
+	firstID := reqs[0].header.Get("webhook-id")
+	var again []request
+	for _, r := range reqs[1:] {
+		verify(t, r)
+		if r.header.Get("webhook-id") == firstID {
+			again = append(again, r)
+		}
+	}
+	if len(again) != 1 || string(again[0].body) != string(reqs[0].body) {
+		t.Fatalf("the retry did not go out as the first attempt (webhook-id %s, body %q); requests: %d", firstID, reqs[0].body, len(reqs))
+	}
+}
+
+type fixedStream stream.Stream
+
+func (f fixedStream) Get(context.Context, string, string) (stream.Stream, error) {
+	return stream.Stream(f), nil
 }
