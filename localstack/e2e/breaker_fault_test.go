@@ -189,8 +189,8 @@ func TestCircuitBreakerFault(t *testing.T) {
 	// breaker's state, as on Lambda; that is not what this test is about.
 	spec := fastSpec(t)
 	var batchingWindow time.Duration
+	spec.SetMaxReceiveCount(maxReceives) // the queue's redrive and the function's last receive
 	for i := range spec.Queues {
-		spec.Queues[i].MaxReceiveCount = maxReceives
 		spec.Queues[i].VisibilityTimeout = 5 * time.Second // at least the timeout plus the batching window
 	}
 	for i, f := range spec.Functions {

@@ -163,9 +163,9 @@ func gz(b []byte) []byte {
 // failing stream reaches its DLQ in seconds; everything else is as deployed.
 func fastSpec(t *testing.T) topology.Spec {
 	spec := standin.Spec(t)
+	spec.SetMaxReceiveCount(3) // the queue's redrive and the function's last receive
 	for i := range spec.Queues {
 		spec.Queues[i].VisibilityTimeout = 3 * time.Second
-		spec.Queues[i].MaxReceiveCount = 3
 	}
 	for i := range spec.Functions {
 		if spec.Functions[i].Source != nil {
