@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/logstream/logstream/localstack/standin"
 	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/envelope"
@@ -297,7 +298,6 @@ func TestCircuitBreakerFault(t *testing.T) {
 	sqsClient := sqs.NewFromConfig(cfg)
 	dlq := st.Resources().Queues[destination.HTTP].DLQURL
 	parked := map[string]map[string]int{} // stream → event id → times parked
-	seenDLQ := map[string]bool{}
 	// A message the delivery core parked carries its reason; one SQS
 	// redrive moved there ran out of receives and carries none.
 	byCore := map[string]map[string]int{} // stream → reason → messages
@@ -313,40 +313,25 @@ func TestCircuitBreakerFault(t *testing.T) {
 		}
 		return true
 	}
-	for deadline := time.Now().Add(60 * time.Second); !complete() && time.Now().Before(deadline); {
-		out, err := sqsClient.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(dlq),
-			MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 30, MessageAttributeNames: []string{"All"}})
-		if err != nil {
-			t.Fatal(err)
+	readDLQ(t, ctx, sqsClient, dlq, 30, 60*time.Second, complete, func(m sqstypes.Message, env envelope.Envelope) {
+		if parked[env.StreamID] == nil {
+			parked[env.StreamID] = map[string]int{}
+			byCore[env.StreamID] = map[string]int{}
 		}
-		for _, m := range out.Messages {
-			if seenDLQ[aws.ToString(m.MessageId)] {
-				continue
+		if a, ok := m.MessageAttributes[envelope.AttrParkedReason]; ok {
+			byCore[env.StreamID][aws.ToString(a.StringValue)]++
+		} else {
+			byRedrive[env.StreamID]++
+		}
+		for _, raw := range env.Events {
+			var ev struct {
+				EventID string `json:"event_id"`
 			}
-			seenDLQ[aws.ToString(m.MessageId)] = true
-			env, err := envelope.Decode([]byte(aws.ToString(m.Body)))
-			if err != nil {
-				t.Fatalf("a DLQ message is not an envelope: %v", err)
-			}
-			if parked[env.StreamID] == nil {
-				parked[env.StreamID] = map[string]int{}
-				byCore[env.StreamID] = map[string]int{}
-			}
-			if a, ok := m.MessageAttributes[envelope.AttrParkedReason]; ok {
-				byCore[env.StreamID][aws.ToString(a.StringValue)]++
-			} else {
-				byRedrive[env.StreamID]++
-			}
-			for _, raw := range env.Events {
-				var ev struct {
-					EventID string `json:"event_id"`
-				}
-				if json.Unmarshal(raw, &ev) == nil && strings.HasPrefix(ev.EventID, "fault-") {
-					parked[env.StreamID][ev.EventID]++
-				}
+			if json.Unmarshal(raw, &ev) == nil && strings.HasPrefix(ev.EventID, "fault-") {
+				parked[env.StreamID][ev.EventID]++
 			}
 		}
-	}
+	})
 	drained := time.Since(upAt)
 
 	t.Logf("deliver-http while down (both streams): %d invocations, %.1f function-seconds",

@@ -271,23 +271,8 @@ func TestEndToEnd(t *testing.T) {
 	// A short visibility timeout, and messages counted once by id: a
 	// receive whose answer is lost (a slow, overloaded stand-in) hides its
 	// messages only briefly, not for the rest of the test.
-	seenDLQ := map[string]bool{}
-	dlqDeadline := time.Now().Add(120 * time.Second)
-	for len(inDLQ) < total && time.Now().Before(dlqDeadline) {
-		out, err := sqsClient.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.DLQURL),
-			MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 10, MessageAttributeNames: []string{"All"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range out.Messages {
-			if seenDLQ[aws.ToString(m.MessageId)] {
-				continue
-			}
-			seenDLQ[aws.ToString(m.MessageId)] = true
-			env, err := envelope.Decode([]byte(aws.ToString(m.Body)))
-			if err != nil {
-				t.Fatal(err)
-			}
+	seenDLQ := readDLQ(t, ctx, sqsClient, q.DLQURL, 10, 120*time.Second, func() bool { return len(inDLQ) >= total },
+		func(m sqstypes.Message, env envelope.Envelope) {
 			seqs := inDLQ
 			switch env.StreamID {
 			case failingID:
@@ -303,8 +288,7 @@ func TestEndToEnd(t *testing.T) {
 				json.Unmarshal(raw, &ev)
 				seqs[ev.Seq] = true
 			}
-		}
-	}
+		})
 	_, failedDelivered, failedRequests, _ := failing.snapshot()
 	if failedDelivered != 0 {
 		t.Fatalf("the always-500 receiver counted %d deliveries", failedDelivered)
@@ -403,4 +387,33 @@ func queueDepth(t *testing.T, ctx context.Context, c *sqs.Client, url string) in
 		n += k
 	}
 	return n
+}
+
+// readDLQ reads a dead-letter queue until done or the time is up, handing
+// each message once (by id) with its decoded envelope. A short visibility
+// timeout means a receive whose answer is lost (a slow, overloaded
+// stand-in) hides its messages only briefly. It returns the ids read.
+func readDLQ(t *testing.T, ctx context.Context, c *sqs.Client, url string, visibility int32, within time.Duration,
+	done func() bool, each func(sqstypes.Message, envelope.Envelope)) map[string]bool {
+	t.Helper()
+	seen := map[string]bool{}
+	for deadline := time.Now().Add(within); !done() && time.Now().Before(deadline); {
+		out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url),
+			MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: visibility, MessageAttributeNames: []string{"All"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range out.Messages {
+			if seen[aws.ToString(m.MessageId)] {
+				continue
+			}
+			seen[aws.ToString(m.MessageId)] = true
+			env, err := envelope.Decode([]byte(aws.ToString(m.Body)))
+			if err != nil {
+				t.Fatalf("a DLQ message is not an envelope: %v", err)
+			}
+			each(m, env)
+		}
+	}
+	return seen
 }
