@@ -17,6 +17,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/klauspost/compress/gzip"
+	"github.com/logstream/logstream/shared/stream"
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
 	"github.com/pb33f/libopenapi-validator/config"
@@ -551,4 +553,29 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// The health schema names every dead-letter reason the delivery core counts
+// by, and no other: the reasons are declared once, in shared/stream.
+func TestHealthSchemaNamesEveryDeadLetterReason(t *testing.T) {
+	s := loadSpec(t)
+	h, ok := s.model.Components.Schemas.Get("Health")
+	if !ok {
+		t.Fatal("no Health schema")
+	}
+	dl, ok := h.Schema().Properties.Get("dead_letters")
+	if !ok {
+		t.Fatal("Health has no dead_letters")
+	}
+	var got []string
+	for name := range dl.Schema().Properties.KeysFromOldest() {
+		got = append(got, name)
+	}
+	var want []string
+	for _, r := range stream.DeadLetterReasons {
+		want = append(want, string(r))
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("dead_letters documents %v, the core counts %v", got, want)
+	}
 }

@@ -592,7 +592,8 @@ func opsScenarios() []scenario {
 	return []scenario{
 		succeeds(rHealth, "nothing delivered yet", 200, func(t *testing.T, f *fixture, r *result) {
 			m := r.json(t)
-			if m["stream_id"] != f.webhook.ID || m["last_success_at"] != nil || m["delivered_events"] != 0.0 {
+			if m["stream_id"] != f.webhook.ID || m["last_success_at"] != nil || m["delivered_events"] != 0.0 ||
+				m["retried_attempts"] != 0.0 || fmt.Sprint(m["dead_letters"]) != "map[]" {
 				t.Errorf("health %s", r.body)
 			}
 		}),
@@ -600,8 +601,11 @@ func opsScenarios() []scenario {
 			delivered := f.webhook.CreatedAt.Add(90 * time.Second)
 			failed := delivered.Add(30 * time.Second)
 			reason := "receiver answered 503: \"receiver is down for maintenance\""
-			f.streams.health[f.webhook.ID] = stream.Health{DeliveredEvents: 1200, FailedEvents: 10,
-				LastSuccessAt: &delivered, LastError: &reason, LastErrorAt: &failed}
+			f.streams.health[f.webhook.ID] = stream.Health{DeliveredEvents: 1200, FailedEvents: 10, RetriedAttempts: 57,
+				LastSuccessAt: &delivered, LastError: &reason, LastErrorAt: &failed,
+				DeadLetters: map[stream.DeadLetterReason]stream.DeadLetterCount{
+					stream.ReasonRejected:  {Count: 2, OldestAt: delivered.Add(-time.Hour), NewestAt: delivered.Add(-time.Hour)},
+					stream.ReasonExhausted: {Count: 8, OldestAt: delivered, NewestAt: failed}}}
 		}),
 
 		succeeds(rTest, "destination accepts", 200, func(t *testing.T, f *fixture, r *result) {

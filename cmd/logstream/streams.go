@@ -7,9 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -370,9 +372,13 @@ func streamsHealth(*flag.FlagSet) action {
 			Status          string  `json:"status"`
 			DeliveredEvents int64   `json:"delivered_events"`
 			FailedEvents    int64   `json:"failed_events"`
+			RetriedAttempts int64   `json:"retried_attempts"`
 			LastSuccessAt   *string `json:"last_success_at"`
 			LastError       *string `json:"last_error"`
 			LastErrorAt     *string `json:"last_error_at"`
+			DeadLetters     map[string]struct {
+				Count int64 `json:"count"`
+			} `json:"dead_letters"`
 		}
 		if err := json.Unmarshal(resp.body, &h); err != nil {
 			return fmt.Errorf("read the health the API answered: %w", err)
@@ -381,11 +387,19 @@ func streamsHealth(*flag.FlagSet) action {
 		if h.LastError != nil {
 			lastError = *h.LastError
 		}
+		// "exhausted 228, permanent 12": the reasons by name, so the line
+		// reads the same on every call.
+		var dead []string
+		for _, why := range slices.Sorted(maps.Keys(h.DeadLetters)) {
+			dead = append(dead, why+" "+strconv.FormatInt(h.DeadLetters[why].Count, 10))
+		}
 		return pairs(s.stdout,
 			"STREAM", h.StreamID,
 			"STATUS", h.Status,
 			"DELIVERED", strconv.FormatInt(h.DeliveredEvents, 10),
 			"FAILED", strconv.FormatInt(h.FailedEvents, 10),
+			"RETRIED", strconv.FormatInt(h.RetriedAttempts, 10),
+			"DEAD LETTERS", strings.Join(dead, ", "),
 			"LAST SUCCESS", whenPtr(h.LastSuccessAt),
 			"LAST ERROR AT", whenPtr(h.LastErrorAt),
 			"LAST ERROR", lastError)

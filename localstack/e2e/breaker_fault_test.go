@@ -141,8 +141,8 @@ type faultRun struct {
 	accepted   map[string]time.Time // event id → when ingestion answered 202
 	ingestErrs []string
 
-	sawOpen                bool  // health's last_error said the circuit was open
-	failedAtDown, failedAt int64 // health's failed_events when it went down and came back
+	sawOpen                  bool  // health's last_error said the circuit was open
+	retriedAtDown, retriedAt int64 // health's retried_attempts when it went down and came back
 }
 
 // TestCircuitBreakerFault is issue 11's fault run: an http stream's endpoint
@@ -270,7 +270,7 @@ func TestCircuitBreakerFault(t *testing.T) {
 	usageAtDown := st.Usage()[topology.DeliverFunctionID(destination.HTTP)]
 	downAt := time.Now()
 	for _, r := range runs {
-		r.failedAtDown = r.health(t, base).FailedEvents
+		r.retriedAtDown = r.health(t, base).RetriedAttempts
 		r.recv.set(r.down)
 	}
 	for time.Since(downAt) < outage {
@@ -288,7 +288,7 @@ func TestCircuitBreakerFault(t *testing.T) {
 	}
 	usageAtUp := st.Usage()[topology.DeliverFunctionID(destination.HTTP)]
 	for _, r := range runs {
-		r.failedAt = r.health(t, base).FailedEvents
+		r.retriedAt = r.health(t, base).RetriedAttempts
 	}
 
 	// After: ingestion goes on, then stops; then every accepted event must
@@ -521,8 +521,8 @@ func (r *faultRun) check(t *testing.T, a checkArgs) {
 
 	t.Logf("%s: accepted %d, delivered %d, parked %d, lost %d, duplicates %d; after recovery %d of %d accepted delivered",
 		r.name, len(r.accepted), delivered, inDLQ, len(lost), duplicates, deliveredAfter, acceptedAfter)
-	t.Logf("%s: %d requests in %.1fs down (%.2f/s), %d in its last %.0fs (at most %d allowed); %d message receives failed or deferred meanwhile (health)",
-		r.name, down, outage.Seconds(), float64(down)/outage.Seconds(), late, window.Seconds(), maxLate, r.failedAt-r.failedAtDown)
+	t.Logf("%s: %d requests in %.1fs down (%.2f/s), %d in its last %.0fs (at most %d allowed); %d events retried or deferred meanwhile (health)",
+		r.name, down, outage.Seconds(), float64(down)/outage.Seconds(), late, window.Seconds(), maxLate, r.retriedAt-r.retriedAtDown)
 	t.Logf("%s: failing requests at %s s into the outage", r.name, strings.Join(failedAt, " "))
 	t.Logf("%s: first delivery %.2fs after the endpoint came back (bound %v); the %d events that outlived the outage delivered by %.1fs after",
 		r.name, recovery.Seconds(), bound, survivors, backlogDone.Seconds())

@@ -271,12 +271,17 @@ func TestEndToEnd(t *testing.T) {
 	// A short visibility timeout, and messages counted once by id: a
 	// receive whose answer is lost (a slow, overloaded stand-in) hides its
 	// messages only briefly, not for the rest of the test.
+	// Every event of the DLQ's messages, the project's lifecycle events
+	// (stream.created, …) among them: what health counts as parked.
+	var failingDLQ, goneDLQ int
 	seenDLQ := readDLQ(t, ctx, sqsClient, q.DLQURL, 10, 120*time.Second, func() bool { return len(inDLQ) >= total },
 		func(m sqstypes.Message, env envelope.Envelope) {
 			seqs := inDLQ
 			switch env.StreamID {
 			case failingID:
+				failingDLQ += len(env.Events)
 			case goneID:
+				goneDLQ += len(env.Events)
 				// Parked at once, with the reason, not after retries.
 				seqs = goneParked
 				goneReasons[aws.ToString(m.MessageAttributes[envelope.AttrParkedReason].StringValue)] = true
@@ -338,18 +343,56 @@ func TestEndToEnd(t *testing.T) {
 	fmt.Fprintf(os.Stderr, "e2e: 410 stream suspended after %d request(s); the %d events queued for it parked, reasons %v\n",
 		goneRequests, len(goneParked), goneReasons)
 
-	// The health view counts what the delivery function delivered.
-	code, out = do(t, "GET", base+"/v1/projects/"+project+"/streams/"+goodID+"/health", "", "", nil)
-	var health struct {
+	// The health view counts each event once per attempt: delivered,
+	// retried, or parked by reason (issue 12 §3). The counters are written
+	// just after the DLQ has the events, so they are polled for a moment.
+	type healthView struct {
 		DeliveredEvents int64 `json:"delivered_events"`
 		FailedEvents    int64 `json:"failed_events"`
+		RetriedAttempts int64 `json:"retried_attempts"`
+		DeadLetters     map[string]struct {
+			Count    int64     `json:"count"`
+			OldestAt time.Time `json:"oldest_at"`
+			NewestAt time.Time `json:"newest_at"`
+		} `json:"dead_letters"`
 	}
-	if json.Unmarshal(out, &health); code != 200 || health.DeliveredEvents < total {
-		t.Fatalf("health of the good stream: %d %s", code, out)
+	healthOf := func(id string, done func(h healthView) bool) (healthView, []byte) {
+		var h healthView
+		var out []byte
+		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			var code int
+			code, out = do(t, "GET", base+"/v1/projects/"+project+"/streams/"+id+"/health", "", "", nil)
+			h = healthView{}
+			if code != 200 || json.Unmarshal(out, &h) != nil {
+				t.Fatalf("health of %s: %d %s", id, code, out)
+			}
+			if done(h) || time.Now().After(deadline) {
+				return h, out
+			}
+		}
 	}
-	code, out = do(t, "GET", base+"/v1/projects/"+project+"/streams/"+failingID+"/health", "", "", nil)
-	if json.Unmarshal(out, &health); code != 200 || health.FailedEvents < total || !strings.Contains(string(out), "receiver answered 500") {
-		t.Fatalf("health of the failing stream: %d %s", code, out)
+	h, out := healthOf(goodID, func(h healthView) bool { return h.DeliveredEvents >= total })
+	if h.DeliveredEvents < total || h.FailedEvents != 0 || len(h.DeadLetters) != 0 {
+		t.Fatalf("health of the good stream: %s", out)
+	}
+	// Each of the always-500 stream's events failed its receives and was
+	// parked by the function on its third (the queue's maxReceiveCount):
+	// failed_events counts each once, not each attempt; retried_attempts
+	// counts the attempts before (up to two each: a receive the runner lost
+	// counts toward the queue's limit but not here).
+	h, out = healthOf(failingID, func(h healthView) bool { return h.FailedEvents >= int64(failingDLQ) })
+	if ex := h.DeadLetters["exhausted"]; h.FailedEvents != int64(failingDLQ) || len(h.DeadLetters) != 1 || ex.Count != h.FailedEvents ||
+		h.RetriedAttempts == 0 || h.RetriedAttempts > 2*h.FailedEvents || h.DeliveredEvents != 0 || ex.OldestAt.After(ex.NewestAt) ||
+		!strings.Contains(string(out), "receiver answered 500") {
+		t.Fatalf("health of the failing stream: %s", out)
+	}
+	fmt.Fprintf(os.Stderr, "e2e: health of the always-500 stream: %d failed (all exhausted), %d retried attempts\n", h.FailedEvents, h.RetriedAttempts)
+	// The 410 stream's events: parked as gone (the request that met the
+	// 410) or suspended (queued for it after), none retried.
+	h, out = healthOf(goneID, func(h healthView) bool { return h.FailedEvents >= int64(goneDLQ) })
+	if h.FailedEvents != int64(goneDLQ) || h.DeadLetters["gone"].Count+h.DeadLetters["suspended"].Count != h.FailedEvents ||
+		h.DeadLetters["gone"].Count == 0 {
+		t.Fatalf("health of the 410 stream (%d parked): %s", goneDLQ, out)
 	}
 
 	// The test route goes through the real sender to the real receiver.

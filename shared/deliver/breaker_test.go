@@ -272,11 +272,11 @@ func TestCoreDefersAFailingStreamWithoutSending(t *testing.T) {
 	if n := requests("quiet"); n != 5 {
 		t.Errorf("requests to the quiet stream = %d, want one per invocation (5)", n)
 	}
-	if got := health.failed.Load(); got != 10 {
-		t.Errorf("failures counted = %d, want 10 (two events per invocation, sent or deferred)", got)
+	if got := health.of("p", "dead"); got.Retried != 10 || got.Parked() != 0 || got.Delivered != 0 {
+		t.Errorf("dead stream's tally = %+v, want 10 retried (two events per invocation, sent or deferred)", got)
 	}
-	if !strings.HasPrefix(health.reason.Load().(string), "context deadline exceeded") {
-		t.Errorf("the stream's last error while deferred = %q, want the destination's own last failure", health.reason.Load())
+	if got := health.of("p", "dead").LastError; !strings.HasPrefix(got, "context deadline exceeded") {
+		t.Errorf("the stream's last error while deferred = %q, want the destination's own last failure", got)
 	}
 
 	// The endpoint is back; after the open period one message probes.
@@ -293,20 +293,4 @@ func TestCoreDefersAFailingStreamWithoutSending(t *testing.T) {
 	if n := requests("dead"); n != 3+1+1 {
 		t.Errorf("requests to the dead stream = %d, want 5 (3 failed, the probe, one after)", n)
 	}
-}
-
-type tallyHealth struct {
-	delivered, failed atomic.Int64
-	reason            atomic.Value
-}
-
-func (h *tallyHealth) RecordDelivery(_ context.Context, _, _ string, n int, _ time.Time) error {
-	h.delivered.Add(int64(n))
-	return nil
-}
-
-func (h *tallyHealth) RecordFailure(_ context.Context, _, _ string, n int, reason string, _ time.Time) error {
-	h.reason.Store(reason)
-	h.failed.Add(int64(n))
-	return nil
 }

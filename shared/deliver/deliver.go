@@ -65,12 +65,17 @@ type Batch struct {
 	EnqueuedAt time.Time
 }
 
-// Health keeps per-stream delivery counters for the health view. Recording
-// is best effort: a failed write is logged, never a reason to redeliver.
+// Health keeps per-stream delivery counters for the health view: one Record
+// per stream and invocation, with what became of each of its events.
+// Recording is best effort: a failed write is logged, never a reason to
+// redeliver.
 type Health interface {
-	RecordDelivery(ctx context.Context, projectID, streamID string, events int, at time.Time) error
-	RecordFailure(ctx context.Context, projectID, streamID string, events int, reason string, at time.Time) error
+	Record(ctx context.Context, projectID, streamID string, t Tally, at time.Time) error
 }
+
+// Tally is Health's request; it lives in package stream so the store
+// implements Health without importing this package.
+type Tally = stream.Tally
 
 // Queue is the delivery function's own queue and its dead-letter queue.
 type Queue interface {
@@ -223,13 +228,14 @@ type group struct {
 
 // outcome is what became of one message of a group.
 type outcome struct {
-	delivered  int           // how many of its events the destination accepted
-	accepted   []bool        // which, by index (nil: none)
-	retry      bool          // at least one event may yet be delivered
-	retryAfter time.Duration // the longest Retry-After among them
-	parked     []int         // indices of its events to park
-	reasons    []string      // why, by parked event
-	reason     string        // why it is retried
+	delivered  int                       // how many of its events the destination accepted
+	accepted   []bool                    // which, by index (nil: none)
+	retry      bool                      // at least one event may yet be delivered
+	retryAfter time.Duration             // the longest Retry-After among them
+	parked     []int                     // indices of its events to park
+	reasons    []string                  // why, by parked event
+	whys       []stream.DeadLetterReason // their reason's category, by parked event
+	reason     string                    // why it is retried
 }
 
 // undelivered are the indices of the events of a message of n events that
@@ -430,9 +436,12 @@ func (c *Core) deliverGroup(ctx context.Context, g *group) []Delay {
 	if err != nil {
 		log.ErrorContext(ctx, "load stream", "err", err)
 		// Retried, but parked with the reason on the last receive.
-		return c.settle(ctx, g, g.msgs, retryOutcomes(len(g.msgs), 0, "load stream: "+err.Error())).again
+		s := c.settle(ctx, g, g.msgs, retryOutcomes(len(g.msgs), 0, "load stream: "+err.Error()))
+		c.record(ctx, g, s.tally(0))
+		return s.again
 	}
 	var held []Delay // messages a probe does not carry
+	heldEvents := 0  // their events
 	key := [2]string{g.projectID, g.streamID}
 	d := &delivery{core: c, ctx: ctx, st: st}
 	if st.Status == stream.StatusActive {
@@ -447,7 +456,9 @@ func (c *Core) deliverGroup(ctx context.Context, g *group) []Delay {
 			// receive, with the destination's own last answer: it is
 			// what the owner has to fix.
 			s := c.settle(ctx, g, g.msgs, retryOutcomes(len(g.msgs), dec.Wait, dec.Reason+" (circuit open)"))
-			c.record(ctx, g, 0, n, dec.Reason+" (not sent again until a probe succeeds)")
+			t := s.tally(0)
+			t.LastError = dec.Reason + " (not sent again until a probe succeeds)"
+			c.record(ctx, g, t)
 			return s.again
 		}
 		if dec.Probe && len(g.msgs) > 1 {
@@ -468,6 +479,7 @@ func (c *Core) deliverGroup(ctx context.Context, g *group) []Delay {
 				probe, wait = wait[:1], wait[1:]
 			}
 			held = c.retryAll(wait, 0)
+			heldEvents = countEvents(wait)
 			g = &group{projectID: g.projectID, streamID: g.streamID, msgs: probe}
 		}
 		d.sendTimeout = dec.Timeout
@@ -482,7 +494,7 @@ func (c *Core) deliverGroup(ctx context.Context, g *group) []Delay {
 	case stream.StatusSuspended:
 		// Suspended by logstream itself: these were queued before it
 		// happened, and are kept for a redrive once the customer fixes it.
-		d.parkAll(g.msgs, "stream is suspended")
+		d.parkAll(g.msgs, stream.ReasonSuspended, "stream is suspended")
 	default:
 		// Pausing stops delivery; resuming does not backfill what arrived meanwhile.
 		log.InfoContext(ctx, "stream not active; dropping its queued events", "status", st.Status, "events", countEvents(g.msgs))
@@ -490,11 +502,18 @@ func (c *Core) deliverGroup(ctx context.Context, g *group) []Delay {
 	}
 
 	s := c.settle(ctx, g, g.msgs, d.out)
-	if d.delivered > 0 || s.parked > 0 || s.retried > 0 {
-		log.InfoContext(ctx, "delivery", "events_delivered", d.delivered, "events_parked", s.parked,
+	delivered := 0
+	for _, o := range d.out {
+		delivered += o.delivered
+	}
+	// The messages a probe did not carry were deferred by the circuit: they
+	// come back like any retry, and are counted so.
+	s.retried += heldEvents
+	if delivered > 0 || s.parked > 0 || s.retried > 0 {
+		log.InfoContext(ctx, "delivery", "events_delivered", delivered, "events_parked", s.parked,
 			"events_to_retry", s.retried, "events_requeued", s.requeued, "requests", d.requests, "reason", s.reason)
 	}
-	c.record(ctx, g, d.delivered, s.parked+s.retried, s.reason)
+	c.record(ctx, g, s.tally(delivered))
 	return append(s.again, held...)
 }
 
@@ -515,6 +534,14 @@ type settled struct {
 	parked, retried int     // events parked; events that come back (whole or requeued)
 	requeued        int     // of those, events requeued without their delivered neighbours
 	reason          string  // the last failure, for the health view and the log
+	// deadLetters counts the parked events by their reason's category.
+	deadLetters map[stream.DeadLetterReason]int
+}
+
+// tally is the health record of a group whose destination accepted
+// delivered events and whose other events were settled as s says.
+func (s settled) tally(delivered int) Tally {
+	return Tally{Delivered: delivered, Retried: s.retried, DeadLetters: s.deadLetters, LastError: s.reason}
 }
 
 // settle acts on each message's outcome, so that nothing a destination
@@ -548,7 +575,7 @@ func (c *Core) settle(ctx context.Context, g *group, msgs []message, outs []outc
 		}
 		if !o.retry || c.lastReceive(m) {
 			var parked int
-			rest, parked = c.parkRest(ctx, g, m, o, rest)
+			rest, parked = c.parkRest(ctx, g, m, o, rest, &s.deadLetters)
 			s.parked += parked
 			if len(o.reasons) > 0 && !o.retry {
 				s.reason = o.reasons[0]
@@ -568,42 +595,61 @@ func (c *Core) settle(ctx context.Context, g *group, msgs []message, outs []outc
 }
 
 // parkRest parks m's undelivered events: those that failed for good with the
-// first of their reasons, and, on the last receive, the others with the last
-// error. It returns the events left to retry (those it could not park, and
-// before the last receive those that may yet succeed) and how many it parked.
-func (c *Core) parkRest(ctx context.Context, g *group, m message, o *outcome, undelivered []int) ([]int, int) {
-	permanent := make(map[int]bool, len(o.parked))
-	for _, k := range o.parked {
-		permanent[k] = true
+// first of their reasons in each category (one DLQ message per category, so
+// a message's reason is the reason of each of its events), and, on the last
+// receive, the others with the last error. It returns the events left to
+// retry (those it could not park, and before the last receive those that may
+// yet succeed) and how many it parked, counted by category in *dl.
+func (c *Core) parkRest(ctx context.Context, g *group, m message, o *outcome, undelivered []int, dl *map[stream.DeadLetterReason]int) ([]int, int) {
+	type part struct {
+		events []int
+		reason string
 	}
-	var failedForGood, exhausted, rest []int
+	permanent := make(map[int]int, len(o.parked)) // event → its index in o.parked
+	for i, k := range o.parked {
+		if _, ok := permanent[k]; !ok {
+			permanent[k] = i
+		}
+	}
+	parts := map[stream.DeadLetterReason]*part{}
+	var exhausted, rest []int
 	for _, k := range undelivered {
+		i, failedForGood := permanent[k]
 		switch {
-		case permanent[k]:
-			failedForGood = append(failedForGood, k)
+		case failedForGood:
+			why := o.whys[i]
+			p := parts[why]
+			if p == nil {
+				p = &part{reason: o.reasons[i]}
+				parts[why] = p
+			}
+			p.events = append(p.events, k)
 		case c.lastReceive(m):
 			exhausted = append(exhausted, k)
 		default:
 			rest = append(rest, k)
 		}
 	}
+	if len(exhausted) > 0 {
+		parts[stream.ReasonExhausted] = &part{events: exhausted,
+			reason: fmt.Sprintf("%s; gave up after %d receives", cmp.Or(o.reason, "not delivered"), m.attempts)}
+	}
 	parked := 0
-	for _, part := range []struct {
-		events []int
-		reason string
-	}{
-		{failedForGood, first(o.reasons)},
-		{exhausted, fmt.Sprintf("%s; gave up after %d receives", cmp.Or(o.reason, "not delivered"), m.attempts)},
-	} {
-		if len(part.events) == 0 {
+	for _, why := range stream.DeadLetterReasons {
+		p := parts[why]
+		if p == nil {
 			continue
 		}
 		if !c.park(ctx, Parked{SourceMessageID: m.rec.MessageId, ProjectID: g.projectID, StreamID: g.streamID,
-			Events: pick(m.events, part.events), Reason: part.reason, ReceiveCount: m.attempts}) {
-			rest = append(rest, part.events...)
+			Events: pick(m.events, p.events), Reason: p.reason, ReceiveCount: m.attempts}) {
+			rest = append(rest, p.events...)
 			continue
 		}
-		parked += len(part.events)
+		parked += len(p.events)
+		if *dl == nil {
+			*dl = map[stream.DeadLetterReason]int{}
+		}
+		(*dl)[why] += len(p.events)
 	}
 	slices.Sort(rest) // in the order they arrived
 	return rest, parked
@@ -635,13 +681,6 @@ func pick(evs []json.RawMessage, idx []int) []json.RawMessage {
 	return out
 }
 
-func first(s []string) string {
-	if len(s) == 0 {
-		return ""
-	}
-	return s[0]
-}
-
 func (c *Core) retryAll(msgs []message, after time.Duration) []Delay {
 	out := make([]Delay, len(msgs))
 	for i, m := range msgs {
@@ -650,23 +689,16 @@ func (c *Core) retryAll(msgs []message, after time.Duration) []Delay {
 	return out
 }
 
-// record updates the stream's counters, on a context of its own so a
-// deadline that cut delivery short still lets the failure be counted.
-func (c *Core) record(ctx context.Context, g *group, delivered, failed int, reason string) {
-	if c.Health == nil || delivered+failed == 0 {
+// record writes the stream's tally for this invocation, on a context of its
+// own so a deadline that cut delivery short still lets the failure be
+// counted.
+func (c *Core) record(ctx context.Context, g *group, t Tally) {
+	if c.Health == nil || t.Zero() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 	defer cancel()
-	now := time.Now()
-	var errs []error
-	if delivered > 0 {
-		errs = append(errs, c.Health.RecordDelivery(ctx, g.projectID, g.streamID, delivered, now))
-	}
-	if failed > 0 {
-		errs = append(errs, c.Health.RecordFailure(ctx, g.projectID, g.streamID, failed, reason, now))
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := c.Health.Record(ctx, g.projectID, g.streamID, t, time.Now()); err != nil {
 		c.log().WarnContext(ctx, "record delivery counters", "project_id", g.projectID, "stream_id", g.streamID, "err", err)
 	}
 }
@@ -708,7 +740,7 @@ func (d *delivery) run(msgs []message) {
 	for i, m := range msgs {
 		for j, e := range m.events {
 			if len(e) > limit {
-				d.parkEvent(ref{i, j}, fmt.Sprintf("event is %d bytes; the destination takes at most %d", len(e), limit))
+				d.parkEvent(ref{i, j}, stream.ReasonTooLarge, fmt.Sprintf("event is %d bytes; the destination takes at most %d", len(e), limit))
 				continue
 			}
 			refs = append(refs, ref{i, j})
@@ -719,11 +751,11 @@ func (d *delivery) run(msgs []message) {
 	}
 }
 
-func (d *delivery) parkAll(msgs []message, reason string) {
+func (d *delivery) parkAll(msgs []message, why stream.DeadLetterReason, reason string) {
 	d.msgs = msgs
 	for i, m := range msgs {
 		for j := range m.events {
-			d.parkEvent(ref{i, j}, reason)
+			d.parkEvent(ref{i, j}, why, reason)
 		}
 	}
 }
@@ -880,13 +912,14 @@ func (d *delivery) fail(r ref, err error) {
 		o.reason = reason
 		return
 	}
-	d.parkEvent(r, class.String()+": "+reason)
+	d.parkEvent(r, class.deadLetterReason(), class.String()+": "+reason)
 }
 
-func (d *delivery) parkEvent(r ref, reason string) {
+func (d *delivery) parkEvent(r ref, why stream.DeadLetterReason, reason string) {
 	o := &d.out[r.msg]
 	o.parked = append(o.parked, r.ev)
 	o.reasons = append(o.reasons, reason)
+	o.whys = append(o.whys, why)
 }
 
 func (d *delivery) suspend(cause error) {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"time"
+
+	"github.com/logstream/logstream/shared/stream"
 )
 
 // Class is what the delivery core does with a failed send. Senders classify
@@ -35,6 +37,22 @@ const (
 )
 
 var classNames = [...]string{"retryable", "permanent", "rejected", "too_large", "gone"}
+
+// deadLetterReason is the category of the events a failure of class c
+// parks (a Retryable one parks only on the last receive: exhausted).
+func (c Class) deadLetterReason() stream.DeadLetterReason {
+	switch c {
+	case Permanent:
+		return stream.ReasonPermanent
+	case Rejected:
+		return stream.ReasonRejected
+	case TooLarge:
+		return stream.ReasonTooLarge
+	case Gone:
+		return stream.ReasonGone
+	}
+	return stream.ReasonExhausted
+}
 
 func (c Class) String() string {
 	if int(c) < len(classNames) {

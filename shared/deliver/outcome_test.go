@@ -392,23 +392,10 @@ type senderOf func(Batch) error
 
 func (f senderOf) Send(_ context.Context, _ stream.Stream, b Batch) error { return f(b) }
 
-// countingHealth records the counters the core reports.
-type countingHealth struct{ delivered, failed int }
-
-func (h *countingHealth) RecordDelivery(_ context.Context, _, _ string, n int, _ time.Time) error {
-	h.delivered += n
-	return nil
-}
-
-func (h *countingHealth) RecordFailure(_ context.Context, _, _ string, n int, _ string, _ time.Time) error {
-	h.failed += n
-	return nil
-}
-
 // The health counters count events, not messages: an event the destination
 // took is delivered even when its message comes back for another one.
 func TestHealthCountsEvents(t *testing.T) {
-	h := &countingHealth{}
+	h := &tallyHealth{}
 	c := newCore(sendFunc(func(evs []string) error {
 		return &PartialError{Failed: map[int]error{1: Classify(Rejected, errors.New("MalformedDetail")), 3: errors.New("ThrottlingException")}}
 	}), &fakeQueue{}, bigLimits)
@@ -416,7 +403,7 @@ func TestHealthCountsEvents(t *testing.T) {
 	c.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{
 		withAttrs(record(t, "m0", "p", "s", evn(1), evn(2)), 1), withAttrs(record(t, "m1", "p", "s", evn(3), evn(4)), 1)}})
 	// 1 and 3 delivered; 2 parked; 4 to retry (its message m1 comes back whole).
-	if h.delivered != 2 || h.failed != 2 {
-		t.Fatalf("delivered %d failed %d, want 2 and 2", h.delivered, h.failed)
+	if got := h.of("p", "s"); got.Delivered != 2 || got.Parked() != 1 || got.Retried != 1 {
+		t.Fatalf("tally %+v, want 2 delivered, 1 parked, 1 retried", got)
 	}
 }

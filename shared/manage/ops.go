@@ -55,6 +55,9 @@ func (a *API) health(ctx context.Context, s stream.Stream) (events.APIGatewayV2H
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
+	if h.DeadLetters == nil {
+		h.DeadLetters = map[stream.DeadLetterReason]stream.DeadLetterCount{} // an object, as documented
+	}
 	return httpapi.JSON(http.StatusOK, HealthResponse{StreamID: s.ID, Status: s.Status, Health: h}), nil
 }
 

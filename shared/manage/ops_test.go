@@ -73,13 +73,37 @@ func TestHealthRoute(t *testing.T) {
 	a := newAPI()
 	at := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 	msg := "receiver answered 500"
-	a.HealthReader = fixedHealth{stream.Health{DeliveredEvents: 42, FailedEvents: 3, LastSuccessAt: &at, LastError: &msg, LastErrorAt: &at}}
+	a.HealthReader = fixedHealth{stream.Health{DeliveredEvents: 42, FailedEvents: 3, RetriedAttempts: 17,
+		LastSuccessAt: &at, LastError: &msg, LastErrorAt: &at,
+		DeadLetters: map[stream.DeadLetterReason]stream.DeadLetterCount{
+			stream.ReasonRejected:  {Count: 1, OldestAt: at.Add(-time.Hour), NewestAt: at.Add(-time.Hour)},
+			stream.ReasonExhausted: {Count: 2, OldestAt: at.Add(-time.Minute), NewestAt: at}}}}
 	id := decodeStream(t, call(t, a, RouteCreate, "p", "", "", createBody)).ID
 	r := callWith(t, a, RouteHealth, "p", id, "", nil)
 	var h HealthResponse
 	if err := json.Unmarshal([]byte(r.Body), &h); err != nil || r.StatusCode != 200 || h.StreamID != id || h.DeliveredEvents != 42 ||
 		h.FailedEvents != 3 || *h.LastError != msg || h.Status != stream.StatusActive {
 		t.Fatalf("%d %s", r.StatusCode, r.Body)
+	}
+	// The wire names, as the OpenAPI document and the CLI read them.
+	var wire struct {
+		Retried     *int64 `json:"retried_attempts"`
+		DeadLetters map[string]struct {
+			Count  int64  `json:"count"`
+			Oldest string `json:"oldest_at"`
+			Newest string `json:"newest_at"`
+		} `json:"dead_letters"`
+	}
+	if err := json.Unmarshal([]byte(r.Body), &wire); err != nil || wire.Retried == nil || *wire.Retried != 17 ||
+		len(wire.DeadLetters) != 2 || wire.DeadLetters["rejected"].Count != 1 || wire.DeadLetters["exhausted"].Count != 2 ||
+		wire.DeadLetters["exhausted"].Oldest != "2026-11-24T09:59:00Z" || wire.DeadLetters["exhausted"].Newest != "2026-11-24T10:00:00Z" {
+		t.Fatalf("counters on the wire: %s", r.Body)
+	}
+
+	// Nothing parked yet: an empty object, never null.
+	a.HealthReader = fixedHealth{}
+	if r := callWith(t, a, RouteHealth, "p", id, "", nil); !strings.Contains(r.Body, `"dead_letters":{}`) || !strings.Contains(r.Body, `"retried_attempts":0`) {
+		t.Fatalf("health with nothing recorded: %s", r.Body)
 	}
 	if r := callWith(t, a, RouteHealth, "p", stream.NewID(), "", nil); r.StatusCode != 404 {
 		t.Fatalf("health of a missing stream: %d", r.StatusCode)

@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -21,9 +23,18 @@ const maxErrorLength = 512
 type healthItem struct {
 	DeliveredEvents int64  `dynamodbav:"delivered_events"`
 	FailedEvents    int64  `dynamodbav:"failed_events"`
+	RetriedAttempts int64  `dynamodbav:"retried_attempts"`
 	LastSuccessAt   string `dynamodbav:"last_success_at"`
 	LastError       string `dynamodbav:"last_error"`
 	LastErrorAt     string `dynamodbav:"last_error_at"`
+}
+
+// deadLetterAttrs are the flat attributes of one reason's dead letters: an
+// UpdateItem can ADD to a top-level number without reading it, where a path
+// into a map needs the map to exist first.
+func deadLetterAttrs(why stream.DeadLetterReason) (count, oldest, newest string) {
+	p := "dl_" + string(why) + "_"
+	return p + "count", p + "oldest", p + "newest"
 }
 
 func healthKey(projectID, streamID string) map[string]types.AttributeValue {
@@ -33,41 +44,67 @@ func healthKey(projectID, streamID string) map[string]types.AttributeValue {
 	}
 }
 
-// RecordDelivery counts events a destination accepted. One atomic UpdateItem
-// (ADD), so concurrent delivery invocations never lose a count.
-func (s *Streams) RecordDelivery(ctx context.Context, projectID, streamID string, events int, at time.Time) error {
+// Record adds one invocation's tally to a stream's counters: one UpdateItem,
+// ADD for every count, so concurrent delivery invocations never lose one, and
+// no condition. A reason's oldest parked_at is written only by its first
+// Record (if_not_exists), its newest by every one.
+func (s *Streams) Record(ctx context.Context, projectID, streamID string, t stream.Tally, at time.Time) error {
+	if t.Zero() {
+		return nil
+	}
+	now := &types.AttributeValueMemberS{Value: at.UTC().Format(time.RFC3339Nano)}
+	names := map[string]string{}
+	values := map[string]types.AttributeValue{}
+	var add, set []string
+	count := func(attr string, n int) {
+		if n == 0 {
+			return
+		}
+		k := strconv.Itoa(len(values))
+		names["#a"+k], values[":n"+k] = attr, &types.AttributeValueMemberN{Value: strconv.Itoa(n)}
+		add = append(add, "#a"+k+" :n"+k)
+	}
+	count("delivered_events", t.Delivered)
+	count("retried_attempts", t.Retried)
+	count("failed_events", t.Parked())
+	for _, why := range stream.DeadLetterReasons {
+		n := t.DeadLetters[why]
+		if n == 0 {
+			continue
+		}
+		c, oldest, newest := deadLetterAttrs(why)
+		count(c, n)
+		names["#o"+string(why)], names["#n"+string(why)] = oldest, newest
+		set = append(set, fmt.Sprintf("#o%[1]s = if_not_exists(#o%[1]s, :t), #n%[1]s = :t", why))
+	}
+	if t.Delivered > 0 {
+		set = append(set, "last_success_at = :t")
+	}
+	if t.LastError != "" {
+		reason := t.LastError
+		if len(reason) > maxErrorLength {
+			reason = reason[:maxErrorLength]
+		}
+		values[":e"] = &types.AttributeValueMemberS{Value: reason}
+		set = append(set, "last_error = :e, last_error_at = :t")
+	}
+	expr := "ADD " + strings.Join(add, ", ")
+	if len(add) == 0 {
+		expr = ""
+	}
+	if len(set) > 0 {
+		values[":t"] = now
+		expr += " SET " + strings.Join(set, ", ")
+	}
 	_, err := s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:        aws.String(s.Table),
-		Key:              healthKey(projectID, streamID),
-		UpdateExpression: aws.String("ADD delivered_events :n SET last_success_at = :t"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":n": &types.AttributeValueMemberN{Value: strconv.Itoa(events)},
-			":t": &types.AttributeValueMemberS{Value: at.UTC().Format(time.RFC3339Nano)},
-		},
+		TableName:                 aws.String(s.Table),
+		Key:                       healthKey(projectID, streamID),
+		UpdateExpression:          aws.String(strings.TrimSpace(expr)),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
 	})
 	if err != nil {
-		return fmt.Errorf("record delivery of stream %s: %w", streamID, err)
-	}
-	return nil
-}
-
-// RecordFailure counts events a destination did not accept, with the reason.
-func (s *Streams) RecordFailure(ctx context.Context, projectID, streamID string, events int, reason string, at time.Time) error {
-	if len(reason) > maxErrorLength {
-		reason = reason[:maxErrorLength]
-	}
-	_, err := s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:        aws.String(s.Table),
-		Key:              healthKey(projectID, streamID),
-		UpdateExpression: aws.String("ADD failed_events :n SET last_error = :e, last_error_at = :t"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":n": &types.AttributeValueMemberN{Value: strconv.Itoa(events)},
-			":e": &types.AttributeValueMemberS{Value: reason},
-			":t": &types.AttributeValueMemberS{Value: at.UTC().Format(time.RFC3339Nano)},
-		},
-	})
-	if err != nil {
-		return fmt.Errorf("record failure of stream %s: %w", streamID, err)
+		return fmt.Errorf("record delivery counters of stream %s: %w", streamID, err)
 	}
 	return nil
 }
@@ -82,7 +119,30 @@ func (s *Streams) Health(ctx context.Context, projectID, streamID string) (strea
 	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
 		return stream.Health{}, fmt.Errorf("decode health of stream %s: %w", streamID, err)
 	}
-	h := stream.Health{DeliveredEvents: it.DeliveredEvents, FailedEvents: it.FailedEvents}
+	h := stream.Health{DeliveredEvents: it.DeliveredEvents, FailedEvents: it.FailedEvents, RetriedAttempts: it.RetriedAttempts,
+		DeadLetters: map[stream.DeadLetterReason]stream.DeadLetterCount{}}
+	for _, why := range stream.DeadLetterReasons {
+		c, oldest, newest := deadLetterAttrs(why)
+		var dl struct {
+			Count          int64
+			Oldest, Newest string
+		}
+		if out.Item[c] == nil {
+			continue
+		}
+		err := errors.Join(attributevalue.Unmarshal(out.Item[c], &dl.Count),
+			unmarshalIf(out.Item[oldest], &dl.Oldest), unmarshalIf(out.Item[newest], &dl.Newest))
+		if err != nil {
+			return stream.Health{}, fmt.Errorf("decode health of stream %s: %s: %w", streamID, why, err)
+		}
+		if dl.Count == 0 {
+			continue
+		}
+		n := stream.DeadLetterCount{Count: dl.Count}
+		n.OldestAt, _ = time.Parse(time.RFC3339Nano, dl.Oldest)
+		n.NewestAt, _ = time.Parse(time.RFC3339Nano, dl.Newest)
+		h.DeadLetters[why] = n
+	}
 	if t, err := time.Parse(time.RFC3339Nano, it.LastSuccessAt); err == nil {
 		h.LastSuccessAt = &t
 	}
@@ -91,4 +151,12 @@ func (s *Streams) Health(ctx context.Context, projectID, streamID string) (strea
 		h.LastError = &it.LastError
 	}
 	return h, nil
+}
+
+// unmarshalIf decodes av into v, leaving v as it is when av is absent.
+func unmarshalIf(av types.AttributeValue, v any) error {
+	if av == nil {
+		return nil
+	}
+	return attributevalue.Unmarshal(av, v)
 }

@@ -108,7 +108,7 @@ func TestStreamsCRUD(t *testing.T) {
 	if err := s.Delete(ctx, "proj_b", a.ID); !errors.Is(err, stream.ErrNotFound) {
 		t.Fatalf("another project's Delete: %v", err)
 	}
-	if err := s.RecordDelivery(ctx, "proj_a", a.ID, 7, time.Now()); err != nil {
+	if err := s.Record(ctx, "proj_a", a.ID, stream.Tally{Delivered: 7}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if h, err := s.Health(ctx, "proj_a", a.ID); err != nil || h.DeliveredEvents != 7 {

@@ -3,12 +3,89 @@ package stream
 import "time"
 
 // Health is a stream's delivery record, kept by the delivery functions
-// (store.Streams.RecordDelivery and RecordFailure) and answered by the API's
-// health route.
+// (one store.Streams.Record per stream and invocation, with the Tally the
+// delivery core counted) and answered by the API's health route.
 type Health struct {
-	DeliveredEvents int64      `json:"delivered_events"`
-	FailedEvents    int64      `json:"failed_events"`
+	// DeliveredEvents counts the events the destination accepted.
+	DeliveredEvents int64 `json:"delivered_events"`
+	// FailedEvents counts the events that ended undelivered: those the
+	// delivery core parked in the DLQ, whatever the reason. It is the sum
+	// of DeadLetters' counts as they were parked.
+	FailedEvents int64 `json:"failed_events"`
+	// RetriedAttempts counts the events that failed an attempt, or were
+	// deferred by an open circuit, and were put back to be tried again:
+	// one event retried three times counts three.
+	RetriedAttempts int64      `json:"retried_attempts"`
 	LastSuccessAt   *time.Time `json:"last_success_at"`
 	LastError       *string    `json:"last_error"`
 	LastErrorAt     *time.Time `json:"last_error_at"`
+	// DeadLetters are the events the delivery core parked, by reason; a
+	// reason nothing was parked for is absent.
+	DeadLetters map[DeadLetterReason]DeadLetterCount `json:"dead_letters"`
 }
+
+// DeadLetterCount is what the delivery core parked for one reason: how many
+// events, and when it parked the first and the last of them.
+type DeadLetterCount struct {
+	Count    int64     `json:"count"`
+	OldestAt time.Time `json:"oldest_at"`
+	NewestAt time.Time `json:"newest_at"`
+}
+
+// DeadLetterReason is why events were parked, as a small fixed set the
+// health view and the dead-letter summaries count by (the DLQ message's
+// reason text says more).
+type DeadLetterReason string
+
+// The reasons, named once. The first four are the class of the destination's
+// answer that parked the events (shared/deliver.Class).
+const (
+	// ReasonPermanent: the destination refused the stream (bad
+	// credentials, a configuration it does not take).
+	ReasonPermanent DeadLetterReason = "permanent"
+	// ReasonRejected: the destination refused these events (a 400 for a
+	// bad line).
+	ReasonRejected DeadLetterReason = "rejected"
+	// ReasonTooLarge: an event larger than the destination takes.
+	ReasonTooLarge DeadLetterReason = "too_large"
+	// ReasonGone: the destination no longer exists (410); the stream was
+	// suspended.
+	ReasonGone DeadLetterReason = "gone"
+	// ReasonExhausted: the events could still have succeeded, but their
+	// message had its last allowed receive.
+	ReasonExhausted DeadLetterReason = "exhausted"
+	// ReasonSuspended: the stream was suspended when the events came to be
+	// delivered.
+	ReasonSuspended DeadLetterReason = "suspended"
+)
+
+// DeadLetterReasons are all the reasons, in the order they are shown.
+var DeadLetterReasons = []DeadLetterReason{
+	ReasonPermanent, ReasonRejected, ReasonTooLarge, ReasonGone, ReasonExhausted, ReasonSuspended,
+}
+
+// Tally is what one delivery invocation did with one stream's events, each
+// event counted exactly once: delivered, parked (DeadLetters, by reason) or
+// retried. The delivery core writes it with one Record per stream and
+// invocation.
+type Tally struct {
+	Delivered int
+	Retried   int
+	// DeadLetters counts the events parked, by reason.
+	DeadLetters map[DeadLetterReason]int
+	// LastError is the destination's last failure, empty when nothing
+	// failed.
+	LastError string
+}
+
+// Parked is how many events the tally parked, for every reason.
+func (t Tally) Parked() int {
+	n := 0
+	for _, k := range t.DeadLetters {
+		n += k
+	}
+	return n
+}
+
+// Zero reports whether the tally counts nothing.
+func (t Tally) Zero() bool { return t.Delivered == 0 && t.Retried == 0 && t.Parked() == 0 }

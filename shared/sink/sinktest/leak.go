@@ -244,12 +244,13 @@ type recorder struct {
 	health, parked []string
 }
 
-func (r *recorder) RecordDelivery(context.Context, string, string, int, time.Time) error { return nil }
-
-func (r *recorder) RecordFailure(_ context.Context, _, _ string, _ int, reason string, _ time.Time) error {
+func (r *recorder) Record(_ context.Context, _, _ string, t stream.Tally, _ time.Time) error {
+	if t.LastError == "" {
+		return nil
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.health = append(r.health, reason)
+	r.health = append(r.health, t.LastError)
 	return nil
 }
 
