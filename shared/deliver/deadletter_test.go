@@ -338,3 +338,38 @@ func TestRestKeepsItsEnqueueTime(t *testing.T) {
 		t.Fatalf("EnqueuedAt %v, want the original's", got)
 	}
 }
+
+// A message settled by parking or by putting its rest back is deleted at once,
+// not when the invocation ends (nor a second early), so an invocation that
+// dies after it does not park or put back its events a second time; a
+// message that is simply delivered waits for the batch response as always.
+func TestParkedAndRequeuedAreDeletedAtOnce(t *testing.T) {
+	q := &fakeQueue{}
+	c := newCore(sendFunc(func(evs []string) error {
+		switch {
+		case slices.Contains(evs, evn(1)):
+			return Classify(Rejected, errors.New("receiver answered 400: bad event"))
+		case slices.Contains(evs, evn(4)):
+			return errors.New("receiver answered 500")
+		}
+		return nil
+	}), q, Limits{MaxBytes: 1 << 20, MaxEvents: 1, PerMessage: true})
+	c.AckAfter = time.Hour // no early-ack tick in this invocation
+	resp, _ := c.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{
+		withAttrs(record(t, "parked", "p", "s", evn(1)), 1),
+		withAttrs(record(t, "delivered", "p", "s", evn(5)), 1),
+		// Last: its 500 stops the stream's later requests.
+		withAttrs(record(t, "requeued", "p", "s", evn(3), evn(4)), 1),
+	}})
+	if len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("failures %v", resp.BatchItemFailures)
+	}
+	var acked []string
+	for _, r := range q.acked {
+		acked = append(acked, r.MessageID)
+	}
+	slices.Sort(acked)
+	if !slices.Equal(acked, []string{"parked", "requeued"}) {
+		t.Fatalf("deleted at once %v, want the parked and the requeued message (the delivered one is the batch response's)", acked)
+	}
+}

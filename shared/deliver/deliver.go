@@ -562,8 +562,13 @@ func (s settled) tally(delivered int) Tally {
 //
 // The order (park, then requeue, then acknowledge) means a failure at any
 // step leaves the original in the queue: sent or parked again, never lost.
+// A message whose events were parked or put back is deleted at once, not at
+// the end of the invocation: were the invocation to die meanwhile, its events
+// would be parked or put back a second time (issue 12 §2: delete promptly).
 func (c *Core) settle(ctx context.Context, g *group, msgs []message, outs []outcome) settled {
 	var s settled
+	var moved []Receipt // settled by parking or putting back: delete now
+	defer func() { c.ackNow(ctx, moved) }()
 	for i, m := range msgs {
 		o := &outs[i]
 		rest := o.undelivered(len(m.events))
@@ -581,17 +586,37 @@ func (c *Core) settle(ctx context.Context, g *group, msgs []message, outs []outc
 				s.reason = o.reasons[0]
 			}
 			if len(rest) == 0 {
+				moved = append(moved, receipt(m))
 				continue
 			}
 		}
 		s.retried += len(rest)
 		if len(rest) < len(m.events) && c.requeue(ctx, g, m, rest, o.retryAfter) {
 			s.requeued += len(rest)
+			moved = append(moved, receipt(m))
 			continue
 		}
 		s.again = append(s.again, c.delay(m, o.retryAfter))
 	}
 	return s
+}
+
+func receipt(m message) Receipt {
+	return Receipt{MessageID: m.rec.MessageId, ReceiptHandle: m.rec.ReceiptHandle}
+}
+
+// ackNow deletes settled messages at once. A failure is only logged: they are
+// still left out of the batch response, so the mapping deletes them when the
+// invocation returns.
+func (c *Core) ackNow(ctx context.Context, receipts []Receipt) {
+	if c.Queue == nil || len(receipts) == 0 {
+		return
+	}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	if err := c.Queue.Ack(actx, receipts); err != nil {
+		c.log().WarnContext(ctx, "delete parked or requeued messages", "messages", len(receipts), "err", err)
+	}
 }
 
 // parkRest parks m's undelivered events: those that failed for good with the
