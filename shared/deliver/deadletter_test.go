@@ -372,4 +372,8 @@ func TestParkedAndRequeuedAreDeletedAtOnce(t *testing.T) {
 	if !slices.Equal(acked, []string{"parked", "requeued"}) {
 		t.Fatalf("deleted at once %v, want the parked and the requeued message (the delivered one is the batch response's)", acked)
 	}
+	// The dead letter names its reason's category beside the reason.
+	if len(q.parked) != 1 || q.parked[0].Code != string(stream.ReasonRejected) {
+		t.Fatalf("parked %+v, want one dead letter coded %q", q.parked, stream.ReasonRejected)
+	}
 }

@@ -278,7 +278,7 @@ func (c *Core) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventR
 			c.log().ErrorContext(ctx, "undecodable message", "message_id", rec.MessageId, "err", err)
 			m := message{rec: rec, attempts: attempts(rec)}
 			if !c.park(ctx, Parked{SourceMessageID: rec.MessageId, Body: rec.Body, ReceiveCount: m.attempts,
-				Reason: "undecodable message: " + err.Error()}) {
+				Reason: "undecodable message: " + err.Error(), Code: "undecodable"}) {
 				retry(c.delay(m, 0))
 			}
 			continue
@@ -666,7 +666,7 @@ func (c *Core) parkRest(ctx context.Context, g *group, m message, o *outcome, un
 			continue
 		}
 		if !c.park(ctx, Parked{SourceMessageID: m.rec.MessageId, ProjectID: g.projectID, StreamID: g.streamID,
-			Events: pick(m.events, p.events), Reason: p.reason, ReceiveCount: m.attempts}) {
+			Events: pick(m.events, p.events), Reason: p.reason, Code: string(why), ReceiveCount: m.attempts}) {
 			rest = append(rest, p.events...)
 			continue
 		}

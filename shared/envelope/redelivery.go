@@ -17,6 +17,11 @@ const (
 	AttrParkedFrom     = "logstream_source_message_id"
 	AttrParkedAt       = "logstream_parked_at"
 	AttrParkedReceives = "logstream_receive_count"
+	// AttrParkedCode is the reason's category (the stream health's
+	// dead-letter reasons: permanent, rejected, too_large, gone, exhausted,
+	// suspended; or undecodable), so a reader groups dead letters without
+	// parsing the reason's text.
+	AttrParkedCode = "logstream_reason_code"
 )
 
 // AttrAttempts is on a message that carries the undelivered rest of an
@@ -68,7 +73,9 @@ type Parked struct {
 	Events              []json.RawMessage
 	Body                string // set instead of Events for an undecodable message
 	Reason              string
-	ReceiveCount        int
+	// Code is the reason's category (AttrParkedCode); empty leaves it out.
+	Code         string
+	ReceiveCount int
 }
 
 // Messages are what p puts in the DLQ, parked at at: its events packed like
@@ -81,6 +88,9 @@ func (p Parked) Messages(at time.Time) ([]Message, error) {
 		AttrParkedFrom:     p.SourceMessageID,
 		AttrParkedAt:       at.UTC().Format(time.RFC3339Nano),
 		AttrParkedReceives: strconv.Itoa(max(p.ReceiveCount, 1)),
+	}
+	if p.Code != "" {
+		attrs[AttrParkedCode] = p.Code
 	}
 	if p.Events == nil {
 		return []Message{{Body: []byte(p.Body), Attributes: attrs}}, nil

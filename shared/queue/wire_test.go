@@ -68,10 +68,11 @@ func TestWireFormat(t *testing.T) {
 			send: func(t *testing.T, c *fakeRedeliverSQS) error {
 				r := &Redelivery{Client: c, DLQURL: "dlq", Now: func() time.Time { return at }}
 				return r.Park(context.Background(), envelope.Parked{SourceMessageID: "m-1", ProjectID: "proj_1", StreamID: "str_1",
-					Events: evs[1:], Reason: "permanent: 400 bad event", ReceiveCount: 3})
+					Events: evs[1:], Reason: "permanent: 400 bad event", Code: "permanent", ReceiveCount: 3})
 			},
 			want: `{"v":1,"project_id":"proj_1","stream_id":"str_1","events":[{"event_id":"e2","s":"é\"x"}]}` +
 				"\nevent_count Number 1\nlogstream_parked_at String 2026-11-24T10:00:00.123Z\nlogstream_reason String permanent: 400 bad event" +
+				"\nlogstream_reason_code String permanent" +
 				"\nlogstream_receive_count String 3\nlogstream_source_message_id String m-1\nproject_id String proj_1\nstream_id String str_1",
 		},
 		{
