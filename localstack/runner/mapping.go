@@ -141,11 +141,15 @@ func (s *scaler) invoked() {
 }
 
 // empty records a poller's empty long poll and reports whether the poller
-// stops: it does while more than lo are running.
+// stops: it does while more than lo are running and another is receiving.
+// The last receiving poller never stops: were it to, with every other one
+// invoking, nothing would receive what arrives next until an invocation
+// ended (what a loaded CI machine once showed: messages sent a little
+// late waited out a 30 s function timeout).
 func (s *scaler) empty() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.pollers <= s.lo {
+	if s.pollers <= s.lo || s.polling <= 1 {
 		return false
 	}
 	s.remove()

@@ -381,3 +381,26 @@ func TestMappingReleasesOnStop(t *testing.T) {
 		t.Errorf("%d invocations, want none", peak)
 	}
 }
+
+// The last poller still receiving does not retire on an empty poll, however
+// many are running: the others are invoking, and would leave nothing
+// receiving.
+func TestLastReceivingPollerStays(t *testing.T) {
+	s := &scaler{lo: 2, hi: 10}
+	s.start()         // 2 pollers, both receiving
+	s.received(false) // one invokes
+	s.received(false) // the other too: nothing receives, so a third starts
+	if s.pollers != 3 || s.polling != 1 {
+		t.Fatalf("pollers %d, receiving %d; want 3 and 1", s.pollers, s.polling)
+	}
+	if s.empty() { // the only one receiving, with 3 running (> lo)
+		t.Fatalf("the last receiving poller retired (pollers %d, receiving %d): nothing would receive", s.pollers, s.polling)
+	}
+	s.invoked() // an invoking poller receives again: two receiving
+	if !s.empty() {
+		t.Fatal("a poller above lo with another still receiving should retire")
+	}
+	if s.pollers != 2 || s.polling != 1 {
+		t.Fatalf("after retiring: pollers %d, receiving %d; want 2 and 1", s.pollers, s.polling)
+	}
+}
