@@ -77,6 +77,7 @@ type fixture struct {
 	streams     *memStreams
 	keys        *memKeys
 	pub         *fakePublisher
+	depths      *fakeDepths
 	api         *manage.API
 	ingest      *ingest.Service
 	bridgeStore *memArchive
@@ -96,7 +97,7 @@ func (e *environment) fixture(t *testing.T, functions map[string]string) *fixtur
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	f := &fixture{t: t, env: e, functions: functions,
 		streams: &memStreams{m: map[string]stream.Stream{}, health: map[string]stream.Health{}},
-		keys:    &memKeys{m: map[string]apikey.Key{}}, pub: &fakePublisher{}}
+		keys:    &memKeys{m: map[string]apikey.Key{}}, pub: &fakePublisher{}, depths: &fakeDepths{}}
 	auth := &apikey.Authenticator{Keys: f.keys, AdminKeyHash: apikey.HashKey(adminSecret)}
 	// Loopback receivers are private addresses: allowed as in local development.
 	policy := netguard.Policy{AllowPrivate: true}
@@ -113,6 +114,8 @@ func (e *environment) fixture(t *testing.T, functions map[string]string) *fixtur
 		// The document describes a complete deployment: every destination
 		// type deliverable (manage's tests cover the refusal for the rest).
 		Validator: stream.Validator{Net: policy, Deliverable: func(string) bool { return true }}, Log: log,
+		// Every type's queue and DLQ, as the deployment names them.
+		Depths: f.depths, Queues: queueURLs(),
 		// A writer that always wins the race (updateErr) is sustained
 		// contention: answer 409 at once rather than after the real budget.
 		Retry: manage.Retry{Budget: time.Millisecond},
@@ -365,6 +368,29 @@ func (m *memKeys) Revoke(_ context.Context, id string, now time.Time) (apikey.Ke
 }
 
 // fakePublisher records what ingestion queues; fail makes SQS refuse it.
+// fakeDepths stands for SQS's queue attributes: each DLQ holds 2 messages,
+// each queue 5 visible, 1 in flight and none delayed; err fails every read.
+type fakeDepths struct{ err error }
+
+func (d *fakeDepths) Depth(_ context.Context, url string) (int64, int64, int64, error) {
+	if d.err != nil {
+		return 0, 0, 0, d.err
+	}
+	if strings.HasSuffix(url, "-dlq") {
+		return 2, 0, 0, nil
+	}
+	return 5, 1, 0, nil
+}
+
+func queueURLs() map[string]manage.Queues {
+	out := map[string]manage.Queues{}
+	for _, q := range topology.New("logstream").Queues {
+		base := "https://sqs.us-east-1.amazonaws.com/123456789012/"
+		out[q.Destination] = manage.Queues{URL: base + q.Name, DLQURL: base + q.DLQName}
+	}
+	return out
+}
+
 type fakePublisher struct {
 	mu   sync.Mutex
 	msgs map[string][]envelope.Message

@@ -3,6 +3,8 @@ package docs_test
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -11,6 +13,8 @@ import (
 	"time"
 
 	"github.com/logstream/logstream/shared/apikey"
+	"github.com/logstream/logstream/shared/destination"
+	"github.com/logstream/logstream/shared/manage"
 	"github.com/logstream/logstream/shared/stream"
 )
 
@@ -19,6 +23,7 @@ const (
 	rCreateKey = "POST /v1/keys"
 	rListKeys  = "GET /v1/keys"
 	rRevokeKey = "DELETE /v1/keys/{key_id}"
+	rQueues    = "GET /v1/admin/queues"
 	rCreate    = "POST /v1/projects/{project_id}/streams"
 	rList      = "GET /v1/projects/{project_id}/streams"
 	rGet       = "GET /v1/projects/{project_id}/streams/{stream_id}"
@@ -103,7 +108,7 @@ type routeShape struct {
 }
 
 var shapes = map[string]routeShape{
-	rCreateKey: {access: admin}, rListKeys: {access: admin}, rRevokeKey: {access: admin},
+	rCreateKey: {access: admin}, rListKeys: {access: admin}, rRevokeKey: {access: admin}, rQueues: {access: admin},
 	rCreate: {access: write}, rList: {access: read}, rGet: {access: read, stream: true},
 	rPatch: {access: write, stream: true}, rPut: {access: write, stream: true}, rDelete: {access: write, stream: true},
 	rEnable: {access: write, stream: true}, rDisable: {access: write, stream: true},
@@ -168,6 +173,7 @@ func (c call) clone() call {
 var base = map[string]func(f *fixture) call{
 	rCreateKey: func(f *fixture) call { return jsonCall(adminSecret, nil, createKeyBody) },
 	rListKeys:  func(f *fixture) call { return call{auth: adminSecret} },
+	rQueues:    func(f *fixture) call { return call{auth: adminSecret} },
 	rRevokeKey: func(f *fixture) call { return call{auth: adminSecret, params: map[string]string{"key_id": f.spare.ID}} },
 	rCreate:    func(f *fixture) call { return jsonCall(f.writeKey, project(projectA), createBodies["datadog"]) },
 	rList:      func(f *fixture) call { return call{auth: f.readKey, params: project(projectA)} },
@@ -385,6 +391,18 @@ func keyScenarios() []scenario {
 		}),
 		derive(rRevokeKey, "unknown key", 404, "not_found", "", false, func(_ *fixture, c *call) {
 			c.params["key_id"] = "key_00000000000000000000"
+		}),
+		succeeds(rQueues, "depths", 200, func(t *testing.T, f *fixture, r *result) {
+			var got manage.QueuesResponse
+			if err := json.Unmarshal(r.body, &got); err != nil || len(got.Queues) != len(destination.Types()) {
+				t.Fatalf("want one entry per destination type: %s (%v)", r.body, err)
+			}
+			if q := got.Queues[0]; q.DestinationType != destination.Types()[0] || q.DeadLetterQueue.Messages != 2 {
+				t.Errorf("first entry %+v, want %s with its DLQ's 2 messages", q, destination.Types()[0])
+			}
+		}),
+		derive(rQueues, "SQS unavailable", 503, "queues_unavailable", "", false, func(f *fixture, _ *call) {
+			f.depths.err = errors.New("sqs: connection refused")
 		}),
 	}
 }

@@ -159,6 +159,14 @@ func grant(fn awslambda.Function, p functionProps) error {
 		for _, q := range p.Queues {
 			q.Queue.GrantSendMessages(fn)
 		}
+		// Reports every delivery queue's and DLQ's depth to operators
+		// (topology.RouteQueueDepths). GrantSendMessages above already
+		// includes GetQueueAttributes on the delivery queues; on the DLQs
+		// it is the only action: the API never sends to, reads from or
+		// purges a DLQ.
+		for _, q := range p.Queues {
+			q.DLQ.Grant(fn, jsii.String("sqs:GetQueueAttributes"))
+		}
 	case topology.RoleIngest:
 		p.Table.GrantReadData(fn)
 		p.AdminKey.GrantRead(fn, nil)

@@ -593,9 +593,14 @@ func TestLeastPrivilege(t *testing.T) {
 			// Which queues this function may touch at all.
 			allowedQueues := map[string]bool{}
 			switch {
-			case f.ID == topology.FunctionIngest || f.ID == topology.FunctionAPI:
+			case f.ID == topology.FunctionIngest:
 				for _, id := range queueIDs {
 					allowedQueues[id] = true
+				}
+			case f.ID == topology.FunctionAPI:
+				// Its DLQs too, to report their depth (below).
+				for dest, id := range queueIDs {
+					allowedQueues[id], allowedQueues[dlqIDs[dest]] = true, true
 				}
 			case f.Source != nil:
 				allowedQueues[queueIDs[f.Source.Destination]] = true
@@ -676,6 +681,19 @@ func TestLeastPrivilege(t *testing.T) {
 				wantAction("sqs:SendMessage", true)
 				wantAction("sqs:ReceiveMessage", false)
 				wantAction("sqs:DeleteMessage", false)
+				wantAction("sqs:PurgeQueue", false)
+				// Its operators' route reads every queue's and DLQ's depth;
+				// it sends to no DLQ.
+				for dest := range queueIDs {
+					for _, id := range []string{queueIDs[dest], dlqIDs[dest]} {
+						if !allowsOn(perms.statements, "sqs:GetQueueAttributes", id) {
+							t.Errorf("the API may not read the depth of the %s queue %s", dest, id)
+						}
+					}
+					if allowsOn(perms.statements, "sqs:SendMessage", dlqIDs[dest]) {
+						t.Errorf("the API may send to the %s DLQ", dest)
+					}
+				}
 				// Its test route invokes every delivery function, and only that.
 				for id := range deliverIDs {
 					if !allowsOn(perms.statements, "lambda:InvokeFunction", id) {
@@ -695,6 +713,10 @@ func TestLeastPrivilege(t *testing.T) {
 				wantAction("sqs:ReceiveMessage", false)
 				wantAction("sqs:DeleteMessage", false)
 				for dest, queueID := range queueIDs {
+					// Operators read DLQ depths through the API, not ingestion.
+					if allowsOn(perms.statements, "sqs:GetQueueAttributes", dlqIDs[dest]) {
+						t.Errorf("ingest may read the %s DLQ's attributes", dest)
+					}
 					if !allowsOn(perms.statements, "sqs:SendMessage", queueID) {
 						t.Errorf("ingest may not send to the %s queue %s", dest, queueID)
 					}

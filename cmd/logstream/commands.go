@@ -34,6 +34,7 @@ func (c *command) synopsis() string {
 var groups = []struct{ name, title string }{
 	{"streams", "Streams of one project (--project or " + envProject + "):"},
 	{"keys", "API keys (the admin key only):"},
+	{"admin", "The platform's queues (the admin key only):"},
 	{"events", "Events:"},
 }
 
@@ -203,6 +204,19 @@ up to 30 seconds more (their authentication cache).
 Example:
   logstream keys revoke key_0123456789abcdef0123`,
 		setup: keysRevoke,
+	},
+	{
+		name: "admin queues", summary: "Show every destination type's queue and DLQ depth",
+		help: `Shows, for every destination type, how many messages sit in its delivery
+queue and in its dead-letter queue right now, as SQS counts them: visible,
+in flight (received, or waiting for a retry) and delayed. SQS's counts are
+approximate and may lag by up to a minute. The queues are shared by every
+project: these are platform-wide figures.
+
+Examples:
+  logstream admin queues
+  logstream admin queues --output json | jq '.queues[] | select(.dead_letter_queue.messages > 0)'`,
+		setup: adminQueues,
 	},
 	{
 		name: "events send", args: []string{"FILE|-"}, optional: 1, flags: "[--gzip] [--file FILE|-]", project: true,

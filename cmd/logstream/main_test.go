@@ -34,7 +34,10 @@ const (
 		`"created_at":"2026-01-02T03:04:05Z","last_four":"9xyz"}`
 	revokedKeyJSON = `{"id":"key_aabbccddeeff00112233","name":"old","projects":["*"],"access":"read","admin":false,` +
 		`"created_at":"2026-01-02T03:04:05Z","revoked_at":"2026-02-01T10:00:00.25Z","last_four":"abcd"}`
-	newSecret = "lsk_NEWSECRET_shown_once_0123456789"
+	newSecret  = "lsk_NEWSECRET_shown_once_0123456789"
+	queuesJSON = `{"queues":[{"destination_type":"datadog","queue":{"messages":0,"in_flight":3,"delayed":0},` +
+		`"dead_letter_queue":{"messages":0,"in_flight":0,"delayed":0}},` +
+		`{"destination_type":"http","queue":{"messages":12,"in_flight":10,"delayed":2},"dead_letter_queue":{"messages":4,"in_flight":1,"delayed":0}}]}`
 )
 
 // exchange is one request the fake API expects and its answer.
@@ -333,6 +336,24 @@ func TestCommands(t *testing.T) {
 		{name: "keys revoke unknown", args: []string{"keys", "revoke", "key_nope"},
 			calls: []exchange{{method: "DELETE", path: "/v1/keys/key_nope", status: 404, answer: apiErr("not_found", "api key not found", "")}},
 			code:  1, stderr: []string{"error: not_found: api key not found"}},
+
+		// admin queues
+		{name: "admin queues", args: []string{"admin", "queues"},
+			calls: []exchange{ok("GET", "/v1/admin/queues", queuesJSON)},
+			stdout: []string{"TYPE     QUEUED  IN FLIGHT  DELAYED  DLQ  DLQ IN FLIGHT  DLQ DELAYED",
+				"datadog  0       3          0        0    0              0",
+				"http     12      10         2        4    1              0"}},
+		{name: "admin queues json", args: []string{"admin", "queues", "--output", "json"},
+			env:   map[string]string{envKey: testKey},
+			calls: []exchange{ok("GET", "/v1/admin/queues", queuesJSON)},
+			exact: ptr(queuesJSON + "\n")},
+		{name: "admin queues with a project key", args: []string{"admin", "queues"},
+			calls: []exchange{{method: "GET", path: "/v1/admin/queues", status: 403, answer: apiErr("forbidden", "this route needs the admin key", "")}},
+			code:  1, stderr: []string{"error: forbidden: this route needs the admin key"}},
+		{name: "admin queues SQS unavailable", args: []string{"admin", "queues"},
+			calls: []exchange{{method: "GET", path: "/v1/admin/queues", status: 503,
+				answer: apiErr("queues_unavailable", "the queues' depths could not be read from SQS; try again", "")}},
+			code: 1, stderr: []string{"error: queues_unavailable: the queues' depths could not be read from SQS"}},
 
 		// events send
 		{name: "events array from a file", files: map[string]string{"e.json": "[{\"a\":1},{\"a\":2}]"},

@@ -25,6 +25,7 @@ import (
 	"github.com/logstream/logstream/localstack/standin"
 	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/envelope"
+	"github.com/logstream/logstream/shared/manage"
 	"github.com/logstream/logstream/shared/topology"
 )
 
@@ -315,6 +316,18 @@ func TestEndToEnd(t *testing.T) {
 	// The 410 suspended its stream, says why, and parked what it had been
 	// sent: nothing is delivered to it, nothing is lost.
 	bearer = adminKey
+	// Operators see the same DLQ through the API: the messages read above
+	// are still in it (read, never deleted), visible or in flight.
+	code, out = do(t, "GET", base+"/v1/admin/queues", "", "", nil)
+	var depths manage.QueuesResponse
+	if json.Unmarshal(out, &depths); code != 200 || len(depths.Queues) != len(destination.Types()) {
+		t.Fatalf("admin queues: %d %s", code, out)
+	}
+	for _, tq := range depths.Queues {
+		if d := tq.DeadLetterQueue; tq.DestinationType == destination.HTTP && d.Messages+d.InFlight < int64(len(seenDLQ)) {
+			t.Errorf("admin queues: the http DLQ holds %d visible and %d in flight, fewer than the %d messages read from it", d.Messages, d.InFlight, len(seenDLQ))
+		}
+	}
 	code, out = do(t, "GET", base+"/v1/projects/"+project+"/streams/"+goneID, "", "", nil)
 	var goneStream struct {
 		Status       string `json:"status"`

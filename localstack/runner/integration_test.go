@@ -516,6 +516,7 @@ func TestStackServesRoutesWithResolvedEnv(t *testing.T) {
 			"project":  req.PathParameters["project_id"],
 			"table":    getenv(topology.EnvTable),
 			"queue":    getenv(topology.QueueURLEnv(destination.HTTP)),
+			"dlq":      getenv(topology.DLQURLEnv(destination.HTTP)),
 			"private":  getenv(topology.EnvAllowPrivateEndpoints),
 		})
 		return events.APIGatewayV2HTTPResponse{StatusCode: 200, Headers: map[string]string{"content-type": "application/json"}, Body: string(body)}, nil
@@ -528,8 +529,13 @@ func TestStackServesRoutesWithResolvedEnv(t *testing.T) {
 		want         map[string]string
 	}{
 		// The API also publishes lifecycle events, so it has the queue too.
-		{"GET", "/v1/projects/p1/streams", map[string]string{"function": "api", "project": "p1", "table": res.Table, "queue": res.Queues[destination.HTTP].URL, "private": "true"}},
-		{"POST", "/v1/projects/p2/events", map[string]string{"function": "ingest", "project": "p2", "table": res.Table, "queue": res.Queues[destination.HTTP].URL, "private": "true"}},
+		{"GET", "/v1/projects/p1/streams", map[string]string{"function": "api", "project": "p1", "table": res.Table, "queue": res.Queues[destination.HTTP].URL,
+			"dlq": res.Queues[destination.HTTP].DLQURL, "private": "true"}},
+		// The operators' queue depths: the API reads every DLQ's; ingestion has none.
+		{"GET", "/v1/admin/queues", map[string]string{"function": "api", "project": "", "table": res.Table, "queue": res.Queues[destination.HTTP].URL,
+			"dlq": res.Queues[destination.HTTP].DLQURL, "private": "true"}},
+		{"POST", "/v1/projects/p2/events", map[string]string{"function": "ingest", "project": "p2", "table": res.Table, "queue": res.Queues[destination.HTTP].URL,
+			"dlq": "", "private": "true"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {

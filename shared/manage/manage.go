@@ -51,6 +51,8 @@ const (
 	RouteListKeys  = topology.RouteListKeys
 	RouteRevokeKey = topology.RouteRevokeKey
 
+	RouteQueueDepths = topology.RouteQueueDepths
+
 	// RouteFallback takes every request no other route matches (API Gateway
 	// tries a greedy route last), so that an unknown path or method is
 	// answered 404 in its family's error shape instead of API Gateway's own
@@ -86,6 +88,10 @@ type API struct {
 	HealthReader HealthReader
 	// Tester sends the test route's event; nil answers that route 501.
 	Tester Tester
+	// Depths reads the depth of each destination type's Queues for the
+	// operators' route; nil answers it 503.
+	Depths QueueDepths
+	Queues map[string]Queues
 	// Events receives lifecycle events (optional).
 	Events    Emitter
 	Validator stream.Validator
@@ -154,18 +160,20 @@ var routes = map[string]streamRoute{
 	RouteTest:    {apikey.AccessWrite, true, (*API).testOf},
 }
 
-// keyRoutes are the admin-only key routes (keys.go), by route key.
-var keyRoutes = map[string]func(a *API, ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error){
+// adminRoutes are the admin-only routes (keys.go, queues.go), by route key.
+var adminRoutes = map[string]func(a *API, ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error){
 	RouteCreateKey: (*API).createKey,
 	RouteListKeys:  (*API).listKeys,
 	RouteRevokeKey: (*API).revokeKey,
+
+	RouteQueueDepths: (*API).queueDepths,
 }
 
 // route finds the request's route in the tables (this file's, and the
 // Stytch routes of stytch.go), checks its key, and serves it. A route key
 // in no table, the fallback routes among them, is answered 404.
 func (a *API) route(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	if serve, ok := keyRoutes[req.RouteKey]; ok {
+	if serve, ok := adminRoutes[req.RouteKey]; ok {
 		if _, err := httpapi.Authorize(ctx, a.Auth, req, "", apikey.AccessWrite); err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
 		}

@@ -3,6 +3,7 @@ package queue_test
 import (
 	"github.com/logstream/logstream/shared/deliver"
 	"github.com/logstream/logstream/shared/ingest"
+	"github.com/logstream/logstream/shared/manage"
 	"github.com/logstream/logstream/shared/queue"
 )
 
@@ -14,4 +15,5 @@ var (
 	_ deliver.Requeuer    = (*queue.Redelivery)(nil)
 	_ ingest.Publisher    = (*queue.Publisher)(nil)
 	_ ingest.PublishError = (*queue.PublishError)(nil)
+	_ manage.QueueDepths  = (*queue.Depths)(nil)
 )

@@ -333,6 +333,11 @@ func apiFunction(prefix string, e envBlocks) Function {
 	// project's own flow, and has the type's delivery function send the
 	// test route's event.
 	env = append(env, queueURLs()...)
+	// It reports every delivery queue's and DLQ's depth to operators
+	// (RouteQueueDepths).
+	for _, d := range destination.Types() {
+		env = append(env, Env{Name: DLQURLEnv(d), Ref: RefDLQURL, Queue: d})
+	}
 	for _, d := range destination.Types() {
 		env = append(env, Env{Name: DeliverFunctionEnv(d), Ref: RefFunctionName, Function: DeliverFunctionID(d)})
 	}
@@ -416,9 +421,12 @@ const (
 	// The paths stytch-management-go v3 calls (pkg/api/eventlogstreaming.go).
 	stytchV3Path = "/pwa/v3/projects/{project_slug}/environments/{environment_slug}/event_log_streaming"
 
-	RouteCreateKey     = "POST /v1/keys"
-	RouteListKeys      = "GET /v1/keys"
-	RouteRevokeKey     = "DELETE /v1/keys/{key_id}"
+	RouteCreateKey = "POST /v1/keys"
+	RouteListKeys  = "GET /v1/keys"
+	RouteRevokeKey = "DELETE /v1/keys/{key_id}"
+	// RouteQueueDepths is the operators' view of every destination type's
+	// delivery queue and DLQ, as SQS counts them now (admin key only).
+	RouteQueueDepths   = "GET /v1/admin/queues"
 	RouteCreateStream  = "POST " + projectPath + "/streams"
 	RouteListStreams   = "GET " + projectPath + "/streams"
 	RouteGetStream     = "GET " + projectPath + "/streams/{stream_id}"
@@ -466,7 +474,7 @@ func routes() []Route {
 		fn   string
 		keys []string
 	}{
-		{FunctionAPI, []string{RouteCreateKey, RouteListKeys, RouteRevokeKey,
+		{FunctionAPI, []string{RouteCreateKey, RouteListKeys, RouteRevokeKey, RouteQueueDepths,
 			RouteCreateStream, RouteListStreams, RouteGetStream, RoutePatchStream, RoutePutStream, RouteDeleteStream,
 			RouteEnableStream, RouteDisableStream, RouteStreamHealth, RouteTestStream}},
 		{FunctionIngest, []string{RouteIngest}},

@@ -37,6 +37,9 @@ type Config struct {
 	AllowPrivateEndpoints bool
 	// QueueURLs are the delivery queues lifecycle events are published to.
 	QueueURLs map[string]string
+	// DLQURLs are every type's DLQ, whose depth operators read beside its
+	// queue's (manage.RouteQueueDepths).
+	DLQURLs map[string]string
 	// DeliverFunctions name each destination type's delivery function, which
 	// sends the test route's event.
 	DeliverFunctions map[string]string
@@ -50,8 +53,11 @@ func LoadConfig(getenv app.Getenv) (Config, error) {
 	c := Config{Table: v.String(topology.EnvTable), AdminKey: adminkey.Read(v),
 		MaxStreams: v.Positive(topology.EnvMaxStreams, topology.DefaultMaxStreams), Sealing: sealing.Read(v),
 		AllowPrivateEndpoints: v.Bool(topology.EnvAllowPrivateEndpoints), QueueURLs: ingestfn.QueueURLs(v),
-		DeliverFunctions: map[string]string{}, LambdaEndpoint: app.Endpoint(getenv, "LAMBDA")}
+		DeliverFunctions: map[string]string{}, DLQURLs: map[string]string{}, LambdaEndpoint: app.Endpoint(getenv, "LAMBDA")}
 	for _, d := range destination.Types() {
+		if u := v.String(topology.DLQURLEnv(d)); u != "" {
+			c.DLQURLs[d] = u
+		}
 		if name := v.String(topology.DeliverFunctionEnv(d)); name != "" {
 			c.DeliverFunctions[d] = name
 		}
@@ -60,15 +66,25 @@ func LoadConfig(getenv app.Getenv) (Config, error) {
 }
 
 // Validate requires the table, an admin key source, a sealing key, and a
-// queue and a delivery function for every destination type.
+// queue, a DLQ and a delivery function for every destination type.
 func (c Config) Validate() error {
 	return app.FirstError(
 		app.Required(c.Table, topology.EnvTable),
 		c.AdminKey.Validate(),
 		c.Sealing.Validate(),
 		ingestfn.ValidateQueues(c.QueueURLs),
+		validateDLQs(c.DLQURLs),
 		validateFunctions(c.DeliverFunctions),
 	)
+}
+
+func validateDLQs(urls map[string]string) error {
+	for _, d := range destination.Types() {
+		if err := app.Required(urls[d], topology.DLQURLEnv(d)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func validateFunctions(names map[string]string) error {
@@ -98,6 +114,11 @@ func New(ctx context.Context, getenv app.Getenv) (app.HTTPHandler, error) {
 	}
 	streams := &store.Streams{Client: db, Table: c.Table, Sealer: seal}
 	log := app.Logger()
+	sqsClient := sqs.NewFromConfig(awsCfg)
+	queues := map[string]manage.Queues{}
+	for _, d := range destination.Types() {
+		queues[d] = manage.Queues{URL: c.QueueURLs[d], DLQURL: c.DLQURLs[d]}
+	}
 	a := &manage.API{
 		Auth:         auth,
 		Keys:         keys,
@@ -112,11 +133,13 @@ func New(ctx context.Context, getenv app.Getenv) (app.HTTPHandler, error) {
 			}),
 			Functions: c.DeliverFunctions,
 		},
+		Depths: &queue.Depths{Client: sqsClient},
+		Queues: queues,
 		// Lifecycle events go through ingestion's own path; no stream cache,
 		// so a change is seen by the very next event.
 		Events: &ingest.Service{
 			Streams:   &store.Streams{Client: db, Table: c.Table},
-			Publisher: &queue.Publisher{Client: sqs.NewFromConfig(awsCfg)},
+			Publisher: &queue.Publisher{Client: sqsClient},
 			QueueURLs: c.QueueURLs,
 			Limits:    logevent.DefaultLimits,
 			Log:       log,

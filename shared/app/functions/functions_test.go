@@ -29,6 +29,7 @@ func env(m map[string]string) app.Getenv { return func(k string) string { return
 func withQueues(m map[string]string) map[string]string {
 	for _, d := range destination.Types() {
 		m[topology.QueueURLEnv(d)] = "http://q/" + d
+		m[topology.DLQURLEnv(d)] = "http://q/" + d + "-dlq"
 		m[topology.DeliverFunctionEnv(d)] = "logstream-deliver-" + d
 	}
 	return m
@@ -118,6 +119,11 @@ func TestConfigErrors(t *testing.T) {
 			delete(m, topology.DeliverFunctionEnv("eventbridge"))
 			return m
 		}(), topology.DeliverFunctionEnv("eventbridge"), topology.FunctionAPI},
+		{"api without a DLQ", func() map[string]string {
+			m := withQueues(map[string]string{topology.EnvTable: "t", topology.EnvAdminKey: adminKey, topology.EnvLocalSecretKey: localKey})
+			delete(m, topology.DLQURLEnv("s3"))
+			return m
+		}(), topology.DLQURLEnv("s3"), topology.FunctionAPI},
 		{"no sealing key", map[string]string{topology.EnvTable: "t", topology.EnvAdminKey: adminKey}, topology.EnvLocalSecretKey, topology.FunctionAPI},
 		{"bad local sealing key", withQueues(map[string]string{topology.EnvTable: "t", topology.EnvAdminKey: adminKey, topology.EnvLocalSecretKey: "c2hvcnQ="}), "32", topology.FunctionAPI},
 		{"delivery without a sealing key", map[string]string{topology.EnvTable: "t"}, topology.EnvKMSKeyID, topology.DeliverFunctionID("http")},
