@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/logstream/logstream/localstack/lokitest"
 	"github.com/logstream/logstream/localstack/runner"
 	"github.com/logstream/logstream/localstack/standin"
@@ -171,29 +172,14 @@ func TestDestinationsEndToEnd(t *testing.T) {
 	sqsClient := sqs.NewFromConfig(cfg)
 	dlq := st.Resources().Queues[destination.GrafanaLoki].DLQURL
 	parked := map[string][]string{}
-	seen := map[string]bool{} // by message id: a short visibility timeout lets a lost answer's messages come back
-	for deadline := time.Now().Add(60 * time.Second); len(parked) < 2 && time.Now().Before(deadline); {
-		out, err := sqsClient.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(dlq), MaxNumberOfMessages: 10,
-			WaitTimeSeconds: 1, VisibilityTimeout: 10, MessageAttributeNames: []string{"All"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range out.Messages {
-			if seen[aws.ToString(m.MessageId)] {
-				continue
-			}
-			seen[aws.ToString(m.MessageId)] = true
-			env, err := envelope.Decode([]byte(aws.ToString(m.Body)))
-			if err != nil {
-				t.Fatal(err)
-			}
+	readDLQ(t, ctx, sqsClient, dlq, 10, 60*time.Second, func() bool { return len(parked) >= 2 },
+		func(m sqstypes.Message, env envelope.Envelope) {
 			reason := aws.ToString(m.MessageAttributes[envelope.AttrParkedReason].StringValue)
 			if len(env.Events) != 1 || !strings.Contains(string(env.Events[0]), "evt_dest_future") || !strings.Contains(reason, "too new") {
 				t.Fatalf("parked for stream %s: %d events, reason %q", env.StreamID, len(env.Events), reason)
 			}
 			parked[env.StreamID] = append(parked[env.StreamID], reason)
-		}
-	}
+		})
 	if len(parked[pbID]) != 1 || len(parked[jsonID]) != 1 {
 		t.Fatalf("parked lines by stream: %v", parked)
 	}
