@@ -278,7 +278,7 @@ func (c *Core) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventR
 			c.log().ErrorContext(ctx, "undecodable message", "message_id", rec.MessageId, "err", err)
 			m := message{rec: rec, attempts: attempts(rec)}
 			if !c.park(ctx, Parked{SourceMessageID: rec.MessageId, Body: rec.Body, ReceiveCount: m.attempts,
-				Reason: "undecodable message: " + err.Error(), Code: "undecodable"}) {
+				Reason: "undecodable message: " + err.Error(), Code: string(stream.ReasonUndecodable)}) {
 				retry(c.delay(m, 0))
 			}
 			continue

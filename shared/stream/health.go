@@ -57,11 +57,34 @@ const (
 	// ReasonSuspended: the stream was suspended when the events came to be
 	// delivered.
 	ReasonSuspended DeadLetterReason = "suspended"
+	// ReasonUnrecorded: SQS redrive moved the message to the DLQ after its
+	// last receive, with no reason recorded (the delivery function was
+	// stopped before it could park it: a crash, a timeout).
+	ReasonUnrecorded DeadLetterReason = "unrecorded"
+	// ReasonUndecodable: the message's body could not be read as an
+	// envelope; it belongs to no stream a project could see.
+	ReasonUndecodable DeadLetterReason = "undecodable"
 )
 
-// DeadLetterReasons are all the reasons, in the order they are shown.
+// DeadLetterReasons are the reasons the delivery core parks with, in the
+// order they are shown.
 var DeadLetterReasons = []DeadLetterReason{
 	ReasonPermanent, ReasonRejected, ReasonTooLarge, ReasonGone, ReasonExhausted, ReasonSuspended,
+}
+
+// StoredDeadLetterReasons are every reason a stored dead letter can have:
+// the delivery core's, and the two the dead-letter store gives a DLQ
+// message that came with none.
+var StoredDeadLetterReasons = append(append([]DeadLetterReason(nil), DeadLetterReasons...), ReasonUnrecorded, ReasonUndecodable)
+
+// Valid reports whether r is one of StoredDeadLetterReasons.
+func (r DeadLetterReason) Valid() bool {
+	for _, x := range StoredDeadLetterReasons {
+		if r == x {
+			return true
+		}
+	}
+	return false
 }
 
 // Tally is what one delivery invocation did with one stream's events, each

@@ -439,6 +439,18 @@ const (
 	RouteTestStream    = "POST " + projectPath + "/streams/{stream_id}/test"
 	RouteIngest        = "POST " + projectPath + "/events"
 
+	// A project's dead letters (shared/deadletter): the summary, its events
+	// page by page, redrive and purge jobs and their progress.
+	RouteDeadLetterSummary = "GET " + projectPath + "/dead-letters"
+	RouteDeadLetterEvents  = "GET " + projectPath + "/dead-letters/events"
+	RouteDeadLetterRedrive = "POST " + projectPath + "/dead-letters/redrive"
+	RouteDeadLetterPurge   = "POST " + projectPath + "/dead-letters/purge"
+	RouteDeadLetterJobs    = "GET " + projectPath + "/dead-letters/jobs"
+	RouteDeadLetterJob     = "GET " + projectPath + "/dead-letters/jobs/{job_id}"
+	// RouteAdminDeadLetters is the operators' view of every project's
+	// dead letters (admin key only).
+	RouteAdminDeadLetters = "GET /v1/admin/dead-letters"
+
 	// Stytch-compatible event log streaming routes.
 	RouteStytchCreate  = "POST " + projectPath + "/event_log_streaming"
 	RouteStytchGet     = "GET " + projectPath + "/event_log_streaming/{destination_type}"
@@ -476,7 +488,9 @@ func routes() []Route {
 	}{
 		{FunctionAPI, []string{RouteCreateKey, RouteListKeys, RouteRevokeKey, RouteQueueDepths,
 			RouteCreateStream, RouteListStreams, RouteGetStream, RoutePatchStream, RoutePutStream, RouteDeleteStream,
-			RouteEnableStream, RouteDisableStream, RouteStreamHealth, RouteTestStream}},
+			RouteEnableStream, RouteDisableStream, RouteStreamHealth, RouteTestStream,
+			RouteDeadLetterSummary, RouteDeadLetterEvents, RouteDeadLetterRedrive, RouteDeadLetterPurge,
+			RouteDeadLetterJobs, RouteDeadLetterJob, RouteAdminDeadLetters}},
 		{FunctionIngest, []string{RouteIngest}},
 		{FunctionAPI, []string{RouteStytchCreate, RouteStytchGet, RouteStytchUpdate, RouteStytchDelete, RouteStytchEnable, RouteStytchDisable,
 			RouteStytchV3Create, RouteStytchV3Get, RouteStytchV3Update, RouteStytchV3Delete, RouteStytchV3Enable, RouteStytchV3Disable}},
