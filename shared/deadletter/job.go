@@ -135,9 +135,17 @@ type Job struct {
 	// LeaseUntil is when the worker running the job stops holding it
 	// unless it renews; another worker may take it after.
 	LeaseUntil time.Time `json:"-"`
+	// Failures counts the runs in a row that stopped on an error; at
+	// MaxJobFailures the job fails.
+	Failures int `json:"-"`
 	// Version is the job item's version, for compare-and-swap updates.
 	Version int64 `json:"-"`
 }
+
+// MaxJobFailures is how many runs in a row may stop on an error (each
+// resumed by the next tick) before a job is failed: a queue that stays
+// unreachable for that long needs an operator, not another retry.
+const MaxJobFailures = 5
 
 // Rate limits for redrive: the default keeps one redrive within what
 // every destination type takes without throttling (a webhook receiver

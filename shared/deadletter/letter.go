@@ -42,6 +42,10 @@ type Letter struct {
 	SourceMessageID string    `json:"source_message_id"`
 	ParkedAt        time.Time `json:"parked_at"`
 	ExpiresAt       time.Time `json:"expires_at"`
+	// Revision counts the letter's Replaces: its events are stored under
+	// its id and revision, so a Replace writes the new events beside the
+	// old ones before the index points at them.
+	Revision int `json:"-"`
 }
 
 // LetterID derives a letter's id from what identifies its parking: the

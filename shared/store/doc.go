@@ -76,6 +76,10 @@
 //   - release (a delete, a reclaim): UpdateItem DELETE ids if
 //     contains(ids, <id>).
 //
+// Dead letters, their jobs and a stream's expired count
+// (dead_letters_expired on its health item) are kept by shared/dlstore in
+// this table too; dlstore.go lists their items.
+//
 // An API key — pk "APIKEY#<key_id>", sk "APIKEY" (keys.go). Attributes: id,
 // name, hash (hex SHA-256 of the secret, which is never stored), projects (a
 // list of strings), access, admin (a boolean), created_at, revoked_at (absent
