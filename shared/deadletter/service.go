@@ -398,3 +398,13 @@ func (s *Service) Overview(ctx context.Context) (Overview, error) {
 	}
 	return out, nil
 }
+
+// Job reads one of a project's jobs.
+func (s *Service) Job(ctx context.Context, projectID, id string) (Job, error) {
+	return s.Jobs.GetJob(ctx, projectID, id)
+}
+
+// ListJobs returns a project's newest jobs, newest first.
+func (s *Service) ListJobs(ctx context.Context, projectID string, limit int) ([]Job, error) {
+	return s.Jobs.ListJobs(ctx, projectID, limit)
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/logstream/logstream/shared/apikey"
+	"github.com/logstream/logstream/shared/deadletter"
 	"github.com/logstream/logstream/shared/httpapi"
 	"github.com/logstream/logstream/shared/stream"
 	"github.com/logstream/logstream/shared/topology"
@@ -92,6 +93,9 @@ type API struct {
 	// operators' route; nil answers it 503.
 	Depths QueueDepths
 	Queues map[string]Queues
+	// DeadLetters serves the dead-letter routes, the dead letters of the
+	// health view and of enabling a stream; nil answers those routes 503.
+	DeadLetters DeadLetters
 	// Events receives lifecycle events (optional).
 	Events    Emitter
 	Validator stream.Validator
@@ -166,7 +170,8 @@ var adminRoutes = map[string]func(a *API, ctx context.Context, req events.APIGat
 	RouteListKeys:  (*API).listKeys,
 	RouteRevokeKey: (*API).revokeKey,
 
-	RouteQueueDepths: (*API).queueDepths,
+	RouteQueueDepths:      (*API).queueDepths,
+	RouteAdminDeadLetters: (*API).adminDeadLetters,
 }
 
 // route finds the request's route in the tables (this file's, and the
@@ -179,7 +184,11 @@ func (a *API) route(ctx context.Context, req events.APIGatewayV2HTTPRequest) (ev
 		}
 		return serve(a, ctx, req)
 	}
-	if r, ok := routes[req.RouteKey]; ok {
+	r, ok := routes[req.RouteKey]
+	if !ok {
+		r, ok = deadLetterRoutes[req.RouteKey]
+	}
+	if ok {
 		c, err := a.authorize(ctx, a.Auth, req, r.need)
 		if err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
@@ -302,8 +311,48 @@ func updateRequest(cur stream.Stream, body []byte, put bool) (stream.CreateReque
 	return cr, nil
 }
 
+// enable makes a stream active, and says how many of its dead letters wait:
+// with {"redrive_dead_letters": true} it also starts their redrive.
 func (a *API) enable(ctx context.Context, c routed) (events.APIGatewayV2HTTPResponse, error) {
-	return a.switchTo(ctx, c, stream.StatusActive, "enabled")
+	var er enableRequest
+	body, err := a.body(c.req)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	if len(body) > 0 {
+		if err := stream.DecodeStrict(body, &er); err != nil {
+			return events.APIGatewayV2HTTPResponse{}, err
+		}
+	}
+	if er.RedriveDeadLetters && a.DeadLetters == nil {
+		return events.APIGatewayV2HTTPResponse{}, httpapi.Errorf(http.StatusServiceUnavailable, "dead_letters_unavailable", "the dead-letter store is not configured")
+	}
+	resp, err := a.switchTo(ctx, c, stream.StatusActive, "enabled")
+	if err != nil || a.DeadLetters == nil {
+		return resp, err
+	}
+	s, err := a.Streams.Get(ctx, c.projectID, c.streamID)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	sum, err := a.DeadLetters.Summary(ctx, c.projectID, c.streamID)
+	if err != nil {
+		// The stream is enabled; only the count is missing.
+		a.log().WarnContext(ctx, "count dead letters of an enabled stream", "stream_id", c.streamID, "err", err)
+		return resp, nil
+	}
+	w := &deadletter.Waiting{Events: sum.Events, Letters: sum.Letters}
+	if er.RedriveDeadLetters && sum.Events > 0 {
+		j, _, err := a.DeadLetters.StartJob(ctx, c.projectID, deadletter.KindRedrive,
+			deadletter.JobRequest{Filter: deadletter.Filter{StreamID: c.streamID}}, "")
+		if err != nil {
+			return events.APIGatewayV2HTTPResponse{}, deadLetterError(err)
+		}
+		w.Redrive = &j
+	}
+	out := httpapi.JSON(http.StatusOK, EnableResponse{Stream: s.Public(), DeadLetters: w})
+	out.Headers["etag"] = s.ETag()
+	return out, nil
 }
 
 func (a *API) disable(ctx context.Context, c routed) (events.APIGatewayV2HTTPResponse, error) {

@@ -31,6 +31,9 @@ type HealthResponse struct {
 	StreamID string        `json:"stream_id"`
 	Status   stream.Status `json:"status"`
 	stream.Health
+	// DeadLettersExpired counts the stream's dead events that reached the
+	// end of their retention unredriven.
+	DeadLettersExpired int64 `json:"dead_letters_expired"`
 }
 
 // TestResult is the answer of the test route: the destination's verdict on
@@ -55,10 +58,21 @@ func (a *API) health(ctx context.Context, s stream.Stream) (events.APIGatewayV2H
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	if h.DeadLetters == nil {
-		h.DeadLetters = map[stream.DeadLetterReason]stream.DeadLetterCount{} // an object, as documented
+	resp := HealthResponse{StreamID: s.ID, Status: s.Status, Health: h}
+	// Dead letters as they are now in the dead-letter store: redriven,
+	// purged and expired ones are gone from it.
+	resp.DeadLetters = map[stream.DeadLetterReason]stream.DeadLetterCount{} // an object, as documented
+	if a.DeadLetters != nil {
+		sum, err := a.DeadLetters.Summary(ctx, s.ProjectID, s.ID)
+		if err != nil {
+			return events.APIGatewayV2HTTPResponse{}, err
+		}
+		for _, r := range sum.Reasons {
+			resp.DeadLetters[r.Reason] = stream.DeadLetterCount{Count: int64(r.Events), OldestAt: r.OldestAt, NewestAt: r.NewestAt}
+		}
+		resp.DeadLettersExpired = sum.ExpiredEvents
 	}
-	return httpapi.JSON(http.StatusOK, HealthResponse{StreamID: s.ID, Status: s.Status, Health: h}), nil
+	return httpapi.JSON(http.StatusOK, resp), nil
 }
 
 // test sends one synthetic event through the stream's real sender, whatever

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/logstream/logstream/shared/deadletter"
 	"github.com/logstream/logstream/shared/logevent"
 	"github.com/logstream/logstream/shared/stream"
 )
@@ -74,10 +75,11 @@ func TestHealthRoute(t *testing.T) {
 	at := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 	msg := "receiver answered 500"
 	a.HealthReader = fixedHealth{stream.Health{DeliveredEvents: 42, FailedEvents: 3, RetriedAttempts: 17,
-		LastSuccessAt: &at, LastError: &msg, LastErrorAt: &at,
-		DeadLetters: map[stream.DeadLetterReason]stream.DeadLetterCount{
-			stream.ReasonRejected:  {Count: 1, OldestAt: at.Add(-time.Hour), NewestAt: at.Add(-time.Hour)},
-			stream.ReasonExhausted: {Count: 2, OldestAt: at.Add(-time.Minute), NewestAt: at}}}}
+		LastSuccessAt: &at, LastError: &msg, LastErrorAt: &at}}
+	// Dead letters come from the dead-letter store, as they are now.
+	a.DeadLetters = &fakeDL{summary: deadletter.Summary{Reasons: []deadletter.ReasonSummary{
+		{Reason: stream.ReasonRejected, Events: 1, Letters: 1, OldestAt: at.Add(-time.Hour), NewestAt: at.Add(-time.Hour)},
+		{Reason: stream.ReasonExhausted, Events: 2, Letters: 2, OldestAt: at.Add(-time.Minute), NewestAt: at}}}}
 	id := decodeStream(t, call(t, a, RouteCreate, "p", "", "", createBody)).ID
 	r := callWith(t, a, RouteHealth, "p", id, "", nil)
 	var h HealthResponse
@@ -101,7 +103,7 @@ func TestHealthRoute(t *testing.T) {
 	}
 
 	// Nothing parked yet: an empty object, never null.
-	a.HealthReader = fixedHealth{}
+	a.HealthReader, a.DeadLetters = fixedHealth{}, &fakeDL{}
 	if r := callWith(t, a, RouteHealth, "p", id, "", nil); !strings.Contains(r.Body, `"dead_letters":{}`) || !strings.Contains(r.Body, `"retried_attempts":0`) {
 		t.Fatalf("health with nothing recorded: %s", r.Body)
 	}

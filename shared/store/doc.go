@@ -33,21 +33,15 @@
 // A stream's delivery counters — pk "PROJECT#<project_id>", sk
 // "HEALTH#<stream_id>" (health.go). Attributes: delivered_events,
 // failed_events (events parked), retried_attempts (numbers);
-// last_success_at, last_error (at most 512 bytes), last_error_at; and per
-// dead-letter reason <r> (stream.DeadLetterReasons: permanent, rejected,
-// too_large, gone, exhausted, suspended) the flat attributes dl_<r>_count
-// (number), dl_<r>_oldest and dl_<r>_newest (RFC 3339 times). Flat, not a
-// map: an UpdateItem can ADD to a top-level number that does not exist yet,
-// not to a path into a map that does not.
+// last_success_at, last_error (at most 512 bytes), last_error_at; and
+// dead_letters_expired (shared/dlstore's sweep). Top-level numbers: an
+// UpdateItem can ADD to one that does not exist yet.
 //   - Record: one UpdateItem per stream and delivery invocation: ADD
-//     delivered_events, retried_attempts, failed_events and each reason's
-//     dl_<r>_count; SET dl_<r>_oldest = if_not_exists(dl_<r>_oldest, :t),
-//     dl_<r>_newest = :t, last_success_at when some were delivered,
-//     last_error and last_error_at when some failed. No condition: the first
-//     record creates the item, and ADD is atomic, so concurrent delivery
-//     functions never lose a count. Oldest and newest are the times of the
-//     first and the last Record to land, so concurrent invocations may set
-//     them a moment out of order.
+//     delivered_events, retried_attempts, failed_events; SET
+//     last_success_at when some were delivered, last_error and
+//     last_error_at when some failed. No condition: the first record
+//     creates the item, and ADD is atomic, so concurrent delivery
+//     functions never lose a count.
 //   - Health: GetItem; no item is a stream with nothing delivered yet.
 //
 // A stream's circuit breaker — pk "PROJECT#<project_id>", sk

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -29,14 +28,6 @@ type healthItem struct {
 	LastErrorAt     string `dynamodbav:"last_error_at"`
 }
 
-// deadLetterAttrs are the flat attributes of one reason's dead letters: an
-// UpdateItem can ADD to a top-level number without reading it, where a path
-// into a map needs the map to exist first.
-func deadLetterAttrs(why stream.DeadLetterReason) (count, oldest, newest string) {
-	p := "dl_" + string(why) + "_"
-	return p + "count", p + "oldest", p + "newest"
-}
-
 func healthKey(projectID, streamID string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
 		"pk": &types.AttributeValueMemberS{Value: projectPrefix + projectID},
@@ -46,8 +37,8 @@ func healthKey(projectID, streamID string) map[string]types.AttributeValue {
 
 // Record adds one invocation's tally to a stream's counters: one UpdateItem,
 // ADD for every count, so concurrent delivery invocations never lose one, and
-// no condition. A reason's oldest parked_at is written only by its first
-// Record (if_not_exists), its newest by every one.
+// no condition. The events parked count in failed_events; where they are now
+// (waiting, redriven, purged, expired) is the dead-letter store's to say.
 func (s *Streams) Record(ctx context.Context, projectID, streamID string, t stream.Tally, at time.Time) error {
 	if t.Zero() {
 		return nil
@@ -67,16 +58,6 @@ func (s *Streams) Record(ctx context.Context, projectID, streamID string, t stre
 	count("delivered_events", t.Delivered)
 	count("retried_attempts", t.Retried)
 	count("failed_events", t.Parked())
-	for _, why := range stream.DeadLetterReasons {
-		n := t.DeadLetters[why]
-		if n == 0 {
-			continue
-		}
-		c, oldest, newest := deadLetterAttrs(why)
-		count(c, n)
-		names["#o"+string(why)], names["#n"+string(why)] = oldest, newest
-		set = append(set, fmt.Sprintf("#o%[1]s = if_not_exists(#o%[1]s, :t), #n%[1]s = :t", why))
-	}
 	if t.Delivered > 0 {
 		set = append(set, "last_success_at = :t")
 	}
@@ -119,30 +100,9 @@ func (s *Streams) Health(ctx context.Context, projectID, streamID string) (strea
 	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
 		return stream.Health{}, fmt.Errorf("decode health of stream %s: %w", streamID, err)
 	}
-	h := stream.Health{DeliveredEvents: it.DeliveredEvents, FailedEvents: it.FailedEvents, RetriedAttempts: it.RetriedAttempts,
-		DeadLetters: map[stream.DeadLetterReason]stream.DeadLetterCount{}}
-	for _, why := range stream.DeadLetterReasons {
-		c, oldest, newest := deadLetterAttrs(why)
-		var dl struct {
-			Count          int64
-			Oldest, Newest string
-		}
-		if out.Item[c] == nil {
-			continue
-		}
-		err := errors.Join(attributevalue.Unmarshal(out.Item[c], &dl.Count),
-			unmarshalIf(out.Item[oldest], &dl.Oldest), unmarshalIf(out.Item[newest], &dl.Newest))
-		if err != nil {
-			return stream.Health{}, fmt.Errorf("decode health of stream %s: %s: %w", streamID, why, err)
-		}
-		if dl.Count == 0 {
-			continue
-		}
-		n := stream.DeadLetterCount{Count: dl.Count}
-		n.OldestAt, _ = time.Parse(time.RFC3339Nano, dl.Oldest)
-		n.NewestAt, _ = time.Parse(time.RFC3339Nano, dl.Newest)
-		h.DeadLetters[why] = n
-	}
+	// Its dead letters, as they are now, are the dead-letter store's
+	// (shared/deadletter); the API adds them.
+	h := stream.Health{DeliveredEvents: it.DeliveredEvents, FailedEvents: it.FailedEvents, RetriedAttempts: it.RetriedAttempts}
 	if t, err := time.Parse(time.RFC3339Nano, it.LastSuccessAt); err == nil {
 		h.LastSuccessAt = &t
 	}
@@ -151,12 +111,4 @@ func (s *Streams) Health(ctx context.Context, projectID, streamID string) (strea
 		h.LastError = &it.LastError
 	}
 	return h, nil
-}
-
-// unmarshalIf decodes av into v, leaving v as it is when av is absent.
-func unmarshalIf(av types.AttributeValue, v any) error {
-	if av == nil {
-		return nil
-	}
-	return attributevalue.Unmarshal(av, v)
 }

@@ -9,8 +9,8 @@ type Health struct {
 	// DeliveredEvents counts the events the destination accepted.
 	DeliveredEvents int64 `json:"delivered_events"`
 	// FailedEvents counts the events that ended undelivered: those the
-	// delivery core parked in the DLQ, whatever the reason. It is the sum
-	// of DeadLetters' counts as they were parked.
+	// delivery core parked in the DLQ, whatever the reason, ever. What is
+	// left of them now is DeadLetters.
 	FailedEvents int64 `json:"failed_events"`
 	// RetriedAttempts counts the events that failed an attempt, or were
 	// deferred by an open circuit, and were put back to be tried again:
@@ -19,13 +19,14 @@ type Health struct {
 	LastSuccessAt   *time.Time `json:"last_success_at"`
 	LastError       *string    `json:"last_error"`
 	LastErrorAt     *time.Time `json:"last_error_at"`
-	// DeadLetters are the events the delivery core parked, by reason; a
-	// reason nothing was parked for is absent.
+	// DeadLetters are the stream's dead letters as they are now in the
+	// dead-letter store (shared/deadletter), by reason: redriven, purged
+	// and expired ones are gone. A reason with none is absent.
 	DeadLetters map[DeadLetterReason]DeadLetterCount `json:"dead_letters"`
 }
 
-// DeadLetterCount is what the delivery core parked for one reason: how many
-// events, and when it parked the first and the last of them.
+// DeadLetterCount is what waits in the dead-letter store for one reason:
+// how many events, and when the oldest and the newest of them were parked.
 type DeadLetterCount struct {
 	Count    int64     `json:"count"`
 	OldestAt time.Time `json:"oldest_at"`
