@@ -93,12 +93,11 @@ type Message struct {
 	SentAt time.Time
 }
 
-// Parsed is a DLQ message read as a letter and its events; Raw is set
-// instead of Events for a body that is not an envelope.
+// Parsed is a DLQ message read as a letter and its events: an undecodable
+// body is one event, the body as a JSON string.
 type Parsed struct {
 	Letter Letter
 	Events []json.RawMessage
-	Raw    []byte
 }
 
 // Parse reads a message of a destination type's DLQ. A message the delivery
@@ -129,7 +128,7 @@ func Parse(m Message, destinationType string, now time.Time) Parsed {
 	l.ReceiveCount, _ = strconv.Atoi(a[envelope.AttrParkedReceives])
 	env, err := decode(m.Body)
 	if err != nil {
-		if l.Reason != stream.ReasonUndecodable {
+		if l.Reason != stream.ReasonUndecodable || l.Error == "" {
 			l.Reason, l.Error = stream.ReasonUndecodable, "undecodable message: "+err.Error()
 		}
 		l.ProjectID, l.StreamID = a[envelope.AttrProjectID], a[envelope.AttrStreamID]
@@ -137,9 +136,12 @@ func Parse(m Message, destinationType string, now time.Time) Parsed {
 			// A name that is not a project's cannot be shown to one.
 			l.ProjectID, l.StreamID = "", ""
 		}
+		// Kept whole, as one JSON string, so it can be peeked at like any
+		// event (a body that is not UTF-8 has its bad bytes replaced).
+		raw, _ := json.Marshal(m.Body)
 		l.Events, l.Bytes = 1, len(m.Body)
 		l.ID = LetterID(l.ProjectID, l.StreamID, l.SourceMessageID, l.Reason, nil, []byte(m.Body))
-		return Parsed{Letter: l, Raw: []byte(m.Body)}
+		return Parsed{Letter: l, Events: []json.RawMessage{raw}}
 	}
 	l.ProjectID, l.StreamID = env.ProjectID, env.StreamID
 	l.Events = len(env.Events)
