@@ -23,7 +23,7 @@ TEST_STANDINS := STANDINS_RUN_DIR=$(CURDIR)/localstack/.run/test DYNAMODB_PORT=4
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 RIE_BIN     := $(CURDIR)/.cache/rie/$(RIE_VERSION)/aws-lambda-rie
 
-.PHONY: help deps build dev dev-check dev-reset test lint test-go test-infra loki rie bench load fairness fuzz synth deploy deploy-localstack clean
+.PHONY: help deps build dev dev-check dev-reset test lint test-go test-infra loki rie bench dlq-bench load fairness fuzz synth deploy deploy-localstack clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -83,6 +83,9 @@ test-infra: ## CDK template tests (jsii is not race-safe: no -race here)
 
 bench: ## benchmarks of the hot paths (see docs/performance.md)
 	$(GO) test -run '^$$' -bench . -benchmem ./shared/...
+
+dlq-bench: localstack/node_modules ## dead-letter figures on the stand-ins: summary latency by size, redrive events/s (docs/performance.md)
+	$(TEST_STANDINS) localstack/with-standins.sh $(GO) test -run '^$$' -bench DeadLetter -benchtime 3x ./shared/deadletter/
 
 load: localstack/node_modules ## bounded load run through the local stack (LOAD_ARGS="-events 50000 -batch 500 -clients 4")
 	AWS_LAMBDA_LOG_LEVEL=WARN $(TEST_STANDINS) localstack/with-standins.sh $(GO) run ./localstack/cmd/load $(LOAD_ARGS)
