@@ -367,3 +367,60 @@ func TestSweepCountsExpiry(t *testing.T) {
 		t.Fatalf("a second sweep counted again: %d, then %d", after.ExpiredEvents, again.ExpiredEvents)
 	}
 }
+
+// A worker that died holding a job keeps it until its lease runs out; then
+// the tick resumes it, and every event goes once.
+func TestJobLeaseExpiry(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	want := h.fill(t)
+	j, _, err := h.svc.StartJob(ctx, "proj-b", deadletter.KindRedrive, deadletter.JobRequest{}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := h.store.GetJob(ctx, "proj-b", j.ID)
+	stored.State, stored.LeaseUntil = deadletter.StateRunning, h.now.Add(time.Minute)
+	if _, err := h.store.UpdateJob(ctx, stored); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.svc.Resume(ctx); err != nil || h.rec.calls != 0 {
+		t.Fatalf("a held job was run: %v, %d sends", err, h.rec.calls)
+	}
+	h.now = h.now.Add(2 * time.Minute)
+	if err := h.svc.Resume(ctx); err != nil {
+		t.Fatal(err)
+	}
+	done, _ := h.store.GetJob(ctx, "proj-b", j.ID)
+	sent := len(h.rec.sent[streamID(2)]) + len(h.rec.sent[streamID(3)])
+	if done.State != deadletter.StateSucceeded || done.Progress.Done != want["proj-b"] || sent != want["proj-b"] {
+		t.Fatalf("resumed job %+v sent %d, want %d", done, sent, want["proj-b"])
+	}
+	if active, _ := h.store.ActiveJobs(ctx); len(active) != 0 {
+		t.Fatalf("%d jobs still active", len(active))
+	}
+}
+
+// A redrive skips the letters of a stream that is paused or gone, and says
+// so in its progress; the letters stay.
+func TestRedriveSkipsInactiveStreams(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	want := h.fill(t)
+	streams := h.svc.Streams.(streamsFake)
+	paused := streams[streamID(0)]
+	paused.Status = stream.StatusPaused
+	streams[streamID(0)] = paused
+	delete(streams, streamID(1))
+	j, _, _ := h.svc.StartJob(ctx, "proj-a", deadletter.KindRedrive, deadletter.JobRequest{}, "")
+	if err := h.svc.RunJob(ctx, "proj-a", j.ID); err != nil {
+		t.Fatal(err)
+	}
+	j, _ = h.store.GetJob(ctx, "proj-a", j.ID)
+	half := want["proj-a"] / 2
+	if j.State != deadletter.StateSucceeded || j.Progress.Done != 0 || j.Progress.Skipped["stream_not_active"] != half || j.Progress.Skipped["stream_deleted"] != half {
+		t.Fatalf("job %+v", j)
+	}
+	if sum, _ := h.svc.Summary(ctx, "proj-a", ""); sum.Events != want["proj-a"] {
+		t.Fatalf("skipped letters went: %d left of %d", sum.Events, want["proj-a"])
+	}
+}
