@@ -16,9 +16,17 @@ import (
 // receiverMaxBody caps what the receiver reads, before and after gunzip.
 const receiverMaxBody = 10 << 20
 
+// ReceiverLockedPath is a path of the receiver that takes only requests
+// carrying ReceiverLockedToken (Authorization: Bearer …) and answers 401 to
+// every other: a destination to park events at on purpose, and fix.
+const (
+	ReceiverLockedPath  = "/locked"
+	ReceiverLockedToken = "let-me-in"
+)
+
 // NewReceiver returns a tiny HTTP destination for local delivery: it accepts
-// any POST/PUT, answers 204, and writes every received event to out as one
-// compact JSON line. A body may be one JSON value, a JSON array (one line per
+// any POST/PUT (on ReceiverLockedPath, only with its token), answers 204,
+// and writes every received event to out as one compact JSON line. A body may be one JSON value, a JSON array (one line per
 // element) or newline-delimited JSON, optionally gzip-encoded. Anything that is
 // not JSON is written as one quoted JSON string per line so nothing is lost.
 func NewReceiver(out io.Writer, log *slog.Logger) http.Handler {
@@ -38,6 +46,10 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost && r.Method != http.MethodPut {
 		w.Header().Set("Allow", "POST, PUT")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if r.URL.Path == ReceiverLockedPath && r.Header.Get("Authorization") != "Bearer "+ReceiverLockedToken {
+		http.Error(w, "this endpoint takes Authorization: Bearer "+ReceiverLockedToken, http.StatusUnauthorized)
 		return
 	}
 	body, err := readReceiverBody(r)

@@ -60,3 +60,30 @@ func FuzzReceivedLines(f *testing.F) {
 		}
 	})
 }
+
+// The locked path answers 401 without its token, and takes the events with it.
+func TestReceiverLockedPath(t *testing.T) {
+	var out bytes.Buffer
+	srv := httptest.NewServer(NewReceiver(&out, testLogger(t)))
+	defer srv.Close()
+	for _, tc := range []struct {
+		auth string
+		want int
+	}{{"", 401}, {"Bearer wrong", 401}, {"Bearer " + ReceiverLockedToken, 204}} {
+		req, _ := http.NewRequest("POST", srv.URL+ReceiverLockedPath, bytes.NewReader([]byte(`{"a":1}`)))
+		if tc.auth != "" {
+			req.Header.Set("Authorization", tc.auth)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("authorization %q: %d, want %d", tc.auth, resp.StatusCode, tc.want)
+		}
+	}
+	if out.String() != "{\"a\":1}\n" {
+		t.Errorf("printed %q, want the one authorized event", out.String())
+	}
+}
