@@ -386,16 +386,36 @@ func (s *Service) Overview(ctx context.Context) (Overview, error) {
 	if err != nil {
 		return Overview{}, fmt.Errorf("list projects with dead letters: %w", err)
 	}
-	out := Overview{Projects: []Summary{}}
+	out := Overview{Projects: []Summary{}, Types: []TypeSummary{}}
 	for _, p := range projects {
 		sum, err := s.Summary(ctx, p, "")
 		if err != nil {
 			return Overview{}, err
 		}
-		if sum.Letters > 0 || sum.ExpiredEvents > 0 {
-			out.Projects = append(out.Projects, sum)
+		if sum.Letters == 0 && sum.ExpiredEvents == 0 {
+			continue
+		}
+		out.Projects = append(out.Projects, sum)
+		out.Events += sum.Events
+		counted := map[string]bool{}
+		for _, st := range sum.Streams {
+			if st.Letters == 0 {
+				continue
+			}
+			i := slices.IndexFunc(out.Types, func(t TypeSummary) bool { return t.DestinationType == st.DestinationType })
+			if i < 0 {
+				i = len(out.Types)
+				out.Types = append(out.Types, TypeSummary{DestinationType: st.DestinationType})
+			}
+			out.Types[i].Events += st.Events
+			out.Types[i].Letters += st.Letters
+			if !counted[st.DestinationType] {
+				counted[st.DestinationType] = true
+				out.Types[i].Projects++
+			}
 		}
 	}
+	slices.SortFunc(out.Types, func(a, b TypeSummary) int { return strings.Compare(a.DestinationType, b.DestinationType) })
 	return out, nil
 }
 

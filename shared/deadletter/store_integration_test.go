@@ -257,6 +257,15 @@ func TestSummaryPeekAndIsolation(t *testing.T) {
 			t.Fatalf("%s: peek saw %d events, want %d", p, len(seen), want[p])
 		}
 	}
+	// Operators see both projects, and the type's total.
+	o, err := h.svc.Overview(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.Projects) != 2 || o.Events != want["proj-a"]+want["proj-b"] || len(o.Types) != 1 || o.Types[0].Projects != 2 || o.Types[0].Events != o.Events {
+		t.Fatalf("overview %+v", o)
+	}
+
 	// Project A's view names none of B's streams.
 	page, _ := h.svc.Peek(ctx, "proj-a", deadletter.Filter{StreamID: streamID(2)}, "", 500)
 	if len(page.Data) != 0 {

@@ -92,8 +92,19 @@ type Waiting struct {
 	Redrive *Job `json:"redrive_job,omitempty"`
 }
 
-// Overview is the operators' view: every project's summary, and what sits
-// in each destination type's DLQ right now, not yet drained into the store.
+// Overview is the operators' view: the dead letters of every destination
+// type and every project. (What sits in each SQS DLQ right now, not yet
+// drained into the store, the API adds.)
 type Overview struct {
-	Projects []Summary `json:"projects"`
+	Events   int           `json:"events"`
+	Types    []TypeSummary `json:"types"`
+	Projects []Summary     `json:"projects"`
+}
+
+// TypeSummary counts one destination type's dead letters across projects.
+type TypeSummary struct {
+	DestinationType string `json:"destination_type"`
+	Events          int    `json:"events"`
+	Letters         int    `json:"letters"`
+	Projects        int    `json:"projects"`
 }

@@ -235,7 +235,21 @@ func (a *API) deadLetterJob(ctx context.Context, c routed) (events.APIGatewayV2H
 	return httpapi.JSON(http.StatusOK, j), nil
 }
 
-// adminDeadLetters is the operators' view across projects.
+// AdminDeadLetters answers the operators' route: the store's overview, and
+// what sits in each type's SQS DLQ right now, not yet drained into it (as
+// RouteQueueDepths reports it; absent if SQS could not be read).
+type AdminDeadLetters struct {
+	deadletter.Overview
+	DeadLetterQueues []TypeDLQ `json:"dead_letter_queues,omitempty"`
+}
+
+// TypeDLQ is one destination type's DLQ depth.
+type TypeDLQ struct {
+	DestinationType string     `json:"destination_type"`
+	DeadLetterQueue QueueDepth `json:"dead_letter_queue"`
+}
+
+// adminDeadLetters is the operators' view across projects and types.
 func (a *API) adminDeadLetters(ctx context.Context, _ events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	dl, err := a.deadLetters()
 	if err != nil {
@@ -245,7 +259,15 @@ func (a *API) adminDeadLetters(ctx context.Context, _ events.APIGatewayV2HTTPReq
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	return httpapi.JSON(http.StatusOK, o), nil
+	out := AdminDeadLetters{Overview: o}
+	if qs, err := a.depths(ctx); err == nil {
+		for _, q := range qs {
+			out.DeadLetterQueues = append(out.DeadLetterQueues, TypeDLQ{DestinationType: q.DestinationType, DeadLetterQueue: q.DeadLetterQueue})
+		}
+	} else {
+		a.log().WarnContext(ctx, "read DLQ depths for the dead-letter overview", "err", err)
+	}
+	return httpapi.JSON(http.StatusOK, out), nil
 }
 
 // enableRequest is the optional body of the enable route.

@@ -172,7 +172,7 @@ func TestDeadLetterRoutes(t *testing.T) {
 // A project's key reaches only its own project's dead letters, and only
 // an admin key the operators' overview.
 func TestDeadLetterIsolation(t *testing.T) {
-	a := authAPI()
+	a := queuesAPI(nil)
 	a.DeadLetters = &fakeDL{}
 	writeA, _ := createKey(t, a, `["proj_a"]`, "write")
 	for _, route := range []string{RouteDeadLetterSummary, RouteDeadLetterEvents, RouteDeadLetterRedrive, RouteDeadLetterPurge, RouteDeadLetterJobs, RouteDeadLetterJob} {
@@ -189,7 +189,8 @@ func TestDeadLetterIsolation(t *testing.T) {
 	if r := dlCall(t, a, writeA, RouteAdminDeadLetters, "", nil, nil, "", nil); r.StatusCode != 403 {
 		t.Errorf("overview with a project key: %d", r.StatusCode)
 	}
-	if r := dlCall(t, a, adminSecret, RouteAdminDeadLetters, "", nil, nil, "", nil); r.StatusCode != 200 || !strings.Contains(r.Body, `"projects":[`) {
+	if r := dlCall(t, a, adminSecret, RouteAdminDeadLetters, "", nil, nil, "", nil); r.StatusCode != 200 || !strings.Contains(r.Body, `"projects":[`) ||
+		!strings.Contains(r.Body, `"dead_letter_queues":[{"destination_type":"datadog","dead_letter_queue":{"messages":4,"in_flight":5,"delayed":6}}`) {
 		t.Errorf("overview with the admin key: %d %s", r.StatusCode, r.Body)
 	}
 	a.DeadLetters = nil

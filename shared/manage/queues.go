@@ -44,19 +44,29 @@ type QueuesResponse struct {
 // queueDepths reports every destination type's delivery queue and DLQ, in
 // destination-type order: what sits in each right now.
 func (a *API) queueDepths(ctx context.Context, _ events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	qs, err := a.depths(ctx)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	return httpapi.JSON(http.StatusOK, QueuesResponse{Queues: qs}), nil
+}
+
+// depths reads every destination type's queue and DLQ depth, in
+// destination-type order.
+func (a *API) depths(ctx context.Context) ([]TypeQueues, error) {
 	unavailable := func(err error) error {
 		// The cause is logged (httpapi.Fail), not answered.
 		return fmt.Errorf("%w: %w", httpapi.Errorf(http.StatusServiceUnavailable, "queues_unavailable",
 			"the queues' depths could not be read from SQS; try again"), err)
 	}
 	if a.Depths == nil {
-		return events.APIGatewayV2HTTPResponse{}, unavailable(fmt.Errorf("manage: no QueueDepths"))
+		return nil, unavailable(fmt.Errorf("manage: no QueueDepths"))
 	}
-	out := QueuesResponse{Queues: []TypeQueues{}}
+	out := []TypeQueues{}
 	for _, d := range destination.Types() {
 		q, ok := a.Queues[d]
 		if !ok || q.URL == "" || q.DLQURL == "" {
-			return events.APIGatewayV2HTTPResponse{}, unavailable(fmt.Errorf("manage: no queue URLs for destination type %s", d))
+			return nil, unavailable(fmt.Errorf("manage: no queue URLs for destination type %s", d))
 		}
 		t := TypeQueues{DestinationType: d}
 		for _, x := range []struct {
@@ -65,11 +75,11 @@ func (a *API) queueDepths(ctx context.Context, _ events.APIGatewayV2HTTPRequest)
 		}{{q.URL, &t.Queue}, {q.DLQURL, &t.DeadLetterQueue}} {
 			v, f, dl, err := a.Depths.Depth(ctx, x.url)
 			if err != nil {
-				return events.APIGatewayV2HTTPResponse{}, unavailable(err)
+				return nil, unavailable(err)
 			}
 			*x.to = QueueDepth{Messages: v, InFlight: f, Delayed: dl}
 		}
-		out.Queues = append(out.Queues, t)
+		out = append(out, t)
 	}
-	return httpapi.JSON(http.StatusOK, out), nil
+	return out, nil
 }
