@@ -293,17 +293,26 @@ func (r *run) run(ctx context.Context) error {
 	}
 	ids := idSet(j.Filter.EventIDs)
 	var stop error
+	passed := 0 // letters passed over since the last checkpoint
 	err := r.s.each(ctx, j.ProjectID, j.Filter.StreamID, j.Cursor, func(l Letter) (bool, error) {
 		if nearDeadline(ctx) {
 			stop = errDeadline
 			return false, nil
 		}
+		before := j.Progress
 		if !expired(l, r.s.now()) && j.Filter.Letter(l) {
 			if err := r.letter(ctx, l, ids); err != nil {
 				return false, err
 			}
 		}
 		j.Cursor = l.Key()
+		// Checkpoint after every letter the job touched; letters it only
+		// passed over (not matching) every so often: going over them
+		// again after a crash costs a read, not a duplicate.
+		if passed++; j.Progress.Letters == before.Letters && passed < checkpointEvery {
+			return true, nil
+		}
+		passed = 0
 		return true, r.checkpoint(ctx, false)
 	})
 	if err != nil {
@@ -320,6 +329,10 @@ func (r *run) run(ctx context.Context) error {
 }
 
 var errDeadline = errors.New("deadletter: the invocation's time is up")
+
+// checkpointEvery is how many letters a job passes over, matching nothing,
+// between checkpoints.
+const checkpointEvery = 100
 
 // letter does the job's work on one letter that matches its filter.
 func (r *run) letter(ctx context.Context, l Letter, ids map[string]bool) error {
