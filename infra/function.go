@@ -3,9 +3,12 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -130,10 +133,34 @@ func newFunction(scope constructs.Construct, p functionProps) (awslambda.Functio
 		}))
 	}
 
+	if f.Schedule != 0 {
+		if err := schedule(scope, id, fn, f); err != nil {
+			return nil, err
+		}
+	}
+
 	if err := grant(fn, p); err != nil {
 		return nil, err
 	}
 	return fn, nil
+}
+
+// schedule invokes fn every f.Schedule with an EventBridge rate rule, which
+// sends it a scheduled event ("Scheduled Event", detail {}); the rule's
+// target adds the permission for EventBridge to invoke it. A rate rule takes
+// whole minutes, at least one: a shorter or fractional schedule is the
+// local stack's (topology.Spec.SetSchedule), refused here rather than
+// rounded into another one.
+func schedule(scope constructs.Construct, id string, fn awslambda.Function, f topology.Function) error {
+	if f.Schedule < time.Minute || f.Schedule%time.Minute != 0 {
+		return fmt.Errorf("logstream: function %s schedule %s is not a whole number of minutes (EventBridge rate rules take minutes, at least 1)", f.ID, f.Schedule)
+	}
+	awsevents.NewRule(scope, jsii.String(id+"Schedule"), &awsevents.RuleProps{
+		Description: jsii.String(fmt.Sprintf("Invokes %s every %s.", f.Name, f.Schedule)),
+		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(f.Schedule.Minutes()))),
+		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fn, nil)},
+	})
+	return nil
 }
 
 // optionalNumber is n for CDK, or nil (the property left out) for 0.
@@ -197,6 +224,23 @@ func grant(fn awslambda.Function, p functionProps) error {
 			return fmt.Errorf("logstream: function %s delivers to unknown destination type %q", p.Function.ID, p.Function.Source.Destination)
 		}
 		grantCustomerDestinations(fn, k)
+	case topology.RoleDeadLetters:
+		// The dead-letter store lives in the table: letters, their events
+		// and guards (PutItem, GetItem, DeleteItem), jobs and counters
+		// (conditional UpdateItem), a project's letters and jobs (Query);
+		// redrive reads a stream (GetItem). No Scan, no batch writes: the
+		// store uses neither.
+		p.Table.Grant(fn, jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:PutItem"), jsii.String("dynamodb:UpdateItem"),
+			jsii.String("dynamodb:DeleteItem"), jsii.String("dynamodb:Query"))
+		for _, q := range p.Queues {
+			// Drains every DLQ into the store: receives, and deletes what
+			// it stored (DeleteMessageBatch is authorized as DeleteMessage).
+			// It never sends to a DLQ, and reads no queue attributes.
+			q.DLQ.Grant(fn, jsii.String("sqs:ReceiveMessage"), jsii.String("sqs:DeleteMessage"))
+			// Redrives into every type's delivery queue (SendMessageBatch
+			// is authorized as SendMessage); it consumes none of them.
+			q.Queue.Grant(fn, jsii.String("sqs:SendMessage"))
+		}
 	case topology.RoleBridge:
 		// Writes pushes (PutObject only: no reads, no deletes) and checks
 		// the bucket is reachable for its health route (HeadBucket needs
@@ -218,7 +262,8 @@ func grant(fn awslambda.Function, p functionProps) error {
 
 // grantInvocations lets each function invoke exactly the functions its
 // environment names (topology.RefFunctionName): the API, the delivery
-// functions that send its test events. It runs once every function exists.
+// functions that send its test events and the dead-letter function that runs
+// its redrive and purge jobs. It runs once every function exists.
 func grantInvocations(spec topology.Spec, functions map[string]awslambda.Function) error {
 	for _, f := range spec.Functions {
 		for _, e := range f.Env {

@@ -114,6 +114,43 @@ func ManifestFromTemplate(tpl map[string]any) (topology.Manifest, error) {
 	if len(tables) != 1 {
 		return m, fmt.Errorf("want exactly one DynamoDB table, found %d", len(tables))
 	}
+
+	// Schedules: an enabled rate rule's period, on the functions it targets.
+	for _, id := range ids {
+		if typeOf(id) != "AWS::Events::Rule" {
+			continue
+		}
+		p := props(id)
+		if state, ok := p["State"]; ok && state != "ENABLED" {
+			continue
+		}
+		every, err := rateSeconds(p["ScheduleExpression"])
+		if err != nil {
+			return m, fmt.Errorf("rule %s: %w", id, err)
+		}
+		targets, _ := p["Targets"].([]any)
+		if len(targets) == 0 {
+			return m, fmt.Errorf("rule %s has no targets", id)
+		}
+		for _, tg := range targets {
+			fnRef, err := getAttTarget(tg.(map[string]any)["Arn"])
+			if err != nil {
+				return m, fmt.Errorf("rule %s target: %w", id, err)
+			}
+			fid, ok := functionID[fnRef]
+			if !ok {
+				return m, fmt.Errorf("rule %s targets %s, not a function", id, fnRef)
+			}
+			for i := range m.Functions {
+				if m.Functions[i].ID == fid {
+					if m.Functions[i].ScheduleSeconds != 0 {
+						return m, fmt.Errorf("function %s is scheduled by more than one rule", fid)
+					}
+					m.Functions[i].ScheduleSeconds = every
+				}
+			}
+		}
+	}
 	m.Table = tables[0]
 
 	// Mappings last: they refer to functions and queues found above.
@@ -162,6 +199,22 @@ func ManifestFromTemplate(tpl map[string]any) (topology.Manifest, error) {
 	}
 	m.Sort()
 	return m, nil
+}
+
+// rateSeconds reads an EventBridge rate expression, "rate(N unit)", as
+// seconds; a cron expression or anything else is an error.
+func rateSeconds(v any) (int, error) {
+	expr, _ := v.(string)
+	var n int
+	var unit string
+	if _, err := fmt.Sscanf(expr, "rate(%d %s", &n, &unit); err != nil || n < 1 {
+		return 0, fmt.Errorf("schedule %v is not a rate expression", v)
+	}
+	per := map[string]int{"minute)": 60, "minutes)": 60, "hour)": 3600, "hours)": 3600, "day)": 86400, "days)": 86400}[unit]
+	if per == 0 {
+		return 0, fmt.Errorf("schedule %q has an unknown unit", expr)
+	}
+	return n * per, nil
 }
 
 // getAttTarget returns X of {"Fn::GetAtt": [X, "Arn"]}.
@@ -310,6 +363,16 @@ func TestManifestDetectsDrift(t *testing.T) {
 			mapping(t, tpl)["EventSourceArn"] =
 				map[string]any{"Fn::GetAtt": []any{dlqID, "Arn"}}
 		}},
+		{"schedule rate", func(t *testing.T, tpl map[string]any) {
+			mutableProps(t, tpl, "AWS::Events::Rule", "ScheduleExpression", "rate(1 minute)")["ScheduleExpression"] = "rate(2 minutes)"
+		}},
+		{"schedule rule removed", func(t *testing.T, tpl map[string]any) {
+			id := logicalIDIn(t, tpl, "AWS::Events::Rule", "ScheduleExpression", "rate(1 minute)")
+			delete(tpl["Resources"].(map[string]any), id)
+		}},
+		{"schedule rule disabled", func(t *testing.T, tpl map[string]any) {
+			mutableProps(t, tpl, "AWS::Events::Rule", "ScheduleExpression", "rate(1 minute)")["State"] = "DISABLED"
+		}},
 		{"route method", func(t *testing.T, tpl map[string]any) {
 			r := s.spec.Routes[0]
 			mutableProps(t, tpl, "AWS::ApiGatewayV2::Route", "RouteKey", r.Key())["RouteKey"] = "PUT " + r.Path
@@ -339,6 +402,7 @@ func TestManifestDetectsDrift(t *testing.T) {
 		{"function env name", func(m *topology.Manifest) { m.Functions[0].EnvNames[0] += "_X" }},
 		{"mapping batching window", func(m *topology.Manifest) { m.Mappings[0].MaxBatchingWindowSeconds++ }},
 		{"mapping maximum concurrency", func(m *topology.Manifest) { m.Mappings[0].MaximumConcurrency++ }},
+		{"function schedule", func(m *topology.Manifest) { m.Functions[0].ScheduleSeconds += 60 }},
 		{"extra route", func(m *topology.Manifest) { m.Routes = append(m.Routes, "GET /v1/other") }},
 	}
 	got, err := ManifestFromTemplate(s.json)

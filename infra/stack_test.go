@@ -367,7 +367,7 @@ func TestConcurrencyGuards(t *testing.T) {
 		}
 	}
 	if want := map[string]int{topology.FunctionIngest: topology.DefaultIngestReservedConcurrency,
-		topology.FunctionAPI: topology.DefaultAPIReservedConcurrency}; !reflect.DeepEqual(reserved, want) {
+		topology.FunctionAPI: topology.DefaultAPIReservedConcurrency, topology.FunctionDeadLetters: topology.DefaultDeadLettersReservedConcurrency}; !reflect.DeepEqual(reserved, want) {
 		t.Fatalf("spec reserves %v, want %v", reserved, want)
 	}
 	for _, f := range s.spec.Functions {
@@ -567,6 +567,8 @@ func TestLeastPrivilege(t *testing.T) {
 			deliverIDs[s.logicalID(t, "AWS::Lambda::Function", "FunctionName", f.Name)] = true
 		}
 	}
+	deadLetters, _ := s.spec.Function(topology.FunctionDeadLetters)
+	deadLettersID := s.logicalID(t, "AWS::Lambda::Function", "FunctionName", deadLetters.Name)
 	for _, f := range s.spec.Functions {
 		t.Run(f.ID, func(t *testing.T) {
 			perms := s.permissions(t, f)
@@ -605,6 +607,11 @@ func TestLeastPrivilege(t *testing.T) {
 			case f.Source != nil:
 				allowedQueues[queueIDs[f.Source.Destination]] = true
 				allowedQueues[dlqIDs[f.Source.Destination]] = true
+			case f.ID == topology.FunctionDeadLetters:
+				// Drains every DLQ, redrives into every delivery queue.
+				for dest, id := range queueIDs {
+					allowedQueues[id], allowedQueues[dlqIDs[dest]] = true, true
+				}
 			}
 
 			// Customer destinations (buses, buckets, roles in the customers'
@@ -660,8 +667,8 @@ func TestLeastPrivilege(t *testing.T) {
 						t.Errorf("s3 statement on %s, want only the archive bucket %s", id, archiveID)
 					case strings.Contains(actions, "kms:") && id != kmsID:
 						t.Errorf("kms statement on %s, want only the secrets key %s", id, kmsID)
-					case strings.Contains(actions, "lambda:") && (f.ID != topology.FunctionAPI || !deliverIDs[id]):
-						t.Errorf("lambda statement on %s for %s; only the API may invoke, and only delivery functions", id, f.ID)
+					case strings.Contains(actions, "lambda:") && (f.ID != topology.FunctionAPI || !(deliverIDs[id] || id == deadLettersID)):
+						t.Errorf("lambda statement on %s for %s; only the API may invoke, and only delivery functions and the dead-letter function", id, f.ID)
 					}
 				}
 			}
@@ -699,6 +706,10 @@ func TestLeastPrivilege(t *testing.T) {
 					if !allowsOn(perms.statements, "lambda:InvokeFunction", id) {
 						t.Errorf("the API may not invoke delivery function %s", id)
 					}
+				}
+				// Its dead-letter routes start jobs on the dead-letter function.
+				if !allowsOn(perms.statements, "lambda:InvokeFunction", deadLettersID) {
+					t.Errorf("the API may not invoke the dead-letter function %s", deadLettersID)
 				}
 				for a := range perms.actions {
 					if strings.HasPrefix(a, "lambda:") && a != "lambda:InvokeFunction" {
@@ -743,6 +754,34 @@ func TestLeastPrivilege(t *testing.T) {
 					if !allowsOn(perms.statements, a, own) {
 						t.Errorf("%s may not %s on its queue %s", f.ID, a, own)
 					}
+				}
+			case f.ID == topology.FunctionDeadLetters:
+				// Exactly: the store's item operations on the table (no Scan,
+				// no batch writes), receive and delete on every DLQ, send to
+				// every delivery queue; no KMS, no secret, no invoke.
+				want := map[string]bool{}
+				for _, a := range []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"} {
+					want[a+" on "+tableID] = true
+				}
+				for dest := range queueIDs {
+					want["sqs:ReceiveMessage on "+dlqIDs[dest]] = true
+					want["sqs:DeleteMessage on "+dlqIDs[dest]] = true
+					want["sqs:SendMessage on "+queueIDs[dest]] = true
+				}
+				got := map[string]bool{}
+				for _, stmt := range perms.statements {
+					if stmt["Effect"] != "Allow" || stmt["Condition"] != nil {
+						t.Errorf("statement %v: want only unconditional Allow statements", stmt)
+					}
+					ids, _ := resourceIDs(stmt)
+					for _, a := range actionsOf(stmt) {
+						for _, id := range ids {
+							got[a+" on "+id] = true
+						}
+					}
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("the dead-letter function's role allows\n%s\nwant exactly\n%s", strings.Join(keys(got), "\n"), strings.Join(keys(want), "\n"))
 				}
 			case f.ID == topology.FunctionLokiBridge:
 				// Puts objects into its bucket and checks it is there; reads
@@ -833,6 +872,18 @@ func TestInvalidSpecRejected(t *testing.T) {
 				s.Functions = append(s.Functions, topology.Function{ID: "extra", Name: testPrefix + "-extra", Timeout: time.Second, MemoryMB: 128})
 			},
 			want: "no known role",
+		},
+		{
+			// EventBridge rate rules take whole minutes; the local stack's
+			// seconds must not reach a deployment rounded.
+			name:   "schedule shorter than a minute",
+			mutate: func(s *topology.Spec) { s.SetSchedule(topology.FunctionDeadLetters, 2*time.Second) },
+			want:   "whole number of minutes",
+		},
+		{
+			name:   "schedule of a minute and a half",
+			mutate: func(s *topology.Spec) { s.SetSchedule(topology.FunctionDeadLetters, 90*time.Second) },
+			want:   "whole number of minutes",
 		},
 		{
 			name: "function with a role infra does not grant",
@@ -933,4 +984,55 @@ func TestArchiveExpiry(t *testing.T) {
 	if !strings.Contains(string(lc), `"ExpirationInDays":400`) {
 		t.Fatalf("lifecycle %s, want expiry after 400 days", lc)
 	}
+}
+
+// Every scheduled function has one enabled EventBridge rate rule at its
+// period, targeting it, and EventBridge (from that rule only) may invoke it;
+// nothing else is scheduled.
+func TestSchedules(t *testing.T) {
+	s := synth(t)
+	scheduled := 0
+	for _, f := range s.spec.Functions {
+		if f.Schedule == 0 {
+			continue
+		}
+		scheduled++
+		t.Run(f.ID, func(t *testing.T) {
+			if f.ID != topology.FunctionDeadLetters || f.Schedule != topology.DefaultDeadLetterTick {
+				t.Fatalf("function %s scheduled every %s; only %s is, every %s", f.ID, f.Schedule, topology.FunctionDeadLetters, topology.DefaultDeadLetterTick)
+			}
+			fnID := s.logicalID(t, "AWS::Lambda::Function", "FunctionName", f.Name)
+			ruleID := s.logicalID(t, "AWS::Events::Rule", "ScheduleExpression", "rate(1 minute)")
+			rule := propsOf(s.resources("AWS::Events::Rule")[ruleID])
+			if rule["State"] != "ENABLED" {
+				t.Errorf("rule state %v, want ENABLED", rule["State"])
+			}
+			targets, _ := rule["Targets"].([]any)
+			if len(targets) != 1 {
+				t.Fatalf("rule targets %v, want one", targets)
+			}
+			target := targets[0].(map[string]any)
+			if got, err := getAttTarget(target["Arn"]); err != nil || got != fnID {
+				t.Errorf("rule target %v, want the function %s", target["Arn"], fnID)
+			}
+			// The target passes EventBridge's own scheduled event: no
+			// Input replacing it.
+			for _, k := range []string{"Input", "InputPath", "InputTransformer"} {
+				if _, ok := target[k]; ok {
+					t.Errorf("rule target sets %s; the function reads the scheduled event", k)
+				}
+			}
+			must(t, "invoke permission", func() {
+				s.template.HasResourceProperties(jsii.String("AWS::Lambda::Permission"), obj(map[string]any{
+					"Action":       "lambda:InvokeFunction",
+					"FunctionName": map[string]any{"Fn::GetAtt": []any{fnID, "Arn"}},
+					"Principal":    "events.amazonaws.com",
+					"SourceArn":    map[string]any{"Fn::GetAtt": []any{ruleID, "Arn"}},
+				}))
+			})
+		})
+	}
+	must(t, "rule count", func() {
+		s.template.ResourceCountIs(jsii.String("AWS::Events::Rule"), jsii.Number(float64(scheduled)))
+	})
 }

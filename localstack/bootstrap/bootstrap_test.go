@@ -24,6 +24,7 @@ import (
 	"github.com/logstream/logstream/localstack/runner"
 	"github.com/logstream/logstream/localstack/standin"
 	"github.com/logstream/logstream/shared/destination"
+	"github.com/logstream/logstream/shared/dlstore"
 	"github.com/logstream/logstream/shared/envelope"
 	"github.com/logstream/logstream/shared/secret"
 	"github.com/logstream/logstream/shared/store"
@@ -306,6 +307,25 @@ func TestBootstraps(t *testing.T) {
 			})
 		}
 	})
+
+	// deadletters: the schedule's event drains a DLQ into the dead-letter
+	// store: a message SQS redrive moved to the http DLQ becomes the http
+	// stream's letter, and leaves the DLQ.
+	httpQ := s.res.Queues[destination.HTTP]
+	env, _ := json.Marshal(envelope.Envelope{V: envelope.Version, ProjectID: project, StreamID: httpID, Events: []json.RawMessage{json.RawMessage(`{"event_id":"rie_dead"}`)}})
+	if _, err := s.sqs.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(httpQ.DLQURL), MessageBody: aws.String(string(env))}); err != nil {
+		t.Fatal(err)
+	}
+	dl := s.start(t, topology.FunctionDeadLetters)
+	var none any
+	dl.invoke(t, ctx, events.EventBridgeEvent{Version: "0", ID: "rie-tick", DetailType: "Scheduled Event", Source: "aws.events",
+		Time: time.Now().UTC(), Region: s.cfg.Region, Detail: json.RawMessage(`{}`)}, &none)
+	letters, _, err := (&dlstore.DeadLetters{Client: dynamodb.NewFromConfig(s.cfg), Table: s.res.Table, TTLAttribute: topology.TableTTLAttribute}).
+		List(ctx, project, httpID, "", 10)
+	if err != nil || len(letters) != 1 || letters[0].Events != 1 {
+		t.Fatalf("deadletters: the http stream's letters after a tick: %+v, %v", letters, err)
+	}
+	measured(dl)
 
 	// lokibridge: a push with the configured credentials is acknowledged
 	// only once it is archived.

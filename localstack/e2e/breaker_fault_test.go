@@ -188,7 +188,7 @@ func TestCircuitBreakerFault(t *testing.T) {
 	// the delivery timeout, and an invocation that then overran its timeout
 	// on a loaded machine would cost its environment, and with it the
 	// breaker's state, as on Lambda; that is not what this test is about.
-	spec := fastSpec(t)
+	spec := readsDLQs(fastSpec(t))
 	var batchingWindow time.Duration
 	spec.SetMaxReceiveCount(maxReceives) // the queue's redrive and the function's last receive
 	for i := range spec.Queues {

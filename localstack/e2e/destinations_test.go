@@ -67,7 +67,7 @@ func TestDestinationsEndToEnd(t *testing.T) {
 	loki := lokitest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	st := startStack(t, ctx, fastSpec(t))
+	st := startStack(t, ctx, readsDLQs(fastSpec(t)))
 	const proj, tenant = "proj_dest", "tenant-e2e"
 	base := st.URL() + "/v1/projects/" + proj
 

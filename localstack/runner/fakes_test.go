@@ -24,6 +24,8 @@ import (
 type fakeFunctions struct {
 	http func(ctx context.Context, id string, getenv app.Getenv, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
 	sqs  func(ctx context.Context, id string, getenv app.Getenv, ev events.SQSEvent) (events.SQSEventResponse, error)
+	// scheduled handles a scheduled function's invocations.
+	scheduled func(ctx context.Context, id string, ev events.EventBridgeEvent) error
 	// init, when set, runs at every cold start and can fail it.
 	init func(id string) error
 }
@@ -35,6 +37,14 @@ func (f *fakeFunctions) newHandler(_ context.Context, id string, getenv app.Gete
 		}
 	}
 	fn, _ := topology.New("x").Function(id)
+	if fn.Schedule > 0 {
+		return func(ctx context.Context, ev events.EventBridgeEvent) error {
+			if f.scheduled == nil {
+				return nil
+			}
+			return f.scheduled(ctx, id, ev)
+		}, nil
+	}
 	if fn.Source != nil {
 		return app.SQSHandler(func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 			if f.sqs == nil {

@@ -602,3 +602,46 @@ func mustJSON(v any) string {
 	}
 	return string(b)
 }
+
+// The stack invokes its scheduled functions on their schedule (here the
+// dead-letter function, every second) with EventBridge's scheduled event,
+// and reports the schedule it runs in its manifest.
+func TestStackTicksScheduledFunctions(t *testing.T) {
+	t.Parallel()
+	cfg := standin.AWSConfig(t)
+	spec := standin.Spec(t)
+	spec.SetSchedule(topology.FunctionDeadLetters, time.Second)
+	var mu sync.Mutex
+	var got []events.EventBridgeEvent
+	s := startStack(t, cfg, spec, &fakeFunctions{scheduled: func(_ context.Context, id string, ev events.EventBridgeEvent) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if id == topology.FunctionDeadLetters {
+			got = append(got, ev)
+		}
+		return nil
+	}})
+	waitFor(t, 10*time.Second, "two scheduled invocations", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) >= 2
+	})
+	mu.Lock()
+	ev := got[0]
+	mu.Unlock()
+	if ev.DetailType != "Scheduled Event" || ev.Source != "aws.events" || ev.Region != cfg.Region {
+		t.Errorf("scheduled event %+v", ev)
+	}
+	m, err := s.Manifest(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := spec.Manifest(); mustJSON(m) != mustJSON(want) {
+		t.Errorf("local manifest differs from spec.Manifest()\n got: %s\nwant: %s", mustJSON(m), mustJSON(want))
+	}
+	for _, f := range m.Functions {
+		if f.ID == topology.FunctionDeadLetters && f.ScheduleSeconds != 1 {
+			t.Errorf("manifest schedule of %s: %d s, want 1", f.ID, f.ScheduleSeconds)
+		}
+	}
+}

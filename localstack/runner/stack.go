@@ -73,6 +73,9 @@ type Stack struct {
 	fns      map[string]*function
 	gateway  *gateway
 	mappings []*mapping
+	// schedules invoke the scheduled functions (topology.Function.Schedule),
+	// by function ID.
+	schedules map[string]*schedule
 	// servers are the gateway's and the Lambda API's, each on its own
 	// listener.
 	server, lambda *server
@@ -140,7 +143,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		return nil, fmt.Errorf("runner: %w: %w", ErrProvision, err)
 	}
 	s := &Stack{spec: opts.Spec, res: res, ddb: dynamodb.NewFromConfig(opts.AWS), sqs: sqs.NewFromConfig(opts.AWS),
-		fns: map[string]*function{}, log: opts.Logger, shutdown: opts.ShutdownTimeout}
+		fns: map[string]*function{}, schedules: map[string]*schedule{}, log: opts.Logger, shutdown: opts.ShutdownTimeout}
 	s.pollCtx, s.stopPolling = context.WithCancel(context.Background())
 	s.invokeCtx, s.stopInvokes = context.WithCancel(context.Background())
 	// Cold starts may happen at any time while the stack runs, so their
@@ -157,7 +160,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	s.lambda.serve(&lambdaAPI{fns: s.fns, log: s.log.With("component", "lambda"), invokeCtx: s.invokeCtx}, s.log)
 	s.poll()
 	s.log.Info("local stack started", "url", s.URL(), "lambda_url", s.LambdaURL(), "table", res.Table,
-		"functions", len(s.fns), "mappings", len(s.mappings))
+		"functions", len(s.fns), "mappings", len(s.mappings), "schedules", len(s.schedules))
 	return s, nil
 }
 
@@ -197,6 +200,13 @@ func (s *Stack) build(initCtx context.Context, opts Options) error {
 			sqs: s.sqs, scale: &scaler{lo: lo, hi: hi}, waitTime: opts.PollWait,
 			log: s.log.With("component", "sqs-mapping", "function", fs.ID, "queue", q.Name)})
 	}
+	for _, fs := range opts.Spec.Functions {
+		if fs.Schedule <= 0 {
+			continue
+		}
+		s.schedules[fs.ID] = &schedule{fn: s.fns[fs.ID], every: fs.Schedule, region: s.res.Region, account: account,
+			rule: fs.Name + "-schedule", log: s.log.With("component", "schedule", "function", fs.ID)}
+	}
 	return nil
 }
 
@@ -226,7 +236,8 @@ func (sv *server) close() {
 	}
 }
 
-// poll starts every event source mapping's pollers.
+// poll starts every event source mapping's pollers and every schedule's
+// ticker; both stop when polling stops.
 func (s *Stack) poll() {
 	s.pollersDone = make(chan struct{})
 	go func() {
@@ -234,6 +245,9 @@ func (s *Stack) poll() {
 		var wg sync.WaitGroup
 		for _, m := range s.mappings {
 			wg.Go(func() { m.run(s.pollCtx, s.invokeCtx) })
+		}
+		for _, sc := range s.schedules {
+			wg.Go(func() { sc.run(s.pollCtx, s.invokeCtx) })
 		}
 		wg.Wait()
 	}()
@@ -295,8 +309,8 @@ func (s *Stack) Env(functionID string) map[string]string {
 	return env
 }
 
-// Close stops the stack: the gateway stops accepting requests and pollers stop
-// receiving; in-flight requests and invocations get ShutdownTimeout to finish,
+// Close stops the stack: the gateway stops accepting requests, pollers stop
+// receiving and schedules stop ticking; in-flight requests and invocations get ShutdownTimeout to finish,
 // then are abandoned (their messages return to the queue after the visibility
 // timeout, as after a Lambda timeout). Close is safe to call more than once.
 func (s *Stack) Close() error {
@@ -314,7 +328,7 @@ func (s *Stack) Close() error {
 		select {
 		case <-s.pollersDone:
 		case <-ctx.Done():
-			errs = append(errs, errors.New("SQS pollers still busy at shutdown timeout; abandoning their invocations"))
+			errs = append(errs, errors.New("SQS pollers or scheduled invocations still busy at shutdown timeout; abandoning their invocations"))
 		}
 		s.stop()
 		// Abandoned invocations return promptly once their context is
@@ -322,7 +336,7 @@ func (s *Stack) Close() error {
 		select {
 		case <-s.pollersDone:
 		case <-time.After(5 * time.Second):
-			errs = append(errs, errors.New("SQS pollers did not stop"))
+			errs = append(errs, errors.New("SQS pollers or schedules did not stop"))
 		}
 		<-s.server.done
 		<-s.lambda.done
@@ -336,7 +350,7 @@ func (s *Stack) Close() error {
 // topology.Manifest: the table and queues as the stand-ins describe them
 // (DescribeTable; GetQueueAttributes VisibilityTimeout and RedrivePolicy), the
 // event source mappings that are polling, the gateway's route keys and each
-// function's timeout and resolved environment names. It must equal
+// function's timeout, running schedule and resolved environment names. It must equal
 // Spec.Manifest(), as the CDK template's does.
 func (s *Stack) Manifest(ctx context.Context) (topology.Manifest, error) {
 	var m topology.Manifest
@@ -362,6 +376,10 @@ func (s *Stack) Manifest(ctx context.Context) (topology.Manifest, error) {
 
 	for _, fn := range s.fns {
 		mf := topology.ManifestFunction{ID: fn.spec.ID, TimeoutSeconds: int(fn.spec.Timeout / time.Second)}
+		if sc, ok := s.schedules[fn.spec.ID]; ok {
+			// The schedule that is ticking, not the spec's.
+			mf.ScheduleSeconds = int(sc.every / time.Second)
+		}
 		for name := range fn.env {
 			mf.EnvNames = append(mf.EnvNames, name)
 		}

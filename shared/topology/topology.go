@@ -27,6 +27,10 @@ const (
 	FunctionIngest = "ingest"
 	// FunctionLokiBridge serves Loki's push API and archives to S3.
 	FunctionLokiBridge = "lokibridge"
+	// FunctionDeadLetters keeps the dead-letter store (shared/deadletter):
+	// on its schedule it drains the DLQs into the store, expires old
+	// letters and resumes stalled jobs; invoked with a job, it runs it.
+	FunctionDeadLetters = "deadletters"
 )
 
 // DeliverFunctionID names the delivery function of a destination type.
@@ -71,6 +75,12 @@ const (
 	// holds them directly (local development). One of them is set.
 	EnvBridgeCredentialsSecretARN = "LOGSTREAM_BRIDGE_CREDENTIALS_SECRET_ARN"
 	EnvBridgeCredentials          = "LOGSTREAM_BRIDGE_CREDENTIALS"
+	// EnvDeadLetterRetention is how long a dead letter is kept in the
+	// store before the sweep expires it (and counts it).
+	EnvDeadLetterRetention = "LOGSTREAM_DEAD_LETTER_RETENTION"
+	// EnvDeadLettersFunction names the dead-letter function, which the API
+	// invokes asynchronously to start a redrive or purge job at once.
+	EnvDeadLettersFunction = "LOGSTREAM_DEADLETTERS_FUNCTION"
 	// DefaultRetryBase and DefaultRetryMax, with DefaultMaxReceiveCount,
 	// retry a failing destination for about an hour (30 s, 1, 2, 4, 8, 16
 	// and 30 min, with jitter) before SQS parks the message in the DLQ.
@@ -82,7 +92,16 @@ const (
 	DefaultAuthCacheTTL = 30 * time.Second
 	// DefaultMaxStreams is the per-project stream limit when none is
 	// configured; manage takes its own from here.
-	DefaultMaxStreams         = 25
+	DefaultMaxStreams = 25
+	// DefaultDeadLetterRetention is how long a dead letter is kept: two
+	// weeks to notice, fix the destination and redrive, as the DLQs keep
+	// their messages (Queue.DLQRetention). deadletter.DefaultRetention is
+	// the same (a test holds them equal).
+	DefaultDeadLetterRetention = 14 * 24 * time.Hour
+	// DefaultDeadLetterTick is how often the dead-letter function runs its
+	// tick: a parked event reaches the store, where its project sees it,
+	// within about a minute, and EventBridge rate rules count in minutes.
+	DefaultDeadLetterTick     = time.Minute
 	envQueueURLPrefix         = "LOGSTREAM_QUEUE_URL_"
 	envDLQURLPrefix           = "LOGSTREAM_DLQ_URL_"
 	envDeliverFunctionPrefix  = "LOGSTREAM_DELIVER_FUNCTION_"
@@ -121,6 +140,11 @@ const (
 	// delivery function sends (up to DefaultDeliveryTimeout), so 20 leave
 	// room for a few slow tests beside ordinary calls.
 	DefaultAPIReservedConcurrency = 20
+	// DefaultDeadLettersReservedConcurrency is the dead-letter function's:
+	// the scheduled tick plus a few redrive or purge jobs at once. A job
+	// started beyond it is throttled (Lambda retries an asynchronous
+	// invocation) or left to the tick, which resumes it.
+	DefaultDeadLettersReservedConcurrency = 5
 
 	// AccountConcurrency is Lambda's default concurrent executions quota
 	// per account and region, and MinUnreservedConcurrency what AWS keeps
@@ -176,6 +200,11 @@ type Env struct {
 	Function string // function ID, for RefFunctionName
 }
 
+// TableTTLAttribute is the table's TTL attribute (Table.TTLAttribute), for
+// the adapters that mark items for DynamoDB to delete (shared/store's
+// circuits, shared/dlstore's orphans).
+const TableTTLAttribute = "expires_at"
+
 // Table is the DynamoDB table holding streams (single-table design: pk/sk strings).
 type Table struct {
 	Name         string
@@ -221,6 +250,9 @@ const (
 	RoleIngest  Role = "ingest"  // looks streams up, fans events out to every delivery queue
 	RoleDeliver Role = "deliver" // reads its queue, looks streams up, sends to one destination type
 	RoleBridge  Role = "bridge"  // Loki push API: writes objects to the archive bucket
+	// RoleDeadLetters drains the DLQs into the dead-letter store, expires
+	// letters and runs redrive and purge jobs.
+	RoleDeadLetters Role = "deadletters"
 )
 
 // Function is one Lambda function.
@@ -237,6 +269,10 @@ type Function struct {
 	// both a guarantee and a cap; 0 reserves none (it shares the account's
 	// unreserved pool).
 	ReservedConcurrency int
+	// Schedule invokes the function every so often (an EventBridge rate
+	// rule in AWS, a ticker in the local runner) with a scheduled event's
+	// payload; 0 schedules nothing.
+	Schedule time.Duration
 }
 
 // Route is one HTTP API route, integrated with a function.
@@ -278,7 +314,7 @@ func New(prefix string) Spec {
 		AdminKeySecretName: prefix + "/admin-key",
 		BridgeSecretName:   prefix + "/loki-bridge-credentials",
 		ArchiveBucket:      prefix + "-archive",
-		Table:              Table{Name: prefix + "-streams", PartitionKey: "pk", SortKey: "sk", TTLAttribute: "expires_at"},
+		Table:              Table{Name: prefix + "-streams", PartitionKey: "pk", SortKey: "sk", TTLAttribute: TableTTLAttribute},
 	}
 	env := sharedEnv()
 	s.Functions = append(s.Functions, apiFunction(prefix, env), ingestFunction(prefix, env))
@@ -287,7 +323,7 @@ func New(prefix string) Spec {
 		s.Queues = append(s.Queues, q)
 		s.Functions = append(s.Functions, deliverFunction(prefix, k, q, env))
 	}
-	s.Functions = append(s.Functions, bridgeFunction(prefix))
+	s.Functions = append(s.Functions, bridgeFunction(prefix), deadLettersFunction(prefix))
 	s.Routes = routes()
 	return s
 }
@@ -341,6 +377,10 @@ func apiFunction(prefix string, e envBlocks) Function {
 	for _, d := range destination.Types() {
 		env = append(env, Env{Name: DeliverFunctionEnv(d), Ref: RefFunctionName, Function: DeliverFunctionID(d)})
 	}
+	// It serves the dead-letter routes (the retention, to tell how long a
+	// letter is kept) and starts their jobs on the dead-letter function.
+	env = append(env, Env{Name: EnvDeadLetterRetention, Value: DefaultDeadLetterRetention.String()},
+		Env{Name: EnvDeadLettersFunction, Ref: RefFunctionName, Function: FunctionDeadLetters})
 	return Function{ID: FunctionAPI, Name: prefix + "-api", Role: RoleAPI, SourceDir: "api",
 		Timeout: 10 * time.Second, MemoryMB: 256, Env: env, ReservedConcurrency: DefaultAPIReservedConcurrency}
 }
@@ -410,6 +450,28 @@ func bridgeFunction(prefix string) Function {
 			{Name: EnvBridgeCredentials, Value: ""},
 			{Name: EnvS3PathStyle, Value: "false"},
 		},
+	}
+}
+
+// deadLettersFunction keeps the dead-letter store. Its timeout is Lambda's
+// maximum: a job runs as long as it can and checkpoints, and the next
+// invocation resumes it. Its reservation caps the jobs running at once, so
+// many projects redriving together cannot take the account's concurrency
+// (each job also paces what it sends).
+func deadLettersFunction(prefix string) Function {
+	env := []Env{
+		{Name: EnvTable, Ref: RefTableName},
+		{Name: EnvDeadLetterRetention, Value: DefaultDeadLetterRetention.String()},
+	}
+	// Every DLQ, to drain it; every delivery queue, to redrive into it.
+	for _, d := range destination.Types() {
+		env = append(env, Env{Name: DLQURLEnv(d), Ref: RefDLQURL, Queue: d}, Env{Name: QueueURLEnv(d), Ref: RefQueueURL, Queue: d})
+	}
+	return Function{
+		ID: FunctionDeadLetters, Name: prefix + "-deadletters", Role: RoleDeadLetters, SourceDir: "deadletters",
+		Timeout: 15 * time.Minute, MemoryMB: 512, Env: env,
+		ReservedConcurrency: DefaultDeadLettersReservedConcurrency,
+		Schedule:            DefaultDeadLetterTick,
 	}
 }
 
@@ -534,6 +596,17 @@ func (s *Spec) SetMaxReceiveCount(n int) {
 	}
 }
 
+// SetSchedule sets how often a function is invoked on its schedule: the
+// local stack ticks the dead-letter function every few seconds, where AWS's
+// rate rules take whole minutes (the CDK stack refuses anything else).
+func (s *Spec) SetSchedule(functionID string, d time.Duration) {
+	for i := range s.Functions {
+		if s.Functions[i].ID == functionID {
+			s.Functions[i].Schedule = d
+		}
+	}
+}
+
 // Queue returns the delivery queue of a destination type.
 func (s Spec) Queue(destination string) (Queue, bool) {
 	for _, q := range s.Queues {
@@ -591,7 +664,7 @@ func (s Spec) Validate() error {
 // event source.
 func (s Spec) validateFunction(f Function) error {
 	switch f.Role {
-	case RoleAPI, RoleIngest, RoleBridge, RoleDeliver:
+	case RoleAPI, RoleIngest, RoleBridge, RoleDeliver, RoleDeadLetters:
 	default:
 		// Deployments grant by role: a function without one would get
 		// no deliberate decision about its permissions.
@@ -599,6 +672,9 @@ func (s Spec) validateFunction(f Function) error {
 	}
 	if (f.Role == RoleDeliver) != (f.Source != nil) {
 		return fmt.Errorf("topology: function %s has role %s but event source %v: only delivery functions read a queue", f.ID, f.Role, f.Source != nil)
+	}
+	if f.Schedule < 0 {
+		return fmt.Errorf("topology: function %s schedule %s is negative", f.ID, f.Schedule)
 	}
 	if len(f.Name) > 64 { // Lambda function names
 		return fmt.Errorf("topology: function name %q is longer than 64 characters", f.Name)
@@ -686,14 +762,17 @@ type ManifestQueue struct {
 	MaxReceiveCount          int
 }
 
-// ManifestFunction is a function's timeout and the names of its environment
-// variables. Its reserved concurrency is not here: the local stack runs every
+// ManifestFunction is a function's timeout, its schedule and the names of
+// its environment variables. Its reserved concurrency is not here: the local stack runs every
 // function in one process and cannot reserve anything, so only the template
 // tests (infra) hold it to the spec.
 type ManifestFunction struct {
 	ID             string
 	TimeoutSeconds int
-	EnvNames       []string // sorted
+	// ScheduleSeconds is how often the function is invoked on its
+	// schedule; 0 for none.
+	ScheduleSeconds int
+	EnvNames        []string // sorted
 }
 
 // ManifestMapping is an SQS event source mapping.
@@ -714,7 +793,7 @@ func (s Spec) Manifest() Manifest {
 			VisibilityTimeoutSeconds: int(q.VisibilityTimeout / time.Second), MaxReceiveCount: q.MaxReceiveCount})
 	}
 	for _, f := range s.Functions {
-		mf := ManifestFunction{ID: f.ID, TimeoutSeconds: int(f.Timeout / time.Second)}
+		mf := ManifestFunction{ID: f.ID, TimeoutSeconds: int(f.Timeout / time.Second), ScheduleSeconds: int(f.Schedule / time.Second)}
 		for _, e := range f.Env {
 			mf.EnvNames = append(mf.EnvNames, e.Name)
 		}

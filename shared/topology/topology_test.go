@@ -77,7 +77,8 @@ func TestDeliveryFunctionsKnowTheirQueuesMaxReceiveCount(t *testing.T) {
 // at its ceiling leaves AWS's unreserved minimum of the default quota.
 func TestConcurrencyGuards(t *testing.T) {
 	s := New("logstream")
-	want := map[string]int{FunctionIngest: DefaultIngestReservedConcurrency, FunctionAPI: DefaultAPIReservedConcurrency}
+	want := map[string]int{FunctionIngest: DefaultIngestReservedConcurrency, FunctionAPI: DefaultAPIReservedConcurrency,
+		FunctionDeadLetters: DefaultDeadLettersReservedConcurrency}
 	total := 0
 	for _, f := range s.Functions {
 		if f.ReservedConcurrency != want[f.ID] {
@@ -156,6 +157,7 @@ func TestValidateRefuses(t *testing.T) {
 			f := deliver(s)
 			f.ReservedConcurrency = f.Source.MaxConcurrency - 1
 		}, "below its mapping's maximum"},
+		{"negative schedule", func(s *Spec) { s.SetSchedule(FunctionDeadLetters, -time.Second) }, "schedule"},
 		{"negative reservation", func(s *Spec) { s.Functions[0].ReservedConcurrency = -1 }, "negative"},
 		{"reservations leave less than 100 unreserved", func(s *Spec) {
 			// Within the quota alone, but the delivery maxima on top
@@ -172,5 +174,66 @@ func TestValidateRefuses(t *testing.T) {
 				t.Fatalf("err = %v, want one mentioning %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// The dead-letter function runs on its schedule (and only it), reads every
+// DLQ and sends to every delivery queue; the API, which starts its jobs,
+// names it. The manifest carries the schedule, and SetSchedule changes it.
+func TestDeadLettersFunction(t *testing.T) {
+	s := New("logstream")
+	f, ok := s.Function(FunctionDeadLetters)
+	if !ok || f.Role != RoleDeadLetters || f.SourceDir != "deadletters" || f.Source != nil || f.Timeout != 15*time.Minute {
+		t.Fatalf("deadletters function %+v", f)
+	}
+	refs := map[string]Env{}
+	for _, e := range f.Env {
+		refs[e.Name] = e
+	}
+	want := map[string]Env{
+		EnvTable:               {Name: EnvTable, Ref: RefTableName},
+		EnvDeadLetterRetention: {Name: EnvDeadLetterRetention, Value: "336h0m0s"},
+	}
+	for _, d := range destination.Types() {
+		want[DLQURLEnv(d)] = Env{Name: DLQURLEnv(d), Ref: RefDLQURL, Queue: d}
+		want[QueueURLEnv(d)] = Env{Name: QueueURLEnv(d), Ref: RefQueueURL, Queue: d}
+	}
+	if len(refs) != len(f.Env) || len(refs) != len(want) {
+		t.Errorf("deadletters env %+v, want %+v", f.Env, want)
+	}
+	for name, w := range want {
+		if refs[name] != w {
+			t.Errorf("deadletters %s = %+v, want %+v", name, refs[name], w)
+		}
+	}
+
+	api, _ := s.Function(FunctionAPI)
+	var apiEnv []Env
+	for _, e := range api.Env {
+		if e.Name == EnvDeadLetterRetention || e.Name == EnvDeadLettersFunction {
+			apiEnv = append(apiEnv, e)
+		}
+	}
+	wantAPI := []Env{{Name: EnvDeadLetterRetention, Value: DefaultDeadLetterRetention.String()},
+		{Name: EnvDeadLettersFunction, Ref: RefFunctionName, Function: FunctionDeadLetters}}
+	if len(apiEnv) != 2 || apiEnv[0] != wantAPI[0] || apiEnv[1] != wantAPI[1] {
+		t.Errorf("api dead-letter env %+v, want %+v", apiEnv, wantAPI)
+	}
+
+	schedules := func() map[string]int {
+		out := map[string]int{}
+		for _, mf := range s.Manifest().Functions {
+			if mf.ScheduleSeconds != 0 {
+				out[mf.ID] = mf.ScheduleSeconds
+			}
+		}
+		return out
+	}
+	if got := schedules(); len(got) != 1 || got[FunctionDeadLetters] != 60 {
+		t.Errorf("scheduled functions %v, want only %s every 60 s", got, FunctionDeadLetters)
+	}
+	s.SetSchedule(FunctionDeadLetters, 2*time.Second)
+	if got := schedules(); len(got) != 1 || got[FunctionDeadLetters] != 2 {
+		t.Errorf("after SetSchedule: scheduled functions %v, want only %s every 2 s", got, FunctionDeadLetters)
 	}
 }

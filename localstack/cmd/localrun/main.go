@@ -48,6 +48,9 @@ func run() error {
 	cacheTTL := flag.Duration("stream-cache-ttl", 2*time.Second,
 		"how long ingestion and delivery reuse a project's stream list; deployments use topology's 30s, "+
 			"locally a short one lets a stream you just created receive events at once")
+	deadLetterTick := flag.Duration("dead-letter-tick", 2*time.Second,
+		"how often the dead-letter function drains the DLQs into the store; deployments tick every minute, "+
+			"locally a short one shows a parked event under the project's dead letters at once; 0 never drains")
 	stateDir := flag.String("state", "",
 		"keep the admin key, the bridge password and the key that seals destination secrets in this folder, "+
 			"so they stay valid for a table kept between runs; empty: new ones every run")
@@ -101,8 +104,10 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("load AWS config: %w", err)
 	}
+	spec := topology.New(*prefix)
+	spec.SetSchedule(topology.FunctionDeadLetters, *deadLetterTick)
 	stack, err := runner.Start(startCtx, runner.Options{
-		Spec:      topology.New(*prefix),
+		Spec:      spec,
 		AWS:       cfg,
 		Addr:      *addr,
 		Overrides: stackOverrides(creds, *bridgeUser, *cacheTTL),

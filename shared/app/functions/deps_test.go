@@ -124,7 +124,9 @@ func allowed() map[string]links {
 		// with the Lambda client): it links no sender.
 		topology.FunctionAPI: sdk.with(ingestion).with(links{
 			internal: []string{"shared/app/apifn", "shared/manage", "shared/app/sealing", "shared/secret",
-				"shared/invoke", "shared/testevent"},
+				"shared/invoke", "shared/testevent",
+				// invoke starts dead-letter jobs (deadletter's JobRef payload).
+				"shared/deadletter"},
 			external: slices.Concat(kms, []string{"github.com/aws/aws-sdk-go-v2/service/lambda/"}),
 		}),
 		// The bridge archives Loki pushes in S3: no table, no queue, no sender.
@@ -137,6 +139,19 @@ func allowed() map[string]links {
 				"shared/destination", "shared/jsonstrict", "shared/netguard"},
 			external: slices.Concat(s3, secretsmanager, gzip, snappy, protowire, uuid,
 				[]string{"github.com/klauspost/compress/zlib", "github.com/buger/jsonparser"}, ssrf),
+		}),
+		// The dead-letter function drains the DLQs into the store in the
+		// table, and redrives into the delivery queues as ingestion packs
+		// them (envelope, queue). It reads streams without their secrets:
+		// no sealing, no KMS, no sender. (store's apikey comes with the
+		// table's one adapter, as in delivery; uuid and ssrf with the
+		// stream model.)
+		topology.FunctionDeadLetters: sdk.with(links{
+			internal: slices.Concat(streamModel, []string{
+				"shared/app/deadlettersfn", "shared/deadletter", "shared/dlstore", "shared/dlqueue",
+				"shared/store", "shared/apikey", "shared/queue", "shared/envelope",
+			}),
+			external: slices.Concat(dynamodb, sqs, gzip, uuid, ssrf),
 		}),
 	}
 	for _, d := range destination.Types() {

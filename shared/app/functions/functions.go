@@ -10,6 +10,7 @@ import (
 
 	"github.com/logstream/logstream/shared/app"
 	"github.com/logstream/logstream/shared/app/apifn"
+	"github.com/logstream/logstream/shared/app/deadlettersfn"
 	"github.com/logstream/logstream/shared/app/deliverfn"
 	"github.com/logstream/logstream/shared/app/ingestfn"
 	"github.com/logstream/logstream/shared/app/lokibridgefn"
@@ -18,7 +19,7 @@ import (
 )
 
 // New builds the handler of the function with the given topology ID. The result
-// is an app.HTTPHandler or an app.SQSHandler, ready for lambda.Start or
+// is an app.HTTPHandler, an app.SQSHandler or a deadlettersfn.Handler, ready for lambda.Start or
 // lambda.NewHandler.
 func New(ctx context.Context, id string, getenv app.Getenv) (any, error) {
 	switch id {
@@ -28,6 +29,8 @@ func New(ctx context.Context, id string, getenv app.Getenv) (any, error) {
 		return ingestfn.New(ctx, getenv)
 	case topology.FunctionLokiBridge:
 		return lokibridgefn.New(ctx, getenv)
+	case topology.FunctionDeadLetters:
+		return deadlettersfn.New(ctx, getenv)
 	}
 	for _, p := range pipeline.All() {
 		if id == topology.DeliverFunctionID(p.Type) {

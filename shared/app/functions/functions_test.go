@@ -9,6 +9,7 @@ import (
 
 	"github.com/logstream/logstream/shared/app"
 	"github.com/logstream/logstream/shared/app/apifn"
+	"github.com/logstream/logstream/shared/app/deadlettersfn"
 	"github.com/logstream/logstream/shared/app/deliverfn"
 	"github.com/logstream/logstream/shared/app/ingestfn"
 	"github.com/logstream/logstream/shared/app/lokibridgefn"
@@ -48,6 +49,8 @@ func loadAndValidate(id string, getenv app.Getenv) error {
 		c, err = ingestfn.LoadConfig(getenv)
 	case topology.FunctionLokiBridge:
 		c, err = lokibridgefn.LoadConfig(getenv)
+	case topology.FunctionDeadLetters:
+		c, err = deadlettersfn.LoadConfig(getenv)
 	default:
 		c, err = deliverfn.LoadConfig(getenv, strings.TrimPrefix(id, topology.DeliverFunctionID("")))
 	}
@@ -138,6 +141,14 @@ func TestConfigErrors(t *testing.T) {
 		{"retry max below base", map[string]string{topology.EnvTable: "t", topology.EnvLocalSecretKey: localKey, topology.QueueURLEnv("http"): "q",
 			topology.DLQURLEnv("http"): "d", topology.EnvRetryBase: "1m", topology.EnvRetryMax: "1s"}, topology.EnvRetryMax, topology.DeliverFunctionID("http")},
 		{"bad path style switch", map[string]string{topology.EnvTable: "t", topology.EnvS3PathStyle: "yes please"}, topology.EnvS3PathStyle, topology.DeliverFunctionID("s3")},
+		{"dead letters without a table", withQueues(map[string]string{}), topology.EnvTable, topology.FunctionDeadLetters},
+		{"dead letters without a DLQ", func() map[string]string {
+			m := withQueues(map[string]string{topology.EnvTable: "t"})
+			delete(m, topology.DLQURLEnv("datadog"))
+			return m
+		}(), topology.DLQURLEnv("datadog"), topology.FunctionDeadLetters},
+		{"bad dead-letter retention", withQueues(map[string]string{topology.EnvTable: "t", topology.EnvDeadLetterRetention: "a fortnight"}),
+			topology.EnvDeadLetterRetention, topology.FunctionDeadLetters},
 		{"unknown function", map[string]string{topology.EnvTable: "t"}, "unknown function", "nope"},
 	}
 	for _, tc := range tests {
