@@ -770,3 +770,17 @@ func TestDefaultURL(t *testing.T) {
 		})
 	}
 }
+
+// A synopsis names the command's arguments, and nothing for a command
+// without any.
+func TestSynopsis(t *testing.T) {
+	for name, want := range map[string]string{
+		"keys list":   "logstream keys list",
+		"dlq jobs":    "logstream dlq jobs [--limit N] [JOB_ID]",
+		"streams get": "logstream streams get ID",
+	} {
+		if got := lookup(name).synopsis(); got != want {
+			t.Errorf("%s: synopsis %q, want %q", name, got, want)
+		}
+	}
+}
