@@ -341,16 +341,24 @@ func dlqJob(kind deadletter.Kind) func(*flag.FlagSet) action {
 func (s *session) follow(ctx context.Context, j deadletter.Job) ([]byte, deadletter.Job, error) {
 	p := newProgress(s.stderr, s.isTerminal(s.stderr))
 	p.show(j)
+	failures := 0
 	for {
 		if err := s.wait(ctx, pollInterval); err != nil {
 			p.end()
 			return nil, j, err
 		}
 		resp, err := s.api.do(ctx, request{method: http.MethodGet, path: s.deadLetterPath("/jobs/" + url.PathEscape(j.ID))})
+		if err != nil && transient(err) && failures < maxPollFailures-1 {
+			// A redrive can run for minutes: one lost poll is no reason
+			// to stop following it.
+			failures++
+			continue
+		}
 		if err != nil {
 			p.end()
 			return nil, j, hinted{err, "the job goes on without the CLI: 'logstream dlq jobs " + j.ID + "' shows where it is"}
 		}
+		failures = 0
 		if err := json.Unmarshal(resp.body, &j); err != nil {
 			p.end()
 			return nil, j, fmt.Errorf("read the job the API answered: %w", err)
@@ -361,6 +369,25 @@ func (s *session) follow(ctx context.Context, j deadletter.Job) ([]byte, deadlet
 			return resp.body, j, nil
 		}
 	}
+}
+
+// maxPollFailures is how many polls in a row may fail for want of an answer
+// (the network, a throttled or failing gateway) before the CLI stops
+// following a job.
+const maxPollFailures = 3
+
+// transient reports whether a poll's error may pass on its own: no answer,
+// 429, or a 5xx.
+func transient(err error) bool {
+	var te *transportError
+	var ae *apiError
+	switch {
+	case errors.As(err, &te):
+		return true
+	case errors.As(err, &ae):
+		return ae.Status == http.StatusTooManyRequests || ae.Status >= 500
+	}
+	return false
 }
 
 // printJob prints a job and turns a failed one into exit 1.
@@ -468,6 +495,9 @@ func jobRow(j deadletter.Job) []string {
 func dlqJobs(fs *flag.FlagSet) action {
 	limit := fs.Int("limit", 0, "list at most `N` jobs (default: the API's, 20)")
 	return func(ctx context.Context, s *session, args []string) error {
+		if len(args) == 1 && *limit != 0 {
+			return usagef("--limit bounds the list of jobs; it does not go with JOB_ID")
+		}
 		if len(args) == 1 {
 			resp, err := s.api.do(ctx, request{method: http.MethodGet, path: s.deadLetterPath("/jobs/" + url.PathEscape(args[0]))})
 			if err != nil {

@@ -177,12 +177,30 @@ func TestDeadLetterCommands(t *testing.T) {
 			calls: []exchange{{method: "POST", path: dlqPath + "/redrive", body: `{"filter":{},"dry_run":false}`, status: 400,
 				answer: apiErr("invalid_request", "no stream matches", "")}},
 			code: 1, stderr: []string{"error: invalid_request: no stream matches"}},
-		{name: "redrive poll fails with a hint", args: []string{"dlq", "redrive"},
+		{name: "redrive outlives a failed poll", args: []string{"dlq", "redrive"},
 			calls: []exchange{
 				{method: "POST", path: dlqPath + "/redrive", body: `{"filter":{},"dry_run":false}`, status: 202, answer: job("redrive", "queued", false, 0, 0, 240, "")},
 				{method: "GET", path: jobPath, status: 503, answer: `{"message":"Service Unavailable"}`},
+				{method: "GET", path: jobPath, status: 429, answer: `{"message":"Too Many Requests"}`},
+				ok("GET", jobPath, job("redrive", "running", false, 100, 100, 240, "")),
+				{method: "GET", path: jobPath, status: 502, answer: `{"message":"Internal Server Error"}`},
+				ok("GET", jobPath, job("redrive", "succeeded", false, 240, 240, 240, "")),
 			},
-			sleeps: 1, code: 1, stderr: []string{"error: http_503", "hint: the job goes on without the CLI: 'logstream dlq jobs " + jobID + "'"}},
+			sleeps: 5, stdout: []string{"succeeded"}},
+		{name: "redrive gives up after failed polls, with a hint", args: []string{"dlq", "redrive"},
+			calls: []exchange{
+				{method: "POST", path: dlqPath + "/redrive", body: `{"filter":{},"dry_run":false}`, status: 202, answer: job("redrive", "queued", false, 0, 0, 240, "")},
+				{method: "GET", path: jobPath, status: 503, answer: `{"message":"Service Unavailable"}`},
+				{method: "GET", path: jobPath, status: 503, answer: `{"message":"Service Unavailable"}`},
+				{method: "GET", path: jobPath, status: 503, answer: `{"message":"Service Unavailable"}`},
+			},
+			sleeps: 3, code: 1, stderr: []string{"error: http_503", "hint: the job goes on without the CLI: 'logstream dlq jobs " + jobID + "'"}},
+		{name: "redrive stops on a refused poll", args: []string{"dlq", "redrive"},
+			calls: []exchange{
+				{method: "POST", path: dlqPath + "/redrive", body: `{"filter":{},"dry_run":false}`, status: 202, answer: job("redrive", "queued", false, 0, 0, 240, "")},
+				{method: "GET", path: jobPath, status: 401, answer: apiErr("unauthenticated", "the API key was revoked", "")},
+			},
+			sleeps: 1, code: 1, stderr: []string{"error: unauthenticated", "hint: the job goes on"}},
 
 		// dlq purge
 		{name: "purge with yes", args: []string{"dlq", "purge", "--reason", "rejected", "--yes"},
@@ -267,6 +285,7 @@ func TestDeadLetterCommands(t *testing.T) {
 		{name: "peek bad limit", args: []string{"dlq", "peek", "--limit", "501"}, code: 2, stderr: []string{"--limit must be from 1 to 500"}},
 		{name: "redrive bad stream", args: []string{"dlq", "redrive", "--stream", "nope"}, code: 2, stderr: []string{`--stream "nope" is not a stream id`}},
 		{name: "redrive bad rate", args: []string{"dlq", "redrive", "--rate", "-1"}, code: 2, stderr: []string{"--rate must be from 1 to 50000"}},
+		{name: "jobs one with a limit", args: []string{"dlq", "jobs", jobID, "--limit", "3"}, code: 2, stderr: []string{"does not go with JOB_ID"}},
 		{name: "jobs two ids", args: []string{"dlq", "jobs", "a", "b"}, code: 2, stderr: []string{"takes [JOB_ID], got 2"}},
 		{name: "dlq alone", args: []string{"dlq"}, code: 2, stderr: []string{"dlq summary", "dlq peek", "dlq redrive", "dlq purge", "dlq jobs"}},
 	}
