@@ -545,7 +545,7 @@ func TestHelp(t *testing.T) {
 			})
 		}
 	}
-	for _, args := range [][]string{{"help"}, {"-h"}, {"--help"}, {"help", "streams"}, {"streams", "-h"}, {"keys", "--help"}, {"help", "events"}} {
+	for _, args := range [][]string{{"help"}, {"-h"}, {"--help"}, {"help", "streams"}, {"streams", "-h"}, {"keys", "--help"}, {"help", "events"}, {"dlq", "-h"}, {"help", "dlq"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			c := &cli{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
