@@ -3,6 +3,7 @@ package docs_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/logstream/logstream/shared/deadletter"
+	"github.com/logstream/logstream/shared/destination"
+	"github.com/logstream/logstream/shared/manage"
 	"github.com/logstream/logstream/shared/stream"
 	"github.com/logstream/logstream/shared/topology"
 )
@@ -405,12 +408,20 @@ func deadLetterScenarios() []scenario {
 		}),
 		derive(rDLJob, "malformed job id", 404, "not_found", "", true, func(_ *fixture, c *call) { c.params["job_id"] = "nope" }),
 
-		withSetup(succeeds(rDLAdmin, "every project", 200, func(t *testing.T, f *fixture, r *result) {
-			var o deadletter.Overview
-			if err := json.Unmarshal(r.body, &o); err != nil || len(o.Projects) != 1 || o.Projects[0].ProjectID != projectA || o.Projects[0].Events != 6 {
+		withSetup(succeeds(rDLAdmin, "every type and project", 200, func(t *testing.T, f *fixture, r *result) {
+			var o manage.AdminDeadLetters
+			if err := json.Unmarshal(r.body, &o); err != nil || o.Events != 6 || len(o.Types) != 1 || len(o.Projects) != 1 ||
+				o.Projects[0].ProjectID != projectA || len(o.DeadLetterQueues) != len(destination.Types()) {
 				t.Errorf("overview %s (%v)", r.body, err)
 			}
 		}), parked),
+		derive(rDLAdmin, "SQS unavailable", 200, "", "", false, func(f *fixture, _ *call) {
+			f.depths.err = errors.New("sqs: connection refused")
+		}).checking(func(t *testing.T, f *fixture, r *result) {
+			if m := r.json(t); m["dead_letter_queues"] != nil || m["events"] != 0.0 {
+				t.Errorf("overview %s", r.body)
+			}
+		}),
 
 		// enable and health, as dead letters change them
 		withSetup(derive(rEnable, "redrive the dead letters", 200, "", "", false, func(f *fixture, c *call) {

@@ -303,11 +303,11 @@ Examples:
 		setup: adminQueues,
 	},
 	{
-		name: "admin dead-letters", summary: "Show every project's dead letters",
-		help: `Shows, for every project, how many dead events wait in the dead-letter
-store (in how many letters), how many expire within 24 hours, how many
-expired unredriven, and their reasons. 'logstream admin queues' shows what
-sits in each SQS DLQ, not yet moved into the store.
+		name: "admin dead-letters", summary: "Show the dead letters of every destination type and project",
+		help: `Shows how many dead events wait in the dead-letter store: by destination
+type (with how many messages sit in that type's SQS DLQ right now, not yet
+moved into the store), and by project (with how many expire within 24
+hours, how many expired unredriven, and their reasons).
 
 Examples:
   logstream admin dead-letters

@@ -18,6 +18,7 @@ import (
 
 	"github.com/logstream/logstream/shared/deadletter"
 	"github.com/logstream/logstream/shared/logevent"
+	"github.com/logstream/logstream/shared/manage"
 	"github.com/logstream/logstream/shared/stream"
 )
 
@@ -547,17 +548,59 @@ func adminDeadLetters(*flag.FlagSet) action {
 		if s.json {
 			return s.printRaw(resp.body)
 		}
-		var o deadletter.Overview
+		var o manage.AdminDeadLetters
 		if err := json.Unmarshal(resp.body, &o); err != nil {
 			return fmt.Errorf("read the overview the API answered: %w", err)
 		}
-		rows := make([][]string, 0, len(o.Projects))
-		for _, p := range o.Projects {
-			rows = append(rows, []string{p.ProjectID, itoa(p.Events), itoa(p.Letters), itoa(p.ExpiringWithin24h),
-				strconv.FormatInt(p.ExpiredEvents, 10), reasonCounts(p.Reasons)})
-		}
-		return table(s.stdout, []string{"PROJECT", "EVENTS", "LETTERS", "EXPIRING IN 24H", "EXPIRED", "REASONS"}, rows...)
+		return printOverview(s.stdout, s.stderr, o)
 	}
+}
+
+// printOverview prints the operators' view: the store's dead letters by
+// destination type beside what each SQS DLQ holds, not yet drained into
+// the store, then by project.
+func printOverview(w, notes io.Writer, o manage.AdminDeadLetters) error {
+	if err := pairs(w, "EVENTS", itoa(o.Events)); err != nil {
+		return err
+	}
+	dlqs := map[string]manage.QueueDepth{}
+	for _, q := range o.DeadLetterQueues {
+		dlqs[q.DestinationType] = q.DeadLetterQueue
+	}
+	if o.DeadLetterQueues == nil {
+		fmt.Fprintln(notes, "note: the API could not read SQS: the DLQs' depths are missing ('logstream admin queues' retries)")
+	}
+	types := map[string]deadletter.TypeSummary{}
+	var names []string
+	for _, t := range o.Types {
+		types[t.DestinationType] = t
+		names = append(names, t.DestinationType)
+	}
+	for _, q := range o.DeadLetterQueues {
+		if _, ok := types[q.DestinationType]; !ok {
+			names = append(names, q.DestinationType)
+		}
+	}
+	rows := make([][]string, 0, len(names))
+	for _, name := range names {
+		t := types[name]
+		queued, inFlight := "", ""
+		if q, ok := dlqs[name]; ok {
+			queued, inFlight = strconv.FormatInt(q.Messages, 10), strconv.FormatInt(q.InFlight, 10)
+		}
+		rows = append(rows, []string{name, itoa(t.Events), itoa(t.Letters), itoa(t.Projects), queued, inFlight})
+	}
+	fmt.Fprintln(w)
+	if err := table(w, []string{"TYPE", "EVENTS", "LETTERS", "PROJECTS", "SQS DLQ", "SQS DLQ IN FLIGHT"}, rows...); err != nil {
+		return err
+	}
+	rows = make([][]string, 0, len(o.Projects))
+	for _, p := range o.Projects {
+		rows = append(rows, []string{p.ProjectID, itoa(p.Events), itoa(p.Letters), itoa(p.ExpiringWithin24h),
+			strconv.FormatInt(p.ExpiredEvents, 10), reasonCounts(p.Reasons)})
+	}
+	fmt.Fprintln(w)
+	return table(w, []string{"PROJECT", "EVENTS", "LETTERS", "EXPIRING IN 24H", "EXPIRED", "REASONS"}, rows...)
 }
 
 // progress draws a job's progress on stderr: a bar redrawn in place on a

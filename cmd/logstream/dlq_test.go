@@ -243,12 +243,21 @@ func TestDeadLetterCommands(t *testing.T) {
 
 		// admin dead-letters
 		{name: "admin dead letters", args: []string{"admin", "dead-letters"},
-			calls: []exchange{ok("GET", "/v1/admin/dead-letters", `{"projects":[`+summaryJSON+`,`+strings.Replace(emptySummaryJSON, `"demo"`, `"other"`, 1)+`]}`)},
-			stdout: []string{"PROJECT", "EVENTS", "LETTERS", "EXPIRING IN 24H", "EXPIRED", "REASONS",
+			calls: []exchange{ok("GET", "/v1/admin/dead-letters", `{"events":240,"types":[{"destination_type":"http","events":240,"letters":3,"projects":1}],`+
+				`"projects":[`+summaryJSON+`,`+strings.Replace(emptySummaryJSON, `"demo"`, `"other"`, 1)+`],`+
+				`"dead_letter_queues":[{"destination_type":"datadog","dead_letter_queue":{"messages":0,"in_flight":0,"delayed":0}},`+
+				`{"destination_type":"http","dead_letter_queue":{"messages":4,"in_flight":1,"delayed":0}}]}`)},
+			stdout: []string{"EVENTS", "240",
+				"TYPE", "EVENTS", "LETTERS", "PROJECTS", "SQS DLQ", "SQS DLQ IN FLIGHT", "http", "240", "3", "1", "4", "1", "datadog", "0", "0", "0", "0", "0",
+				"PROJECT", "EVENTS", "LETTERS", "EXPIRING IN 24H", "EXPIRED", "REASONS",
 				"demo", "240", "3", "5", "7", "exhausted 228, permanent 12", "other", "0", "0", "0", "0", "-"}},
+		{name: "admin dead letters without SQS", args: []string{"admin", "dead-letters"},
+			calls:  []exchange{ok("GET", "/v1/admin/dead-letters", `{"events":240,"types":[{"destination_type":"http","events":240,"letters":3,"projects":1}],"projects":[`+summaryJSON+`]}`)},
+			stdout: []string{"TYPE", "http", "240", "3", "1", "-", "-", "PROJECT", "demo"},
+			stderr: []string{"could not read SQS"}},
 		{name: "admin dead letters json", args: []string{"admin", "dead-letters", "--output", "json"},
-			calls: []exchange{ok("GET", "/v1/admin/dead-letters", `{"projects":[]}`)},
-			exact: ptr(`{"projects":[]}` + "\n")},
+			calls: []exchange{ok("GET", "/v1/admin/dead-letters", `{"events":0,"types":[],"projects":[]}`)},
+			exact: ptr(`{"events":0,"types":[],"projects":[]}` + "\n")},
 		{name: "admin dead letters forbidden", args: []string{"admin", "dead-letters"},
 			calls: []exchange{{method: "GET", path: "/v1/admin/dead-letters", status: 403, answer: apiErr("forbidden", "this route needs the admin key", "")}},
 			code:  1, stderr: []string{"error: forbidden"}},
