@@ -203,7 +203,7 @@ Examples:
 	},
 	{
 		name: "dlq peek", project: true,
-		flags:   "[--stream ID] [--reason R,…] [--after TIME] [--before TIME] [--limit N] [--all]",
+		flags:   "[--stream ID] [--reason R,…] [--after TIME] [--before TIME] [--event-id ID…] [--limit N] [--all]",
 		summary: "Show dead events with why they were parked",
 		help: `Lists one page of dead events (the API's default page is 50, --limit up
 to 500), or every matching one with --all, which follows next_cursor: each
@@ -214,6 +214,7 @@ events themselves are shown; with --all the pages are joined into one
 
 Examples:
   logstream dlq peek --reason exhausted,gone
+  logstream dlq peek --event-id evt_01jd4k2m9q --output json | jq '.data[0].error'
   logstream dlq peek --stream str_0190c0ffee... --after 2026-01-02T00:00:00Z --all --output json | jq '.data[].event'`,
 		setup: dlqPeek,
 	},

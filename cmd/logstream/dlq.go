@@ -40,14 +40,12 @@ type filterFlags struct {
 	eventIDs      listFlag
 }
 
-func (f *filterFlags) register(fs *flag.FlagSet, eventIDs bool) {
+func (f *filterFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.stream, "stream", "", "only the dead letters of stream `ID`")
 	fs.Var(&f.reasons, "reason", "only these `REASONS`, comma-separated or repeated: "+reasonList())
 	fs.StringVar(&f.after, "after", "", "only events parked at or after `TIME` (RFC 3339, e.g. 2026-01-02T15:04:05Z)")
 	fs.StringVar(&f.before, "before", "", "only events parked before `TIME` (RFC 3339)")
-	if eventIDs {
-		fs.Var(&f.eventIDs, "event-id", "only the event with this event_id `ID`; repeat for more (at most "+strconv.Itoa(deadletter.MaxFilterEventIDs)+")")
-	}
+	fs.Var(&f.eventIDs, "event-id", "only the event with this event_id `ID`; repeat for more (at most "+strconv.Itoa(deadletter.MaxFilterEventIDs)+")")
 }
 
 func reasonList() string {
@@ -87,7 +85,7 @@ func (f *filterFlags) filter() (deadletter.Filter, error) {
 	return out, nil
 }
 
-// query renders a filter as the events route's query parameters.
+// filterQuery renders a filter as the events route's query parameters.
 func filterQuery(f deadletter.Filter) url.Values {
 	q := url.Values{}
 	if f.StreamID != "" {
@@ -105,6 +103,9 @@ func filterQuery(f deadletter.Filter) url.Values {
 	}
 	if f.ParkedBefore != nil {
 		q.Set("parked_before", f.ParkedBefore.Format(time.RFC3339Nano))
+	}
+	if len(f.EventIDs) > 0 {
+		q.Set("event_ids", strings.Join(f.EventIDs, ","))
 	}
 	return q
 }
@@ -212,7 +213,7 @@ func peekRow(e deadletter.PeekedEvent) []string {
 
 func dlqPeek(fs *flag.FlagSet) action {
 	var ff filterFlags
-	ff.register(fs, false)
+	ff.register(fs)
 	limit := fs.Int("limit", 0, "`N` events a page, 1 to "+strconv.Itoa(deadletter.MaxPeekLimit)+" (default: the API's, "+strconv.Itoa(deadletter.DefaultPeekLimit)+")")
 	all := fs.Bool("all", false, "show every matching event, following next_cursor")
 	return func(ctx context.Context, s *session, _ []string) error {
@@ -278,7 +279,7 @@ var errJobFailed = errors.New("the job failed")
 func dlqJob(kind deadletter.Kind) func(*flag.FlagSet) action {
 	return func(fs *flag.FlagSet) action {
 		var ff filterFlags
-		ff.register(fs, true)
+		ff.register(fs)
 		dryRun := fs.Bool("dry-run", false, "count what the job would "+string(kind)+", changing nothing")
 		var rate *int
 		if kind == deadletter.KindRedrive {
