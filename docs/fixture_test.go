@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/logstream/logstream/shared/apikey"
 	"github.com/logstream/logstream/shared/app/deliverfn"
+	"github.com/logstream/logstream/shared/deadletter"
 	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/envelope"
 	"github.com/logstream/logstream/shared/ingest"
@@ -81,6 +82,8 @@ type fixture struct {
 	api         *manage.API
 	ingest      *ingest.Service
 	bridgeStore *memArchive
+	// dl is the dead-letter store, under the real deadletter.Service.
+	dl *memDeadLetters
 	// handlers by topology function ID.
 	handlers  map[string]handlerFunc
 	functions map[string]string // route key → function ID
@@ -97,7 +100,7 @@ func (e *environment) fixture(t *testing.T, functions map[string]string) *fixtur
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	f := &fixture{t: t, env: e, functions: functions,
 		streams: &memStreams{m: map[string]stream.Stream{}, health: map[string]stream.Health{}},
-		keys:    &memKeys{m: map[string]apikey.Key{}}, pub: &fakePublisher{}, depths: &fakeDepths{}}
+		keys:    &memKeys{m: map[string]apikey.Key{}}, pub: &fakePublisher{}, depths: &fakeDepths{}, dl: newMemDeadLetters()}
 	auth := &apikey.Authenticator{Keys: f.keys, AdminKeyHash: apikey.HashKey(adminSecret)}
 	// Loopback receivers are private addresses: allowed as in local development.
 	policy := netguard.Policy{AllowPrivate: true}
@@ -119,6 +122,8 @@ func (e *environment) fixture(t *testing.T, functions map[string]string) *fixtur
 		// A writer that always wins the race (updateErr) is sustained
 		// contention: answer 409 at once rather than after the real budget.
 		Retry: manage.Retry{Budget: time.Millisecond},
+		// Jobs are only stored: no worker runs them here (no Starter).
+		DeadLetters: &deadletter.Service{Letters: f.dl, Jobs: f.dl, Counters: f.dl, Streams: f.streams, Log: log},
 	}
 	f.ingest = &ingest.Service{Auth: auth, Streams: f.streams, Publisher: f.pub,
 		QueueURLs: map[string]string{destination.HTTP: httpQueue}, Limits: logevent.DefaultLimits, Log: log}

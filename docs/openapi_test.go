@@ -555,8 +555,10 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// The health schema names every dead-letter reason the delivery core counts
-// by, and no other: the reasons are declared once, in shared/stream.
+// The health schema names every reason a stored dead letter can have, and
+// no other: the reasons are declared once, in shared/stream, and health
+// reads them from the dead-letter store (crash-moved and undecodable
+// messages included).
 func TestHealthSchemaNamesEveryDeadLetterReason(t *testing.T) {
 	s := loadSpec(t)
 	h, ok := s.model.Components.Schemas.Get("Health")
@@ -572,10 +574,21 @@ func TestHealthSchemaNamesEveryDeadLetterReason(t *testing.T) {
 		got = append(got, name)
 	}
 	var want []string
-	for _, r := range stream.DeadLetterReasons {
+	for _, r := range stream.StoredDeadLetterReasons {
 		want = append(want, string(r))
 	}
 	if !slices.Equal(got, want) {
-		t.Errorf("dead_letters documents %v, the core counts %v", got, want)
+		t.Errorf("dead_letters documents %v, the store counts %v", got, want)
+	}
+	reason, ok := s.model.Components.Schemas.Get("DeadLetterReason")
+	if !ok {
+		t.Fatal("no DeadLetterReason schema")
+	}
+	var listed []string
+	for _, v := range reason.Schema().Enum {
+		listed = append(listed, v.Value)
+	}
+	if !slices.Equal(listed, want) {
+		t.Errorf("DeadLetterReason lists %v, the store has %v", listed, want)
 	}
 }

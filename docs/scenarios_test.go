@@ -118,6 +118,8 @@ var shapes = map[string]routeShape{
 	s3Create: {access: write, stytchly: true, slugs: true}, s3Get: {access: read, stytchly: true, slugs: true},
 	s3Put: {access: write, stytchly: true, slugs: true}, s3Delete: {access: write, stytchly: true, slugs: true},
 	s3Enable: {access: write, stytchly: true, slugs: true}, s3Disable: {access: write, stytchly: true, slugs: true},
+	rDLSummary: {access: read}, rDLEvents: {access: read}, rDLRedrive: {access: write}, rDLPurge: {access: write},
+	rDLJobs: {access: read}, rDLJob: {access: read}, rDLAdmin: {access: admin},
 }
 
 // Request bodies.
@@ -213,6 +215,20 @@ var base = map[string]func(f *fixture) call{
 	s3Put: func(f *fixture) call {
 		return jsonCall(f.writeKey, stytchV3Params("DATADOG"), `{"destination_config":{"datadog":{"api_key":"fedcba9876543210fedcba9876543210","site":"EU"}}}`)
 	},
+	rDLSummary: func(f *fixture) call { return call{auth: f.readKey, params: project(projectA)} },
+	rDLEvents:  func(f *fixture) call { return call{auth: f.readKey, params: project(projectA)} },
+	rDLRedrive: func(f *fixture) call {
+		return jsonCall(f.writeKey, project(projectA), `{"filter":{"stream_id":"`+f.webhook.ID+`","reasons":["exhausted","gone"]},"rate":500}`)
+	},
+	rDLPurge: func(f *fixture) call {
+		return jsonCall(f.writeKey, project(projectA), `{"filter":{"reasons":["rejected"]},"dry_run":true}`)
+	},
+	rDLJobs: func(f *fixture) call { return call{auth: f.readKey, params: project(projectA)} },
+	rDLJob: func(f *fixture) call {
+		return call{auth: f.readKey, params: map[string]string{"project_id": projectA, "job_id": f.dl.someJob(f.t)}}
+	},
+	rDLAdmin: func(f *fixture) call { return call{auth: adminSecret} },
+
 	s3Delete:  func(f *fixture) call { return jsonCall(f.writeKey, stytchV3Params("DATADOG"), "") },
 	s3Enable:  func(f *fixture) call { return jsonCall(f.writeKey, stytchV3Params("DATADOG"), "{}") },
 	s3Disable: func(f *fixture) call { return jsonCall(f.writeKey, stytchV3Params("DATADOG"), "{}") },
@@ -335,6 +351,7 @@ func scenarios() []scenario {
 	all = append(all, streamScenarios()...)
 	all = append(all, changeScenarios()...)
 	all = append(all, opsScenarios()...)
+	all = append(all, deadLetterScenarios()...)
 	all = append(all, ingestScenarios()...)
 	all = append(all, stytchScenarios()...)
 	all = append(all, bridgeScenarios()...)

@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/logstream/logstream/shared/deadletter"
 )
 
 // action runs a command once its flags are parsed and its configuration resolved.
@@ -28,13 +30,18 @@ type command struct {
 }
 
 func (c *command) synopsis() string {
-	return strings.Join(strings.Fields("logstream "+c.name+" "+c.flags+" "+argList(c.args, c.optional)), " ")
+	args := ""
+	if len(c.args) > 0 { // argList says "no arguments", which reads as one in a synopsis
+		args = argList(c.args, c.optional)
+	}
+	return strings.Join(strings.Fields("logstream "+c.name+" "+c.flags+" "+args), " ")
 }
 
 var groups = []struct{ name, title string }{
 	{"streams", "Streams of one project (--project or " + envProject + "):"},
+	{"dlq", "Dead letters of one project (--project or " + envProject + "):"},
 	{"keys", "API keys (the admin key only):"},
-	{"admin", "The platform's queues (the admin key only):"},
+	{"admin", "The platform's queues and dead letters (the admin key only):"},
 	{"events", "Events:"},
 }
 
@@ -132,15 +139,19 @@ Examples:
 	},
 	{
 		name: "streams enable", args: []string{"ID"}, project: true,
-		flags:   "[--if-match VERSION]",
+		flags:   "[--redrive-dead-letters] [--if-match VERSION]",
 		summary: "Resume delivery to a paused or suspended stream",
 		help: `Sets the stream active. Events that arrived while it was paused are not
-delivered later. --if-match VERSION makes it conditional, as for update.
+delivered later. The answer tells how many of the stream's dead letters
+wait; --redrive-dead-letters also starts their redrive, as a job that
+'logstream dlq jobs' follows. --if-match VERSION makes it conditional, as
+for update.
 
 Examples:
   logstream streams enable str_0190c0ffee...
+  logstream streams enable str_0190c0ffee... --redrive-dead-letters
   logstream streams enable str_0190c0ffee... --if-match 5`,
-		setup: streamsStatus("enable"),
+		setup: streamsEnable,
 	},
 	{
 		name: "streams disable", args: []string{"ID"}, project: true,
@@ -158,8 +169,9 @@ Examples:
 	{
 		name: "streams health", args: []string{"ID"}, project: true,
 		summary: "Show a stream's delivery counters and last error",
-		help: `Shows how many events the stream delivered and failed to deliver, when
-it last succeeded, and its last error.
+		help: `Shows how many events the stream delivered and failed to deliver, its
+dead letters waiting by reason and those that expired unredriven, when it
+last succeeded, and its last error.
 
 Example:
   logstream streams health str_0190c0ffee...`,
@@ -175,6 +187,79 @@ Exits 1 when the destination refused it.
 Example:
   logstream streams test str_0190c0ffee... && echo "the destination works"`,
 		setup: streamsTest,
+	},
+	{
+		name: "dlq summary", flags: "[--stream ID]", project: true,
+		summary: "Count the project's dead letters by reason, age and stream",
+		help: `Shows how many dead events the project has (and in how many letters, the
+queue messages they were parked in), by reason, by how long ago they were
+parked, and by stream; how many expire within 24 hours, and how many
+expired unredriven. --stream counts one stream's only.
+
+Examples:
+  logstream dlq summary
+  logstream dlq summary --stream str_0190c0ffee... --output json | jq .events`,
+		setup: dlqSummary,
+	},
+	{
+		name: "dlq peek", project: true,
+		flags:   "[--stream ID] [--reason R,…] [--after TIME] [--before TIME] [--event-id ID…] [--limit N] [--all]",
+		summary: "Show dead events with why they were parked",
+		help: `Lists one page of dead events (the API's default page is 50, --limit up
+to 500), or every matching one with --all, which follows next_cursor: each
+with its event_id, stream, reason, when it was parked and expires, and the
+destination's last error. The filters combine. With --output json the
+events themselves are shown; with --all the pages are joined into one
+{"data":[…]}.
+
+Examples:
+  logstream dlq peek --reason exhausted,gone
+  logstream dlq peek --event-id evt_01jd4k2m9q --output json | jq '.data[0].error'
+  logstream dlq peek --stream str_0190c0ffee... --after 2026-01-02T00:00:00Z --all --output json | jq '.data[].event'`,
+		setup: dlqPeek,
+	},
+	{
+		name: "dlq redrive", project: true,
+		flags:   "[--stream ID] [--reason R,…] [--after TIME] [--before TIME] [--event-id ID…] [--dry-run] [--rate N] [--idempotency-key KEY] [--no-wait]",
+		summary: "Send dead events back to their streams",
+		help: `Starts a job that sends the matching dead events back to their streams'
+delivery at a bounded rate (--rate events a second), then removes them
+from the dead letters. Events of a stream that is not active are skipped
+and stay: enable the stream first. --dry-run counts what would go.
+The command follows the job to its end, with its progress on stderr, and
+prints its final counts; it exits 1 if the job failed. --no-wait prints
+the job as it starts instead; interrupting the wait leaves the job going.
+The same --idempotency-key returns the job it started instead of another.
+
+Examples:
+  logstream dlq redrive --stream str_0190c0ffee... --dry-run
+  logstream dlq redrive --stream str_0190c0ffee... --reason exhausted,suspended
+  logstream dlq redrive --event-id evt_1 --event-id evt_2 --no-wait --output json | jq -r .id`,
+		setup: dlqJob(deadletter.KindRedrive),
+	},
+	{
+		name: "dlq purge", project: true,
+		flags:   "[--stream ID] [--reason R,…] [--after TIME] [--before TIME] [--event-id ID…] [--dry-run] [--idempotency-key KEY] [--no-wait] --yes",
+		summary: "Delete dead events for good",
+		help: `Starts a job that deletes the matching dead events for good. It asks for
+--yes, and refuses (exit 2) without it unless --dry-run, which only counts
+them. It follows the job as redrive does, and exits 1 if the job failed.
+
+Examples:
+  logstream dlq purge --reason rejected --before 2026-01-01T00:00:00Z --dry-run
+  logstream dlq purge --reason rejected --before 2026-01-01T00:00:00Z --yes`,
+		setup: dlqJob(deadletter.KindPurge),
+	},
+	{
+		name: "dlq jobs", args: []string{"JOB_ID"}, optional: 1, flags: "[--limit N]", project: true,
+		summary: "List the project's redrive and purge jobs, or show one",
+		help: `Lists the project's redrive and purge jobs, newest first, or with JOB_ID
+shows one: its filter, state and progress (matched, done, skipped by why).
+
+Examples:
+  logstream dlq jobs
+  logstream dlq jobs job_0190c0ffee... --output json | jq .progress`,
+		setup: dlqJobs,
 	},
 	{
 		name: "keys create", flags: "--name NAME --project ID [--project ID…] --access read|write",
@@ -219,6 +304,18 @@ Examples:
 		setup: adminQueues,
 	},
 	{
+		name: "admin dead-letters", summary: "Show the dead letters of every destination type and project",
+		help: `Shows how many dead events wait in the dead-letter store: by destination
+type (with how many messages sit in that type's SQS DLQ right now, not yet
+moved into the store), and by project (with how many expire within 24
+hours, how many expired unredriven, and their reasons).
+
+Examples:
+  logstream admin dead-letters
+  logstream admin dead-letters --output json | jq '.projects[] | select(.events > 0) | .project_id'`,
+		setup: adminDeadLetters,
+	},
+	{
 		name: "events send", args: []string{"FILE|-"}, optional: 1, flags: "[--gzip] [--file FILE|-]", project: true,
 		summary: "Send events to the project's active streams",
 		help: `Sends the events in FILE, given as the argument or with --file (stdin
@@ -245,17 +342,17 @@ func lookup(name string) *command {
 }
 
 const globalFlagsHelp = `Global flags (before or after the command):
-  --url URL        the API's base URL (env LOGSTREAM_URL; default http://127.0.0.1:8080, where 'make dev' serves)
-  --key KEY        the API key (env LOGSTREAM_KEY; prefer it: flags stay in shell history)
-  --project ID     the project, for streams and events (env LOGSTREAM_PROJECT)
-  --output FORMAT  table (the default) or json: the API's JSON as it came
-  --timeout D      the limit of each request (default 30s)
+  --url URL            the API's base URL (env LOGSTREAM_URL; default http://127.0.0.1:8080, where 'make dev' serves)
+  --key KEY            the API key (env LOGSTREAM_KEY; prefer it: flags stay in shell history)
+  --project ID         the project, for streams, dlq and events (env LOGSTREAM_PROJECT)
+  -o, --output FORMAT  table (the default) or json: the API's JSON as it came
+  --timeout D          the limit of each request (default 30s)
 `
 
 const exitHelp = "Exit codes: 0 done; 1 the API refused or could not be reached; 2 usage error (nothing was sent).\n"
 
 func (c *cli) overview(w io.Writer) {
-	fmt.Fprint(w, "logstream manages logstream's streams and API keys, and sends events.\n\n")
+	fmt.Fprint(w, "logstream manages logstream's streams, dead letters and API keys, and sends events.\n\n")
 	fmt.Fprint(w, "usage: logstream [global flags] <command> [flags] [arguments]\n")
 	for _, g := range groups {
 		fmt.Fprintf(w, "\n%s\n", g.title)

@@ -1,5 +1,6 @@
 // Command logstream is the command-line client of logstream's HTTP management
-// and ingestion API: a project's streams, the API keys, and sending events.
+// and ingestion API: a project's streams and dead letters, the API keys, and
+// sending events.
 //
 // Everything but the process boundary lives in run, so tests drive the whole
 // program with arguments, stdin and two buffers.
@@ -58,6 +59,10 @@ type cli struct {
 	transport http.RoundTripper
 	// secret is the API key in use, scrubbed from every error printed.
 	secret string
+	// sleep and terminal replace the wait between a job's polls and the
+	// check that stderr is a terminal (tests).
+	sleep    func(context.Context, time.Duration) error
+	terminal func(io.Writer) bool
 }
 
 // globals are the flags every command accepts, before or after its name.
@@ -75,6 +80,7 @@ func (g *globals) register(fs *flag.FlagSet, project bool) {
 		fs.Var(stringFlag{&g.project}, "project", "")
 	}
 	fs.Var(stringFlag{&g.output}, "output", "")
+	fs.Var(stringFlag{&g.output}, "o", "") // kubectl's and aws's spelling
 	fs.DurationVar(&g.timeout, "timeout", g.timeout, "")
 }
 

@@ -545,7 +545,7 @@ func TestHelp(t *testing.T) {
 			})
 		}
 	}
-	for _, args := range [][]string{{"help"}, {"-h"}, {"--help"}, {"help", "streams"}, {"streams", "-h"}, {"keys", "--help"}, {"help", "events"}} {
+	for _, args := range [][]string{{"help"}, {"-h"}, {"--help"}, {"help", "streams"}, {"streams", "-h"}, {"keys", "--help"}, {"help", "events"}, {"dlq", "-h"}, {"help", "dlq"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			c := &cli{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
@@ -768,5 +768,19 @@ func TestDefaultURL(t *testing.T) {
 				t.Errorf("requested %s, want %s", got, tc.want)
 			}
 		})
+	}
+}
+
+// A synopsis names the command's arguments, and nothing for a command
+// without any.
+func TestSynopsis(t *testing.T) {
+	for name, want := range map[string]string{
+		"keys list":   "logstream keys list",
+		"dlq jobs":    "logstream dlq jobs [--limit N] [JOB_ID]",
+		"streams get": "logstream streams get ID",
+	} {
+		if got := lookup(name).synopsis(); got != want {
+			t.Errorf("%s: synopsis %q, want %q", name, got, want)
+		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/logstream/logstream/shared/deadletter"
 	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/manage"
 )
@@ -340,7 +341,61 @@ func streamsDelete(fs *flag.FlagSet) action {
 	}
 }
 
-// streamsStatus serves enable and disable.
+// streamsEnable enables a stream, and says how many of its dead letters
+// wait: the API tells that in the answer's dead_letters, and starts their
+// redrive when asked to.
+func streamsEnable(fs *flag.FlagSet) action {
+	ifMatch := ifMatchFlag(fs, "enable")
+	redrive := fs.Bool("redrive-dead-letters", false, "also start the redrive of the stream's dead letters")
+	return func(ctx context.Context, s *session, args []string) error {
+		h, err := withIfMatch(nil, *ifMatch)
+		if err != nil {
+			return err
+		}
+		r := request{method: http.MethodPost, path: s.streamPath(args[0], "enable"), header: h}
+		if *redrive {
+			// Without the flag no body is sent, as before dead letters were
+			// a part of the route.
+			r.header.Set("Content-Type", "application/json")
+			r.body = []byte(`{"redrive_dead_letters":true}`)
+		}
+		resp, err := s.api.do(ctx, r)
+		if err != nil {
+			return err
+		}
+		if err := s.printStream(resp.body); err != nil || s.json {
+			return err
+		}
+		var v struct {
+			DeadLetters *deadletter.Waiting `json:"dead_letters"`
+		}
+		if err := json.Unmarshal(resp.body, &v); err != nil {
+			return fmt.Errorf("read the stream the API answered: %w", err)
+		}
+		w := v.DeadLetters
+		switch {
+		case w == nil:
+			// An API without a dead-letter store answers the stream alone.
+			if *redrive {
+				fmt.Fprintln(s.stderr, "note: the API said nothing of dead letters: no redrive was started")
+			}
+			return nil
+		case w.Redrive != nil:
+			_, err = fmt.Fprintf(s.stdout, "\ndead letters: %d events in %d letters wait\nredrive: job %s %s; 'logstream dlq jobs %s' follows it\n",
+				w.Events, w.Letters, cell(w.Redrive.ID), w.Redrive.State, cell(w.Redrive.ID))
+		case w.Events > 0:
+			_, err = fmt.Fprintf(s.stdout, "\ndead letters: %d events in %d letters wait\n", w.Events, w.Letters)
+			if err == nil && !*redrive {
+				fmt.Fprintf(s.stderr, "note: 'logstream dlq redrive --stream %s' sends them again\n", cell(args[0]))
+			}
+		default:
+			_, err = fmt.Fprintln(s.stdout, "\ndead letters: none wait")
+		}
+		return err
+	}
+}
+
+// streamsStatus serves disable.
 func streamsStatus(verb string) func(*flag.FlagSet) action {
 	return func(fs *flag.FlagSet) action {
 		ifMatch := ifMatchFlag(fs, verb)
@@ -379,6 +434,7 @@ func streamsHealth(*flag.FlagSet) action {
 			DeadLetters     map[string]struct {
 				Count int64 `json:"count"`
 			} `json:"dead_letters"`
+			DeadLettersExpired int64 `json:"dead_letters_expired"`
 		}
 		if err := json.Unmarshal(resp.body, &h); err != nil {
 			return fmt.Errorf("read the health the API answered: %w", err)
@@ -400,6 +456,7 @@ func streamsHealth(*flag.FlagSet) action {
 			"FAILED", strconv.FormatInt(h.FailedEvents, 10),
 			"RETRIED", strconv.FormatInt(h.RetriedAttempts, 10),
 			"DEAD LETTERS", strings.Join(dead, ", "),
+			"DEAD LETTERS EXPIRED", strconv.FormatInt(h.DeadLettersExpired, 10),
 			"LAST SUCCESS", whenPtr(h.LastSuccessAt),
 			"LAST ERROR AT", whenPtr(h.LastErrorAt),
 			"LAST ERROR", lastError)
