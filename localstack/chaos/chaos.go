@@ -48,6 +48,9 @@ type Scenario struct {
 	// Events are ingested in total, spread evenly over the projects, Batch
 	// per request (default 100) from Clients concurrent clients (default 4).
 	Events, Batch, Clients int
+	// Pace is each client's pause between requests (0: none), so that
+	// ingestion lasts long enough for AtHalf to fall mid-delivery.
+	Pace time.Duration
 	// Faults is the chaotic endpoints' mix.
 	Faults Faults
 	// Seed makes the receiver's faults repeatable.
@@ -100,6 +103,10 @@ type Tally struct {
 	// by reason.
 	DeadEvents   int
 	DeadByReason map[stream.DeadLetterReason]int
+	// RetriedRequest counts the duplicates (as Duplicates does) of pairs
+	// whose ingest request was sent more than once; AcrossHalf those of
+	// pairs delivered or parked both before and after AtHalf was called.
+	RetriedRequest, AcrossHalf int
 	// Unexpected counts deliveries or dead letters of events that were
 	// never accepted for that stream.
 	Unexpected int
@@ -141,6 +148,7 @@ type batch struct {
 	first, n   int
 	routedTo   []string // endpoint names
 	acceptedAt time.Time
+	attempts   int // requests sent until one was accepted
 }
 
 type run struct {
@@ -153,7 +161,8 @@ type run struct {
 
 	mu       sync.Mutex
 	accepted []batch
-	routing  []string // batches whose routing was not what the streams explain
+	routing  []string  // batches whose routing was not what the streams explain
+	halfAt   time.Time // when AtHalf was called
 }
 
 // Run sets the scenario up, ingests, waits for it to settle, fixes and
@@ -283,7 +292,12 @@ func (r *run) ingest(ctx context.Context) (int, error) {
 	}
 	work := make(chan batch)
 	var retries, done atomic.Int64
-	half := sync.OnceValue(func() error { return r.sc.AtHalf(ctx) })
+	half := sync.OnceValue(func() error {
+		r.mu.Lock()
+		r.halfAt = time.Now()
+		r.mu.Unlock()
+		return r.sc.AtHalf(ctx)
+	})
 	var halfErr error
 	var wg sync.WaitGroup
 	ctx, cancel := context.WithCancel(ctx)
@@ -298,9 +312,13 @@ func (r *run) ingest(ctx context.Context) (int, error) {
 							return
 						}
 					}
+					b.attempts = attempt + 1
 					if r.ingestOne(ctx, b) == nil {
 						break
 					}
+				}
+				if r.sc.Pace > 0 && !sleep(ctx, r.sc.Pace) {
+					return
 				}
 				if int(done.Add(1)) == len(todo)/2 && r.sc.AtHalf != nil {
 					if err := half(); err != nil {
@@ -424,13 +442,17 @@ func (r *run) tally(ctx context.Context) (Tally, error) {
 
 	r.mu.Lock()
 	accepted := map[pair]time.Time{}
+	retried := map[pair]bool{}
 	for _, b := range r.accepted {
 		for _, name := range b.routedTo {
 			for seq := b.first; seq < b.first+b.n; seq++ {
-				accepted[pair{name, r.eventID(b.project, seq)}] = b.acceptedAt
+				p := pair{name, r.eventID(b.project, seq)}
+				accepted[p] = b.acceptedAt
+				retried[p] = b.attempts > 1
 			}
 		}
 	}
+	halfAt := r.halfAt
 	r.mu.Unlock()
 
 	var examples []string
@@ -461,6 +483,27 @@ func (r *run) tally(ctx context.Context) (Tally, error) {
 			t.DeliveredAndDead++
 			note("delivered and dead: %s %s (accepted %s, delivered %s, parked %s as %s after %d receives: %s)",
 				p.stream, p.event, ts(at), ts(d.First), ts(dl[0].ParkedAt), dl[0].Reason, dl[0].ReceiveCount, dl[0].Error)
+		}
+		dups := max(d.Times-1, 0) + max(len(dl)-1, 0)
+		if isDelivered && len(dl) > 0 {
+			dups++
+		}
+		if retried[p] {
+			t.RetriedRequest += dups
+		}
+		if dups > 0 && !halfAt.IsZero() {
+			first, last := d.First, d.Last
+			for _, e := range dl {
+				if first.IsZero() || e.ParkedAt.Before(first) {
+					first = e.ParkedAt
+				}
+				if e.ParkedAt.After(last) {
+					last = e.ParkedAt
+				}
+			}
+			if first.Before(halfAt) && last.After(halfAt) {
+				t.AcrossHalf += dups
+			}
 		}
 		if len(dl) > 1 {
 			t.DeadTwice += len(dl) - 1

@@ -81,6 +81,7 @@ func run() error {
 	events := flag.Int("events", 100_000, "events to ingest, spread over the projects")
 	batch := flag.Int("batch", 500, "events per ingest request")
 	clients := flag.Int("clients", 4, "concurrent ingest clients")
+	pace := flag.Duration("pace", time.Second, "each client's pause between requests, so ingestion lasts and the crash falls mid-delivery")
 	projects := flag.Int("projects", 3, "projects")
 	streams := flag.Int("streams", 2, "chaotic http streams per project (the first project also has the 401 stream, the second the 410 one)")
 	seed := flag.Uint64("seed", 12, "the receiver's fault sequence")
@@ -157,7 +158,7 @@ func run() error {
 		start := time.Now()
 		res, err := chaos.Run(ctx, chaos.Scenario{
 			Base: "http://" + addr, AdminKey: adminKey, Prefix: fmt.Sprintf("c%d", i),
-			Projects: *projects, Streams: *streams, Events: *events, Batch: *batch, Clients: *clients,
+			Projects: *projects, Streams: *streams, Events: *events, Batch: *batch, Clients: *clients, Pace: *pace,
 			Faults: chaos.IssueFaults(*hang), Seed: *seed, RedriveRate: *rate, Settle: *settle,
 			AtHalf: crash, Logf: logf,
 		})
@@ -170,6 +171,8 @@ func run() error {
 			res.IngestRetries, time.Since(start).Seconds())
 		fmt.Fprintf(os.Stderr, "  %s: receiver answers %v; dead letters by reason %v; settled in %.0fs, redriven in %.0fs; functions' log %s\n",
 			sc, res.Answers, s.DeadByReason, res.SettleTime.Seconds(), res.RedriveTime.Seconds(), logPath)
+		fmt.Fprintf(os.Stderr, "  %s: duplicates settled %d, redriven %d; of them in a retried ingest request %d and %d, delivered or parked both before and after the crash %d and %d\n",
+			sc, s.Duplicates(), r.Duplicates(), s.RetriedRequest, r.RetriedRequest, s.AcrossHalf, r.AcrossHalf)
 		for _, e := range append(s.Examples, r.Examples...) {
 			fmt.Fprintf(os.Stderr, "    %s\n", e)
 		}
