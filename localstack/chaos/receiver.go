@@ -28,8 +28,11 @@ const (
 	// receiver's Token: a stream configured with a wrong credential, until
 	// it is given the right one.
 	Unauthorized Mode = "unauthorized"
-	// GoneOnce answers 410 to its first request and 200 after: the
-	// destination that "no longer exists" once, which suspends its stream.
+	// GoneOnce answers 410 to its first request that carries the run's
+	// events, and 200 to every other: the destination that "no longer
+	// exists" once, which suspends its stream. (A request of logstream's
+	// own events alone, such as stream.created, is answered 200, so the
+	// 410 parks some of the run's events as gone.)
 	GoneOnce Mode = "gone-once"
 )
 
@@ -163,7 +166,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	answer := r.answer(name, Mode(mode), req.Header.Get("Authorization"))
+	answer := r.answer(name, Mode(mode), req.Header.Get("Authorization"), len(ids) > 0)
 	switch answer {
 	case "200":
 		now := time.Now()
@@ -209,7 +212,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 }
 
 // answer decides how to answer one request, and counts it.
-func (r *Receiver) answer(name string, m Mode, authorization string) string {
+func (r *Receiver) answer(name string, m Mode, authorization string, ours bool) string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	a := "200"
@@ -234,7 +237,7 @@ func (r *Receiver) answer(name string, m Mode, authorization string) string {
 			a = "401"
 		}
 	case GoneOnce:
-		if !r.wentOff[name] {
+		if ours && !r.wentOff[name] {
 			r.wentOff[name] = true
 			a = "410"
 		}

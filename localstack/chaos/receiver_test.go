@@ -50,11 +50,16 @@ func TestReceiverModes(t *testing.T) {
 		{"unauthorized, wrong key", r.URL("u", Unauthorized), "Bearer nope", []int{401, 401}},
 		{"unauthorized, right key", r.URL("u", Unauthorized), "Bearer tok", []int{200}},
 		{"gone once", r.URL("g", GoneOnce), "", []int{410, 200}},
+		{"gone once, logstream's own events alone", r.URL("g2", GoneOnce), "", []int{200, 410, 200}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			for i, want := range tc.want {
-				code, _, err := post(t, c, tc.url, tc.auth, fmt.Sprintf("run-%s-%d", tc.name, i))
+				var ids []string
+				if !strings.Contains(tc.name, "own events") || i > 0 {
+					ids = append(ids, fmt.Sprintf("run-%s-%d", tc.name, i))
+				}
+				code, _, err := post(t, c, tc.url, tc.auth, ids...)
 				if err != nil || code != want {
 					t.Fatalf("request %d: %d %v, want %d", i, code, err, want)
 				}
@@ -62,7 +67,7 @@ func TestReceiverModes(t *testing.T) {
 		})
 	}
 	got := r.Delivered()
-	if len(got["h"]) != 2 || len(got["c"]) != 1 || len(got["u"]) != 1 || len(got["g"]) != 1 {
+	if len(got["h"]) != 2 || len(got["c"]) != 1 || len(got["u"]) != 1 || len(got["g"]) != 1 || len(got["g2"]) != 1 {
 		t.Fatalf("delivered: %v", got)
 	}
 	if _, ok := got["g"]["run-gone once-0"]; ok {

@@ -37,7 +37,10 @@ func TestDeadLetterFault(t *testing.T) {
 		deliveryTimeout = time.Second
 		hangFor         = 3 * time.Second // > deliveryTimeout: every hang times out
 		maxReceives     = 3
-		events          = 3000 // over two projects
+		// Over two projects, 20 per request from 4 clients each pausing
+		// 20 ms: each delivery request carries a few messages, so there
+		// are hundreds of them for the faults to fall on.
+		events, batch = 6000, 20
 	)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -64,7 +67,7 @@ func TestDeadLetterFault(t *testing.T) {
 
 	res, err := chaos.Run(ctx, chaos.Scenario{
 		Base: st.URL(), AdminKey: adminKey, Prefix: "dlfault",
-		Projects: 2, Streams: 2, Events: events, Batch: 100, Clients: 4,
+		Projects: 2, Streams: 2, Events: events, Batch: batch, Clients: 4, Pace: 20 * time.Millisecond,
 		Faults: chaos.IssueFaults(hangFor), Seed: 12,
 		RedriveRate: 5000, Settle: 100 * time.Second,
 		Logf: t.Logf,
