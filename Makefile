@@ -23,7 +23,7 @@ TEST_STANDINS := STANDINS_RUN_DIR=$(CURDIR)/localstack/.run/test DYNAMODB_PORT=4
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 RIE_BIN     := $(CURDIR)/.cache/rie/$(RIE_VERSION)/aws-lambda-rie
 
-.PHONY: help deps build dev dev-check dev-reset test lint test-go test-infra loki rie bench dlq-bench load fairness fuzz synth deploy deploy-localstack clean
+.PHONY: help deps build dev dev-check dev-reset test lint test-go test-infra loki rie bench dlq-bench load fairness chaos fuzz synth deploy deploy-localstack clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -92,6 +92,9 @@ load: localstack/node_modules ## bounded load run through the local stack (LOAD_
 
 fairness: localstack/node_modules ## issue 11's scenario: a quiet project's lag alone and beside hanging ones, and the delivery function-seconds they cost (~6 min; FAIRNESS_ARGS="-hanging 0,6,50")
 	AWS_LAMBDA_LOG_LEVEL=WARN $(TEST_STANDINS) localstack/with-standins.sh $(GO) run ./localstack/cmd/fairness $(FAIRNESS_ARGS)
+
+chaos: localstack/node_modules ## issue 12's fault run: 100k events under a chaos receiver, fixed and redriven; duplicates per 100k without and with a kill -9 (CHAOS_ARGS="-crash none,kill -events 100000")
+	AWS_LAMBDA_LOG_LEVEL=WARN $(TEST_STANDINS) localstack/with-standins.sh $(GO) run ./localstack/cmd/chaos $(CHAOS_ARGS)
 
 fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 	@for t in $$(grep -rl --include='*_test.go' '^func Fuzz' shared); do \
