@@ -51,6 +51,9 @@ func TestDeadLetterFault(t *testing.T) {
 	// is not about.
 	spec := fastSpec(t)
 	spec.SetMaxReceiveCount(maxReceives)
+	// The dead-letter function drains the DLQs every second, not every
+	// minute as EventBridge's rate rules do in AWS.
+	spec.SetSchedule(topology.FunctionDeadLetters, time.Second)
 	for i := range spec.Queues {
 		spec.Queues[i].VisibilityTimeout = 5 * time.Second
 	}

@@ -284,6 +284,10 @@ func serveStack() error {
 	}
 	spec := topology.New(set.Prefix)
 	spec.SetMaxReceiveCount(set.MaxReceives)
+	// The dead-letter function drains the DLQs every few seconds, not
+	// every minute as EventBridge's rate rules do in AWS: settling waits
+	// on it, and it changes nothing about duplicates.
+	spec.SetSchedule(topology.FunctionDeadLetters, 2*time.Second)
 	for i := range spec.Queues {
 		spec.Queues[i].VisibilityTimeout = set.Visibility
 	}
