@@ -6,6 +6,7 @@ package apifn
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -14,7 +15,9 @@ import (
 	"github.com/logstream/logstream/shared/app/adminkey"
 	"github.com/logstream/logstream/shared/app/ingestfn"
 	"github.com/logstream/logstream/shared/app/sealing"
+	"github.com/logstream/logstream/shared/deadletter"
 	"github.com/logstream/logstream/shared/destination"
+	"github.com/logstream/logstream/shared/dlstore"
 	"github.com/logstream/logstream/shared/ingest"
 	"github.com/logstream/logstream/shared/invoke"
 	"github.com/logstream/logstream/shared/logevent"
@@ -43,6 +46,11 @@ type Config struct {
 	// DeliverFunctions name each destination type's delivery function, which
 	// sends the test route's event.
 	DeliverFunctions map[string]string
+	// DeadLettersFunction is the dead-letter function, invoked
+	// asynchronously to start a redrive or purge job; Retention is how long
+	// a dead letter is kept (its summaries' expiry times).
+	DeadLettersFunction string
+	Retention           time.Duration
 	// LambdaEndpoint is AWS_ENDPOINT_URL_LAMBDA (app.Endpoint), nil in AWS.
 	LambdaEndpoint *string
 }
@@ -53,7 +61,9 @@ func LoadConfig(getenv app.Getenv) (Config, error) {
 	c := Config{Table: v.String(topology.EnvTable), AdminKey: adminkey.Read(v),
 		MaxStreams: v.Positive(topology.EnvMaxStreams, topology.DefaultMaxStreams), Sealing: sealing.Read(v),
 		AllowPrivateEndpoints: v.Bool(topology.EnvAllowPrivateEndpoints), QueueURLs: ingestfn.QueueURLs(v),
-		DeliverFunctions: map[string]string{}, DLQURLs: map[string]string{}, LambdaEndpoint: app.Endpoint(getenv, "LAMBDA")}
+		DeliverFunctions: map[string]string{}, DLQURLs: map[string]string{}, LambdaEndpoint: app.Endpoint(getenv, "LAMBDA"),
+		DeadLettersFunction: v.String(topology.EnvDeadLettersFunction),
+		Retention:           v.Duration(topology.EnvDeadLetterRetention, topology.DefaultDeadLetterRetention)}
 	for _, d := range destination.Types() {
 		if u := v.String(topology.DLQURLEnv(d)); u != "" {
 			c.DLQURLs[d] = u
@@ -119,22 +129,26 @@ func New(ctx context.Context, getenv app.Getenv) (app.HTTPHandler, error) {
 	for _, d := range destination.Types() {
 		queues[d] = manage.Queues{URL: c.QueueURLs[d], DLQURL: c.DLQURLs[d]}
 	}
+	lambdaClient := lambda.NewFromConfig(awsCfg, func(o *lambda.Options) {
+		if c.LambdaEndpoint != nil {
+			o.BaseEndpoint = c.LambdaEndpoint
+		}
+	})
+	dl := &dlstore.DeadLetters{Client: db, Table: c.Table, TTLAttribute: topology.TableTTLAttribute}
+	deadLetters := &deadletter.Service{Letters: dl, Jobs: dl, Counters: dl, Retention: c.Retention, Log: log}
+	if c.DeadLettersFunction != "" {
+		deadLetters.Starter = &invoke.Starter{Client: lambdaClient, Function: c.DeadLettersFunction}
+	}
 	a := &manage.API{
+		DeadLetters:  deadLetters,
 		Auth:         auth,
 		Keys:         keys,
 		MaxStreams:   c.MaxStreams,
 		Streams:      streams,
 		HealthReader: streams,
-		Tester: &invoke.Tester{
-			Client: lambda.NewFromConfig(awsCfg, func(o *lambda.Options) {
-				if c.LambdaEndpoint != nil {
-					o.BaseEndpoint = c.LambdaEndpoint
-				}
-			}),
-			Functions: c.DeliverFunctions,
-		},
-		Depths: &queue.Depths{Client: sqsClient},
-		Queues: queues,
+		Tester:       &invoke.Tester{Client: lambdaClient, Functions: c.DeliverFunctions},
+		Depths:       &queue.Depths{Client: sqsClient},
+		Queues:       queues,
 		// Lifecycle events go through ingestion's own path; no stream cache,
 		// so a change is seen by the very next event.
 		Events: &ingest.Service{

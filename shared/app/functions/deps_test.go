@@ -125,9 +125,10 @@ func allowed() map[string]links {
 		topology.FunctionAPI: sdk.with(ingestion).with(links{
 			internal: []string{"shared/app/apifn", "shared/manage", "shared/app/sealing", "shared/secret",
 				"shared/invoke", "shared/testevent",
-				// invoke starts dead-letter jobs (deadletter's JobRef payload).
-				"shared/deadletter"},
-			external: slices.Concat(kms, []string{"github.com/aws/aws-sdk-go-v2/service/lambda/"}),
+				// The dead-letter routes read the store (dlstore, gzip events)
+				// and invoke starts their jobs.
+				"shared/deadletter", "shared/dlstore"},
+			external: slices.Concat(kms, gzip, []string{"github.com/aws/aws-sdk-go-v2/service/lambda/"}),
 		}),
 		// The bridge archives Loki pushes in S3: no table, no queue, no sender.
 		topology.FunctionLokiBridge: sdk.with(links{
