@@ -68,6 +68,9 @@ var rawMessage = reflect.TypeFor[json.RawMessage]()
 
 // walk reads one value from dec and checks it against t, the Go type it
 // will be decoded into; path names the value.
+// unmarshaler is json.Unmarshaler's type.
+var unmarshaler = reflect.TypeFor[json.Unmarshaler]()
+
 func walk(dec *json.Decoder, t reflect.Type, path string) *fault {
 	tok, err := dec.Token()
 	if err != nil {
@@ -79,7 +82,9 @@ func walk(dec *json.Decoder, t reflect.Type, path string) *fault {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if t == rawMessage || t.Kind() == reflect.Interface {
+	if t == rawMessage || t.Kind() == reflect.Interface || reflect.PointerTo(t).Implements(unmarshaler) {
+		// A type that decodes itself (time.Time from a string) is checked
+		// by its own UnmarshalJSON when the value is decoded.
 		return skip(dec, tok)
 	}
 	wrong := func() *fault { return &fault{path: path, msg: "must be " + kind(t)} }

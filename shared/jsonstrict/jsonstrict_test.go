@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+	"time"
 )
 
 type rule struct {
@@ -119,4 +120,18 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("%q: decoded %+v, encoding/json %+v", body, got, want)
 		}
 	})
+}
+
+// A type that decodes itself from a string (time.Time) is taken as a string,
+// and its own decoder judges it.
+func TestDecodeSelfDecodingTypes(t *testing.T) {
+	var v struct {
+		At *time.Time `json:"at"`
+	}
+	if path, err := Decode([]byte(`{"at":"2026-11-23T00:00:00Z"}`), &v); err != nil || v.At == nil || v.At.Day() != 23 {
+		t.Fatalf("a time: %v at %q, %v", err, path, v.At)
+	}
+	if _, err := Decode([]byte(`{"at":"yesterday"}`), &v); err == nil {
+		t.Fatal("a bad time was taken")
+	}
 }
