@@ -85,7 +85,7 @@ bench: ## benchmarks of the hot paths (see docs/performance.md)
 	$(GO) test -run '^$$' -bench . -benchmem ./shared/...
 
 dlq-bench: localstack/node_modules ## dead-letter figures on the stand-ins: summary latency by size, redrive events/s (docs/performance.md)
-	$(TEST_STANDINS) localstack/with-standins.sh $(GO) test -run '^$$' -bench DeadLetter -benchtime 3x ./shared/deadletter/
+	$(TEST_STANDINS) localstack/with-standins.sh $(GO) test -run '^$$' -bench DeadLetter -benchtime 10x ./shared/deadletter/
 
 load: localstack/node_modules ## bounded load run through the local stack (LOAD_ARGS="-events 50000 -batch 500 -clients 4")
 	AWS_LAMBDA_LOG_LEVEL=WARN $(TEST_STANDINS) localstack/with-standins.sh $(GO) run ./localstack/cmd/load $(LOAD_ARGS)

@@ -66,6 +66,24 @@ func BenchmarkDeadLetterSummary(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/summary")
 		})
 	}
+	// A project's summary costs what its own dead letters do, not the
+	// store's: 1,000 events beside another project's 100,000.
+	b.Run("events=1000,beside=100000", func(b *testing.B) {
+		cfg, tableName := table.New(b)
+		st := &dlstore.DeadLetters{Client: dynamodb.NewFromConfig(cfg), Table: tableName}
+		at := time.Now().Add(-time.Hour)
+		fillStore(b, st, "proj-big", fmt.Sprintf("str_%032x", 3), 1000, at, 0)
+		fillStore(b, st, "proj-small", fmt.Sprintf("str_%032x", 4), 10, at, 0)
+		svc := &deadletter.Service{Letters: st, Jobs: st, Counters: st}
+		b.ResetTimer()
+		for b.Loop() {
+			sum, err := svc.Summary(context.Background(), "proj-small", "")
+			if err != nil || sum.Events != 10*benchEventsPerLetter {
+				b.Fatal(err, sum.Events)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/summary")
+	})
 }
 
 func BenchmarkDeadLetterRedrive(b *testing.B) {
