@@ -181,7 +181,10 @@ func fastSpec(t *testing.T) topology.Spec {
 
 // readsDLQs stops the dead-letter function's schedule, for a test that reads
 // the DLQs itself: the drain would move what it reads into the dead-letter
-// store while it reads.
+// store while it reads. Those tests check delivery's side of parking — which
+// events reach the DLQ, with which reason attributes — which is the contract
+// the drain reads; the store's side (drain, summaries, peek, jobs) is
+// TestDeadLetterFault's and TestDeadLetterStoreEndToEnd's, through the API.
 func readsDLQs(spec topology.Spec) topology.Spec {
 	spec.SetSchedule(topology.FunctionDeadLetters, 0)
 	return spec
