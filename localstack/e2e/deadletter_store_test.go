@@ -288,7 +288,7 @@ func TestDeadLetterStoreEndToEnd(t *testing.T) {
 		t.FailNow()
 	}
 
-	// jobs starts a redrive or purge as p and waits for it to end.
+	// job starts a redrive or purge as p and waits for it to succeed.
 	job := func(p *proj, kind deadletter.Kind, req deadletter.JobRequest) deadletter.Job {
 		t.Helper()
 		var j deadletter.Job
