@@ -154,8 +154,8 @@ type batch struct {
 type run struct {
 	sc      Scenario
 	recv    *Receiver
-	admin   client
-	keys    map[string]client // project → its own key
+	admin   Client
+	keys    map[string]Client // project → its own key
 	streams []*endpoint
 	token   string
 
@@ -182,7 +182,7 @@ func Run(ctx context.Context, sc Scenario) (Result, error) {
 		sc.Logf = func(string, ...any) {}
 	}
 	hc := &http.Client{Timeout: 30 * time.Second}
-	r := &run{sc: sc, admin: client{base: sc.Base, key: sc.AdminKey, http: hc}, keys: map[string]client{},
+	r := &run{sc: sc, admin: NewClient(sc.Base, sc.AdminKey, hc), keys: map[string]Client{},
 		token: "chaos-receiver-token-" + sc.Prefix}
 	recv, err := NewReceiver(sc.Faults, r.token, sc.Prefix+"-", sc.Seed)
 	if err != nil {
@@ -233,12 +233,12 @@ func (r *run) setup(ctx context.Context, hc *http.Client) error {
 	for p := range r.sc.Projects {
 		project := fmt.Sprintf("%s-%c", r.sc.Prefix, 'a'+p)
 		var key struct{ Secret string }
-		err := r.admin.json(ctx, http.MethodPost, "/v1/keys",
+		err := r.admin.JSON(ctx, http.MethodPost, "/v1/keys",
 			map[string]any{"name": "chaos " + project, "projects": []string{project}, "access": "write"}, &key)
 		if err != nil {
 			return fmt.Errorf("chaos: key for %s: %w", project, err)
 		}
-		r.keys[project] = client{base: r.sc.Base, key: key.Secret, http: hc}
+		r.keys[project] = NewClient(r.sc.Base, key.Secret, hc)
 		var eps []*endpoint
 		for s := range r.sc.Streams {
 			eps = append(eps, &endpoint{name: fmt.Sprintf("%s-%d", project, s+1), project: project, mode: Chaotic})
@@ -257,7 +257,7 @@ func (r *run) setup(ctx context.Context, hc *http.Client) error {
 				cfg["authorization"] = "Bearer wrong-" + r.token
 			}
 			var s struct{ ID string }
-			err := r.keys[project].json(ctx, http.MethodPost, "/v1/projects/"+project+"/streams",
+			err := r.keys[project].JSON(ctx, http.MethodPost, "/v1/projects/"+project+"/streams",
 				map[string]any{"name": ep.name, "destination_type": "http", "destination_config": cfg}, &s)
 			if err != nil {
 				return fmt.Errorf("chaos: create stream %s: %w", ep.name, err)
@@ -352,7 +352,7 @@ func (r *run) ingestOne(ctx context.Context, b batch) error {
 			r.eventID(b.project, seq), seq, seq%97, seq%250)
 	}
 	var res struct{ Accepted, Streams int }
-	_, err := r.keys[b.project].call(ctx, http.MethodPost, "/v1/projects/"+b.project+"/events", "application/x-ndjson", []byte(body.String()), &res)
+	_, err := r.keys[b.project].Call(ctx, http.MethodPost, "/v1/projects/"+b.project+"/events", "application/x-ndjson", []byte(body.String()), &res)
 	if err != nil {
 		return err
 	}
@@ -385,7 +385,7 @@ func (r *run) settle(ctx context.Context, done func(Tally) bool) Tally {
 	deadline := time.Now().Add(r.sc.Settle)
 	var last Tally
 	for {
-		empty, why, err := r.admin.queuesEmpty(ctx)
+		empty, why, err := r.admin.QueuesEmpty(ctx)
 		switch {
 		case err != nil:
 			last.Waiting = err.Error()
@@ -420,7 +420,7 @@ func (r *run) tally(ctx context.Context) (Tally, error) {
 	}
 	dead := map[pair][]deadletter.PeekedEvent{}
 	for project, c := range r.keys {
-		err := c.deadEvents(ctx, project, func(e deadletter.PeekedEvent) {
+		err := c.DeadEvents(ctx, project, nil, func(e deadletter.PeekedEvent) {
 			id := deadletter.EventID(e.Event)
 			if !strings.HasPrefix(id, r.sc.Prefix+"-") {
 				return // logstream's own events
@@ -544,20 +544,20 @@ func (r *run) fix(ctx context.Context, res *Result) error {
 		path := "/v1/projects/" + ep.project + "/streams/" + ep.id
 		switch ep.mode {
 		case Unauthorized:
-			if err := c.json(ctx, http.MethodPatch, path, map[string]any{"destination_config": map[string]any{"authorization": "Bearer " + r.token}}, nil); err != nil {
+			if err := c.JSON(ctx, http.MethodPatch, path, map[string]any{"destination_config": map[string]any{"authorization": "Bearer " + r.token}}, nil); err != nil {
 				return fmt.Errorf("chaos: fix the 401 stream: %w", err)
 			}
 		case GoneOnce:
 			var s stream.Stream
-			if err := c.json(ctx, http.MethodGet, path, nil, &s); err != nil {
+			if err := c.JSON(ctx, http.MethodGet, path, nil, &s); err != nil {
 				return err
 			}
 			res.GoneStatus = string(s.Status)
-			if err := c.json(ctx, http.MethodPatch, path, map[string]any{"destination_config": map[string]any{"endpoint": r.recv.URL(ep.name, Healthy)}}, nil); err != nil {
+			if err := c.JSON(ctx, http.MethodPatch, path, map[string]any{"destination_config": map[string]any{"endpoint": r.recv.URL(ep.name, Healthy)}}, nil); err != nil {
 				return fmt.Errorf("chaos: move the 410 stream: %w", err)
 			}
 			var en manage.EnableResponse
-			if err := c.json(ctx, http.MethodPost, path+"/enable", map[string]any{"redrive_dead_letters": true}, &en); err != nil {
+			if err := c.JSON(ctx, http.MethodPost, path+"/enable", map[string]any{"redrive_dead_letters": true}, &en); err != nil {
 				return fmt.Errorf("chaos: enable the 410 stream: %w", err)
 			}
 			res.Waiting = en.DeadLetters
@@ -573,13 +573,13 @@ func (r *run) fix(ctx context.Context, res *Result) error {
 		}
 		var j deadletter.Job
 		req := deadletter.JobRequest{Filter: deadletter.Filter{StreamID: ep.id}, Rate: r.sc.RedriveRate}
-		if err := r.keys[ep.project].json(ctx, http.MethodPost, "/v1/projects/"+ep.project+"/dead-letters/redrive", req, &j); err != nil {
+		if err := r.keys[ep.project].JSON(ctx, http.MethodPost, "/v1/projects/"+ep.project+"/dead-letters/redrive", req, &j); err != nil {
 			return fmt.Errorf("chaos: redrive %s: %w", ep.name, err)
 		}
 		jobs = append(jobs, j)
 	}
 	for _, j := range jobs {
-		done, err := r.keys[j.ProjectID].waitJob(ctx, j.ProjectID, j.ID, 500*time.Millisecond)
+		done, err := r.keys[j.ProjectID].WaitJob(ctx, j.ProjectID, j.ID, 500*time.Millisecond)
 		res.Jobs = append(res.Jobs, done)
 		if err != nil {
 			return fmt.Errorf("chaos: redrive job: %w", err)
@@ -598,7 +598,7 @@ func (r *run) fix(ctx context.Context, res *Result) error {
 // summary.
 func (r *run) hasDead(ep *endpoint) bool {
 	var sum deadletter.Summary
-	if err := r.keys[ep.project].json(context.Background(), http.MethodGet, "/v1/projects/"+ep.project+"/dead-letters?stream_id="+ep.id, nil, &sum); err != nil {
+	if err := r.keys[ep.project].JSON(context.Background(), http.MethodGet, "/v1/projects/"+ep.project+"/dead-letters?stream_id="+ep.id, nil, &sum); err != nil {
 		return true // let the redrive say what is wrong
 	}
 	return sum.Events > 0

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,15 +15,26 @@ import (
 	"github.com/logstream/logstream/shared/manage"
 )
 
-// client calls the stack's HTTP API with one key.
-type client struct {
+// Client calls the stack's HTTP API with one key: the admin key, or a
+// project's. The e2e tests use it too.
+type Client struct {
 	base, key string
 	http      *http.Client
 }
 
-// call sends body (JSON, or NDJSON for ingestion) and decodes a 2xx answer
-// into out when out is set. A non-2xx answer is an *apiError.
-func (c client) call(ctx context.Context, method, path, contentType string, body []byte, out any) (int, error) {
+// NewClient calls the API at base (the gateway's URL) with key; a nil hc
+// is http.DefaultClient.
+func NewClient(base, key string, hc *http.Client) Client {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	return Client{base: base, key: key, http: hc}
+}
+
+// Call sends body (JSON, or NDJSON for ingestion) and decodes a 2xx answer
+// into out when out is set. A non-2xx answer is an error that names the
+// status (Status reads it back).
+func (c Client) Call(ctx context.Context, method, path, contentType string, body []byte, out any) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
 	if err != nil {
 		return 0, err
@@ -57,11 +69,21 @@ type apiError struct {
 	body         string
 }
 
+// Status is the HTTP status of a non-2xx answer err reports, 0 if none.
+func Status(err error) int {
+	var e *apiError
+	if errors.As(err, &e) {
+		return e.status
+	}
+	return 0
+}
+
 func (e *apiError) Error() string {
 	return fmt.Sprintf("%s %s: %d %s", e.method, e.path, e.status, e.body)
 }
 
-func (c client) json(ctx context.Context, method, path string, in, out any) error {
+// JSON sends in as JSON (none when nil) and decodes a 2xx answer into out.
+func (c Client) JSON(ctx context.Context, method, path string, in, out any) error {
 	var body []byte
 	if in != nil {
 		var err error
@@ -69,15 +91,15 @@ func (c client) json(ctx context.Context, method, path string, in, out any) erro
 			return err
 		}
 	}
-	_, err := c.call(ctx, method, path, "application/json", body, out)
+	_, err := c.Call(ctx, method, path, "application/json", body, out)
 	return err
 }
 
 // queuesEmpty reports whether every delivery queue and DLQ holds nothing:
 // no message visible, in flight or delayed (admin key).
-func (c client) queuesEmpty(ctx context.Context) (bool, string, error) {
+func (c Client) QueuesEmpty(ctx context.Context) (bool, string, error) {
 	var q manage.QueuesResponse
-	if err := c.json(ctx, http.MethodGet, "/v1/admin/queues", nil, &q); err != nil {
+	if err := c.JSON(ctx, http.MethodGet, "/v1/admin/queues", nil, &q); err != nil {
 		return false, "", err
 	}
 	for _, t := range q.Queues {
@@ -94,16 +116,21 @@ func (c client) queuesEmpty(ctx context.Context) (bool, string, error) {
 	return true, "", nil
 }
 
-// deadEvents pages through every dead event of the project.
-func (c client) deadEvents(ctx context.Context, project string, each func(deadletter.PeekedEvent)) error {
+// DeadEvents pages through every dead event of the project that the
+// query's filter matches (stream_id, reason, parked_after, parked_before,
+// event_ids; nil: all), limit per page (none set: the most a page takes).
+func (c Client) DeadEvents(ctx context.Context, project string, query url.Values, each func(deadletter.PeekedEvent)) error {
 	cursor := ""
 	for {
 		q := url.Values{"limit": {fmt.Sprint(deadletter.MaxPeekLimit)}}
+		for k, v := range query {
+			q[k] = v
+		}
 		if cursor != "" {
 			q.Set("cursor", cursor)
 		}
 		var page deadletter.Page
-		if err := c.json(ctx, http.MethodGet, "/v1/projects/"+project+"/dead-letters/events?"+q.Encode(), nil, &page); err != nil {
+		if err := c.JSON(ctx, http.MethodGet, "/v1/projects/"+project+"/dead-letters/events?"+q.Encode(), nil, &page); err != nil {
 			return err
 		}
 		for _, e := range page.Data {
@@ -116,11 +143,11 @@ func (c client) deadEvents(ctx context.Context, project string, each func(deadle
 	}
 }
 
-// waitJob polls a job until it is final.
-func (c client) waitJob(ctx context.Context, project, id string, every time.Duration) (deadletter.Job, error) {
+// WaitJob polls a job until it is final.
+func (c Client) WaitJob(ctx context.Context, project, id string, every time.Duration) (deadletter.Job, error) {
 	for {
 		var j deadletter.Job
-		if err := c.json(ctx, http.MethodGet, "/v1/projects/"+project+"/dead-letters/jobs/"+id, nil, &j); err != nil {
+		if err := c.JSON(ctx, http.MethodGet, "/v1/projects/"+project+"/dead-letters/jobs/"+id, nil, &j); err != nil {
 			return j, err
 		}
 		if j.State.Final() {

@@ -22,6 +22,10 @@ import (
 // sets no other: two weeks to notice, fix the destination and redrive.
 const DefaultRetention = 14 * 24 * time.Hour
 
+// DefaultLease is how long a worker holds a job between checkpoints when
+// the deployment sets no other (topology.DefaultDeadLetterLease).
+const DefaultLease = time.Minute
+
 // Service is the dead-letter store's operations, for the API and for the
 // dead-letter function.
 type Service struct {
@@ -39,7 +43,7 @@ type Service struct {
 	// Retention is how long a letter is kept (0: DefaultRetention).
 	Retention time.Duration
 	// Lease is how long a worker holds a job between checkpoints
-	// (0: one minute).
+	// (0: DefaultLease).
 	Lease time.Duration
 	Now   func() time.Time
 	// Sleep waits for d or until ctx ends (nil: a timer), pacing redrives.
@@ -55,7 +59,7 @@ func (s *Service) now() time.Time {
 }
 
 func (s *Service) retention() time.Duration { return cmp.Or(s.Retention, DefaultRetention) }
-func (s *Service) lease() time.Duration     { return cmp.Or(s.Lease, time.Minute) }
+func (s *Service) lease() time.Duration     { return cmp.Or(s.Lease, DefaultLease) }
 func (s *Service) log() *slog.Logger        { return cmp.Or(s.Log, slog.Default()) }
 
 func (s *Service) sleep(ctx context.Context, d time.Duration) {

@@ -78,6 +78,10 @@ const (
 	// EnvDeadLetterRetention is how long a dead letter is kept in the
 	// store before the sweep expires it (and counts it).
 	EnvDeadLetterRetention = "LOGSTREAM_DEAD_LETTER_RETENTION"
+	// EnvDeadLetterLease is how long a dead-letter job's worker holds the
+	// job between checkpoints: a worker that dies holding it leaves the
+	// job to the first tick after the lease runs out.
+	EnvDeadLetterLease = "LOGSTREAM_DEAD_LETTER_LEASE"
 	// EnvDeadLettersFunction names the dead-letter function, which the API
 	// invokes asynchronously to start a redrive or purge job at once.
 	EnvDeadLettersFunction = "LOGSTREAM_DEADLETTERS_FUNCTION"
@@ -98,6 +102,12 @@ const (
 	// their messages (Queue.DLQRetention). deadletter.DefaultRetention is
 	// the same (a test holds them equal).
 	DefaultDeadLetterRetention = 14 * 24 * time.Hour
+	// DefaultDeadLetterLease is a job's lease: a worker checkpoints after
+	// every letter it touches, far more often than this, so only a dead
+	// worker lets it run out; then the job waits at most this long (plus a
+	// tick) to resume. deadletter.DefaultLease is the same (a test holds
+	// them equal).
+	DefaultDeadLetterLease = time.Minute
 	// DefaultDeadLetterTick is how often the dead-letter function runs its
 	// tick: a parked event reaches the store, where its project sees it,
 	// within about a minute, and EventBridge rate rules count in minutes.
@@ -462,6 +472,7 @@ func deadLettersFunction(prefix string) Function {
 	env := []Env{
 		{Name: EnvTable, Ref: RefTableName},
 		{Name: EnvDeadLetterRetention, Value: DefaultDeadLetterRetention.String()},
+		{Name: EnvDeadLetterLease, Value: DefaultDeadLetterLease.String()},
 	}
 	// Every DLQ, to drain it; every delivery queue, to redrive into it.
 	for _, d := range destination.Types() {

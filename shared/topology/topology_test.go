@@ -193,6 +193,7 @@ func TestDeadLettersFunction(t *testing.T) {
 	want := map[string]Env{
 		EnvTable:               {Name: EnvTable, Ref: RefTableName},
 		EnvDeadLetterRetention: {Name: EnvDeadLetterRetention, Value: "336h0m0s"},
+		EnvDeadLetterLease:     {Name: EnvDeadLetterLease, Value: "1m0s"},
 	}
 	for _, d := range destination.Types() {
 		want[DLQURLEnv(d)] = Env{Name: DLQURLEnv(d), Ref: RefDLQURL, Queue: d}

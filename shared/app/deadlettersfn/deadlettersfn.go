@@ -30,6 +30,8 @@ type Handler = func(context.Context, json.RawMessage) error
 type Config struct {
 	Table     string
 	Retention time.Duration
+	// Lease is how long a job's worker holds it between checkpoints.
+	Lease     time.Duration
 	DLQURLs   map[string]string // destination type → DLQ URL
 	QueueURLs map[string]string // destination type → delivery queue URL
 }
@@ -39,6 +41,7 @@ func LoadConfig(getenv app.Getenv) (Config, error) {
 	v := &app.Vars{Getenv: getenv}
 	c := Config{Table: v.String(topology.EnvTable),
 		Retention: v.Duration(topology.EnvDeadLetterRetention, topology.DefaultDeadLetterRetention),
+		Lease:     v.Duration(topology.EnvDeadLetterLease, topology.DefaultDeadLetterLease),
 		DLQURLs:   map[string]string{}, QueueURLs: map[string]string{}}
 	for _, d := range destination.Types() {
 		if u := v.String(topology.DLQURLEnv(d)); u != "" {
@@ -51,7 +54,7 @@ func LoadConfig(getenv app.Getenv) (Config, error) {
 	return c, v.Err
 }
 
-// Validate requires the table, a positive retention, and every destination
+// Validate requires the table, a positive retention and lease, and every destination
 // type's DLQ and delivery queue: a DLQ left out would never be drained, and
 // its events never reach the store, with nothing to say so.
 func (c Config) Validate() error {
@@ -60,6 +63,9 @@ func (c Config) Validate() error {
 	}
 	if c.Retention <= 0 {
 		return fmt.Errorf("config: %s must be positive", topology.EnvDeadLetterRetention)
+	}
+	if c.Lease <= 0 {
+		return fmt.Errorf("config: %s must be positive", topology.EnvDeadLetterLease)
 	}
 	for _, d := range destination.Types() {
 		if err := app.FirstError(app.Required(c.DLQURLs[d], topology.DLQURLEnv(d)), app.Required(c.QueueURLs[d], topology.QueueURLEnv(d))); err != nil {
@@ -91,6 +97,7 @@ func New(ctx context.Context, getenv app.Getenv) (Handler, error) {
 		DLQ:       &dlqueue.DLQ{Client: q},
 		DLQURLs:   c.DLQURLs,
 		Retention: c.Retention,
+		Lease:     c.Lease,
 		Log:       app.Logger(),
 	}
 	return svc.Handle, nil
