@@ -382,8 +382,9 @@ func (d *DeadLetters) conditionFailed(ctx context.Context, l deadletter.Letter, 
 	if !errors.As(err, &cfe) {
 		return fmt.Errorf("%s dead letter %s: %w", doing, l.ID, err)
 	}
-	// Read after the failure (ReturnValuesOnConditionCheckFailure would
-	// save the read, but the stand-in does not return the item).
+	// Read after the failure. ReturnValuesOnConditionCheckFailure would
+	// save the read; it is not used because it has not been checked on
+	// the stand-in (dynalite), and a refused claim is rare.
 	out, gerr := d.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(d.Table), Key: indexKey(l), ConsistentRead: aws.Bool(true)})
 	switch {
 	case gerr != nil:
