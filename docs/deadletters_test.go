@@ -6,13 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/logstream/logstream/shared/deadletter"
+	"github.com/logstream/logstream/shared/deadletter/dltest"
 	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/manage"
 	"github.com/logstream/logstream/shared/stream"
@@ -30,184 +29,20 @@ const (
 	rDLAdmin   = "GET /v1/admin/dead-letters"
 )
 
-// memDeadLetters is the dead-letter store in memory: the real
-// deadletter.Service runs over it, so the routes answer what a deployment
-// answers.
-type memDeadLetters struct {
-	mu      sync.Mutex
-	letters map[string]deadletter.Letter // by project and key
-	events  map[string][]json.RawMessage // by letter id
-	jobs    map[string]deadletter.Job    // by project and id
-	expired map[string]map[string]int64  // project → stream → events
-}
-
-func newMemDeadLetters() *memDeadLetters {
-	return &memDeadLetters{letters: map[string]deadletter.Letter{}, events: map[string][]json.RawMessage{},
-		jobs: map[string]deadletter.Job{}, expired: map[string]map[string]int64{}}
-}
-
-var (
-	_ deadletter.Letters  = (*memDeadLetters)(nil)
-	_ deadletter.Jobs     = (*memDeadLetters)(nil)
-	_ deadletter.Counters = (*memDeadLetters)(nil)
-)
-
-func (m *memDeadLetters) Put(_ context.Context, l deadletter.Letter, evs []json.RawMessage) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	k := l.ProjectID + "/" + l.Key()
-	if _, ok := m.letters[k]; !ok {
-		m.letters[k], m.events[l.ID] = l, evs
-	}
-	return nil
-}
-
-func (m *memDeadLetters) List(_ context.Context, projectID, streamID, after string, limit int) ([]deadletter.Letter, string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []deadletter.Letter
-	for _, l := range m.letters {
-		if l.ProjectID == projectID && (streamID == "" || l.StreamID == streamID) && l.Key() > after {
-			out = append(out, l)
-		}
-	}
-	slices.SortFunc(out, func(a, b deadletter.Letter) int { return strings.Compare(a.Key(), b.Key()) })
-	if len(out) > limit {
-		return out[:limit], out[limit-1].Key(), nil
-	}
-	return out, "", nil
-}
-
-func (m *memDeadLetters) Events(_ context.Context, l deadletter.Letter) ([]json.RawMessage, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.events[l.ID], nil
-}
-
-func (m *memDeadLetters) Replace(_ context.Context, l deadletter.Letter, evs []json.RawMessage) (deadletter.Letter, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	l.Events, l.Revision = len(evs), l.Revision+1
-	m.letters[l.ProjectID+"/"+l.Key()], m.events[l.ID] = l, evs
-	return l, nil
-}
-
-func (m *memDeadLetters) Delete(_ context.Context, l deadletter.Letter) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.letters, l.ProjectID+"/"+l.Key())
-	delete(m.events, l.ID)
-	return nil
-}
-
-func (m *memDeadLetters) Projects(context.Context) ([]string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []string
-	for _, l := range m.letters {
-		if !slices.Contains(out, l.ProjectID) {
-			out = append(out, l.ProjectID)
-		}
-	}
-	slices.Sort(out)
-	return out, nil
-}
-
-func (m *memDeadLetters) CreateJob(_ context.Context, j deadletter.Job) (deadletter.Job, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	k := j.ProjectID + "/" + j.ID
-	if cur, ok := m.jobs[k]; ok {
-		return cur, deadletter.ErrJobExists
-	}
-	j.Version = 1
-	m.jobs[k] = j
-	return j, nil
-}
-
-func (m *memDeadLetters) GetJob(_ context.Context, projectID, id string) (deadletter.Job, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	j, ok := m.jobs[projectID+"/"+id]
-	if !ok {
-		return deadletter.Job{}, deadletter.ErrJobNotFound
-	}
-	return j, nil
-}
-
-func (m *memDeadLetters) ListJobs(_ context.Context, projectID string, limit int) ([]deadletter.Job, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []deadletter.Job
-	for _, j := range m.jobs {
-		if j.ProjectID == projectID {
-			out = append(out, j)
-		}
-	}
-	slices.SortFunc(out, func(a, b deadletter.Job) int { return b.CreatedAt.Compare(a.CreatedAt) })
-	if len(out) > limit {
-		out = out[:limit]
-	}
-	return out, nil
-}
-
-func (m *memDeadLetters) UpdateJob(_ context.Context, j deadletter.Job) (deadletter.Job, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	k := j.ProjectID + "/" + j.ID
-	if cur, ok := m.jobs[k]; !ok || cur.Version != j.Version {
-		return deadletter.Job{}, deadletter.ErrJobConflict
-	}
-	j.Version++
-	m.jobs[k] = j
-	return j, nil
-}
-
-func (m *memDeadLetters) ActiveJobs(context.Context) ([]deadletter.Job, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []deadletter.Job
-	for _, j := range m.jobs {
-		if !j.State.Final() {
-			out = append(out, j)
-		}
-	}
-	return out, nil
-}
-
-func (m *memDeadLetters) AddExpired(_ context.Context, projectID, streamID string, n int) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.expired[projectID] == nil {
-		m.expired[projectID] = map[string]int64{}
-	}
-	m.expired[projectID][streamID] += int64(n)
-	return nil
-}
-
-func (m *memDeadLetters) Expired(_ context.Context, projectID string) (map[string]int64, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := map[string]int64{}
-	for k, v := range m.expired[projectID] {
-		out[k] = v
-	}
-	return out, nil
-}
-
 // someJob is the id of a job of projectA, started for the occasion if
 // there is none.
-func (m *memDeadLetters) someJob(t *testing.T) string {
-	m.mu.Lock()
-	for _, j := range m.jobs {
-		if j.ProjectID == projectA {
-			m.mu.Unlock()
-			return j.ID
-		}
+func someJob(t *testing.T, dl *dltest.Store) string {
+	t.Helper()
+	ctx := context.Background()
+	jobs, err := dl.ListJobs(ctx, projectA, 1)
+	if err != nil {
+		t.Fatal(err)
 	}
-	m.mu.Unlock()
+	if len(jobs) > 0 {
+		return jobs[0].ID
+	}
 	now := time.Now().UTC()
-	j, err := m.CreateJob(context.Background(), deadletter.Job{ID: fmt.Sprintf("job_%013x0123456789ab", now.UnixMilli()), ProjectID: projectA,
+	j, err := dl.CreateJob(ctx, deadletter.Job{ID: fmt.Sprintf("job_%013x0123456789ab", now.UnixMilli()), ProjectID: projectA,
 		Kind: deadletter.KindRedrive, Rate: deadletter.DefaultRate, State: deadletter.StateRunning, CreatedAt: now, UpdatedAt: now, StartedAt: &now,
 		Progress: deadletter.Progress{Letters: 1, Events: 2, Done: 1, Skipped: map[string]int{"stream_not_active": 1}, Total: 3}})
 	if err != nil {
@@ -386,7 +221,7 @@ func deadLetterScenarios() []scenario {
 			}
 		}),
 		withSetup(derive(rDLJobs, "newest first", 200, "", "", false, query("limit", "5")), func(f *fixture) {
-			f.dl.someJob(f.t)
+			someJob(f.t, f.dl)
 			if r := f.do(rDLPurge, base[rDLPurge](f)); r.status != 202 {
 				f.t.Fatalf("purge: %d %s", r.status, r.body)
 			}

@@ -20,6 +20,7 @@ import (
 	"github.com/logstream/logstream/shared/apikey"
 	"github.com/logstream/logstream/shared/app/deliverfn"
 	"github.com/logstream/logstream/shared/deadletter"
+	"github.com/logstream/logstream/shared/deadletter/dltest"
 	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/envelope"
 	"github.com/logstream/logstream/shared/ingest"
@@ -83,7 +84,7 @@ type fixture struct {
 	ingest      *ingest.Service
 	bridgeStore *memArchive
 	// dl is the dead-letter store, under the real deadletter.Service.
-	dl *memDeadLetters
+	dl *dltest.Store
 	// handlers by topology function ID.
 	handlers  map[string]handlerFunc
 	functions map[string]string // route key → function ID
@@ -100,7 +101,7 @@ func (e *environment) fixture(t *testing.T, functions map[string]string) *fixtur
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	f := &fixture{t: t, env: e, functions: functions,
 		streams: &memStreams{m: map[string]stream.Stream{}, health: map[string]stream.Health{}},
-		keys:    &memKeys{m: map[string]apikey.Key{}}, pub: &fakePublisher{}, depths: &fakeDepths{}, dl: newMemDeadLetters()}
+		keys:    &memKeys{m: map[string]apikey.Key{}}, pub: &fakePublisher{}, depths: &fakeDepths{}, dl: dltest.New()}
 	auth := &apikey.Authenticator{Keys: f.keys, AdminKeyHash: apikey.HashKey(adminSecret)}
 	// Loopback receivers are private addresses: allowed as in local development.
 	policy := netguard.Policy{AllowPrivate: true}

@@ -225,7 +225,7 @@ var base = map[string]func(f *fixture) call{
 	},
 	rDLJobs: func(f *fixture) call { return call{auth: f.readKey, params: project(projectA)} },
 	rDLJob: func(f *fixture) call {
-		return call{auth: f.readKey, params: map[string]string{"project_id": projectA, "job_id": f.dl.someJob(f.t)}}
+		return call{auth: f.readKey, params: map[string]string{"project_id": projectA, "job_id": someJob(f.t, f.dl)}}
 	},
 	rDLAdmin: func(f *fixture) call { return call{auth: adminSecret} },
 

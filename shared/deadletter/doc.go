@@ -22,4 +22,9 @@
 // letter and holds a lease, so a crashed or timed-out worker is resumed from
 // its checkpoint by the next one (the scheduled tick resumes any job whose
 // lease ran out).
+//
+// Two jobs never act on the same letter: a job claims each letter before it
+// sends or purges it (Letters.Claim), and skips, counting them as
+// "in_another_job", the letters another live job holds, without coming back
+// to them. docs/architecture.md ("The dead-letter store") says why.
 package deadletter

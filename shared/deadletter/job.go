@@ -103,7 +103,8 @@ type Progress struct {
 	// Skipped counts matching events left in place, by why: a redrive
 	// skips a stream that is not active ("stream_not_active") or no
 	// longer exists ("stream_deleted"), and letters with no stream
-	// ("no_stream").
+	// ("no_stream"); any job skips letters another job holds
+	// ("in_another_job", Letters.Claim).
 	Skipped map[string]int `json:"skipped,omitempty"`
 	// Total is how many events the filter matched when the job started,
 	// as far as the letters' index tells (event ids are counted as they
@@ -111,7 +112,10 @@ type Progress struct {
 	Total int `json:"total"`
 }
 
-// Job is a redrive or a purge of one project's dead letters.
+// Job is a redrive or a purge of one project's dead letters. A job acts
+// only on letters it has claimed (Letters.Claim); the matching events of a
+// letter another job holds are skipped ("in_another_job"), not come back to:
+// they are that job's to send or purge.
 type Job struct {
 	ID        string `json:"id"`
 	ProjectID string `json:"project_id"`

@@ -46,6 +46,11 @@ type Letter struct {
 	// its id and revision, so a Replace writes the new events beside the
 	// old ones before the index points at them.
 	Revision int `json:"-"`
+	// Claim is the job working on the letter, until ClaimUntil
+	// (Letters.Claim): two jobs whose filters overlap never both send, or
+	// one send and the other purge, the same events.
+	Claim      string    `json:"-"`
+	ClaimUntil time.Time `json:"-"`
 }
 
 // LetterID derives a letter's id from what identifies its parking: the

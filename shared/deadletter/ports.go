@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/logstream/logstream/shared/stream"
 )
@@ -19,13 +20,27 @@ type Letters interface {
 	// streamID is set) in Key order, starting after the key after ("":
 	// the first), and the key to go on after ("" at the end).
 	List(ctx context.Context, projectID, streamID, after string, limit int) ([]Letter, string, error)
-	// Events reads a letter's events.
+	// Events reads a letter's events; ErrLetterGone if those of its
+	// revision are no longer stored (it was replaced or removed since l
+	// was read).
 	Events(ctx context.Context, l Letter) ([]json.RawMessage, error)
+	// Claim marks a letter as being worked on by job jobID until until,
+	// if no other job holds it: it has no claim, its claim ran out
+	// (before now: that job died or lost its lease), or the claim is
+	// jobID's own (a resumed job takes back the letter it was on when it
+	// stopped). It returns the letter as stored now, claim included, whose
+	// revision may be newer than l's. ErrLetterClaimed if another job
+	// holds it, ErrLetterGone if it is no longer stored.
+	Claim(ctx context.Context, l Letter, jobID string, now, until time.Time) (Letter, error)
 	// Replace keeps only the given events of a letter (fewer than it
-	// has): what is left after some were redriven or purged.
+	// has): what is left after some were redriven or purged. It writes only
+	// if the letter still has l's revision and, if l has a claim, that
+	// claim; it lets go of the claim. ErrLetterClaimed if the letter changed
+	// under it, ErrLetterGone if it is no longer stored.
 	Replace(ctx context.Context, l Letter, events []json.RawMessage) (Letter, error)
-	// Delete removes a letter and its events; a letter already gone is
-	// not an error.
+	// Delete removes a letter and its events if it still has l's revision
+	// and, if l has a claim, that claim (ErrLetterClaimed otherwise); a
+	// letter already gone is not an error.
 	Delete(ctx context.Context, l Letter) error
 	// Projects lists the projects that have had dead letters.
 	Projects(ctx context.Context) ([]string, error)
@@ -52,6 +67,16 @@ var (
 	ErrJobExists   = errors.New("deadletter: job exists")
 	ErrJobNotFound = errors.New("deadletter: job not found")
 	ErrJobConflict = errors.New("deadletter: job changed concurrently")
+)
+
+// Errors of the Letters port's conditional writes.
+var (
+	// ErrLetterClaimed: another job holds the letter, or it changed since
+	// it was read.
+	ErrLetterClaimed = errors.New("deadletter: letter held by another job or changed")
+	// ErrLetterGone: the letter is no longer stored (another job or the
+	// sweep removed it).
+	ErrLetterGone = errors.New("deadletter: letter gone")
 )
 
 // Counters keeps the count of events that expired unredriven, per stream:

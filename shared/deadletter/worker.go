@@ -167,12 +167,19 @@ func (s *Service) Sweep(ctx context.Context) error {
 	var errs []error
 	for _, p := range projects {
 		err := s.each(ctx, p, "", "", func(l Letter) (bool, error) {
-			if !expired(l, now) {
+			if !expired(l, now) || l.Claim != "" && l.ClaimUntil.After(now) {
+				// Not yet; or a job is on it: the next sweep, after it.
 				return true, nil
 			}
 			// Delete first: a letter counted and not deleted would be
 			// counted again by the next sweep.
-			if err := s.Letters.Delete(ctx, l); err != nil {
+			err := s.Letters.Delete(ctx, l)
+			if errors.Is(err, ErrLetterClaimed) {
+				// A job is on it, or changed it since the listing: the
+				// next sweep sees it as it is then.
+				return true, nil
+			}
+			if err != nil {
 				return false, err
 			}
 			if s.Counters != nil && l.StreamID != "" {
@@ -335,38 +342,67 @@ var errDeadline = errors.New("deadletter: the invocation's time is up")
 const checkpointEvery = 100
 
 // letter does the job's work on one letter that matches its filter.
+//
+// Unless it is a dry run, the job first claims the letter (Letters.Claim),
+// so that two jobs whose filters overlap never both act on it: one holding
+// it sends or purges it, the other counts its matching events as skipped
+// ("in_another_job") and does not come back to them. Coming back would
+// mean waiting for the other job, which may be slow or paced; the letter
+// is by then redriven or purged by that job, or, if that job matched only
+// some of its events, left with the rest for a later job, and the skip
+// count says so. A letter gone between listing and claiming (the other job
+// finished it) is passed over, counted nowhere.
 func (r *run) letter(ctx context.Context, l Letter, ids map[string]bool) error {
 	j := &r.job
-	var evs []json.RawMessage
-	var keep []json.RawMessage
-	all, err := r.s.Letters.Events(ctx, l)
-	if err != nil {
+	evs, keep, err := r.split(ctx, l, ids)
+	// Events gone since the listing: the letter changed or went. The
+	// claim reads it as it is now, and the events are read again below.
+	changed := errors.Is(err, ErrLetterGone)
+	if err != nil && !changed {
 		return err
 	}
-	for _, e := range all {
-		if ids == nil || ids[EventID(e)] {
-			evs = append(evs, e)
-		} else {
-			keep = append(keep, e)
+	if len(evs) == 0 && !changed {
+		return nil
+	}
+	if j.Kind == KindRedrive {
+		if why := r.skip(ctx, l); why != "" {
+			// Checked before the claim: a letter this job leaves alone is
+			// not kept from another job.
+			if len(evs) > 0 {
+				r.count(len(evs), ids != nil)
+				r.skipped(why, len(evs))
+			}
+			return nil
 		}
+	}
+	if !j.DryRun {
+		now := r.s.now()
+		c, err := r.s.Letters.Claim(ctx, l, j.ID, now, now.Add(r.s.lease()))
+		switch {
+		case errors.Is(err, ErrLetterGone):
+			return nil
+		case errors.Is(err, ErrLetterClaimed):
+			if len(evs) > 0 {
+				r.count(len(evs), ids != nil)
+				r.skipped(skipInAnotherJob, len(evs))
+			}
+			return nil
+		case err != nil:
+			return fmt.Errorf("claim letter %s: %w", l.ID, err)
+		}
+		if changed || c.Revision != l.Revision {
+			// Replaced since it was listed (by a job that matched some of
+			// its events): act on what it holds now.
+			if evs, keep, err = r.split(ctx, c, ids); err != nil {
+				return err
+			}
+		}
+		l = c
 	}
 	if len(evs) == 0 {
 		return nil
 	}
-	if ids != nil {
-		j.Progress.Total += len(evs) // event-id jobs learn their total as they read
-	}
-	j.Progress.Letters++
-	j.Progress.Events += len(evs)
-	if j.Kind == KindRedrive {
-		if why := r.skip(ctx, l); why != "" {
-			if j.Progress.Skipped == nil {
-				j.Progress.Skipped = map[string]int{}
-			}
-			j.Progress.Skipped[why] += len(evs)
-			return nil
-		}
-	}
+	r.count(len(evs), ids != nil)
 	if j.DryRun {
 		return nil
 	}
@@ -375,7 +411,8 @@ func (r *run) letter(ctx context.Context, l Letter, ids map[string]bool) error {
 		st := r.streams[l.StreamID].s
 		// Write before delete: the events are on the delivery queue before
 		// the letter goes. A crash between the two sends them again when
-		// the job resumes (docs/architecture.md, crash windows).
+		// the job resumes, its claim being its own (docs/architecture.md,
+		// crash windows).
 		if err := r.s.Redriver.Redrive(ctx, st, evs); err != nil {
 			return fmt.Errorf("redrive letter %s: %w", l.ID, err)
 		}
@@ -385,11 +422,62 @@ func (r *run) letter(ctx context.Context, l Letter, ids map[string]bool) error {
 	} else {
 		_, err = r.s.Letters.Replace(ctx, l, keep)
 	}
-	if err != nil {
+	lost := errors.Is(err, ErrLetterClaimed) || errors.Is(err, ErrLetterGone)
+	switch {
+	case lost && j.Kind == KindRedrive:
+		// The claim ran out before the delete (a run slower than its
+		// lease) and another job took the letter, or finished it: the
+		// events are sent, so they count as done, and that job may send
+		// them again.
+		r.s.log().WarnContext(ctx, "dead letter changed under a redrive after its events were sent; they may be sent again",
+			"project_id", j.ProjectID, "job_id", j.ID, "letter_id", l.ID, "events", len(evs))
+	case lost:
+		r.skipped(skipInAnotherJob, len(evs))
+		return nil
+	case err != nil:
 		return fmt.Errorf("%s letter %s: %w", j.Kind, l.ID, err)
 	}
 	j.Progress.Done += len(evs)
 	return nil
+}
+
+// skipInAnotherJob is why a job skips events of a letter another job holds.
+const skipInAnotherJob = "in_another_job"
+
+// split reads a letter's events: those the job's event ids pick (all of
+// them if it has none), and the rest.
+func (r *run) split(ctx context.Context, l Letter, ids map[string]bool) (evs, keep []json.RawMessage, err error) {
+	all, err := r.s.Letters.Events(ctx, l)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, e := range all {
+		if ids == nil || ids[EventID(e)] {
+			evs = append(evs, e)
+		} else {
+			keep = append(keep, e)
+		}
+	}
+	return evs, keep, nil
+}
+
+// count adds a letter's n matching events to what the job has matched.
+func (r *run) count(n int, byID bool) {
+	p := &r.job.Progress
+	if byID {
+		p.Total += n // event-id jobs learn their total as they read
+	}
+	p.Letters++
+	p.Events += n
+}
+
+// skipped counts n matching events left in place, and why.
+func (r *run) skipped(why string, n int) {
+	p := &r.job.Progress
+	if p.Skipped == nil {
+		p.Skipped = map[string]int{}
+	}
+	p.Skipped[why] += n
 }
 
 // skip says why a redrive cannot send a letter's events now, "" if it can.

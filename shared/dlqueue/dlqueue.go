@@ -6,7 +6,6 @@ package dlqueue
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -63,24 +62,9 @@ func (d *DLQ) Receive(ctx context.Context, url string) ([]deadletter.Received, e
 	return msgs, nil
 }
 
-// Delete deletes received messages (10 per call).
+// Delete deletes received messages (queue.DeleteBatch: 10 per call).
 func (d *DLQ) Delete(ctx context.Context, url string, handles []string) error {
-	var errs []error
-	for start := 0; start < len(handles); start += queue.MaxBatchEntries {
-		in := &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(url)}
-		for i, h := range handles[start:min(start+queue.MaxBatchEntries, len(handles))] {
-			in.Entries = append(in.Entries, types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(h)})
-		}
-		out, err := d.Client.DeleteMessageBatch(ctx, in)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("DeleteMessageBatch: %w", err))
-			continue
-		}
-		for _, f := range out.Failed {
-			errs = append(errs, fmt.Errorf("DeleteMessageBatch entry %s: %s: %s", aws.ToString(f.Id), aws.ToString(f.Code), aws.ToString(f.Message)))
-		}
-	}
-	return errors.Join(errs...)
+	return queue.DeleteBatch(ctx, d.Client, url, handles)
 }
 
 // Redriver sends events back to their stream's delivery queue, packed as

@@ -26,6 +26,7 @@ import (
 // Dead-letter items (shared/store/doc.go has the table's whole shape):
 //
 //	pk DL#<project>          sk L#<stream>#<parked_at>#<id>   a letter's index entry (no events)
+//	                                                          (claim, claim_until: the job working on it)
 //	pk DLE#<id>              sk <revision>                    its events: a gzip JSON array
 //	pk DLID#<id>             sk G                             its guard: the index key it was first stored under
 //	pk DLPROJECTS            sk <project>                     projects that have had dead letters
@@ -104,6 +105,10 @@ type letterItem struct {
 	ParkedAt        string `dynamodbav:"parked_at"`
 	ExpiresAt       string `dynamodbav:"letter_expires_at"`
 	Revision        int    `dynamodbav:"revision"`
+	// Claim and ClaimUntil (Unix milliseconds) are the job holding the
+	// letter (Claim).
+	Claim      string `dynamodbav:"claim,omitempty"`
+	ClaimUntil int64  `dynamodbav:"claim_until,omitempty"`
 }
 
 func projectKey(projectID string) string { return dlIndexPrefix + cmpOr(projectID, dlNoProject) }
@@ -241,16 +246,23 @@ func (d *DeadLetters) putEvents(ctx context.Context, l deadletter.Letter, events
 }
 
 func letterToItem(l deadletter.Letter) letterItem {
-	return letterItem{PK: projectKey(l.ProjectID), SK: dlLetterPrefix + l.Key(), ID: l.ID, ProjectID: l.ProjectID, StreamID: l.StreamID,
+	it := letterItem{PK: projectKey(l.ProjectID), SK: dlLetterPrefix + l.Key(), ID: l.ID, ProjectID: l.ProjectID, StreamID: l.StreamID,
 		DestinationType: l.DestinationType, Reason: string(l.Reason), Error: l.Error, Events: l.Events, Bytes: l.Bytes,
 		ReceiveCount: l.ReceiveCount, SourceMessageID: l.SourceMessageID, ParkedAt: l.ParkedAt.UTC().Format(time.RFC3339Nano),
-		ExpiresAt: l.ExpiresAt.UTC().Format(time.RFC3339Nano), Revision: l.Revision}
+		ExpiresAt: l.ExpiresAt.UTC().Format(time.RFC3339Nano), Revision: l.Revision, Claim: l.Claim}
+	if l.Claim != "" {
+		it.ClaimUntil = l.ClaimUntil.UnixMilli()
+	}
+	return it
 }
 
 func letterFromItem(it letterItem) deadletter.Letter {
 	l := deadletter.Letter{ID: it.ID, ProjectID: it.ProjectID, StreamID: it.StreamID, DestinationType: it.DestinationType,
 		Reason: deadletter.Reason(it.Reason), Error: it.Error, Events: it.Events, Bytes: it.Bytes, ReceiveCount: it.ReceiveCount,
-		SourceMessageID: it.SourceMessageID, Revision: it.Revision}
+		SourceMessageID: it.SourceMessageID, Revision: it.Revision, Claim: it.Claim}
+	if it.ClaimUntil != 0 {
+		l.ClaimUntil = time.UnixMilli(it.ClaimUntil).UTC()
+	}
 	l.ParkedAt, _ = time.Parse(time.RFC3339Nano, it.ParkedAt)
 	l.ExpiresAt, _ = time.Parse(time.RFC3339Nano, it.ExpiresAt)
 	return l
@@ -313,7 +325,8 @@ func (d *DeadLetters) Events(ctx context.Context, l deadletter.Letter) ([]json.R
 	}
 	b, ok := out.Item["data"].(*types.AttributeValueMemberB)
 	if !ok {
-		return nil, fmt.Errorf("events of dead letter %s (revision %d) are missing", l.ID, l.Revision)
+		// Replaced or removed since l was read (or orphaned by a crash).
+		return nil, fmt.Errorf("events of dead letter %s (revision %d): %w", l.ID, l.Revision, deadletter.ErrLetterGone)
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(b.Value))
 	if err != nil {
@@ -330,32 +343,100 @@ func (d *DeadLetters) Events(ctx context.Context, l deadletter.Letter) ([]json.R
 	return evs, nil
 }
 
+func indexKey(l deadletter.Letter) map[string]types.AttributeValue {
+	return sKey(projectKey(l.ProjectID), dlLetterPrefix+l.Key())
+}
+
+// Claim takes a letter for a job with one conditional UpdateItem on its
+// index entry (no transaction: the stand-in has none, and one item needs
+// none). A claim of another job that has not run out fails it.
+func (d *DeadLetters) Claim(ctx context.Context, l deadletter.Letter, jobID string, now, until time.Time) (deadletter.Letter, error) {
+	out, err := d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(d.Table), Key: indexKey(l),
+		UpdateExpression:         aws.String("SET #c = :job, #u = :until"),
+		ConditionExpression:      aws.String("attribute_exists(pk) AND (attribute_not_exists(#c) OR #c = :job OR #u <= :now)"),
+		ExpressionAttributeNames: map[string]string{"#c": "claim", "#u": "claim_until"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":job":   &types.AttributeValueMemberS{Value: jobID},
+			":until": &types.AttributeValueMemberN{Value: strconv.FormatInt(until.UnixMilli(), 10)},
+			":now":   &types.AttributeValueMemberN{Value: strconv.FormatInt(now.UnixMilli(), 10)},
+		},
+		ReturnValues: types.ReturnValueAllNew,
+	})
+	if err != nil {
+		return l, d.conditionFailed(ctx, l, err, "claim")
+	}
+	var it letterItem
+	if err := attributevalue.UnmarshalMap(out.Attributes, &it); err != nil {
+		return l, fmt.Errorf("decode dead letter %s: %w", l.ID, err)
+	}
+	return letterFromItem(it), nil
+}
+
+// conditionFailed tells why a conditional write on a letter's index entry
+// failed: the entry is gone (ErrLetterGone), or it is there with another
+// claim or revision (ErrLetterClaimed). Any other error is returned as it
+// is, with what was being done.
+func (d *DeadLetters) conditionFailed(ctx context.Context, l deadletter.Letter, err error, doing string) error {
+	var cfe *types.ConditionalCheckFailedException
+	if !errors.As(err, &cfe) {
+		return fmt.Errorf("%s dead letter %s: %w", doing, l.ID, err)
+	}
+	// Read after the failure. ReturnValuesOnConditionCheckFailure would
+	// save the read; it is not used because it has not been checked on
+	// the stand-in (dynalite), and a refused claim is rare.
+	out, gerr := d.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(d.Table), Key: indexKey(l), ConsistentRead: aws.Bool(true)})
+	switch {
+	case gerr != nil:
+		return fmt.Errorf("%s dead letter %s: %w", doing, l.ID, gerr)
+	case out.Item == nil:
+		return fmt.Errorf("%s dead letter %s: %w", doing, l.ID, deadletter.ErrLetterGone)
+	}
+	return fmt.Errorf("%s dead letter %s: %w", doing, l.ID, deadletter.ErrLetterClaimed)
+}
+
+// letterCondition is the condition of a write that acts on a letter as
+// read: the same revision, and the same claim if it had one.
+func letterCondition(l deadletter.Letter, values map[string]types.AttributeValue) (string, map[string]string) {
+	values[":rev"] = &types.AttributeValueMemberN{Value: strconv.Itoa(l.Revision)}
+	if l.Claim == "" {
+		return "#r = :rev", map[string]string{"#r": "revision"}
+	}
+	values[":job"] = &types.AttributeValueMemberS{Value: l.Claim}
+	return "#r = :rev AND #c = :job", map[string]string{"#r": "revision", "#c": "claim"}
+}
+
 // Replace keeps only some of a letter's events: the new ones are written
 // under the next revision, the index entry then points at them (if it
-// still is the revision read), and the old ones go.
+// still is the revision read, held by the claim read) and lets go of the
+// claim, and the old ones go.
 func (d *DeadLetters) Replace(ctx context.Context, l deadletter.Letter, events []json.RawMessage) (deadletter.Letter, error) {
 	n := l
 	n.Revision++
 	n.Events, n.Bytes = len(events), 0
+	n.Claim, n.ClaimUntil = "", time.Time{}
 	for _, e := range events {
 		n.Bytes += len(e)
 	}
 	if err := d.putEvents(ctx, n, events); err != nil {
 		return l, err
 	}
+	values := map[string]types.AttributeValue{
+		":new": &types.AttributeValueMemberN{Value: strconv.Itoa(n.Revision)},
+		":n":   &types.AttributeValueMemberN{Value: strconv.Itoa(n.Events)},
+		":b":   &types.AttributeValueMemberN{Value: strconv.Itoa(n.Bytes)},
+	}
+	cond, names := letterCondition(l, values)
+	names["#c"], names["#u"] = "claim", "claim_until"
 	_, err := d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(d.Table), Key: sKey(projectKey(l.ProjectID), dlLetterPrefix+l.Key()),
-		UpdateExpression:    aws.String("SET revision = :new, events = :n, bytes = :b"),
-		ConditionExpression: aws.String("revision = :old"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":new": &types.AttributeValueMemberN{Value: strconv.Itoa(n.Revision)},
-			":old": &types.AttributeValueMemberN{Value: strconv.Itoa(l.Revision)},
-			":n":   &types.AttributeValueMemberN{Value: strconv.Itoa(n.Events)},
-			":b":   &types.AttributeValueMemberN{Value: strconv.Itoa(n.Bytes)},
-		},
+		TableName: aws.String(d.Table), Key: indexKey(l),
+		UpdateExpression:          aws.String("SET #r = :new, events = :n, bytes = :b REMOVE #c, #u"),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
 	})
 	if err != nil {
-		return l, fmt.Errorf("replace events of dead letter %s: %w", l.ID, err)
+		return l, d.conditionFailed(ctx, l, err, "replace events of")
 	}
 	d.deleteEvents(ctx, l)
 	return n, nil
@@ -369,7 +450,9 @@ func (d *DeadLetters) deleteEvents(ctx context.Context, l deadletter.Letter) {
 
 // Delete removes a letter: its guard is marked done first (so the letter
 // is never stored again from a late copy of its DLQ message), then its
-// index entry and its events go.
+// index entry, if it still is the revision and claim read, and its events
+// go. A delete refused for a changed letter leaves the guard done, which
+// only keeps a late copy of the letter from being stored beside it.
 func (d *DeadLetters) Delete(ctx context.Context, l deadletter.Letter) error {
 	_, err := d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(d.Table), Key: sKey(dlGuardPrefix+l.ID, "G"),
@@ -379,9 +462,14 @@ func (d *DeadLetters) Delete(ctx context.Context, l deadletter.Letter) error {
 	if err != nil {
 		return fmt.Errorf("mark dead letter %s done: %w", l.ID, err)
 	}
-	_, err = d.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(d.Table), Key: sKey(projectKey(l.ProjectID), dlLetterPrefix+l.Key())})
+	values := map[string]types.AttributeValue{}
+	cond, names := letterCondition(l, values)
+	_, err = d.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(d.Table), Key: indexKey(l),
+		ConditionExpression: aws.String(cond), ExpressionAttributeNames: names, ExpressionAttributeValues: values})
 	if err != nil {
-		return fmt.Errorf("delete dead letter %s: %w", l.ID, err)
+		if err = d.conditionFailed(ctx, l, err, "delete"); !errors.Is(err, deadletter.ErrLetterGone) {
+			return err
+		}
 	}
 	d.deleteEvents(ctx, l)
 	return nil

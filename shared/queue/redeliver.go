@@ -62,23 +62,11 @@ func (r *Redelivery) Delay(ctx context.Context, delays []envelope.Delay) error {
 // call). The event source mapping deletes them again when the invocation
 // returns: deleting a deleted message with its receipt handle succeeds.
 func (r *Redelivery) Ack(ctx context.Context, receipts []envelope.Receipt) error {
-	var errs []error
-	for start := 0; start < len(receipts); start += MaxBatchEntries {
-		chunk := receipts[start:min(start+MaxBatchEntries, len(receipts))]
-		in := &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(r.QueueURL)}
-		for i, m := range chunk {
-			in.Entries = append(in.Entries, types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(m.ReceiptHandle)})
-		}
-		out, err := r.Client.DeleteMessageBatch(ctx, in)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("DeleteMessageBatch: %w", err))
-			continue
-		}
-		for _, f := range out.Failed {
-			errs = append(errs, fmt.Errorf("DeleteMessageBatch entry %s: %s: %s", aws.ToString(f.Id), aws.ToString(f.Code), aws.ToString(f.Message)))
-		}
+	handles := make([]string, len(receipts))
+	for i, m := range receipts {
+		handles[i] = m.ReceiptHandle
 	}
-	return errors.Join(errs...)
+	return DeleteBatch(ctx, r.Client, r.QueueURL, handles)
 }
 
 // Park sends p's messages (envelope.Parked.Messages) to the DLQ.
