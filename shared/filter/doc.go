@@ -17,9 +17,12 @@
 //
 // Matching is cheap because ingestion runs it for every event and every
 // stream: Compile builds, once per stream, a tree of the paths the rules
-// name; Pass walks an event once with jsonobj, descends only into the
-// objects on those paths and stops as soon as every path has its value. The
-// first of a repeated member name therefore counts. Values are compared
-// without allocating: `in` lists are sets, and globs of the two usual shapes
-// (exact, literal prefix then "*") skip path.Match.
+// name. PassEvent reads an event's top-level members from the index
+// logevent.Parse kept while it read the event (Pass walks the bytes with
+// jsonobj instead), descends only into the objects on those paths, and
+// leaves each object once every name wanted in it has been met; so the
+// first of a repeated member name counts. Values are compared without
+// allocating: `in` lists are sets, and globs of the usual shapes (exact,
+// literal then "*", "*" then literal, literal between stars) skip
+// path.Match.
 package filter

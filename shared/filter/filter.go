@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/logstream/logstream/shared/jsonobj"
+	"github.com/logstream/logstream/shared/logevent"
 	"github.com/logstream/logstream/shared/stream"
 )
 
@@ -34,14 +35,28 @@ type rule struct {
 type node struct {
 	name     string
 	slot     int
-	children []*node // few: a slice compared by length first beats hashing every member's name
+	children []*node
+	// buckets index children by bucketOf their name: most members of an
+	// event fall in an empty bucket and are turned away without a single
+	// comparison, cheaper than hashing every name for a map.
+	buckets [64][]uint8
+	// leaves counts the paths ending at n or below it.
+	leaves int
+}
+
+// bucketOf mixes a name's length and its first and last bytes.
+func bucketOf(name []byte) int {
+	return (len(name)*7 + int(name[0])*3 + int(name[len(name)-1])) & 63
 }
 
 // child returns the child named name, and its index for walk's seen mask.
 func (n *node) child(name []byte) (*node, int) {
-	for i, c := range n.children {
-		if len(c.name) == len(name) && c.name == string(name) {
-			return c, i
+	if len(name) == 0 {
+		return nil, -1
+	}
+	for _, i := range n.buckets[bucketOf(name)] {
+		if c := n.children[i]; c.name == string(name) {
+			return c, int(i)
 		}
 	}
 	return nil, -1
@@ -96,6 +111,7 @@ func Compile(f *stream.Filters) (*Matcher, error) {
 }
 
 func (n *node) add(names []string, slot int) {
+	n.leaves++
 	if len(names) == 0 {
 		n.slot = slot
 		return
@@ -103,6 +119,8 @@ func (n *node) add(names []string, slot int) {
 	c, _ := n.child([]byte(names[0]))
 	if c == nil {
 		c = &node{name: names[0], slot: -1}
+		b := bucketOf([]byte(names[0]))
+		n.buckets[b] = append(n.buckets[b], uint8(len(n.children)))
 		n.children = append(n.children, c)
 	}
 	c.add(names[1:], slot)
@@ -117,7 +135,24 @@ func (m *Matcher) Pass(event []byte) bool {
 	}
 	var buf [maxPaths][]byte
 	vals := buf[:m.paths]
-	m.extract(event, vals)
+	m.extract(event, nil, vals)
+	return m.decide(vals)
+}
+
+// PassEvent is Pass for an event Parse made: it reads the event's top-level
+// members from the index Parse kept (logevent.Event.Members) instead of
+// walking the event, which is most of Pass's cost.
+func (m *Matcher) PassEvent(ev *logevent.Event) bool {
+	if m == nil {
+		return true
+	}
+	var buf [maxPaths][]byte
+	vals := buf[:m.paths]
+	m.extract(nil, ev, vals)
+	return m.decide(vals)
+}
+
+func (m *Matcher) decide(vals [][]byte) bool {
 	if len(m.include) > 0 {
 		ok := false
 		for i := range m.include {
@@ -139,20 +174,20 @@ func (m *Matcher) Pass(event []byte) bool {
 }
 
 // extract finds the raw value of every path in one walk of the event,
-// descending only into the objects a path goes through, and stops as soon
-// as every path has its value: most rules name top-level members near the
+// descending only into the objects a path goes through, and leaves each
+// object as soon as every name wanted in it has been met: most rules name top-level members near the
 // start of an event, so most of its bytes are never looked at. That is why
 // the first of repeated names counts here (the whole member: a later
 // repeat is not looked into either), where encoding/json would take the
 // last; ingestion refuses repeats only of the members it owns.
-func (m *Matcher) extract(event []byte, vals [][]byte) {
-	left := m.paths
-	var walk func(obj []byte, n *node) bool
-	walk = func(obj []byte, n *node) bool {
-		var seen uint64 // children met at this level; at most maxPaths of them
-		// A malformed object (never one that ingestion accepted) keeps the
-		// values found before the fault; the rest are missing.
-		_ = jsonobj.Members(obj, func(key, value []byte) bool {
+//
+// The top level is ev's indexed members when ev is not nil, else event's.
+func (m *Matcher) extract(event []byte, ev *logevent.Event, vals [][]byte) {
+	var walk func(obj []byte, ev *logevent.Event, n *node)
+	walk = func(obj []byte, ev *logevent.Event, n *node) {
+		var seen uint64     // children met at this level; at most maxPaths of them
+		pending := n.leaves // paths below n whose first name here is not met yet
+		visit := func(key, value []byte) bool {
 			c, i := n.child(key)
 			if c == nil {
 				if k, ok := jsonobj.Unescape(key); ok && len(k) != len(key) {
@@ -166,20 +201,25 @@ func (m *Matcher) extract(event []byte, vals [][]byte) {
 				return true
 			}
 			seen |= 1 << i
-			if c.slot >= 0 && vals[c.slot] == nil {
+			if c.slot >= 0 {
 				vals[c.slot] = value
-				left--
 			}
 			if c.children != nil && len(value) > 0 && value[0] == '{' {
-				if !walk(value, c) {
-					return false
-				}
+				walk(value, nil, c)
 			}
-			return left > 0
-		})
-		return left > 0
+			// Everything below c is settled: found, or missing for good.
+			pending -= c.leaves
+			return pending > 0
+		}
+		// A malformed object (never one that ingestion accepted) keeps the
+		// values found before the fault; the rest are missing.
+		if ev != nil {
+			_ = ev.Members(visit)
+		} else {
+			_ = jsonobj.Members(obj, visit)
+		}
 	}
-	walk(event, &m.root)
+	walk(event, ev, &m.root)
 }
 
 // matches applies the rule to a field's raw value (nil when missing). A

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/logstream/logstream/shared/logevent"
 	"github.com/logstream/logstream/shared/stream"
 )
 
@@ -86,6 +87,14 @@ func TestPass(t *testing.T) {
 				if want := oraclePass(t, tc.filters, []byte(tc.event)); want != tc.want {
 					t.Fatalf("oracle disagrees with the table: %v", want)
 				}
+				// As ingestion calls it, on the event Parse stamped and indexed.
+				evs, err := logevent.Parse([]byte(tc.event), logevent.FormatNDJSON, logevent.DefaultLimits, logevent.Stamper{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := m.PassEvent(&evs[0]); got != tc.want {
+					t.Fatalf("PassEvent(%s) = %v, want %v", evs[0].Raw, got, tc.want)
+				}
 			}
 		})
 	}
@@ -99,6 +108,13 @@ func TestPassDoesNotAllocate(t *testing.T) {
 	ev := []byte(`{"event_id":"1","actor":{"type":"User","id":"x"},"eventType":"user.session.start","list":[1,2,{"a":"b"}]}`)
 	if n := testing.AllocsPerRun(100, func() { m.Pass(ev) }); n != 0 {
 		t.Fatalf("Pass allocates %v times per event", n)
+	}
+	evs, err := logevent.Parse(ev, logevent.FormatNDJSON, logevent.DefaultLimits, logevent.Stamper{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(100, func() { m.PassEvent(&evs[0]) }); n != 0 {
+		t.Fatalf("PassEvent allocates %v times per event", n)
 	}
 }
 
@@ -245,6 +261,14 @@ func FuzzPass(f *testing.F) {
 		}
 		if want := oraclePass(t, fi, event); got != want {
 			t.Fatalf("Pass(%s) = %v, oracle says %v", event, got, want)
+		}
+		// Through ingestion's parse, the indexed event must read the same.
+		evs, err := logevent.Parse(event, logevent.FormatNDJSON, logevent.DefaultLimits, logevent.Stamper{})
+		if err != nil || len(evs) != 1 {
+			return
+		}
+		if got, want := m.PassEvent(&evs[0]), oraclePass(t, fi, evs[0].Raw); got != want {
+			t.Fatalf("PassEvent(%s) = %v, oracle says %v", evs[0].Raw, got, want)
 		}
 	})
 }

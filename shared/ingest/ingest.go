@@ -174,9 +174,10 @@ func (s *Service) ingest(ctx context.Context, projectID string, evs []logevent.E
 		raws := all
 		if filtered && st.match != nil {
 			passed = passed[:0]
-			for _, raw := range all {
-				if st.match.Pass(raw) {
-					passed = append(passed, raw)
+			for i := range evs {
+				// PassEvent reads the index Parse kept: no event is walked again.
+				if st.match.PassEvent(&evs[i]) {
+					passed = append(passed, all[i])
 				}
 			}
 			res.Filtered += len(all) - len(passed)
