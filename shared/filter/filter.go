@@ -74,6 +74,9 @@ func Compile(f *stream.Filters) (*Matcher, error) {
 	build := func(rs []stream.Rule) ([]rule, error) {
 		out := make([]rule, 0, len(rs))
 		for _, r := range rs {
+			if strings.Contains("."+r.Field+".", "..") {
+				return nil, fmt.Errorf("field %q has an empty name", r.Field)
+			}
 			slot, ok := slots[r.Field]
 			if !ok {
 				if m.paths == maxPaths {

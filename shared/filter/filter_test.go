@@ -3,6 +3,7 @@ package filter
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"path"
 	"strings"
 	"testing"
@@ -97,6 +98,28 @@ func TestPass(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Compile refuses what it cannot build, even from filters that skipped
+// validation, rather than panic.
+func TestCompileRefuses(t *testing.T) {
+	for _, f := range []stream.Filters{
+		{Include: []stream.Rule{{Field: "", In: []string{"x"}}}},
+		{Include: []stream.Rule{{Field: "a..b", In: []string{"x"}}}},
+		{Exclude: []stream.Rule{{Field: "a.", Match: "x"}}},
+		{Include: []stream.Rule{{Field: "a", Match: "[x"}}},
+	} {
+		if m, err := Compile(&f); err == nil {
+			t.Errorf("Compile(%+v) = %v, want an error", f, m)
+		}
+	}
+	var many stream.Filters
+	for i := range maxPaths + 1 {
+		many.Include = append(many.Include, stream.Rule{Field: fmt.Sprintf("f%d", i), In: []string{"x"}})
+	}
+	if _, err := Compile(&many); err == nil {
+		t.Error("Compile of more fields than maxPaths succeeded")
 	}
 }
 

@@ -3,7 +3,9 @@ package ingest
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,5 +95,32 @@ func TestResultJSONWithoutFilters(t *testing.T) {
 	b, _ := json.Marshal(Result{Accepted: 2, Streams: 1, Messages: 1})
 	if string(b) != `{"accepted":2,"streams":1,"messages":1}` {
 		t.Fatalf("got %s", b)
+	}
+}
+
+// Filters that do not compile (the API stores none such) are logged and
+// the stream gets every event: too much is visible, a silent loss is not.
+func TestFiltersThatDoNotCompileDropNothing(t *testing.T) {
+	broken := &stream.Filters{Include: []stream.Rule{{Field: "a..b", In: []string{"x"}}}}
+	st := &fakeStreams{active: func(string) ([]stream.Stream, error) {
+		return []stream.Stream{{ID: "str_broken", DestinationType: "http", Filters: broken}}, nil
+	}}
+	pub := &fakePublisher{}
+	var logs strings.Builder
+	svc := newService(st, pub)
+	svc.Log = slog.New(slog.NewTextHandler(&logs, nil))
+	evs, err := logevent.Parse([]byte(`{"type":"a"}`+"\n"+`{"type":"b"}`), logevent.FormatNDJSON, logevent.DefaultLimits, logevent.Stamper{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := svc.Ingest(context.Background(), "proj_demo", evs)
+	if err != nil || res.Filtered != 0 {
+		t.Fatalf("Ingest = %+v, %v", res, err)
+	}
+	if got := queued(t, pub)["str_broken"]; !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("queued %v, want both events", got)
+	}
+	if !strings.Contains(logs.String(), "do not compile") || !strings.Contains(logs.String(), "str_broken") {
+		t.Fatalf("not logged: %s", logs.String())
 	}
 }
