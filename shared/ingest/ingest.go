@@ -169,8 +169,17 @@ func (s *Service) ingest(ctx context.Context, projectID string, evs []logevent.E
 	for i, ev := range evs {
 		all[i] = ev.Raw
 	}
-	var passed []json.RawMessage // reused across streams
+	var passed []json.RawMessage // reused across streams: Pack copies what it packs
 	for _, st := range streams {
+		url, ok := s.QueueURLs[st.DestinationType]
+		if !ok {
+			// The API refuses to activate such a stream; one that is active
+			// anyway must not stop the project's other streams.
+			s.log().ErrorContext(ctx, "active stream has no delivery queue; its events are not enqueued",
+				"project_id", projectID, "stream_id", st.ID, "destination_type", st.DestinationType)
+			res.Streams--
+			continue
+		}
 		raws := all
 		if filtered && st.match != nil {
 			passed = passed[:0]
@@ -182,15 +191,6 @@ func (s *Service) ingest(ctx context.Context, projectID string, evs []logevent.E
 			}
 			res.Filtered += len(all) - len(passed)
 			raws = passed
-		}
-		url, ok := s.QueueURLs[st.DestinationType]
-		if !ok {
-			// The API refuses to activate such a stream; one that is active
-			// anyway must not stop the project's other streams.
-			s.log().ErrorContext(ctx, "active stream has no delivery queue; its events are not enqueued",
-				"project_id", projectID, "stream_id", st.ID, "destination_type", st.DestinationType)
-			res.Streams--
-			continue
 		}
 		if len(raws) == 0 {
 			continue
