@@ -97,10 +97,10 @@ type scenario struct {
 type access int
 
 const (
-	admin access = iota // the admin key
-	read                // read access to the project
-	write               // write access to the project
-	anyKey              // any valid key, of any project or access
+	admin  access = iota // the admin key
+	read                 // read access to the project
+	write                // write access to the project
+	anyKey               // any valid key, of any project or access
 )
 
 // routeShape says which generated scenarios apply to a route.
