@@ -14,6 +14,7 @@ import (
 
 	"github.com/logstream/logstream/shared/apikey"
 	"github.com/logstream/logstream/shared/destination"
+	"github.com/logstream/logstream/shared/filter"
 	"github.com/logstream/logstream/shared/manage"
 	"github.com/logstream/logstream/shared/stream"
 )
@@ -35,6 +36,8 @@ const (
 	rHealth    = "GET /v1/projects/{project_id}/streams/{stream_id}/health"
 	rTest      = "POST /v1/projects/{project_id}/streams/{stream_id}/test"
 	rIngest    = "POST /v1/projects/{project_id}/events"
+	rPresets   = "GET /v1/filter-presets"
+	rPreset    = "GET /v1/filter-presets/{name}"
 
 	sCreate  = "POST /v1/projects/{project_id}/event_log_streaming"
 	sGet     = "GET /v1/projects/{project_id}/event_log_streaming/{destination_type}"
@@ -94,9 +97,10 @@ type scenario struct {
 type access int
 
 const (
-	admin access = iota // the admin key
-	read                // read access to the project
-	write               // write access to the project
+	admin  access = iota // the admin key
+	read                 // read access to the project
+	write                // write access to the project
+	anyKey               // any valid key, of any project or access
 )
 
 // routeShape says which generated scenarios apply to a route.
@@ -120,6 +124,7 @@ var shapes = map[string]routeShape{
 	s3Enable: {access: write, stytchly: true, slugs: true}, s3Disable: {access: write, stytchly: true, slugs: true},
 	rDLSummary: {access: read}, rDLEvents: {access: read}, rDLRedrive: {access: write}, rDLPurge: {access: write},
 	rDLJobs: {access: read}, rDLJob: {access: read}, rDLAdmin: {access: admin},
+	rPresets: {access: anyKey}, rPreset: {access: anyKey},
 }
 
 // Request bodies.
@@ -196,6 +201,9 @@ var base = map[string]func(f *fixture) call{
 		ts := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
 		return jsonCall(f.writeKey, project(projectA), `[{"type":"user.session.start","actor":{"id":"usr_42"}},{"event_id":"evt_2","timestamp":"`+ts+`","type":"user.login"}]`)
 	},
+
+	rPresets: func(f *fixture) call { return call{auth: f.otherKey} },
+	rPreset:  func(f *fixture) call { return call{auth: f.readKey, params: map[string]string{"name": "okta.sign-in"}} },
 
 	sCreate: func(f *fixture) call { return jsonCall(f.writeKey, project(projectA), stytchDatadogBody) },
 	sGet:    func(f *fixture) call { return call{auth: f.readKey, params: stytchParams("DATADOG")} },
@@ -312,6 +320,8 @@ func generated(route string) []scenario {
 		out = out[:2] // the revoked key is this route's own target
 	}
 	switch sh.access {
+	case anyKey:
+		return out
 	case admin:
 		out = append(out, derive(route, "project key on an admin route", 403, codes[403], "", false,
 			func(f *fixture, c *call) { c.auth = f.writeKey }))
@@ -353,6 +363,7 @@ func scenarios() []scenario {
 	all = append(all, opsScenarios()...)
 	all = append(all, deadLetterScenarios()...)
 	all = append(all, ingestScenarios()...)
+	all = append(all, presetScenarios()...)
 	all = append(all, stytchScenarios()...)
 	all = append(all, bridgeScenarios()...)
 	return all
@@ -730,6 +741,36 @@ func ingestScenarios() []scenario {
 			c.headers["Content-Encoding"] = "br"
 		}),
 		derive(rIngest, "queue refuses", 503, "enqueue_failed", "", false, func(f *fixture, _ *call) { f.pub.fail = true }),
+		derive(rIngest, "a stream's filters leave events out", 202, "", "", false, func(f *fixture, _ *call) {
+			s := f.streams.m[projectA+"/"+f.webhook.ID]
+			s.Filters = &stream.Filters{Include: []stream.Rule{{Field: "type", Match: "user.session.*"}}}
+			f.streams.m[projectA+"/"+f.webhook.ID] = s
+		}).checking(func(t *testing.T, f *fixture, r *result) {
+			if m := r.json(t); m["accepted"] != 2.0 || m["streams"] != 1.0 || m["filtered"] != 1.0 {
+				t.Errorf("result %s, want 2 accepted, 1 filtered", r.body)
+			}
+			if evs := f.pub.queued(t); len(evs) != 1 || evs[0]["type"] != "user.session.start" {
+				t.Errorf("queued %v, want only the user.session.start event", evs)
+			}
+		}),
+	}
+}
+
+// presetScenarios are the ready-made filters' routes.
+func presetScenarios() []scenario {
+	return []scenario{
+		succeeds(rPresets, "list", 200, func(t *testing.T, f *fixture, r *result) {
+			var got manage.PresetList
+			if err := json.Unmarshal(r.body, &got); err != nil || len(got.Data) != len(filter.Presets()) {
+				t.Errorf("list %s (%v), want every preset", r.body, err)
+			}
+		}),
+		succeeds(rPreset, "show", 200, func(t *testing.T, f *fixture, r *result) {
+			if m := r.json(t); m["name"] != "okta.sign-in" || dig(m, "filters.include") == nil {
+				t.Errorf("show %s", r.body)
+			}
+		}),
+		derive(rPreset, "unknown preset", 404, "not_found", "", false, func(_ *fixture, c *call) { c.params["name"] = "okta.nope" }),
 	}
 }
 

@@ -43,6 +43,7 @@ var groups = []struct{ name, title string }{
 	{"keys", "API keys (the admin key only):"},
 	{"admin", "The platform's queues and dead letters (the admin key only):"},
 	{"events", "Events:"},
+	{"presets", "Ready-made stream filters (any key):"},
 }
 
 func isGroup(name string) bool {
@@ -81,20 +82,22 @@ Examples:
 	},
 	{
 		name: "streams create", project: true,
-		flags:   "--name NAME --type TYPE --config FILE|- [--paused] [--filters FILE] [--pii FILE]",
+		flags:   "--name NAME --type TYPE --config FILE|- [--paused] [--filters FILE | --preset NAME] [--pii FILE]",
 		summary: "Create a stream",
 		help: `Creates a stream to a destination of type TYPE, one of:
   ` + destinationTypes() + `.
 The destination config is a JSON object read from FILE, or from stdin with
 "-", so its secrets never sit in your shell history. --filters and --pii
-name JSON files holding the stream's filters and PII rules. A secret
+name JSON files holding the stream's filters and PII rules; --preset NAME
+takes the filters of a preset ('presets list'). A secret
 logstream generates (an http stream's "generate_signing_secret": true) is
 shown in this answer only.
 
 Examples:
   logstream streams create --name "SIEM webhook" --type http --config webhook.json
   op read op://ops/siem/config | logstream streams create --name siem --type http --config -
-  logstream streams create --name staging --type http --config webhook.json --paused`,
+  logstream streams create --name staging --type http --config webhook.json --paused
+  logstream streams create --name sign-ins --type http --config webhook.json --preset okta.sign-in`,
 		setup: streamsCreate,
 	},
 	{
@@ -272,6 +275,27 @@ Examples:
   logstream keys create --name "ci ingest" --project demo --access write
   logstream keys create --name dashboards --project demo --project staging --access read --output json | jq -r .secret`,
 		setup: keysCreate,
+	},
+	{
+		name: "presets list", summary: "List the ready-made stream filters",
+		help: `Lists the filter presets: Auth0 log stream categories by type code,
+Okta eventType prefixes, Stytch action/status. Each is a plain filters
+value; 'presets show' prints it, 'streams create --preset' uses it.
+
+Example:
+  logstream presets list`,
+		setup: presetsList,
+	},
+	{
+		name: "presets show", args: []string{"NAME"}, summary: "Print a preset's filters",
+		help: `Prints the preset's filters as JSON, the form --filters reads, so it can
+be saved, edited, and set on a stream. With --output json, the whole preset.
+
+Examples:
+  logstream presets show okta.sign-in
+  logstream presets show auth0.auth.login.fail > filters.json
+  logstream presets show okta.sign-in | jq '{filters: .}' | logstream streams update str_0190c0ffee... --patch -`,
+		setup: presetsShow,
 	},
 	{
 		name: "keys list", summary: "List API keys",

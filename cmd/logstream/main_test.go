@@ -30,6 +30,8 @@ const (
 		`"status":"active","created_at":"2026-01-02T03:04:05.123456Z","updated_at":"2026-01-02T03:04:06.5Z","version":3}`
 	stream2JSON = `{"id":"str_0190c0ffee0000000000000000000002","project_id":"demo","name":"Loki\tprod","destination_type":"grafana_loki",` +
 		`"destination_config":{"url":"https://loki.example.com"},"status":"paused","created_at":"2026-01-02T03:04:05Z","updated_at":"2026-01-03T00:00:00Z","version":7}`
+	presetJSON = `{"name":"okta.sign-in","vendor":"Okta","description":"Okta sign-ins",` +
+		`"filters":{"include":[{"field":"eventType","match":"user.session.*"}]}}`
 	keyJSON = `{"id":"key_00112233445566778899","name":"ci","projects":["demo","staging"],"access":"write","admin":false,` +
 		`"created_at":"2026-01-02T03:04:05Z","last_four":"9xyz"}`
 	revokedKeyJSON = `{"id":"key_aabbccddeeff00112233","name":"old","projects":["*"],"access":"read","admin":false,` +
@@ -212,6 +214,32 @@ func TestCommands(t *testing.T) {
 					`"filters":{"event_types":["user.session.start"]},"pii":{"redact":["actor.alternateId"]}}`,
 				status: 201, answer: streamJSON, answerHeader: map[string]string{"ETag": `"1"`}}},
 			stdout: []string{streamID, "SIEM"}},
+		{name: "create with a preset's filters", stdin: `{"endpoint":"https://x.example.com"}`,
+			args: []string{"streams", "create", "--name", "x", "--type", "http", "--config", "-", "--preset", "okta.sign-in"},
+			calls: []exchange{ok("GET", "/v1/filter-presets/okta.sign-in", presetJSON),
+				{method: "POST", path: streamsPath, header: jsonCT,
+					body:   `{"name":"x","destination_type":"http","destination_config":{"endpoint":"https://x.example.com"},"filters":{"include":[{"field":"eventType","match":"user.session.*"}]}}`,
+					status: 201, answer: streamJSON}},
+			stdout: []string{streamID}},
+		{name: "create with an unknown preset", stdin: `{"endpoint":"https://x.example.com"}`,
+			args:  []string{"streams", "create", "--name", "x", "--type", "http", "--config", "-", "--preset", "nope"},
+			calls: []exchange{{method: "GET", path: "/v1/filter-presets/nope", status: 404, answer: apiErr("not_found", "no filter preset", "")}},
+			code:  1, stderr: []string{"--preset nope", "not_found"}},
+		{name: "create with a preset and filters", files: map[string]string{"f.json": `{}`}, stdin: `{}`,
+			args: []string{"streams", "create", "--name", "x", "--type", "http", "--config", "-", "--preset", "okta.sign-in", "--filters", "{dir}/f.json"},
+			code: 2, stderr: []string{"--filters and --preset"}},
+
+		// presets
+		{name: "presets list", args: []string{"presets", "list"},
+			calls:  []exchange{ok("GET", "/v1/filter-presets", `{"data":[`+presetJSON+`]}`)},
+			stdout: []string{"NAME", "VENDOR", "okta.sign-in", "Okta", "Okta sign-ins"}},
+		{name: "presets show prints the filters alone", args: []string{"presets", "show", "okta.sign-in"},
+			calls: []exchange{ok("GET", "/v1/filter-presets/okta.sign-in", presetJSON)},
+			exact: ptr("{\n  \"include\": [\n    {\n      \"field\": \"eventType\",\n      \"match\": \"user.session.*\"\n    }\n  ]\n}\n")},
+		{name: "presets show json", args: []string{"presets", "show", "okta.sign-in", "--output", "json"},
+			calls: []exchange{ok("GET", "/v1/filter-presets/okta.sign-in", presetJSON)},
+			exact: ptr(presetJSON + "\n")},
+
 		{name: "create from a file, active", files: map[string]string{"c.json": `{"endpoint":"https://x.example.com"}`},
 			args: []string{"streams", "create", "--name", "x", "--type", "http", "--config", "{dir}/c.json", "--output", "json"},
 			calls: []exchange{{method: "POST", path: streamsPath, header: jsonCT,

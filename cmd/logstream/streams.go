@@ -196,8 +196,11 @@ func streamsCreate(fs *flag.FlagSet) action {
 	paused := fs.Bool("paused", false, "create the stream paused: nothing is delivered until it is enabled")
 	filters := fs.String("filters", "", "the stream's filters, JSON from `FILE` or -")
 	pii := fs.String("pii", "", "the stream's PII rules, JSON from `FILE` or -")
+	preset := fs.String("preset", "", "take the stream's filters from the preset `NAME` ('presets list')")
 	return func(ctx context.Context, s *session, _ []string) error {
 		switch {
+		case *filters != "" && *preset != "":
+			return usagef("--filters and --preset both set the filters; give one")
 		case strings.TrimSpace(*name) == "":
 			return usagef("--name is required")
 		case *typ == "":
@@ -223,6 +226,13 @@ func streamsCreate(fs *flag.FlagSet) action {
 			if body.Filters, err = s.readJSON("filters", *filters); err != nil {
 				return err
 			}
+		}
+		if *preset != "" {
+			p, _, err := s.preset(ctx, *preset)
+			if err != nil {
+				return fmt.Errorf("--preset %s: %w", *preset, err)
+			}
+			body.Filters = p.Filters
 		}
 		if *pii != "" {
 			if body.PII, err = s.readJSON("pii", *pii); err != nil {

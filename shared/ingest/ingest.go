@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/logstream/logstream/shared/apikey"
 	"github.com/logstream/logstream/shared/envelope"
+	"github.com/logstream/logstream/shared/filter"
 	"github.com/logstream/logstream/shared/httpapi"
 	"github.com/logstream/logstream/shared/logevent"
 	"github.com/logstream/logstream/shared/stream"
@@ -63,7 +64,14 @@ type Service struct {
 	Log *slog.Logger
 
 	once  sync.Once
-	cache ttlcache.Cache[string, []stream.Stream]
+	cache ttlcache.Cache[string, []target]
+}
+
+// target is an active stream with its filters compiled: compiled once per
+// cache fill, not per request.
+type target struct {
+	stream.Stream
+	match *filter.Matcher // nil passes every event
 }
 
 // log is s.Log, or slog.Default() when nil: the nil-logger rule of every
@@ -72,9 +80,17 @@ func (s *Service) log() *slog.Logger { return cmp.Or(s.Log, slog.Default()) }
 
 // Result is the 202 answer: what was accepted and where it went.
 type Result struct {
+	// Accepted counts the request's events, all of which were accepted,
+	// whether or not a stream's filters then leave them out.
 	Accepted int `json:"accepted"`
+	// Streams counts the active streams the events were offered to,
+	// including one whose filters passed none of them.
 	Streams  int `json:"streams"`
 	Messages int `json:"messages"`
+	// Filtered counts the events the streams' filters left out, once per
+	// stream that left it out; absent when none did, so answers without
+	// filters read as they always have.
+	Filtered int `json:"filtered,omitempty"`
 }
 
 // Handle is the Lambda handler.
@@ -116,19 +132,31 @@ func (s *Service) handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	return s.Ingest(ctx, projectID, evs)
 }
 
-// Emit enqueues events logstream itself produces (lifecycle events) like any
-// other event of the project.
+// Emit enqueues events logstream itself produces (lifecycle events) for
+// every active stream of the project, past the streams' filters: a
+// stream's filters choose among the project's events, and a notice that a
+// stream was created, changed or disabled must not vanish because its
+// type matches no include rule (README, "Filters").
 func (s *Service) Emit(ctx context.Context, projectID string, evs []logevent.Event) error {
-	_, err := s.Ingest(ctx, projectID, evs)
+	_, err := s.ingest(ctx, projectID, evs, false)
 	return err
 }
 
-// Ingest enqueues evs for every active stream of the project. It returns an
-// error unless SQS accepted every message.
+// Ingest enqueues evs for every active stream of the project, each event
+// only for the streams whose filters pass it. It returns an error unless
+// SQS accepted every message.
 func (s *Service) Ingest(ctx context.Context, projectID string, evs []logevent.Event) (Result, error) {
+	return s.ingest(ctx, projectID, evs, true)
+}
+
+func (s *Service) ingest(ctx context.Context, projectID string, evs []logevent.Event, filtered bool) (Result, error) {
 	s.once.Do(func() { s.cache.TTL = s.CacheTTL })
-	streams, err := s.cache.Get(ctx, projectID, func(ctx context.Context) ([]stream.Stream, error) {
-		return s.Streams.Active(ctx, projectID)
+	streams, err := s.cache.Get(ctx, projectID, func(ctx context.Context) ([]target, error) {
+		sts, err := s.Streams.Active(ctx, projectID)
+		if err != nil {
+			return nil, err
+		}
+		return s.compile(ctx, sts), nil
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("find streams of %s: %w", projectID, err)
@@ -137,10 +165,11 @@ func (s *Service) Ingest(ctx context.Context, projectID string, evs []logevent.E
 	if len(streams) == 0 {
 		return res, nil
 	}
-	raws := make([]json.RawMessage, len(evs))
+	all := make([]json.RawMessage, len(evs))
 	for i, ev := range evs {
-		raws[i] = ev.Raw
+		all[i] = ev.Raw
 	}
+	var passed []json.RawMessage // reused across streams: Pack copies what it packs
 	for _, st := range streams {
 		url, ok := s.QueueURLs[st.DestinationType]
 		if !ok {
@@ -149,6 +178,21 @@ func (s *Service) Ingest(ctx context.Context, projectID string, evs []logevent.E
 			s.log().ErrorContext(ctx, "active stream has no delivery queue; its events are not enqueued",
 				"project_id", projectID, "stream_id", st.ID, "destination_type", st.DestinationType)
 			res.Streams--
+			continue
+		}
+		raws := all
+		if filtered && st.match != nil {
+			passed = passed[:0]
+			for i := range evs {
+				// PassEvent reads the index Parse kept: no event is walked again.
+				if st.match.PassEvent(&evs[i]) {
+					passed = append(passed, all[i])
+				}
+			}
+			res.Filtered += len(all) - len(passed)
+			raws = passed
+		}
+		if len(raws) == 0 {
 			continue
 		}
 		msgs, err := envelope.Pack(projectID, st.ID, raws, envelope.MaxMessageBytes)
@@ -168,6 +212,24 @@ func (s *Service) Ingest(ctx context.Context, projectID string, evs []logevent.E
 		}
 		res.Messages += len(msgs)
 	}
-	s.log().InfoContext(ctx, "events enqueued", "project_id", projectID, "events", res.Accepted, "streams", res.Streams, "messages", res.Messages)
+	s.log().InfoContext(ctx, "events enqueued", "project_id", projectID, "events", res.Accepted, "streams", res.Streams,
+		"messages", res.Messages, "filtered", res.Filtered)
 	return res, nil
+}
+
+// compile pairs each stream with its compiled filters. The API stores only
+// filters that validate, so a failure here is a fault of logstream's own;
+// that stream then gets every event, logged, rather than none: delivering
+// too much is visible and recoverable, losing events silently is not.
+func (s *Service) compile(ctx context.Context, sts []stream.Stream) []target {
+	out := make([]target, len(sts))
+	for i, st := range sts {
+		m, err := filter.Compile(st.Filters)
+		if err != nil {
+			s.log().ErrorContext(ctx, "stream filters do not compile; the stream receives every event",
+				"project_id", st.ProjectID, "stream_id", st.ID, "err", err)
+		}
+		out[i] = target{Stream: st, match: m}
+	}
+	return out
 }

@@ -122,6 +122,30 @@ type Event struct {
 	// Raw is the event as a compact, single-line JSON object that contains
 	// event_id and timestamp, ready to be written as one JSON line.
 	Raw json.RawMessage
+	// index is where Raw's top-level members are, as Parse found them while
+	// it read the fields it owns: for each member in order, the offsets in
+	// Raw of its name (from after the opening quote to the closing one) and
+	// of the end of its value, which starts right after the name's `":`
+	// (Raw is compact). Members reads it so that each stream's filters find
+	// members without walking the event again; nil for an event Parse did
+	// not make.
+	index []uint32
+}
+
+// Members calls fn with the name and raw value of each top-level member of
+// Raw, in order, until fn returns false, as jsonobj.Members does, but from
+// the index Parse kept when there is one: no byte of Raw is scanned.
+func (e *Event) Members(fn func(key, value []byte) bool) error {
+	if e.index == nil {
+		return jsonobj.Members(e.Raw, fn)
+	}
+	for i := 0; i+2 < len(e.index); i += 3 {
+		ks, ke, ve := e.index[i], e.index[i+1], e.index[i+2]
+		if !fn(e.Raw[ks:ke], e.Raw[ke+2:ve]) {
+			return nil
+		}
+	}
+	return nil
 }
 
 // Limits bound what one request may carry. Every limit is checked before the
@@ -314,8 +338,11 @@ func Parse(body []byte, format Format, lim Limits, st Stamper) ([]Event, error) 
 	now := st.now().UTC()
 	out := make([]Event, 0, len(raws))
 	compacted := format == FormatArray // splitArray compacted the whole body
+	// One slab holds every event's index (3 offsets a member); an event's
+	// part is capped, so growing the slab never writes into it.
+	slab := make([]uint32, 0, 3*24*len(raws))
 	for i, raw := range raws {
-		ev, err := stamp(raw, compacted, now, lim.Window, st)
+		ev, err := stamp(raw, compacted, now, lim.Window, st, &slab)
 		if err != nil {
 			err.Index = i
 			return nil, err
@@ -414,13 +441,18 @@ func splitLines(body []byte, lim Limits) ([][]byte, error) {
 
 // stamp compacts one event, checks the fields logstream owns and adds the
 // missing ones right after the opening brace.
-func stamp(raw []byte, compacted bool, now time.Time, win Window, st Stamper) (Event, *Error) {
+func stamp(raw []byte, compacted bool, now time.Time, win Window, st Stamper, slab *[]uint32) (Event, *Error) {
 	compact, err := compactObject(raw, compacted)
 	if err != nil {
 		return Event{}, err
 	}
-	m, err := scan(compact)
+	// The fields stamped below go first in Raw, so their index entries are
+	// written first and the scan's after them, shifted once Raw is known.
+	start := len(*slab)
+	*slab = append(*slab, 0, 0, 0, 0, 0, 0)
+	m, err := scan(compact, slab)
 	if err != nil {
+		*slab = (*slab)[:start]
 		return Event{}, err
 	}
 	id, ts := m.sources()
@@ -429,15 +461,41 @@ func stamp(raw []byte, compacted bool, now time.Time, win Window, st Stamper) (E
 	if ev.ID, prefix, err = stampID(id, st, prefix); err != nil {
 		return Event{}, err
 	}
+	added := [2]int{len(prefix)} // where the stamped timestamp starts in prefix
 	if ev.Time, prefix, err = stampTime(ts, now, win, prefix); err != nil {
 		return Event{}, err
 	}
+	added[1] = len(prefix)
+	idx := (*slab)[start:len(*slab):len(*slab)]
+	ev.index = idx[6:]
 	if prefix == nil {
 		// Capped so an append can never write into the neighbouring event of
 		// a compacted array body.
 		ev.Raw = json.RawMessage(compact[:len(compact):len(compact)])
 		return ev, nil
 	}
+	// Raw is '{', prefix, then compact after its brace: compact's offsets
+	// move by len(prefix), and the stamped fields get entries of their own.
+	for i := 6; i < len(idx); i++ {
+		idx[i] += uint32(len(prefix))
+	}
+	// appendField wrote each stamped field as `"name":value,` at
+	// prefix[from:to], which is Raw[1+from : 1+to]. The six reserved
+	// entries are filled from the back, timestamp first, so the used ones
+	// end where compact's begin.
+	n := 6
+	for _, f := range [...]struct {
+		name     string
+		from, to int
+	}{{FieldTimestamp, added[0], added[1]}, {FieldID, 0, added[0]}} {
+		if f.to == f.from {
+			continue
+		}
+		n -= 3
+		ks := uint32(1 + f.from + 1)
+		idx[n], idx[n+1], idx[n+2] = ks, ks+uint32(len(f.name)), uint32(1+f.to-1)
+	}
+	ev.index = idx[n:]
 	out := make([]byte, 0, len(compact)+len(prefix)+1)
 	out = append(out, '{')
 	out = append(out, prefix...)
@@ -582,7 +640,11 @@ func isString(raw []byte) bool { return len(raw) > 0 && raw[0] == '"' }
 // member Parse reads is refused: receivers would disagree on which counts.
 // membersDecoder in the tests is the slow, obviously correct oracle it is
 // fuzzed against.
-func scan(obj []byte) (m members, perr *Error) {
+//
+// With index non-nil, scan appends to it where each member is in obj (see
+// Event.index): offsets taken from the slices Members hands over, which
+// are obj's own.
+func scan(obj []byte, index *[]uint32) (m members, perr *Error) {
 	set := func(dst *json.RawMessage, name string, value []byte, code string) bool {
 		if *dst != nil {
 			perr = errorf(KindInvalid, code, 0, "%s appears more than once", name)
@@ -592,6 +654,10 @@ func scan(obj []byte) (m members, perr *Error) {
 		return true
 	}
 	err := jsonobj.Members(obj, func(key, value []byte) bool {
+		if index != nil {
+			ks := uint32(cap(obj) - cap(key))
+			*index = append(*index, ks, ks+uint32(len(key)), uint32(cap(obj)-cap(value)+len(value)))
+		}
 		if name, ok := jsonobj.Unescape(key); ok {
 			key = name
 		}

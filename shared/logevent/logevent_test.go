@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+	samples "github.com/logstream/logstream/events"
+	"github.com/logstream/logstream/shared/jsonobj"
 )
 
 var fixedNow = time.Date(2026, 11, 24, 10, 0, 0, 123, time.UTC)
@@ -213,6 +216,69 @@ func FuzzParse(f *testing.F) {
 			if _, ok := m[FieldTimestamp]; !ok {
 				t.Fatalf("accepted event without %s: %s", FieldTimestamp, ev.Raw)
 			}
+			checkIndex(t, ev)
 		}
 	})
+}
+
+// checkIndex holds the index Parse keeps to jsonobj.Members walking Raw.
+func checkIndex(t *testing.T, ev Event) {
+	t.Helper()
+	if ev.index == nil {
+		t.Fatalf("Parse kept no index for %s", ev.Raw)
+	}
+	type member struct{ k, v string }
+	var want, got []member
+	if err := jsonobj.Members(ev.Raw, func(k, v []byte) bool { want = append(want, member{string(k), string(v)}); return true }); err != nil {
+		t.Fatal(err)
+	}
+	ev.Members(func(k, v []byte) bool { got = append(got, member{string(k), string(v)}); return true })
+	if !slices.Equal(got, want) {
+		t.Fatalf("index of %s gives members\n%q\nwant\n%q", ev.Raw, got, want)
+	}
+}
+
+// The index Parse keeps finds every member of every event as a walk of Raw
+// does: events stamped with both owned fields, one, or none, a vendor's,
+// empty and escaped ones, in both body forms.
+func TestIndex(t *testing.T) {
+	ts := time.Now().UTC().Format(time.RFC3339)
+	bodies := []string{
+		`{}`, `{"a":1}`, `{"event_id":"x"}`, `{"timestamp":"` + ts + `"}`, `{"event_id":"x","timestamp":"` + ts + `","a":[1,{"b":"}"}]}`,
+		`{"uuid":"u1","published":"` + ts + `","eventType":"user.session.start"}`, `{"log_id":"l1","date":"` + ts + `","type":"s"}`,
+		`{"k\u0065y":"v\"q","n":null,"o":{"p":{}}}`, `{ "spaced" : [ 1 , 2 ] , "t" : true }`,
+	}
+	for _, b := range bodies {
+		for _, format := range []Format{FormatArray, FormatNDJSON} {
+			body := b
+			if format == FormatArray {
+				body = "[" + b + "," + b + "]"
+			}
+			evs, err := Parse([]byte(body), format, DefaultLimits, Stamper{})
+			if err != nil {
+				t.Fatalf("%s: %v", body, err)
+			}
+			for _, ev := range evs {
+				checkIndex(t, ev)
+			}
+		}
+	}
+	data, err := samples.FS.ReadFile("auth/mixed.ndjson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := Parse(samples.Fresh(data, time.Now()), FormatNDJSON, DefaultLimits, Stamper{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range evs {
+		checkIndex(t, ev)
+	}
+	// An event Parse did not make is walked.
+	checkIndexless := Event{Raw: []byte(`{"a":1}`)}
+	n := 0
+	checkIndexless.Members(func(k, v []byte) bool { n++; return true })
+	if n != 1 {
+		t.Fatalf("an event without an index shows %d members", n)
+	}
 }

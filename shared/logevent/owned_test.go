@@ -67,7 +67,7 @@ func TestScan(t *testing.T) {
 func check(t *testing.T, obj []byte) {
 	t.Helper()
 	want, refused := membersDecoder(obj)
-	got, err := scan(obj)
+	got, err := scan(obj, nil)
 	if refused {
 		if err == nil {
 			t.Fatalf("%s: accepted, want refused", obj)

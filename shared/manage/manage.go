@@ -178,6 +178,12 @@ var adminRoutes = map[string]func(a *API, ctx context.Context, req events.APIGat
 // Stytch routes of stytch.go), checks its key, and serves it. A route key
 // in no table, the fallback routes among them, is answered 404.
 func (a *API) route(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	if serve, ok := presetRoutes[req.RouteKey]; ok {
+		if err := a.anyKey(ctx, req); err != nil {
+			return events.APIGatewayV2HTTPResponse{}, err
+		}
+		return serve(req)
+	}
 	if serve, ok := adminRoutes[req.RouteKey]; ok {
 		if _, err := httpapi.Authorize(ctx, a.Auth, req, "", apikey.AccessWrite); err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err

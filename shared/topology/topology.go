@@ -524,6 +524,10 @@ const (
 	// dead letters (admin key only).
 	RouteAdminDeadLetters = "GET /v1/admin/dead-letters"
 
+	// The ready-made filters (shared/filter presets), readable with any key.
+	RouteListFilterPresets = "GET /v1/filter-presets"
+	RouteGetFilterPreset   = "GET /v1/filter-presets/{name}"
+
 	// Stytch-compatible event log streaming routes.
 	RouteStytchCreate  = "POST " + projectPath + "/event_log_streaming"
 	RouteStytchGet     = "GET " + projectPath + "/event_log_streaming/{destination_type}"
@@ -563,7 +567,8 @@ func routes() []Route {
 			RouteCreateStream, RouteListStreams, RouteGetStream, RoutePatchStream, RoutePutStream, RouteDeleteStream,
 			RouteEnableStream, RouteDisableStream, RouteStreamHealth, RouteTestStream,
 			RouteDeadLetterSummary, RouteDeadLetterEvents, RouteDeadLetterRedrive, RouteDeadLetterPurge,
-			RouteDeadLetterJobs, RouteDeadLetterJob, RouteAdminDeadLetters}},
+			RouteDeadLetterJobs, RouteDeadLetterJob, RouteAdminDeadLetters,
+			RouteListFilterPresets, RouteGetFilterPreset}},
 		{FunctionIngest, []string{RouteIngest}},
 		{FunctionAPI, []string{RouteStytchCreate, RouteStytchGet, RouteStytchUpdate, RouteStytchDelete, RouteStytchEnable, RouteStytchDisable,
 			RouteStytchV3Create, RouteStytchV3Get, RouteStytchV3Update, RouteStytchV3Delete, RouteStytchV3Enable, RouteStytchV3Disable}},

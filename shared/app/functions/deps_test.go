@@ -110,6 +110,8 @@ var ingestion = links{
 	internal: slices.Concat(streamModel, []string{
 		"shared/app/ingestfn", "shared/app/adminkey", "shared/apikey", "shared/logevent", "shared/httpapi", "shared/httpapi/request",
 		"shared/ingest", "shared/envelope", "shared/queue", "shared/store", "shared/jsonobj",
+		// Ingestion applies each stream's filters as it packs its messages.
+		"shared/filter",
 	}),
 	external: slices.Concat(dynamodb, sqs, secretsmanager, gzip, uuid, ssrf),
 }
