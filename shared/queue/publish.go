@@ -45,10 +45,14 @@ type Publisher struct {
 	Backoff func(n int) time.Duration
 }
 
-// PublishError says how many messages were sent before publishing gave up.
+// PublishError says how many messages were sent before publishing gave up,
+// and which: SQS may accept some entries of a batch and refuse others.
 type PublishError struct {
 	Sent, Failed int
-	Err          error
+	// Accepted are the positions in Publish's msgs that SQS accepted, in
+	// order: what a retry with an Idempotency-Key must not send again.
+	Accepted []int
+	Err      error
 }
 
 func (e *PublishError) Error() string {
@@ -61,15 +65,22 @@ func (e *PublishError) Unwrap() error { return e.Err }
 // (ingest.PublishError).
 func (e *PublishError) MessagesSent() int { return e.Sent }
 
+// AcceptedMessages is e.Accepted, for ingest.AcceptedMessages.
+func (e *PublishError) AcceptedMessages() []int { return e.Accepted }
+
 // Publish sends every message to queueURL. It returns nil only when SQS
 // accepted all of them; otherwise a *PublishError with the counts.
 func (p *Publisher) Publish(ctx context.Context, queueURL string, msgs []envelope.Message) error {
-	sent := 0
+	var accepted []int
+	offset := 0
 	for _, batch := range Batches(msgs) {
-		n, err := p.sendBatch(ctx, queueURL, batch)
-		sent += n
+		ok, err := p.sendBatch(ctx, queueURL, batch)
+		for _, i := range ok {
+			accepted = append(accepted, offset+i)
+		}
+		offset += len(batch)
 		if err != nil {
-			return &PublishError{Sent: sent, Failed: len(msgs) - sent, Err: err}
+			return &PublishError{Sent: len(accepted), Failed: len(msgs) - len(accepted), Accepted: accepted, Err: err}
 		}
 	}
 	return nil
@@ -95,7 +106,9 @@ func Batches(msgs []envelope.Message) [][]envelope.Message {
 	return out
 }
 
-func (p *Publisher) sendBatch(ctx context.Context, queueURL string, batch []envelope.Message) (int, error) {
+// sendBatch sends one batch and answers the positions in batch that SQS
+// accepted, in order.
+func (p *Publisher) sendBatch(ctx context.Context, queueURL string, batch []envelope.Message) ([]int, error) {
 	attempts := p.MaxAttempts
 	if attempts <= 0 {
 		attempts = 5
@@ -104,11 +117,20 @@ func (p *Publisher) sendBatch(ctx context.Context, queueURL string, batch []enve
 	for i, m := range batch {
 		pending[fmt.Sprintf("m%d", i)] = m
 	}
+	accepted := func() []int {
+		var ok []int
+		for i := range batch {
+			if _, left := pending[fmt.Sprintf("m%d", i)]; !left {
+				ok = append(ok, i)
+			}
+		}
+		return ok
+	}
 	var lastErr error
 	for attempt := 1; attempt <= attempts && len(pending) > 0; attempt++ {
 		if attempt > 1 {
 			if err := sleep(ctx, p.backoff(attempt-1)); err != nil {
-				return len(batch) - len(pending), errors.Join(lastErr, err)
+				return accepted(), errors.Join(lastErr, err)
 			}
 		}
 		in := &sqs.SendMessageBatchInput{QueueUrl: aws.String(queueURL)}
@@ -135,7 +157,7 @@ func (p *Publisher) sendBatch(ctx context.Context, queueURL string, batch []enve
 			lastErr = fmt.Errorf("SendMessageBatch entry %s: %s: %s", aws.ToString(f.Id), aws.ToString(f.Code), aws.ToString(f.Message))
 			if f.SenderFault {
 				// The request itself is wrong (size, attributes): retrying cannot help.
-				return len(batch) - len(pending), lastErr
+				return accepted(), lastErr
 			}
 		}
 	}
@@ -143,9 +165,9 @@ func (p *Publisher) sendBatch(ctx context.Context, queueURL string, batch []enve
 		if lastErr == nil {
 			lastErr = errors.New("SendMessageBatch did not report every entry")
 		}
-		return len(batch) - len(pending), lastErr
+		return accepted(), lastErr
 	}
-	return len(batch), nil
+	return accepted(), nil
 }
 
 func (p *Publisher) backoff(n int) time.Duration {

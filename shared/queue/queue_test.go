@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -60,10 +61,15 @@ func (f *fakeSQS) SendMessageBatch(_ context.Context, in *sqs.SendMessageBatchIn
 
 // failFirst fails the given entry ids on the first call and accepts everything after.
 func failFirst(ids map[string]bool, senderFault bool) func(int, *sqs.SendMessageBatchInput) (*sqs.SendMessageBatchOutput, error) {
+	return failOnCall(1, ids, senderFault)
+}
+
+// failOnCall fails the given entry ids on the given call and accepts everything else.
+func failOnCall(failing int, ids map[string]bool, senderFault bool) func(int, *sqs.SendMessageBatchInput) (*sqs.SendMessageBatchOutput, error) {
 	return func(call int, in *sqs.SendMessageBatchInput) (*sqs.SendMessageBatchOutput, error) {
 		out := &sqs.SendMessageBatchOutput{}
 		for _, e := range in.Entries {
-			if call == 1 && ids[aws.ToString(e.Id)] {
+			if call == failing && ids[aws.ToString(e.Id)] {
 				out.Failed = append(out.Failed, types.BatchResultErrorEntry{Id: e.Id, Code: aws.String("InternalError"), SenderFault: senderFault})
 				continue
 			}
@@ -82,10 +88,18 @@ func TestPublish(t *testing.T) {
 		wantErr   bool
 		wantSent  int
 		wantCalls int
+		// wantAccepted are the positions PublishError names as accepted
+		// (checked when not nil).
+		wantAccepted []int
 	}{
 		{name: "all accepted", send: failFirst(nil, false), wantCalls: len(Batches(msgs))},
 		{name: "failed entries are retried alone", send: failFirst(map[string]bool{"m1": true, "m3": true}, false), wantCalls: len(Batches(msgs)) + 1},
-		{name: "sender fault is not retried", send: failFirst(map[string]bool{"m0": true}, true), wantErr: true, wantSent: 9, wantCalls: 1},
+		{name: "sender fault is not retried", send: failFirst(map[string]bool{"m0": true}, true), wantErr: true, wantSent: 9, wantCalls: 1,
+			wantAccepted: []int{1, 2, 3, 4, 5, 6, 7, 8, 9}},
+		// A retry with an Idempotency-Key skips exactly these, so a refused
+		// entry in the middle of a later batch must not be counted as sent.
+		{name: "accepted positions span batches", send: failOnCall(2, map[string]bool{"m2": true}, true), wantErr: true, wantSent: 19, wantCalls: 2,
+			wantAccepted: []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 16, 17, 18, 19}},
 		{name: "call errors exhaust attempts", send: func(int, *sqs.SendMessageBatchInput) (*sqs.SendMessageBatchOutput, error) {
 			return nil, errors.New("connection refused")
 		}, wantErr: true, wantSent: 0, wantCalls: 3},
@@ -113,6 +127,12 @@ func TestPublish(t *testing.T) {
 			}
 			if pe.Sent != tc.wantSent || pe.Sent+pe.Failed != len(msgs) {
 				t.Errorf("sent %d failed %d, want sent %d of %d", pe.Sent, pe.Failed, tc.wantSent, len(msgs))
+			}
+			if tc.wantAccepted != nil && !slices.Equal(pe.AcceptedMessages(), tc.wantAccepted) {
+				t.Errorf("accepted %v, want %v", pe.AcceptedMessages(), tc.wantAccepted)
+			}
+			if len(pe.Accepted) != pe.Sent {
+				t.Errorf("accepted %v, but sent %d", pe.Accepted, pe.Sent)
 			}
 		})
 	}
