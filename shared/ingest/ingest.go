@@ -60,6 +60,11 @@ type Service struct {
 	// CacheTTL is how long a project's stream list is reused. A stream
 	// created, paused or deleted takes up to this long to be seen here.
 	CacheTTL time.Duration
+	// Attempts remembers requests sent with an Idempotency-Key; nil ignores
+	// the header (logstream's own events never carry one).
+	Attempts Attempts
+	// Now is the clock keys expire by (default time.Now).
+	Now func() time.Time
 	// Log receives the handler's log lines (default slog.Default()).
 	Log *slog.Logger
 
@@ -113,6 +118,10 @@ func (s *Service) handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if _, err := httpapi.Authorize(ctx, s.Auth, req, projectID, apikey.AccessWrite); err != nil {
 		return Result{}, err
 	}
+	key, err := idempotencyKey(httpapi.Header(req, IdempotencyHeader))
+	if err != nil {
+		return Result{}, err
+	}
 	format, err := logevent.FormatOf(httpapi.Header(req, "content-type"))
 	if err != nil {
 		return Result{}, err
@@ -121,15 +130,79 @@ func (s *Service) handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if err != nil {
 		return Result{}, err
 	}
-	decoded, err := logevent.Decode(body, httpapi.Header(req, "content-encoding"), s.Limits)
-	if err != nil {
-		return Result{}, err
+	if key != "" && s.Attempts != nil {
+		return s.keyed(ctx, req, projectID, key, format, body)
 	}
-	evs, err := logevent.Parse(decoded, format, s.Limits, s.Stamper)
+	evs, err := s.parse(req, format, body, s.Stamper)
 	if err != nil {
 		return Result{}, err
 	}
 	return s.Ingest(ctx, projectID, evs)
+}
+
+func (s *Service) parse(req events.APIGatewayV2HTTPRequest, format logevent.Format, body []byte, st logevent.Stamper) ([]logevent.Event, error) {
+	decoded, err := logevent.Decode(body, httpapi.Header(req, "content-encoding"), s.Limits)
+	if err != nil {
+		return nil, err
+	}
+	return logevent.Parse(decoded, format, s.Limits, st)
+}
+
+// keyed ingests a request with an Idempotency-Key: one read of what earlier
+// attempts did, the messages they did not enqueue, and one write of what is
+// enqueued now. A completed request is answered as it was the first time.
+func (s *Service) keyed(ctx context.Context, req events.APIGatewayV2HTTPRequest, projectID, key string, format logevent.Format, body []byte) (Result, error) {
+	hash := bodyHash(httpapi.Header(req, "content-type"), httpapi.Header(req, "content-encoding"), body)
+	now := time.Now()
+	if s.Now != nil {
+		now = s.Now()
+	}
+	a, found, err := s.Attempts.Get(ctx, projectID, key)
+	if err != nil {
+		return Result{}, fmt.Errorf("read idempotency key of %s: %w", projectID, err)
+	}
+	// The table's TTL deletes expired keys only eventually (and the local
+	// stand-in never), so expiry is checked here.
+	if found && !now.Before(a.ExpiresAt) {
+		found = false
+	}
+	switch {
+	case found && a.BodyHash != hash:
+		return Result{}, errKeyReused()
+	case found && a.Done:
+		s.log().InfoContext(ctx, "idempotent replay", "project_id", projectID, "messages", a.Result.Messages)
+		return a.Result, nil
+	case !found:
+		a = Attempt{BodyHash: hash, StartedAt: now, ExpiresAt: now.Add(KeepAttempts)}
+	}
+	evs, err := s.parse(req, format, body, keyedStamper(projectID, key, a.StartedAt))
+	if err != nil {
+		return Result{}, err
+	}
+	l := ledger(a.Sent)
+	if l == nil {
+		l = ledger{}
+	}
+	before := l.count()
+	res, ierr := s.ingest(ctx, projectID, evs, true, l)
+	a.Sent = l
+	if ierr == nil {
+		a.Done, a.Result = true, res
+	}
+	// One write, and only when something changed: a request that enqueued
+	// nothing new and did not complete leaves the key as it was.
+	if a.Done || l.count() > before {
+		if err := s.Attempts.Put(ctx, projectID, key, a); err != nil {
+			// The events are queued (or some are); without the record a retry
+			// sends them again, which is what happens without a key.
+			s.log().ErrorContext(ctx, "idempotency key not recorded; a retry would enqueue these events again",
+				"project_id", projectID, "err", err)
+		}
+	}
+	if before > 0 {
+		s.log().InfoContext(ctx, "idempotent retry", "project_id", projectID, "messages_skipped", before)
+	}
+	return res, ierr
 }
 
 // Emit enqueues events logstream itself produces (lifecycle events) for
@@ -138,7 +211,7 @@ func (s *Service) handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 // stream was created, changed or disabled must not vanish because its
 // type matches no include rule (README, "Filters").
 func (s *Service) Emit(ctx context.Context, projectID string, evs []logevent.Event) error {
-	_, err := s.ingest(ctx, projectID, evs, false)
+	_, err := s.ingest(ctx, projectID, evs, false, nil)
 	return err
 }
 
@@ -146,10 +219,13 @@ func (s *Service) Emit(ctx context.Context, projectID string, evs []logevent.Eve
 // only for the streams whose filters pass it. It returns an error unless
 // SQS accepted every message.
 func (s *Service) Ingest(ctx context.Context, projectID string, evs []logevent.Event) (Result, error) {
-	return s.ingest(ctx, projectID, evs, true)
+	return s.ingest(ctx, projectID, evs, true, nil)
 }
 
-func (s *Service) ingest(ctx context.Context, projectID string, evs []logevent.Event, filtered bool) (Result, error) {
+// ingest enqueues evs, past the streams' filters when filtered. With a
+// ledger (an Idempotency-Key) it skips the messages l names as enqueued and
+// records in l those it enqueues; Messages counts them all.
+func (s *Service) ingest(ctx context.Context, projectID string, evs []logevent.Event, filtered bool, l ledger) (Result, error) {
 	s.once.Do(func() { s.cache.TTL = s.CacheTTL })
 	streams, err := s.cache.Get(ctx, projectID, func(ctx context.Context) ([]target, error) {
 		sts, err := s.Streams.Active(ctx, projectID)
@@ -199,9 +275,12 @@ func (s *Service) ingest(ctx context.Context, projectID string, evs []logevent.E
 		if err != nil {
 			return Result{}, fmt.Errorf("pack events for stream %s: %w", st.ID, err)
 		}
-		if err := s.Publisher.Publish(ctx, url, msgs); err != nil {
+		todo, marks := l.unsent(st.ID, msgs)
+		err = s.Publisher.Publish(ctx, url, todo)
+		l.sent(st.ID, marks, err)
+		if err != nil {
 			var pe PublishError
-			enqueued := res.Messages
+			enqueued := res.Messages + len(msgs) - len(todo)
 			if errors.As(err, &pe) {
 				enqueued += pe.MessagesSent()
 			}
