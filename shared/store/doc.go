@@ -74,6 +74,20 @@
 // (dead_letters_expired on its health item) are kept by shared/dlstore in
 // this table too; dlstore.go lists their items.
 //
+// An ingest request's Idempotency-Key — pk "IDEMPOTENCY#<project_id>#<key>",
+// sk "IDEMPOTENCY" (attempts.go; shared/ingest says what it means). Its own
+// partition, so ingestion's one write permission can be limited to these
+// items (dynamodb:LeadingKeys in infra). Attributes: body_hash (hex SHA-256
+// of the request), started_at (the first attempt), expires_at (epoch
+// seconds, the table's TTL attribute: 24 h after started_at, rounded up),
+// sent (a map from stream id to the marks of the messages enqueued for it),
+// done (a boolean), accepted, streams, messages (the answer of a completed
+// request, numbers).
+//   - Get: GetItem, strongly consistent, once per request with a key; an
+//     expired item still in the table is ignored by the reader.
+//   - Put: one unconditional PutItem when an attempt ends having enqueued
+//     something or completed; it holds everything enqueued so far.
+//
 // An API key — pk "APIKEY#<key_id>", sk "APIKEY" (keys.go). Attributes: id,
 // name, hash (hex SHA-256 of the secret, which is never stored), projects (a
 // list of strings), access, admin (a boolean), created_at, revoked_at (absent

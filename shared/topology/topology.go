@@ -215,6 +215,12 @@ type Env struct {
 // circuits, shared/dlstore's orphans).
 const TableTTLAttribute = "expires_at"
 
+// IdempotencyKeyPrefix begins the partition key of every item that records
+// an ingest request's Idempotency-Key (shared/store.Attempts). They have
+// their own partitions so that ingestion's one write permission can be
+// limited to them (infra: the dynamodb:LeadingKeys condition).
+const IdempotencyKeyPrefix = "IDEMPOTENCY#"
+
 // Table is the DynamoDB table holding streams (single-table design: pk/sk strings).
 type Table struct {
 	Name         string

@@ -81,7 +81,28 @@ func New(ctx context.Context, getenv app.Getenv) (app.HTTPHandler, error) {
 		QueueURLs: c.QueueURLs,
 		Limits:    logevent.DefaultLimits,
 		CacheTTL:  c.StreamCacheTTL,
+		Attempts:  Attempts{&store.Attempts{Client: db, Table: c.Table}},
 		Log:       app.Logger(),
 	}
 	return s.Handle, nil
+}
+
+// Attempts is store.Attempts as ingest.Attempts: the store speaks its own
+// type so that the functions which link it and do not ingest (delivery, dead
+// letters) do not link ingestion.
+type Attempts struct{ Store *store.Attempts }
+
+var _ ingest.Attempts = Attempts{}
+
+// Get reads the key's attempt.
+func (a Attempts) Get(ctx context.Context, projectID, key string) (ingest.Attempt, bool, error) {
+	r, ok, err := a.Store.Get(ctx, projectID, key)
+	return ingest.Attempt{BodyHash: r.BodyHash, StartedAt: r.StartedAt, ExpiresAt: r.ExpiresAt, Sent: r.Sent, Done: r.Done,
+		Result: ingest.Result{Accepted: r.Accepted, Streams: r.Streams, Messages: r.Messages}}, ok, err
+}
+
+// Put writes the key's attempt.
+func (a Attempts) Put(ctx context.Context, projectID, key string, at ingest.Attempt) error {
+	return a.Store.Put(ctx, projectID, key, store.Attempt{BodyHash: at.BodyHash, StartedAt: at.StartedAt, ExpiresAt: at.ExpiresAt,
+		Sent: at.Sent, Done: at.Done, Accepted: at.Result.Accepted, Streams: at.Result.Streams, Messages: at.Result.Messages})
 }
