@@ -200,6 +200,19 @@ func grant(fn awslambda.Function, p functionProps) error {
 		for _, q := range p.Queues {
 			q.Queue.GrantSendMessages(fn)
 		}
+		// Records what a request with an Idempotency-Key enqueued: one
+		// PutItem, and only on the items whose partition key is an
+		// idempotency key's (shared/store/attempts.go), never a stream, an
+		// API key or a counter. Every PutItem names one partition key, so
+		// ForAllValues is never vacuous here.
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("IdempotencyKeys"),
+			Actions:   jsii.Strings("dynamodb:PutItem"),
+			Resources: &[]*string{p.Table.TableArn()},
+			Conditions: &map[string]any{"ForAllValues:StringLike": map[string]any{
+				"dynamodb:LeadingKeys": []string{topology.IdempotencyKeyPrefix + "*"},
+			}},
+		}))
 	case topology.RoleDeliver:
 		// The event source grants consuming the queue; the explicit
 		// ChangeMessageVisibility is for the backoff the function sets on

@@ -718,8 +718,24 @@ func TestLeastPrivilege(t *testing.T) {
 				}
 			case f.ID == topology.FunctionIngest:
 				wantAction("dynamodb:GetItem", true)
+				// One write: PutItem of an Idempotency-Key's item, only on
+				// partitions that are idempotency keys.
 				for _, a := range dynamoWrites {
-					wantAction(a, false)
+					wantAction(a, a == "dynamodb:PutItem")
+				}
+				if !allowsOn(perms.statements, "dynamodb:PutItem", tableID) {
+					t.Errorf("ingest may not record Idempotency-Keys in the table %s", tableID)
+				}
+				for _, stmt := range perms.statements {
+					if !slices.Contains(actionsOf(stmt), "dynamodb:PutItem") {
+						continue
+					}
+					cond, _ := json.Marshal(stmt["Condition"])
+					want := `{"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["` + topology.IdempotencyKeyPrefix + `*"]}}`
+					if len(actionsOf(stmt)) != 1 || string(cond) != want {
+						t.Errorf("PutItem is granted beyond idempotency keys: actions %v, condition %s, want only PutItem with %s",
+							actionsOf(stmt), cond, want)
+					}
 				}
 				wantAction("sqs:ReceiveMessage", false)
 				wantAction("sqs:DeleteMessage", false)
