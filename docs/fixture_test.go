@@ -127,7 +127,8 @@ func (e *environment) fixture(t *testing.T, functions map[string]string) *fixtur
 		DeadLetters: &deadletter.Service{Letters: f.dl, Jobs: f.dl, Counters: f.dl, Streams: f.streams, Log: log},
 	}
 	f.ingest = &ingest.Service{Auth: auth, Streams: f.streams, Publisher: f.pub,
-		QueueURLs: map[string]string{destination.HTTP: httpQueue}, Limits: logevent.DefaultLimits, Log: log}
+		QueueURLs: map[string]string{destination.HTTP: httpQueue}, Limits: logevent.DefaultLimits, Log: log,
+		Attempts: &memAttempts{m: map[string]ingest.Attempt{}}}
 	f.bridgeStore = &memArchive{objects: map[string][]byte{}}
 	creds, err := lokibridge.NewCredentials(lokibridge.Credential{Username: bridgeUser, Password: bridgePassword},
 		lokibridge.Credential{Username: "retiring", Password: "an-older-password-0123456789"})
@@ -404,6 +405,19 @@ type fakePublisher struct {
 }
 
 var _ ingest.Publisher = (*fakePublisher)(nil)
+
+// memAttempts keeps ingestion's Idempotency-Keys in memory.
+type memAttempts struct{ m map[string]ingest.Attempt }
+
+func (a *memAttempts) Get(_ context.Context, projectID, key string) (ingest.Attempt, bool, error) {
+	at, ok := a.m[projectID+"/"+key]
+	return at, ok, nil
+}
+
+func (a *memAttempts) Put(_ context.Context, projectID, key string, at ingest.Attempt) error {
+	a.m[projectID+"/"+key] = at
+	return nil
+}
 
 func (p *fakePublisher) Publish(_ context.Context, url string, msgs []envelope.Message) error {
 	p.mu.Lock()

@@ -257,6 +257,22 @@ func stytchV3Params(typ string) map[string]string {
 }
 
 // derive makes a scenario from a route's base call.
+// withKey sends the call with an Idempotency-Key.
+func withKey(_ *fixture, c *call) {
+	c.headers["Idempotency-Key"] = "0190c0ff-ee00-7000-8000-00000000beef"
+}
+
+// doKeyed sends the base ingest request with withKey's key once, as a
+// scenario's earlier attempt, and wants it accepted.
+func (f *fixture) doKeyed() {
+	f.t.Helper()
+	c := base[rIngest](f).clone()
+	withKey(f, &c)
+	if r := f.do(rIngest, c); r.status != http.StatusAccepted {
+		f.t.Fatalf("first attempt: %d %s", r.status, r.body)
+	}
+}
+
 func derive(route, name string, status int, code, field string, invalid bool, change func(f *fixture, c *call)) scenario {
 	return scenario{name: name, route: route, status: status, code: code, field: field, invalid: invalid,
 		setup: stytchSetup(route),
@@ -752,6 +768,26 @@ func ingestScenarios() []scenario {
 			if evs := f.pub.queued(t); len(evs) != 1 || evs[0]["type"] != "user.session.start" {
 				t.Errorf("queued %v, want only the user.session.start event", evs)
 			}
+		}),
+		derive(rIngest, "with an Idempotency-Key", 202, "", "", false, withKey),
+		{name: "Idempotency-Key of a completed request", route: rIngest, status: 202,
+			setup: func(f *fixture) { f.doKeyed() },
+			call:  func(f *fixture) call { c := base[rIngest](f).clone(); withKey(f, &c); return c },
+			check: func(t *testing.T, f *fixture, r *result) {
+				if n := len(f.pub.queued(t)); n != 2 {
+					t.Errorf("the replay queued again: %d events queued, want the first attempt's 2", n)
+				}
+			}},
+		{name: "Idempotency-Key with another body", route: rIngest, status: 422, code: "idempotency_key_reused", field: "Idempotency-Key",
+			setup: func(f *fixture) { f.doKeyed() },
+			call: func(f *fixture) call {
+				c := base[rIngest](f).clone()
+				withKey(f, &c)
+				c.body = []byte(`[{"type":"user.logout"}]`)
+				return c
+			}},
+		derive(rIngest, "malformed Idempotency-Key", 400, "invalid_idempotency_key", "Idempotency-Key", true, func(_ *fixture, c *call) {
+			c.headers["Idempotency-Key"] = "short"
 		}),
 	}
 }

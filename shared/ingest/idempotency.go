@@ -25,13 +25,13 @@ const IdempotencyHeader = "Idempotency-Key"
 // KeepAttempts is how long a key is remembered, from its first attempt.
 const KeepAttempts = 24 * time.Hour
 
-// A key is 8 to 255 characters of [A-Za-z0-9._:-]: room for a UUID, a ULID
+// A key is 8 to 256 characters of [A-Za-z0-9._:-]: room for a UUID, a ULID
 // or a "job:batch" name, and short and plain enough to sit in a DynamoDB key
 // and a log line. The minimum keeps a counter ("1", "2") from being mistaken
 // for a key shared with another client of the project.
 const (
 	minKeyLength = 8
-	maxKeyLength = 255
+	maxKeyLength = 256
 )
 
 // Attempts keeps what requests with an Idempotency-Key did, per project

@@ -245,7 +245,7 @@ func TestIdempotencyKeyIsPerProject(t *testing.T) {
 func TestInvalidIdempotencyKey(t *testing.T) {
 	for _, tc := range []struct{ name, key string }{
 		{"too short", "abc1234"},
-		{"too long", strings.Repeat("k", 256)},
+		{"too long", strings.Repeat("k", 257)},
 		{"space", "my key 123"},
 		{"hash sign", "key#00000001"},
 		{"not ASCII", "ключ-00000001"},
@@ -267,7 +267,7 @@ func TestInvalidIdempotencyKey(t *testing.T) {
 		})
 	}
 	// The longest and shortest keys allowed, and every allowed character.
-	for _, key := range []string{strings.Repeat("k", 255), "aZ09-_.:"} {
+	for _, key := range []string{strings.Repeat("k", 256), "aZ09-_.:"} {
 		s := newService(&fakeStreams{active: twoStreams}, nil)
 		s.Publisher, s.Attempts = &sqsFake{}, &memAttempts{}
 		if r, _ := s.Handle(context.Background(), keyedRequest([]byte(`[{}]`), key)); r.StatusCode != http.StatusAccepted {
