@@ -340,13 +340,19 @@ Examples:
 		setup: adminDeadLetters,
 	},
 	{
-		name: "events send", args: []string{"FILE|-"}, optional: 1, flags: "[--gzip] [--file FILE|-]", project: true,
+		name: "events send", args: []string{"FILE|-"}, optional: 1, flags: "[--gzip] [--file FILE|-] [--idempotency-key KEY]", project: true,
 		summary: "Send events to the project's active streams",
 		help: `Sends the events in FILE, given as the argument or with --file (stdin
 with "-"): a JSON array of objects, or NDJSON (one object a line). The
 Content-Type follows the content; a gzip file is sent as it is. --gzip
 compresses the body on the way. Prints how many events were accepted, for
 how many streams, in how many queue messages.
+
+Every send carries an Idempotency-Key (a new one, or --idempotency-key),
+and a 429, a 5xx or a lost answer is tried again with it, up to 3 times:
+the API queues only what an earlier attempt did not. If it still fails, the
+error names the key; sending the same events with it within 24 h finishes
+the send without queueing twice.
 
 Examples:
   logstream events send events/auth/okta.json

@@ -8,12 +8,20 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/logstream/logstream/shared/ingest"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/logstream/logstream/shared/ingest"
 )
+
+// sendAttempts is how often events send tries one request: a 429, a 5xx
+// (503 enqueue_failed: SQS took part of it) or no answer is tried again
+// with the same Idempotency-Key, so what was queued is not queued twice.
+const sendAttempts = 3
 
 // maxDecodedEvents is the most the ingestion API reads of a request after
 // decompression (event.DefaultLimits.MaxDecodedBytes, 32 MiB).
@@ -22,6 +30,8 @@ const maxDecodedEvents = 32 << 20
 func eventsSend(fs *flag.FlagSet) action {
 	compress := fs.Bool("gzip", false, "compress the body with gzip (Content-Encoding: gzip)")
 	file := fs.String("file", "", "read the events from `FILE`, or from stdin with -")
+	idemKey := fs.String("idempotency-key", "", "send `KEY` as the Idempotency-Key (default: a new one for this send); "+
+		"give the key a failed send printed to finish it without queueing twice")
 	return func(ctx context.Context, s *session, args []string) error {
 		name := *file
 		switch {
@@ -44,11 +54,31 @@ func eventsSend(fs *flag.FlagSet) action {
 		if encoding != "" {
 			h.Set("Content-Encoding", encoding)
 		}
+		// One key per logical request, the same on every attempt: the API
+		// then queues only what an earlier attempt did not.
+		key := *idemKey
+		if key == "" {
+			key = "cli-" + uuid.NewString()
+		}
+		h.Set(ingest.IdempotencyHeader, key)
 		path := "/v1/projects/" + url.PathEscape(s.project) + "/events"
-		resp, err := s.api.do(ctx, request{method: http.MethodPost, path: path, header: h, body: body})
+		var resp *response
+		for attempt := 1; ; attempt++ {
+			resp, err = s.api.do(ctx, request{method: http.MethodPost, path: path, header: h, body: body})
+			if err == nil || !transient(err) || attempt == sendAttempts {
+				break
+			}
+			fmt.Fprintf(s.stderr, "note: %v; trying again with the same Idempotency-Key (attempt %d of %d)\n", err, attempt+1, sendAttempts)
+			if werr := s.wait(ctx, time.Duration(attempt)*time.Second); werr != nil {
+				break
+			}
+		}
 		var ae *apiError
 		if errors.As(err, &ae) && ae.Status == http.StatusRequestEntityTooLarge && encoding == "" {
 			return hinted{err, "split the events into smaller files, or send them with --gzip"}
+		}
+		if err != nil && transient(err) {
+			return hinted{err, fmt.Sprintf("send the same events again with --idempotency-key %s within 24 h: only what was not queued is queued", key)}
 		}
 		if err != nil {
 			return err

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"flag"
 	"io"
@@ -47,6 +48,8 @@ type exchange struct {
 	method, path, query string
 	header              map[string]string // each must be present with this value
 	absent              []string          // headers that must not be sent
+	present             []string          // headers that must be sent, with any value
+	repeated            []string          // headers that must be sent as in the request before
 	body                string            // JSON compared by meaning; "" expects no body
 	rawBody             bool              // compare body byte for byte instead
 	status              int
@@ -60,6 +63,7 @@ type fakeAPI struct {
 	mu   sync.Mutex
 	want []exchange
 	n    int
+	prev http.Header // the request before, for exchange.repeated
 	srv  *httptest.Server
 }
 
@@ -97,6 +101,17 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 			t.Errorf("request %d: header %s = %q sent, want none", f.n, k, got)
 		}
 	}
+	for _, k := range x.present {
+		if r.Header.Get(k) == "" {
+			t.Errorf("request %d: header %s not sent", f.n, k)
+		}
+	}
+	for _, k := range x.repeated {
+		if got := r.Header.Get(k); got == "" || f.prev == nil || got != f.prev.Get(k) {
+			t.Errorf("request %d: header %s = %q, want the previous request's %q", f.n, k, got, f.prev.Get(k))
+		}
+	}
+	f.prev = r.Header.Clone()
 	body, _ := io.ReadAll(r.Body)
 	if r.Header.Get("Content-Encoding") == "gzip" {
 		zr, err := gzip.NewReader(bytes.NewReader(body))
@@ -386,7 +401,7 @@ func TestCommands(t *testing.T) {
 		// events send
 		{name: "events array from a file", files: map[string]string{"e.json": "[{\"a\":1},{\"a\":2}]"},
 			args: []string{"events", "send", "{dir}/e.json"},
-			calls: []exchange{{method: "POST", path: "/v1/projects/demo/events",
+			calls: []exchange{{method: "POST", path: "/v1/projects/demo/events", present: []string{"Idempotency-Key"},
 				header: map[string]string{"Content-Type": "application/json"}, absent: []string{"Content-Encoding"},
 				body: "[{\"a\":1},{\"a\":2}]", rawBody: true, status: 202, answer: `{"accepted":2,"streams":1,"messages":1}`}},
 			stdout: []string{"ACCEPTED", "STREAMS", "MESSAGES", "2", "1", "1"}},
@@ -424,6 +439,29 @@ func TestCommands(t *testing.T) {
 			calls: []exchange{{method: "POST", path: "/v1/projects/demo/events", header: map[string]string{"Content-Type": "application/x-ndjson"},
 				body: `{"a":1}`, rawBody: true, status: 202, answer: `{"accepted":1,"streams":0,"messages":0}`}},
 			stderr: []string{"no active stream"}},
+		{name: "events cut off, then retried with the same key", stdin: `[{"a":1}]`,
+			args: []string{"events", "send", "-"},
+			calls: []exchange{
+				{method: "POST", path: "/v1/projects/demo/events", body: `[{"a":1}]`, rawBody: true, present: []string{"Idempotency-Key"},
+					status: 503, answer: apiErr("enqueue_failed", "the events could not all be queued for delivery (1 messages were); retry the request", "")},
+				{method: "POST", path: "/v1/projects/demo/events", body: `[{"a":1}]`, rawBody: true, repeated: []string{"Idempotency-Key"},
+					status: 202, answer: `{"accepted":1,"streams":2,"messages":2}`}},
+			stdout: []string{"ACCEPTED", "1", "2"}, stderr: []string{"trying again with the same Idempotency-Key (attempt 2 of 3)"}},
+		{name: "events still failing name the key to finish with", stdin: `[{"a":1}]`,
+			args: []string{"events", "send", "-", "--idempotency-key", "job-42:batch-7"},
+			calls: []exchange{
+				{method: "POST", path: "/v1/projects/demo/events", body: `[{"a":1}]`, rawBody: true, header: map[string]string{"Idempotency-Key": "job-42:batch-7"},
+					status: 503, answer: apiErr("enqueue_failed", "not all queued", "")},
+				{method: "POST", path: "/v1/projects/demo/events", body: `[{"a":1}]`, rawBody: true, header: map[string]string{"Idempotency-Key": "job-42:batch-7"},
+					status: 500, answer: apiErr("internal", "internal error", "")},
+				{method: "POST", path: "/v1/projects/demo/events", body: `[{"a":1}]`, rawBody: true, header: map[string]string{"Idempotency-Key": "job-42:batch-7"},
+					status: 503, answer: apiErr("enqueue_failed", "not all queued", "")}},
+			code: 1, stderr: []string{"error: enqueue_failed", "--idempotency-key job-42:batch-7"}},
+		{name: "events key reused is not retried", stdin: `[{"a":1}]`,
+			args: []string{"events", "send", "-", "--idempotency-key", "job-42:batch-7"},
+			calls: []exchange{{method: "POST", path: "/v1/projects/demo/events", body: `[{"a":1}]`, rawBody: true,
+				status: 422, answer: apiErr("idempotency_key_reused", "this Idempotency-Key was used for a request with another body", "Idempotency-Key")}},
+			code: 1, stderr: []string{"error: idempotency_key_reused"}},
 		{name: "events refused", stdin: `[{"a":`,
 			args: []string{"events", "send", "-"},
 			calls: []exchange{{method: "POST", path: "/v1/projects/demo/events", body: `[{"a":`, rawBody: true,
@@ -512,7 +550,9 @@ func TestCommands(t *testing.T) {
 			}
 			var stdout, stderr bytes.Buffer
 			c := &cli{stdin: strings.NewReader(tc.stdin), stdout: &stdout, stderr: &stderr,
-				getenv: func(k string) string { return env[k] }}
+				getenv: func(k string) string { return env[k] },
+				// events send waits before it tries again; not here.
+				sleep: func(context.Context, time.Duration) error { return nil }}
 			code := c.main(args)
 
 			if code != tc.code {
