@@ -36,11 +36,11 @@ type Attempts struct {
 // time and expiry, the marks of the messages enqueued per stream, and the
 // answer of a completed request.
 type Attempt struct {
-	BodyHash                    string
-	StartedAt, ExpiresAt        time.Time
-	Sent                        map[string][]string
-	Done                        bool
-	Accepted, Streams, Messages int
+	BodyHash                              string
+	StartedAt, ExpiresAt                  time.Time
+	Sent                                  map[string][]string
+	Done                                  bool
+	Accepted, Streams, Messages, Filtered int
 }
 
 type attemptItem struct {
@@ -54,6 +54,7 @@ type attemptItem struct {
 	Accepted  int                 `dynamodbav:"accepted"`
 	Streams   int                 `dynamodbav:"streams"`
 	Messages  int                 `dynamodbav:"messages"`
+	Filtered  int                 `dynamodbav:"filtered"`
 }
 
 // attemptKey is the item's key. Neither a project id nor a valid key holds
@@ -85,7 +86,7 @@ func (s *Attempts) Get(ctx context.Context, projectID, key string) (Attempt, boo
 	}
 	return Attempt{
 		BodyHash: it.BodyHash, StartedAt: started, ExpiresAt: time.Unix(it.ExpiresAt, 0).UTC(), Sent: it.Sent, Done: it.Done,
-		Accepted: it.Accepted, Streams: it.Streams, Messages: it.Messages,
+		Accepted: it.Accepted, Streams: it.Streams, Messages: it.Messages, Filtered: it.Filtered,
 	}, true, nil
 }
 
@@ -98,7 +99,7 @@ func (s *Attempts) Put(ctx context.Context, projectID, key string, a Attempt) er
 		// Rounded up: DynamoDB's TTL takes whole seconds, and must not drop
 		// the key before ingestion stops honouring it.
 		ExpiresAt: a.ExpiresAt.Add(time.Second - time.Nanosecond).Unix(),
-		Sent:      a.Sent, Done: a.Done, Accepted: a.Accepted, Streams: a.Streams, Messages: a.Messages,
+		Sent:      a.Sent, Done: a.Done, Accepted: a.Accepted, Streams: a.Streams, Messages: a.Messages, Filtered: a.Filtered,
 	}
 	if it.Sent == nil {
 		it.Sent = map[string][]string{}

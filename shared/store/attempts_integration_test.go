@@ -50,12 +50,12 @@ func TestAttemptsRoundTrip(t *testing.T) {
 
 	done := first
 	done.Sent = map[string][]string{"str_a": {"0:0011223344556677", "1:8899aabbccddeeff"}, "str_b": {"0:ffeeddccbbaa9988"}}
-	done.Done, done.Accepted, done.Streams, done.Messages = true, 3, 2, 3
+	done.Done, done.Accepted, done.Streams, done.Messages, done.Filtered = true, 3, 2, 3, 1
 	if err := a.Put(ctx, "proj_1", key, done); err != nil {
 		t.Fatal(err)
 	}
 	got, _, err = a.Get(ctx, "proj_1", key)
-	if err != nil || !got.Done || got.Accepted != 3 || got.Streams != 2 || got.Messages != 3 || !reflect.DeepEqual(got.Sent, done.Sent) {
+	if err != nil || !got.Done || got.Accepted != 3 || got.Streams != 2 || got.Messages != 3 || got.Filtered != 1 || !reflect.DeepEqual(got.Sent, done.Sent) {
 		t.Errorf("after the second Put: %+v, %v", got, err)
 	}
 

@@ -81,8 +81,8 @@
 // of the request), started_at (the first attempt), expires_at (epoch
 // seconds, the table's TTL attribute: 24 h after started_at, rounded up),
 // sent (a map from stream id to the marks of the messages enqueued for it),
-// done (a boolean), accepted, streams, messages (the answer of a completed
-// request, numbers).
+// done (a boolean), accepted, streams, messages, filtered (the answer of a
+// completed request, numbers).
 //   - Get: GetItem, strongly consistent, once per request with a key; an
 //     expired item still in the table is ignored by the reader.
 //   - Put: one unconditional PutItem when an attempt ends having enqueued

@@ -98,11 +98,12 @@ var _ ingest.Attempts = Attempts{}
 func (a Attempts) Get(ctx context.Context, projectID, key string) (ingest.Attempt, bool, error) {
 	r, ok, err := a.Store.Get(ctx, projectID, key)
 	return ingest.Attempt{BodyHash: r.BodyHash, StartedAt: r.StartedAt, ExpiresAt: r.ExpiresAt, Sent: r.Sent, Done: r.Done,
-		Result: ingest.Result{Accepted: r.Accepted, Streams: r.Streams, Messages: r.Messages}}, ok, err
+		Result: ingest.Result{Accepted: r.Accepted, Streams: r.Streams, Messages: r.Messages, Filtered: r.Filtered}}, ok, err
 }
 
 // Put writes the key's attempt.
 func (a Attempts) Put(ctx context.Context, projectID, key string, at ingest.Attempt) error {
 	return a.Store.Put(ctx, projectID, key, store.Attempt{BodyHash: at.BodyHash, StartedAt: at.StartedAt, ExpiresAt: at.ExpiresAt,
-		Sent: at.Sent, Done: at.Done, Accepted: at.Result.Accepted, Streams: at.Result.Streams, Messages: at.Result.Messages})
+		Sent: at.Sent, Done: at.Done, Accepted: at.Result.Accepted, Streams: at.Result.Streams, Messages: at.Result.Messages,
+		Filtered: at.Result.Filtered})
 }
