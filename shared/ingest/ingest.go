@@ -287,7 +287,8 @@ func (s *Service) ingest(ctx context.Context, projectID string, evs []logevent.E
 			s.log().ErrorContext(ctx, "enqueue failed", "project_id", projectID, "stream_id", st.ID, "messages_enqueued", enqueued, "err", err)
 			return Result{}, &httpapi.Error{Status: http.StatusServiceUnavailable, Code: "enqueue_failed",
 				Message: fmt.Sprintf("the events could not all be queued for delivery (%d messages were); retry the request. "+
-					"Events that carry an event_id keep it, so receivers can drop the duplicates a retry may cause", enqueued)}
+					"With the same Idempotency-Key only the rest is queued; without one, events that carry an event_id keep it, "+
+					"so receivers can drop the duplicates a retry may cause", enqueued)}
 		}
 		res.Messages += len(msgs)
 	}
