@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/logstream/logstream/shared/envelope"
+	"github.com/logstream/logstream/shared/stream"
 )
 
 // memAttempts keeps attempts in memory and counts reads and writes.
@@ -297,5 +298,45 @@ func TestLedgerSkipsOnlyTheSameMessage(t *testing.T) {
 	l2.sent("s", marks, fmt.Errorf("no positions"))
 	if len(l2["s"]) != 0 || none.count() != 0 {
 		t.Errorf("an error that names no accepted messages counted %v as sent", l2["s"])
+	}
+}
+
+// A stream's filters pack the same messages on every attempt, so a keyed
+// retry skips what the filtered stream already got, and the completed answer,
+// filtered count included, is what a replay gets.
+func TestIdempotentRetryWithFilters(t *testing.T) {
+	streams := func(string) ([]stream.Stream, error) {
+		return []stream.Stream{
+			{ID: "str_a", DestinationType: "http", Filters: &stream.Filters{Include: []stream.Rule{{Field: "tag", Match: "keep"}}}},
+			{ID: "str_b", DestinationType: "http"},
+		}, nil
+	}
+	pub := &sqsFake{refuse: func(call int) map[int]bool {
+		if call == 2 {
+			return map[int]bool{0: true, 1: true, 2: true}
+		}
+		return nil
+	}}
+	s := newService(&fakeStreams{active: streams}, nil)
+	s.Publisher, s.Attempts = pub, &memAttempts{}
+	body := []byte(`[{"tag":"keep","n":1},{"tag":"drop","n":2},{"tag":"keep","n":3}]`)
+	const key = "filters-0000000001"
+
+	if r, _ := s.Handle(context.Background(), keyedRequest(body, key)); r.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("first attempt: %d %s, want 503", r.StatusCode, r.Body)
+	}
+	pub.refuse = nil
+	second, _ := s.Handle(context.Background(), keyedRequest(body, key))
+	var res Result
+	if err := json.Unmarshal([]byte(second.Body), &res); err != nil || second.StatusCode != http.StatusAccepted ||
+		res != (Result{Accepted: 3, Streams: 2, Messages: 2, Filtered: 1}) {
+		t.Fatalf("retry: %d %s", second.StatusCode, second.Body)
+	}
+	ids := eventIDs(t, pub.queued)
+	if len(ids["str_a"]) != 2 || len(ids["str_b"]) != 3 || len(pub.queued) != 2 {
+		t.Errorf("queued %d messages, events per stream %v; want each stream's events once", len(pub.queued), ids)
+	}
+	if third, _ := s.Handle(context.Background(), keyedRequest(body, key)); third.Body != second.Body {
+		t.Errorf("replay %s, want %s", third.Body, second.Body)
 	}
 }
