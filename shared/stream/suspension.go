@@ -5,28 +5,15 @@ import (
 	"time"
 )
 
-// Defaults of the automatic suspension policy. 72 h of failure with no
-// success is between Svix (5 days) and what an operator notices over a
-// weekend; Auth0 waits 7 days. 50 permanent failures in a row (a refused
-// credential, a configuration the destination does not take) is well past a
-// deploy's rollout or a key rotation's propagation, yet stops a stream whose
-// owner revoked its key within one busy hour rather than three days.
-const (
-	DefaultSuspendAfter          = 72 * time.Hour
-	DefaultSuspendAfterPermanent = 50
-)
-
 // SuspensionPolicy says when logstream suspends a stream whose destination
 // keeps failing: after After of failures with no success in between, or
 // after AfterPermanent failures in a row that were permanent (the destination
-// refused the stream). A zero field disables its rule.
+// refused the stream). A zero field disables its rule. A deployment sets it
+// (topology.EnvSuspendAfter, with the defaults beside it).
 type SuspensionPolicy struct {
 	After          time.Duration
 	AfterPermanent int
 }
-
-// DefaultSuspensionPolicy is the policy of a deployment that sets none.
-var DefaultSuspensionPolicy = SuspensionPolicy{After: DefaultSuspendAfter, AfterPermanent: DefaultSuspendAfterPermanent}
 
 // FailureRun is the current run of failures of a stream's destination, kept
 // in its health record and reset by any delivered event: when it started
@@ -77,6 +64,9 @@ type Notice struct {
 	// suspension began; nil when unknown.
 	FirstFailureAt *time.Time
 	At             time.Time
+	// ActorKeyID is the API key that resumed the stream; empty when
+	// logstream itself acted.
+	ActorKeyID string
 }
 
 // Action is the lifecycle action the notice reports: "suspended" or

@@ -41,10 +41,11 @@ func TestSuspensionPolicyDue(t *testing.T) {
 
 func TestSuspendsAt(t *testing.T) {
 	since := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-	if got := DefaultSuspensionPolicy.SuspendsAt(FailureRun{FailingSince: since}); !got.Equal(since.Add(72 * time.Hour)) {
+	p := SuspensionPolicy{After: 72 * time.Hour, AfterPermanent: 50}
+	if got := p.SuspendsAt(FailureRun{FailingSince: since}); !got.Equal(since.Add(72 * time.Hour)) {
 		t.Errorf("SuspendsAt = %v, want 72 h after %v", got, since)
 	}
-	if got := DefaultSuspensionPolicy.SuspendsAt(FailureRun{}); !got.IsZero() {
+	if got := p.SuspendsAt(FailureRun{}); !got.IsZero() {
 		t.Errorf("SuspendsAt without a failure = %v, want zero", got)
 	}
 	if got := (SuspensionPolicy{}).SuspendsAt(FailureRun{FailingSince: since}); !got.IsZero() {

@@ -89,8 +89,12 @@ var delivery = sdk.with(links{
 		// It answers the test route's invocation (testevent), naming the
 		// test batch with logevent.NewID.
 		"shared/testevent", "shared/logevent", "shared/jsonobj",
+		// It tells of a stream it suspended (issue 13): the lifecycle event
+		// through ingestion's own fan-out (ingest, which speaks httpapi's
+		// error type), the operator's notice with an EventBridge client.
+		"shared/notice", "shared/ingest", "shared/httpapi", "shared/httpapi/request",
 	}),
-	external: slices.Concat(dynamodb, sqs, kms, gzip, uuid, ssrf),
+	external: slices.Concat(dynamodb, sqs, kms, gzip, uuid, ssrf, eventbridge),
 })
 
 // senders is what one destination type's sender adds to its delivery
