@@ -107,7 +107,7 @@ const (
 	// DefaultDeadLetterTick is how often the dead-letter function runs its
 	// tick: a parked event reaches the store, where its project sees it,
 	// within about a minute, and EventBridge rate rules count in minutes.
-	DefaultDeadLetterTick     = time.Minute
+	DefaultDeadLetterTick = time.Minute
 	// DefaultSuspendAfter and DefaultSuspendAfterPermanent are the
 	// automatic suspension policy (stream.SuspensionPolicy). 72 h of
 	// failure with no success: Svix disables after 5 days, Auth0 pauses
@@ -120,12 +120,12 @@ const (
 	// an hour of traffic rather than three days.
 	DefaultSuspendAfter          = 72 * time.Hour
 	DefaultSuspendAfterPermanent = 50
-	envQueueURLPrefix         = "LOGSTREAM_QUEUE_URL_"
-	envDLQURLPrefix           = "LOGSTREAM_DLQ_URL_"
-	envDeliverFunctionPrefix  = "LOGSTREAM_DELIVER_FUNCTION_"
-	DefaultStreamCacheTTL     = 30 * time.Second
-	DefaultDeliveryTimeout    = 10 * time.Second
-	defaultVisibilityMultiple = 6
+	envQueueURLPrefix            = "LOGSTREAM_QUEUE_URL_"
+	envDLQURLPrefix              = "LOGSTREAM_DLQ_URL_"
+	envDeliverFunctionPrefix     = "LOGSTREAM_DELIVER_FUNCTION_"
+	DefaultStreamCacheTTL        = 30 * time.Second
+	DefaultDeliveryTimeout       = 10 * time.Second
+	defaultVisibilityMultiple    = 6
 )
 
 // Concurrency guards: the limits that keep one part of logstream from
