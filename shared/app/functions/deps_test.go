@@ -131,8 +131,10 @@ func allowed() map[string]links {
 				"shared/invoke", "shared/testevent",
 				// The dead-letter routes read the store (dlstore, gzip events)
 				// and invoke starts their jobs.
-				"shared/deadletter", "shared/dlstore"},
-			external: slices.Concat(kms, gzip, []string{"github.com/aws/aws-sdk-go-v2/service/lambda/"}),
+				"shared/deadletter", "shared/dlstore",
+				// Enabling a suspended stream tells of it (issue 13).
+				"shared/notice"},
+			external: slices.Concat(kms, gzip, eventbridge, []string{"github.com/aws/aws-sdk-go-v2/service/lambda/"}),
 		}),
 		// The bridge archives Loki pushes in S3: no table, no queue, no sender.
 		topology.FunctionLokiBridge: sdk.with(links{
