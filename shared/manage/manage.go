@@ -107,7 +107,7 @@ type API struct {
 	// Suspension is the deployment's automatic suspension policy, for
 	// health's suspends_at.
 	Suspension stream.SuspensionPolicy
-	Validator stream.Validator
+	Validator  stream.Validator
 	// Log receives the handler's log lines (default slog.Default()).
 	Log *slog.Logger
 	Now func() time.Time
