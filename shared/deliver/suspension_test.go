@@ -83,8 +83,10 @@ func TestSuspendsOnSustainedFailure(t *testing.T) {
 		at   time.Duration // after t0
 		send func([]string) error
 	}
+	permanentOnly := stream.SuspensionPolicy{AfterPermanent: 3}
 	tests := []struct {
 		name       string
+		policy     *stream.SuspensionPolicy // default: policy
 		steps      []step
 		wantReason string // empty: not suspended
 		wantSince  time.Duration
@@ -93,9 +95,16 @@ func TestSuspendsOnSustainedFailure(t *testing.T) {
 		{name: "failing for the window", steps: []step{{0, retryable}, {30 * time.Minute, retryable}, {time.Hour, retryable}, {2 * time.Hour, retryable}},
 			wantReason: "no success", wantSince: 0},
 		{name: "a success starts the run again", steps: []step{{0, retryable}, {50 * time.Minute, ok}, {55 * time.Minute, retryable}, {time.Hour + 50*time.Minute, retryable}}},
-		{name: "permanent failures in a row", steps: []step{{0, permanent}, {time.Minute, permanent}, {2 * time.Minute, permanent}, {3 * time.Minute, permanent}},
-			wantReason: "3 times in a row", wantSince: 0},
-		{name: "permanent failures broken by a success", steps: []step{{0, permanent}, {time.Minute, permanent}, {2 * time.Minute, ok}, {3 * time.Minute, permanent}}},
+		// The count rule waits for the run to be stream.MinPermanentRun old,
+		// which the time rule (an hour here) would reach too: it is off in
+		// these cases, so only the count decides.
+		{name: "permanent failures in a row", policy: &permanentOnly, steps: []step{{0, permanent}, {time.Minute, permanent}, {2 * time.Minute, permanent},
+			{stream.MinPermanentRun, permanent}, {stream.MinPermanentRun + time.Minute, permanent}},
+			wantReason: "4 times in a row", wantSince: 0},
+		{name: "permanent failures, a young run", policy: &permanentOnly, steps: []step{{0, permanent}, {time.Minute, permanent}, {2 * time.Minute, permanent},
+			{3 * time.Minute, permanent}, {4 * time.Minute, permanent}}},
+		{name: "permanent failures broken by a success", policy: &permanentOnly, steps: []step{{0, permanent}, {time.Minute, permanent}, {2 * time.Minute, ok},
+			{stream.MinPermanentRun, permanent}, {stream.MinPermanentRun + time.Minute, permanent}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -105,6 +114,9 @@ func TestSuspendsOnSustainedFailure(t *testing.T) {
 			var send func([]string) error
 			c := newCore(sendFunc(func(evs []string) error { return send(evs) }), &fakeQueue{}, bigLimits)
 			c.Health, c.Suspend, c.Streams, c.Notify, c.Suspension = &runHealth{}, susp, susp, notes, policy
+			if tc.policy != nil {
+				c.Suspension = *tc.policy
+			}
 			c.Now = func() time.Time { return now }
 			for i, s := range tc.steps {
 				now, send = t0.Add(s.at), s.send

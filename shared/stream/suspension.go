@@ -8,12 +8,20 @@ import (
 // SuspensionPolicy says when logstream suspends a stream whose destination
 // keeps failing: after After of failures with no success in between, or
 // after AfterPermanent failures in a row that were permanent (the destination
-// refused the stream). A zero field disables its rule. A deployment sets it
+// refused the stream), once the run is at least MinPermanentRun old. A zero
+// After or AfterPermanent disables its rule. A deployment sets it
 // (topology.EnvSuspendAfter, with the defaults beside it).
 type SuspensionPolicy struct {
 	After          time.Duration
 	AfterPermanent int
 }
+
+// MinPermanentRun is how old a run of permanent failures must be before the
+// count rule suspends. A suspended stream is no longer routed events (they
+// are not kept), while a refusing one parks them for a redrive; a busy stream
+// makes its count of invocations in seconds, so without it a key rotation's
+// propagation, a few minutes of 401s, would cost every event after it.
+const MinPermanentRun = time.Hour
 
 // FailureRun is the current run of failures of a stream's destination, kept
 // in its health record and reset by any delivered event: when it started
@@ -36,7 +44,8 @@ func (p SuspensionPolicy) SuspendsAt(r FailureRun) time.Time {
 // Due reports whether a stream in run r is to be suspended at now, and the
 // status_reason to suspend it with.
 func (p SuspensionPolicy) Due(r FailureRun, now time.Time) (string, bool) {
-	if p.AfterPermanent > 0 && r.PermanentFailures >= p.AfterPermanent {
+	if p.AfterPermanent > 0 && r.PermanentFailures >= p.AfterPermanent && !r.FailingSince.IsZero() &&
+		now.Sub(r.FailingSince) >= MinPermanentRun {
 		return fmt.Sprintf("the destination refused the stream %d times in a row (suspension after %d permanent failures)",
 			r.PermanentFailures, p.AfterPermanent), true
 	}

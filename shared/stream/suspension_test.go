@@ -21,8 +21,11 @@ func TestSuspensionPolicyDue(t *testing.T) {
 		{name: "failing, not long enough", p: p, run: FailureRun{FailingSince: now.Add(-time.Hour + time.Second)}},
 		{name: "failing exactly the window", p: p, run: FailureRun{FailingSince: now.Add(-time.Hour)}, due: true, reason: "no success"},
 		{name: "failing longer", p: p, run: FailureRun{FailingSince: now.Add(-5 * time.Hour)}, due: true, reason: "no success"},
-		{name: "permanent, below count", p: p, run: FailureRun{FailingSince: now, PermanentFailures: 2}},
-		{name: "permanent, at count", p: p, run: FailureRun{FailingSince: now, PermanentFailures: 3}, due: true, reason: "3 times in a row"},
+		{name: "permanent, below count", p: SuspensionPolicy{AfterPermanent: 3}, run: FailureRun{FailingSince: now.Add(-2 * time.Hour), PermanentFailures: 2}},
+		{name: "permanent, at count", p: SuspensionPolicy{AfterPermanent: 3}, run: FailureRun{FailingSince: now.Add(-MinPermanentRun), PermanentFailures: 3},
+			due: true, reason: "3 times in a row"},
+		{name: "permanent, at count but a young run", p: SuspensionPolicy{AfterPermanent: 3},
+			run: FailureRun{FailingSince: now.Add(-MinPermanentRun + time.Second), PermanentFailures: 300}},
 		{name: "time rule off", p: SuspensionPolicy{AfterPermanent: 3}, run: FailureRun{FailingSince: now.Add(-1000 * time.Hour)}},
 		{name: "count rule off", p: SuspensionPolicy{After: time.Hour}, run: FailureRun{FailingSince: now, PermanentFailures: 1000}},
 	}

@@ -115,9 +115,10 @@ const (
 	// stop a dead one from filling the DLQ for two weeks. 50 permanent
 	// failures in a row (a refused credential, a configuration the
 	// destination does not take), each an invocation that found the
-	// stream's events, outlast a key rotation's propagation or a deploy's
-	// rollout, yet stop a stream whose owner revoked its key within about
-	// an hour of traffic rather than three days.
+	// stream's events, and a run at least stream.MinPermanentRun (1 h)
+	// old: a revoked key stops its stream after an hour rather than three
+	// days, while a key rotation's few minutes of 401s, however busy the
+	// stream, suspend nothing.
 	DefaultSuspendAfter          = 72 * time.Hour
 	DefaultSuspendAfterPermanent = 50
 	envQueueURLPrefix            = "LOGSTREAM_QUEUE_URL_"
