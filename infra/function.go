@@ -194,6 +194,8 @@ func grant(fn awslambda.Function, p functionProps) error {
 		for _, q := range p.Queues {
 			q.DLQ.Grant(fn, jsii.String("sqs:GetQueueAttributes"))
 		}
+		// Tells the operator a suspended stream was enabled again.
+		grantOperatorNotices(fn)
 	case topology.RoleIngest:
 		p.Table.GrantReadData(fn)
 		p.AdminKey.GrantRead(fn, nil)
@@ -219,10 +221,20 @@ func grant(fn awslambda.Function, p functionProps) error {
 		// failed messages, so it does not hang on that default, and
 		// SendMessage puts back the undelivered rest of a partly delivered
 		// message, so what a destination accepted is not sent to it again
-		// (issue 12). Its own queue only: it never sends into another
-		// type's flow.
+		// (issue 12).
 		p.Table.GrantReadData(fn)
 		p.Queues[p.Function.Source.Destination].Queue.Grant(fn, jsii.String("sqs:ChangeMessageVisibility"), jsii.String("sqs:SendMessage"))
+		// It publishes logstream.stream.suspended into the project's flow
+		// when it suspends a stream (issue 13), as the API publishes its
+		// lifecycle events: SendMessage on the other types' queues, nothing
+		// else there (it consumes only its own).
+		for d, q := range p.Queues {
+			if d != p.Function.Source.Destination {
+				q.Queue.Grant(fn, jsii.String("sqs:SendMessage"))
+			}
+		}
+		// And tells the operator.
+		grantOperatorNotices(fn)
 		// Opens the secrets it sends with; never seals.
 		p.Secrets.Grant(fn, jsii.String("kms:Decrypt"))
 		// Keeps the per-stream delivery counters (ADD/SET on HEALTH# items)
@@ -271,6 +283,24 @@ func grant(fn awslambda.Function, p functionProps) error {
 		return fmt.Errorf("logstream: no IAM grants defined for function %s (role %q)", p.Function.ID, p.Function.Role)
 	}
 	return nil
+}
+
+// OperatorNoticesSid names the statement that lets a function put the
+// operator's notices (shared/notice) on the account's default event bus.
+const OperatorNoticesSid = "OperatorNotices"
+
+// grantOperatorNotices lets fn put events on this account's default event
+// bus, where the operator's rules route logstream's notices (a stream
+// suspended, or resumed): PutEvents on that one bus, no other bus and no
+// other action. Separate from the customer destinations' PutEvents, which
+// excludes this account's buses.
+func grantOperatorNotices(fn awslambda.Function) {
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:     jsii.String(OperatorNoticesSid),
+		Actions: jsii.Strings("events:PutEvents"),
+		Resources: jsii.Strings(fmt.Sprintf("arn:%s:events:%s:%s:event-bus/default",
+			*awscdk.Aws_PARTITION(), *awscdk.Aws_REGION(), *awscdk.Aws_ACCOUNT_ID())),
+	}))
 }
 
 // grantInvocations lets each function invoke exactly the functions its

@@ -605,7 +605,9 @@ func TestLeastPrivilege(t *testing.T) {
 					allowedQueues[id], allowedQueues[dlqIDs[dest]] = true, true
 				}
 			case f.Source != nil:
-				allowedQueues[queueIDs[f.Source.Destination]] = true
+				for _, id := range queueIDs {
+					allowedQueues[id] = true
+				}
 				allowedQueues[dlqIDs[f.Source.Destination]] = true
 			case f.ID == topology.FunctionDeadLetters:
 				// Drains every DLQ, redrives into every delivery queue.
@@ -627,11 +629,11 @@ func TestLeastPrivilege(t *testing.T) {
 				if f.ID == topology.FunctionLokiBridge {
 					break // writes only its own bucket: checked below
 				}
-				if got := perms.actions[action]; got != sendsTo[dest] {
+				if got := customerActions(perms.statements)[action]; got != sendsTo[dest] {
 					t.Errorf("action %s allowed = %v, want %v", action, got, sendsTo[dest])
 				}
 				for _, stmt := range perms.statements {
-					if !slices.Contains(actionsOf(stmt), action) {
+					if !slices.Contains(actionsOf(stmt), action) || stmt["Sid"] == OperatorNoticesSid {
 						continue
 					}
 					cond, _ := json.Marshal(stmt["Condition"])
@@ -642,8 +644,30 @@ func TestLeastPrivilege(t *testing.T) {
 				}
 			}
 
+			// Issue 13: the functions that suspend a stream (delivery) or
+			// resume one (the API) put the operator's notice on this
+			// account's default bus, and only there; no other function may.
+			notifies := f.Source != nil || f.ID == topology.FunctionAPI
+			var notices []map[string]any
 			for _, stmt := range perms.statements {
-				if stmt["Effect"] != "Allow" {
+				if stmt["Sid"] == OperatorNoticesSid {
+					notices = append(notices, stmt)
+				}
+			}
+			if notifies != (len(notices) == 1) {
+				t.Errorf("operator notice statements %v, want one: %v", notices, notifies)
+			}
+			for _, stmt := range notices {
+				res, _ := json.Marshal(stmt["Resource"])
+				if !slices.Equal(actionsOf(stmt), []string{"events:PutEvents"}) || stmt["Condition"] != nil ||
+					!strings.Contains(string(res), ":event-bus/default") || !strings.Contains(string(res), `"Ref":"AWS::AccountId"`) ||
+					!strings.Contains(string(res), `"Ref":"AWS::Region"`) || strings.Contains(string(res), "*") {
+					t.Errorf("operator notices granted as %v; want events:PutEvents on this account's default bus only", stmt)
+				}
+			}
+
+			for _, stmt := range perms.statements {
+				if stmt["Effect"] != "Allow" || stmt["Sid"] == OperatorNoticesSid {
 					continue
 				}
 				ids, literal := resourceIDs(stmt)
@@ -755,14 +779,21 @@ func TestLeastPrivilege(t *testing.T) {
 				for _, a := range dynamoWrites {
 					wantAction(a, a == "dynamodb:UpdateItem")
 				}
-				// Sends to its own DLQ, to park what cannot be delivered, and
-				// to its own queue, to put back the undelivered rest of a
-				// message (issue 12); to no other type's queue or DLQ.
+				// Sends to its own DLQ, to park what cannot be delivered, to
+				// its own queue, to put back the undelivered rest of a
+				// message (issue 12), and to every type's queue, to publish
+				// logstream.stream.suspended (issue 13); to no other DLQ,
+				// and consumes no other queue.
 				for dest := range queueIDs {
 					own := dest == f.Source.Destination
 					if allowsOn(perms.statements, "sqs:SendMessage", dlqIDs[dest]) != own ||
-						allowsOn(perms.statements, "sqs:SendMessage", queueIDs[dest]) != own {
-						t.Errorf("%s must send to its own queue and DLQ and nowhere else (checking %s)", f.ID, dest)
+						!allowsOn(perms.statements, "sqs:SendMessage", queueIDs[dest]) {
+						t.Errorf("%s must send to every queue and its own DLQ only (checking %s)", f.ID, dest)
+					}
+					for _, a := range []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"} {
+						if !own && allowsOn(perms.statements, a, queueIDs[dest]) {
+							t.Errorf("%s may %s on the %s queue", f.ID, a, dest)
+						}
 					}
 				}
 				own := queueIDs[f.Source.Destination]
@@ -818,6 +849,21 @@ func TestLeastPrivilege(t *testing.T) {
 			}
 		})
 	}
+}
+
+// customerActions are the actions allowed by statements other than the
+// operator's notices.
+func customerActions(statements []map[string]any) map[string]bool {
+	out := map[string]bool{}
+	for _, stmt := range statements {
+		if stmt["Effect"] != "Allow" || stmt["Sid"] == OperatorNoticesSid {
+			continue
+		}
+		for _, a := range actionsOf(stmt) {
+			out[a] = true
+		}
+	}
+	return out
 }
 
 // allowsOn reports whether some Allow statement grants action on resource id.

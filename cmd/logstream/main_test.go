@@ -334,9 +334,10 @@ func TestCommands(t *testing.T) {
 		{name: "health", args: []string{"streams", "health", streamID},
 			calls: []exchange{ok("GET", streamsPath+"/"+streamID+"/health",
 				`{"stream_id":"`+streamID+`","status":"active","delivered_events":1042,"failed_events":3,"retried_attempts":17,"last_success_at":"2026-03-01T12:00:00.999Z","last_error":"endpoint answered 503","last_error_at":"2026-03-01T11:00:00Z",`+
+					`"failing_since":"2026-03-01T12:30:00Z","suspends_at":"2026-03-04T12:30:00Z",`+
 					`"dead_letters":{"rejected":{"count":1,"oldest_at":"2026-03-01T10:00:00Z","newest_at":"2026-03-01T10:00:00Z"},"exhausted":{"count":2,"oldest_at":"2026-03-01T10:30:00Z","newest_at":"2026-03-01T11:00:00Z"}}}`)},
 			stdout: []string{"STREAM", streamID, "DELIVERED", "1042", "FAILED", "3", "RETRIED", "17", "DEAD LETTERS", "exhausted 2, rejected 1",
-				"2026-03-01T12:00:00Z", "endpoint answered 503"}},
+				"2026-03-01T12:00:00Z", "endpoint answered 503", "FAILING SINCE", "2026-03-01T12:30:00Z", "SUSPENDS AT", "2026-03-04T12:30:00Z"}},
 		{name: "health never delivered", args: []string{"streams", "health", streamID},
 			calls: []exchange{ok("GET", streamsPath+"/"+streamID+"/health",
 				`{"stream_id":"`+streamID+`","status":"paused","delivered_events":0,"failed_events":0,"retried_attempts":0,"last_success_at":null,"last_error":null,"last_error_at":null,"dead_letters":{}}`)},

@@ -441,6 +441,8 @@ func streamsHealth(*flag.FlagSet) action {
 			LastSuccessAt   *string `json:"last_success_at"`
 			LastError       *string `json:"last_error"`
 			LastErrorAt     *string `json:"last_error_at"`
+			FailingSince    *string `json:"failing_since"`
+			SuspendsAt      *string `json:"suspends_at"`
 			DeadLetters     map[string]struct {
 				Count int64 `json:"count"`
 			} `json:"dead_letters"`
@@ -469,7 +471,9 @@ func streamsHealth(*flag.FlagSet) action {
 			"DEAD LETTERS EXPIRED", strconv.FormatInt(h.DeadLettersExpired, 10),
 			"LAST SUCCESS", whenPtr(h.LastSuccessAt),
 			"LAST ERROR AT", whenPtr(h.LastErrorAt),
-			"LAST ERROR", lastError)
+			"LAST ERROR", lastError,
+			"FAILING SINCE", whenPtr(h.FailingSince),
+			"SUSPENDS AT", whenPtr(h.SuspendsAt))
 	}
 }
 

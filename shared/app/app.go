@@ -119,6 +119,21 @@ func (v *Vars) Positive(name string, def int) int {
 	return n
 }
 
+// Count is a whole number of at least 0 (0 often turning a rule off); unset
+// is def.
+func (v *Vars) Count(name string, def int) int {
+	s := v.Getenv(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		v.fail(fmt.Errorf("config: %s=%q is not a whole number", name, s))
+		return def
+	}
+	return n
+}
+
 func (v *Vars) fail(err error) {
 	if v.Err == nil {
 		v.Err = err

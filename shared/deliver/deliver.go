@@ -68,9 +68,10 @@ type Batch struct {
 // Health keeps per-stream delivery counters for the health view: one Record
 // per stream and invocation, with what became of each of its events.
 // Recording is best effort: a failed write is logged, never a reason to
-// redeliver.
+// redeliver. Record returns the stream's failure run as the same write left
+// it, for the suspension policy.
 type Health interface {
-	Record(ctx context.Context, projectID, streamID string, t Tally, at time.Time) error
+	Record(ctx context.Context, projectID, streamID string, t Tally, at time.Time) (stream.FailureRun, error)
 }
 
 // Tally is Health's request; it lives in package stream so the store
@@ -106,9 +107,17 @@ type Requeuer interface {
 // Delay and Parked.
 type Requeued = envelope.Requeued
 
-// Suspender suspends a stream whose destination is gone.
+// Suspender suspends an active stream whose destination is gone or keeps
+// failing, and reports whether this call did (only that caller notifies).
 type Suspender interface {
-	Suspend(ctx context.Context, projectID, streamID, reason string) error
+	Suspend(ctx context.Context, projectID, streamID, reason string) (bool, error)
+}
+
+// Notifier tells of a stream logstream suspended: into the project's own
+// flow (a lifecycle event) and to the operator. Best effort: the stream is
+// suspended whether or not the notice goes out.
+type Notifier interface {
+	Notify(ctx context.Context, n stream.Notice) error
 }
 
 // Limits bound one Send, as the destination documents them.
@@ -176,8 +185,17 @@ type Core struct {
 	MaxReceives int
 	Backoff     Backoff
 	// Suspend, when set, suspends a stream whose destination answered that
-	// it is gone (410, a deleted bucket).
+	// it is gone (410, a deleted bucket), or has kept failing as Suspension
+	// says.
 	Suspend Suspender
+	// Suspension is when a failing stream is suspended (zero: never for
+	// failing; a 410 still suspends). It is judged on the run Health.Record
+	// returns, so it needs Health.
+	Suspension stream.SuspensionPolicy
+	// Notify tells of each suspension (optional).
+	Notify Notifier
+	// Now is the clock (default time.Now).
+	Now func() time.Time
 	// Health receives the counters (optional).
 	Health Health
 	// CacheTTL is how long a stream's config is reused between invocations.
@@ -212,6 +230,13 @@ type Core struct {
 // log is c.Log, or slog.Default() when nil: the nil-logger rule of every
 // logstream handler.
 func (c *Core) log() *slog.Logger { return cmp.Or(c.Log, slog.Default()) }
+
+func (c *Core) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
 
 type message struct {
 	rec    *events.SQSMessage
@@ -494,7 +519,7 @@ func (c *Core) deliverGroup(ctx context.Context, g *group) []Delay {
 	case stream.StatusSuspended:
 		// Suspended by logstream itself: these were queued before it
 		// happened, and are kept for a redrive once the customer fixes it.
-		d.parkAll(g.msgs, stream.ReasonSuspended, "stream is suspended")
+		d.parkAll(g.msgs, stream.ReasonSuspended, suspendedReason(st))
 	default:
 		// Pausing stops delivery; resuming does not backfill what arrived meanwhile.
 		log.InfoContext(ctx, "stream not active; dropping its queued events", "status", st.Status, "events", countEvents(g.msgs))
@@ -513,8 +538,24 @@ func (c *Core) deliverGroup(ctx context.Context, g *group) []Delay {
 		log.InfoContext(ctx, "delivery", "events_delivered", delivered, "events_parked", s.parked,
 			"events_to_retry", s.retried, "events_requeued", s.requeued, "requests", d.requests, "reason", s.reason)
 	}
-	c.record(ctx, g, s.tally(delivered))
+	t := s.tally(delivered)
+	t.Permanent = d.permanent
+	run := c.record(ctx, g, t)
+	if st.Status == stream.StatusActive && t.Failed() {
+		if reason, due := c.Suspension.Due(run, c.now()); due {
+			d.suspend(reason, run)
+		}
+	}
 	return append(s.again, held...)
+}
+
+// suspendedReason is the reason the events of a suspended stream are parked
+// with: why it was suspended, so a dead letter says what its owner has to fix.
+func suspendedReason(st stream.Stream) string {
+	if st.StatusReason == "" {
+		return "stream is suspended"
+	}
+	return "stream is suspended: " + st.StatusReason
 }
 
 // retryOutcomes are the outcomes of n messages none of whose events was sent,
@@ -717,15 +758,18 @@ func (c *Core) retryAll(msgs []message, after time.Duration) []Delay {
 // record writes the stream's tally for this invocation, on a context of its
 // own so a deadline that cut delivery short still lets the failure be
 // counted.
-func (c *Core) record(ctx context.Context, g *group, t Tally) {
+func (c *Core) record(ctx context.Context, g *group, t Tally) stream.FailureRun {
 	if c.Health == nil || t.Zero() {
-		return
+		return stream.FailureRun{}
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 	defer cancel()
-	if err := c.Health.Record(ctx, g.projectID, g.streamID, t, time.Now()); err != nil {
+	run, err := c.Health.Record(ctx, g.projectID, g.streamID, t, c.now())
+	if err != nil {
+		// No run: no suspension decided on a guess; the next record decides.
 		c.log().WarnContext(ctx, "record delivery counters", "project_id", g.projectID, "stream_id", g.streamID, "err", err)
 	}
+	return run
 }
 
 // ref is one event of a group: its message and its index in the message.
@@ -756,6 +800,11 @@ type delivery struct {
 	// timedOut whether it was a timeout: what the Breaker counts.
 	retryableErr error
 	timedOut     bool
+	// permanent is set when the destination refused the stream for good
+	// (Permanent, Gone): what the suspension policy's count rule counts.
+	permanent bool
+	// suspended is set once this invocation suspended the stream.
+	suspended bool
 }
 
 func (d *delivery) run(msgs []message) {
@@ -877,10 +926,12 @@ func (d *delivery) send(refs []ref) {
 	case Retryable, Permanent:
 		// The next batches would meet the same fate: a destination that
 		// is down or refuses the stream's credentials refuses them all.
+		d.permanent = d.permanent || class == Permanent
 		d.stopAll(refs, err)
 		return
 	case Gone:
-		d.suspend(err)
+		d.permanent = true
+		d.suspend(err.Error(), stream.FailureRun{FailingSince: d.core.now()})
 		d.stopAll(refs, err)
 		return
 	}
@@ -947,20 +998,38 @@ func (d *delivery) parkEvent(r ref, why stream.DeadLetterReason, reason string) 
 	o.whys = append(o.whys, why)
 }
 
-func (d *delivery) suspend(cause error) {
+// suspend suspends the stream with reason, and, when this call is the one
+// that did, tells of it: run is the failure run that led to it.
+func (d *delivery) suspend(reason string, run stream.FailureRun) {
 	c := d.core
 	c.cache.Forget([2]string{d.st.ProjectID, d.st.ID})
-	if c.Suspend == nil {
+	if c.Suspend == nil || d.suspended {
 		return
 	}
-	reason := cause.Error()
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(d.ctx), 2*time.Second)
 	defer cancel()
-	if err := c.Suspend.Suspend(sctx, d.st.ProjectID, d.st.ID, reason); err != nil {
+	did, err := c.Suspend.Suspend(sctx, d.st.ProjectID, d.st.ID, reason)
+	if err != nil {
 		c.log().ErrorContext(d.ctx, "suspend stream", "project_id", d.st.ProjectID, "stream_id", d.st.ID, "err", err)
 		return
 	}
-	c.log().WarnContext(d.ctx, "destination is gone; stream suspended", "project_id", d.st.ProjectID, "stream_id", d.st.ID, "reason", reason)
+	d.suspended = true
+	if !did {
+		return // another invocation did, and tells; or the owner paused or deleted it meanwhile
+	}
+	c.log().WarnContext(d.ctx, "stream suspended", "project_id", d.st.ProjectID, "stream_id", d.st.ID, "reason", reason)
+	if c.Notify == nil {
+		return
+	}
+	n := stream.Notice{Status: stream.StatusSuspended, ProjectID: d.st.ProjectID, StreamID: d.st.ID, StreamName: d.st.Name,
+		DestinationType: d.st.DestinationType, Reason: reason, At: c.now().UTC()}
+	if !run.FailingSince.IsZero() {
+		since := run.FailingSince.UTC()
+		n.FirstFailureAt = &since
+	}
+	if err := c.Notify.Notify(sctx, n); err != nil {
+		c.log().ErrorContext(d.ctx, "suspension notice not sent", "project_id", d.st.ProjectID, "stream_id", d.st.ID, "err", err)
+	}
 }
 
 func countEvents(msgs []message) int {

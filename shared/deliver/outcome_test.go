@@ -91,9 +91,9 @@ func (q *fakeQueue) parkedEvents() []string {
 
 type fakeSuspender struct{ suspended []string }
 
-func (f *fakeSuspender) Suspend(_ context.Context, _, streamID, reason string) error {
+func (f *fakeSuspender) Suspend(_ context.Context, _, streamID, reason string) (bool, error) {
 	f.suspended = append(f.suspended, streamID+": "+reason)
-	return nil
+	return true, nil
 }
 
 // sendFunc is a Sender from a function of the batch's events.

@@ -23,7 +23,7 @@ type tallyHealth struct {
 	records map[[2]string]int
 }
 
-func (h *tallyHealth) Record(_ context.Context, projectID, streamID string, t Tally, _ time.Time) error {
+func (h *tallyHealth) Record(_ context.Context, projectID, streamID string, t Tally, _ time.Time) (stream.FailureRun, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.sum == nil {
@@ -44,7 +44,7 @@ func (h *tallyHealth) Record(_ context.Context, projectID, streamID string, t Ta
 	}
 	h.sum[k] = s
 	h.records[k]++
-	return nil
+	return stream.FailureRun{}, nil
 }
 
 // of is the sum of a stream's tallies.

@@ -97,8 +97,17 @@ type API struct {
 	// health view and of enabling a stream; nil answers those routes 503.
 	DeadLetters DeadLetters
 	// Events receives lifecycle events (optional).
-	Events    Emitter
-	Validator stream.Validator
+	Events Emitter
+	// Notify tells of a suspended stream enabled again: the lifecycle event
+	// logstream.stream.resumed and the operator's notice (optional).
+	Notify Notifier
+	// Failures ends a stream's failure run when it is enabled again, so the
+	// run that suspended it does not suspend it again at once (optional).
+	Failures FailureResetter
+	// Suspension is the deployment's automatic suspension policy, for
+	// health's suspends_at.
+	Suspension stream.SuspensionPolicy
+	Validator  stream.Validator
 	// Log receives the handler's log lines (default slog.Default()).
 	Log *slog.Logger
 	Now func() time.Time
@@ -367,14 +376,38 @@ func (a *API) disable(ctx context.Context, c routed) (events.APIGatewayV2HTTPRes
 
 // switchTo sets a stream's status and announces the change, if it was one.
 func (a *API) switchTo(ctx context.Context, c routed, status stream.Status, action string) (events.APIGatewayV2HTTPResponse, error) {
-	s, changed, err := a.setStatus(ctx, c.req, c.projectID, c.streamID, status)
+	s, prev, changed, err := a.setStatus(ctx, c.req, c.projectID, c.streamID, status)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	if changed {
 		a.emit(ctx, c.key, action, s)
+		a.resumed(ctx, c.key, prev, s)
 	}
 	return respond(http.StatusOK, s), nil
+}
+
+// resumed tells of a stream logstream had suspended that its owner enabled
+// again, after its failure run is ended. Like emit, after the change: a
+// failure is logged, not answered.
+func (a *API) resumed(ctx context.Context, key apikey.Key, prev, s stream.Stream) {
+	if prev.Status != stream.StatusSuspended || s.Status != stream.StatusActive {
+		return
+	}
+	log := a.log().With("project_id", s.ProjectID, "stream_id", s.ID)
+	if a.Failures != nil {
+		if err := a.Failures.ResetFailures(ctx, s.ProjectID, s.ID); err != nil {
+			log.ErrorContext(ctx, "failure run of a resumed stream not reset", "err", err)
+		}
+	}
+	if a.Notify == nil {
+		return
+	}
+	n := stream.Notice{Status: stream.StatusActive, ProjectID: s.ProjectID, StreamID: s.ID, StreamName: s.Name,
+		DestinationType: s.DestinationType, Reason: prev.StatusReason, At: a.now().UTC(), ActorKeyID: key.ID}
+	if err := a.Notify.Notify(ctx, n); err != nil {
+		log.ErrorContext(ctx, "resumed notice not sent", "err", err)
+	}
 }
 
 // errNoRoute answers a request no route serves: one of the fallback routes,
@@ -462,8 +495,11 @@ func (a *API) change(ctx context.Context, req events.APIGatewayV2HTTPRequest, pr
 }
 
 // setStatus enables or pauses a stream; only a deliverable one can be active.
-func (a *API) setStatus(ctx context.Context, req events.APIGatewayV2HTTPRequest, projectID, streamID string, status stream.Status) (stream.Stream, bool, error) {
-	return a.change(ctx, req, projectID, streamID, func(cur stream.Stream) (stream.Stream, error) {
+// It also returns the stream as it was before the change that was stored.
+func (a *API) setStatus(ctx context.Context, req events.APIGatewayV2HTTPRequest, projectID, streamID string, status stream.Status) (stream.Stream, stream.Stream, bool, error) {
+	var prev stream.Stream
+	s, changed, err := a.change(ctx, req, projectID, streamID, func(cur stream.Stream) (stream.Stream, error) {
+		prev = cur // the last call is the attempt that was stored
 		if status == stream.StatusActive && cur.Status != stream.StatusActive {
 			if err := a.Validator.CanActivate(cur.DestinationType); err != nil {
 				return stream.Stream{}, err
@@ -471,6 +507,7 @@ func (a *API) setStatus(ctx context.Context, req events.APIGatewayV2HTTPRequest,
 		}
 		return stream.SetStatus(cur, status, a.now()), nil
 	})
+	return s, prev, changed, err
 }
 
 // respond answers a stream with its ETag.

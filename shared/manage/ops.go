@@ -21,6 +21,16 @@ type HealthReader interface {
 	Health(ctx context.Context, projectID, streamID string) (stream.Health, error)
 }
 
+// Notifier tells of a suspended stream enabled again (shared/notice).
+type Notifier interface {
+	Notify(ctx context.Context, n stream.Notice) error
+}
+
+// FailureResetter ends a stream's failure run (store.Streams.ResetFailures).
+type FailureResetter interface {
+	ResetFailures(ctx context.Context, projectID, streamID string) error
+}
+
 // Emitter publishes events into a project's own event flow, as ingestion does.
 type Emitter interface {
 	Emit(ctx context.Context, projectID string, evs []logevent.Event) error
@@ -59,6 +69,12 @@ func (a *API) health(ctx context.Context, s stream.Stream) (events.APIGatewayV2H
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	resp := HealthResponse{StreamID: s.ID, Status: s.Status, Health: h}
+	// When the time rule will suspend it: only an active stream can be.
+	if h.FailingSince != nil && s.Status == stream.StatusActive {
+		if at := a.Suspension.SuspendsAt(stream.FailureRun{FailingSince: *h.FailingSince}); !at.IsZero() {
+			resp.SuspendsAt = &at
+		}
+	}
 	// Dead letters as they are now in the dead-letter store: redriven,
 	// purged and expired ones are gone from it.
 	resp.DeadLetters = map[stream.DeadLetterReason]stream.DeadLetterCount{} // an object, as documented

@@ -222,3 +222,77 @@ func TestSecretsNeverLeak(t *testing.T) {
 		}
 	}
 }
+
+type noticeRec struct{ notices []stream.Notice }
+
+func (n *noticeRec) Notify(_ context.Context, x stream.Notice) error {
+	n.notices = append(n.notices, x)
+	return nil
+}
+
+type resetRec struct{ reset []string }
+
+func (r *resetRec) ResetFailures(_ context.Context, p, id string) error {
+	r.reset = append(r.reset, p+"/"+id)
+	return nil
+}
+
+// Issue 13 §3: enabling a stream logstream suspended ends its failure run
+// and tells of it once, with the reason it had; enabling a paused one does
+// neither.
+func TestEnableResumesASuspendedStream(t *testing.T) {
+	a := newAPI()
+	notes, resets := &noticeRec{}, &resetRec{}
+	a.Notify, a.Failures = notes, resets
+	id := decodeStream(t, call(t, a, RouteCreate, "p", "", "", createBody)).ID
+	callWith(t, a, RouteDisable, "p", id, "", nil)
+	callWith(t, a, RouteEnable, "p", id, "", nil)
+	if len(notes.notices) != 0 || len(resets.reset) != 0 {
+		t.Fatalf("a paused stream enabled: notices %+v, resets %v", notes.notices, resets.reset)
+	}
+	// As store.Streams.Suspend leaves it.
+	ms := a.Streams.(*memStreams)
+	s := ms.m["p/"+id]
+	s.Status, s.StatusReason, s.Version = stream.StatusSuspended, "failing for 72h", s.Version+1
+	ms.m["p/"+id] = s
+
+	if r := callWith(t, a, RouteEnable, "p", id, "", nil); r.StatusCode != 200 {
+		t.Fatalf("enable: %d %s", r.StatusCode, r.Body)
+	}
+	callWith(t, a, RouteEnable, "p", id, "", nil) // already active: nothing more
+	if len(resets.reset) != 1 || resets.reset[0] != "p/"+id {
+		t.Fatalf("resets %v", resets.reset)
+	}
+	if len(notes.notices) != 1 {
+		t.Fatalf("notices %+v, want one", notes.notices)
+	}
+	n := notes.notices[0]
+	if n.Status != stream.StatusActive || n.Action() != "resumed" || n.Reason != "failing for 72h" || n.StreamID != id || n.ActorKeyID != "admin" {
+		t.Fatalf("notice %+v", n)
+	}
+}
+
+// Health shows when the current run of failures began and when the time
+// rule will suspend the stream; nothing of the kind while it succeeds.
+func TestHealthShowsTheFailureRun(t *testing.T) {
+	since := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		h    stream.Health
+		want string
+	}{
+		{"failing", stream.Health{FailingSince: &since}, `"failing_since":"2026-11-24T10:00:00Z","suspends_at":"2026-11-24T13:00:00Z"`},
+		{"succeeding", stream.Health{}, `"failing_since":null,"suspends_at":null`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newAPI()
+			a.Suspension = stream.SuspensionPolicy{After: 3 * time.Hour}
+			a.HealthReader = fixedHealth{tc.h}
+			id := decodeStream(t, call(t, a, RouteCreate, "p", "", "", createBody)).ID
+			r := callWith(t, a, RouteHealth, "p", id, "", nil)
+			if r.StatusCode != 200 || !strings.Contains(r.Body, tc.want) {
+				t.Fatalf("health %d %s, want %s", r.StatusCode, r.Body, tc.want)
+			}
+		})
+	}
+}

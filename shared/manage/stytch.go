@@ -388,12 +388,13 @@ func (a *API) updateStytch(ctx context.Context, c routed, typ string, cur stream
 
 // switchStytch enables or pauses the project's stream of a type.
 func (a *API) switchStytch(ctx context.Context, c routed, cur stream.Stream, status stream.Status, action string) (events.APIGatewayV2HTTPResponse, error) {
-	s, changed, err := a.setStatus(ctx, c.req, c.projectID, cur.ID, status)
+	s, prev, changed, err := a.setStatus(ctx, c.req, c.projectID, cur.ID, status)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	if changed {
 		a.emit(ctx, c.key, action, s)
+		a.resumed(ctx, c.key, prev, s)
 	}
 	return stytchOK(c.req, nil, nil), nil
 }

@@ -123,7 +123,7 @@ func BenchmarkRecordHealth(b *testing.B) {
 	s := &store.Streams{Client: dynamodb.NewFromConfig(cfg), Table: tableName}
 	ctx := context.Background()
 	for b.Loop() {
-		if err := s.Record(ctx, "proj_1", "str_1", stream.Tally{Delivered: 10}, time.Now()); err != nil {
+		if _, err := s.Record(ctx, "proj_1", "str_1", stream.Tally{Delivered: 10}, time.Now()); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -23,7 +23,9 @@
 //     otherwise stream.ErrConflict.
 //   - Suspend: UpdateItem SET status, status_reason, updated_at,
 //     version = version + 1 if attribute_exists(pk) AND status = "active"; a
-//     failed condition leaves the stream as it is, without an error.
+//     failed condition leaves the stream as it is, without an error, and
+//     reports that this call did not suspend it (so only one caller
+//     notifies).
 //   - Delete: DeleteItem if attribute_exists(pk) (else stream.ErrNotFound),
 //     then, best effort, the stream's health item and its place.
 //   - Get: GetItem, strongly consistent. List and Active: Query pk = <pk> AND
@@ -33,15 +35,23 @@
 // A stream's delivery counters — pk "PROJECT#<project_id>", sk
 // "HEALTH#<stream_id>" (health.go). Attributes: delivered_events,
 // failed_events (events parked), retried_attempts (numbers);
-// last_success_at, last_error (at most 512 bytes), last_error_at; and
-// dead_letters_expired (shared/dlstore's sweep). Top-level numbers: an
+// last_success_at, last_error (at most 512 bytes), last_error_at;
+// failing_since and permanent_failures, the current stream.FailureRun,
+// absent while the destination succeeds; and dead_letters_expired
+// (shared/dlstore's sweep). Top-level numbers: an
 // UpdateItem can ADD to one that does not exist yet.
 //   - Record: one UpdateItem per stream and delivery invocation: ADD
 //     delivered_events, retried_attempts, failed_events; SET
 //     last_success_at when some were delivered, last_error and
-//     last_error_at when some failed. No condition: the first record
-//     creates the item, and ADD is atomic, so concurrent delivery
-//     functions never lose a count.
+//     last_error_at when some failed. In the same update, the run: REMOVE
+//     failing_since and permanent_failures when some were delivered; SET
+//     failing_since = if_not_exists(failing_since, now) and, for a
+//     permanent failure, ADD permanent_failures when none were. ReturnValues
+//     ALL_NEW hands the run back for the suspension decision. No condition:
+//     the first record creates the item, and ADD is atomic, so concurrent
+//     delivery functions never lose a count or move a run's start.
+//   - ResetFailures (enabling a stream): UpdateItem REMOVE failing_since,
+//     permanent_failures if attribute_exists(pk).
 //   - Health: GetItem; no item is a stream with nothing delivered yet.
 //
 // A stream's circuit breaker — pk "PROJECT#<project_id>", sk

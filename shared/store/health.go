@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -26,6 +27,18 @@ type healthItem struct {
 	LastSuccessAt   string `dynamodbav:"last_success_at"`
 	LastError       string `dynamodbav:"last_error"`
 	LastErrorAt     string `dynamodbav:"last_error_at"`
+	// FailingSince and PermanentFailures are the current FailureRun:
+	// absent while the destination succeeds.
+	FailingSince      string `dynamodbav:"failing_since"`
+	PermanentFailures int64  `dynamodbav:"permanent_failures"`
+}
+
+func (it healthItem) run() stream.FailureRun {
+	r := stream.FailureRun{PermanentFailures: int(it.PermanentFailures)}
+	if t, err := time.Parse(time.RFC3339Nano, it.FailingSince); err == nil {
+		r.FailingSince = t
+	}
+	return r
 }
 
 func healthKey(projectID, streamID string) map[string]types.AttributeValue {
@@ -39,9 +52,16 @@ func healthKey(projectID, streamID string) map[string]types.AttributeValue {
 // ADD for every count, so concurrent delivery invocations never lose one, and
 // no condition. The events parked count in failed_events; where they are now
 // (waiting, redriven, purged, expired) is the dead-letter store's to say.
-func (s *Streams) Record(ctx context.Context, projectID, streamID string, t stream.Tally, at time.Time) error {
+//
+// The same update keeps the stream's FailureRun and returns it, so the caller
+// decides on suspension from what is stored, not from a read that another
+// invocation's write may have overtaken: a delivered event REMOVEs the run; a
+// failure sets failing_since only if_not_exists (the first failure of the
+// run wins, whichever invocation writes first) and ADDs to
+// permanent_failures when it was permanent.
+func (s *Streams) Record(ctx context.Context, projectID, streamID string, t stream.Tally, at time.Time) (stream.FailureRun, error) {
 	if t.Zero() {
-		return nil
+		return stream.FailureRun{}, nil
 	}
 	now := &types.AttributeValueMemberS{Value: at.UTC().Format(time.RFC3339Nano)}
 	names := map[string]string{}
@@ -58,8 +78,16 @@ func (s *Streams) Record(ctx context.Context, projectID, streamID string, t stre
 	count("delivered_events", t.Delivered)
 	count("retried_attempts", t.Retried)
 	count("failed_events", t.Parked())
+	if t.Failed() && t.Permanent {
+		count("permanent_failures", 1)
+	}
+	var remove string
 	if t.Delivered > 0 {
 		set = append(set, "last_success_at = :t")
+		remove = " REMOVE failing_since, permanent_failures"
+	}
+	if t.Failed() {
+		set = append(set, "failing_since = if_not_exists(failing_since, :t)")
 	}
 	if t.LastError != "" {
 		reason := t.LastError
@@ -77,15 +105,39 @@ func (s *Streams) Record(ctx context.Context, projectID, streamID string, t stre
 		values[":t"] = now
 		expr += " SET " + strings.Join(set, ", ")
 	}
-	_, err := s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	expr += remove
+	out, err := s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.Table),
 		Key:                       healthKey(projectID, streamID),
 		UpdateExpression:          aws.String(strings.TrimSpace(expr)),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
+		ReturnValues:              types.ReturnValueAllNew,
 	})
 	if err != nil {
-		return fmt.Errorf("record delivery counters of stream %s: %w", streamID, err)
+		return stream.FailureRun{}, fmt.Errorf("record delivery counters of stream %s: %w", streamID, err)
+	}
+	var it healthItem
+	if err := attributevalue.UnmarshalMap(out.Attributes, &it); err != nil {
+		return stream.FailureRun{}, fmt.Errorf("decode health of stream %s: %w", streamID, err)
+	}
+	return it.run(), nil
+}
+
+// ResetFailures ends a stream's FailureRun, as enabling a suspended stream
+// does: its next failure starts a new run, so it is not suspended again at
+// once for the run that suspended it.
+func (s *Streams) ResetFailures(ctx context.Context, projectID, streamID string) error {
+	_, err := s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:        aws.String(s.Table),
+		Key:              healthKey(projectID, streamID),
+		UpdateExpression: aws.String("REMOVE failing_since, permanent_failures"),
+		// No item means no run: nothing to create.
+		ConditionExpression: aws.String("attribute_exists(pk)"),
+	})
+	var cfe *types.ConditionalCheckFailedException
+	if err != nil && !errors.As(err, &cfe) {
+		return fmt.Errorf("reset failures of stream %s: %w", streamID, err)
 	}
 	return nil
 }
@@ -109,6 +161,10 @@ func (s *Streams) Health(ctx context.Context, projectID, streamID string) (strea
 	if t, err := time.Parse(time.RFC3339Nano, it.LastErrorAt); err == nil {
 		h.LastErrorAt = &t
 		h.LastError = &it.LastError
+	}
+	if r := it.run(); !r.FailingSince.IsZero() {
+		h.FailingSince = &r.FailingSince
+		h.PermanentFailures = int64(r.PermanentFailures)
 	}
 	return h, nil
 }

@@ -22,7 +22,7 @@ func TestRecordSumsConcurrentTallies(t *testing.T) {
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 	// The first parked_at of each reason, before the concurrent writes.
-	if err := s.Record(ctx, "proj_1", "str_1", stream.Tally{
+	if _, err := s.Record(ctx, "proj_1", "str_1", stream.Tally{
 		DeadLetters: map[stream.DeadLetterReason]int{stream.ReasonPermanent: 1}, LastError: "permanent: 401"}, t0); err != nil {
 		t.Fatal(err)
 	}
@@ -33,11 +33,12 @@ func TestRecordSumsConcurrentTallies(t *testing.T) {
 		wg.Go(func() {
 			for i := range each {
 				at := t0.Add(time.Duration(1+w*each+i) * time.Second)
-				errs <- s.Record(ctx, "proj_1", "str_1", stream.Tally{
+				_, err := s.Record(ctx, "proj_1", "str_1", stream.Tally{
 					Delivered: 3, Retried: 2,
 					DeadLetters: map[stream.DeadLetterReason]int{stream.ReasonPermanent: 1, stream.ReasonExhausted: 2},
 					LastError:   "receiver answered 503",
 				}, at)
+				errs <- err
 			}
 		})
 	}
@@ -51,7 +52,7 @@ func TestRecordSumsConcurrentTallies(t *testing.T) {
 	// The last write, after all the others: the first of one reason, the
 	// newest of another, and not of the third.
 	last := t0.Add(time.Hour)
-	if err := s.Record(ctx, "proj_1", "str_1", stream.Tally{
+	if _, err := s.Record(ctx, "proj_1", "str_1", stream.Tally{
 		DeadLetters: map[stream.DeadLetterReason]int{stream.ReasonSuspended: 4, stream.ReasonExhausted: 1},
 		LastError:   "stream is suspended"}, last); err != nil {
 		t.Fatal(err)
@@ -72,5 +73,63 @@ func TestRecordSumsConcurrentTallies(t *testing.T) {
 	// Another stream's record is its own.
 	if other, err := s.Health(ctx, "proj_1", "str_2"); err != nil || other.DeliveredEvents != 0 || other.FailedEvents != 0 {
 		t.Errorf("another stream's health: %+v, %v", other, err)
+	}
+}
+
+// Issue 13 §3: the failure run starts at the first failure since the last
+// success, whichever of several concurrent writers is first, counts
+// permanent failures, and ends with a delivered event or ResetFailures.
+func TestRecordKeepsTheFailureRun(t *testing.T) {
+	cfg, tableName := table.New(t)
+	s := &store.Streams{Client: dynamodb.NewFromConfig(cfg), Table: tableName}
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	record := func(tl stream.Tally, at time.Time) stream.FailureRun {
+		t.Helper()
+		r, err := s.Record(ctx, "proj_1", "str_1", tl, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	retryable := stream.Tally{Retried: 1, LastError: "receiver answered 500"}
+	permanent := stream.Tally{DeadLetters: map[stream.DeadLetterReason]int{stream.ReasonPermanent: 1}, LastError: "permanent: 401", Permanent: true}
+
+	if r := record(stream.Tally{Delivered: 1}, t0); !r.FailingSince.IsZero() || r.PermanentFailures != 0 {
+		t.Fatalf("after a success: %+v", r)
+	}
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Go(func() { record(retryable, t0.Add(time.Duration(1+i)*time.Minute)) })
+	}
+	wg.Wait()
+	// Whichever write came first set the start; none moved it later.
+	first := record(retryable, t0.Add(time.Hour))
+	if first.FailingSince.Before(t0.Add(time.Minute)) || first.FailingSince.After(t0.Add(10*time.Minute)) {
+		t.Fatalf("failing since %v, want one of the first ten failures", first.FailingSince)
+	}
+	record(permanent, t0.Add(2*time.Hour))
+	if r := record(permanent, t0.Add(3*time.Hour)); r.PermanentFailures != 2 || !r.FailingSince.Equal(first.FailingSince) {
+		t.Fatalf("after two permanent failures: %+v", r)
+	}
+	h, err := s.Health(ctx, "proj_1", "str_1")
+	if err != nil || h.FailingSince == nil || !h.FailingSince.Equal(first.FailingSince) || h.PermanentFailures != 2 {
+		t.Fatalf("health: %+v, %v", h, err)
+	}
+	if r := record(stream.Tally{Delivered: 1}, t0.Add(4*time.Hour)); !r.FailingSince.IsZero() || r.PermanentFailures != 0 {
+		t.Fatalf("a success did not end the run: %+v", r)
+	}
+	if r := record(retryable, t0.Add(5*time.Hour)); !r.FailingSince.Equal(t0.Add(5 * time.Hour)) {
+		t.Fatalf("a new run starts at %v, want %v", r.FailingSince, t0.Add(5*time.Hour))
+	}
+	if err := s.ResetFailures(ctx, "proj_1", "str_1"); err != nil {
+		t.Fatal(err)
+	}
+	if h, err := s.Health(ctx, "proj_1", "str_1"); err != nil || h.FailingSince != nil || h.DeliveredEvents != 2 {
+		t.Fatalf("after ResetFailures: %+v, %v", h, err)
+	}
+	// A stream with no health item has no run, and gets no item.
+	if err := s.ResetFailures(ctx, "proj_1", "str_none"); err != nil {
+		t.Fatal(err)
 	}
 }

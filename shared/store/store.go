@@ -269,8 +269,9 @@ func (s *Streams) Update(ctx context.Context, st stream.Stream, expected int64) 
 // Suspend marks an active stream suspended, with the reason, one version
 // later, so ingestion stops routing events to it until its owner resumes it.
 // A stream that is no longer active (paused, deleted, already suspended) is
-// left as it is.
-func (s *Streams) Suspend(ctx context.Context, projectID, streamID, reason string) error {
+// left as it is. It reports whether this call suspended the stream: of
+// several invocations that decide to, exactly one did, and it alone tells.
+func (s *Streams) Suspend(ctx context.Context, projectID, streamID, reason string) (bool, error) {
 	_, err := s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                aws.String(s.Table),
 		Key:                      key(projectID, streamID),
@@ -286,10 +287,13 @@ func (s *Streams) Suspend(ctx context.Context, projectID, streamID, reason strin
 		},
 	})
 	var cfe *types.ConditionalCheckFailedException
-	if err != nil && !errors.As(err, &cfe) {
-		return fmt.Errorf("suspend stream %s: %w", streamID, err)
+	if errors.As(err, &cfe) {
+		return false, nil
 	}
-	return nil
+	if err != nil {
+		return false, fmt.Errorf("suspend stream %s: %w", streamID, err)
+	}
+	return true, nil
 }
 
 // Get returns one stream, or stream.ErrNotFound.

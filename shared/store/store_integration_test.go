@@ -108,7 +108,7 @@ func TestStreamsCRUD(t *testing.T) {
 	if err := s.Delete(ctx, "proj_b", a.ID); !errors.Is(err, stream.ErrNotFound) {
 		t.Fatalf("another project's Delete: %v", err)
 	}
-	if err := s.Record(ctx, "proj_a", a.ID, stream.Tally{Delivered: 7}, time.Now()); err != nil {
+	if _, err := s.Record(ctx, "proj_a", a.ID, stream.Tally{Delivered: 7}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if h, err := s.Health(ctx, "proj_a", a.ID); err != nil || h.DeliveredEvents != 7 {
@@ -238,9 +238,13 @@ func TestSuspend(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for range 2 { // a second suspension changes nothing
-		if err := s.Suspend(ctx, "proj_s", st.ID, "receiver answered 410 Gone"); err != nil {
+	for i := range 2 { // a second suspension changes nothing, and says so
+		did, err := s.Suspend(ctx, "proj_s", st.ID, "receiver answered 410 Gone")
+		if err != nil {
 			t.Fatal(err)
+		}
+		if did != (i == 0) {
+			t.Fatalf("suspension %d reports suspended=%v", i+1, did)
 		}
 	}
 	got, err := s.Get(ctx, "proj_s", st.ID)
@@ -260,13 +264,13 @@ func TestSuspend(t *testing.T) {
 	if got, _ = s.Get(ctx, "proj_s", st.ID); got.Status != stream.StatusActive || got.StatusReason != "" {
 		t.Fatalf("after resuming: status %q reason %q", got.Status, got.StatusReason)
 	}
-	if err := s.Suspend(ctx, "proj_s", paused.ID, "x"); err != nil {
-		t.Fatal(err)
+	if did, err := s.Suspend(ctx, "proj_s", paused.ID, "x"); err != nil || did {
+		t.Fatalf("suspending a paused stream: %v, %v", did, err)
 	}
 	if got, _ = s.Get(ctx, "proj_s", paused.ID); got.Status != stream.StatusPaused || got.Version != 1 {
 		t.Fatalf("a paused stream was changed: %+v", got)
 	}
-	if err := s.Suspend(ctx, "proj_s", "str_missing", "x"); err != nil {
-		t.Fatalf("suspending a deleted stream: %v", err)
+	if did, err := s.Suspend(ctx, "proj_s", "str_missing", "x"); err != nil || did {
+		t.Fatalf("suspending a deleted stream: %v, %v", did, err)
 	}
 }

@@ -19,6 +19,15 @@ type Health struct {
 	LastSuccessAt   *time.Time `json:"last_success_at"`
 	LastError       *string    `json:"last_error"`
 	LastErrorAt     *time.Time `json:"last_error_at"`
+	// FailingSince is when the current run of failures began: the first
+	// failure since the last delivered event, nil while the destination
+	// succeeds. SuspendsAt is when logstream will suspend the stream if no
+	// event is delivered before (SuspensionPolicy), nil when it will not.
+	FailingSince *time.Time `json:"failing_since"`
+	SuspendsAt   *time.Time `json:"suspends_at"`
+	// PermanentFailures counts the invocations in a row, since the last
+	// delivered event, whose attempt the destination refused for good.
+	PermanentFailures int64 `json:"permanent_failures"`
 	// DeadLetters are the stream's dead letters as they are now in the
 	// dead-letter store (shared/deadletter), by reason: redriven, purged
 	// and expired ones are gone. A reason with none is absent.
@@ -100,7 +109,16 @@ type Tally struct {
 	// LastError is the destination's last failure, empty when nothing
 	// failed.
 	LastError string
+	// Permanent says the destination refused the stream for good in this
+	// invocation (shared/deliver.Permanent or Gone): what the count rule of
+	// SuspensionPolicy counts.
+	Permanent bool
 }
+
+// Failed reports whether the tally ends the invocation in failure: something
+// failed and nothing was delivered. It starts or extends a FailureRun; a
+// delivered event ends one.
+func (t Tally) Failed() bool { return t.Delivered == 0 && t.LastError != "" }
 
 // Parked is how many events the tally parked, for every reason.
 func (t Tally) Parked() int {

@@ -85,6 +85,12 @@ const (
 	// EnvDeadLettersFunction names the dead-letter function, which the API
 	// invokes asynchronously to start a redrive or purge job at once.
 	EnvDeadLettersFunction = "LOGSTREAM_DEADLETTERS_FUNCTION"
+	// EnvSuspendAfter is how long a stream's destination may fail with no
+	// success before logstream suspends the stream ("0s": never for
+	// failing); EnvSuspendAfterPermanent how many permanent failures in a
+	// row, with no success between, do the same ("0": never).
+	EnvSuspendAfter          = "LOGSTREAM_SUSPEND_AFTER"
+	EnvSuspendAfterPermanent = "LOGSTREAM_SUSPEND_AFTER_PERMANENT"
 	// DefaultRetryBase and DefaultRetryMax, with DefaultMaxReceiveCount,
 	// retry a failing destination for about an hour (30 s, 1, 2, 4, 8, 16
 	// and 30 min, with jitter) before SQS parks the message in the DLQ.
@@ -111,13 +117,26 @@ const (
 	// DefaultDeadLetterTick is how often the dead-letter function runs its
 	// tick: a parked event reaches the store, where its project sees it,
 	// within about a minute, and EventBridge rate rules count in minutes.
-	DefaultDeadLetterTick     = time.Minute
-	envQueueURLPrefix         = "LOGSTREAM_QUEUE_URL_"
-	envDLQURLPrefix           = "LOGSTREAM_DLQ_URL_"
-	envDeliverFunctionPrefix  = "LOGSTREAM_DELIVER_FUNCTION_"
-	DefaultStreamCacheTTL     = 30 * time.Second
-	DefaultDeliveryTimeout    = 10 * time.Second
-	defaultVisibilityMultiple = 6
+	DefaultDeadLetterTick = time.Minute
+	// DefaultSuspendAfter and DefaultSuspendAfterPermanent are the
+	// automatic suspension policy (stream.SuspensionPolicy). 72 h of
+	// failure with no success: Svix disables after 5 days, Auth0 pauses
+	// after 7; three days outlast a weekend's outage of a receiver yet
+	// stop a dead one from filling the DLQ for two weeks. 50 permanent
+	// failures in a row (a refused credential, a configuration the
+	// destination does not take), each an invocation that found the
+	// stream's events, and a run at least stream.MinPermanentRun (1 h)
+	// old: a revoked key stops its stream after an hour rather than three
+	// days, while a key rotation's few minutes of 401s, however busy the
+	// stream, suspend nothing.
+	DefaultSuspendAfter          = 72 * time.Hour
+	DefaultSuspendAfterPermanent = 50
+	envQueueURLPrefix            = "LOGSTREAM_QUEUE_URL_"
+	envDLQURLPrefix              = "LOGSTREAM_DLQ_URL_"
+	envDeliverFunctionPrefix     = "LOGSTREAM_DELIVER_FUNCTION_"
+	DefaultStreamCacheTTL        = 30 * time.Second
+	DefaultDeliveryTimeout       = 10 * time.Second
+	defaultVisibilityMultiple    = 6
 )
 
 // Concurrency guards: the limits that keep one part of logstream from
@@ -372,11 +391,28 @@ func sharedEnv() envBlocks {
 
 // queueURLs are the variables holding every delivery queue's URL.
 func queueURLs() []Env {
+	return queueURLsBut("")
+}
+
+// queueURLsBut are queueURLs without the one of type except, which the
+// caller declares itself, with its reason.
+func queueURLsBut(except string) []Env {
 	var out []Env
 	for _, d := range destination.Types() {
-		out = append(out, Env{Name: QueueURLEnv(d), Ref: RefQueueURL, Queue: d})
+		if d != except {
+			out = append(out, Env{Name: QueueURLEnv(d), Ref: RefQueueURL, Queue: d})
+		}
 	}
 	return out
+}
+
+// suspensionEnv is the automatic suspension policy: the delivery functions
+// apply it, and the API shows when it will apply (health's suspends_at).
+func suspensionEnv() []Env {
+	return []Env{
+		{Name: EnvSuspendAfter, Value: DefaultSuspendAfter.String()},
+		{Name: EnvSuspendAfterPermanent, Value: strconv.Itoa(DefaultSuspendAfterPermanent)},
+	}
 }
 
 func apiFunction(prefix string, e envBlocks) Function {
@@ -397,6 +433,7 @@ func apiFunction(prefix string, e envBlocks) Function {
 	// letter is kept) and starts their jobs on the dead-letter function.
 	env = append(env, Env{Name: EnvDeadLetterRetention, Value: DefaultDeadLetterRetention.String()},
 		Env{Name: EnvDeadLettersFunction, Ref: RefFunctionName, Function: FunctionDeadLetters})
+	env = append(env, suspensionEnv()...)
 	return Function{ID: FunctionAPI, Name: prefix + "-api", Role: RoleAPI, SourceDir: "api",
 		Timeout: 10 * time.Second, MemoryMB: 256, Env: env, ReservedConcurrency: DefaultAPIReservedConcurrency}
 }
@@ -443,6 +480,10 @@ func deliverFunction(prefix string, k destination.Kind, q Queue, e envBlocks) Fu
 		// decide: SQS redrive, without a reason, or the function, with
 		// one. Never lost either way.
 		Env{Name: EnvMaxReceiveCount, Value: strconv.Itoa(q.MaxReceiveCount)})
+	// It suspends a stream that keeps failing, and publishes
+	// logstream.stream.suspended into the project's flow: every type's
+	// delivery queue, like the API's lifecycle events.
+	env = append(append(env, suspensionEnv()...), queueURLsBut(d)...)
 	if k.AWS == destination.AWSS3 {
 		env = append(env, Env{Name: EnvS3PathStyle, Value: "false"})
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/logstream/logstream/shared/app"
@@ -23,6 +24,7 @@ import (
 	"github.com/logstream/logstream/shared/logevent"
 	"github.com/logstream/logstream/shared/manage"
 	"github.com/logstream/logstream/shared/netguard"
+	"github.com/logstream/logstream/shared/notice"
 	"github.com/logstream/logstream/shared/queue"
 	"github.com/logstream/logstream/shared/store"
 	"github.com/logstream/logstream/shared/stream"
@@ -53,6 +55,9 @@ type Config struct {
 	Retention           time.Duration
 	// LambdaEndpoint is AWS_ENDPOINT_URL_LAMBDA (app.Endpoint), nil in AWS.
 	LambdaEndpoint *string
+	// Suspension is the delivery functions' suspension policy, which the
+	// health route shows (suspends_at).
+	Suspension stream.SuspensionPolicy
 }
 
 // LoadConfig reads the variables topology gives the API.
@@ -63,7 +68,9 @@ func LoadConfig(getenv app.Getenv) (Config, error) {
 		AllowPrivateEndpoints: v.Bool(topology.EnvAllowPrivateEndpoints), QueueURLs: ingestfn.QueueURLs(v),
 		DeliverFunctions: map[string]string{}, DLQURLs: map[string]string{}, LambdaEndpoint: app.Endpoint(getenv, "LAMBDA"),
 		DeadLettersFunction: v.String(topology.EnvDeadLettersFunction),
-		Retention:           v.Duration(topology.EnvDeadLetterRetention, topology.DefaultDeadLetterRetention)}
+		Retention:           v.Duration(topology.EnvDeadLetterRetention, topology.DefaultDeadLetterRetention),
+		Suspension: stream.SuspensionPolicy{After: v.Duration(topology.EnvSuspendAfter, topology.DefaultSuspendAfter),
+			AfterPermanent: v.Count(topology.EnvSuspendAfterPermanent, topology.DefaultSuspendAfterPermanent)}}
 	for _, d := range destination.Types() {
 		if u := v.String(topology.DLQURLEnv(d)); u != "" {
 			c.DLQURLs[d] = u
@@ -139,6 +146,15 @@ func New(ctx context.Context, getenv app.Getenv) (app.HTTPHandler, error) {
 	if c.DeadLettersFunction != "" {
 		deadLetters.Starter = &invoke.Starter{Client: lambdaClient, Function: c.DeadLettersFunction}
 	}
+	// Lifecycle events go through ingestion's own path; no stream cache,
+	// so a change is seen by the very next event.
+	lifecycle := &ingest.Service{
+		Streams:   &store.Streams{Client: db, Table: c.Table},
+		Publisher: &queue.Publisher{Client: sqsClient},
+		QueueURLs: c.QueueURLs,
+		Limits:    logevent.DefaultLimits,
+		Log:       log,
+	}
 	a := &manage.API{
 		DeadLetters:  deadLetters,
 		Auth:         auth,
@@ -149,17 +165,15 @@ func New(ctx context.Context, getenv app.Getenv) (app.HTTPHandler, error) {
 		Tester:       &invoke.Tester{Client: lambdaClient, Functions: c.DeliverFunctions},
 		Depths:       &queue.Depths{Client: sqsClient},
 		Queues:       queues,
-		// Lifecycle events go through ingestion's own path; no stream cache,
-		// so a change is seen by the very next event.
-		Events: &ingest.Service{
-			Streams:   &store.Streams{Client: db, Table: c.Table},
-			Publisher: &queue.Publisher{Client: sqsClient},
-			QueueURLs: c.QueueURLs,
-			Limits:    logevent.DefaultLimits,
-			Log:       log,
-		},
-		Validator: stream.Validator{Net: netguard.Policy{AllowPrivate: c.AllowPrivateEndpoints}},
-		Log:       log,
+		Events:       lifecycle,
+		// Enabling a suspended stream ends its failure run and tells of it:
+		// into the project's flow, and to the operator on the account's
+		// default bus.
+		Notify:     notice.All{&notice.Lifecycle{Events: lifecycle}, &notice.Operator{Client: eventbridge.NewFromConfig(awsCfg)}},
+		Failures:   streams,
+		Suspension: c.Suspension,
+		Validator:  stream.Validator{Net: netguard.Policy{AllowPrivate: c.AllowPrivateEndpoints}},
+		Log:        log,
 	}
 	return a.Handle, nil
 }

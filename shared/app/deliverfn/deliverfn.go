@@ -14,14 +14,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/logstream/logstream/shared/app"
 	"github.com/logstream/logstream/shared/app/sealing"
 	"github.com/logstream/logstream/shared/deliver"
+	desttype "github.com/logstream/logstream/shared/destination"
+	"github.com/logstream/logstream/shared/ingest"
+	"github.com/logstream/logstream/shared/logevent"
 	"github.com/logstream/logstream/shared/netguard"
+	"github.com/logstream/logstream/shared/notice"
 	"github.com/logstream/logstream/shared/queue"
 	"github.com/logstream/logstream/shared/sink"
 	"github.com/logstream/logstream/shared/store"
+	"github.com/logstream/logstream/shared/stream"
 	"github.com/logstream/logstream/shared/topology"
 )
 
@@ -97,6 +103,11 @@ type Config struct {
 	// receive the core parks what it cannot deliver, with the reason
 	// (deliver.Core.MaxReceives).
 	MaxReceiveCount int
+	// Suspension is when a stream that keeps failing is suspended.
+	Suspension stream.SuspensionPolicy
+	// QueueURLs are every type's delivery queue, where the lifecycle event
+	// of a suspension is published (the project's flow).
+	QueueURLs map[string]string
 }
 
 // LoadConfig reads the variables topology gives destination's function.
@@ -114,6 +125,14 @@ func LoadConfig(getenv app.Getenv, destination string) (Config, error) {
 		RetryMax:       v.Duration(topology.EnvRetryMax, topology.DefaultRetryMax),
 		// Unset is 0, which Validate refuses.
 		MaxReceiveCount: v.Positive(topology.EnvMaxReceiveCount, 0),
+		Suspension: stream.SuspensionPolicy{After: v.Duration(topology.EnvSuspendAfter, topology.DefaultSuspendAfter),
+			AfterPermanent: v.Count(topology.EnvSuspendAfterPermanent, topology.DefaultSuspendAfterPermanent)},
+		QueueURLs: map[string]string{},
+	}
+	for _, d := range desttype.Types() {
+		if u := v.String(topology.QueueURLEnv(d)); u != "" {
+			c.QueueURLs[d] = u
+		}
 	}
 	return c, v.Err
 }
@@ -161,15 +180,27 @@ func New(ctx context.Context, getenv app.Getenv, p Pipeline) (func(context.Conte
 	streams := &store.Streams{Client: ddb, Table: c.Table, Sealer: seal}
 	sender := p.Sender(NewClients(awsCfg, c.Senders))
 	log := app.Logger().With("destination_type", p.Type)
-	q := &queue.Redelivery{Client: sqs.NewFromConfig(awsCfg), QueueURL: c.QueueURL, DLQURL: c.DLQURL}
+	sqsClient := sqs.NewFromConfig(awsCfg)
+	q := &queue.Redelivery{Client: sqsClient, QueueURL: c.QueueURL, DLQURL: c.DLQURL}
+	// A suspension is told into the project's flow through ingestion's own
+	// path (no stream cache: the suspended stream is already left out),
+	// and to the operator on the account's default event bus.
+	notify := notice.All{
+		&notice.Lifecycle{Events: &ingest.Service{Streams: streams, Publisher: &queue.Publisher{Client: sqsClient},
+			QueueURLs: c.QueueURLs, Limits: logevent.DefaultLimits, Log: log}},
+		&notice.Operator{Client: eventbridge.NewFromConfig(awsCfg)},
+	}
 	h := &Handler{
 		Core: &deliver.Core{
 			Streams: streams,
 			Health:  streams,
 			Suspend: streams,
-			Sender:  sender,
-			Limits:  p.Limits,
-			Queue:   q,
+			// Suspends a stream that keeps failing, and tells of it.
+			Suspension: c.Suspension,
+			Notify:     notify,
+			Sender:     sender,
+			Limits:     p.Limits,
+			Queue:      q,
 			// What a destination accepted of a message is never sent
 			// again: the rest goes back as a new message (issue 12).
 			Requeue: q,

@@ -89,8 +89,15 @@ var delivery = sdk.with(links{
 		// It answers the test route's invocation (testevent), naming the
 		// test batch with logevent.NewID.
 		"shared/testevent", "shared/logevent", "shared/jsonobj",
+		// It tells of a stream it suspended (issue 13): the lifecycle event
+		// through ingestion's own fan-out (ingest, which speaks httpapi's
+		// error type), the operator's notice with an EventBridge client.
+		"shared/notice", "shared/ingest", "shared/httpapi", "shared/httpapi/request",
+		// The fan-out packs through each stream's filters (lifecycle events
+		// pass them all).
+		"shared/filter",
 	}),
-	external: slices.Concat(dynamodb, sqs, kms, gzip, uuid, ssrf),
+	external: slices.Concat(dynamodb, sqs, kms, gzip, uuid, ssrf, eventbridge),
 })
 
 // senders is what one destination type's sender adds to its delivery
@@ -129,8 +136,10 @@ func allowed() map[string]links {
 				"shared/invoke", "shared/testevent",
 				// The dead-letter routes read the store (dlstore, gzip events)
 				// and invoke starts their jobs.
-				"shared/deadletter", "shared/dlstore"},
-			external: slices.Concat(kms, gzip, []string{"github.com/aws/aws-sdk-go-v2/service/lambda/"}),
+				"shared/deadletter", "shared/dlstore",
+				// Enabling a suspended stream tells of it (issue 13).
+				"shared/notice"},
+			external: slices.Concat(kms, gzip, eventbridge, []string{"github.com/aws/aws-sdk-go-v2/service/lambda/"}),
 		}),
 		// The bridge archives Loki pushes in S3: no table, no queue, no sender.
 		topology.FunctionLokiBridge: sdk.with(links{

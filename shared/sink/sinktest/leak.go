@@ -244,14 +244,14 @@ type recorder struct {
 	health, parked []string
 }
 
-func (r *recorder) Record(_ context.Context, _, _ string, t stream.Tally, _ time.Time) error {
+func (r *recorder) Record(_ context.Context, _, _ string, t stream.Tally, _ time.Time) (stream.FailureRun, error) {
 	if t.LastError == "" {
-		return nil
+		return stream.FailureRun{}, nil
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.health = append(r.health, t.LastError)
-	return nil
+	return stream.FailureRun{}, nil
 }
 
 func (r *recorder) Delay(context.Context, []envelope.Delay) error { return nil }
@@ -265,11 +265,11 @@ func (r *recorder) Park(_ context.Context, p envelope.Parked) error {
 	return nil
 }
 
-func (r *recorder) Suspend(_ context.Context, _, _, reason string) error {
+func (r *recorder) Suspend(_ context.Context, _, _, reason string) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.health = append(r.health, reason) // the stream's status_reason, shown like health
-	return nil
+	return true, nil
 }
 
 // AccessKeyID is the access key id in a SigV4 Authorization header value
