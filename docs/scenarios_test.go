@@ -506,6 +506,18 @@ func streamScenarios() []scenario {
 			c.body = []byte(`{"name":"x","destination_type":"s3","destination_config":{"bucket":"acme-audit-logs","region":"eu-west-1"},` +
 				`"pii":{"fields":[{"field":"actor.email","action":"encrypt"}]}}`)
 		}),
+		derive(rCreate, "its own suspension policy", 201, "", "", false, func(_ *fixture, c *call) {
+			c.body = []byte(`{"name":"nightly","destination_type":"s3","destination_config":{"bucket":"acme-audit-logs","region":"eu-west-1"},` +
+				`"suspension":{"after":"168h","after_permanent_failures":0}}`)
+		}),
+		derive(rCreate, "suspension window under a minute", 400, "invalid_request", "suspension.after", false, func(_ *fixture, c *call) {
+			c.body = []byte(`{"name":"x","destination_type":"s3","destination_config":{"bucket":"acme-audit-logs","region":"eu-west-1"},` +
+				`"suspension":{"after":"30s"}}`)
+		}),
+		derive(rCreate, "negative suspension count", 400, "invalid_request", "suspension.after_permanent_failures", true, func(_ *fixture, c *call) {
+			c.body = []byte(`{"name":"x","destination_type":"s3","destination_config":{"bucket":"acme-audit-logs","region":"eu-west-1"},` +
+				`"suspension":{"after_permanent_failures":-1}}`)
+		}),
 		derive(rCreate, "suspended is not for users", 400, "invalid_request", "status", true, func(_ *fixture, c *call) {
 			c.body = []byte(`{"name":"x","status":"suspended","destination_type":"s3","destination_config":{"bucket":"acme-audit-logs","region":"eu-west-1"}}`)
 		}),
@@ -584,6 +596,9 @@ func changeScenarios() []scenario {
 		}),
 		derive(rPatch, "drop filters, merge config", 200, "", "", false, func(f *fixture, c *call) {
 			c.body = []byte(`{"filters":null,"pii":{"fields":[{"field":"actor.email","action":"redact"}]},"destination_config":{"content_format":"JSONOBJECT"}}`)
+		}),
+		derive(rPatch, "set its suspension policy", 200, "", "", false, func(f *fixture, c *call) {
+			c.body = []byte(`{"suspension":{"after":"24h"}}`)
 		}),
 		derive(rPatch, "change nothing", 200, "", "", false, func(f *fixture, c *call) { c.body = []byte(`{"name":"SIEM webhook"}`) }),
 		derive(rPatch, "change destination type", 400, "invalid_request", "destination_type", false, func(f *fixture, c *call) {

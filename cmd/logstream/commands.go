@@ -82,14 +82,17 @@ Examples:
 	},
 	{
 		name: "streams create", project: true,
-		flags:   "--name NAME --type TYPE --config FILE|- [--paused] [--filters FILE | --preset NAME] [--pii FILE]",
+		flags:   "--name NAME --type TYPE --config FILE|- [--paused] [--filters FILE | --preset NAME] [--pii FILE] [--suspend-after DURATION] [--suspend-after-permanent N]",
 		summary: "Create a stream",
 		help: `Creates a stream to a destination of type TYPE, one of:
   ` + destinationTypes() + `.
 The destination config is a JSON object read from FILE, or from stdin with
 "-", so its secrets never sit in your shell history. --filters and --pii
 name JSON files holding the stream's filters and PII rules; --preset NAME
-takes the filters of a preset ('presets list'). A secret
+takes the filters of a preset ('presets list'). --suspend-after and
+--suspend-after-permanent give the stream its own automatic suspension
+policy in place of the deployment's (72h of failures with no success, 50
+permanent failures in a row); 0 turns a rule off. A secret
 logstream generates (an http stream's "generate_signing_secret": true) is
 shown in this answer only.
 
@@ -97,7 +100,8 @@ Examples:
   logstream streams create --name "SIEM webhook" --type http --config webhook.json
   op read op://ops/siem/config | logstream streams create --name siem --type http --config -
   logstream streams create --name staging --type http --config webhook.json --paused
-  logstream streams create --name sign-ins --type http --config webhook.json --preset okta.sign-in`,
+  logstream streams create --name sign-ins --type http --config webhook.json --preset okta.sign-in
+  logstream streams create --name nightly --type http --config webhook.json --suspend-after 168h`,
 		setup: streamsCreate,
 	},
 	{

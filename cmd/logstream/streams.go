@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/logstream/logstream/shared/deadletter"
 	"github.com/logstream/logstream/shared/destination"
@@ -31,6 +32,7 @@ type streamView struct {
 	Status            string          `json:"status"`
 	Filters           json.RawMessage `json:"filters"`
 	PII               json.RawMessage `json:"pii"`
+	Suspension        json.RawMessage `json:"suspension"`
 	CreatedAt         string          `json:"created_at"`
 	UpdatedAt         string          `json:"updated_at"`
 	Version           int64           `json:"version"`
@@ -77,7 +79,7 @@ func (s *session) printStreamBody(body []byte) error {
 	for _, part := range []struct {
 		name string
 		raw  json.RawMessage
-	}{{"destination_config", v.DestinationConfig}, {"filters", v.Filters}, {"pii", v.PII}} {
+	}{{"destination_config", v.DestinationConfig}, {"filters", v.Filters}, {"pii", v.PII}, {"suspension", v.Suspension}} {
 		if len(part.raw) > 0 && string(part.raw) != "null" {
 			fmt.Fprintf(s.stdout, "\n%s:\n%s\n", part.name, indentJSON(part.raw, "  "))
 		}
@@ -197,6 +199,8 @@ func streamsCreate(fs *flag.FlagSet) action {
 	filters := fs.String("filters", "", "the stream's filters, JSON from `FILE` or -")
 	pii := fs.String("pii", "", "the stream's PII rules, JSON from `FILE` or -")
 	preset := fs.String("preset", "", "take the stream's filters from the preset `NAME` ('presets list')")
+	suspendAfter := fs.String("suspend-after", "", "suspend the stream after this `DURATION` of failures with no success (\"0s\": never; default: the deployment's, 72h)")
+	suspendAfterPermanent := fs.String("suspend-after-permanent", "", "suspend it after `N` permanent failures in a row (0: never; default: the deployment's, 50)")
 	return func(ctx context.Context, s *session, _ []string) error {
 		switch {
 		case *filters != "" && *preset != "":
@@ -216,9 +220,13 @@ func streamsCreate(fs *flag.FlagSet) action {
 			Status            string          `json:"status,omitempty"`
 			Filters           json.RawMessage `json:"filters,omitempty"`
 			PII               json.RawMessage `json:"pii,omitempty"`
+			Suspension        *suspension     `json:"suspension,omitempty"`
 		}
 		body.Name, body.DestinationType = *name, *typ
 		var err error
+		if body.Suspension, err = suspensionFlags(*suspendAfter, *suspendAfterPermanent); err != nil {
+			return err
+		}
 		if body.DestinationConfig, err = s.readJSON("config", *config); err != nil {
 			return err
 		}
@@ -567,4 +575,33 @@ func displayName(name string) string {
 		return "stdin"
 	}
 	return name
+}
+
+// suspension is a stream's own suspension policy, as the API takes it.
+type suspension struct {
+	After                  string `json:"after,omitempty"`
+	AfterPermanentFailures *int   `json:"after_permanent_failures,omitempty"`
+}
+
+// suspensionFlags is the policy --suspend-after and
+// --suspend-after-permanent set, nil when neither is given; the API checks
+// the bounds.
+func suspensionFlags(after, permanent string) (*suspension, error) {
+	if after == "" && permanent == "" {
+		return nil, nil
+	}
+	p := &suspension{After: after}
+	if after != "" {
+		if _, err := time.ParseDuration(after); err != nil {
+			return nil, usagef("--suspend-after %q is not a duration such as 72h or 90m", after)
+		}
+	}
+	if permanent != "" {
+		n, err := strconv.Atoi(permanent)
+		if err != nil {
+			return nil, usagef("--suspend-after-permanent %q is not a whole number", permanent)
+		}
+		p.AfterPermanentFailures = &n
+	}
+	return p, nil
 }

@@ -542,7 +542,7 @@ func (c *Core) deliverGroup(ctx context.Context, g *group) []Delay {
 	t.Permanent = d.permanent
 	run := c.record(ctx, g, t)
 	if st.Status == stream.StatusActive && t.Failed() {
-		if reason, due := c.Suspension.Due(run, c.now()); due {
+		if reason, due := c.Suspension.For(st).Due(run, c.now()); due {
 			d.suspend(reason, run)
 		}
 	}

@@ -43,6 +43,7 @@ type flipSuspender struct {
 	mu        sync.Mutex
 	status    stream.Status
 	suspended []string
+	own       *stream.Suspension // the stream's own policy
 }
 
 func (f *flipSuspender) Suspend(_ context.Context, _, streamID, reason string) (bool, error) {
@@ -59,7 +60,7 @@ func (f *flipSuspender) Suspend(_ context.Context, _, streamID, reason string) (
 func (f *flipSuspender) Get(_ context.Context, p, s string) (stream.Stream, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return stream.Stream{ID: s, ProjectID: p, DestinationType: "http", Status: f.status}, nil
+	return stream.Stream{ID: s, ProjectID: p, DestinationType: "http", Status: f.status, Suspension: f.own}, nil
 }
 
 type noticeLog struct{ notices []stream.Notice }
@@ -87,6 +88,7 @@ func TestSuspendsOnSustainedFailure(t *testing.T) {
 	tests := []struct {
 		name       string
 		policy     *stream.SuspensionPolicy // default: policy
+		own        *stream.Suspension       // the stream's own policy
 		steps      []step
 		wantReason string // empty: not suspended
 		wantSince  time.Duration
@@ -103,13 +105,20 @@ func TestSuspendsOnSustainedFailure(t *testing.T) {
 			wantReason: "4 times in a row", wantSince: 0},
 		{name: "permanent failures, a young run", policy: &permanentOnly, steps: []step{{0, permanent}, {time.Minute, permanent}, {2 * time.Minute, permanent},
 			{3 * time.Minute, permanent}, {4 * time.Minute, permanent}}},
+		// A stream's own policy replaces the deployment's rule: here a
+		// deployment that would wait 72 hours, and a stream that says one.
+		{name: "the stream's own window", policy: &stream.SuspensionPolicy{After: 72 * time.Hour}, own: &stream.Suspension{After: "1h"},
+			steps:      []step{{0, retryable}, {30 * time.Minute, retryable}, {time.Hour, retryable}},
+			wantReason: "no success", wantSince: 0},
+		{name: "a stream that turned the rule off", own: &stream.Suspension{After: "0s", AfterPermanentFailures: new(int)},
+			steps: []step{{0, retryable}, {time.Hour, retryable}, {5 * time.Hour, permanent}, {6 * time.Hour, permanent}, {7 * time.Hour, permanent}, {8 * time.Hour, permanent}}},
 		{name: "permanent failures broken by a success", policy: &permanentOnly, steps: []step{{0, permanent}, {time.Minute, permanent}, {2 * time.Minute, ok},
 			{stream.MinPermanentRun, permanent}, {stream.MinPermanentRun + time.Minute, permanent}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			now := t0
-			susp := &flipSuspender{status: stream.StatusActive}
+			susp := &flipSuspender{status: stream.StatusActive, own: tc.own}
 			notes := &noticeLog{}
 			var send func([]string) error
 			c := newCore(sendFunc(func(evs []string) error { return send(evs) }), &fakeQueue{}, bigLimits)

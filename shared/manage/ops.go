@@ -71,7 +71,7 @@ func (a *API) health(ctx context.Context, s stream.Stream) (events.APIGatewayV2H
 	resp := HealthResponse{StreamID: s.ID, Status: s.Status, Health: h}
 	// When the time rule will suspend it: only an active stream can be.
 	if h.FailingSince != nil && s.Status == stream.StatusActive {
-		if at := a.Suspension.SuspendsAt(stream.FailureRun{FailingSince: *h.FailingSince}); !at.IsZero() {
+		if at := a.Suspension.For(s).SuspendsAt(stream.FailureRun{FailingSince: *h.FailingSince}); !at.IsZero() {
 			resp.SuspendsAt = &at
 		}
 	}

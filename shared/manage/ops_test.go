@@ -279,16 +279,23 @@ func TestHealthShowsTheFailureRun(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		h    stream.Health
+		own  string // the stream's own suspension policy
 		want string
 	}{
-		{"failing", stream.Health{FailingSince: &since}, `"failing_since":"2026-11-24T10:00:00Z","suspends_at":"2026-11-24T13:00:00Z"`},
-		{"succeeding", stream.Health{}, `"failing_since":null,"suspends_at":null`},
+		{"failing", stream.Health{FailingSince: &since}, "", `"failing_since":"2026-11-24T10:00:00Z","suspends_at":"2026-11-24T13:00:00Z"`},
+		{"succeeding", stream.Health{}, "", `"failing_since":null,"suspends_at":null`},
+		{"failing, its own window", stream.Health{FailingSince: &since}, `{"after":"30m"}`, `"failing_since":"2026-11-24T10:00:00Z","suspends_at":"2026-11-24T10:30:00Z"`},
+		{"failing, its rule off", stream.Health{FailingSince: &since}, `{"after":"0s"}`, `"failing_since":"2026-11-24T10:00:00Z","suspends_at":null`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := newAPI()
 			a.Suspension = stream.SuspensionPolicy{After: 3 * time.Hour}
 			a.HealthReader = fixedHealth{tc.h}
-			id := decodeStream(t, call(t, a, RouteCreate, "p", "", "", createBody)).ID
+			body := createBody
+			if tc.own != "" {
+				body = strings.TrimSuffix(strings.TrimSpace(createBody), "}") + `,"suspension":` + tc.own + `}`
+			}
+			id := decodeStream(t, call(t, a, RouteCreate, "p", "", "", body)).ID
 			r := callWith(t, a, RouteHealth, "p", id, "", nil)
 			if r.StatusCode != 200 || !strings.Contains(r.Body, tc.want) {
 				t.Fatalf("health %d %s, want %s", r.StatusCode, r.Body, tc.want)

@@ -65,6 +65,7 @@ type item struct {
 	StatusReason      string `dynamodbav:"status_reason,omitempty"`
 	Filters           string `dynamodbav:"filters,omitempty"`
 	PII               string `dynamodbav:"pii,omitempty"`
+	Suspension        string `dynamodbav:"suspension,omitempty"`
 	CreatedAt         string `dynamodbav:"created_at"`
 	UpdatedAt         string `dynamodbav:"updated_at"`
 	Version           int64  `dynamodbav:"version"`
@@ -141,6 +142,10 @@ func toItem(s stream.Stream) (item, error) {
 		b, _ := json.Marshal(s.PII)
 		it.PII = string(b)
 	}
+	if s.Suspension != nil {
+		b, _ := json.Marshal(s.Suspension)
+		it.Suspension = string(b)
+	}
 	return it, nil
 }
 
@@ -166,6 +171,12 @@ func (s *Streams) fromItem(ctx context.Context, av map[string]types.AttributeVal
 		st.Filters = new(stream.Filters)
 		if err := json.Unmarshal([]byte(it.Filters), st.Filters); err != nil {
 			return stream.Stream{}, fmt.Errorf("decode stream %s filters: %w", it.ID, err)
+		}
+	}
+	if it.Suspension != "" {
+		st.Suspension = new(stream.Suspension)
+		if err := json.Unmarshal([]byte(it.Suspension), st.Suspension); err != nil {
+			return stream.Stream{}, fmt.Errorf("decode stream %s suspension: %w", it.ID, err)
 		}
 	}
 	if it.PII != "" {

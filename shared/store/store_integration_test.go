@@ -201,6 +201,8 @@ func TestStreamsUpdateIsGuardedByVersion(t *testing.T) {
 	next.Name, next.Version = "second", 2
 	next.Filters = &stream.Filters{Include: []stream.Rule{{Field: "eventType", In: []string{"a", "b"}}}}
 	next.PII = &stream.PII{Fields: []stream.PIIField{{Field: "client.ip", Action: stream.PIITruncateIP}}}
+	never := 0
+	next.Suspension = &stream.Suspension{After: "24h", AfterPermanentFailures: &never}
 	if err := s.Update(ctx, next, 1); err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +216,8 @@ func TestStreamsUpdateIsGuardedByVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got.Name != "second" || got.Version != 2 || got.Filters == nil || got.Filters.Include[0].In[1] != "b" ||
-		got.PII == nil || got.PII.Fields[0].Action != stream.PIITruncateIP {
+		got.PII == nil || got.PII.Fields[0].Action != stream.PIITruncateIP ||
+		got.Suspension == nil || got.Suspension.After != "24h" || got.Suspension.AfterPermanentFailures == nil || *got.Suspension.AfterPermanentFailures != 0 {
 		t.Fatalf("round trip: %+v", got)
 	}
 	gone := newStream("proj_u", stream.StatusActive)

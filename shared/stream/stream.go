@@ -43,11 +43,14 @@ type Stream struct {
 	DestinationConfig json.RawMessage `json:"destination_config"`
 	Status            Status          `json:"status"`
 	// StatusReason says why logstream suspended the stream; empty otherwise.
-	StatusReason string    `json:"status_reason,omitempty"`
-	Filters      *Filters  `json:"filters,omitempty"`
-	PII          *PII      `json:"pii,omitempty"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	StatusReason string   `json:"status_reason,omitempty"`
+	Filters      *Filters `json:"filters,omitempty"`
+	PII          *PII     `json:"pii,omitempty"`
+	// Suspension is the stream's own suspension policy, nil for the
+	// deployment's.
+	Suspension *Suspension `json:"suspension,omitempty"`
+	CreatedAt  time.Time   `json:"created_at"`
+	UpdatedAt  time.Time   `json:"updated_at"`
 	// Version increases by one with every change; it is the ETag.
 	Version int64 `json:"version"`
 	// Revealed holds secrets logstream generated in this request (a webhook
@@ -112,6 +115,7 @@ type CreateRequest struct {
 	Status            Status          `json:"status,omitempty"`
 	Filters           *Filters        `json:"filters,omitempty"`
 	PII               *PII            `json:"pii,omitempty"`
+	Suspension        *Suspension     `json:"suspension,omitempty"`
 }
 
 // DecodeStrict decodes a request body, one JSON object, into v, refusing
@@ -189,7 +193,8 @@ func (v Validator) Update(cur Stream, req CreateRequest, now time.Time) (Stream,
 	}
 	if next.Revealed == nil && next.Name == cur.Name && next.Status == cur.Status &&
 		bytes.Equal(next.DestinationConfig, cur.DestinationConfig) &&
-		reflect.DeepEqual(next.Filters, cur.Filters) && reflect.DeepEqual(next.PII, cur.PII) {
+		reflect.DeepEqual(next.Filters, cur.Filters) && reflect.DeepEqual(next.PII, cur.PII) &&
+		reflect.DeepEqual(next.Suspension, cur.Suspension) {
 		return cur, nil // nothing changed: no new version, no event
 	}
 	next.Version = cur.Version + 1
@@ -242,6 +247,12 @@ func (v Validator) apply(s *Stream, req CreateRequest, now time.Time) error {
 	if err := req.PII.Validate(); err != nil {
 		return err
 	}
+	if req.Suspension.empty() {
+		req.Suspension = nil // {} and none mean the same: the deployment's
+	}
+	if err := req.Suspension.Validate(); err != nil {
+		return err
+	}
 	cfg, revealed, err := v.config(req.DestinationType, req.DestinationConfig, s.DestinationConfig)
 	if err != nil {
 		return err
@@ -256,6 +267,7 @@ func (v Validator) apply(s *Stream, req CreateRequest, now time.Time) error {
 		s.StatusReason = ""
 	}
 	s.Name, s.Status, s.Filters, s.PII, s.DestinationConfig, s.UpdatedAt = name, req.Status, req.Filters, req.PII, cfg, now
+	s.Suspension = req.Suspension
 	return nil
 }
 
@@ -271,7 +283,7 @@ func (s Stream) Request() CreateRequest {
 		cfg, _, _ = destination.Split(c)
 	}
 	return CreateRequest{Name: s.Name, DestinationType: s.DestinationType, DestinationConfig: cfg,
-		Status: s.Status, Filters: s.Filters, PII: s.PII}
+		Status: s.Status, Filters: s.Filters, PII: s.PII, Suspension: s.Suspension}
 }
 
 // ETag is the stream's entity tag: its version, quoted (RFC 9110 §8.8.3).

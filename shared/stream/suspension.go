@@ -16,6 +16,70 @@ type SuspensionPolicy struct {
 	AfterPermanent int
 }
 
+// Suspension is a stream's own suspension policy: each member it sets
+// replaces the deployment's rule for this stream, and what it leaves out
+// keeps the deployment's. A stream whose destination has planned downtime
+// can wait longer; one a customer would rather see stopped fast, less.
+type Suspension struct {
+	// After is a Go duration ("24h", "90m"): how long the destination may
+	// fail with no success; "0s" turns the time rule off for this stream.
+	After string `json:"after,omitempty"`
+	// AfterPermanentFailures is how many permanent failures in a row
+	// suspend it (over at least MinPermanentRun); 0 turns the rule off.
+	AfterPermanentFailures *int `json:"after_permanent_failures,omitempty"`
+}
+
+// Bounds of a stream's own policy. Under a minute a few retries of one
+// outage would suspend; past 30 days a stream's dead letters would expire
+// before it stopped failing (their retention is 14 days by default).
+const (
+	MinSuspendAfter          = time.Minute
+	MaxSuspendAfter          = 30 * 24 * time.Hour
+	MaxSuspendAfterPermanent = 10000
+)
+
+// empty reports whether s sets nothing: the same as no policy of its own.
+func (s *Suspension) empty() bool {
+	return s == nil || (s.After == "" && s.AfterPermanentFailures == nil)
+}
+
+// Validate checks the policy's bounds.
+func (s *Suspension) Validate() error {
+	if s == nil {
+		return nil
+	}
+	if s.After != "" {
+		d, err := time.ParseDuration(s.After)
+		if err != nil {
+			return invalid("suspension.after", "must be a duration such as \"72h\" or \"90m\"")
+		}
+		if d != 0 && (d < MinSuspendAfter || d > MaxSuspendAfter) {
+			return invalid("suspension.after", "must be \"0s\" (never) or between %s and %s", MinSuspendAfter, MaxSuspendAfter)
+		}
+	}
+	if n := s.AfterPermanentFailures; n != nil && (*n < 0 || *n > MaxSuspendAfterPermanent) {
+		return invalid("suspension.after_permanent_failures", "must be 0 (never) to %d", MaxSuspendAfterPermanent)
+	}
+	return nil
+}
+
+// For returns the policy that applies to st: the deployment's, with what
+// the stream's own policy sets in its place. A stored policy that does not
+// parse (the API never stores one) leaves the deployment's rule.
+func (p SuspensionPolicy) For(st Stream) SuspensionPolicy {
+	s := st.Suspension
+	if s == nil {
+		return p
+	}
+	if d, err := time.ParseDuration(s.After); s.After != "" && err == nil {
+		p.After = d
+	}
+	if s.AfterPermanentFailures != nil {
+		p.AfterPermanent = *s.AfterPermanentFailures
+	}
+	return p
+}
+
 // MinPermanentRun is how old a run of permanent failures must be before the
 // count rule suspends. A suspended stream is no longer routed events (they
 // are not kept), while a refusing one parks them for a redrive; a busy stream
