@@ -138,6 +138,9 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := ensureEventBus(opts.Logger); err != nil {
+		return nil, fmt.Errorf("runner: %w", err)
+	}
 	res, err := Provision(ctx, opts.AWS, opts.Spec)
 	if err != nil {
 		return nil, fmt.Errorf("runner: %w: %w", ErrProvision, err)
