@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -643,5 +645,18 @@ func TestStackTicksScheduledFunctions(t *testing.T) {
 		if f.ID == topology.FunctionDeadLetters && f.ScheduleSeconds != 1 {
 			t.Errorf("manifest schedule of %s: %d s, want 1", f.ID, f.ScheduleSeconds)
 		}
+	}
+}
+
+// A stack never lets a function reach AWS's EventBridge (the operator's
+// notices, eventbridge streams): with no endpoint of its own set, the SDK's
+// variable names the stack's sink on 127.0.0.1, before any function reads
+// it. A black-box probe of make dev saw notices go to events.<region>.amazonaws.com.
+func TestStackKeepsEventBridgeLocal(t *testing.T) {
+	cfg := standin.AWSConfig(t)
+	startStack(t, cfg, standin.Spec(t), &fakeFunctions{})
+	ep := os.Getenv(EventBusEnv)
+	if u, err := url.Parse(ep); err != nil || u.Hostname() != "127.0.0.1" {
+		t.Fatalf("%s=%q, want the stack's own sink on 127.0.0.1", EventBusEnv, ep)
 	}
 }
