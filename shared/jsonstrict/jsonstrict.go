@@ -9,7 +9,7 @@
 //
 // Member names match exactly, as the API documents them: encoding/json would
 // also take "NAME" for a field tagged "name", which makes a typo pass
-// silently. JSON null is accepted for any member, as encoding/json leaves
+// silently. A name given twice in one object is refused. JSON null is accepted for any member, as encoding/json leaves
 // the value unset. A json.RawMessage member (a destination_config, decoded
 // later by its own type) is taken as it is.
 package jsonstrict
@@ -111,8 +111,9 @@ func container(dec *json.Decoder, delim json.Delim, t reflect.Type, path string,
 	switch {
 	case delim == '{' && t.Kind() == reflect.Struct:
 		fields := fieldsOf(t)
+		seen := map[string]bool{}
 		for dec.More() {
-			name, err := key(dec)
+			name, err := key(dec, seen, path)
 			if err != nil {
 				return err
 			}
@@ -125,8 +126,9 @@ func container(dec *json.Decoder, delim json.Delim, t reflect.Type, path string,
 			}
 		}
 	case delim == '{' && t.Kind() == reflect.Map && t.Key().Kind() == reflect.String:
+		seen := map[string]bool{}
 		for dec.More() {
-			name, err := key(dec)
+			name, err := key(dec, seen, path)
 			if err != nil {
 				return err
 			}
@@ -174,13 +176,20 @@ func number(n json.Number, t reflect.Type, path string, wrong func() *fault) *fa
 	return nil
 }
 
-// key reads a member's name.
-func key(dec *json.Decoder) (string, *fault) {
+// key reads a member's name, and refuses one the object already had (seen):
+// encoding/json would take the last, and whatever read the body before the
+// API (a proxy, a log, an audit trail) the first, so the two would disagree
+// on what was asked for.
+func key(dec *json.Decoder, seen map[string]bool, path string) (string, *fault) {
 	tok, err := dec.Token()
 	if err != nil {
 		return "", syntaxError(dec, err)
 	}
 	name, _ := tok.(string) // the decoder allows only a string here
+	if seen[name] {
+		return "", &fault{path: join(path, name), msg: "is given more than once"}
+	}
+	seen[name] = true
 	return name, nil
 }
 

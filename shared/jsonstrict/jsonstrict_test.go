@@ -135,3 +135,28 @@ func TestDecodeSelfDecodingTypes(t *testing.T) {
 		t.Fatal("a bad time was taken")
 	}
 }
+
+// A member given twice is refused: encoding/json takes the last, and
+// anything in front of the API that reads the first (a proxy, a log, an
+// audit) would see another request than the one carried out — a black-box
+// probe turned a {"dry_run":true,"dry_run":false} redrive into a real one.
+func TestDecodeRefusesRepeatedMembers(t *testing.T) {
+	for _, tc := range []struct{ body, path string }{
+		{`{"name":"a","name":"b"}`, "name"},
+		{`{"tls":true,"tls":false}`, "tls"},
+		{`{"rules":[{"field":"a","field":"b"}]}`, "rules[0].field"},
+		{`{"labels":{"env":"a","env":"b"}}`, "labels.env"},
+		{`{"name":"a","labels":{"env":"a"},"labels":{"team":"b"}}`, "labels"},
+	} {
+		var d doc
+		path, err := Decode([]byte(tc.body), &d)
+		if err == nil || path != tc.path {
+			t.Errorf("%s: path %q, err %v; want a refusal at %s", tc.body, path, err, tc.path)
+		}
+	}
+	// Two objects may each have a member of one name.
+	var d doc
+	if _, err := Decode([]byte(`{"rules":[{"field":"a"},{"field":"b"}],"labels":{"field":"c"}}`), &d); err != nil {
+		t.Fatal(err)
+	}
+}
