@@ -186,6 +186,11 @@ func deadLetterScenarios() []scenario {
 		derive(rDLRedrive, "unknown member", 400, "invalid_request", "filter.reason", true, func(_ *fixture, c *call) {
 			c.body = []byte(`{"filter":{"reason":"gone"}}`)
 		}),
+		// 0 is refused, not taken for the default (a black-box probe saw
+		// it run at 1,000/s, while OpenAPI says minimum 1).
+		derive(rDLRedrive, "rate zero", 400, "invalid_request", "", true, func(_ *fixture, c *call) {
+			c.body = []byte(`{"rate":0}`)
+		}),
 		derive(rDLRedrive, "rate too high", 400, "invalid_request", "", true, func(_ *fixture, c *call) {
 			c.body = []byte(`{"rate":50001}`)
 		}),

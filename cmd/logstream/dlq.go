@@ -281,9 +281,10 @@ func dlqJob(kind deadletter.Kind) func(*flag.FlagSet) action {
 		var ff filterFlags
 		ff.register(fs)
 		dryRun := fs.Bool("dry-run", false, "count what the job would "+string(kind)+", changing nothing")
-		var rate *int
+		var rate *optionalInt
 		if kind == deadletter.KindRedrive {
-			rate = fs.Int("rate", 0, "send at most `N` events a second (default: the API's, "+strconv.Itoa(deadletter.DefaultRate)+"; at most "+strconv.Itoa(deadletter.MaxRate)+")")
+			rate = &optionalInt{}
+			fs.Var(rate, "rate", "send at most `N` events a second (default: the API's, "+strconv.Itoa(deadletter.DefaultRate)+"; at most "+strconv.Itoa(deadletter.MaxRate)+")")
 		}
 		idemKey := fs.String("idempotency-key", "", "send `KEY` as Idempotency-Key: repeating the command with it returns the same job instead of starting another")
 		noWait := fs.Bool("no-wait", false, "print the job as it starts and return, without following it")
@@ -300,11 +301,11 @@ func dlqJob(kind deadletter.Kind) func(*flag.FlagSet) action {
 				return usagef("a purge deletes the matching dead letters for good: add --yes to confirm (--dry-run counts them first)")
 			}
 			req := deadletter.JobRequest{Filter: f, DryRun: *dryRun}
-			if rate != nil {
-				if *rate < 0 || *rate > deadletter.MaxRate {
+			if rate != nil && rate.set {
+				if rate.n < 1 || rate.n > deadletter.MaxRate {
 					return usagef("--rate must be from 1 to %d events a second", deadletter.MaxRate)
 				}
-				req.Rate = *rate
+				req.Rate = &rate.n
 			}
 			b, err := json.Marshal(req)
 			if err != nil {
@@ -686,4 +687,27 @@ func (c *cli) wait(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// optionalInt is an integer flag that knows whether it was given, so that
+// one left out is left to the API's default rather than sent as 0.
+type optionalInt struct {
+	n   int
+	set bool
+}
+
+func (o *optionalInt) String() string {
+	if o == nil || !o.set {
+		return ""
+	}
+	return strconv.Itoa(o.n)
+}
+
+func (o *optionalInt) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return errors.New("not a whole number")
+	}
+	o.n, o.set = n, true
+	return nil
 }

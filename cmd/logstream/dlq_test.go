@@ -294,6 +294,7 @@ func TestDeadLetterCommands(t *testing.T) {
 		{name: "peek bad limit", args: []string{"dlq", "peek", "--limit", "501"}, code: 2, stderr: []string{"--limit must be from 1 to 500"}},
 		{name: "redrive bad stream", args: []string{"dlq", "redrive", "--stream", "nope"}, code: 2, stderr: []string{`--stream "nope" is not a stream id`}},
 		{name: "redrive bad rate", args: []string{"dlq", "redrive", "--rate", "-1"}, code: 2, stderr: []string{"--rate must be from 1 to 50000"}},
+		{name: "redrive rate zero", args: []string{"dlq", "redrive", "--rate", "0"}, code: 2, stderr: []string{"--rate must be from 1 to 50000"}},
 		{name: "jobs one with a limit", args: []string{"dlq", "jobs", jobID, "--limit", "3"}, code: 2, stderr: []string{"does not go with JOB_ID"}},
 		{name: "jobs two ids", args: []string{"dlq", "jobs", "a", "b"}, code: 2, stderr: []string{"takes [JOB_ID], got 2"}},
 		{name: "dlq alone", args: []string{"dlq"}, code: 2, stderr: []string{"dlq summary", "dlq peek", "dlq redrive", "dlq purge", "dlq jobs"}},

@@ -572,7 +572,10 @@ func (r *run) fix(ctx context.Context, res *Result) error {
 			continue
 		}
 		var j deadletter.Job
-		req := deadletter.JobRequest{Filter: deadletter.Filter{StreamID: ep.id}, Rate: r.sc.RedriveRate}
+		req := deadletter.JobRequest{Filter: deadletter.Filter{StreamID: ep.id}}
+		if r.sc.RedriveRate > 0 {
+			req.Rate = &r.sc.RedriveRate
+		}
 		if err := r.keys[ep.project].JSON(ctx, http.MethodPost, "/v1/projects/"+ep.project+"/dead-letters/redrive", req, &j); err != nil {
 			return fmt.Errorf("chaos: redrive %s: %w", ep.name, err)
 		}

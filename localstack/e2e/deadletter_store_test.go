@@ -367,7 +367,7 @@ func TestDeadLetterStoreEndToEnd(t *testing.T) {
 	recv.set(a.errEP, http.StatusOK)
 	aBefore := summary(a, "")
 	ids := pick(a.ids, 100)
-	rj := job(a, deadletter.KindRedrive, deadletter.JobRequest{Filter: deadletter.Filter{StreamID: a.errID, EventIDs: ids}, Rate: deadletter.MaxRate})
+	rj := job(a, deadletter.KindRedrive, deadletter.JobRequest{Filter: deadletter.Filter{StreamID: a.errID, EventIDs: ids}, Rate: new(int(deadletter.MaxRate))})
 	if rj.Progress.Done != len(ids) {
 		t.Errorf("redrive by event id: %+v, want %d done", rj.Progress, len(ids))
 	}
@@ -405,7 +405,7 @@ func TestDeadLetterStoreEndToEnd(t *testing.T) {
 	recv.reset(a.errEP)
 	aBefore = summary(a, "")
 	rj = job(a, deadletter.KindRedrive, deadletter.JobRequest{Filter: deadletter.Filter{StreamID: a.errID,
-		Reasons: []deadletter.Reason{stream.ReasonExhausted}, ParkedBefore: &before}, Rate: deadletter.MaxRate})
+		Reasons: []deadletter.Reason{stream.ReasonExhausted}, ParkedBefore: &before}, Rate: new(int(deadletter.MaxRate))})
 	if len(want) == 0 || rj.Progress.Done != len(want) {
 		t.Errorf("redrive by reason and parked time: %+v, want %d done", rj.Progress, len(want))
 	}
@@ -437,7 +437,7 @@ func TestDeadLetterStoreEndToEnd(t *testing.T) {
 	}
 	var cj deadletter.Job
 	if err := as(a).JSON(ctx, http.MethodPost, "/v1/projects/"+a.name+"/dead-letters/redrive",
-		deadletter.JobRequest{Filter: deadletter.Filter{StreamID: a.authID}, Rate: crashRate}, &cj); err != nil {
+		deadletter.JobRequest{Filter: deadletter.Filter{StreamID: a.authID}, Rate: new(int(crashRate))}, &cj); err != nil {
 		t.Fatal(err)
 	}
 	for {

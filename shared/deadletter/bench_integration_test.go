@@ -107,7 +107,7 @@ func BenchmarkDeadLetterRedrive(b *testing.B) {
 		fillStore(b, st, "proj-bench", sid, letters, time.Now().Add(-time.Hour), i)
 		b.StartTimer()
 		start := time.Now()
-		j, _, err := svc.StartJob(ctx, "proj-bench", deadletter.KindRedrive, deadletter.JobRequest{Rate: deadletter.MaxRate}, "")
+		j, _, err := svc.StartJob(ctx, "proj-bench", deadletter.KindRedrive, deadletter.JobRequest{Rate: new(int(deadletter.MaxRate))}, "")
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -334,7 +334,10 @@ func (s *Service) StartJob(ctx context.Context, projectID string, kind Kind, req
 	}
 	rate := 0
 	if kind == KindRedrive {
-		rate = cmp.Or(req.Rate, DefaultRate)
+		rate = DefaultRate
+		if req.Rate != nil {
+			rate = *req.Rate
+		}
 		if rate < 1 || rate > MaxRate {
 			return Job{}, false, &ErrInvalid{fmt.Sprintf("rate must be 1 to %d events per second", MaxRate)}
 		}

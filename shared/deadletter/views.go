@@ -74,9 +74,10 @@ type Page struct {
 type JobRequest struct {
 	Filter Filter `json:"filter"`
 	DryRun bool   `json:"dry_run"`
-	// Rate is a redrive's bound in events per second (default
-	// DefaultRate, at most MaxRate); a purge has none.
-	Rate int `json:"rate,omitempty"`
+	// Rate is a redrive's bound in events per second (nil: DefaultRate;
+	// 1 to MaxRate); a purge has none. A pointer, so that 0 is refused
+	// rather than taken for "the default".
+	Rate *int `json:"rate,omitempty"`
 }
 
 // JobList is a project's jobs, newest first.

@@ -179,7 +179,7 @@ func (a *API) startJob(ctx context.Context, c routed, kind deadletter.Kind) (eve
 			return events.APIGatewayV2HTTPResponse{}, err
 		}
 	}
-	if kind == deadletter.KindPurge && req.Rate != 0 {
+	if kind == deadletter.KindPurge && req.Rate != nil {
 		return events.APIGatewayV2HTTPResponse{}, httpapi.Errorf(http.StatusBadRequest, "invalid_request", "a purge takes no rate")
 	}
 	j, created, err := dl.StartJob(ctx, c.projectID, kind, req, httpapi.Header(c.req, "idempotency-key"))

@@ -136,7 +136,7 @@ func TestDeadLetterRoutes(t *testing.T) {
 	if r.StatusCode != 202 || r.Headers["location"] != "/v1/projects/proj_a/dead-letters/jobs/job_1" {
 		t.Fatalf("redrive: %d %v %s", r.StatusCode, r.Headers, r.Body)
 	}
-	if got := dl.started[0]; !got.DryRun || got.Rate != 200 || got.Filter.StreamID != sid || dl.keys[0] != "k1" || dl.kinds[0] != deadletter.KindRedrive {
+	if got := dl.started[0]; !got.DryRun || got.Rate == nil || *got.Rate != 200 || got.Filter.StreamID != sid || dl.keys[0] != "k1" || dl.kinds[0] != deadletter.KindRedrive {
 		t.Fatalf("redrive asked %+v key %q", got, dl.keys[0])
 	}
 	if r := dlCall(t, a, writeA, RouteDeadLetterRedrive, "proj_a", nil, nil, body, map[string]string{"idempotency-key": "k1"}); r.StatusCode != 200 || len(dl.started) != 1 {
