@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"testing"
-
 )
 
 // fuzzRules cover each action, a nested path, and paths through arrays.
@@ -61,4 +60,3 @@ func FuzzMask(f *testing.F) {
 		checkUntouched(t, redactAll, in, out)
 	})
 }
-
