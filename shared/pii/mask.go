@@ -265,3 +265,16 @@ func truncateIP(value []byte) []byte {
 	p, _ := a.Prefix(bits)
 	return jsonobj.AppendString(nil, p.Addr().String())
 }
+
+// NeedsKey reports whether a rule of p hashes with the stream's key.
+func NeedsKey(p *stream.PII) bool {
+	if p == nil {
+		return false
+	}
+	for _, f := range p.Fields {
+		if f.Action == stream.PIIHash {
+			return true
+		}
+	}
+	return false
+}
