@@ -9,17 +9,15 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+	"github.com/logstream/logstream/shared/stream"
 )
 
-// A stream's hash key is a MAC of its label under the deployment's PII key,
-// so that one deployment secret gives every stream a key of its own:
-// a hash leaked from one stream cannot be matched against another's, and
-// the deployment key itself never leaves KMS.
-//
-// The label is versioned so the derivation can change without reusing keys.
-func label(projectID, streamID string) []byte {
+// Label is what a stream's hash key is the MAC of, under the deployment's
+// PII key: one deployment secret gives every stream a key of its own, so a
+// hash from one stream cannot be matched against another's, and the
+// deployment key itself never leaves KMS. It is versioned so the
+// derivation can change without reusing keys.
+func Label(projectID, streamID string) []byte {
 	return []byte("logstream:pii-hash:v1:" + projectID + "/" + streamID)
 }
 
@@ -28,36 +26,10 @@ type Keys interface {
 	StreamKey(ctx context.Context, projectID, streamID string) ([]byte, error)
 }
 
-// MACAPI is the part of the KMS client KMSKeys calls.
-type MACAPI interface {
-	GenerateMac(ctx context.Context, in *kms.GenerateMacInput, opts ...func(*kms.Options)) (*kms.GenerateMacOutput, error)
-}
-
-// KMSKeys derives stream keys with KMS GenerateMac under an HMAC_256 key:
-// the function that masks needs kms:GenerateMac on that one key, nothing
-// more, and the key material cannot be read out of KMS.
-type KMSKeys struct {
-	Client MACAPI
-	KeyID  string
-}
-
-// StreamKey asks KMS for the stream's key: one call, which Cache keeps.
-func (k *KMSKeys) StreamKey(ctx context.Context, projectID, streamID string) ([]byte, error) {
-	out, err := k.Client.GenerateMac(ctx, &kms.GenerateMacInput{
-		KeyId: &k.KeyID, MacAlgorithm: types.MacAlgorithmSpecHmacSha256, Message: label(projectID, streamID)})
-	if err != nil {
-		return nil, fmt.Errorf("derive PII hash key of stream %s: %w", streamID, err)
-	}
-	if len(out.Mac) != sha256.Size {
-		return nil, fmt.Errorf("derive PII hash key of stream %s: KMS answered %d bytes, want %d", streamID, len(out.Mac), sha256.Size)
-	}
-	return out.Mac, nil
-}
-
 // LocalKeys derives stream keys with HMAC-SHA256 under a key held in the
-// function's configuration: the local stack's stand-in for KMSKeys, the
-// same derivation (KMS's HMAC_SHA_256 is RFC 2104 HMAC-SHA256), so hashes
-// are made the same way with either.
+// function's configuration: the local stack's stand-in for the KMS one
+// (shared/app/piikey), with the same derivation (KMS's HMAC_SHA_256 is
+// RFC 2104 HMAC-SHA256), so hashes are made the same way with either.
 type LocalKeys struct {
 	key []byte
 }
@@ -77,7 +49,7 @@ func NewLocalKeys(base64Key string) (*LocalKeys, error) {
 // StreamKey computes the stream's key.
 func (l *LocalKeys) StreamKey(_ context.Context, projectID, streamID string) ([]byte, error) {
 	m := hmac.New(sha256.New, l.key)
-	m.Write(label(projectID, streamID))
+	m.Write(Label(projectID, streamID))
 	return m.Sum(nil), nil
 }
 
@@ -111,4 +83,31 @@ func (c *Cache) StreamKey(ctx context.Context, projectID, streamID string) ([]by
 	c.keys[id] = k
 	c.mu.Unlock()
 	return k, nil
+}
+
+// StreamMasker masks one event for a stream, compiling its rules for the
+// call: for the rare event that does not pass through ingestion (the test
+// route's). The key comes from Keys, cached there.
+type StreamMasker struct {
+	Keys Keys // nil: a stream with a hash rule cannot be masked
+}
+
+// MaskFor masks event by s's rules.
+func (sm *StreamMasker) MaskFor(ctx context.Context, s stream.Stream, event []byte) ([]byte, error) {
+	var key []byte
+	if NeedsKey(s.PII) {
+		if sm.Keys == nil {
+			return nil, errors.New("a rule hashes and this function has no PII hash key")
+		}
+		k, err := sm.Keys.StreamKey(ctx, s.ProjectID, s.ID)
+		if err != nil {
+			return nil, err
+		}
+		key = k
+	}
+	m, err := Compile(s.PII, key)
+	if err != nil {
+		return nil, err
+	}
+	return m.Mask(event)
 }

@@ -94,8 +94,9 @@ var delivery = sdk.with(links{
 		// error type), the operator's notice with an EventBridge client.
 		"shared/notice", "shared/ingest", "shared/httpapi", "shared/httpapi/request",
 		// The fan-out packs through each stream's filters (lifecycle events
-		// pass them all).
-		"shared/filter",
+		// pass them all) and masks by its PII rules, deriving hash keys with
+		// KMS GenerateMac (piikey; the kms client is here for sealing too).
+		"shared/filter", "shared/pii", "shared/app/piikey",
 	}),
 	external: slices.Concat(dynamodb, sqs, kms, gzip, uuid, ssrf, eventbridge),
 })
@@ -117,10 +118,12 @@ var ingestion = links{
 	internal: slices.Concat(streamModel, []string{
 		"shared/app/ingestfn", "shared/app/adminkey", "shared/apikey", "shared/logevent", "shared/httpapi", "shared/httpapi/request",
 		"shared/ingest", "shared/envelope", "shared/queue", "shared/store", "shared/jsonobj",
-		// Ingestion applies each stream's filters as it packs its messages.
-		"shared/filter",
+		// Ingestion applies each stream's filters as it packs its messages,
+		// and masks them by its PII rules (pii), with hash keys derived by
+		// KMS GenerateMac (piikey): the only KMS call ingestion makes.
+		"shared/filter", "shared/pii", "shared/app/piikey",
 	}),
-	external: slices.Concat(dynamodb, sqs, secretsmanager, gzip, uuid, ssrf),
+	external: slices.Concat(dynamodb, sqs, secretsmanager, gzip, uuid, ssrf, kms),
 }
 
 // allowed is, per function ID, everything it may link.
