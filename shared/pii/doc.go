@@ -24,10 +24,14 @@
 //     address ("198.51.100.0"), the /48 of an IPv6 one ("2001:db8:1::").
 //     A value that is not an IP address is redacted: a rule that meant to
 //     keep a network must not let an unexpected value through whole.
-//   - xxhash: Auth0's hash, the decimal text of the unkeyed XXH64 (seed 0)
-//     of a string's text, so values match those Auth0 log streams send.
-//     It is weaker: anyone can hash a guessed email and compare; use it only
-//     to correlate with Auth0's values.
+//   - xxhash: the unkeyed XXH64 (seed 0, github.com/cespare/xxhash/v2) of
+//     the same text as hash, as 16 lowercase hex digits of its big-endian
+//     value. Auth0's log streams offer "hash" with algorithm "xxhash"; its
+//     documentation names the algorithm but not the text it writes, so
+//     compare one value Auth0 sent before relying on equality. It is much
+//     weaker than hash: anyone can hash a guessed email and compare, so it
+//     hides nothing from someone who can guess; it is there only for
+//     customers who must correlate with Auth0's values.
 //
 // null stays null under every action: it holds nothing to hide.
 //

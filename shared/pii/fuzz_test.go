@@ -14,6 +14,7 @@ var fuzzRules = rules(
 	"ip", "truncate_ip",
 	"d.e.f", "hash",
 	"g", "truncate_ip",
+	"h.i", "xxhash",
 )
 
 // FuzzMask holds, for any valid JSON object: the result is valid JSON, and

@@ -3,6 +3,7 @@ package pii
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/logstream/logstream/shared/jsonobj"
 	"github.com/logstream/logstream/shared/logevent"
 	"github.com/logstream/logstream/shared/stream"
@@ -66,7 +68,7 @@ func Compile(p *stream.PII, key []byte) (*Masker, error) {
 	m := &Masker{}
 	for _, f := range p.Fields {
 		switch f.Action {
-		case stream.PIIRedact, stream.PIITruncateIP:
+		case stream.PIIRedact, stream.PIITruncateIP, stream.PIIXXHash:
 		case stream.PIIHash:
 			if len(key) == 0 {
 				return nil, fmt.Errorf("field %s: hash needs the stream's key", f.Field)
@@ -238,6 +240,12 @@ func (w *walker) apply(action string, value []byte) {
 		w.replace(value, append(repl, '"'))
 	case stream.PIITruncateIP:
 		w.replace(value, truncateIP(value))
+	case stream.PIIXXHash:
+		var sum [8]byte
+		binary.BigEndian.PutUint64(sum[:], xxhash.Sum64(text(value)))
+		repl := make([]byte, 0, 2+hex.EncodedLen(len(sum)))
+		repl = append(hex.AppendEncode(append(repl, '"'), sum[:]), '"')
+		w.replace(value, repl)
 	}
 }
 

@@ -66,6 +66,9 @@ func TestMask(t *testing.T) {
 		{"repeated names all masked", rules("e", "redact"), `{"e":"a","e":"b"}`, `{"e":"[REDACTED]","e":"[REDACTED]"}`},
 		{"escaped name", rules("email", "redact"), `{"em\u0061il":"a"}`, `{"em\u0061il":"[REDACTED]"}`},
 		{"prefix rule wins", rules("actor", "redact", "actor.id", "hash"), `{"actor":{"id":"1"}}`, `{"actor":"[REDACTED]"}`},
+		// XXH64 reference values (seed 0): "" ef46db3751d8e999, "abc" 44bc2cf5ad770999.
+		{"xxhash", rules("e", "xxhash", "f", "xxhash"), `{"e":"abc","f":""}`, `{"e":"44bc2cf5ad770999","f":"ef46db3751d8e999"}`},
+		{"xxhash decodes escapes", rules("e", "xxhash"), `{"e":"a\u0062c"}`, `{"e":"44bc2cf5ad770999"}`},
 		{"untouched escapes kept", rules("x", "redact"), `{"m":"<a>\/\u2028","x":"s"}`, `{"m":"<a>\/\u2028","x":"[REDACTED]"}`},
 	}
 	for _, tt := range tests {

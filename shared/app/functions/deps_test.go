@@ -71,7 +71,9 @@ var (
 	// (proto, protoimpl) and grpc stay out of every binary.
 	protowire = []string{"google.golang.org/protobuf/encoding/protowire", "google.golang.org/protobuf/internal/detrand", "google.golang.org/protobuf/internal/errors"}
 	uuid      = []string{"github.com/google/uuid"}
-	ssrf      = []string{"code.dny.dev/ssrf"}
+	// The xxhash PII action (shared/pii), wherever events are masked.
+	xxhash = []string{"github.com/cespare/xxhash/v2"}
+	ssrf   = []string{"code.dny.dev/ssrf"}
 )
 
 // streamModel is the stream model and what it is validated with.
@@ -98,7 +100,7 @@ var delivery = sdk.with(links{
 		// KMS GenerateMac (piikey; the kms client is here for sealing too).
 		"shared/filter", "shared/pii", "shared/app/piikey",
 	}),
-	external: slices.Concat(dynamodb, sqs, kms, gzip, uuid, ssrf, eventbridge),
+	external: slices.Concat(dynamodb, sqs, kms, gzip, uuid, ssrf, eventbridge, xxhash),
 })
 
 // senders is what one destination type's sender adds to its delivery
@@ -123,7 +125,7 @@ var ingestion = links{
 		// KMS GenerateMac (piikey): the only KMS call ingestion makes.
 		"shared/filter", "shared/pii", "shared/app/piikey",
 	}),
-	external: slices.Concat(dynamodb, sqs, secretsmanager, gzip, uuid, ssrf, kms),
+	external: slices.Concat(dynamodb, sqs, secretsmanager, gzip, uuid, ssrf, kms, xxhash),
 }
 
 // allowed is, per function ID, everything it may link.
