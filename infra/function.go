@@ -35,8 +35,10 @@ type functionProps struct {
 	Queues   map[string]deliveryQueue // by destination type
 	AdminKey awssecretsmanager.ISecret
 	Secrets  awskms.IKey
-	Archive  awss3.IBucket
-	Bridge   awssecretsmanager.ISecret
+	// PIIKey derives the streams' PII hash keys (GenerateMac).
+	PIIKey  awskms.IKey
+	Archive awss3.IBucket
+	Bridge  awssecretsmanager.ISecret
 	// FunctionNames are the physical names of the spec's functions, by ID.
 	FunctionNames map[string]string
 }
@@ -71,6 +73,8 @@ func newFunction(scope constructs.Construct, p functionProps) (awslambda.Functio
 			env[e.Name] = p.AdminKey.SecretArn()
 		case topology.RefKMSKey:
 			env[e.Name] = p.Secrets.KeyArn()
+		case topology.RefPIIKey:
+			env[e.Name] = p.PIIKey.KeyArn()
 		case topology.RefArchiveBucket:
 			env[e.Name] = p.Archive.BucketName()
 		case topology.RefBridgeSecret:
@@ -175,6 +179,15 @@ func optionalNumber(n int) *float64 {
 // does not know is an error, so a new role gets a deliberate decision about
 // its permissions.
 func grant(fn awslambda.Function, p functionProps) error {
+	// The functions that enqueue events mask them (ingestion; the API and
+	// delivery, for lifecycle events): each derives the hash keys of its
+	// streams with GenerateMac, and can neither read the key nor verify.
+	for _, e := range p.Function.Env {
+		if e.Ref == topology.RefPIIKey {
+			p.PIIKey.Grant(fn, jsii.String("kms:GenerateMac"))
+			break
+		}
+	}
 	switch p.Function.Role {
 	case topology.RoleAPI:
 		p.Table.GrantReadWriteData(fn)

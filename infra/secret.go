@@ -25,6 +25,22 @@ func newAdminKeySecret(scope constructs.Construct, name string) awssecretsmanage
 	})
 }
 
+// newPIIKey creates the KMS HMAC key each stream's PII hash key is derived
+// from (GenerateMac over the stream's label, shared/pii). An HMAC key
+// rather than a secret value: its material never leaves KMS, and the
+// functions that mask get kms:GenerateMac on it and nothing else. Kept
+// when the stack is deleted, and not rotated (KMS cannot rotate HMAC
+// keys; a new key would change every stream's hashes, which is what a
+// stream's hashes being stable promises not to do).
+func newPIIKey(scope constructs.Construct, prefix string) awskms.Key {
+	return awskms.NewKey(scope, jsii.String("PIIHashKey"), &awskms.KeyProps{
+		Description:   jsii.String("logstream " + prefix + ": derives each stream's PII hash key"),
+		KeySpec:       awskms.KeySpec_HMAC_256,
+		KeyUsage:      awskms.KeyUsage_GENERATE_VERIFY_MAC,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+}
+
 // newSecretsKey creates the KMS key that seals destination secrets (envelope
 // encryption: it only ever encrypts data keys). Rotated yearly by KMS; kept
 // when the stack is deleted, because without it the secrets stored in the

@@ -46,6 +46,7 @@ func NewLogstreamStack(scope constructs.Construct, id string, props *LogstreamSt
 	table := newStreamsTable(stack, spec.Table)
 	adminKey := newAdminKeySecret(stack, spec.AdminKeySecretName)
 	secretsKey := newSecretsKey(stack, spec.Prefix)
+	piiKey := newPIIKey(stack, spec.Prefix)
 	archive := newArchiveBucket(stack, props.ArchiveExpireDays)
 	bridgeCredentials := newBridgeCredentialsSecret(stack, spec.BridgeSecretName)
 	queues := make(map[string]deliveryQueue, len(spec.Queues))
@@ -66,6 +67,7 @@ func NewLogstreamStack(scope constructs.Construct, id string, props *LogstreamSt
 			Queues:   queues,
 			AdminKey: adminKey,
 			Secrets:  secretsKey,
+			PIIKey:   piiKey,
 			Archive:  archive,
 			Bridge:   bridgeCredentials,
 

@@ -293,7 +293,9 @@ func TestFunctions(t *testing.T) {
 				case topology.RefAdminKeySecret:
 					want[e.Name] = map[string]any{"Ref": s.logicalID(t, "AWS::SecretsManager::Secret", "Name", s.spec.AdminKeySecretName)}
 				case topology.RefKMSKey:
-					want[e.Name] = map[string]any{"Fn::GetAtt": []any{s.onlyResource(t, "AWS::KMS::Key"), "Arn"}}
+					want[e.Name] = map[string]any{"Fn::GetAtt": []any{s.secretsKey(t), "Arn"}}
+				case topology.RefPIIKey:
+					want[e.Name] = map[string]any{"Fn::GetAtt": []any{s.logicalID(t, "AWS::KMS::Key", "KeySpec", "HMAC_256"), "Arn"}}
 				case topology.RefArchiveBucket:
 					want[e.Name] = map[string]any{"Ref": s.onlyResource(t, "AWS::S3::Bucket")}
 				case topology.RefFunctionName:
@@ -393,6 +395,12 @@ func TestRoutes(t *testing.T) {
 	must(t, "the secrets key rotates and is kept", func() {
 		s.template.HasResource(jsii.String("AWS::KMS::Key"), obj(map[string]any{
 			"Properties":     map[string]any{"EnableKeyRotation": true},
+			"DeletionPolicy": "Retain",
+		}))
+	})
+	must(t, "the PII hash key is an HMAC key, kept", func() {
+		s.template.HasResource(jsii.String("AWS::KMS::Key"), obj(map[string]any{
+			"Properties":     map[string]any{"KeySpec": "HMAC_256", "KeyUsage": "GENERATE_VERIFY_MAC"},
 			"DeletionPolicy": "Retain",
 		}))
 	})
@@ -560,7 +568,8 @@ func TestLeastPrivilege(t *testing.T) {
 	secretID := s.logicalID(t, "AWS::SecretsManager::Secret", "Name", s.spec.AdminKeySecretName)
 	bridgeSecretID := s.logicalID(t, "AWS::SecretsManager::Secret", "Name", s.spec.BridgeSecretName)
 	archiveID := s.onlyResource(t, "AWS::S3::Bucket")
-	kmsID := s.onlyResource(t, "AWS::KMS::Key")
+	kmsID := s.secretsKey(t)
+	piiKeyID := s.logicalID(t, "AWS::KMS::Key", "KeySpec", "HMAC_256")
 	deliverIDs := map[string]bool{} // the delivery functions' logical IDs
 	for _, f := range s.spec.Functions {
 		if f.Source != nil {
@@ -580,6 +589,21 @@ func TestLeastPrivilege(t *testing.T) {
 			}
 			if got := [2]bool{allowsOn(perms.statements, "kms:GenerateDataKey", kmsID), allowsOn(perms.statements, "kms:Decrypt", kmsID)}; got != wantKMS {
 				t.Errorf("kms GenerateDataKey/Decrypt = %v, want %v", got, wantKMS)
+			}
+			// The functions that enqueue events mask them: they may derive
+			// hash keys (GenerateMac) with the PII key and do nothing else
+			// with it; no other function may touch it.
+			masks := f.ID == topology.FunctionAPI || f.ID == topology.FunctionIngest || f.Source != nil
+			if got := allowsOn(perms.statements, "kms:GenerateMac", piiKeyID); got != masks {
+				t.Errorf("kms:GenerateMac on the PII key = %v, want %v", got, masks)
+			}
+			for _, a := range []string{"kms:VerifyMac", "kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt"} {
+				if allowsOn(perms.statements, a, piiKeyID) {
+					t.Errorf("%s allowed on the PII key", a)
+				}
+			}
+			if allowsOn(perms.statements, "kms:GenerateMac", kmsID) {
+				t.Error("kms:GenerateMac allowed on the secrets key")
 			}
 			// Only the functions that authenticate API keys read the admin key.
 			readsSecret := f.ID == topology.FunctionAPI || f.ID == topology.FunctionIngest
@@ -689,8 +713,8 @@ func TestLeastPrivilege(t *testing.T) {
 						t.Errorf("secretsmanager statement on %s for %s", id, f.ID)
 					case strings.Contains(actions, "s3:") && f.ID == topology.FunctionLokiBridge && id != archiveID:
 						t.Errorf("s3 statement on %s, want only the archive bucket %s", id, archiveID)
-					case strings.Contains(actions, "kms:") && id != kmsID:
-						t.Errorf("kms statement on %s, want only the secrets key %s", id, kmsID)
+					case strings.Contains(actions, "kms:") && id != kmsID && !(id == piiKeyID && actions == "kms:GenerateMac" && masks):
+						t.Errorf("kms statement on %s, want only the secrets key %s (and GenerateMac alone on the PII key %s)", id, kmsID, piiKeyID)
 					case strings.Contains(actions, "lambda:") && (f.ID != topology.FunctionAPI || !(deliverIDs[id] || id == deadLettersID)):
 						t.Errorf("lambda statement on %s for %s; only the API may invoke, and only delivery functions and the dead-letter function", id, f.ID)
 					}
@@ -970,6 +994,22 @@ func TestInvalidSpecRejected(t *testing.T) {
 }
 
 // onlyResource returns the logical ID of the one resource of a type.
+// secretsKey is the KMS key that seals destination secrets: the one key
+// that is not the PII hash key (an HMAC key).
+func (s synthesized) secretsKey(t *testing.T) string {
+	t.Helper()
+	var found []string
+	for id, r := range s.resources("AWS::KMS::Key") {
+		if propsOf(r)["KeySpec"] == nil {
+			found = append(found, id)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("want one symmetric KMS key, found %v", found)
+	}
+	return found[0]
+}
+
 func (s synthesized) onlyResource(t *testing.T, typ string) string {
 	t.Helper()
 	rs := s.resources(typ)

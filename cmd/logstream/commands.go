@@ -88,11 +88,13 @@ Examples:
   ` + destinationTypes() + `.
 The destination config is a JSON object read from FILE, or from stdin with
 "-", so its secrets never sit in your shell history. --filters and --pii
-name JSON files holding the stream's filters and PII rules; --preset NAME
-takes the filters of a preset ('presets list'). --suspend-after and
---suspend-after-permanent give the stream its own automatic suspension
-policy in place of the deployment's (72h of failures with no success, 50
-permanent failures in a row); 0 turns a rule off. A secret
+name JSON files holding the stream's filters and PII rules ({"fields":
+[{"field":"actor.alternateId","action":"hash"}]}; actions redact, hash,
+truncate_ip, xxhash); --preset NAME takes the filters of a preset
+('presets list'). --suspend-after and --suspend-after-permanent give the
+stream its own automatic suspension policy in place of the deployment's
+(72h of failures with no success, 50 permanent failures in a row); 0 turns
+a rule off. A secret
 logstream generates (an http stream's "generate_signing_secret": true) is
 shown in this answer only.
 
@@ -101,7 +103,8 @@ Examples:
   op read op://ops/siem/config | logstream streams create --name siem --type http --config -
   logstream streams create --name staging --type http --config webhook.json --paused
   logstream streams create --name sign-ins --type http --config webhook.json --preset okta.sign-in
-  logstream streams create --name nightly --type http --config webhook.json --suspend-after 168h`,
+  logstream streams create --name nightly --type http --config webhook.json --suspend-after 168h
+  logstream streams create --name masked --type http --config webhook.json --pii pii.json`,
 		setup: streamsCreate,
 	},
 	{
@@ -115,6 +118,7 @@ refused with precondition_failed if the stream changed since.
 
 Examples:
   echo '{"name":"SIEM (prod)"}' | logstream streams update str_0190c0ffee... --patch -
+  echo '{"pii":{"fields":[{"field":"ip","action":"truncate_ip"}]}}' | logstream streams update str_0190c0ffee... --patch -
   logstream streams update str_0190c0ffee... --patch rotate-token.json --if-match 4`,
 		setup: streamsUpdate,
 	},

@@ -39,6 +39,10 @@ func TestFunctionEnv(t *testing.T) {
 				topology.EnvAdminKeySecretARN: "",
 				topology.EnvAdminKey:          "",
 				topology.EnvAuthCacheTTL:      topology.DefaultAuthCacheTTL.String(),
+				// No KMS runs locally either: the PII key comes from an
+				// override (LOGSTREAM_LOCAL_PII_KEY), or there is none.
+				topology.EnvPIIKeyID:    "",
+				topology.EnvLocalPIIKey: "",
 			}),
 		},
 		{
@@ -53,6 +57,10 @@ func TestFunctionEnv(t *testing.T) {
 				topology.EnvAdminKeySecretARN: "",
 				topology.EnvAdminKey:          "",
 				topology.EnvAuthCacheTTL:      topology.DefaultAuthCacheTTL.String(),
+				// No KMS runs locally either: the PII key comes from an
+				// override (LOGSTREAM_LOCAL_PII_KEY), or there is none.
+				topology.EnvPIIKeyID:    "",
+				topology.EnvLocalPIIKey: "",
 			}),
 		},
 	}

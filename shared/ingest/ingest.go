@@ -19,6 +19,7 @@ import (
 	"github.com/logstream/logstream/shared/filter"
 	"github.com/logstream/logstream/shared/httpapi"
 	"github.com/logstream/logstream/shared/logevent"
+	"github.com/logstream/logstream/shared/pii"
 	"github.com/logstream/logstream/shared/stream"
 	"github.com/logstream/logstream/shared/topology"
 	"github.com/logstream/logstream/shared/ttlcache"
@@ -67,16 +68,21 @@ type Service struct {
 	Now func() time.Time
 	// Log receives the handler's log lines (default slog.Default()).
 	Log *slog.Logger
+	// Keys derives each stream's PII hash key; nil when no stream may
+	// hash (a stream that does then fails its project's requests, rather
+	// than queue plaintext).
+	Keys pii.Keys
 
 	once  sync.Once
 	cache ttlcache.Cache[string, []target]
 }
 
-// target is an active stream with its filters compiled: compiled once per
-// cache fill, not per request.
+// target is an active stream with its filters and masking rules compiled:
+// compiled once per cache fill, not per request.
 type target struct {
 	stream.Stream
 	match *filter.Matcher // nil passes every event
+	mask  *pii.Masker     // nil masks nothing
 }
 
 // log is s.Log, or slog.Default() when nil: the nil-logger rule of every
@@ -209,7 +215,8 @@ func (s *Service) keyed(ctx context.Context, req events.APIGatewayV2HTTPRequest,
 // every active stream of the project, past the streams' filters: a
 // stream's filters choose among the project's events, and a notice that a
 // stream was created, changed or disabled must not vanish because its
-// type matches no include rule (README, "Filters").
+// type matches no include rule (README, "Filters"). They are masked as a
+// client's events are: a rule on a field they carry applies to them too.
 func (s *Service) Emit(ctx context.Context, projectID string, evs []logevent.Event) error {
 	_, err := s.ingest(ctx, projectID, evs, false, nil)
 	return err
@@ -232,7 +239,7 @@ func (s *Service) ingest(ctx context.Context, projectID string, evs []logevent.E
 		if err != nil {
 			return nil, err
 		}
-		return s.compile(ctx, sts), nil
+		return s.compile(ctx, sts)
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("find streams of %s: %w", projectID, err)
@@ -257,15 +264,30 @@ func (s *Service) ingest(ctx context.Context, projectID string, evs []logevent.E
 			continue
 		}
 		raws := all
-		if filtered && st.match != nil {
+		filtering := filtered && st.match != nil
+		if filtering || st.mask != nil {
 			passed = passed[:0]
 			for i := range evs {
 				// PassEvent reads the index Parse kept: no event is walked again.
-				if st.match.PassEvent(&evs[i]) {
-					passed = append(passed, all[i])
+				if filtering && !st.match.PassEvent(&evs[i]) {
+					continue
 				}
+				raw := all[i]
+				if st.mask != nil {
+					// Masked here, so a masked field's plaintext never sits in
+					// the stream's queue, its DLQ or a dead letter. Lifecycle
+					// events (Emit) pass the filters but not the masks.
+					if raw, err = st.mask.MaskEvent(&evs[i]); err != nil {
+						// Parse makes well-formed objects only: a fault of
+						// logstream's own, which must not send plaintext on.
+						return Result{}, fmt.Errorf("mask event %d for stream %s: %w", i, st.ID, err)
+					}
+				}
+				passed = append(passed, raw)
 			}
-			res.Filtered += len(all) - len(passed)
+			if filtering {
+				res.Filtered += len(all) - len(passed)
+			}
 			raws = passed
 		}
 		if len(raws) == 0 {
@@ -297,11 +319,15 @@ func (s *Service) ingest(ctx context.Context, projectID string, evs []logevent.E
 	return res, nil
 }
 
-// compile pairs each stream with its compiled filters. The API stores only
-// filters that validate, so a failure here is a fault of logstream's own;
-// that stream then gets every event, logged, rather than none: delivering
-// too much is visible and recoverable, losing events silently is not.
-func (s *Service) compile(ctx context.Context, sts []stream.Stream) []target {
+// compile pairs each stream with its compiled filters and masking rules.
+// The API stores only filters that validate, so a failure here is a fault
+// of logstream's own; that stream then gets every event, logged, rather
+// than none: delivering too much is visible and recoverable, losing events
+// silently is not. Masking rules fail the other way: a stream whose rules
+// do not compile, or whose hash key cannot be derived (KMS unreachable),
+// fails the request, which the sender retries; plaintext sent on could not
+// be called back.
+func (s *Service) compile(ctx context.Context, sts []stream.Stream) ([]target, error) {
 	out := make([]target, len(sts))
 	for i, st := range sts {
 		m, err := filter.Compile(st.Filters)
@@ -310,6 +336,29 @@ func (s *Service) compile(ctx context.Context, sts []stream.Stream) []target {
 				"project_id", st.ProjectID, "stream_id", st.ID, "err", err)
 		}
 		out[i] = target{Stream: st, match: m}
+		if out[i].mask, err = s.masker(ctx, st); err != nil {
+			return nil, fmt.Errorf("masking rules of stream %s: %w", st.ID, err)
+		}
 	}
-	return out
+	return out, nil
+}
+
+// masker compiles the stream's masking rules, with its hash key when a rule
+// hashes: KMS is asked only for the streams that need it.
+func (s *Service) masker(ctx context.Context, st stream.Stream) (*pii.Masker, error) {
+	if st.PII == nil || len(st.PII.Fields) == 0 {
+		return nil, nil
+	}
+	var key []byte
+	if pii.NeedsKey(st.PII) {
+		if s.Keys == nil {
+			return nil, errors.New("a rule hashes and this function has no PII hash key")
+		}
+		k, err := s.Keys.StreamKey(ctx, st.ProjectID, st.ID)
+		if err != nil {
+			return nil, err
+		}
+		key = k
+	}
+	return pii.Compile(st.PII, key)
 }

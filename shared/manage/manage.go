@@ -89,6 +89,10 @@ type API struct {
 	HealthReader HealthReader
 	// Tester sends the test route's event; nil answers that route 501.
 	Tester Tester
+	// Masker applies the stream's masking rules to the test route's event,
+	// as ingestion does to every other; nil sends a stream with rules no
+	// test event (501).
+	Masker Masker
 	// Depths reads the depth of each destination type's Queues for the
 	// operators' route; nil answers it 503.
 	Depths QueueDepths

@@ -31,6 +31,11 @@ type FailureResetter interface {
 	ResetFailures(ctx context.Context, projectID, streamID string) error
 }
 
+// Masker applies a stream's masking rules (stream.PII) to one event.
+type Masker interface {
+	MaskFor(ctx context.Context, s stream.Stream, event []byte) ([]byte, error)
+}
+
 // Emitter publishes events into a project's own event flow, as ingestion does.
 type Emitter interface {
 	Emit(ctx context.Context, projectID string, evs []logevent.Event) error
@@ -104,6 +109,19 @@ func (a *API) test(ctx context.Context, s stream.Stream) (events.APIGatewayV2HTT
 		"type": "logstream.test", "project_id": s.ProjectID, "stream_id": s.ID,
 		"message": "A test event from logstream: if you can read this, the stream works.",
 	})
+	// Masked as ingestion masks the stream's events, so the test shows what
+	// the destination will get and a rule on project_id or message holds
+	// here too.
+	if s.PII != nil && len(s.PII.Fields) > 0 {
+		if a.Masker == nil {
+			return events.APIGatewayV2HTTPResponse{}, notTestable
+		}
+		m, err := a.Masker.MaskFor(ctx, s, ev)
+		if err != nil {
+			return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("mask the test event of stream %s: %w", s.ID, err)
+		}
+		ev = m
+	}
 	// The message is redacted where the destination's answer became it (the
 	// sender): a read-only key sees it.
 	res, err := a.Tester.Test(ctx, s, ev)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -299,6 +300,57 @@ func TestHealthShowsTheFailureRun(t *testing.T) {
 			r := callWith(t, a, RouteHealth, "p", id, "", nil)
 			if r.StatusCode != 200 || !strings.Contains(r.Body, tc.want) {
 				t.Fatalf("health %d %s, want %s", r.StatusCode, r.Body, tc.want)
+			}
+		})
+	}
+}
+
+type maskerFunc func(s stream.Stream, ev []byte) ([]byte, error)
+
+func (f maskerFunc) MaskFor(_ context.Context, s stream.Stream, ev []byte) ([]byte, error) {
+	return f(s, ev)
+}
+
+// The test route's event is masked by the stream's rules before it is
+// handed to the delivery function; a stream with rules and no masker sends
+// nothing (501), and a masker that fails sends nothing either.
+func TestTestRouteMasks(t *testing.T) {
+	withRules := `{"name":"s","destination_type":"http","destination_config":{"endpoint":"https://h.example.com"},` +
+		`"pii":{"fields":[{"field":"message","action":"redact"}]}}`
+	tests := []struct {
+		name       string
+		masker     Masker
+		wantStatus int
+	}{
+		{"masked", maskerFunc(func(s stream.Stream, ev []byte) ([]byte, error) {
+			if s.PII == nil || len(s.PII.Fields) != 1 {
+				return nil, fmt.Errorf("masker called without the stream's rules: %+v", s.PII)
+			}
+			return []byte(`{"type":"logstream.test","message":"[REDACTED]"}`), nil
+		}), 200},
+		{"no masker", nil, 501},
+		{"masker fails", maskerFunc(func(stream.Stream, []byte) ([]byte, error) { return nil, errors.New("kms throttled") }), 500},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newAPI()
+			a.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+			a.Masker = tc.masker
+			var sent json.RawMessage
+			a.Tester = testerFunc(func(_ stream.Stream, ev json.RawMessage) (TestResult, error) {
+				sent = ev
+				return TestResult{OK: true}, nil
+			})
+			id := decodeStream(t, call(t, a, RouteCreate, "p", "", "", withRules)).ID
+			r := callWith(t, a, RouteTest, "p", id, "", nil)
+			if r.StatusCode != tc.wantStatus {
+				t.Fatalf("%d %s, want %d", r.StatusCode, r.Body, tc.wantStatus)
+			}
+			switch {
+			case tc.wantStatus == 200 && string(sent) != `{"type":"logstream.test","message":"[REDACTED]"}`:
+				t.Errorf("sent %s, want the masked event", sent)
+			case tc.wantStatus != 200 && sent != nil:
+				t.Errorf("sent %s without masking it", sent)
 			}
 		})
 	}

@@ -34,7 +34,8 @@ type PIIField struct {
 	Field string `json:"field"`
 	// Action: "redact" replaces the value with "[REDACTED]", "hash" with its
 	// keyed SHA-256 (stable per stream, so values can still be correlated),
-	// "truncate_ip" keeps an IP address's network part (/24, /48).
+	// "truncate_ip" keeps an IP address's network part (/24, /48);
+	// "xxhash" is Auth0's unkeyed hash, weaker, for matching Auth0's values.
 	Action string `json:"action"`
 }
 
@@ -43,6 +44,10 @@ const (
 	PIIRedact     = "redact"
 	PIIHash       = "hash"
 	PIITruncateIP = "truncate_ip"
+	// PIIXXHash is the unkeyed XXH64 Auth0's log streams hash with: anyone
+	// can hash a guessed value and compare, so it hides nothing from
+	// someone who can guess; it exists for matching values Auth0 sent.
+	PIIXXHash = "xxhash"
 )
 
 const (
@@ -113,9 +118,9 @@ func (p *PII) Validate() error {
 		}
 		seen[f.Field] = true
 		switch f.Action {
-		case PIIRedact, PIIHash, PIITruncateIP:
+		case PIIRedact, PIIHash, PIITruncateIP, PIIXXHash:
 		default:
-			return invalid(field+".action", "must be %s, %s or %s", PIIRedact, PIIHash, PIITruncateIP)
+			return invalid(field+".action", "must be %s, %s, %s or %s", PIIRedact, PIIHash, PIITruncateIP, PIIXXHash)
 		}
 	}
 	return nil

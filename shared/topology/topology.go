@@ -54,7 +54,14 @@ const (
 	// for local development. One of them is set where secrets are handled.
 	EnvKMSKeyID       = "LOGSTREAM_KMS_KEY_ID"
 	EnvLocalSecretKey = "LOGSTREAM_LOCAL_SECRET_KEY"
-	EnvMaxStreams     = "LOGSTREAM_MAX_STREAMS_PER_PROJECT"
+	// EnvPIIKeyID names the KMS HMAC key that derives each stream's PII
+	// hash key (deployments); EnvLocalPIIKey is a base64 key of at least 32
+	// bytes doing the same for local development. Set in every function that
+	// enqueues events (ingestion; the API and delivery, for lifecycle
+	// events); without either, a stream with a hash rule gets no events.
+	EnvPIIKeyID    = "LOGSTREAM_PII_KEY_ID"
+	EnvLocalPIIKey = "LOGSTREAM_LOCAL_PII_KEY"
+	EnvMaxStreams  = "LOGSTREAM_MAX_STREAMS_PER_PROJECT"
 	// EnvRetryBase and EnvRetryMax shape the delay before a failed message
 	// is received again: the base, doubled for every earlier receive, at
 	// most the max (and never sooner than the destination's Retry-After).
@@ -217,6 +224,7 @@ const (
 	RefArchiveBucket                 // the name of the Loki bridge's archive bucket
 	RefBridgeSecret                  // the ARN of the bridge's credentials secret ("" where there is none)
 	RefFunctionName                  // the name of Function, to invoke it
+	RefPIIKey                        // the ARN of the PII hash KMS key ("" where there is none)
 )
 
 // Env is one environment variable of a function: a literal or a reference to a
@@ -368,6 +376,7 @@ type envBlocks struct {
 	common []Env // every function that reads streams
 	auth   []Env // every function that checks API keys
 	seal   []Env // every function that seals or opens destination secrets
+	pii    []Env // every function that enqueues events, which it masks
 }
 
 func sharedEnv() envBlocks {
@@ -386,6 +395,9 @@ func sharedEnv() envBlocks {
 		// Only the functions that write or send destination secrets can open
 		// them: ingestion routes events without ever reading a credential.
 		seal: []Env{{Name: EnvKMSKeyID, Ref: RefKMSKey}, {Name: EnvLocalSecretKey, Value: ""}},
+		// Masking runs where events are enqueued, so the functions that
+		// enqueue derive the streams' hash keys (and only those keys).
+		pii: []Env{{Name: EnvPIIKeyID, Ref: RefPIIKey}, {Name: EnvLocalPIIKey, Value: ""}},
 	}
 }
 
@@ -416,7 +428,7 @@ func suspensionEnv() []Env {
 }
 
 func apiFunction(prefix string, e envBlocks) Function {
-	env := append(append(append(clone(e.common), e.auth...), e.seal...), Env{Name: EnvMaxStreams, Value: strconv.Itoa(DefaultMaxStreams)})
+	env := append(append(append(append(clone(e.common), e.auth...), e.seal...), e.pii...), Env{Name: EnvMaxStreams, Value: strconv.Itoa(DefaultMaxStreams)})
 	// The API publishes lifecycle events (stream.created …) into the
 	// project's own flow, and has the type's delivery function send the
 	// test route's event.
@@ -440,7 +452,7 @@ func apiFunction(prefix string, e envBlocks) Function {
 
 func ingestFunction(prefix string, e envBlocks) Function {
 	return Function{ID: FunctionIngest, Name: prefix + "-ingest", Role: RoleIngest, SourceDir: "ingest",
-		Timeout: 15 * time.Second, MemoryMB: 512, Env: append(append(clone(e.common), e.auth...), queueURLs()...),
+		Timeout: 15 * time.Second, MemoryMB: 512, Env: append(append(append(clone(e.common), e.auth...), e.pii...), queueURLs()...),
 		ReservedConcurrency: DefaultIngestReservedConcurrency}
 }
 
@@ -465,7 +477,7 @@ func deliveryQueue(prefix, d string) Queue {
 
 func deliverFunction(prefix string, k destination.Kind, q Queue, e envBlocks) Function {
 	d := k.Type
-	env := append(append(clone(e.common), e.seal...),
+	env := append(append(append(clone(e.common), e.seal...), e.pii...),
 		Env{Name: EnvDeliveryTimeout, Value: DefaultDeliveryTimeout.String()},
 		// Its own queue, to delay retries and put back the rest of a
 		// partly delivered message, and its DLQ, to park what can never

@@ -160,6 +160,8 @@ func stackOverrides(creds credentials, bridgeUser string, cacheTTL time.Duration
 		// Kept with the table, or the secrets of the streams it holds
 		// could not be opened after a restart.
 		topology.EnvLocalSecretKey: creds.SecretKey,
+		// Kept too, so a stream's PII hashes do not change on a restart.
+		topology.EnvLocalPIIKey: creds.PIIKey,
 		// Retries a failing destination within a minute, so trying
 		// things out locally does not wait on production's hour.
 		topology.EnvRetryBase: "2s",

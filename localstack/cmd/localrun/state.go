@@ -21,6 +21,9 @@ type credentials struct {
 	BridgePassword string
 	// SecretKey seals the destination secrets of the streams in the table.
 	SecretKey string
+	// PIIKey derives the streams' PII hash keys: kept, so a stream's
+	// hashes stay the same across restarts.
+	PIIKey string
 }
 
 // The files that keep each credential in the state folder, beside the
@@ -30,6 +33,7 @@ const (
 	adminKeyFile       = "admin-key"
 	bridgePasswordFile = "bridge-password"
 	secretKeyFile      = "secret-key"
+	piiKeyFile         = "pii-key"
 )
 
 // loadCredentials returns the stack's credentials. A value in overrides wins
@@ -48,6 +52,8 @@ func loadCredentials(dir string, overrides credentials) (credentials, error) {
 		{&c.AdminKey, adminKeyFile, func() string { return "dev_" + randomHex(24) }},
 		{&c.BridgePassword, bridgePasswordFile, func() string { return randomHex(16) }},
 		{&c.SecretKey, secretKeyFile, secret.GenerateLocalKey},
+		// 32 random bytes, base64, as the sealing key.
+		{&c.PIIKey, piiKeyFile, secret.GenerateLocalKey},
 	} {
 		if *v.value != "" {
 			continue

@@ -15,6 +15,7 @@ import (
 	"github.com/logstream/logstream/shared/app"
 	"github.com/logstream/logstream/shared/app/adminkey"
 	"github.com/logstream/logstream/shared/app/ingestfn"
+	"github.com/logstream/logstream/shared/app/piikey"
 	"github.com/logstream/logstream/shared/app/sealing"
 	"github.com/logstream/logstream/shared/deadletter"
 	"github.com/logstream/logstream/shared/destination"
@@ -25,6 +26,7 @@ import (
 	"github.com/logstream/logstream/shared/manage"
 	"github.com/logstream/logstream/shared/netguard"
 	"github.com/logstream/logstream/shared/notice"
+	"github.com/logstream/logstream/shared/pii"
 	"github.com/logstream/logstream/shared/queue"
 	"github.com/logstream/logstream/shared/store"
 	"github.com/logstream/logstream/shared/stream"
@@ -37,6 +39,9 @@ type Config struct {
 	AdminKey   adminkey.Config
 	MaxStreams int
 	Sealing    sealing.Config
+	// PIIKey derives the hash keys of the streams lifecycle and test
+	// events are masked for.
+	PIIKey piikey.Config
 	// AllowPrivateEndpoints is the local-development switch destinations
 	// are validated against: plain http and private addresses.
 	AllowPrivateEndpoints bool
@@ -64,7 +69,7 @@ type Config struct {
 func LoadConfig(getenv app.Getenv) (Config, error) {
 	v := &app.Vars{Getenv: getenv}
 	c := Config{Table: v.String(topology.EnvTable), AdminKey: adminkey.Read(v),
-		MaxStreams: v.Positive(topology.EnvMaxStreams, topology.DefaultMaxStreams), Sealing: sealing.Read(v),
+		MaxStreams: v.Positive(topology.EnvMaxStreams, topology.DefaultMaxStreams), Sealing: sealing.Read(v), PIIKey: piikey.Read(v),
 		AllowPrivateEndpoints: v.Bool(topology.EnvAllowPrivateEndpoints), QueueURLs: ingestfn.QueueURLs(v),
 		DeliverFunctions: map[string]string{}, DLQURLs: map[string]string{}, LambdaEndpoint: app.Endpoint(getenv, "LAMBDA"),
 		DeadLettersFunction: v.String(topology.EnvDeadLettersFunction),
@@ -89,6 +94,7 @@ func (c Config) Validate() error {
 		app.Required(c.Table, topology.EnvTable),
 		c.AdminKey.Validate(),
 		c.Sealing.Validate(),
+		c.PIIKey.Validate(),
 		ingestfn.ValidateQueues(c.QueueURLs),
 		validateDLQs(c.DLQURLs),
 		validateFunctions(c.DeliverFunctions),
@@ -148,7 +154,12 @@ func New(ctx context.Context, getenv app.Getenv) (app.HTTPHandler, error) {
 	}
 	// Lifecycle events go through ingestion's own path; no stream cache,
 	// so a change is seen by the very next event.
+	piiKeys, err := piikey.New(awsCfg, c.PIIKey)
+	if err != nil {
+		return nil, err
+	}
 	lifecycle := &ingest.Service{
+		Keys:      piiKeys,
 		Streams:   &store.Streams{Client: db, Table: c.Table},
 		Publisher: &queue.Publisher{Client: sqsClient},
 		QueueURLs: c.QueueURLs,
@@ -163,6 +174,7 @@ func New(ctx context.Context, getenv app.Getenv) (app.HTTPHandler, error) {
 		Streams:      streams,
 		HealthReader: streams,
 		Tester:       &invoke.Tester{Client: lambdaClient, Functions: c.DeliverFunctions},
+		Masker:       &pii.StreamMasker{Keys: piiKeys},
 		Depths:       &queue.Depths{Client: sqsClient},
 		Queues:       queues,
 		Events:       lifecycle,

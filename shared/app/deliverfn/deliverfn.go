@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/logstream/logstream/shared/app"
+	"github.com/logstream/logstream/shared/app/piikey"
 	"github.com/logstream/logstream/shared/app/sealing"
 	"github.com/logstream/logstream/shared/deliver"
 	desttype "github.com/logstream/logstream/shared/destination"
@@ -93,6 +94,7 @@ type Config struct {
 	StreamCacheTTL time.Duration
 	Senders        SenderConfig
 	Sealing        sealing.Config
+	PIIKey         piikey.Config // masks the suspension notices
 	// QueueURL is the function's own queue, to delay retries; DLQURL its
 	// dead-letter queue, to park what cannot be delivered.
 	QueueURL, DLQURL string
@@ -119,6 +121,7 @@ func LoadConfig(getenv app.Getenv, destination string) (Config, error) {
 		StreamCacheTTL: v.Duration(topology.EnvStreamCacheTTL, topology.DefaultStreamCacheTTL),
 		Senders:        ReadSenderConfig(v),
 		Sealing:        sealing.Read(v),
+		PIIKey:         piikey.Read(v),
 		QueueURL:       v.String(topology.QueueURLEnv(destination)),
 		DLQURL:         v.String(topology.DLQURLEnv(destination)),
 		RetryBase:      v.Duration(topology.EnvRetryBase, topology.DefaultRetryBase),
@@ -148,6 +151,7 @@ func (c Config) Validate() error {
 		app.Required(c.Table, topology.EnvTable),
 		c.Senders.Validate(),
 		c.Sealing.Validate(),
+		c.PIIKey.Validate(),
 		app.Required(c.QueueURL, topology.QueueURLEnv(c.Destination)),
 		app.Required(c.DLQURL, topology.DLQURLEnv(c.Destination)),
 		c.requireMaxReceiveCount(),
@@ -185,9 +189,13 @@ func New(ctx context.Context, getenv app.Getenv, p Pipeline) (func(context.Conte
 	// A suspension is told into the project's flow through ingestion's own
 	// path (no stream cache: the suspended stream is already left out),
 	// and to the operator on the account's default event bus.
+	piiKeys, err := piikey.New(awsCfg, c.PIIKey)
+	if err != nil {
+		return nil, err
+	}
 	notify := notice.All{
 		&notice.Lifecycle{Events: &ingest.Service{Streams: streams, Publisher: &queue.Publisher{Client: sqsClient},
-			QueueURLs: c.QueueURLs, Limits: logevent.DefaultLimits, Log: log}},
+			QueueURLs: c.QueueURLs, Limits: logevent.DefaultLimits, Log: log, Keys: piiKeys}},
 		&notice.Operator{Client: eventbridge.NewFromConfig(awsCfg)},
 	}
 	h := &Handler{

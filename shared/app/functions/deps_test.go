@@ -71,7 +71,9 @@ var (
 	// (proto, protoimpl) and grpc stay out of every binary.
 	protowire = []string{"google.golang.org/protobuf/encoding/protowire", "google.golang.org/protobuf/internal/detrand", "google.golang.org/protobuf/internal/errors"}
 	uuid      = []string{"github.com/google/uuid"}
-	ssrf      = []string{"code.dny.dev/ssrf"}
+	// The xxhash PII action (shared/pii), wherever events are masked.
+	xxhash = []string{"github.com/cespare/xxhash/v2"}
+	ssrf   = []string{"code.dny.dev/ssrf"}
 )
 
 // streamModel is the stream model and what it is validated with.
@@ -94,10 +96,11 @@ var delivery = sdk.with(links{
 		// error type), the operator's notice with an EventBridge client.
 		"shared/notice", "shared/ingest", "shared/httpapi", "shared/httpapi/request",
 		// The fan-out packs through each stream's filters (lifecycle events
-		// pass them all).
-		"shared/filter",
+		// pass them all) and masks by its PII rules, deriving hash keys with
+		// KMS GenerateMac (piikey; the kms client is here for sealing too).
+		"shared/filter", "shared/pii", "shared/app/piikey",
 	}),
-	external: slices.Concat(dynamodb, sqs, kms, gzip, uuid, ssrf, eventbridge),
+	external: slices.Concat(dynamodb, sqs, kms, gzip, uuid, ssrf, eventbridge, xxhash),
 })
 
 // senders is what one destination type's sender adds to its delivery
@@ -117,10 +120,12 @@ var ingestion = links{
 	internal: slices.Concat(streamModel, []string{
 		"shared/app/ingestfn", "shared/app/adminkey", "shared/apikey", "shared/logevent", "shared/httpapi", "shared/httpapi/request",
 		"shared/ingest", "shared/envelope", "shared/queue", "shared/store", "shared/jsonobj",
-		// Ingestion applies each stream's filters as it packs its messages.
-		"shared/filter",
+		// Ingestion applies each stream's filters as it packs its messages,
+		// and masks them by its PII rules (pii), with hash keys derived by
+		// KMS GenerateMac (piikey): the only KMS call ingestion makes.
+		"shared/filter", "shared/pii", "shared/app/piikey",
 	}),
-	external: slices.Concat(dynamodb, sqs, secretsmanager, gzip, uuid, ssrf),
+	external: slices.Concat(dynamodb, sqs, secretsmanager, gzip, uuid, ssrf, kms, xxhash),
 }
 
 // allowed is, per function ID, everything it may link.

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/logstream/logstream/shared/app"
 	"github.com/logstream/logstream/shared/app/adminkey"
+	"github.com/logstream/logstream/shared/app/piikey"
 	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/ingest"
 	"github.com/logstream/logstream/shared/logevent"
@@ -25,13 +26,14 @@ type Config struct {
 	StreamCacheTTL time.Duration
 	AdminKey       adminkey.Config
 	QueueURLs      map[string]string // destination type → delivery queue URL
+	PIIKey         piikey.Config     // derives the streams' hash keys: masking runs here
 }
 
 // LoadConfig reads the variables topology gives ingestion.
 func LoadConfig(getenv app.Getenv) (Config, error) {
 	v := &app.Vars{Getenv: getenv}
 	c := Config{Table: v.String(topology.EnvTable), StreamCacheTTL: v.Duration(topology.EnvStreamCacheTTL, topology.DefaultStreamCacheTTL),
-		AdminKey: adminkey.Read(v), QueueURLs: QueueURLs(v)}
+		AdminKey: adminkey.Read(v), QueueURLs: QueueURLs(v), PIIKey: piikey.Read(v)}
 	return c, v.Err
 }
 
@@ -50,7 +52,7 @@ func QueueURLs(v *app.Vars) map[string]string {
 // Validate requires the table, an admin key source and a queue for every
 // destination type.
 func (c Config) Validate() error {
-	return app.FirstError(app.Required(c.Table, topology.EnvTable), c.AdminKey.Validate(), ValidateQueues(c.QueueURLs))
+	return app.FirstError(app.Required(c.Table, topology.EnvTable), c.AdminKey.Validate(), ValidateQueues(c.QueueURLs), c.PIIKey.Validate())
 }
 
 // ValidateQueues requires a queue URL for every destination type.
@@ -74,7 +76,12 @@ func New(ctx context.Context, getenv app.Getenv) (app.HTTPHandler, error) {
 	if err != nil {
 		return nil, err
 	}
+	piiKeys, err := piikey.New(awsCfg, c.PIIKey)
+	if err != nil {
+		return nil, err
+	}
 	s := &ingest.Service{
+		Keys:      piiKeys,
 		Auth:      auth,
 		Streams:   &store.Streams{Client: db, Table: c.Table}, // routing only: no secrets
 		Publisher: &queue.Publisher{Client: sqs.NewFromConfig(awsCfg)},
