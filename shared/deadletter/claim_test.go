@@ -127,3 +127,43 @@ func TestConcurrentJobsNeverActOnOneLetterTwice(t *testing.T) {
 		})
 	}
 }
+
+// An event-id job's total is the events it matched, not every event of the
+// letters that hold them: the progress bar's denominator ends equal to
+// what was done (a black-box probe saw a 1-event purge report total 3).
+func TestEventIDJobTotal(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	st := dltest.New()
+	sid := streamID(0)
+	for i := range 3 {
+		evs := []json.RawMessage{json.RawMessage(fmt.Sprintf(`{"event_id":"e%d-0"}`, i)), json.RawMessage(fmt.Sprintf(`{"event_id":"e%d-1"}`, i))}
+		l := deadletter.Letter{ID: fmt.Sprintf("dl_%026d", i), ProjectID: "proj-a", StreamID: sid, Reason: stream.ReasonRejected,
+			Events: len(evs), ParkedAt: now.Add(-time.Duration(3-i) * time.Minute)}
+		l.ExpiresAt = l.ParkedAt.Add(deadletter.DefaultRetention)
+		if err := st.Put(ctx, l, evs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	svc := &deadletter.Service{Letters: st, Jobs: st, Now: func() time.Time { return now }, Sleep: func(context.Context, time.Duration) {}}
+	for _, tc := range []struct {
+		ids       []string
+		dryRun    bool
+		wantTotal int
+	}{
+		{ids: []string{"e1-0"}, dryRun: true, wantTotal: 1},
+		{ids: []string{"e0-1", "e2-0", "nowhere"}, wantTotal: 2},
+	} {
+		j, _, err := svc.StartJob(ctx, "proj-a", deadletter.KindPurge, deadletter.JobRequest{Filter: deadletter.Filter{EventIDs: tc.ids}, DryRun: tc.dryRun}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.RunJob(ctx, "proj-a", j.ID); err != nil {
+			t.Fatal(err)
+		}
+		j, _ = st.GetJob(ctx, "proj-a", j.ID)
+		if p := j.Progress; p.Total != tc.wantTotal || p.Events != tc.wantTotal {
+			t.Errorf("purge of %v (dry run %v): progress %+v, want total and events %d", tc.ids, tc.dryRun, p, tc.wantTotal)
+		}
+	}
+}

@@ -285,8 +285,10 @@ type streamState struct {
 
 func (r *run) run(ctx context.Context) error {
 	j := &r.job
-	if j.Progress.Total == 0 && j.Cursor == "" {
-		// The denominator of the progress bar, from the index alone.
+	if j.Progress.Total == 0 && j.Cursor == "" && len(j.Filter.EventIDs) == 0 {
+		// The denominator of the progress bar, from the index alone. An
+		// event-id job cannot know it from the index (a letter holds
+		// other events too): it learns its total as it reads (letter).
 		now := r.s.now()
 		err := r.s.each(ctx, j.ProjectID, j.Filter.StreamID, "", func(l Letter) (bool, error) {
 			if !expired(l, now) && j.Filter.Letter(l) {
