@@ -198,7 +198,8 @@ func streamsCreate(fs *flag.FlagSet) action {
 	paused := fs.Bool("paused", false, "create the stream paused: nothing is delivered until it is enabled")
 	filters := fs.String("filters", "", "the stream's filters, JSON from `FILE` or -")
 	pii := fs.String("pii", "", "the stream's PII rules, JSON from `FILE` or -")
-	preset := fs.String("preset", "", "take the stream's filters from the preset `NAME` ('presets list')")
+	preset := new(string)
+	fs.Var((*onceString)(preset), "preset", "take the stream's filters from the preset `NAME` ('presets list'); once")
 	suspendAfter := fs.String("suspend-after", "", "suspend the stream after this `DURATION` of failures with no success (\"0s\": never; default: the deployment's, 72h)")
 	suspendAfterPermanent := fs.String("suspend-after-permanent", "", "suspend it after `N` permanent failures in a row (0: never; default: the deployment's, 50)")
 	return func(ctx context.Context, s *session, _ []string) error {
@@ -604,4 +605,25 @@ func suspensionFlags(after, permanent string) (*suspension, error) {
 		p.AfterPermanentFailures = &n
 	}
 	return p, nil
+}
+
+// onceString is a string flag that may be given once: a second --preset
+// would silently replace the first, while the user meant both. Presets'
+// rules do not simply add up (one may exclude what another includes), so
+// combining them is left to a --filters file.
+type onceString string
+
+func (o *onceString) String() string {
+	if o == nil {
+		return ""
+	}
+	return string(*o)
+}
+
+func (o *onceString) Set(s string) error {
+	if *o != "" {
+		return fmt.Errorf("given twice (%q, then %q): give one; to combine presets, merge their include rules ('presets show') into a --filters file", string(*o), s)
+	}
+	*o = onceString(s)
+	return nil
 }
