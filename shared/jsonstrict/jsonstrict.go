@@ -23,6 +23,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -64,7 +65,10 @@ type fault struct {
 	path, msg string
 }
 
-var rawMessage = reflect.TypeFor[json.RawMessage]()
+var (
+	rawMessage = reflect.TypeFor[json.RawMessage]()
+	timeType   = reflect.TypeFor[time.Time]()
+)
 
 // walk reads one value from dec and checks it against t, the Go type it
 // will be decoded into; path names the value.
@@ -82,10 +86,24 @@ func walk(dec *json.Decoder, t reflect.Type, path string) *fault {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if t == rawMessage || t.Kind() == reflect.Interface || reflect.PointerTo(t).Implements(unmarshaler) {
-		// A type that decodes itself (time.Time from a string) is checked
-		// by its own UnmarshalJSON when the value is decoded.
+	if t == rawMessage || t.Kind() == reflect.Interface {
 		return skip(dec, tok)
+	}
+	if reflect.PointerTo(t).Implements(unmarshaler) {
+		// A type that decodes itself (time.Time from a string) is checked
+		// by its own UnmarshalJSON: here, for a scalar, so that a bad one
+		// is named by its path; an object or array when v is filled in.
+		if _, ok := tok.(json.Delim); ok {
+			return skip(dec, tok)
+		}
+		b, _ := json.Marshal(tok)
+		if err := reflect.New(t).Interface().(json.Unmarshaler).UnmarshalJSON(b); err != nil {
+			if t == timeType {
+				return &fault{path: path, msg: "must be an RFC 3339 time (2026-01-02T15:04:05Z)"}
+			}
+			return &fault{path: path, msg: "is not valid here"}
+		}
+		return nil
 	}
 	wrong := func() *fault { return &fault{path: path, msg: "must be " + kind(t)} }
 	switch tok := tok.(type) {

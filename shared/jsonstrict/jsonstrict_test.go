@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -131,8 +132,11 @@ func TestDecodeSelfDecodingTypes(t *testing.T) {
 	if path, err := Decode([]byte(`{"at":"2026-11-23T00:00:00Z"}`), &v); err != nil || v.At == nil || v.At.Day() != 23 {
 		t.Fatalf("a time: %v at %q, %v", err, path, v.At)
 	}
-	if _, err := Decode([]byte(`{"at":"yesterday"}`), &v); err == nil {
-		t.Fatal("a bad time was taken")
+	// A bad one is named by its path, as any other member is.
+	for _, body := range []string{`{"at":"yesterday"}`, `{"at":7}`, `{"at":true}`} {
+		if path, err := Decode([]byte(body), &v); err == nil || path != "at" || !strings.Contains(err.Error(), "RFC 3339") {
+			t.Errorf("%s: %v at %q, want an RFC 3339 error at at", body, err, path)
+		}
 	}
 }
 
