@@ -132,6 +132,8 @@ func deadLetterScenarios() []scenario {
 			}
 		}),
 		derive(rDLSummary, "malformed stream id", 400, "invalid_request", "", true, query("stream_id", "nope")),
+		// Given but empty, a list would read as no filter: everything.
+		derive(rDLEvents, "event ids that name nothing", 400, "invalid_request", "", false, query("event_ids", ",,")),
 
 		withSetup(derive(rDLEvents, "filtered, a page at a time", 200, "", "", false, query("reason", "exhausted,unrecorded", "limit", "2")), parked).
 			checking(func(t *testing.T, f *fixture, r *result) {

@@ -120,6 +120,14 @@ func (a *API) deadLetterEvents(ctx context.Context, c routed) (events.APIGateway
 func queryFilter(req events.APIGatewayV2HTTPRequest) (deadletter.Filter, error) {
 	q := req.QueryStringParameters
 	f := deadletter.Filter{StreamID: q["stream_id"]}
+	// A list given but empty (event_ids=,,) would otherwise read as no
+	// filter at all: everything, where the caller asked for a few.
+	for _, name := range []string{"reason", "event_ids"} {
+		if v, ok := q[name]; ok && len(splitList(v)) == 0 {
+			return f, httpapi.Errorf(http.StatusBadRequest, "invalid_request", "%s names nothing; leave it out to take every %s", name,
+				map[string]string{"reason": "reason", "event_ids": "event"}[name])
+		}
+	}
 	for _, r := range splitList(q["reason"]) {
 		f.Reasons = append(f.Reasons, stream.DeadLetterReason(r))
 	}
