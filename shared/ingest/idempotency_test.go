@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -338,5 +339,53 @@ func TestIdempotentRetryWithFilters(t *testing.T) {
 	}
 	if third, _ := s.Handle(context.Background(), keyedRequest(body, key)); third.Body != second.Body {
 		t.Errorf("replay %s, want %s", third.Body, second.Body)
+	}
+}
+
+// Masking is deterministic too: a keyed retry packs a masking stream's
+// messages as the first attempt did, so it skips what that stream already
+// got, and what it queues is masked the same way (the same keyed hash).
+func TestIdempotentRetryWithMasking(t *testing.T) {
+	rules := &stream.PII{Fields: []stream.PIIField{{Field: "email", Action: stream.PIIHash}, {Field: "ip", Action: stream.PIITruncateIP}}}
+	streams := func(string) ([]stream.Stream, error) {
+		return []stream.Stream{{ID: "str_m", DestinationType: "http", PII: rules}, {ID: "str_p", DestinationType: "http"}}, nil
+	}
+	pub := &sqsFake{refuse: func(call int) map[int]bool {
+		if call == 2 {
+			return map[int]bool{0: true, 1: true, 2: true}
+		}
+		return nil
+	}}
+	s := newService(&fakeStreams{active: streams}, nil)
+	s.Publisher, s.Attempts, s.Keys = pub, &memAttempts{}, &fakeKeys{}
+	body := []byte(`[{"email":"ann@example.com","ip":"198.51.100.23","n":1},{"email":"bob@example.com","ip":"203.0.113.9","n":2}]`)
+	const key = "masking-000000001"
+
+	if r, _ := s.Handle(context.Background(), keyedRequest(body, key)); r.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("first attempt: %d %s, want 503", r.StatusCode, r.Body)
+	}
+	pub.refuse = nil
+	if r, _ := s.Handle(context.Background(), keyedRequest(body, key)); r.StatusCode != http.StatusAccepted {
+		t.Fatalf("retry: %d %s", r.StatusCode, r.Body)
+	}
+	ids := eventIDs(t, pub.queued)
+	if len(ids["str_m"]) != 2 || len(ids["str_p"]) != 2 || len(pub.queued) != 2 {
+		t.Fatalf("queued %d messages, events per stream %v; want each stream's events once", len(pub.queued), ids)
+	}
+	for _, q := range pub.queued {
+		env, err := envelope.Decode(q.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var all []byte
+		for _, raw := range env.Events {
+			all = append(all, raw...)
+		}
+		masked := q.StreamID == "str_m"
+		for _, plain := range []string{"ann@example.com", "198.51.100.23"} {
+			if got := bytes.Contains(all, []byte(plain)); got == masked {
+				t.Errorf("stream %s: plaintext %q present %v, want %v: %s", q.StreamID, plain, got, !masked, all)
+			}
+		}
 	}
 }
