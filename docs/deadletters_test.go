@@ -181,6 +181,13 @@ func deadLetterScenarios() []scenario {
 			}
 			located(t, r, job(t, r))
 		}),
+		derive(rDLRedrive, "Idempotency-Key of another rate", 422, "idempotency_key_reused", "Idempotency-Key", false, func(f *fixture, c *call) {
+			c.headers["Idempotency-Key"] = "redrive-2"
+			if first := f.do(rDLRedrive, *c); first.status != 202 {
+				f.t.Fatalf("first redrive: %d %s", first.status, first.body)
+			}
+			c.body = []byte(`{"rate":2000}`)
+		}),
 		derive(rDLRedrive, "no body: everything", 202, "", "", false, func(_ *fixture, c *call) { c.body = nil }),
 		derive(rDLRedrive, "too many event ids", 400, "invalid_request", "", true, func(_ *fixture, c *call) {
 			c.body = []byte(`{"filter":{"event_ids":["e` + strings.Repeat(`","e`, deadletter.MaxFilterEventIDs) + `"]}}`)
@@ -212,6 +219,21 @@ func deadLetterScenarios() []scenario {
 			c.headers["Idempotency-Key"] = "purge-1"
 			if first := f.do(rDLPurge, *c); first.status != 202 {
 				f.t.Fatalf("first purge: %d %s", first.status, first.body)
+			}
+		}),
+		// The key of a dry run, sent again for the real purge, starts
+		// nothing: answering the dry run's job would read as started.
+		derive(rDLPurge, "Idempotency-Key of another request", 422, "idempotency_key_reused", "Idempotency-Key", false, func(f *fixture, c *call) {
+			c.headers["Idempotency-Key"] = "purge-2"
+			dry := *c
+			dry.body = []byte(`{"dry_run":true}`)
+			if first := f.do(rDLPurge, dry); first.status != 202 {
+				f.t.Fatalf("dry run: %d %s", first.status, first.body)
+			}
+			c.body = []byte(`{"dry_run":false}`)
+		}).checking(func(t *testing.T, f *fixture, r *result) {
+			if jobs, _ := f.dl.ListJobs(context.Background(), projectA, 10); len(jobs) != 1 || !jobs[0].DryRun {
+				t.Errorf("jobs %+v, want the dry run alone", jobs)
 			}
 		}),
 		derive(rDLPurge, "with a rate", 400, "invalid_request", "", true, func(_ *fixture, c *call) { c.body = []byte(`{"rate":10}`) }),

@@ -1,6 +1,7 @@
 package deadletter
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/rand"
@@ -355,6 +356,12 @@ func (s *Service) StartJob(ctx context.Context, projectID string, kind Kind, req
 		State: StateQueued, CreatedAt: now, UpdatedAt: now}
 	stored, err := s.Jobs.CreateJob(ctx, j)
 	if errors.Is(err, ErrJobExists) {
+		if !sameRequest(stored, j) {
+			// A key names one request: answering another body with the
+			// job of the first would let a caller believe the second (a
+			// real purge after a dry run, say) was started.
+			return Job{}, false, ErrKeyReused
+		}
 		return stored, false, nil
 	}
 	if err != nil {
@@ -368,6 +375,19 @@ func (s *Service) StartJob(ctx context.Context, projectID string, kind Kind, req
 		}
 	}
 	return stored, true, nil
+}
+
+// ErrKeyReused is StartJob's error for an idempotency key that named a job
+// of another request (filter, dry_run or rate).
+var ErrKeyReused = errors.New("deadletter: the Idempotency-Key was used for another request")
+
+// sameRequest reports whether two jobs were asked for alike: the same
+// filter, dry run and rate (as JSON, so a filter read back from the store
+// compares equal to the one asked for).
+func sameRequest(a, b Job) bool {
+	ja, err1 := json.Marshal(a.Filter)
+	jb, err2 := json.Marshal(b.Filter)
+	return err1 == nil && err2 == nil && bytes.Equal(ja, jb) && a.DryRun == b.DryRun && a.Rate == b.Rate
 }
 
 // newJobID is a job id that sorts by creation time (so a project's jobs

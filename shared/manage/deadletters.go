@@ -69,6 +69,9 @@ func deadLetterError(err error) error {
 		return httpapi.Errorf(http.StatusBadRequest, "invalid_request", "cursor is not one this API issued")
 	case errors.Is(err, deadletter.ErrJobNotFound):
 		return httpapi.Errorf(http.StatusNotFound, "not_found", "job not found")
+	case errors.Is(err, deadletter.ErrKeyReused):
+		return &httpapi.Error{Status: http.StatusUnprocessableEntity, Code: "idempotency_key_reused", Field: "Idempotency-Key",
+			Message: "this Idempotency-Key started a job with another filter, dry_run or rate; use a new key for a new job"}
 	}
 	return err
 }
