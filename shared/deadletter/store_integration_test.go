@@ -311,9 +311,14 @@ func TestJobsFilterResumeAndPurge(t *testing.T) {
 	if mid.State != deadletter.StateRunning || mid.Progress.Done == 0 || mid.Progress.Done >= rejected {
 		t.Fatalf("after the kill: %+v", mid)
 	}
-	again, created, _ := h.svc.StartJob(ctx, "proj-a", deadletter.KindRedrive, deadletter.JobRequest{}, "key-1")
+	again, created, _ := h.svc.StartJob(ctx, "proj-a", deadletter.KindRedrive,
+		deadletter.JobRequest{Filter: deadletter.Filter{Reasons: []stream.DeadLetterReason{stream.ReasonRejected}}}, "key-1")
 	if created || again.ID != job.ID {
 		t.Fatalf("the same Idempotency-Key made a new job %s (created %v)", again.ID, created)
+	}
+	// The key with another request starts nothing.
+	if _, _, err := h.svc.StartJob(ctx, "proj-a", deadletter.KindRedrive, deadletter.JobRequest{}, "key-1"); !errors.Is(err, deadletter.ErrKeyReused) {
+		t.Fatalf("the key with another filter: %v, want ErrKeyReused", err)
 	}
 	h.rec.failAfter = 0
 	if err := h.svc.Resume(ctx); err != nil {
