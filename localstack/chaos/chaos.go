@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -158,6 +159,9 @@ type run struct {
 	keys    map[string]Client // project → its own key
 	streams []*endpoint
 	token   string
+	// nonce makes the run's Idempotency-Keys its own: a key names one
+	// request for 24 h, and runs may share a table.
+	nonce string
 
 	mu       sync.Mutex
 	accepted []batch
@@ -182,7 +186,7 @@ func Run(ctx context.Context, sc Scenario) (Result, error) {
 		sc.Logf = func(string, ...any) {}
 	}
 	hc := &http.Client{Timeout: 30 * time.Second}
-	r := &run{sc: sc, admin: NewClient(sc.Base, sc.AdminKey, hc), keys: map[string]Client{},
+	r := &run{sc: sc, admin: NewClient(sc.Base, sc.AdminKey, hc), keys: map[string]Client{}, nonce: strconv.FormatInt(time.Now().UnixNano(), 36),
 		token: "chaos-receiver-token-" + sc.Prefix}
 	recv, err := NewReceiver(sc.Faults, r.token, sc.Prefix+"-", sc.Seed)
 	if err != nil {
@@ -352,7 +356,11 @@ func (r *run) ingestOne(ctx context.Context, b batch) error {
 			r.eventID(b.project, seq), seq, seq%97, seq%250)
 	}
 	var res struct{ Accepted, Streams int }
-	_, err := r.keys[b.project].Call(ctx, http.MethodPost, "/v1/projects/"+b.project+"/events", "application/x-ndjson", []byte(body.String()), &res)
+	// Each batch has its Idempotency-Key, sent again when it is retried,
+	// as a client should: a retry queues only what an attempt cut off
+	// part-way did not (docs/architecture.md, crash window 8).
+	key := fmt.Sprintf("chaos-%s-%s-%07d", r.nonce, b.project, b.first)
+	_, err := r.keys[b.project].CallKeyed(ctx, http.MethodPost, "/v1/projects/"+b.project+"/events", "application/x-ndjson", key, []byte(body.String()), &res)
 	if err != nil {
 		return err
 	}

@@ -35,9 +35,17 @@ func NewClient(base, key string, hc *http.Client) Client {
 // into out when out is set. A non-2xx answer is an error that names the
 // status (Status reads it back).
 func (c Client) Call(ctx context.Context, method, path, contentType string, body []byte, out any) (int, error) {
+	return c.CallKeyed(ctx, method, path, contentType, "", body, out)
+}
+
+// CallKeyed is Call with an Idempotency-Key ("": none).
+func (c Client) CallKeyed(ctx context.Context, method, path, contentType, idempotencyKey string, body []byte, out any) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
 	if err != nil {
 		return 0, err
+	}
+	if idempotencyKey != "" {
+		req.Header.Set("Idempotency-Key", idempotencyKey)
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)

@@ -88,8 +88,11 @@ func (f *Filters) Validate() error {
 			case (r.Match == "") == (len(r.In) == 0):
 				return invalid(field, "needs exactly one of match or in")
 			case r.Match != "":
-				if _, err := path.Match(r.Match, ""); err != nil || len(r.Match) > 256 {
-					return invalid(field+".match", "must be a glob of at most 256 characters")
+				if len(r.Match) > 256 {
+					return invalid(field+".match", "must be at most 256 characters")
+				}
+				if _, err := path.Match(r.Match, ""); err != nil {
+					return invalid(field+".match", "is not a glob (path.Match syntax: *, ?, [a-z], \\ escapes): %v", err)
 				}
 			case len(r.In) > maxRuleValues:
 				return invalid(field+".in", "at most %d values", maxRuleValues)

@@ -181,3 +181,20 @@ func FuzzDecodeCreate(f *testing.F) {
 		}
 	})
 }
+
+// A malformed glob is said to be one, not taken for a rule too long.
+func TestFilterGlobErrors(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"include":[{"field":"type","match":"[a-"}]}`:                              "is not a glob",
+		`{"include":[{"field":"type","match":"` + strings.Repeat("a", 257) + `"}]}`: "at most 256 characters",
+	} {
+		var f Filters
+		if err := json.Unmarshal([]byte(body), &f); err != nil {
+			t.Fatal(err)
+		}
+		var ve *ValidationError
+		if err := f.Validate(); !errors.As(err, &ve) || ve.Field != "filters.include[0].match" || !strings.Contains(ve.Msg, want) {
+			t.Errorf("%.60s: %v, want %q at filters.include[0].match", body, err, want)
+		}
+	}
+}
