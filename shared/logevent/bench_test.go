@@ -15,22 +15,10 @@ import (
 // in the three body forms ingestion accepts.
 func corpus(b *testing.B) (array, ndjson, gzNDJSON []byte, n int) {
 	b.Helper()
-	src, err := samples.FS.ReadFile("auth/mixed.ndjson")
+	all, err := samples.Corpus(10_000, benchStamp.Now())
 	if err != nil {
 		b.Fatal(err)
 	}
-	src = samples.Fresh(src, benchStamp.Now())
-	var lines [][]byte
-	for _, l := range bytes.Split(src, []byte("\n")) {
-		if l = bytes.TrimSpace(l); len(l) > 0 {
-			lines = append(lines, l)
-		}
-	}
-	var all [][]byte
-	for len(all) < 10_000 {
-		all = append(all, lines...)
-	}
-	all = all[:10_000]
 	array = append(append([]byte("["), bytes.Join(all, []byte(","))...), ']')
 	ndjson = bytes.Join(all, []byte("\n"))
 	var buf bytes.Buffer
