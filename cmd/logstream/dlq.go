@@ -228,33 +228,13 @@ func dlqPeek(fs *flag.FlagSet) action {
 		if *limit > 0 {
 			q.Set("limit", strconv.Itoa(*limit))
 		}
-		items := []deadletter.PeekedEvent{}
-		seen := map[string]bool{}
-		for {
-			resp, err := s.api.do(ctx, request{method: http.MethodGet, path: s.deadLetterPath("/events"), query: q})
-			if err != nil {
-				return err
-			}
-			if !*all && s.json {
-				return s.printRaw(resp.body)
-			}
-			var p deadletter.Page
-			if err := json.Unmarshal(resp.body, &p); err != nil {
-				return fmt.Errorf("read the page of dead letters the API answered: %w", err)
-			}
-			items = append(items, p.Data...)
-			if p.NextCursor == "" {
-				break
-			}
-			if !*all {
-				fmt.Fprintln(s.stderr, "note: there are more dead events; --all shows every one")
-				break
-			}
-			if seen[p.NextCursor] {
-				return errors.New("the API answered the same next_cursor twice; stopping rather than looping")
-			}
-			seen[p.NextCursor] = true
-			q.Set("cursor", p.NextCursor)
+		items, raw, err := listPages[deadletter.PeekedEvent](ctx, s, s.deadLetterPath("/events"), q, *all,
+			"dead letters", "there are more dead events; --all shows every one")
+		if err != nil {
+			return err
+		}
+		if raw != nil {
+			return s.printRaw(raw)
 		}
 		if s.json {
 			b, err := json.Marshal(deadletter.Page{Data: items})

@@ -121,37 +121,13 @@ func streamsList(fs *flag.FlagSet) action {
 		if *limit > 0 {
 			q.Set("limit", strconv.Itoa(*limit))
 		}
-		type page struct {
-			Data       []json.RawMessage `json:"data"`
-			NextCursor string            `json:"next_cursor"`
+		items, raw, err := listPages[json.RawMessage](ctx, s, s.streamPath("", ""), q, *all,
+			"streams", "there are more streams; --all lists every one")
+		if err != nil {
+			return err
 		}
-		items := []json.RawMessage{}
-		seen := map[string]bool{}
-		for {
-			resp, err := s.api.do(ctx, request{method: http.MethodGet, path: s.streamPath("", ""), query: q})
-			if err != nil {
-				return err
-			}
-			if !*all && s.json {
-				return s.printRaw(resp.body)
-			}
-			var p page
-			if err := json.Unmarshal(resp.body, &p); err != nil {
-				return fmt.Errorf("read the page of streams the API answered: %w", err)
-			}
-			items = append(items, p.Data...)
-			if p.NextCursor == "" {
-				break
-			}
-			if !*all {
-				fmt.Fprintln(s.stderr, "note: there are more streams; --all lists every one")
-				break
-			}
-			if seen[p.NextCursor] {
-				return errors.New("the API answered the same next_cursor twice; stopping rather than looping")
-			}
-			seen[p.NextCursor] = true
-			q.Set("cursor", p.NextCursor)
+		if raw != nil {
+			return s.printRaw(raw)
 		}
 		if s.json {
 			b, err := json.Marshal(struct {
