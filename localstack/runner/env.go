@@ -24,6 +24,8 @@ func FunctionEnv(spec topology.Spec, fn topology.Function, res Resources, overri
 			env[e.Name] = res.Queues[e.Queue].DLQURL
 		case topology.RefArchiveBucket:
 			env[e.Name] = res.ArchiveBucket
+		case topology.RefEventArchiveBucket:
+			env[e.Name] = res.EventArchiveBucket
 		case topology.RefFunctionName:
 			// Its physical name, which the stack's Lambda API answers to.
 			target, _ := spec.Function(e.Function)

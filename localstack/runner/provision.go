@@ -28,6 +28,8 @@ type Resources struct {
 	Queues    map[string]QueueResources // by destination type
 	// ArchiveBucket is the Loki bridge's bucket.
 	ArchiveBucket string
+	// EventArchiveBucket is the event archive's bucket (shared/archive).
+	EventArchiveBucket string
 }
 
 // QueueResources is one destination's delivery queue and its dead-letter queue.
@@ -58,10 +60,13 @@ func Provision(ctx context.Context, cfg aws.Config, spec topology.Spec) (Resourc
 		return Resources{}, err
 	}
 	// The S3 stand-in has no bucket host names: address buckets in the path.
-	if err := provisionBucket(ctx, s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }), spec.ArchiveBucket); err != nil {
-		return Resources{}, err
+	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	for _, b := range []string{spec.ArchiveBucket, spec.EventArchiveBucket} {
+		if err := provisionBucket(ctx, s3c, b); err != nil {
+			return Resources{}, err
+		}
 	}
-	res.ArchiveBucket = spec.ArchiveBucket
+	res.ArchiveBucket, res.EventArchiveBucket = spec.ArchiveBucket, spec.EventArchiveBucket
 	client := sqs.NewFromConfig(cfg)
 	for _, q := range spec.Queues {
 		qr, err := provisionQueue(ctx, client, q)

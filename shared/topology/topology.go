@@ -31,7 +31,20 @@ const (
 	// on its schedule it drains the DLQs into the store, expires old
 	// letters and resumes stalled jobs; invoked with a job, it runs it.
 	FunctionDeadLetters = "deadletters"
+	// FunctionArchiver reads the archive queue and writes every accepted
+	// event to the event archive (shared/archive), where replays read.
+	FunctionArchiver = "archiver"
+	// FunctionReplay runs replay jobs (shared/replay): invoked with a job,
+	// it runs it; on its schedule it resumes the jobs nobody is running.
+	FunctionReplay = "replay"
 )
+
+// ArchiveQueue is the Queue.Destination (and EventSource.Destination) of
+// the archive queue: ingestion enqueues every accepted event there, as
+// received, and the archiver writes them to the event archive. It is no
+// destination type; it shares the delivery queues' shape (a DLQ, a
+// redrive policy) so one declaration serves both.
+const ArchiveQueue = "archive"
 
 // DeliverFunctionID names the delivery function of a destination type.
 func DeliverFunctionID(destination string) string { return "deliver-" + destination }
@@ -92,6 +105,29 @@ const (
 	// EnvDeadLettersFunction names the dead-letter function, which the API
 	// invokes asynchronously to start a redrive or purge job at once.
 	EnvDeadLettersFunction = "LOGSTREAM_DEADLETTERS_FUNCTION"
+	// EnvEventArchiveBucket is the event archive's S3 bucket: every
+	// accepted event, as received, by project, date and hour
+	// (shared/archive).
+	EnvEventArchiveBucket = "LOGSTREAM_EVENT_ARCHIVE_BUCKET"
+	// EnvArchiveRetention is how long the event archive keeps an event
+	// (the bucket's lifecycle expires it): the furthest back a replay or a
+	// stream's start_from may reach.
+	EnvArchiveRetention = "LOGSTREAM_ARCHIVE_RETENTION"
+	// EnvArchiveSettle is how long after an hour ends the archive may still
+	// receive its events (the archive queue's batching window and its
+	// retries): a replay reading a window that ends later than now minus
+	// this waits until then, so it does not read a partition still being
+	// written.
+	EnvArchiveSettle = "LOGSTREAM_ARCHIVE_SETTLE"
+	// EnvReplayFunction names the replay function, which the API invokes
+	// asynchronously to start a replay job at once.
+	EnvReplayFunction = "LOGSTREAM_REPLAY_FUNCTION"
+	// EnvReplayLease is how long a replay worker holds its job between
+	// checkpoints.
+	EnvReplayLease = "LOGSTREAM_REPLAY_LEASE"
+	// EnvMaxReplays caps the replay jobs one project may have running at
+	// once.
+	EnvMaxReplays = "LOGSTREAM_MAX_REPLAYS_PER_PROJECT"
 	// EnvSuspendAfter is how long a stream's destination may fail with no
 	// success before logstream suspends the stream ("0s": never for
 	// failing); EnvSuspendAfterPermanent how many permanent failures in a
@@ -138,12 +174,27 @@ const (
 	// stream, suspend nothing.
 	DefaultSuspendAfter          = 72 * time.Hour
 	DefaultSuspendAfterPermanent = 50
-	envQueueURLPrefix            = "LOGSTREAM_QUEUE_URL_"
-	envDLQURLPrefix              = "LOGSTREAM_DLQ_URL_"
-	envDeliverFunctionPrefix     = "LOGSTREAM_DELIVER_FUNCTION_"
-	DefaultStreamCacheTTL        = 30 * time.Second
-	DefaultDeliveryTimeout       = 10 * time.Second
-	defaultVisibilityMultiple    = 6
+	// DefaultArchiveRetention is how long the event archive keeps events:
+	// a week, enough to replay a weekend's outage or backfill last week's
+	// logins into a new stream. S3 lifecycle counts in whole days.
+	DefaultArchiveRetention = 7 * 24 * time.Hour
+	// DefaultArchiveSettle covers the archive queue's batching window
+	// (archiverBatchingWindow) and a few retries of a failed write.
+	DefaultArchiveSettle = 5 * time.Minute
+	// DefaultReplayLease is a replay job's lease: a worker checkpoints
+	// after every batch it enqueues, far more often.
+	DefaultReplayLease = time.Minute
+	// DefaultReplayTick is how often the replay function resumes jobs
+	// whose worker died (and starts backfills whose window has settled).
+	DefaultReplayTick = time.Minute
+	// DefaultMaxReplays is how many replays one project may run at once.
+	DefaultMaxReplays         = 2
+	envQueueURLPrefix         = "LOGSTREAM_QUEUE_URL_"
+	envDLQURLPrefix           = "LOGSTREAM_DLQ_URL_"
+	envDeliverFunctionPrefix  = "LOGSTREAM_DELIVER_FUNCTION_"
+	DefaultStreamCacheTTL     = 30 * time.Second
+	DefaultDeliveryTimeout    = 10 * time.Second
+	defaultVisibilityMultiple = 6
 )
 
 // Concurrency guards: the limits that keep one part of logstream from
@@ -215,16 +266,17 @@ type RefKind int
 
 // Kinds of references an environment variable can take its value from.
 const (
-	RefNone           RefKind = iota // a literal Value
-	RefTableName                     // the streams table's name
-	RefQueueURL                      // the URL of Queue's delivery queue
-	RefDLQURL                        // the URL of Queue's dead-letter queue
-	RefAdminKeySecret                // the ARN of the admin key secret ("" where there is none)
-	RefKMSKey                        // the ARN of the secrets KMS key ("" where there is none)
-	RefArchiveBucket                 // the name of the Loki bridge's archive bucket
-	RefBridgeSecret                  // the ARN of the bridge's credentials secret ("" where there is none)
-	RefFunctionName                  // the name of Function, to invoke it
-	RefPIIKey                        // the ARN of the PII hash KMS key ("" where there is none)
+	RefNone               RefKind = iota // a literal Value
+	RefTableName                         // the streams table's name
+	RefQueueURL                          // the URL of Queue's delivery queue
+	RefDLQURL                            // the URL of Queue's dead-letter queue
+	RefAdminKeySecret                    // the ARN of the admin key secret ("" where there is none)
+	RefKMSKey                            // the ARN of the secrets KMS key ("" where there is none)
+	RefArchiveBucket                     // the name of the Loki bridge's archive bucket
+	RefBridgeSecret                      // the ARN of the bridge's credentials secret ("" where there is none)
+	RefFunctionName                      // the name of Function, to invoke it
+	RefPIIKey                            // the ARN of the PII hash KMS key ("" where there is none)
+	RefEventArchiveBucket                // the name of the event archive's bucket
 )
 
 // Env is one environment variable of a function: a literal or a reference to a
@@ -296,6 +348,12 @@ const (
 	// RoleDeadLetters drains the DLQs into the dead-letter store, expires
 	// letters and runs redrive and purge jobs.
 	RoleDeadLetters Role = "deadletters"
+	// RoleArchiver reads the archive queue and writes the event archive
+	// (PutObject only).
+	RoleArchiver Role = "archiver"
+	// RoleReplay reads the event archive and enqueues to the delivery
+	// queues.
+	RoleReplay Role = "replay"
 )
 
 // Function is one Lambda function.
@@ -344,10 +402,13 @@ type Spec struct {
 	// chosen (the local stack); in AWS, where bucket names are global,
 	// CloudFormation names it.
 	ArchiveBucket string
-	Table         Table
-	Queues        []Queue
-	Functions     []Function
-	Routes        []Route
+	// EventArchiveBucket names the event archive's bucket where a name can
+	// be chosen (the local stack); CloudFormation names it in AWS.
+	EventArchiveBucket string
+	Table              Table
+	Queues             []Queue
+	Functions          []Function
+	Routes             []Route
 }
 
 // New returns the production shape with every name prefixed by prefix.
@@ -357,6 +418,7 @@ func New(prefix string) Spec {
 		AdminKeySecretName: prefix + "/admin-key",
 		BridgeSecretName:   prefix + "/loki-bridge-credentials",
 		ArchiveBucket:      prefix + "-archive",
+		EventArchiveBucket: prefix + "-events",
 		Table:              Table{Name: prefix + "-streams", PartitionKey: "pk", SortKey: "sk", TTLAttribute: TableTTLAttribute},
 	}
 	env := sharedEnv()
@@ -367,6 +429,9 @@ func New(prefix string) Spec {
 		s.Functions = append(s.Functions, deliverFunction(prefix, k, q, env))
 	}
 	s.Functions = append(s.Functions, bridgeFunction(prefix), deadLettersFunction(prefix))
+	aq := archiveQueue(prefix)
+	s.Queues = append(s.Queues, aq)
+	s.Functions = append(s.Functions, archiverFunction(prefix, aq), replayFunction(prefix, env))
 	s.Routes = routes()
 	return s
 }
@@ -446,13 +511,21 @@ func apiFunction(prefix string, e envBlocks) Function {
 	env = append(env, Env{Name: EnvDeadLetterRetention, Value: DefaultDeadLetterRetention.String()},
 		Env{Name: EnvDeadLettersFunction, Ref: RefFunctionName, Function: FunctionDeadLetters})
 	env = append(env, suspensionEnv()...)
+	// It starts replay jobs on the replay function, refuses windows older
+	// than the archive keeps, and sizes a replay's dry run from the
+	// archive's listing (never its objects).
+	env = append(env, archiveEnv()...)
+	env = append(env, Env{Name: EnvReplayFunction, Ref: RefFunctionName, Function: FunctionReplay},
+		Env{Name: EnvMaxReplays, Value: strconv.Itoa(DefaultMaxReplays)})
 	return Function{ID: FunctionAPI, Name: prefix + "-api", Role: RoleAPI, SourceDir: "api",
 		Timeout: 10 * time.Second, MemoryMB: 256, Env: env, ReservedConcurrency: DefaultAPIReservedConcurrency}
 }
 
 func ingestFunction(prefix string, e envBlocks) Function {
 	return Function{ID: FunctionIngest, Name: prefix + "-ingest", Role: RoleIngest, SourceDir: "ingest",
-		Timeout: 15 * time.Second, MemoryMB: 512, Env: append(append(append(clone(e.common), e.auth...), e.pii...), queueURLs()...),
+		Timeout: 15 * time.Second, MemoryMB: 512, Env: append(append(append(append(clone(e.common), e.auth...), e.pii...), queueURLs()...),
+			// Every accepted event goes to the archive queue too.
+			Env{Name: QueueURLEnv(ArchiveQueue), Ref: RefQueueURL, Queue: ArchiveQueue}),
 		ReservedConcurrency: DefaultIngestReservedConcurrency}
 }
 
@@ -545,6 +618,80 @@ func deadLettersFunction(prefix string) Function {
 	}
 }
 
+// archiveEnv is how a function finds and reads the event archive.
+func archiveEnv() []Env {
+	return []Env{
+		{Name: EnvEventArchiveBucket, Ref: RefEventArchiveBucket},
+		{Name: EnvArchiveRetention, Value: DefaultArchiveRetention.String()},
+		{Name: EnvArchiveSettle, Value: DefaultArchiveSettle.String()},
+		{Name: EnvS3PathStyle, Value: "false"},
+	}
+}
+
+// archiverTimeout is the archiver's timeout, which the archive queue's
+// visibility timeout is derived from; archiverBatchingWindow lets the
+// mapping gather a busy minute's messages into one invocation, so the
+// archive gets few, large objects (S3 bills per request).
+const (
+	archiverTimeout        = time.Minute
+	archiverBatchingWindow = 30 * time.Second
+)
+
+// archiveQueue holds accepted events on their way to the event archive.
+// Its messages are what ingestion answered 202 for, so they get the
+// delivery queues' retention and a DLQ of their own.
+func archiveQueue(prefix string) Queue {
+	return Queue{
+		Destination:       ArchiveQueue,
+		Name:              prefix + "-archive",
+		DLQName:           prefix + "-archive-dlq",
+		VisibilityTimeout: defaultVisibilityMultiple * (archiverTimeout + archiverBatchingWindow),
+		MaxReceiveCount:   DefaultMaxReceiveCount,
+		Retention:         4 * 24 * time.Hour,
+		DLQRetention:      14 * 24 * time.Hour,
+	}
+}
+
+// archiverFunction writes the event archive. Batches of up to 1,000
+// messages (Lambda caps an invocation's payload at 6 MB, so a busy queue
+// gives about 25 full messages) become one object per project and hour.
+func archiverFunction(prefix string, q Queue) Function {
+	return Function{
+		ID: FunctionArchiver, Name: prefix + "-archiver", Role: RoleArchiver, SourceDir: "archiver",
+		Timeout: archiverTimeout, MemoryMB: 512,
+		Env: []Env{{Name: EnvEventArchiveBucket, Ref: RefEventArchiveBucket}, {Name: EnvS3PathStyle, Value: "false"}},
+		Source: &EventSource{Destination: q.Destination, BatchSize: 1000, MaxBatchingWindow: archiverBatchingWindow,
+			ReportBatchItemFailures: true, MaxConcurrency: DefaultArchiverMaxConcurrency},
+	}
+}
+
+// DefaultArchiverMaxConcurrency caps the archiver's concurrent invocations:
+// each writes a few large objects, so a handful keeps up with ingestion's
+// ceiling, and fewer invocations mean fewer, larger objects.
+const DefaultArchiverMaxConcurrency = 5
+
+// DefaultReplayReservedConcurrency is the replay function's: every
+// project's replays together, each paced, and the tick. A job started
+// beyond it waits for the tick.
+const DefaultReplayReservedConcurrency = 5
+
+// replayFunction runs replay jobs: it reads the archive, applies the
+// stream's current filters and masking (so it derives hash keys, as
+// ingestion does) and enqueues to the stream's delivery queue. Lambda's
+// maximum timeout: a job runs as long as it can, checkpoints, and the next
+// invocation resumes it.
+func replayFunction(prefix string, e envBlocks) Function {
+	env := append(append([]Env{{Name: EnvTable, Ref: RefTableName}}, e.pii...), archiveEnv()...)
+	env = append(env, Env{Name: EnvReplayLease, Value: DefaultReplayLease.String()})
+	env = append(env, queueURLs()...)
+	return Function{
+		ID: FunctionReplay, Name: prefix + "-replay", Role: RoleReplay, SourceDir: "replay",
+		Timeout: 15 * time.Minute, MemoryMB: 512, Env: env,
+		ReservedConcurrency: DefaultReplayReservedConcurrency,
+		Schedule:            DefaultReplayTick,
+	}
+}
+
 // Route keys, as API Gateway names them ("METHOD /path"). The handlers match
 // requests on these (manage and ingest take their route constants from
 // here), so a route is spelled once.
@@ -570,6 +717,13 @@ const (
 	RouteStreamHealth  = "GET " + projectPath + "/streams/{stream_id}/health"
 	RouteTestStream    = "POST " + projectPath + "/streams/{stream_id}/test"
 	RouteIngest        = "POST " + projectPath + "/events"
+
+	// Replays (shared/replay): start one for a stream (or size it, with
+	// dry_run), and a project's replay jobs, one job, and cancelling it.
+	RouteReplayStream = "POST " + projectPath + "/streams/{stream_id}/replay"
+	RouteReplayJobs   = "GET " + projectPath + "/replays"
+	RouteReplayJob    = "GET " + projectPath + "/replays/{job_id}"
+	RouteCancelReplay = "POST " + projectPath + "/replays/{job_id}/cancel"
 
 	// A project's dead letters (shared/deadletter): the summary, its events
 	// page by page, redrive and purge jobs and their progress.
@@ -627,7 +781,8 @@ func routes() []Route {
 			RouteEnableStream, RouteDisableStream, RouteStreamHealth, RouteTestStream,
 			RouteDeadLetterSummary, RouteDeadLetterEvents, RouteDeadLetterRedrive, RouteDeadLetterPurge,
 			RouteDeadLetterJobs, RouteDeadLetterJob, RouteAdminDeadLetters,
-			RouteListFilterPresets, RouteGetFilterPreset}},
+			RouteListFilterPresets, RouteGetFilterPreset,
+			RouteReplayStream, RouteReplayJobs, RouteReplayJob, RouteCancelReplay}},
 		{FunctionIngest, []string{RouteIngest}},
 		{FunctionAPI, []string{RouteStytchCreate, RouteStytchGet, RouteStytchUpdate, RouteStytchDelete, RouteStytchEnable, RouteStytchDisable,
 			RouteStytchV3Create, RouteStytchV3Get, RouteStytchV3Update, RouteStytchV3Delete, RouteStytchV3Enable, RouteStytchV3Disable}},
@@ -711,8 +866,10 @@ func (s Spec) Validate() error {
 	if err := s.validateConcurrency(); err != nil {
 		return err
 	}
-	if n := len(s.ArchiveBucket); n < 3 || n > 63 || strings.ToLower(s.ArchiveBucket) != s.ArchiveBucket {
-		return fmt.Errorf("topology: archive bucket name %q must be 3 to 63 lowercase characters", s.ArchiveBucket)
+	for _, b := range []string{s.ArchiveBucket, s.EventArchiveBucket} {
+		if n := len(b); n < 3 || n > 63 || strings.ToLower(b) != b {
+			return fmt.Errorf("topology: bucket name %q must be 3 to 63 lowercase characters", b)
+		}
 	}
 	for _, q := range s.Queues {
 		if len(q.Name) > 80 || len(q.DLQName) > 80 { // SQS queue names
@@ -739,14 +896,14 @@ func (s Spec) Validate() error {
 // event source.
 func (s Spec) validateFunction(f Function) error {
 	switch f.Role {
-	case RoleAPI, RoleIngest, RoleBridge, RoleDeliver, RoleDeadLetters:
+	case RoleAPI, RoleIngest, RoleBridge, RoleDeliver, RoleDeadLetters, RoleArchiver, RoleReplay:
 	default:
 		// Deployments grant by role: a function without one would get
 		// no deliberate decision about its permissions.
 		return fmt.Errorf("topology: function %s has no known role (%q)", f.ID, f.Role)
 	}
-	if (f.Role == RoleDeliver) != (f.Source != nil) {
-		return fmt.Errorf("topology: function %s has role %s but event source %v: only delivery functions read a queue", f.ID, f.Role, f.Source != nil)
+	if (f.Role == RoleDeliver || f.Role == RoleArchiver) != (f.Source != nil) {
+		return fmt.Errorf("topology: function %s has role %s but event source %v: only the delivery functions and the archiver read a queue", f.ID, f.Role, f.Source != nil)
 	}
 	if f.Schedule < 0 {
 		return fmt.Errorf("topology: function %s schedule %s is negative", f.ID, f.Schedule)

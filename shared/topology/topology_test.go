@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"cmp"
 	"strconv"
 	"strings"
 	"testing"
@@ -23,7 +24,8 @@ func TestNewIsValid(t *testing.T) {
 		}
 	}
 	m := s.Manifest()
-	if len(m.Routes) != len(s.Routes) || len(m.Mappings) != len(destination.Types()) || m.Table != "logstream-streams" {
+	// One mapping per delivery queue, and the archiver's.
+	if len(m.Routes) != len(s.Routes) || len(m.Mappings) != len(destination.Types())+1 || m.Table != "logstream-streams" {
 		t.Fatalf("manifest %+v", m)
 	}
 }
@@ -55,6 +57,9 @@ func TestDeliveryFunctionsKnowTheirQueuesMaxReceiveCount(t *testing.T) {
 	check := func(want int) {
 		t.Helper()
 		for _, q := range s.Queues {
+			if q.Destination == ArchiveQueue {
+				continue // the archiver parks nothing itself: SQS redrive does
+			}
 			f, _ := s.Function(DeliverFunctionID(q.Destination))
 			got := ""
 			for _, e := range f.Env {
@@ -78,7 +83,8 @@ func TestDeliveryFunctionsKnowTheirQueuesMaxReceiveCount(t *testing.T) {
 func TestConcurrencyGuards(t *testing.T) {
 	s := New("logstream")
 	want := map[string]int{FunctionIngest: DefaultIngestReservedConcurrency, FunctionAPI: DefaultAPIReservedConcurrency,
-		FunctionDeadLetters: DefaultDeadLettersReservedConcurrency}
+		FunctionDeadLetters: DefaultDeadLettersReservedConcurrency, FunctionReplay: DefaultReplayReservedConcurrency}
+	maxima := map[string]int{FunctionArchiver: DefaultArchiverMaxConcurrency}
 	total := 0
 	for _, f := range s.Functions {
 		if f.ReservedConcurrency != want[f.ID] {
@@ -88,8 +94,8 @@ func TestConcurrencyGuards(t *testing.T) {
 		if f.Source == nil {
 			continue
 		}
-		if f.Source.MaxConcurrency != DefaultDeliverMaxConcurrency {
-			t.Errorf("%s: maximum concurrency %d, want %d", f.ID, f.Source.MaxConcurrency, DefaultDeliverMaxConcurrency)
+		if w := cmp.Or(maxima[f.ID], DefaultDeliverMaxConcurrency); f.Source.MaxConcurrency != w {
+			t.Errorf("%s: maximum concurrency %d, want %d", f.ID, f.Source.MaxConcurrency, w)
 		}
 		total += f.Source.MaxConcurrency
 	}
@@ -97,7 +103,7 @@ func TestConcurrencyGuards(t *testing.T) {
 		t.Errorf("reserved plus delivery maxima = %d, leaves less than %d of %d", total, MinUnreservedConcurrency, AccountConcurrency)
 	}
 	for _, mp := range s.Manifest().Mappings {
-		if mp.MaximumConcurrency != DefaultDeliverMaxConcurrency {
+		if mp.MaximumConcurrency != cmp.Or(maxima[mp.Function], DefaultDeliverMaxConcurrency) {
 			t.Errorf("manifest mapping %s: maximum concurrency %d", mp.Function, mp.MaximumConcurrency)
 		}
 	}
@@ -230,11 +236,11 @@ func TestDeadLettersFunction(t *testing.T) {
 		}
 		return out
 	}
-	if got := schedules(); len(got) != 1 || got[FunctionDeadLetters] != 60 {
-		t.Errorf("scheduled functions %v, want only %s every 60 s", got, FunctionDeadLetters)
+	if got := schedules(); len(got) != 2 || got[FunctionDeadLetters] != 60 || got[FunctionReplay] != 60 {
+		t.Errorf("scheduled functions %v, want only %s and %s every 60 s", got, FunctionDeadLetters, FunctionReplay)
 	}
 	s.SetSchedule(FunctionDeadLetters, 2*time.Second)
-	if got := schedules(); len(got) != 1 || got[FunctionDeadLetters] != 2 {
-		t.Errorf("after SetSchedule: scheduled functions %v, want only %s every 2 s", got, FunctionDeadLetters)
+	if got := schedules(); len(got) != 2 || got[FunctionDeadLetters] != 2 || got[FunctionReplay] != 60 {
+		t.Errorf("after SetSchedule: scheduled functions %v, want %s every 2 s", got, FunctionDeadLetters)
 	}
 }
