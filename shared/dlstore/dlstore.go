@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/klauspost/compress/gzip"
 	"github.com/logstream/logstream/shared/deadletter"
+	"github.com/logstream/logstream/shared/jobstore"
 )
 
 // Dead-letter items (shared/store/doc.go has the table's whole shape):
@@ -548,13 +548,6 @@ func (d *DeadLetters) Expired(ctx context.Context, projectID string) (map[string
 	return out, nil
 }
 
-type jobItem struct {
-	PK      string `dynamodbav:"pk"`
-	SK      string `dynamodbav:"sk"`
-	Doc     string `dynamodbav:"doc"`
-	Version int64  `dynamodbav:"version"`
-}
-
 // jobDoc is a job as stored: its API fields and the worker's.
 type jobDoc struct {
 	deadletter.Job
@@ -563,157 +556,53 @@ type jobDoc struct {
 	Failures   int       `json:"failures,omitempty"`
 }
 
-func encodeJob(j deadletter.Job, version int64) (map[string]types.AttributeValue, error) {
-	doc, err := json.Marshal(jobDoc{Job: j, Cursor: j.Cursor, LeaseUntil: j.LeaseUntil, Failures: j.Failures})
-	if err != nil {
-		return nil, err
-	}
-	return attributevalue.MarshalMap(jobItem{PK: dlJobPrefix + j.ProjectID, SK: j.ID, Doc: string(doc), Version: version})
+// jobKind is how shared/jobstore keeps dead-letter jobs.
+var jobKind = jobstore.Kind[deadletter.Job]{
+	Prefix: dlJobPrefix, Active: dlActiveJobs,
+	Key:     func(j deadletter.Job) (string, string) { return j.ProjectID, j.ID },
+	Final:   func(j deadletter.Job) bool { return j.State.Final() },
+	Created: func(j deadletter.Job) time.Time { return j.CreatedAt },
+	Version: func(j *deadletter.Job) *int64 { return &j.Version },
+	Encode: func(j deadletter.Job) ([]byte, error) {
+		return json.Marshal(jobDoc{Job: j, Cursor: j.Cursor, LeaseUntil: j.LeaseUntil, Failures: j.Failures})
+	},
+	Decode: func(b []byte) (deadletter.Job, error) {
+		var doc jobDoc
+		if err := json.Unmarshal(b, &doc); err != nil {
+			return deadletter.Job{}, err
+		}
+		j := doc.Job
+		j.Cursor, j.LeaseUntil, j.Failures = doc.Cursor, doc.LeaseUntil, doc.Failures
+		return j, nil
+	},
+	ErrExists: deadletter.ErrJobExists, ErrNotFound: deadletter.ErrJobNotFound, ErrConflict: deadletter.ErrJobConflict,
 }
 
-func decodeJob(av map[string]types.AttributeValue) (deadletter.Job, error) {
-	var it jobItem
-	if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-		return deadletter.Job{}, err
-	}
-	var doc jobDoc
-	if err := json.Unmarshal([]byte(it.Doc), &doc); err != nil {
-		return deadletter.Job{}, fmt.Errorf("decode job %s: %w", it.SK, err)
-	}
-	j := doc.Job
-	j.Cursor, j.LeaseUntil, j.Failures, j.Version = doc.Cursor, doc.LeaseUntil, doc.Failures, it.Version
-	return j, nil
+func (d *DeadLetters) jobs() *jobstore.Store[deadletter.Job] {
+	return &jobstore.Store[deadletter.Job]{Client: d.Client, Table: d.Table, Kind: jobKind}
 }
 
 // CreateJob stores a new job and marks it active.
 func (d *DeadLetters) CreateJob(ctx context.Context, j deadletter.Job) (deadletter.Job, error) {
-	j.Version = 1
-	av, err := encodeJob(j, j.Version)
-	if err != nil {
-		return deadletter.Job{}, err
-	}
-	// Active first: a job stored but not marked active would never be
-	// resumed; one marked active but not stored is dropped by ActiveJobs.
-	if _, err := d.Client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(d.Table), Item: sKey(dlActiveJobs, j.ProjectID+"#"+j.ID)}); err != nil {
-		return deadletter.Job{}, fmt.Errorf("mark job %s active: %w", j.ID, err)
-	}
-	_, err = d.Client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(d.Table), Item: av, ConditionExpression: aws.String("attribute_not_exists(pk)")})
-	var cfe *types.ConditionalCheckFailedException
-	if errors.As(err, &cfe) {
-		stored, gerr := d.GetJob(ctx, j.ProjectID, j.ID)
-		if gerr != nil {
-			return deadletter.Job{}, gerr
-		}
-		if stored.State.Final() {
-			d.inactive(ctx, stored)
-		}
-		return stored, deadletter.ErrJobExists
-	}
-	if err != nil {
-		return deadletter.Job{}, fmt.Errorf("store job %s: %w", j.ID, err)
-	}
-	return j, nil
-}
-
-func (d *DeadLetters) inactive(ctx context.Context, j deadletter.Job) {
-	_, _ = d.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(d.Table), Key: sKey(dlActiveJobs, j.ProjectID+"#"+j.ID)})
+	return d.jobs().Create(ctx, j)
 }
 
 // GetJob reads one job.
 func (d *DeadLetters) GetJob(ctx context.Context, projectID, id string) (deadletter.Job, error) {
-	out, err := d.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(d.Table), Key: sKey(dlJobPrefix+projectID, id), ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return deadletter.Job{}, fmt.Errorf("read job %s: %w", id, err)
-	}
-	if out.Item == nil {
-		return deadletter.Job{}, deadletter.ErrJobNotFound
-	}
-	return decodeJob(out.Item)
+	return d.jobs().Get(ctx, projectID, id)
 }
 
-// ListJobs returns a project's newest jobs first (job ids sort by time).
+// ListJobs returns a project's newest jobs first.
 func (d *DeadLetters) ListJobs(ctx context.Context, projectID string, limit int) ([]deadletter.Job, error) {
-	out, err := d.Client.Query(ctx, &dynamodb.QueryInput{
-		TableName:                 aws.String(d.Table),
-		KeyConditionExpression:    aws.String("pk = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: dlJobPrefix + projectID}},
-		ScanIndexForward:          aws.Bool(false),
-		Limit:                     aws.Int32(int32(max(limit, 1))),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list jobs of project %s: %w", projectID, err)
-	}
-	jobs := make([]deadletter.Job, 0, len(out.Items))
-	for _, av := range out.Items {
-		j, err := decodeJob(av)
-		if err != nil {
-			return nil, err
-		}
-		jobs = append(jobs, j)
-	}
-	// Ids made from an idempotency key do not sort by time: order by it.
-	sort.SliceStable(jobs, func(a, b int) bool { return jobs[a].CreatedAt.After(jobs[b].CreatedAt) })
-	return jobs, nil
+	return d.jobs().List(ctx, projectID, limit)
 }
 
 // UpdateJob writes a job if it still has the version read.
 func (d *DeadLetters) UpdateJob(ctx context.Context, j deadletter.Job) (deadletter.Job, error) {
-	next := j
-	next.Version++
-	av, err := encodeJob(next, next.Version)
-	if err != nil {
-		return j, err
-	}
-	_, err = d.Client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(d.Table), Item: av,
-		ConditionExpression:       aws.String("version = :v"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: strconv.FormatInt(j.Version, 10)}}})
-	var cfe *types.ConditionalCheckFailedException
-	if errors.As(err, &cfe) {
-		return j, deadletter.ErrJobConflict
-	}
-	if err != nil {
-		return j, fmt.Errorf("update job %s: %w", j.ID, err)
-	}
-	if next.State.Final() {
-		d.inactive(ctx, next)
-	}
-	return next, nil
+	return d.jobs().Update(ctx, j)
 }
 
 // ActiveJobs returns every job not yet final.
 func (d *DeadLetters) ActiveJobs(ctx context.Context) ([]deadletter.Job, error) {
-	p := dynamodb.NewQueryPaginator(d.Client, &dynamodb.QueryInput{
-		TableName:                 aws.String(d.Table),
-		KeyConditionExpression:    aws.String("pk = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: dlActiveJobs}},
-	})
-	var jobs []deadletter.Job
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list active jobs: %w", err)
-		}
-		for _, av := range page.Items {
-			sk, _ := av["sk"].(*types.AttributeValueMemberS)
-			if sk == nil {
-				continue
-			}
-			project, id, _ := strings.Cut(sk.Value, "#")
-			j, err := d.GetJob(ctx, project, id)
-			if errors.Is(err, deadletter.ErrJobNotFound) {
-				// Being created (CreateJob marks it active first), or
-				// its creation failed: nothing to run either way.
-				continue
-			}
-			if err != nil {
-				return nil, err
-			}
-			if j.State.Final() {
-				d.inactive(ctx, j)
-				continue
-			}
-			jobs = append(jobs, j)
-		}
-	}
-	return jobs, nil
+	return d.jobs().Active(ctx)
 }

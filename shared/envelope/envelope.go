@@ -31,6 +31,12 @@ const (
 	AttrEventCount = "event_count"
 )
 
+// ArchiveStreamID is the StreamID of the messages ingestion enqueues to
+// the archive queue (shared/eventarchive): the events of a project as
+// received, for no stream. It is no stream id (stream.ValidStreamID), so it
+// can never be mistaken for one.
+const ArchiveStreamID = "archive"
+
 // attrOverheadSlop counts an attribute's name and data type, generously.
 const attrOverheadSlop = 64
 

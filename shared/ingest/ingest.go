@@ -16,10 +16,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/logstream/logstream/shared/apikey"
 	"github.com/logstream/logstream/shared/envelope"
-	"github.com/logstream/logstream/shared/filter"
 	"github.com/logstream/logstream/shared/httpapi"
 	"github.com/logstream/logstream/shared/logevent"
 	"github.com/logstream/logstream/shared/pii"
+	"github.com/logstream/logstream/shared/selection"
 	"github.com/logstream/logstream/shared/stream"
 	"github.com/logstream/logstream/shared/topology"
 	"github.com/logstream/logstream/shared/ttlcache"
@@ -56,8 +56,12 @@ type Service struct {
 	Publisher Publisher
 	// QueueURLs maps a destination type to its delivery queue.
 	QueueURLs map[string]string
-	Limits    logevent.Limits
-	Stamper   logevent.Stamper
+	// ArchiveURL is the archive queue (shared/eventarchive): every event a
+	// client sends is enqueued there too, as received, before the 202.
+	// Empty archives nothing.
+	ArchiveURL string
+	Limits     logevent.Limits
+	Stamper    logevent.Stamper
 	// CacheTTL is how long a project's stream list is reused. A stream
 	// created, paused or deleted takes up to this long to be seen here.
 	CacheTTL time.Duration
@@ -79,11 +83,7 @@ type Service struct {
 
 // target is an active stream with its filters and masking rules compiled:
 // compiled once per cache fill, not per request.
-type target struct {
-	stream.Stream
-	match *filter.Matcher // nil passes every event
-	mask  *pii.Masker     // nil masks nothing
-}
+type target = selection.Stream
 
 // log is s.Log, or slog.Default() when nil: the nil-logger rule of every
 // logstream handler.
@@ -245,12 +245,22 @@ func (s *Service) ingest(ctx context.Context, projectID string, evs []logevent.E
 		return Result{}, fmt.Errorf("find streams of %s: %w", projectID, err)
 	}
 	res := Result{Accepted: len(evs), Streams: len(streams)}
-	if len(streams) == 0 {
-		return res, nil
-	}
 	all := make([]json.RawMessage, len(evs))
 	for i, ev := range evs {
 		all[i] = ev.Raw
+	}
+	// The archive first, and for every client event, streams or none: a
+	// stream created later may ask for them (start_from, replay).
+	// logstream's own lifecycle events (Emit) concern the streams they
+	// were sent to, and are not archived.
+	// Messages counts delivery messages only, as it always has.
+	if filtered && s.ArchiveURL != "" {
+		if _, err := s.enqueue(ctx, projectID, envelope.ArchiveStreamID, s.ArchiveURL, all, l, 0); err != nil {
+			return Result{}, err
+		}
+	}
+	if len(streams) == 0 {
+		return res, nil
 	}
 	var passed []json.RawMessage // reused across streams: Pack copies what it packs
 	for _, st := range streams {
@@ -264,101 +274,68 @@ func (s *Service) ingest(ctx context.Context, projectID string, evs []logevent.E
 			continue
 		}
 		raws := all
-		filtering := filtered && st.match != nil
-		if filtering || st.mask != nil {
-			passed = passed[:0]
-			for i := range evs {
-				// PassEvent reads the index Parse kept: no event is walked again.
-				if filtering && !st.match.PassEvent(&evs[i]) {
-					continue
-				}
-				raw := all[i]
-				if st.mask != nil {
-					// Masked here, so a masked field's plaintext never sits in
-					// the stream's queue, its DLQ or a dead letter. Lifecycle
-					// events (Emit) pass the filters but not the masks.
-					if raw, err = st.mask.MaskEvent(&evs[i]); err != nil {
-						// Parse makes well-formed objects only: a fault of
-						// logstream's own, which must not send plaintext on.
-						return Result{}, fmt.Errorf("mask event %d for stream %s: %w", i, st.ID, err)
-					}
-				}
-				passed = append(passed, raw)
+		if st.Selects(filtered) {
+			var left int
+			if passed, left, err = st.Select(passed[:0], evs, filtered); err != nil {
+				return Result{}, err
 			}
-			if filtering {
-				res.Filtered += len(all) - len(passed)
+			if filtered {
+				res.Filtered += left
 			}
 			raws = passed
 		}
 		if len(raws) == 0 {
 			continue
 		}
-		msgs, err := envelope.Pack(projectID, st.ID, raws, envelope.MaxMessageBytes)
+		n, err := s.enqueue(ctx, projectID, st.ID, url, raws, l, res.Messages)
 		if err != nil {
-			return Result{}, fmt.Errorf("pack events for stream %s: %w", st.ID, err)
+			return Result{}, err
 		}
-		todo, marks := l.unsent(st.ID, msgs)
-		err = s.Publisher.Publish(ctx, url, todo)
-		l.sent(st.ID, marks, err)
-		if err != nil {
-			var pe PublishError
-			enqueued := res.Messages + len(msgs) - len(todo)
-			if errors.As(err, &pe) {
-				enqueued += pe.MessagesSent()
-			}
-			s.log().ErrorContext(ctx, "enqueue failed", "project_id", projectID, "stream_id", st.ID, "messages_enqueued", enqueued, "err", err)
-			return Result{}, &httpapi.Error{Status: http.StatusServiceUnavailable, Code: "enqueue_failed",
-				Message: fmt.Sprintf("the events could not all be queued for delivery (%d messages were); retry the request. "+
-					"With the same Idempotency-Key only the rest is queued; without one, events that carry an event_id keep it, "+
-					"so receivers can drop the duplicates a retry may cause", enqueued)}
-		}
-		res.Messages += len(msgs)
+		res.Messages += n
 	}
 	s.log().InfoContext(ctx, "events enqueued", "project_id", projectID, "events", res.Accepted, "streams", res.Streams,
 		"messages", res.Messages, "filtered", res.Filtered)
 	return res, nil
 }
 
-// compile pairs each stream with its compiled filters and masking rules.
-// The API stores only filters that validate, so a failure here is a fault
-// of logstream's own; that stream then gets every event, logged, rather
-// than none: delivering too much is visible and recoverable, losing events
-// silently is not. Masking rules fail the other way: a stream whose rules
-// do not compile, or whose hash key cannot be derived (KMS unreachable),
-// fails the request, which the sender retries; plaintext sent on could not
-// be called back.
+// enqueue packs one stream's events (or the archive's: streamID
+// envelope.ArchiveStreamID) and publishes them to url, all or an error for
+// the client; with a ledger, only what it does not name as sent. before is
+// how many messages the request enqueued so far, for the error's count. It
+// returns how many messages the events took.
+func (s *Service) enqueue(ctx context.Context, projectID, streamID, url string, raws []json.RawMessage, l ledger, before int) (int, error) {
+	msgs, err := envelope.Pack(projectID, streamID, raws, envelope.MaxMessageBytes)
+	if err != nil {
+		return 0, fmt.Errorf("pack events for stream %s: %w", streamID, err)
+	}
+	todo, marks := l.unsent(streamID, msgs)
+	err = s.Publisher.Publish(ctx, url, todo)
+	l.sent(streamID, marks, err)
+	if err != nil {
+		var pe PublishError
+		enqueued := before + len(msgs) - len(todo)
+		if errors.As(err, &pe) {
+			enqueued += pe.MessagesSent()
+		}
+		s.log().ErrorContext(ctx, "enqueue failed", "project_id", projectID, "stream_id", streamID, "messages_enqueued", enqueued, "err", err)
+		return 0, &httpapi.Error{Status: http.StatusServiceUnavailable, Code: "enqueue_failed",
+			Message: fmt.Sprintf("the events could not all be queued for delivery (%d messages were); retry the request. "+
+				"With the same Idempotency-Key only the rest is queued; without one, events that carry an event_id keep it, "+
+				"so receivers can drop the duplicates a retry may cause", enqueued)}
+	}
+	return len(msgs), nil
+}
+
+// compile pairs each stream with its compiled filters and masking rules
+// (selection.Compile says how each fails).
 func (s *Service) compile(ctx context.Context, sts []stream.Stream) ([]target, error) {
 	out := make([]target, len(sts))
 	for i, st := range sts {
-		m, err := filter.Compile(st.Filters)
-		if err != nil {
-			s.log().ErrorContext(ctx, "stream filters do not compile; the stream receives every event",
-				"project_id", st.ProjectID, "stream_id", st.ID, "err", err)
-		}
-		out[i] = target{Stream: st, match: m}
-		if out[i].mask, err = s.masker(ctx, st); err != nil {
-			return nil, fmt.Errorf("masking rules of stream %s: %w", st.ID, err)
-		}
-	}
-	return out, nil
-}
-
-// masker compiles the stream's masking rules, with its hash key when a rule
-// hashes: KMS is asked only for the streams that need it.
-func (s *Service) masker(ctx context.Context, st stream.Stream) (*pii.Masker, error) {
-	if st.PII == nil || len(st.PII.Fields) == 0 {
-		return nil, nil
-	}
-	var key []byte
-	if pii.NeedsKey(st.PII) {
-		if s.Keys == nil {
-			return nil, errors.New("a rule hashes and this function has no PII hash key")
-		}
-		k, err := s.Keys.StreamKey(ctx, st.ProjectID, st.ID)
+		t, err := selection.Compile(ctx, s.Keys, st, s.log())
 		if err != nil {
 			return nil, err
 		}
-		key = k
+		out[i] = t
 	}
-	return pii.Compile(st.PII, key)
+	return out, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/logstream/logstream/shared/app"
 	"github.com/logstream/logstream/shared/app/apifn"
+	"github.com/logstream/logstream/shared/app/archiverfn"
 	"github.com/logstream/logstream/shared/app/deadlettersfn"
 	"github.com/logstream/logstream/shared/app/deliverfn"
 	"github.com/logstream/logstream/shared/app/ingestfn"
@@ -31,6 +32,8 @@ func New(ctx context.Context, id string, getenv app.Getenv) (any, error) {
 		return lokibridgefn.New(ctx, getenv)
 	case topology.FunctionDeadLetters:
 		return deadlettersfn.New(ctx, getenv)
+	case topology.FunctionArchiver:
+		return archiverfn.New(ctx, getenv)
 	}
 	for _, p := range pipeline.All() {
 		if id == topology.DeliverFunctionID(p.Type) {

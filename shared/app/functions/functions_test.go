@@ -9,6 +9,7 @@ import (
 
 	"github.com/logstream/logstream/shared/app"
 	"github.com/logstream/logstream/shared/app/apifn"
+	"github.com/logstream/logstream/shared/app/archiverfn"
 	"github.com/logstream/logstream/shared/app/deadlettersfn"
 	"github.com/logstream/logstream/shared/app/deliverfn"
 	"github.com/logstream/logstream/shared/app/ingestfn"
@@ -33,6 +34,7 @@ func withQueues(m map[string]string) map[string]string {
 		m[topology.DLQURLEnv(d)] = "http://q/" + d + "-dlq"
 		m[topology.DeliverFunctionEnv(d)] = "logstream-deliver-" + d
 	}
+	m[topology.QueueURLEnv(topology.ArchiveQueue)] = "http://q/archive"
 	return m
 }
 
@@ -51,6 +53,8 @@ func loadAndValidate(id string, getenv app.Getenv) error {
 		c, err = lokibridgefn.LoadConfig(getenv)
 	case topology.FunctionDeadLetters:
 		c, err = deadlettersfn.LoadConfig(getenv)
+	case topology.FunctionArchiver:
+		c, err = archiverfn.LoadConfig(getenv)
 	default:
 		c, err = deliverfn.LoadConfig(getenv, strings.TrimPrefix(id, topology.DeliverFunctionID("")))
 	}
@@ -68,7 +72,7 @@ func TestConfigAcceptsTopologysEnvironment(t *testing.T) {
 		topology.RefTableName: "streams", topology.RefQueueURL: "https://sqs/q", topology.RefDLQURL: "https://sqs/dlq",
 		topology.RefAdminKeySecret: "arn:aws:secretsmanager:admin", topology.RefKMSKey: "arn:aws:kms:key",
 		topology.RefArchiveBucket: "archive", topology.RefBridgeSecret: "arn:aws:secretsmanager:bridge",
-		topology.RefFunctionName: "logstream-deliver-x",
+		topology.RefFunctionName: "logstream-deliver-x", topology.RefEventArchiveBucket: "events",
 	}
 	for _, f := range topology.New("logstream").Functions {
 		t.Run(f.ID, func(t *testing.T) {

@@ -26,14 +26,17 @@ type Config struct {
 	StreamCacheTTL time.Duration
 	AdminKey       adminkey.Config
 	QueueURLs      map[string]string // destination type → delivery queue URL
-	PIIKey         piikey.Config     // derives the streams' hash keys: masking runs here
+	// ArchiveURL is the archive queue's URL: every accepted event goes
+	// there too (shared/eventarchive).
+	ArchiveURL string
+	PIIKey     piikey.Config // derives the streams' hash keys: masking runs here
 }
 
 // LoadConfig reads the variables topology gives ingestion.
 func LoadConfig(getenv app.Getenv) (Config, error) {
 	v := &app.Vars{Getenv: getenv}
 	c := Config{Table: v.String(topology.EnvTable), StreamCacheTTL: v.Duration(topology.EnvStreamCacheTTL, topology.DefaultStreamCacheTTL),
-		AdminKey: adminkey.Read(v), QueueURLs: QueueURLs(v), PIIKey: piikey.Read(v)}
+		AdminKey: adminkey.Read(v), QueueURLs: QueueURLs(v), ArchiveURL: v.String(topology.QueueURLEnv(topology.ArchiveQueue)), PIIKey: piikey.Read(v)}
 	return c, v.Err
 }
 
@@ -49,10 +52,12 @@ func QueueURLs(v *app.Vars) map[string]string {
 	return urls
 }
 
-// Validate requires the table, an admin key source and a queue for every
-// destination type.
+// Validate requires the table, an admin key source, a queue for every
+// destination type and the archive queue: without it events would be
+// accepted that no replay could ever find.
 func (c Config) Validate() error {
-	return app.FirstError(app.Required(c.Table, topology.EnvTable), c.AdminKey.Validate(), ValidateQueues(c.QueueURLs), c.PIIKey.Validate())
+	return app.FirstError(app.Required(c.Table, topology.EnvTable), c.AdminKey.Validate(), ValidateQueues(c.QueueURLs),
+		app.Required(c.ArchiveURL, topology.QueueURLEnv(topology.ArchiveQueue)), c.PIIKey.Validate())
 }
 
 // ValidateQueues requires a queue URL for every destination type.
@@ -81,15 +86,16 @@ func New(ctx context.Context, getenv app.Getenv) (app.HTTPHandler, error) {
 		return nil, err
 	}
 	s := &ingest.Service{
-		Keys:      piiKeys,
-		Auth:      auth,
-		Streams:   &store.Streams{Client: db, Table: c.Table}, // routing only: no secrets
-		Publisher: &queue.Publisher{Client: sqs.NewFromConfig(awsCfg)},
-		QueueURLs: c.QueueURLs,
-		Limits:    logevent.DefaultLimits,
-		CacheTTL:  c.StreamCacheTTL,
-		Attempts:  Attempts{&store.Attempts{Client: db, Table: c.Table}},
-		Log:       app.Logger(),
+		Keys:       piiKeys,
+		Auth:       auth,
+		Streams:    &store.Streams{Client: db, Table: c.Table}, // routing only: no secrets
+		Publisher:  &queue.Publisher{Client: sqs.NewFromConfig(awsCfg)},
+		QueueURLs:  c.QueueURLs,
+		ArchiveURL: c.ArchiveURL,
+		Limits:     logevent.DefaultLimits,
+		CacheTTL:   c.StreamCacheTTL,
+		Attempts:   Attempts{&store.Attempts{Client: db, Table: c.Table}},
+		Log:        app.Logger(),
 	}
 	return s.Handle, nil
 }

@@ -1,0 +1,159 @@
+package eventarchive
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/klauspost/compress/gzip"
+	"github.com/logstream/logstream/shared/envelope"
+	"github.com/logstream/logstream/shared/jsonobj"
+	"github.com/logstream/logstream/shared/logevent"
+)
+
+// Store writes archive objects.
+type Store interface {
+	// Put writes one object; body is gzip NDJSON.
+	Put(ctx context.Context, key string, body []byte) error
+}
+
+// Writer is the archiver: it writes the archive queue's messages to the
+// archive, one object per project and event hour of each batch.
+type Writer struct {
+	Store Store
+	// Now is the clock object names are stamped with (default time.Now).
+	Now func() time.Time
+	// Random names objects apart (default 8 random hex digits).
+	Random func() string
+	Log    *slog.Logger
+}
+
+func (w *Writer) log() *slog.Logger { return cmp.Or(w.Log, slog.Default()) }
+
+func (w *Writer) now() time.Time {
+	if w.Now != nil {
+		return w.Now()
+	}
+	return time.Now()
+}
+
+func (w *Writer) random() string {
+	if w.Random != nil {
+		return w.Random()
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// partition is one object being built: a project's events of one hour
+// from this batch, and the messages they came from.
+type partition struct {
+	project  string
+	hour     time.Time
+	buf      bytes.Buffer
+	zw       *gzip.Writer
+	events   int
+	bytes    int64
+	messages []string
+}
+
+// Handle archives a batch. A message is reported failed (and received
+// again) when an object holding any of its events was not written; the
+// objects of its other hours may then hold its events twice, which a
+// replay drops (it keeps one event per event_id in a partition). A message
+// that is not an archive envelope is reported failed too: SQS moves it to
+// the archive's DLQ after its retries, where an operator sees it, rather
+// than it being deleted unread.
+func (w *Writer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	parts := map[string]*partition{}
+	var order []*partition
+	failed := map[string]bool{}
+	for _, r := range ev.Records {
+		env, err := envelope.Decode([]byte(r.Body))
+		if err == nil && env.StreamID != envelope.ArchiveStreamID {
+			err = fmt.Errorf("stream_id %q is not the archive's", env.StreamID)
+		}
+		if err != nil {
+			w.log().ErrorContext(ctx, "archive queue message is not an archive envelope; left for the DLQ", "message_id", r.MessageId, "err", err)
+			failed[r.MessageId] = true
+			continue
+		}
+		sent := sentAt(r)
+		for _, raw := range env.Events {
+			hour := eventHour(raw, sent)
+			k := env.ProjectID + "/" + strconv.FormatInt(hour.Unix(), 10)
+			p := parts[k]
+			if p == nil {
+				p = &partition{project: env.ProjectID, hour: hour}
+				// BestSpeed: the archive is written once and read rarely,
+				// so the CPU of every write matters more than the last
+				// bytes of storage (docs/performance.md, "Event archive").
+				p.zw, _ = gzip.NewWriterLevel(&p.buf, gzip.BestSpeed)
+				parts[k] = p
+				order = append(order, p)
+			}
+			_, _ = p.zw.Write(raw)
+			_, _ = p.zw.Write([]byte{'\n'})
+			p.events++
+			p.bytes += int64(len(raw)) + 1
+			if n := len(p.messages); n == 0 || p.messages[n-1] != r.MessageId {
+				p.messages = append(p.messages, r.MessageId)
+			}
+		}
+	}
+	written := 0
+	for _, p := range order {
+		if err := p.zw.Close(); err != nil {
+			return events.SQSEventResponse{}, fmt.Errorf("compress archive object: %w", err)
+		}
+		key := Key(p.project, p.hour, w.now(), w.random(), p.events, p.bytes)
+		if err := w.Store.Put(ctx, key, p.buf.Bytes()); err != nil {
+			w.log().ErrorContext(ctx, "archive object not written; its messages are received again",
+				"project_id", p.project, "hour", p.hour, "events", p.events, "messages", len(p.messages), "err", err)
+			for _, id := range p.messages {
+				failed[id] = true
+			}
+			continue
+		}
+		written += p.events
+	}
+	resp := events.SQSEventResponse{}
+	for _, r := range ev.Records {
+		if failed[r.MessageId] {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+		}
+	}
+	w.log().InfoContext(ctx, "events archived", "messages", len(ev.Records), "objects", len(order), "events", written,
+		"failed_messages", len(resp.BatchItemFailures))
+	return resp, nil
+}
+
+// eventHour is the hour of an event's timestamp, which ingestion stamped
+// on every event it accepted; an event without one (which ingestion never
+// sends) is filed under the hour its message was sent, so it is kept
+// rather than dropped.
+func eventHour(raw []byte, sent time.Time) time.Time {
+	if text, ok := jsonobj.Text(jsonobj.Get(raw, logevent.FieldTimestamp)); ok {
+		if t, err := time.Parse(time.RFC3339Nano, string(text)); err == nil {
+			return t.UTC().Truncate(time.Hour)
+		}
+	}
+	return sent.UTC().Truncate(time.Hour)
+}
+
+// sentAt is when SQS received the message (its SentTimestamp, epoch ms).
+func sentAt(r events.SQSMessage) time.Time {
+	if ms, err := strconv.ParseInt(r.Attributes["SentTimestamp"], 10, 64); err == nil {
+		return time.UnixMilli(ms)
+	}
+	return time.Now()
+}
+
