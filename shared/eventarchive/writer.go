@@ -156,4 +156,3 @@ func sentAt(r events.SQSMessage) time.Time {
 	}
 	return time.Now()
 }
-

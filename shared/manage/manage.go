@@ -16,6 +16,7 @@ import (
 	"github.com/logstream/logstream/shared/apikey"
 	"github.com/logstream/logstream/shared/deadletter"
 	"github.com/logstream/logstream/shared/httpapi"
+	"github.com/logstream/logstream/shared/replay"
 	"github.com/logstream/logstream/shared/stream"
 	"github.com/logstream/logstream/shared/topology"
 )
@@ -120,6 +121,13 @@ type API struct {
 	// Retry paces the retries of a change that lost a race to another
 	// request; the zero value is the production policy.
 	Retry Retry
+	// Replays serves the replay routes and start_from; nil answers them
+	// 503.
+	Replays Replays
+	// LiveAfter is how long after a stream is created or enabled every
+	// ingestion function sees it (their stream cache's TTL): a backfill
+	// runs until then, and live delivery takes over.
+	LiveAfter time.Duration
 }
 
 // ListResponse is a page of streams.
@@ -206,6 +214,9 @@ func (a *API) route(ctx context.Context, req events.APIGatewayV2HTTPRequest) (ev
 	r, ok := routes[req.RouteKey]
 	if !ok {
 		r, ok = deadLetterRoutes[req.RouteKey]
+	}
+	if !ok {
+		r, ok = replayRoutes[req.RouteKey]
 	}
 	if ok {
 		c, err := a.authorize(ctx, a.Auth, req, r.need)
@@ -327,6 +338,10 @@ func updateRequest(cur stream.Stream, body []byte, put bool) (stream.CreateReque
 	if err := stream.DecodeStrict(body, &cr); err != nil {
 		return stream.CreateRequest{}, err
 	}
+	if cr.StartFrom != nil {
+		return stream.CreateRequest{}, &stream.ValidationError{Field: "start_from",
+			Msg: "is taken when a stream is created; to send an existing stream past events, start a replay (POST …/replay)"}
+	}
 	return cr, nil
 }
 
@@ -387,6 +402,7 @@ func (a *API) switchTo(ctx context.Context, c routed, status stream.Status, acti
 	if changed {
 		a.emit(ctx, c.key, action, s)
 		a.resumed(ctx, c.key, prev, s)
+		a.backfillEnabled(ctx, prev, s)
 	}
 	return respond(http.StatusOK, s), nil
 }
@@ -530,32 +546,65 @@ func (a *API) create(ctx context.Context, c routed) (events.APIGatewayV2HTTPResp
 	if err := stream.DecodeStrict(body, &cr); err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	s, err := a.createStream(ctx, c.key, c.projectID, cr)
+	s, backfill, err := a.createStream(ctx, c.key, c.projectID, cr)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	resp := respond(http.StatusCreated, s)
+	if backfill != nil {
+		resp = httpapi.JSON(http.StatusCreated, CreateResponse{Stream: s.Public(), Backfill: backfill})
+		resp.Headers["etag"] = s.ETag()
+	}
 	resp.Headers["location"] = "/v1/projects/" + c.projectID + "/streams/" + s.ID
 	return resp, nil
 }
 
+// CreateResponse answers a create with start_from: the stream, and the
+// replay job that backfills it.
+type CreateResponse struct {
+	stream.Stream
+	Backfill *replay.Job `json:"backfill,omitempty"`
+}
+
 // createStream validates, checks the project's limit, stores and announces a
 // new stream.
-func (a *API) createStream(ctx context.Context, key apikey.Key, projectID string, cr stream.CreateRequest) (stream.Stream, error) {
+// With start_from, it also creates the stream's backfill (a replay job),
+// after checking start_from before anything is stored.
+func (a *API) createStream(ctx context.Context, key apikey.Key, projectID string, cr stream.CreateRequest) (stream.Stream, *replay.Job, error) {
 	s, err := a.Validator.New(projectID, cr, a.now())
 	if err != nil {
-		return stream.Stream{}, err
+		return stream.Stream{}, nil, err
+	}
+	if cr.StartFrom != nil {
+		rp, err := a.replays()
+		if err != nil {
+			return stream.Stream{}, nil, err
+		}
+		if err := rp.ValidStartFrom(*cr.StartFrom); err != nil {
+			return stream.Stream{}, nil, replayError(err)
+		}
 	}
 	limit := cmp.Or(a.MaxStreams, DefaultMaxStreams)
 	if err := a.Streams.Create(ctx, s.Stored(), limit); errors.Is(err, stream.ErrLimitReached) {
-		return stream.Stream{}, httpapi.Errorf(http.StatusConflict, "stream_limit_reached",
+		return stream.Stream{}, nil, httpapi.Errorf(http.StatusConflict, "stream_limit_reached",
 			"the project has %d streams, the most it may have; delete one first", limit)
 	} else if err != nil {
-		return stream.Stream{}, err
+		return stream.Stream{}, nil, err
 	}
 	a.log().InfoContext(ctx, "stream created", "project_id", projectID, "stream_id", s.ID, "destination_type", s.DestinationType)
 	a.emit(ctx, key, "created", s)
-	return s, nil
+	if cr.StartFrom == nil {
+		return s, nil, nil
+	}
+	j, err := a.Replays.Backfill(ctx, s, *cr.StartFrom, a.liveAt(s))
+	if err != nil {
+		a.log().ErrorContext(ctx, "backfill of a new stream not stored", "project_id", projectID, "stream_id", s.ID, "err", err)
+		return stream.Stream{}, nil, httpapi.Errorf(http.StatusServiceUnavailable, "backfill_not_started",
+			"stream %s was created, but its backfill could not be stored; start it with POST /v1/projects/%s/streams/%s/replay and since %s",
+			s.ID, projectID, s.ID, cr.StartFrom.UTC().Format(time.RFC3339))
+	}
+	a.log().InfoContext(ctx, "backfill created", "project_id", projectID, "stream_id", s.ID, "job_id", j.ID)
+	return s, &j, nil
 }
 
 func (a *API) list(ctx context.Context, c routed) (events.APIGatewayV2HTTPResponse, error) {

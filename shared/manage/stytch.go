@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/logstream/logstream/shared/apikey"
@@ -169,6 +170,10 @@ type stytchRequest struct {
 	ProjectID         string        `json:"project_id,omitempty"`
 	DestinationType   string        `json:"destination_type,omitempty"`
 	DestinationConfig *StytchConfig `json:"destination_config"`
+	// StartFrom, on create only, backfills the stream with the project's
+	// archived events from then on, once it is enabled (logstream's own
+	// member: Stytch has none).
+	StartFrom *time.Time `json:"start_from,omitempty"`
 }
 
 // decodeStytch reads a Stytch request body; a project_id in it must be the path's.
@@ -338,8 +343,8 @@ func (a *API) createStytch(ctx context.Context, c routed) (events.APIGatewayV2HT
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	// As in Stytch, a new config streams once it is enabled.
-	s, err := a.createStream(ctx, c.key, c.projectID, stream.CreateRequest{Name: strings.ToLower(sr.DestinationType) + " (event log streaming)",
-		DestinationType: typ, DestinationConfig: cfg, Status: stream.StatusPaused})
+	s, _, err := a.createStream(ctx, c.key, c.projectID, stream.CreateRequest{Name: strings.ToLower(sr.DestinationType) + " (event log streaming)",
+		DestinationType: typ, DestinationConfig: cfg, Status: stream.StatusPaused, StartFrom: sr.StartFrom})
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
@@ -368,6 +373,9 @@ func (a *API) updateStytch(ctx context.Context, c routed, typ string, cur stream
 	if sr.DestinationType != "" && stytchTypes[sr.DestinationType] != typ {
 		return events.APIGatewayV2HTTPResponse{}, &stream.ValidationError{Field: "destination_type", Msg: "does not match the destination type in the path"}
 	}
+	if sr.StartFrom != nil {
+		return events.APIGatewayV2HTTPResponse{}, &stream.ValidationError{Field: "start_from", Msg: "is taken when a stream is created; to send it past events, start a replay"}
+	}
 	cfg, err := fromStytch(typ, sr.DestinationConfig)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
@@ -395,6 +403,7 @@ func (a *API) switchStytch(ctx context.Context, c routed, cur stream.Stream, sta
 	if changed {
 		a.emit(ctx, c.key, action, s)
 		a.resumed(ctx, c.key, prev, s)
+		a.backfillEnabled(ctx, prev, s)
 	}
 	return stytchOK(c.req, nil, nil), nil
 }

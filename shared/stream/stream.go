@@ -116,6 +116,9 @@ type CreateRequest struct {
 	Filters           *Filters        `json:"filters,omitempty"`
 	PII               *PII            `json:"pii,omitempty"`
 	Suspension        *Suspension     `json:"suspension,omitempty"`
+	// StartFrom, on create only, backfills the new stream with the
+	// project's archived events from then on (shared/replay).
+	StartFrom *time.Time `json:"start_from,omitempty"`
 }
 
 // DecodeStrict decodes a request body, one JSON object, into v, refusing

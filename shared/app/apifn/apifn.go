@@ -17,6 +17,7 @@ import (
 	"github.com/logstream/logstream/shared/app/ingestfn"
 	"github.com/logstream/logstream/shared/app/piikey"
 	"github.com/logstream/logstream/shared/app/sealing"
+	"github.com/logstream/logstream/shared/archivestore"
 	"github.com/logstream/logstream/shared/deadletter"
 	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/dlstore"
@@ -28,6 +29,8 @@ import (
 	"github.com/logstream/logstream/shared/notice"
 	"github.com/logstream/logstream/shared/pii"
 	"github.com/logstream/logstream/shared/queue"
+	"github.com/logstream/logstream/shared/replay"
+	"github.com/logstream/logstream/shared/replaystore"
 	"github.com/logstream/logstream/shared/store"
 	"github.com/logstream/logstream/shared/stream"
 	"github.com/logstream/logstream/shared/topology"
@@ -63,6 +66,38 @@ type Config struct {
 	// Suspension is the delivery functions' suspension policy, which the
 	// health route shows (suspends_at).
 	Suspension stream.SuspensionPolicy
+	// Archive is the event archive the replay routes size windows from
+	// (listing only), and ReplayFunction the function that runs replays.
+	Archive        ArchiveConfig
+	ReplayFunction string
+	MaxReplays     int
+	// StreamCacheTTL is how long ingestion takes to see a new or enabled
+	// stream: a backfill runs until then.
+	StreamCacheTTL time.Duration
+}
+
+// ArchiveConfig is where the event archive is and how long it keeps
+// events (the replay function reads the same variables).
+type ArchiveConfig struct {
+	Bucket      string
+	S3PathStyle bool
+	Retention   time.Duration
+	Settle      time.Duration
+}
+
+// ReadArchive reads the event archive's variables.
+func ReadArchive(v *app.Vars) ArchiveConfig {
+	return ArchiveConfig{Bucket: v.String(topology.EnvEventArchiveBucket), S3PathStyle: v.Bool(topology.EnvS3PathStyle),
+		Retention: v.Duration(topology.EnvArchiveRetention, topology.DefaultArchiveRetention),
+		Settle:    v.Duration(topology.EnvArchiveSettle, topology.DefaultArchiveSettle)}
+}
+
+// Validate requires the bucket and a positive retention.
+func (c ArchiveConfig) Validate() error {
+	if c.Retention <= 0 || c.Settle < 0 {
+		return fmt.Errorf("config: %s must be positive and %s not negative", topology.EnvArchiveRetention, topology.EnvArchiveSettle)
+	}
+	return app.Required(c.Bucket, topology.EnvEventArchiveBucket)
 }
 
 // LoadConfig reads the variables topology gives the API.
@@ -75,7 +110,10 @@ func LoadConfig(getenv app.Getenv) (Config, error) {
 		DeadLettersFunction: v.String(topology.EnvDeadLettersFunction),
 		Retention:           v.Duration(topology.EnvDeadLetterRetention, topology.DefaultDeadLetterRetention),
 		Suspension: stream.SuspensionPolicy{After: v.Duration(topology.EnvSuspendAfter, topology.DefaultSuspendAfter),
-			AfterPermanent: v.Count(topology.EnvSuspendAfterPermanent, topology.DefaultSuspendAfterPermanent)}}
+			AfterPermanent: v.Count(topology.EnvSuspendAfterPermanent, topology.DefaultSuspendAfterPermanent)},
+		Archive: ReadArchive(v), ReplayFunction: v.String(topology.EnvReplayFunction),
+		MaxReplays:     v.Positive(topology.EnvMaxReplays, topology.DefaultMaxReplays),
+		StreamCacheTTL: v.Duration(topology.EnvStreamCacheTTL, topology.DefaultStreamCacheTTL)}
 	for _, d := range destination.Types() {
 		if u := v.String(topology.DLQURLEnv(d)); u != "" {
 			c.DLQURLs[d] = u
@@ -98,6 +136,7 @@ func (c Config) Validate() error {
 		ingestfn.ValidateQueues(c.QueueURLs),
 		validateDLQs(c.DLQURLs),
 		validateFunctions(c.DeliverFunctions),
+		c.Archive.Validate(),
 	)
 }
 
@@ -152,6 +191,17 @@ func New(ctx context.Context, getenv app.Getenv) (app.HTTPHandler, error) {
 	if c.DeadLettersFunction != "" {
 		deadLetters.Starter = &invoke.Starter{Client: lambdaClient, Function: c.DeadLettersFunction}
 	}
+	bucket, err := archivestore.New(awsCfg, c.Archive.Bucket, c.Archive.S3PathStyle)
+	if err != nil {
+		return nil, err
+	}
+	// The API sizes replays from the archive's listing and stores their
+	// jobs; the replay function reads the archive and runs them.
+	replays := &replay.Service{Jobs: replaystore.New(db, c.Table), Archive: bucket, Streams: streams,
+		Retention: c.Archive.Retention, Settle: c.Archive.Settle, MaxActive: c.MaxReplays, Log: log}
+	if c.ReplayFunction != "" {
+		replays.Starter = &invoke.Starter{Client: lambdaClient, Function: c.ReplayFunction}
+	}
 	// Lifecycle events go through ingestion's own path; no stream cache,
 	// so a change is seen by the very next event.
 	piiKeys, err := piikey.New(awsCfg, c.PIIKey)
@@ -186,6 +236,8 @@ func New(ctx context.Context, getenv app.Getenv) (app.HTTPHandler, error) {
 		Suspension: c.Suspension,
 		Validator:  stream.Validator{Net: netguard.Policy{AllowPrivate: c.AllowPrivateEndpoints}},
 		Log:        log,
+		Replays:    replays,
+		LiveAfter:  c.StreamCacheTTL,
 	}
 	return a.Handle, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/logstream/logstream/shared/app/ingestfn"
 	"github.com/logstream/logstream/shared/app/lokibridgefn"
 	"github.com/logstream/logstream/shared/app/pipeline"
+	"github.com/logstream/logstream/shared/app/replayfn"
 	"github.com/logstream/logstream/shared/topology"
 )
 
@@ -34,6 +35,8 @@ func New(ctx context.Context, id string, getenv app.Getenv) (any, error) {
 		return deadlettersfn.New(ctx, getenv)
 	case topology.FunctionArchiver:
 		return archiverfn.New(ctx, getenv)
+	case topology.FunctionReplay:
+		return replayfn.New(ctx, getenv)
 	}
 	for _, p := range pipeline.All() {
 		if id == topology.DeliverFunctionID(p.Type) {

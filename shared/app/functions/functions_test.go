@@ -15,6 +15,7 @@ import (
 	"github.com/logstream/logstream/shared/app/ingestfn"
 	"github.com/logstream/logstream/shared/app/lokibridgefn"
 	"github.com/logstream/logstream/shared/app/pipeline"
+	"github.com/logstream/logstream/shared/app/replayfn"
 	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/topology"
 )
@@ -55,6 +56,8 @@ func loadAndValidate(id string, getenv app.Getenv) error {
 		c, err = deadlettersfn.LoadConfig(getenv)
 	case topology.FunctionArchiver:
 		c, err = archiverfn.LoadConfig(getenv)
+	case topology.FunctionReplay:
+		c, err = replayfn.LoadConfig(getenv)
 	default:
 		c, err = deliverfn.LoadConfig(getenv, strings.TrimPrefix(id, topology.DeliverFunctionID("")))
 	}
