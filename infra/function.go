@@ -32,13 +32,20 @@ type functionProps struct {
 	Function topology.Function
 	AssetDir string
 	Table    awsdynamodb.Table
-	Queues   map[string]deliveryQueue // by destination type
+	// Queues are the spec's queues by Queue.Destination: every delivery
+	// queue, and the archive queue (isDeliveryQueue tells them apart).
+	Queues   map[string]queuePair
 	AdminKey awssecretsmanager.ISecret
 	Secrets  awskms.IKey
 	// PIIKey derives the streams' PII hash keys (GenerateMac).
 	PIIKey  awskms.IKey
 	Archive awss3.IBucket
 	Bridge  awssecretsmanager.ISecret
+	// EventArchive is the event archive's bucket and key.
+	EventArchive eventArchive
+	// ArchiveRetention is how long the event archive's lifecycle keeps an
+	// object; it is the value of every topology.EnvArchiveRetention.
+	ArchiveRetention time.Duration
 	// FunctionNames are the physical names of the spec's functions, by ID.
 	FunctionNames map[string]string
 }
@@ -55,6 +62,13 @@ func newFunction(scope constructs.Construct, p functionProps) (awslambda.Functio
 		switch e.Ref {
 		case topology.RefNone:
 			env[e.Name] = jsii.String(e.Value)
+			if e.Name == topology.EnvArchiveRetention {
+				// The bucket's lifecycle decides how long an event is
+				// kept; the functions must not promise a replay further
+				// back (or refuse one the archive still holds), so the
+				// value is the lifecycle's, not the spec's default.
+				env[e.Name] = jsii.String(p.ArchiveRetention.String())
+			}
 		case topology.RefTableName:
 			env[e.Name] = p.Table.TableName()
 		case topology.RefQueueURL:
@@ -77,6 +91,8 @@ func newFunction(scope constructs.Construct, p functionProps) (awslambda.Functio
 			env[e.Name] = p.PIIKey.KeyArn()
 		case topology.RefArchiveBucket:
 			env[e.Name] = p.Archive.BucketName()
+		case topology.RefEventArchiveBucket:
+			env[e.Name] = p.EventArchive.Bucket.BucketName()
 		case topology.RefBridgeSecret:
 			env[e.Name] = p.Bridge.SecretArn()
 		case topology.RefFunctionName:
@@ -194,26 +210,45 @@ func grant(fn awslambda.Function, p functionProps) error {
 		p.AdminKey.GrantRead(fn, nil)
 		// Seals secrets it is given (GenerateDataKey) and opens stored ones.
 		p.Secrets.Grant(fn, jsii.String("kms:GenerateDataKey"), jsii.String("kms:Decrypt"))
-		// Publishes lifecycle events into projects' own flows. (The test
-		// route invokes the delivery functions: grantInvocations.)
-		for _, q := range p.Queues {
+		// Publishes lifecycle events into projects' own flows: the
+		// delivery queues only. They are no accepted events, so they do
+		// not go to the archive queue (topology gives the API no URL for
+		// it). (The test route invokes the delivery functions, the
+		// replay routes the replay function: grantInvocations.)
+		for _, q := range p.deliveryQueues() {
 			q.Queue.GrantSendMessages(fn)
 		}
 		// Reports every delivery queue's and DLQ's depth to operators
 		// (topology.RouteQueueDepths). GrantSendMessages above already
 		// includes GetQueueAttributes on the delivery queues; on the DLQs
 		// it is the only action: the API never sends to, reads from or
-		// purges a DLQ.
-		for _, q := range p.Queues {
+		// purges a DLQ. Not the archive queue or its DLQ: the route
+		// reports what topology gives it URLs for, the destination
+		// types' queues.
+		for _, q := range p.deliveryQueues() {
 			q.DLQ.Grant(fn, jsii.String("sqs:GetQueueAttributes"))
 		}
+		// Sizes a replay's dry run by listing the event archive's keys
+		// (ListObjectsV2 is authorized as s3:ListBucket, on the bucket).
+		// It never reads an object, so no s3:GetObject and nothing on the
+		// archive's key: the events stay unreadable to the API.
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("s3:ListBucket"),
+			Resources: &[]*string{p.EventArchive.Bucket.BucketArn()},
+		}))
 		// Tells the operator a suspended stream was enabled again.
 		grantOperatorNotices(fn)
 	case topology.RoleIngest:
 		p.Table.GrantReadData(fn)
 		p.AdminKey.GrantRead(fn, nil)
-		for _, q := range p.Queues {
-			q.Queue.GrantSendMessages(fn)
+		// Fans events out to every delivery queue, and sends every
+		// accepted event, as received, to the archive queue: the one
+		// function that sends there, so the archive holds only what
+		// ingestion accepted.
+		for d, q := range p.Queues {
+			if isDeliveryQueue(d) || d == topology.ArchiveQueue {
+				q.Queue.GrantSendMessages(fn)
+			}
 		}
 		// Records what a request with an Idempotency-Key enqueued: one
 		// PutItem, and only on the items whose partition key is an
@@ -241,7 +276,8 @@ func grant(fn awslambda.Function, p functionProps) error {
 		// when it suspends a stream (issue 13), as the API publishes its
 		// lifecycle events: SendMessage on the other types' queues, nothing
 		// else there (it consumes only its own).
-		for d, q := range p.Queues {
+		// Not the archive queue: a lifecycle event is no accepted event.
+		for d, q := range p.deliveryQueues() {
 			if d != p.Function.Source.Destination {
 				q.Queue.Grant(fn, jsii.String("sqs:SendMessage"))
 			}
@@ -270,10 +306,16 @@ func grant(fn awslambda.Function, p functionProps) error {
 		// store uses neither.
 		p.Table.Grant(fn, jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:PutItem"), jsii.String("dynamodb:UpdateItem"),
 			jsii.String("dynamodb:DeleteItem"), jsii.String("dynamodb:Query"))
-		for _, q := range p.Queues {
-			// Drains every DLQ into the store: receives, and deletes what
-			// it stored (DeleteMessageBatch is authorized as DeleteMessage).
-			// It never sends to a DLQ, and reads no queue attributes.
+		// The delivery queues only: a letter is an event a destination
+		// did not take, and redrive sends it to its type's queue again.
+		// The archive DLQ holds events the archiver could not write:
+		// no destination refused them, they are no project's dead
+		// letters, and the store has no queue to redrive them into.
+		for _, q := range p.deliveryQueues() {
+			// Drains every delivery DLQ into the store: receives, and
+			// deletes what it stored (DeleteMessageBatch is authorized as
+			// DeleteMessage). It never sends to a DLQ, and reads no queue
+			// attributes.
 			q.DLQ.Grant(fn, jsii.String("sqs:ReceiveMessage"), jsii.String("sqs:DeleteMessage"))
 			// Redrives into every type's delivery queue (SendMessageBatch
 			// is authorized as SendMessage); it consumes none of them.
@@ -292,10 +334,62 @@ func grant(fn awslambda.Function, p functionProps) error {
 			Resources: &[]*string{p.Archive.BucketArn()},
 		}))
 		p.Bridge.GrantRead(fn, nil)
+	case topology.RoleArchiver:
+		// The event source grants consuming the archive queue. It writes
+		// objects and nothing else: no reads, no listing, no deletes
+		// (the lifecycle expires them). SSE-KMS PutObject needs
+		// kms:GenerateDataKey on the bucket's key, and only that as long
+		// as the archiver writes with single PutObject requests (a
+		// multipart upload also needs kms:Decrypt).
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("s3:PutObject"),
+			Resources: &[]*string{p.EventArchive.Bucket.ArnForObjects(jsii.String("*"))},
+		}))
+		p.EventArchive.Key.Grant(fn, jsii.String("kms:GenerateDataKey"))
+	case topology.RoleReplay:
+		// Reads the archive: lists a window's keys (ListObjectsV2 is
+		// s3:ListBucket, on the bucket) and gets its objects, which
+		// takes kms:Decrypt on their key. It writes and deletes nothing
+		// there.
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("s3:GetObject"),
+			Resources: &[]*string{p.EventArchive.Bucket.ArnForObjects(jsii.String("*"))},
+		}))
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("s3:ListBucket"),
+			Resources: &[]*string{p.EventArchive.Bucket.BucketArn()},
+		}))
+		p.EventArchive.Key.Grant(fn, jsii.String("kms:Decrypt"))
+		// Replay jobs and their index of active jobs live in the table
+		// (PutItem, GetItem, conditional UpdateItem for leases and
+		// checkpoints, DeleteItem, Query for a project's jobs), and it
+		// reads the stream it replays (GetItem). No Scan, no batch
+		// writes.
+		p.Table.Grant(fn, jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:PutItem"), jsii.String("dynamodb:UpdateItem"),
+			jsii.String("dynamodb:DeleteItem"), jsii.String("dynamodb:Query"))
+		// Enqueues the replayed events to the stream's delivery queue
+		// (SendMessageBatch is authorized as SendMessage); never to the
+		// archive queue, which would archive them twice, and it
+		// consumes nothing.
+		for _, q := range p.deliveryQueues() {
+			q.Queue.Grant(fn, jsii.String("sqs:SendMessage"))
+		}
 	default:
 		return fmt.Errorf("logstream: no IAM grants defined for function %s (role %q)", p.Function.ID, p.Function.Role)
 	}
 	return nil
+}
+
+// deliveryQueues are p.Queues without the archive queue: the queues that
+// lifecycle events, redrives and replays go to.
+func (p functionProps) deliveryQueues() map[string]queuePair {
+	out := make(map[string]queuePair, len(p.Queues))
+	for d, q := range p.Queues {
+		if isDeliveryQueue(d) {
+			out[d] = q
+		}
+	}
+	return out
 }
 
 // OperatorNoticesSid names the statement that lets a function put the
@@ -318,8 +412,9 @@ func grantOperatorNotices(fn awslambda.Function) {
 
 // grantInvocations lets each function invoke exactly the functions its
 // environment names (topology.RefFunctionName): the API, the delivery
-// functions that send its test events and the dead-letter function that runs
-// its redrive and purge jobs. It runs once every function exists.
+// functions that send its test events, the dead-letter function that runs
+// its redrive and purge jobs and the replay function that runs its replays.
+// It runs once every function exists.
 func grantInvocations(spec topology.Spec, functions map[string]awslambda.Function) error {
 	for _, f := range spec.Functions {
 		for _, e := range f.Env {

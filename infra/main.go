@@ -23,6 +23,10 @@ const (
 	// envArchiveExpireDays expires the Loki bridge's archive after so many
 	// days (unset or 0: never).
 	envArchiveExpireDays = "LOGSTREAM_ARCHIVE_EXPIRE_DAYS"
+	// envEventArchiveRetentionDays keeps the event archive (every accepted
+	// event, for replays) so many days (unset or 0: topology's default,
+	// 7; at most 3650).
+	envEventArchiveRetentionDays = "LOGSTREAM_EVENT_ARCHIVE_RETENTION_DAYS"
 
 	defaultPrefix   = "logstream"
 	defaultAssetDir = "../build"
@@ -58,6 +62,18 @@ func run() error {
 		}
 	}
 
+	retentionDays := 0
+	if v := os.Getenv(envEventArchiveRetentionDays); v != "" {
+		if retentionDays, err = strconv.Atoi(v); err != nil || retentionDays < 0 {
+			return fmt.Errorf("%s=%q is not a whole number of days", envEventArchiveRetentionDays, v)
+		}
+	}
+	// Out of range fails here with the variable's name, not as a panic
+	// from the stack.
+	if _, err := archiveRetention(retentionDays); err != nil {
+		return fmt.Errorf("%s: %w", envEventArchiveRetentionDays, err)
+	}
+
 	app := awscdk.NewApp(nil)
 	NewLogstreamStack(app, "Logstream", &LogstreamStackProps{
 		StackProps: awscdk.StackProps{
@@ -67,9 +83,10 @@ func run() error {
 			Description: jsii.String("logstream event-log streaming (prefix " + prefix + ")"),
 			Env:         envFromCDK(),
 		},
-		Spec:              spec,
-		AssetDir:          assetDir,
-		ArchiveExpireDays: expireDays,
+		Spec:                 spec,
+		AssetDir:             assetDir,
+		ArchiveExpireDays:    expireDays,
+		ArchiveRetentionDays: retentionDays,
 	})
 	app.Synth(nil)
 	return nil

@@ -294,11 +294,19 @@ func TestManifestDetectsDrift(t *testing.T) {
 	want := s.spec.Manifest()
 	q := s.spec.Queues[0]
 	api, _ := s.spec.Function(topology.FunctionAPI)
+	// The function reading q, whose mapping the changes below alter.
 	var deliver topology.Function
 	for _, f := range s.spec.Functions {
-		if f.Source != nil {
+		if f.Source != nil && f.Source.Destination == q.Destination {
 			deliver = f
 		}
+	}
+	deadLetters, _ := s.spec.Function(topology.FunctionDeadLetters)
+	// The rule scheduling the dead-letter function: several functions run
+	// every minute, so the rate alone names no one rule.
+	rule := func(t *testing.T, tpl map[string]any) string {
+		t.Helper()
+		return scheduleRuleIn(t, tpl, logicalIDIn(t, tpl, "AWS::Lambda::Function", "FunctionName", deadLetters.Name))
 	}
 
 	// The event source mapping that reads q.
@@ -364,14 +372,13 @@ func TestManifestDetectsDrift(t *testing.T) {
 				map[string]any{"Fn::GetAtt": []any{dlqID, "Arn"}}
 		}},
 		{"schedule rate", func(t *testing.T, tpl map[string]any) {
-			mutableProps(t, tpl, "AWS::Events::Rule", "ScheduleExpression", "rate(1 minute)")["ScheduleExpression"] = "rate(2 minutes)"
+			resourceProps(tpl, rule(t, tpl))["ScheduleExpression"] = "rate(2 minutes)"
 		}},
 		{"schedule rule removed", func(t *testing.T, tpl map[string]any) {
-			id := logicalIDIn(t, tpl, "AWS::Events::Rule", "ScheduleExpression", "rate(1 minute)")
-			delete(tpl["Resources"].(map[string]any), id)
+			delete(tpl["Resources"].(map[string]any), rule(t, tpl))
 		}},
 		{"schedule rule disabled", func(t *testing.T, tpl map[string]any) {
-			mutableProps(t, tpl, "AWS::Events::Rule", "ScheduleExpression", "rate(1 minute)")["State"] = "DISABLED"
+			resourceProps(tpl, rule(t, tpl))["State"] = "DISABLED"
 		}},
 		{"route method", func(t *testing.T, tpl map[string]any) {
 			r := s.spec.Routes[0]
@@ -429,6 +436,34 @@ func mutableProps(t *testing.T, tpl map[string]any, typ, key string, value any) 
 	t.Helper()
 	id := logicalIDIn(t, tpl, typ, key, value)
 	return tpl["Resources"].(map[string]any)[id].(map[string]any)["Properties"].(map[string]any)
+}
+
+// resourceProps returns the Properties of resource id, for mutation.
+func resourceProps(tpl map[string]any, id string) map[string]any {
+	return tpl["Resources"].(map[string]any)[id].(map[string]any)["Properties"].(map[string]any)
+}
+
+// scheduleRuleIn returns the logical ID of the one EventBridge rule that
+// targets the function fnID.
+func scheduleRuleIn(t *testing.T, tpl map[string]any, fnID string) string {
+	t.Helper()
+	var found []string
+	for id, r := range tpl["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		if res["Type"] != "AWS::Events::Rule" {
+			continue
+		}
+		targets, _ := res["Properties"].(map[string]any)["Targets"].([]any)
+		for _, tg := range targets {
+			if got, err := getAttTarget(tg.(map[string]any)["Arn"]); err == nil && got == fnID {
+				found = append(found, id)
+			}
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("want one rule targeting %s, found %v", fnID, found)
+	}
+	return found[0]
 }
 
 func logicalIDIn(t *testing.T, tpl map[string]any, typ, key string, value any) string {

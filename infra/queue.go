@@ -5,19 +5,40 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/topology"
 )
 
-// deliveryQueue is a destination type's delivery queue and its dead-letter queue.
-type deliveryQueue struct {
+// queuePair is a queue and its dead-letter queue: a destination type's
+// delivery queue, or the archive queue (topology.ArchiveQueue), which
+// shares their shape.
+type queuePair struct {
 	Queue awssqs.Queue
 	DLQ   awssqs.Queue
 }
 
-// newDeliveryQueue creates q's DLQ and delivery queue, both encrypted with
-// SQS-managed keys (no KMS grants needed) and refusing non-TLS requests.
-func newDeliveryQueue(scope constructs.Construct, q topology.Queue) deliveryQueue {
-	id := pascal("deliver-" + q.Destination)
+// isDeliveryQueue reports whether the spec queue of this Destination is a
+// destination type's delivery queue, as opposed to the archive queue. The
+// grants ask it positively (a declared destination type), so a queue added
+// later gets none of the delivery queues' senders by default.
+func isDeliveryQueue(dest string) bool {
+	_, ok := destination.KindOf(dest)
+	return ok
+}
+
+// queueID is the construct ID (and output name) stem of a spec queue:
+// "DeliverHttp" for a delivery queue, "EventArchive" for the archive queue.
+func queueID(dest string) string {
+	if dest == topology.ArchiveQueue {
+		return "EventArchive"
+	}
+	return pascal("deliver-" + dest)
+}
+
+// newQueuePair creates q's DLQ and queue, both encrypted with SQS-managed
+// keys (no KMS grants needed) and refusing non-TLS requests.
+func newQueuePair(scope constructs.Construct, q topology.Queue) queuePair {
+	id := queueID(q.Destination)
 	dlq := awssqs.NewQueue(scope, jsii.String(id+"DLQ"), &awssqs.QueueProps{
 		QueueName:       jsii.String(q.DLQName),
 		RetentionPeriod: seconds(q.DLQRetention),
@@ -35,5 +56,5 @@ func newDeliveryQueue(scope constructs.Construct, q topology.Queue) deliveryQueu
 		Encryption: awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL: jsii.Bool(true),
 	})
-	return deliveryQueue{Queue: queue, DLQ: dlq}
+	return queuePair{Queue: queue, DLQ: dlq}
 }

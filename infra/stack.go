@@ -23,12 +23,19 @@ type LogstreamStackProps struct {
 	// ArchiveExpireDays expires the Loki bridge's archived objects after so
 	// many days; 0 keeps them for ever.
 	ArchiveExpireDays int
+	// ArchiveRetentionDays is how long the event archive keeps an event
+	// (its lifecycle expiry), and so how far back a replay may reach: the
+	// functions' LOGSTREAM_ARCHIVE_RETENTION is set to the same. 0 is
+	// topology's default (7 days); otherwise 1 to 3650.
+	ArchiveRetentionDays int
 }
 
 // NewLogstreamStack builds the whole service from props.Spec: the streams table,
-// one delivery queue and DLQ per destination, the functions with their log
-// groups, SQS event sources and least-privilege grants, the admin key secret,
-// and the HTTP API (whose functions authenticate every request's API key). It panics if the spec is invalid, as CDK constructors do.
+// one delivery queue and DLQ per destination, the archive queue and the event
+// archive, the functions with their log groups, SQS event sources and
+// least-privilege grants, the admin key secret, and the HTTP API (whose
+// functions authenticate every request's API key). It panics if the spec or a
+// prop is invalid, as CDK constructors do.
 func NewLogstreamStack(scope constructs.Construct, id string, props *LogstreamStackProps) awscdk.Stack {
 	if props == nil {
 		panic("logstream: NewLogstreamStack needs props")
@@ -40,6 +47,10 @@ func NewLogstreamStack(scope constructs.Construct, id string, props *LogstreamSt
 	if props.AssetDir == "" {
 		panic("logstream: AssetDir is required")
 	}
+	retention, err := archiveRetention(props.ArchiveRetentionDays)
+	if err != nil {
+		panic(err.Error())
+	}
 
 	stack := awscdk.NewStack(scope, &id, &props.StackProps)
 
@@ -49,9 +60,10 @@ func NewLogstreamStack(scope constructs.Construct, id string, props *LogstreamSt
 	piiKey := newPIIKey(stack, spec.Prefix)
 	archive := newArchiveBucket(stack, props.ArchiveExpireDays)
 	bridgeCredentials := newBridgeCredentialsSecret(stack, spec.BridgeSecretName)
-	queues := make(map[string]deliveryQueue, len(spec.Queues))
+	eventArchive := newEventArchive(stack, spec.Prefix, retention)
+	queues := make(map[string]queuePair, len(spec.Queues))
 	for _, q := range spec.Queues {
-		queues[q.Destination] = newDeliveryQueue(stack, q)
+		queues[q.Destination] = newQueuePair(stack, q)
 	}
 
 	names := make(map[string]string, len(spec.Functions))
@@ -70,6 +82,9 @@ func NewLogstreamStack(scope constructs.Construct, id string, props *LogstreamSt
 			PIIKey:   piiKey,
 			Archive:  archive,
 			Bridge:   bridgeCredentials,
+
+			EventArchive:     eventArchive,
+			ArchiveRetention: retention,
 
 			FunctionNames: names,
 		})
@@ -90,11 +105,17 @@ func NewLogstreamStack(scope constructs.Construct, id string, props *LogstreamSt
 	output(stack, "LokiPushUrl", jsii.String(*api.URL+"loki/api/v1/push"), "Loki-compatible push endpoint of the S3 bridge (basic auth).")
 	output(stack, "BridgeCredentialsSecretArn", bridgeCredentials.SecretArn(), "Secrets Manager secret holding the bridge's basic-auth credentials.")
 	output(stack, "ArchiveBucketName", archive.BucketName(), "S3 bucket the Loki bridge archives pushes to.")
+	output(stack, "EventArchiveBucketName", eventArchive.Bucket.BucketName(),
+		fmt.Sprintf("S3 bucket (SSE-KMS) holding every accepted event, unmasked, for %d days; replays read it.", int(retention.Hours()/24)))
 	for _, q := range spec.Queues {
-		dq := queues[q.Destination]
-		name := pascal("deliver-" + q.Destination)
-		output(stack, name+"QueueUrl", dq.Queue.QueueUrl(), "Delivery queue for "+q.Destination+" destinations.")
-		output(stack, name+"DlqUrl", dq.DLQ.QueueUrl(), "Dead-letter queue for "+q.Destination+" deliveries.")
+		pair, name := queues[q.Destination], queueID(q.Destination)
+		if q.Destination == topology.ArchiveQueue {
+			output(stack, name+"QueueUrl", pair.Queue.QueueUrl(), "Queue of accepted events on their way to the event archive.")
+			output(stack, name+"DlqUrl", pair.DLQ.QueueUrl(), "Dead-letter queue of events the archiver could not write; nothing drains it.")
+			continue
+		}
+		output(stack, name+"QueueUrl", pair.Queue.QueueUrl(), "Delivery queue for "+q.Destination+" destinations.")
+		output(stack, name+"DlqUrl", pair.DLQ.QueueUrl(), "Dead-letter queue for "+q.Destination+" deliveries.")
 	}
 	return stack
 }

@@ -297,7 +297,9 @@ func TestFunctions(t *testing.T) {
 				case topology.RefPIIKey:
 					want[e.Name] = map[string]any{"Fn::GetAtt": []any{s.logicalID(t, "AWS::KMS::Key", "KeySpec", "HMAC_256"), "Arn"}}
 				case topology.RefArchiveBucket:
-					want[e.Name] = map[string]any{"Ref": s.onlyResource(t, "AWS::S3::Bucket")}
+					want[e.Name] = map[string]any{"Ref": s.archiveBucket(t)}
+				case topology.RefEventArchiveBucket:
+					want[e.Name] = map[string]any{"Ref": s.eventArchiveBucket(t)}
 				case topology.RefFunctionName:
 					// The physical name the spec gives the function it names.
 					target, _ := s.spec.Function(e.Function)
@@ -369,7 +371,8 @@ func TestConcurrencyGuards(t *testing.T) {
 		}
 	}
 	if want := map[string]int{topology.FunctionIngest: topology.DefaultIngestReservedConcurrency,
-		topology.FunctionAPI: topology.DefaultAPIReservedConcurrency, topology.FunctionDeadLetters: topology.DefaultDeadLettersReservedConcurrency}; !reflect.DeepEqual(reserved, want) {
+		topology.FunctionAPI: topology.DefaultAPIReservedConcurrency, topology.FunctionDeadLetters: topology.DefaultDeadLettersReservedConcurrency,
+		topology.FunctionReplay: topology.DefaultReplayReservedConcurrency}; !reflect.DeepEqual(reserved, want) {
 		t.Fatalf("spec reserves %v, want %v", reserved, want)
 	}
 	for _, f := range s.spec.Functions {
@@ -446,13 +449,29 @@ func TestRoutes(t *testing.T) {
 
 func TestOutputs(t *testing.T) {
 	s := synth(t)
-	want := []string{"ApiUrl", "TableName"}
+	want := map[string]any{
+		"ApiUrl":                 nil,
+		"TableName":              map[string]any{"Ref": s.logicalID(t, "AWS::DynamoDB::Table", "TableName", s.spec.Table.Name)},
+		"ArchiveBucketName":      map[string]any{"Ref": s.archiveBucket(t)},
+		"EventArchiveBucketName": map[string]any{"Ref": s.eventArchiveBucket(t)},
+	}
 	for _, q := range s.spec.Queues {
 		name := pascal("deliver-" + q.Destination)
-		want = append(want, name+"QueueUrl", name+"DlqUrl")
+		if q.Destination == topology.ArchiveQueue {
+			name = "EventArchive"
+		}
+		want[name+"QueueUrl"] = map[string]any{"Ref": s.logicalID(t, "AWS::SQS::Queue", "QueueName", q.Name)}
+		want[name+"DlqUrl"] = map[string]any{"Ref": s.logicalID(t, "AWS::SQS::Queue", "QueueName", q.DLQName)}
 	}
-	for _, o := range want {
-		must(t, "output "+o, func() { s.template.HasOutput(jsii.String(o), obj(map[string]any{})) })
+	if _, ok := s.json["Outputs"].(map[string]any)["DeliverArchiveQueueUrl"]; ok {
+		t.Error("the archive queue is output as a delivery queue")
+	}
+	for o, value := range want {
+		props := map[string]any{}
+		if value != nil {
+			props["Value"] = value
+		}
+		must(t, "output "+o, func() { s.template.HasOutput(jsii.String(o), obj(props)) })
 	}
 }
 
@@ -558,33 +577,55 @@ var dynamoWrites = []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb
 func TestLeastPrivilege(t *testing.T) {
 	s := synth(t)
 	tableID := s.logicalID(t, "AWS::DynamoDB::Table", "TableName", s.spec.Table.Name)
-	queueIDs := map[string]string{} // destination → logical ID
+	// The delivery queues (destination type → logical ID); the archive
+	// queue is apart, for the few functions that may touch it.
+	queueIDs := map[string]string{}
 	dlqIDs := map[string]string{}
-	for _, q := range s.spec.Queues {
-		queueIDs[q.Destination] = s.logicalID(t, "AWS::SQS::Queue", "QueueName", q.Name)
-		dlqIDs[q.Destination] = s.logicalID(t, "AWS::SQS::Queue", "QueueName", q.DLQName)
+	for _, d := range destination.Types() {
+		q, ok := s.spec.Queue(d)
+		if !ok {
+			t.Fatalf("no delivery queue for destination type %s", d)
+		}
+		queueIDs[d] = s.logicalID(t, "AWS::SQS::Queue", "QueueName", q.Name)
+		dlqIDs[d] = s.logicalID(t, "AWS::SQS::Queue", "QueueName", q.DLQName)
 	}
+	archiveQueue, ok := s.spec.Queue(topology.ArchiveQueue)
+	if !ok {
+		t.Fatal("the spec has no archive queue")
+	}
+	archiveQueueID := s.logicalID(t, "AWS::SQS::Queue", "QueueName", archiveQueue.Name)
 
 	secretID := s.logicalID(t, "AWS::SecretsManager::Secret", "Name", s.spec.AdminKeySecretName)
 	bridgeSecretID := s.logicalID(t, "AWS::SecretsManager::Secret", "Name", s.spec.BridgeSecretName)
-	archiveID := s.onlyResource(t, "AWS::S3::Bucket")
+	archiveID := s.archiveBucket(t)
+	eventArchiveID := s.eventArchiveBucket(t)
+	eventArchiveKeyID := s.eventArchiveKey(t)
 	kmsID := s.secretsKey(t)
 	piiKeyID := s.logicalID(t, "AWS::KMS::Key", "KeySpec", "HMAC_256")
 	deliverIDs := map[string]bool{} // the delivery functions' logical IDs
 	for _, f := range s.spec.Functions {
-		if f.Source != nil {
+		if f.Role == topology.RoleDeliver {
 			deliverIDs[s.logicalID(t, "AWS::Lambda::Function", "FunctionName", f.Name)] = true
 		}
 	}
 	deadLetters, _ := s.spec.Function(topology.FunctionDeadLetters)
 	deadLettersID := s.logicalID(t, "AWS::Lambda::Function", "FunctionName", deadLetters.Name)
+	replay, _ := s.spec.Function(topology.FunctionReplay)
+	replayID := s.logicalID(t, "AWS::Lambda::Function", "FunctionName", replay.Name)
+	// What each function may do on the event archive's bucket and key,
+	// exactly (checked below against every s3 and kms statement).
+	eventArchiveAccess := map[string][]string{
+		topology.FunctionArchiver: {"s3:PutObject", "kms:GenerateDataKey"},
+		topology.FunctionReplay:   {"s3:GetObject", "s3:ListBucket", "kms:Decrypt"},
+		topology.FunctionAPI:      {"s3:ListBucket"},
+	}
 	for _, f := range s.spec.Functions {
 		t.Run(f.ID, func(t *testing.T) {
 			perms := s.permissions(t, f)
 			// Sealing secrets is the API's; delivery only opens them; ingestion
 			// never touches them.
 			wantKMS := map[string][2]bool{topology.FunctionAPI: {true, true}, topology.FunctionIngest: {false, false}}[f.ID]
-			if f.Source != nil {
+			if f.Role == topology.RoleDeliver {
 				wantKMS = [2]bool{false, true}
 			}
 			if got := [2]bool{allowsOn(perms.statements, "kms:GenerateDataKey", kmsID), allowsOn(perms.statements, "kms:Decrypt", kmsID)}; got != wantKMS {
@@ -593,7 +634,9 @@ func TestLeastPrivilege(t *testing.T) {
 			// The functions that enqueue events mask them: they may derive
 			// hash keys (GenerateMac) with the PII key and do nothing else
 			// with it; no other function may touch it.
-			masks := f.ID == topology.FunctionAPI || f.ID == topology.FunctionIngest || f.Source != nil
+			// Replay enqueues too, masking as ingestion does.
+			masks := f.ID == topology.FunctionAPI || f.ID == topology.FunctionIngest || f.Role == topology.RoleDeliver ||
+				f.ID == topology.FunctionReplay
 			if got := allowsOn(perms.statements, "kms:GenerateMac", piiKeyID); got != masks {
 				t.Errorf("kms:GenerateMac on the PII key = %v, want %v", got, masks)
 			}
@@ -620,23 +663,34 @@ func TestLeastPrivilege(t *testing.T) {
 			allowedQueues := map[string]bool{}
 			switch {
 			case f.ID == topology.FunctionIngest:
+				// Every delivery queue, and the archive queue.
 				for _, id := range queueIDs {
 					allowedQueues[id] = true
 				}
+				allowedQueues[archiveQueueID] = true
 			case f.ID == topology.FunctionAPI:
 				// Its DLQs too, to report their depth (below).
 				for dest, id := range queueIDs {
 					allowedQueues[id], allowedQueues[dlqIDs[dest]] = true, true
 				}
-			case f.Source != nil:
+			case f.Role == topology.RoleDeliver:
 				for _, id := range queueIDs {
 					allowedQueues[id] = true
 				}
 				allowedQueues[dlqIDs[f.Source.Destination]] = true
 			case f.ID == topology.FunctionDeadLetters:
-				// Drains every DLQ, redrives into every delivery queue.
+				// Drains every delivery DLQ, redrives into every delivery
+				// queue; the archive queue and its DLQ are not its.
 				for dest, id := range queueIDs {
 					allowedQueues[id], allowedQueues[dlqIDs[dest]] = true, true
+				}
+			case f.ID == topology.FunctionArchiver:
+				// Consumes the archive queue (its event source), nothing else.
+				allowedQueues[archiveQueueID] = true
+			case f.ID == topology.FunctionReplay:
+				// Enqueues to the delivery queues only.
+				for _, id := range queueIDs {
+					allowedQueues[id] = true
 				}
 			}
 
@@ -645,13 +699,13 @@ func TestLeastPrivilege(t *testing.T) {
 			// this account's. Only the functions that send to them may.
 			// (The API's test route has the delivery function send.)
 			sendsTo := map[string]bool{}
-			if f.Source != nil {
+			if f.Role == topology.RoleDeliver {
 				sendsTo[f.Source.Destination] = true
 			}
 			for action, dest := range map[string]string{"events:PutEvents": destination.EventBridge,
 				"s3:PutObject": destination.S3, "sts:AssumeRole": destination.S3} {
-				if f.ID == topology.FunctionLokiBridge {
-					break // writes only its own bucket: checked below
+				if f.ID == topology.FunctionLokiBridge || f.ID == topology.FunctionArchiver {
+					break // each writes only its own bucket: checked below
 				}
 				if got := customerActions(perms.statements)[action]; got != sendsTo[dest] {
 					t.Errorf("action %s allowed = %v, want %v", action, got, sendsTo[dest])
@@ -671,7 +725,7 @@ func TestLeastPrivilege(t *testing.T) {
 			// Issue 13: the functions that suspend a stream (delivery) or
 			// resume one (the API) put the operator's notice on this
 			// account's default bus, and only there; no other function may.
-			notifies := f.Source != nil || f.ID == topology.FunctionAPI
+			notifies := f.Role == topology.RoleDeliver || f.ID == topology.FunctionAPI
 			var notices []map[string]any
 			for _, stmt := range perms.statements {
 				if stmt["Sid"] == OperatorNoticesSid {
@@ -690,6 +744,7 @@ func TestLeastPrivilege(t *testing.T) {
 				}
 			}
 
+			onEventArchive := map[string]bool{} // actions on the event archive's bucket or key
 			for _, stmt := range perms.statements {
 				if stmt["Effect"] != "Allow" || stmt["Sid"] == OperatorNoticesSid {
 					continue
@@ -703,6 +758,11 @@ func TestLeastPrivilege(t *testing.T) {
 					t.Errorf("statement %v uses a wildcard action", stmt)
 				}
 				for _, id := range ids {
+					if id == eventArchiveID || id == eventArchiveKeyID {
+						for _, a := range actionsOf(stmt) {
+							onEventArchive[a] = true
+						}
+					}
 					switch {
 					case strings.Contains(actions, "dynamodb:") && id != tableID:
 						t.Errorf("dynamodb statement on %s, want only the table %s", id, tableID)
@@ -713,12 +773,23 @@ func TestLeastPrivilege(t *testing.T) {
 						t.Errorf("secretsmanager statement on %s for %s", id, f.ID)
 					case strings.Contains(actions, "s3:") && f.ID == topology.FunctionLokiBridge && id != archiveID:
 						t.Errorf("s3 statement on %s, want only the archive bucket %s", id, archiveID)
-					case strings.Contains(actions, "kms:") && id != kmsID && !(id == piiKeyID && actions == "kms:GenerateMac" && masks):
+					case id == archiveID && f.ID != topology.FunctionLokiBridge:
+						t.Errorf("statement on the Loki bridge's bucket %s for %s", id, f.ID)
+					case (id == eventArchiveID || id == eventArchiveKeyID) && eventArchiveAccess[f.ID] == nil:
+						t.Errorf("statement %v on the event archive for %s, which has no business there", stmt, f.ID)
+					case strings.Contains(actions, "kms:") && id != kmsID && !(id == piiKeyID && actions == "kms:GenerateMac" && masks) &&
+						!(id == eventArchiveKeyID && eventArchiveAccess[f.ID] != nil):
 						t.Errorf("kms statement on %s, want only the secrets key %s (and GenerateMac alone on the PII key %s)", id, kmsID, piiKeyID)
-					case strings.Contains(actions, "lambda:") && (f.ID != topology.FunctionAPI || !(deliverIDs[id] || id == deadLettersID)):
-						t.Errorf("lambda statement on %s for %s; only the API may invoke, and only delivery functions and the dead-letter function", id, f.ID)
+					case strings.Contains(actions, "lambda:") && (f.ID != topology.FunctionAPI || !(deliverIDs[id] || id == deadLettersID || id == replayID)):
+						t.Errorf("lambda statement on %s for %s; only the API may invoke, and only delivery functions, the dead-letter function and replay", id, f.ID)
 					}
 				}
+			}
+
+			// Exactly its share of the event archive: the archiver writes,
+			// replay reads, the API lists; nobody else touches bucket or key.
+			if want := eventArchiveAccess[f.ID]; !reflect.DeepEqual(keys(onEventArchive), sorted(want)) {
+				t.Errorf("actions on the event archive's bucket and key %v, want exactly %v", keys(onEventArchive), sorted(want))
 			}
 
 			wantAction := func(a string, want bool) {
@@ -759,6 +830,14 @@ func TestLeastPrivilege(t *testing.T) {
 				if !allowsOn(perms.statements, "lambda:InvokeFunction", deadLettersID) {
 					t.Errorf("the API may not invoke the dead-letter function %s", deadLettersID)
 				}
+				// Its replay routes start jobs on the replay function.
+				if !allowsOn(perms.statements, "lambda:InvokeFunction", replayID) {
+					t.Errorf("the API may not invoke the replay function %s", replayID)
+				}
+				// Dry runs list the archive's keys, on the bucket itself.
+				if !allowsOn(perms.statements, "s3:ListBucket", eventArchiveID) {
+					t.Errorf("the API may not list the event archive %s", eventArchiveID)
+				}
 				for a := range perms.actions {
 					if strings.HasPrefix(a, "lambda:") && a != "lambda:InvokeFunction" {
 						t.Errorf("action %s allowed; the API only invokes", a)
@@ -796,7 +875,11 @@ func TestLeastPrivilege(t *testing.T) {
 						t.Errorf("ingest may not send to the %s queue %s", dest, queueID)
 					}
 				}
-			case f.Source != nil:
+				// Every accepted event goes to the archive queue too.
+				if !allowsOn(perms.statements, "sqs:SendMessage", archiveQueueID) {
+					t.Errorf("ingest may not send to the archive queue %s", archiveQueueID)
+				}
+			case f.Role == topology.RoleDeliver:
 				wantAction("dynamodb:GetItem", true)
 				// Counters only: UpdateItem, no other write.
 				wantAction("dynamodb:UpdateItem", true)
@@ -868,6 +951,53 @@ func TestLeastPrivilege(t *testing.T) {
 				if !allowsOn(perms.statements, "s3:PutObject", archiveID) {
 					t.Error("the bridge cannot write to the archive bucket")
 				}
+			case f.ID == topology.FunctionArchiver:
+				// Consumes the archive queue (the event source's grant) and
+				// writes the event archive (checked above): no table, no
+				// other queue, no secret.
+				for _, a := range []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"} {
+					if !allowsOn(perms.statements, a, archiveQueueID) {
+						t.Errorf("the archiver may not %s on the archive queue %s", a, archiveQueueID)
+					}
+				}
+				wantAction("sqs:SendMessage", false)
+				for a := range perms.actions {
+					if strings.HasPrefix(a, "dynamodb:") || strings.HasPrefix(a, "secretsmanager:") || strings.HasPrefix(a, "lambda:") {
+						t.Errorf("action %s allowed; the archiver only reads its queue and writes the archive", a)
+					}
+				}
+			case f.ID == topology.FunctionReplay:
+				// Exactly: its jobs' item operations on the table (no Scan,
+				// no batch writes), SendMessage to every delivery queue, and
+				// (checked above) reading the archive and GenerateMac on the
+				// PII key; no secret, no invoke, no DLQ, no archive queue.
+				want := map[string]bool{
+					"kms:GenerateMac on " + piiKeyID:      true,
+					"s3:GetObject on " + eventArchiveID:   true,
+					"s3:ListBucket on " + eventArchiveID:  true,
+					"kms:Decrypt on " + eventArchiveKeyID: true,
+				}
+				for _, a := range []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"} {
+					want[a+" on "+tableID] = true
+				}
+				for dest := range queueIDs {
+					want["sqs:SendMessage on "+queueIDs[dest]] = true
+				}
+				got := map[string]bool{}
+				for _, stmt := range perms.statements {
+					if stmt["Effect"] != "Allow" || stmt["Condition"] != nil {
+						t.Errorf("statement %v: want only unconditional Allow statements", stmt)
+					}
+					ids, _ := resourceIDs(stmt)
+					for _, a := range actionsOf(stmt) {
+						for _, id := range ids {
+							got[a+" on "+id] = true
+						}
+					}
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("the replay function's role allows\n%s\nwant exactly\n%s", strings.Join(keys(got), "\n"), strings.Join(keys(want), "\n"))
+				}
 			default:
 				t.Fatalf("no expectations for function %s; add them with its grants", f.ID)
 			}
@@ -904,6 +1034,13 @@ func allowsOn(statements []map[string]any, action, id string) bool {
 		}
 	}
 	return false
+}
+
+// sorted returns a sorted copy of v, never nil.
+func sorted(v []string) []string {
+	out := append([]string{}, v...)
+	sort.Strings(out)
+	return out
 }
 
 func keys(m map[string]bool) []string {
@@ -993,33 +1130,82 @@ func TestInvalidSpecRejected(t *testing.T) {
 	}
 }
 
-// onlyResource returns the logical ID of the one resource of a type.
-// secretsKey is the KMS key that seals destination secrets: the one key
-// that is not the PII hash key (an HMAC key).
+// secretsKey is the KMS key that seals destination secrets: the one
+// symmetric key (the PII hash key is an HMAC key) that does not encrypt
+// the event archive.
 func (s synthesized) secretsKey(t *testing.T) string {
 	t.Helper()
+	archiveKey := s.eventArchiveKey(t)
 	var found []string
 	for id, r := range s.resources("AWS::KMS::Key") {
-		if propsOf(r)["KeySpec"] == nil {
+		if propsOf(r)["KeySpec"] == nil && id != archiveKey {
 			found = append(found, id)
 		}
 	}
 	if len(found) != 1 {
-		t.Fatalf("want one symmetric KMS key, found %v", found)
+		t.Fatalf("want one symmetric KMS key besides the event archive's, found %v", found)
 	}
 	return found[0]
 }
 
-func (s synthesized) onlyResource(t *testing.T, typ string) string {
+// bucketsBySSE returns the buckets whose default encryption is algorithm
+// (AES256 or aws:kms).
+func bucketsBySSE(tpl map[string]any, algorithm string) []string {
+	var found []string
+	for id, r := range tpl["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		if res["Type"] != "AWS::S3::Bucket" {
+			continue
+		}
+		enc, _ := res["Properties"].(map[string]any)["BucketEncryption"].(map[string]any)
+		rules, _ := enc["ServerSideEncryptionConfiguration"].([]any)
+		for _, rule := range rules {
+			def, _ := rule.(map[string]any)["ServerSideEncryptionByDefault"].(map[string]any)
+			if def["SSEAlgorithm"] == algorithm {
+				found = append(found, id)
+			}
+		}
+	}
+	sort.Strings(found)
+	return found
+}
+
+// archiveBucket is the Loki bridge's bucket: the one encrypted with S3's
+// own keys.
+func (s synthesized) archiveBucket(t *testing.T) string {
 	t.Helper()
-	rs := s.resources(typ)
-	if len(rs) != 1 {
-		t.Fatalf("%d resources of type %s, want 1", len(rs), typ)
+	return only(t, "SSE-S3 bucket (the Loki bridge's)", bucketsBySSE(s.json, "AES256"))
+}
+
+// eventArchiveBucket is the event archive's bucket: the one encrypted with
+// a KMS key.
+func (s synthesized) eventArchiveBucket(t *testing.T) string {
+	t.Helper()
+	return only(t, "SSE-KMS bucket (the event archive)", bucketsBySSE(s.json, "aws:kms"))
+}
+
+// eventArchiveKey is the KMS key the event archive's bucket encrypts with,
+// which must be a key of this stack.
+func (s synthesized) eventArchiveKey(t *testing.T) string {
+	t.Helper()
+	enc := propsOf(s.json["Resources"].(map[string]any)[s.eventArchiveBucket(t)].(map[string]any))["BucketEncryption"].(map[string]any)
+	def := enc["ServerSideEncryptionConfiguration"].([]any)[0].(map[string]any)["ServerSideEncryptionByDefault"].(map[string]any)
+	id, err := getAttTarget(def["KMSMasterKeyID"])
+	if err != nil {
+		t.Fatalf("event archive KMSMasterKeyID %v: %v", def["KMSMasterKeyID"], err)
 	}
-	for id := range rs {
-		return id
+	if _, ok := s.resources("AWS::KMS::Key")[id]; !ok {
+		t.Fatalf("event archive encrypts with %s, not a KMS key of this stack", id)
 	}
-	return ""
+	return id
+}
+
+func only(t *testing.T, what string, ids []string) string {
+	t.Helper()
+	if len(ids) != 1 {
+		t.Fatalf("want one %s, found %v", what, ids)
+	}
+	return ids[0]
 }
 
 // The archive bucket keeps customers' logs: encrypted, TLS only, never
@@ -1027,7 +1213,7 @@ func (s synthesized) onlyResource(t *testing.T, typ string) string {
 // the credentials secret is generated.
 func TestArchiveBucketAndBridgeSecret(t *testing.T) {
 	s := synth(t)
-	id := s.onlyResource(t, "AWS::S3::Bucket")
+	id := s.archiveBucket(t)
 	res := s.json["Resources"].(map[string]any)[id].(map[string]any)
 	if res["DeletionPolicy"] != "Retain" {
 		t.Errorf("bucket DeletionPolicy = %v, want Retain", res["DeletionPolicy"])
@@ -1056,8 +1242,8 @@ func TestArchiveBucketAndBridgeSecret(t *testing.T) {
 			continue
 		}
 		doc, _ := json.Marshal(r["Properties"])
-		tlsOnly = strings.Contains(string(doc), `"aws:SecureTransport":"false"`) && strings.Contains(string(doc), `"Effect":"Deny"`) &&
-			strings.Contains(string(doc), id)
+		tlsOnly = tlsOnly || strings.Contains(string(doc), `"aws:SecureTransport":"false"`) && strings.Contains(string(doc), `"Effect":"Deny"`) &&
+			strings.Contains(string(doc), `"Ref":"`+id+`"`)
 	}
 	if !tlsOnly {
 		t.Error("no bucket policy denying requests without TLS")
@@ -1075,10 +1261,8 @@ func TestArchiveExpiry(t *testing.T) {
 	if err := catch(func() {
 		stack := NewLogstreamStack(newTestApp(), "Logstream", &LogstreamStackProps{Spec: topology.New(testPrefix), AssetDir: testAssets, ArchiveExpireDays: 400})
 		tpl := *assertions.Template_FromStack(stack, nil).ToJSON()
-		for _, r := range tpl["Resources"].(map[string]any) {
-			if r := r.(map[string]any); r["Type"] == "AWS::S3::Bucket" {
-				lc, _ = json.Marshal(r["Properties"].(map[string]any)["LifecycleConfiguration"])
-			}
+		for _, id := range bucketsBySSE(tpl, "AES256") {
+			lc, _ = json.Marshal(propsOf(tpl["Resources"].(map[string]any)[id].(map[string]any))["LifecycleConfiguration"])
 		}
 	}); err != nil {
 		t.Fatal(err)
@@ -1093,6 +1277,9 @@ func TestArchiveExpiry(t *testing.T) {
 // nothing else is scheduled.
 func TestSchedules(t *testing.T) {
 	s := synth(t)
+	// The dead-letter function drains the DLQs and resumes its jobs; the
+	// replay function resumes replays; nothing else runs on a schedule.
+	want := map[string]time.Duration{topology.FunctionDeadLetters: topology.DefaultDeadLetterTick, topology.FunctionReplay: topology.DefaultReplayTick}
 	scheduled := 0
 	for _, f := range s.spec.Functions {
 		if f.Schedule == 0 {
@@ -1100,12 +1287,19 @@ func TestSchedules(t *testing.T) {
 		}
 		scheduled++
 		t.Run(f.ID, func(t *testing.T) {
-			if f.ID != topology.FunctionDeadLetters || f.Schedule != topology.DefaultDeadLetterTick {
-				t.Fatalf("function %s scheduled every %s; only %s is, every %s", f.ID, f.Schedule, topology.FunctionDeadLetters, topology.DefaultDeadLetterTick)
+			if f.Schedule != want[f.ID] {
+				t.Fatalf("function %s scheduled every %s; want %v", f.ID, f.Schedule, want)
 			}
 			fnID := s.logicalID(t, "AWS::Lambda::Function", "FunctionName", f.Name)
-			ruleID := s.logicalID(t, "AWS::Events::Rule", "ScheduleExpression", "rate(1 minute)")
+			ruleID := scheduleRuleIn(t, s.json, fnID)
 			rule := propsOf(s.resources("AWS::Events::Rule")[ruleID])
+			unit := "minutes"
+			if f.Schedule == time.Minute {
+				unit = "minute"
+			}
+			if got, want := rule["ScheduleExpression"], fmt.Sprintf("rate(%d %s)", int(f.Schedule.Minutes()), unit); got != want {
+				t.Errorf("rule schedule %v, want %s", got, want)
+			}
 			if rule["State"] != "ENABLED" {
 				t.Errorf("rule state %v, want ENABLED", rule["State"])
 			}
@@ -1133,6 +1327,9 @@ func TestSchedules(t *testing.T) {
 				}))
 			})
 		})
+	}
+	if scheduled != len(want) {
+		t.Errorf("%d functions scheduled, want %v", scheduled, want)
 	}
 	must(t, "rule count", func() {
 		s.template.ResourceCountIs(jsii.String("AWS::Events::Rule"), jsii.Number(float64(scheduled)))
