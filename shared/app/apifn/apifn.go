@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/logstream/logstream/shared/app"
 	"github.com/logstream/logstream/shared/app/adminkey"
+	"github.com/logstream/logstream/shared/app/archivecfg"
 	"github.com/logstream/logstream/shared/app/ingestfn"
 	"github.com/logstream/logstream/shared/app/piikey"
 	"github.com/logstream/logstream/shared/app/sealing"
@@ -68,36 +69,12 @@ type Config struct {
 	Suspension stream.SuspensionPolicy
 	// Archive is the event archive the replay routes size windows from
 	// (listing only), and ReplayFunction the function that runs replays.
-	Archive        ArchiveConfig
+	Archive        archivecfg.Config
 	ReplayFunction string
 	MaxReplays     int
 	// StreamCacheTTL is how long ingestion takes to see a new or enabled
 	// stream: a backfill runs until then.
 	StreamCacheTTL time.Duration
-}
-
-// ArchiveConfig is where the event archive is and how long it keeps
-// events (the replay function reads the same variables).
-type ArchiveConfig struct {
-	Bucket      string
-	S3PathStyle bool
-	Retention   time.Duration
-	Settle      time.Duration
-}
-
-// ReadArchive reads the event archive's variables.
-func ReadArchive(v *app.Vars) ArchiveConfig {
-	return ArchiveConfig{Bucket: v.String(topology.EnvEventArchiveBucket), S3PathStyle: v.Bool(topology.EnvS3PathStyle),
-		Retention: v.Duration(topology.EnvArchiveRetention, topology.DefaultArchiveRetention),
-		Settle:    v.Duration(topology.EnvArchiveSettle, topology.DefaultArchiveSettle)}
-}
-
-// Validate requires the bucket and a positive retention.
-func (c ArchiveConfig) Validate() error {
-	if c.Retention <= 0 || c.Settle < 0 {
-		return fmt.Errorf("config: %s must be positive and %s not negative", topology.EnvArchiveRetention, topology.EnvArchiveSettle)
-	}
-	return app.Required(c.Bucket, topology.EnvEventArchiveBucket)
 }
 
 // LoadConfig reads the variables topology gives the API.
@@ -111,7 +88,7 @@ func LoadConfig(getenv app.Getenv) (Config, error) {
 		Retention:           v.Duration(topology.EnvDeadLetterRetention, topology.DefaultDeadLetterRetention),
 		Suspension: stream.SuspensionPolicy{After: v.Duration(topology.EnvSuspendAfter, topology.DefaultSuspendAfter),
 			AfterPermanent: v.Count(topology.EnvSuspendAfterPermanent, topology.DefaultSuspendAfterPermanent)},
-		Archive: ReadArchive(v), ReplayFunction: v.String(topology.EnvReplayFunction),
+		Archive: archivecfg.Read(v), ReplayFunction: v.String(topology.EnvReplayFunction),
 		MaxReplays:     v.Positive(topology.EnvMaxReplays, topology.DefaultMaxReplays),
 		StreamCacheTTL: v.Duration(topology.EnvStreamCacheTTL, topology.DefaultStreamCacheTTL)}
 	for _, d := range destination.Types() {

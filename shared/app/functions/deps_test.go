@@ -98,7 +98,7 @@ var delivery = sdk.with(links{
 		// The fan-out packs through each stream's filters (lifecycle events
 		// pass them all) and masks by its PII rules, deriving hash keys with
 		// KMS GenerateMac (piikey; the kms client is here for sealing too).
-		"shared/filter", "shared/pii", "shared/app/piikey",
+		"shared/filter", "shared/pii", "shared/app/piikey", "shared/selection",
 	}),
 	external: slices.Concat(dynamodb, sqs, kms, gzip, uuid, ssrf, eventbridge, xxhash),
 })
@@ -123,7 +123,8 @@ var ingestion = links{
 		// Ingestion applies each stream's filters as it packs its messages,
 		// and masks them by its PII rules (pii), with hash keys derived by
 		// KMS GenerateMac (piikey): the only KMS call ingestion makes.
-		"shared/filter", "shared/pii", "shared/app/piikey",
+		// selection is that pair, shared with replays.
+		"shared/filter", "shared/pii", "shared/app/piikey", "shared/selection",
 	}),
 	external: slices.Concat(dynamodb, sqs, secretsmanager, gzip, uuid, ssrf, kms, xxhash),
 }
@@ -140,11 +141,15 @@ func allowed() map[string]links {
 			internal: []string{"shared/app/apifn", "shared/manage", "shared/app/sealing", "shared/secret",
 				"shared/invoke", "shared/testevent",
 				// The dead-letter routes read the store (dlstore, gzip events)
-				// and invoke starts their jobs.
-				"shared/deadletter", "shared/dlstore",
+				// and invoke starts their jobs (kept by jobstore).
+				"shared/deadletter", "shared/dlstore", "shared/jobstore",
+				// The replay routes store replay jobs and size windows from
+				// the event archive's listing (archivestore: S3 ListObjectsV2;
+				// its grants allow nothing else there).
+				"shared/replay", "shared/replaystore", "shared/eventarchive", "shared/archivestore", "shared/app/archivecfg",
 				// Enabling a suspended stream tells of it (issue 13).
 				"shared/notice"},
-			external: slices.Concat(kms, gzip, eventbridge, []string{"github.com/aws/aws-sdk-go-v2/service/lambda/"}),
+			external: slices.Concat(kms, gzip, eventbridge, s3, []string{"github.com/aws/aws-sdk-go-v2/service/lambda/"}),
 		}),
 		// The bridge archives Loki pushes in S3: no table, no queue, no sender.
 		topology.FunctionLokiBridge: sdk.with(links{
@@ -165,10 +170,30 @@ func allowed() map[string]links {
 		// stream model.)
 		topology.FunctionDeadLetters: sdk.with(links{
 			internal: slices.Concat(streamModel, []string{
-				"shared/app/deadlettersfn", "shared/deadletter", "shared/dlstore", "shared/dlqueue",
+				"shared/app/deadlettersfn", "shared/deadletter", "shared/dlstore", "shared/jobstore", "shared/dlqueue",
 				"shared/store", "shared/apikey", "shared/queue", "shared/envelope",
 			}),
 			external: slices.Concat(dynamodb, sqs, gzip, uuid, ssrf),
+		}),
+		// The archiver writes the archive queue's envelopes to S3 as they
+		// came: no table, no stream, no key, no mask. (logevent for the
+		// timestamp's field name; topology for its variables, with the
+		// stream model it is derived from, as in the bridge, less the
+		// cache it never fills.)
+		topology.FunctionArchiver: sdk.with(links{
+			internal: slices.Concat(slices.DeleteFunc(slices.Clone(streamModel), func(p string) bool { return p == "shared/ttlcache" }), []string{"shared/app/archiverfn", "shared/eventarchive", "shared/archivestore",
+				"shared/envelope", "shared/jsonobj", "shared/logevent"}),
+			external: slices.Concat(s3, gzip, uuid, ssrf),
+		}),
+		// The replay function reads the archive, selects and masks as
+		// ingestion does (selection; hash keys from KMS), and enqueues to
+		// the delivery queues. It reads streams without their secrets: no
+		// sealing, no sender. (apifn and ingestfn for the variables it
+		// shares with them, which bring their wiring's imports; never run.)
+		topology.FunctionReplay: sdk.with(ingestion).with(links{
+			internal: []string{"shared/app/replayfn", "shared/replay", "shared/replaystore", "shared/jobstore",
+				"shared/eventarchive", "shared/archivestore", "shared/app/archivecfg"},
+			external: slices.Concat(s3),
 		}),
 	}
 	for _, d := range destination.Types() {

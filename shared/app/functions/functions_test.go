@@ -36,6 +36,12 @@ func withQueues(m map[string]string) map[string]string {
 		m[topology.DeliverFunctionEnv(d)] = "logstream-deliver-" + d
 	}
 	m[topology.QueueURLEnv(topology.ArchiveQueue)] = "http://q/archive"
+	m[topology.EnvEventArchiveBucket] = "events"
+	return m
+}
+
+func withoutBucket(m map[string]string) map[string]string {
+	delete(m, topology.EnvEventArchiveBucket)
 	return m
 }
 
@@ -156,6 +162,20 @@ func TestConfigErrors(t *testing.T) {
 		}(), topology.DLQURLEnv("datadog"), topology.FunctionDeadLetters},
 		{"bad dead-letter retention", withQueues(map[string]string{topology.EnvTable: "t", topology.EnvDeadLetterRetention: "a fortnight"}),
 			topology.EnvDeadLetterRetention, topology.FunctionDeadLetters},
+		{"ingest without the archive queue", func() map[string]string {
+			m := withQueues(map[string]string{topology.EnvTable: "t", topology.EnvAdminKey: adminKey})
+			delete(m, topology.QueueURLEnv(topology.ArchiveQueue))
+			return m
+		}(), topology.QueueURLEnv(topology.ArchiveQueue), topology.FunctionIngest},
+		{"archiver without its bucket", map[string]string{}, topology.EnvEventArchiveBucket, topology.FunctionArchiver},
+		{"replay without the archive", withoutBucket(withQueues(map[string]string{topology.EnvTable: "t", topology.EnvLocalPIIKey: localKey})),
+			topology.EnvEventArchiveBucket, topology.FunctionReplay},
+		{"replay with a bad retention", withQueues(map[string]string{topology.EnvTable: "t", topology.EnvLocalPIIKey: localKey, topology.EnvArchiveRetention: "0s"}),
+			topology.EnvArchiveRetention, topology.FunctionReplay},
+		{"replay without a lease", withQueues(map[string]string{topology.EnvTable: "t", topology.EnvLocalPIIKey: localKey, topology.EnvReplayLease: "0s"}),
+			topology.EnvReplayLease, topology.FunctionReplay},
+		{"api without the archive", withoutBucket(withQueues(map[string]string{topology.EnvTable: "t", topology.EnvAdminKey: adminKey, topology.EnvLocalSecretKey: localKey})),
+			topology.EnvEventArchiveBucket, topology.FunctionAPI},
 		{"unknown function", map[string]string{topology.EnvTable: "t"}, "unknown function", "nope"},
 	}
 	for _, tc := range tests {

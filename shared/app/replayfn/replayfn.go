@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/logstream/logstream/shared/app"
-	"github.com/logstream/logstream/shared/app/apifn"
+	"github.com/logstream/logstream/shared/app/archivecfg"
 	"github.com/logstream/logstream/shared/app/ingestfn"
 	"github.com/logstream/logstream/shared/app/piikey"
 	"github.com/logstream/logstream/shared/archivestore"
@@ -30,17 +30,17 @@ type Handler = func(context.Context, json.RawMessage) error
 
 // Config is what the replay function reads from its environment.
 type Config struct {
-	Table   string
-	Archive apifn.ArchiveConfig
-	Lease   time.Duration
-	QueueURLs   map[string]string // destination type → delivery queue URL
-	PIIKey      piikey.Config
+	Table     string
+	Archive   archivecfg.Config
+	Lease     time.Duration
+	QueueURLs map[string]string // destination type → delivery queue URL
+	PIIKey    piikey.Config
 }
 
 // LoadConfig reads the variables topology gives the replay function.
 func LoadConfig(getenv app.Getenv) (Config, error) {
 	v := &app.Vars{Getenv: getenv}
-	c := Config{Table: v.String(topology.EnvTable), Archive: apifn.ReadArchive(v),
+	c := Config{Table: v.String(topology.EnvTable), Archive: archivecfg.Read(v),
 		Lease:     v.Duration(topology.EnvReplayLease, topology.DefaultReplayLease),
 		QueueURLs: ingestfn.QueueURLs(v), PIIKey: piikey.Read(v)}
 	return c, v.Err
