@@ -54,6 +54,7 @@ func TestDeadLetterFault(t *testing.T) {
 	// The dead-letter function drains the DLQs every second, not every
 	// minute as EventBridge's rate rules do in AWS.
 	spec.SetSchedule(topology.FunctionDeadLetters, time.Second)
+	spec.SetBatchingWindow(topology.FunctionArchiver, time.Second)
 	for i := range spec.Queues {
 		spec.Queues[i].VisibilityTimeout = 5 * time.Second
 	}

@@ -624,13 +624,16 @@ type switchReceiver struct {
 	mu     sync.Mutex
 	status map[string]int
 	got    map[string]map[string]int
+	// lines keeps, per endpoint, every event line answered 200, for tests
+	// of what the events held (masking).
+	lines map[string][]string
 }
 
 func newSwitchReceiver(t *testing.T) *switchReceiver {
-	r := &switchReceiver{status: map[string]int{}, got: map[string]map[string]int{}}
+	r := &switchReceiver{status: map[string]int{}, got: map[string]map[string]int{}, lines: map[string][]string{}}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		ep := strings.TrimPrefix(req.URL.Path, "/r/")
-		var ids []string
+		var ids, lines []string
 		sc := bufio.NewScanner(req.Body)
 		sc.Buffer(make([]byte, 1<<20), 2<<20)
 		for sc.Scan() {
@@ -639,6 +642,7 @@ func newSwitchReceiver(t *testing.T) *switchReceiver {
 			}
 			if json.Unmarshal(sc.Bytes(), &ev) == nil && ev.EventID != "" {
 				ids = append(ids, ev.EventID)
+				lines = append(lines, sc.Text())
 			}
 		}
 		r.mu.Lock()
@@ -653,6 +657,7 @@ func newSwitchReceiver(t *testing.T) *switchReceiver {
 			for _, id := range ids {
 				r.got[ep][id]++
 			}
+			r.lines[ep] = append(r.lines[ep], lines...)
 		}
 		r.mu.Unlock()
 		w.WriteHeader(status)
@@ -676,10 +681,18 @@ func (r *switchReceiver) delivered(ep string) map[string]int {
 	return maps.Clone(r.got[ep])
 }
 
+// received is a copy of the event lines the endpoint answered 200.
+func (r *switchReceiver) received(ep string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.lines[ep])
+}
+
 // reset forgets what the endpoint has received.
 func (r *switchReceiver) reset(ep string) {
 	r.mu.Lock()
 	delete(r.got, ep)
+	delete(r.lines, ep)
 	r.mu.Unlock()
 }
 

@@ -168,6 +168,10 @@ func fastSpec(t *testing.T) topology.Spec {
 	spec.SetMaxReceiveCount(3) // the queue's redrive and the function's last receive
 	// Dead letters reach the store within seconds, not the deployed minute.
 	spec.SetSchedule(topology.FunctionDeadLetters, 2*time.Second)
+	// The archive is written within a second or so, and its mapping fits
+	// the shortened visibility timeouts below.
+	spec.SetBatchingWindow(topology.FunctionArchiver, time.Second)
+	spec.SetSchedule(topology.FunctionReplay, time.Second)
 	for i := range spec.Queues {
 		spec.Queues[i].VisibilityTimeout = 3 * time.Second
 	}

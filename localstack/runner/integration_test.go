@@ -41,6 +41,7 @@ import (
 // delivered twice — the reason AWS advises a generous visibility timeout.
 func fastSpec(t *testing.T) topology.Spec {
 	spec := standin.Spec(t)
+	spec.SetBatchingWindow(topology.FunctionArchiver, 0)
 	for i := range spec.Functions {
 		if spec.Functions[i].Source != nil {
 			spec.Functions[i].Timeout = time.Second

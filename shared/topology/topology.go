@@ -837,6 +837,19 @@ func (s *Spec) SetSchedule(functionID string, d time.Duration) {
 	}
 }
 
+// SetBatchingWindow sets how long a function's event source mapping
+// gathers a batch: the local stack's tests shorten the archiver's, whose
+// deployed half minute would outlast their shortened visibility timeouts.
+func (s *Spec) SetBatchingWindow(functionID string, d time.Duration) {
+	for i := range s.Functions {
+		if s.Functions[i].ID == functionID && s.Functions[i].Source != nil {
+			src := *s.Functions[i].Source
+			src.MaxBatchingWindow = d
+			s.Functions[i].Source = &src
+		}
+	}
+}
+
 // Queue returns the delivery queue of a destination type.
 func (s Spec) Queue(destination string) (Queue, bool) {
 	for _, q := range s.Queues {

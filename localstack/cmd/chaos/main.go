@@ -288,6 +288,8 @@ func serveStack() error {
 	// every minute as EventBridge's rate rules do in AWS: settling waits
 	// on it, and it changes nothing about duplicates.
 	spec.SetSchedule(topology.FunctionDeadLetters, 2*time.Second)
+	// The archive's mapping must fit the visibility timeout set below.
+	spec.SetBatchingWindow(topology.FunctionArchiver, time.Second)
 	for i := range spec.Queues {
 		spec.Queues[i].VisibilityTimeout = set.Visibility
 	}
