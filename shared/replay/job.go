@@ -13,8 +13,8 @@ type State string
 
 // The states of a job; Succeeded, Failed and Cancelled are final.
 const (
-	// StateQueued: waiting for a worker, or for its window to settle in
-	// the archive (NotBefore).
+	// StateQueued: waiting for a worker, or for the next hour of its
+	// window to settle in the archive (NotBefore).
 	StateQueued    State = "queued"
 	StateRunning   State = "running"
 	StateSucceeded State = "succeeded"
@@ -116,8 +116,10 @@ type Job struct {
 	// created.
 	Size     eventarchive.Size `json:"size"`
 	Progress Progress          `json:"progress"`
-	// NotBefore is when the archive holds the whole window: a window that
-	// ends less than the archive's settle time ago waits until then.
+	// NotBefore is when the job runs next: when the archive holds all of
+	// the next hour it reads (the settle time after that hour, or the
+	// window, ends). A window of past hours runs at once; one that ends
+	// now waits a settle time before its last hour.
 	NotBefore time.Time `json:"not_before"`
 	// CancelRequested is set by a cancel; the worker stops at its next
 	// checkpoint and the job ends cancelled.

@@ -260,11 +260,9 @@ func (s *Service) newJob(p Plan, origin Origin, f *stream.Filters) Job {
 	now := s.now()
 	j := Job{ID: newJobID(now), ProjectID: p.ProjectID, StreamID: p.StreamID, Origin: origin, Since: p.Since, Until: p.Until,
 		Filter: f, Rate: p.Rate, State: StateQueued, Size: p.Size, CreatedAt: now, UpdatedAt: now,
-		NotBefore: p.Until.Add(s.settle())}
-	if p.Until.IsZero() {
-		j.NotBefore = time.Time{} // a backfill waiting for its stream to be enabled
-	} else if j.NotBefore.Before(now) {
-		j.NotBefore = now
+	}
+	if !p.Until.IsZero() { // zero: a backfill waiting for its stream to be enabled
+		j.NotBefore = later(now, s.settledAt(j, j.Since))
 	}
 	j.Progress.Hours = len(hours(j))
 	j.Progress.Total = p.Size.Events
@@ -326,7 +324,7 @@ func (s *Service) StreamEnabled(ctx context.Context, st stream.Stream, live time
 			continue
 		}
 		j.Until = live.UTC()
-		j.NotBefore = j.Until.Add(s.settle())
+		j.NotBefore = later(s.now(), s.settledAt(j, j.Since))
 		j.Progress.Hours = len(hours(j))
 		j.UpdatedAt = s.now()
 		if _, err := s.Jobs.Update(ctx, j); err != nil {
@@ -384,7 +382,25 @@ func (s *Service) Cancel(ctx context.Context, projectID, id string) (Job, error)
 	return Job{}, fmt.Errorf("cancel replay job %s: it kept changing", id)
 }
 
-// ready reports whether a job's window is known and settled in the archive.
+// settledAt is when the archive holds all of a job's events of the hour
+// holding t: the settle time after the hour, or the window, ends.
+func (s *Service) settledAt(j Job, t time.Time) time.Time {
+	end := t.UTC().Truncate(time.Hour).Add(time.Hour)
+	if j.Until.Before(end) {
+		end = j.Until
+	}
+	return end.Add(s.settle())
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// ready reports whether a job's window is known and its next partition
+// settled in the archive.
 func ready(j Job, now time.Time) bool { return !j.Until.IsZero() && !j.NotBefore.After(now) }
 
 // newJobID is a job id that sorts by creation time and is unique.

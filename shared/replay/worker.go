@@ -189,6 +189,9 @@ func (r *run) run(ctx context.Context) error {
 		if !h.Equal(j.Cursor.Hour) {
 			j.Cursor = Cursor{Hour: h}
 		}
+		if err := r.settle(ctx, h); err != nil {
+			return err
+		}
 		r.seen = map[uint64]struct{}{}
 		err := eventarchive.Partition(ctx, r.s.Reader, eventarchive.HourPrefix(j.ProjectID, h), j.Cursor.After, func(o eventarchive.Object) (bool, error) {
 			if err := r.object(ctx, o); err != nil {
@@ -283,6 +286,28 @@ func (r *run) object(ctx context.Context, o eventarchive.Object) error {
 		}
 	}
 	return nil
+}
+
+// maxInlineWait is the longest a worker waits itself for an hour to
+// settle; a longer wait is the tick's (NotBefore), so no invocation idles.
+const maxInlineWait = time.Minute
+
+// settle waits until the archive holds all of the job's events of hour h.
+// A short wait (the last hour of a window that ends now) is slept; a long
+// one (a backfill's last hour, until live delivery took over) lets go of
+// the job until then.
+func (r *run) settle(ctx context.Context, h time.Time) error {
+	at := r.s.settledAt(r.job, h)
+	wait := at.Sub(r.s.now())
+	if wait <= 0 {
+		return nil
+	}
+	if d, ok := ctx.Deadline(); wait <= maxInlineWait && (!ok || time.Until(d) > wait+margin) {
+		r.s.sleep(ctx, wait)
+		return ctx.Err()
+	}
+	r.job.NotBefore, r.job.State = at, StateQueued
+	return r.stop(ctx)
 }
 
 // stop lets go of a job whose invocation is out of time, checkpointed, so

@@ -106,6 +106,11 @@ func run() error {
 	}
 	spec := topology.New(*prefix)
 	spec.SetSchedule(topology.FunctionDeadLetters, *deadLetterTick)
+	// The archive within seconds rather than the deployed half minute, so
+	// a replay of the last minutes tried locally waits seconds, not
+	// minutes, for its last hour to settle (LOGSTREAM_ARCHIVE_SETTLE).
+	spec.SetBatchingWindow(topology.FunctionArchiver, 5*time.Second)
+	spec.SetSchedule(topology.FunctionReplay, 5*time.Second)
 	stack, err := runner.Start(startCtx, runner.Options{
 		Spec:      spec,
 		AWS:       cfg,
@@ -168,6 +173,8 @@ func stackOverrides(creds credentials, bridgeUser string, cacheTTL time.Duration
 		topology.EnvRetryMax:  "15s",
 		// The S3 stand-in has no bucket host names.
 		topology.EnvS3PathStyle: "true",
+		// The archive's batching window above, and a few seconds more.
+		topology.EnvArchiveSettle: "15s",
 		// The Loki bridge's credentials, which Secrets Manager holds in AWS.
 		topology.EnvBridgeCredentials: bridgeCredentials(bridgeUser, creds.BridgePassword),
 	}
