@@ -275,15 +275,7 @@ func dlqJob(kind deadletter.Kind) func(*flag.FlagSet) action {
 				}
 				req.Rate = &rate.n
 			}
-			b, err := json.Marshal(req)
-			if err != nil {
-				return err
-			}
-			h := jsonHeader()
-			if *idemKey != "" {
-				h.Set("Idempotency-Key", *idemKey)
-			}
-			resp, err := s.api.do(ctx, request{method: http.MethodPost, path: s.deadLetterPath("/" + string(kind)), header: h, body: b})
+			resp, err := s.postJob(ctx, s.deadLetterPath("/"+string(kind)), req, *idemKey)
 			if err != nil {
 				return err
 			}
@@ -291,9 +283,7 @@ func dlqJob(kind deadletter.Kind) func(*flag.FlagSet) action {
 			if err := json.Unmarshal(resp.body, &j); err != nil {
 				return fmt.Errorf("read the job the API answered: %w", err)
 			}
-			if resp.status == http.StatusOK {
-				fmt.Fprintf(s.stderr, "note: the idempotency key was used before: this is job %s, which it started\n", cell(j.ID))
-			}
+			s.noteKeyUsed(resp, "job", j.ID)
 			if *noWait || j.State.Final() {
 				return s.printJob(resp.body, j)
 			}

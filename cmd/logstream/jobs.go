@@ -173,3 +173,26 @@ func parseTimeFlag(flag, v string) (*time.Time, error) {
 	}
 	return &t, nil
 }
+
+// postJob sends the request that starts a job, its body as JSON, with the
+// Idempotency-Key (when key is set) that makes repeating the command return
+// the job it started instead of starting another.
+func (s *session) postJob(ctx context.Context, path string, body any, key string) (*response, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	h := jsonHeader()
+	if key != "" {
+		h.Set("Idempotency-Key", key)
+	}
+	return s.api.do(ctx, request{method: http.MethodPost, path: path, header: h, body: b})
+}
+
+// noteKeyUsed says so when the API answered 200, not 202: the job is the
+// one an earlier request with the same Idempotency-Key started.
+func (s *session) noteKeyUsed(resp *response, what, id string) {
+	if resp.status == http.StatusOK {
+		fmt.Fprintf(s.stderr, "note: the idempotency key was used before: this is %s %s, which it started\n", what, cell(id))
+	}
+}

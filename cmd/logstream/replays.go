@@ -268,15 +268,7 @@ func streamsReplay(fs *flag.FlagSet) action {
 			return err
 		}
 		body.DryRun = *dryRun
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		h := jsonHeader()
-		if *idemKey != "" {
-			h.Set("Idempotency-Key", *idemKey)
-		}
-		resp, err := s.api.do(ctx, request{method: http.MethodPost, path: s.streamPath(args[0], "replay"), header: h, body: b})
+		resp, err := s.postJob(ctx, s.streamPath(args[0], "replay"), body, *idemKey)
 		if err != nil {
 			return replayHint(err, args[0])
 		}
@@ -294,9 +286,7 @@ func streamsReplay(fs *flag.FlagSet) action {
 		if err := json.Unmarshal(resp.body, &j); err != nil {
 			return fmt.Errorf("read the replay the API answered: %w", err)
 		}
-		if resp.status == http.StatusOK {
-			fmt.Fprintf(s.stderr, "note: the idempotency key was used before: this is replay %s, which it started\n", cell(j.ID))
-		}
+		s.noteKeyUsed(resp, "replay", j.ID)
 		if !*wait {
 			fmt.Fprintf(s.stderr, "replay %s %s; 'logstream replays get %s --wait' follows it\n", cell(j.ID), j.State, cell(j.ID))
 			return s.printReplay(resp.body, j)
@@ -318,19 +308,16 @@ func replaysList(fs *flag.FlagSet) action {
 		if *limit > 0 {
 			q.Set("limit", strconv.Itoa(*limit))
 		}
-		resp, err := s.api.do(ctx, request{method: http.MethodGet, path: s.replayPath("", ""), query: q})
+		// One page: the route answers the newest jobs, without a cursor.
+		jobs, raw, err := listPages[replay.Job](ctx, s, s.replayPath("", ""), q, false, "replays", "there are more replays")
 		if err != nil {
 			return replayHint(err, "")
 		}
-		if s.json {
-			return s.printRaw(resp.body)
+		if raw != nil {
+			return s.printRaw(raw)
 		}
-		var list manage.ReplayList
-		if err := json.Unmarshal(resp.body, &list); err != nil {
-			return fmt.Errorf("read the replays the API answered: %w", err)
-		}
-		rows := make([][]string, 0, len(list.Data))
-		for _, j := range list.Data {
+		rows := make([][]string, 0, len(jobs))
+		for _, j := range jobs {
 			rows = append(rows, replayRow(j))
 		}
 		return table(s.stdout, replayHeader, rows...)
