@@ -226,7 +226,7 @@ func streamsReplay(fs *flag.FlagSet) action {
 	since := fs.String("since", "", "replay the events from `TIME` on (RFC 3339, e.g. 2026-01-02T15:04:05Z; required)")
 	until := fs.String("until", "", "up to `TIME`, not included (RFC 3339; default: now)")
 	var filters filterSource
-	filters.register(fs, "filters that narrow the replay beyond the stream's own")
+	filters.register(fs, "extra filters (the stream's own apply too)")
 	rate := &optionalInt{}
 	fs.Var(rate, "rate", "send at most `N` events a second (default: the API's, "+itoa(replay.DefaultRate)+"; at most "+itoa(replay.MaxRate)+")")
 	dryRun := fs.Bool("dry-run", false, "size the replay from the archive's index, starting nothing")
