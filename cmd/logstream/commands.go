@@ -39,6 +39,7 @@ func (c *command) synopsis() string {
 
 var groups = []struct{ name, title string }{
 	{"streams", "Streams of one project (--project or " + envProject + "):"},
+	{"replays", "Replays of archived events, of one project (--project or " + envProject + "):"},
 	{"dlq", "Dead letters of one project (--project or " + envProject + "):"},
 	{"keys", "API keys (the admin key only):"},
 	{"admin", "The platform's queues and dead letters (the admin key only):"},
@@ -82,7 +83,7 @@ Examples:
 	},
 	{
 		name: "streams create", project: true,
-		flags:   "--name NAME --type TYPE --config FILE|- [--paused] [--filters FILE | --preset NAME] [--pii FILE] [--suspend-after DURATION] [--suspend-after-permanent N]",
+		flags:   "--name NAME --type TYPE --config FILE|- [--paused] [--filters FILE | --preset NAME] [--pii FILE] [--suspend-after DURATION] [--suspend-after-permanent N] [--start-from TIME]",
 		summary: "Create a stream",
 		help: `Creates a stream to a destination of type TYPE, one of:
   ` + destinationTypes() + `.
@@ -94,9 +95,11 @@ truncate_ip, xxhash); --preset NAME takes the filters of a preset
 ('presets list'). --suspend-after and --suspend-after-permanent give the
 stream its own automatic suspension policy in place of the deployment's
 (72h of failures with no success, 50 permanent failures in a row); 0 turns
-a rule off. A secret
-logstream generates (an http stream's "generate_signing_secret": true) is
-shown in this answer only.
+a rule off. --start-from TIME also sends the new stream the project's
+archived events from TIME on, as a replay (its backfill) that ends where
+live delivery begins; the answer names it, and 'replays get' follows it.
+A secret logstream generates (an http stream's "generate_signing_secret":
+true) is shown in this answer only.
 
 Examples:
   logstream streams create --name "SIEM webhook" --type http --config webhook.json
@@ -104,7 +107,8 @@ Examples:
   logstream streams create --name staging --type http --config webhook.json --paused
   logstream streams create --name sign-ins --type http --config webhook.json --preset okta.sign-in
   logstream streams create --name nightly --type http --config webhook.json --suspend-after 168h
-  logstream streams create --name masked --type http --config webhook.json --pii pii.json`,
+  logstream streams create --name masked --type http --config webhook.json --pii pii.json
+  logstream streams create --name siem --type http --config webhook.json --start-from 2026-03-01T00:00:00Z`,
 		setup: streamsCreate,
 	},
 	{
@@ -198,6 +202,66 @@ Exits 1 when the destination refused it.
 Example:
   logstream streams test str_0190c0ffee... && echo "the destination works"`,
 		setup: streamsTest,
+	},
+	{
+		name: "streams replay", args: []string{"ID"}, project: true,
+		flags:   "--since TIME [--until TIME] [--filters FILE | --preset NAME] [--rate N] [--dry-run] [--wait] [--idempotency-key KEY]",
+		summary: "Send the stream the project's archived events of a window again",
+		help: `Starts a replay: the project's archived events with timestamps from
+--since up to --until (default: now) are sent to the stream again, through
+its own filters and PII rules, at most --rate events a second. --filters
+or --preset narrow it further. The stream must be active. A window that
+ends minutes ago waits until the archive holds all of it.
+
+--dry-run sizes the window from the archive's index and starts nothing:
+events, bytes and hours, exact when the window starts and ends on whole
+hours and otherwise at most that, and how long it would take at the rate.
+The command prints the replay as it starts; --wait follows it to its end
+instead, with its progress on stderr, and exits 1 if it failed or was
+cancelled (interrupting the wait leaves it going). The same
+--idempotency-key returns the replay it started instead of another.
+
+Examples:
+  logstream streams replay str_0190c0ffee... --since 2026-03-01T00:00:00Z --until 2026-03-01T06:00:00Z --dry-run
+  logstream streams replay str_0190c0ffee... --since 2026-03-01T00:00:00Z --preset okta.sign-in --rate 200 --wait
+  logstream streams replay str_0190c0ffee... --since 2026-03-01T00:00:00Z --idempotency-key incident-42 --output json | jq -r .id`,
+		setup: streamsReplay,
+	},
+	{
+		name: "replays list", flags: "[--limit N]", project: true,
+		summary: "List the project's replays, newest first",
+		help: `Lists the project's replays, newest first: requested ones and the
+backfills of streams created with --start-from, with their state and how
+far they got (events sent and filtered, of the archive's total).
+
+Examples:
+  logstream replays list
+  logstream replays list --output json | jq -r '.data[] | select(.state == "running") | .id'`,
+		setup: replaysList,
+	},
+	{
+		name: "replays get", args: []string{"JOB_ID"}, flags: "[--wait]", project: true,
+		summary: "Show one replay, or follow it to its end",
+		help: `Shows a replay: its stream, window, filter, rate, state and progress
+(hours and events read, sent, filtered). --wait follows it to its end,
+with its progress on stderr, and exits 1 if it failed or was cancelled.
+
+Examples:
+  logstream replays get rpl_0190c0ffee...
+  logstream replays get rpl_0190c0ffee... --wait && echo "replayed"`,
+		setup: replaysGet,
+	},
+	{
+		name: "replays cancel", args: []string{"JOB_ID"}, project: true,
+		summary: "Stop a replay",
+		help: `Cancels a replay. One that has not started ends at once; a running one
+stops after the batch it is sending. Events already sent stay sent.
+A replay that ended otherwise cannot be cancelled (replay_ended).
+
+Examples:
+  logstream replays cancel rpl_0190c0ffee...
+  logstream replays cancel rpl_0190c0ffee... && logstream replays get rpl_0190c0ffee... --wait`,
+		setup: replaysCancel,
 	},
 	{
 		name: "dlq summary", flags: "[--stream ID]", project: true,
@@ -382,7 +446,7 @@ func lookup(name string) *command {
 const globalFlagsHelp = `Global flags (before or after the command):
   --url URL            the API's base URL (env LOGSTREAM_URL; default http://127.0.0.1:8080, where 'make dev' serves)
   --key KEY            the API key (env LOGSTREAM_KEY; prefer it: flags stay in shell history)
-  --project ID         the project, for streams, dlq and events (env LOGSTREAM_PROJECT)
+  --project ID         the project, for streams, replays, dlq and events (env LOGSTREAM_PROJECT)
   -o, --output FORMAT  table (the default) or json: the API's JSON as it came
   --timeout D          the limit of each request (default 30s)
 `
@@ -390,7 +454,7 @@ const globalFlagsHelp = `Global flags (before or after the command):
 const exitHelp = "Exit codes: 0 done; 1 the API refused or could not be reached; 2 usage error (nothing was sent).\n"
 
 func (c *cli) overview(w io.Writer) {
-	fmt.Fprint(w, "logstream manages logstream's streams, dead letters and API keys, and sends events.\n\n")
+	fmt.Fprint(w, "logstream manages logstream's streams, replays, dead letters and API keys, and sends events.\n\n")
 	fmt.Fprint(w, "usage: logstream [global flags] <command> [flags] [arguments]\n")
 	for _, g := range groups {
 		fmt.Fprintf(w, "\n%s\n", g.title)

@@ -10,7 +10,6 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,11 +20,6 @@ import (
 	"github.com/logstream/logstream/shared/manage"
 	"github.com/logstream/logstream/shared/stream"
 )
-
-// pollInterval is how often a waiting redrive or purge reads its job: a job
-// reports progress as it goes, and a second keeps the bar live at the cost
-// of one small read.
-const pollInterval = time.Second
 
 func (s *session) deadLetterPath(rest string) string {
 	return "/v1/projects/" + url.PathEscape(s.project) + "/dead-letters" + rest
@@ -63,18 +57,12 @@ func (f *filterFlags) filter() (deadletter.Filter, error) {
 	for _, r := range f.reasons {
 		out.Reasons = append(out.Reasons, deadletter.Reason(r))
 	}
-	for _, t := range []struct {
-		flag, v string
-		to      **time.Time
-	}{{"after", f.after, &out.ParkedAfter}, {"before", f.before, &out.ParkedBefore}} {
-		if t.v == "" {
-			continue
-		}
-		v, err := time.Parse(time.RFC3339Nano, t.v)
-		if err != nil {
-			return out, usagef("--%s must be an RFC 3339 time such as 2026-01-02T15:04:05Z, not %q", t.flag, t.v)
-		}
-		*t.to = &v
+	var err error
+	if out.ParkedAfter, err = parseTimeFlag("after", f.after); err != nil {
+		return out, err
+	}
+	if out.ParkedBefore, err = parseTimeFlag("before", f.before); err != nil {
+		return out, err
 	}
 	if err := out.Validate(); err != nil {
 		// The API's own check, with the flags' names.
@@ -287,15 +275,7 @@ func dlqJob(kind deadletter.Kind) func(*flag.FlagSet) action {
 				}
 				req.Rate = &rate.n
 			}
-			b, err := json.Marshal(req)
-			if err != nil {
-				return err
-			}
-			h := jsonHeader()
-			if *idemKey != "" {
-				h.Set("Idempotency-Key", *idemKey)
-			}
-			resp, err := s.api.do(ctx, request{method: http.MethodPost, path: s.deadLetterPath("/" + string(kind)), header: h, body: b})
+			resp, err := s.postJob(ctx, s.deadLetterPath("/"+string(kind)), req, *idemKey)
 			if err != nil {
 				return err
 			}
@@ -303,14 +283,12 @@ func dlqJob(kind deadletter.Kind) func(*flag.FlagSet) action {
 			if err := json.Unmarshal(resp.body, &j); err != nil {
 				return fmt.Errorf("read the job the API answered: %w", err)
 			}
-			if resp.status == http.StatusOK {
-				fmt.Fprintf(s.stderr, "note: the idempotency key was used before: this is job %s, which it started\n", cell(j.ID))
-			}
+			s.noteKeyUsed(resp, "job", j.ID)
 			if *noWait || j.State.Final() {
 				return s.printJob(resp.body, j)
 			}
 			fmt.Fprintf(s.stderr, "%s job %s started; 'logstream dlq jobs %s' shows it (it goes on if you interrupt this)\n", kind, cell(j.ID), cell(j.ID))
-			body, j, err := s.follow(ctx, j)
+			body, j, err := follow(ctx, s, deadLetterJobs, j)
 			if err != nil {
 				return err
 			}
@@ -319,58 +297,32 @@ func dlqJob(kind deadletter.Kind) func(*flag.FlagSet) action {
 	}
 }
 
-// follow reads the job every pollInterval until it ends, drawing its
-// progress on stderr, and returns its last answer.
-func (s *session) follow(ctx context.Context, j deadletter.Job) ([]byte, deadletter.Job, error) {
-	p := newProgress(s.stderr, s.isTerminal(s.stderr))
-	p.show(j)
-	failures := 0
-	for {
-		if err := s.wait(ctx, pollInterval); err != nil {
-			p.end()
-			return nil, j, err
-		}
-		resp, err := s.api.do(ctx, request{method: http.MethodGet, path: s.deadLetterPath("/jobs/" + url.PathEscape(j.ID))})
-		if err != nil && transient(err) && failures < maxPollFailures-1 {
-			// A redrive can run for minutes: one lost poll is no reason
-			// to stop following it.
-			failures++
-			continue
-		}
-		if err != nil {
-			p.end()
-			return nil, j, hinted{err, "the job goes on without the CLI: 'logstream dlq jobs " + j.ID + "' shows where it is"}
-		}
-		failures = 0
-		if err := json.Unmarshal(resp.body, &j); err != nil {
-			p.end()
-			return nil, j, fmt.Errorf("read the job the API answered: %w", err)
-		}
-		p.show(j)
-		if j.State.Final() {
-			p.end()
-			return resp.body, j, nil
-		}
-	}
+// deadLetterJobs follows redrives and purges.
+var deadLetterJobs = jobKind[deadletter.Job]{
+	path:   func(s *session, id string) string { return s.deadLetterPath("/jobs/" + url.PathEscape(id)) },
+	id:     func(j deadletter.Job) string { return j.ID },
+	final:  func(j deadletter.Job) bool { return j.State.Final() },
+	status: deadLetterStatus,
+	show:   "logstream dlq jobs",
 }
 
-// maxPollFailures is how many polls in a row may fail for want of an answer
-// (the network, a throttled or failing gateway) before the CLI stops
-// following a job.
-const maxPollFailures = 3
-
-// transient reports whether a poll's error may pass on its own: no answer,
-// 429, or a 5xx.
-func transient(err error) bool {
-	var te *transportError
-	var ae *apiError
-	switch {
-	case errors.As(err, &te):
-		return true
-	case errors.As(err, &ae):
-		return ae.Status == http.StatusTooManyRequests || ae.Status >= 500
+// deadLetterStatus counts a job's events done or skipped (matched, for a
+// dry run) of its total.
+func deadLetterStatus(j deadletter.Job) (done, total int, line string) {
+	pr := j.Progress
+	counted := pr.Done
+	for _, n := range pr.Skipped {
+		counted += n
 	}
-	return false
+	if j.DryRun {
+		counted = pr.Events
+	}
+	total = max(pr.Total, counted)
+	line = fmt.Sprintf("%s %s: %d/%d events", j.Kind, j.State, counted, total)
+	if n := len(pr.Skipped); n > 0 {
+		line += " (skipped " + skippedCell(pr.Skipped) + ")"
+	}
+	return counted, total, line
 }
 
 // printJob prints a job and turns a failed one into exit 1.
@@ -583,90 +535,6 @@ func printOverview(w, notes io.Writer, o manage.AdminDeadLetters) error {
 	}
 	fmt.Fprintln(w)
 	return table(w, []string{"PROJECT", "EVENTS", "LETTERS", "EXPIRING IN 24H", "EXPIRED", "REASONS"}, rows...)
-}
-
-// progress draws a job's progress on stderr: a bar redrawn in place on a
-// terminal, or a line each time the counts change elsewhere (a CI log
-// would keep every redraw).
-type progress struct {
-	w        io.Writer
-	terminal bool
-	last     string
-	drawn    bool
-}
-
-func newProgress(w io.Writer, terminal bool) *progress { return &progress{w: w, terminal: terminal} }
-
-// barWidth is the bar's length in cells, short enough for an 80-column
-// terminal with the counts beside it.
-const barWidth = 30
-
-func (p *progress) show(j deadletter.Job) {
-	pr := j.Progress
-	counted := pr.Done
-	for _, n := range pr.Skipped {
-		counted += n
-	}
-	if j.DryRun {
-		counted = pr.Events
-	}
-	total := max(pr.Total, counted)
-	line := fmt.Sprintf("%s %s: %d/%d events", j.Kind, j.State, counted, total)
-	if n := len(pr.Skipped); n > 0 {
-		line += " (skipped " + skippedCell(pr.Skipped) + ")"
-	}
-	if !p.terminal {
-		if line != p.last {
-			fmt.Fprintln(p.w, line)
-		}
-		p.last = line
-		return
-	}
-	filled := barWidth
-	if total > 0 {
-		filled = counted * barWidth / total
-	}
-	bar := strings.Repeat("#", filled) + strings.Repeat(".", barWidth-filled)
-	// \r and erase-line (ESC [K) redraw the line in place.
-	fmt.Fprintf(p.w, "\r\x1b[K[%s] %s", bar, line)
-	p.drawn = true
-}
-
-// end leaves the terminal's cursor on a fresh line.
-func (p *progress) end() {
-	if p.terminal && p.drawn {
-		fmt.Fprintln(p.w)
-		p.drawn = false
-	}
-}
-
-// isTerminal reports whether w is a terminal, where a redrawn bar reads
-// well; tests replace it.
-func (c *cli) isTerminal(w io.Writer) bool {
-	if c.terminal != nil {
-		return c.terminal(w)
-	}
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
-// wait sleeps d, or less if ctx ends; tests replace it.
-func (c *cli) wait(ctx context.Context, d time.Duration) error {
-	if c.sleep != nil {
-		return c.sleep(ctx, d)
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // optionalInt is an integer flag that knows whether it was given, so that

@@ -45,18 +45,7 @@ func job(kind, state string, dryRun bool, events, done, total int, extra string)
 func TestDeadLetterCommands(t *testing.T) {
 	jsonCT := map[string]string{"Content-Type": "application/json"}
 	redriveBody := `{"filter":{"stream_id":"` + streamID + `","reasons":["exhausted","gone"],"parked_after":"2026-03-01T00:00:00Z","parked_before":"2026-03-02T00:00:00Z"},"dry_run":false}`
-	tests := []struct {
-		name     string
-		args     []string
-		calls    []exchange
-		terminal bool
-		code     int
-		stdout   []string
-		exact    *string
-		stderr   []string
-		// sleeps is how many polls the command must wait for.
-		sleeps int
-	}{
+	runJobCases(t, []jobCase{
 		// dlq summary
 		{name: "summary table", args: []string{"dlq", "summary"},
 			calls: []exchange{ok("GET", dlqPath, summaryJSON)},
@@ -298,14 +287,36 @@ func TestDeadLetterCommands(t *testing.T) {
 		{name: "jobs one with a limit", args: []string{"dlq", "jobs", jobID, "--limit", "3"}, code: 2, stderr: []string{"does not go with JOB_ID"}},
 		{name: "jobs two ids", args: []string{"dlq", "jobs", "a", "b"}, code: 2, stderr: []string{"takes [JOB_ID], got 2"}},
 		{name: "dlq alone", args: []string{"dlq"}, code: 2, stderr: []string{"dlq summary", "dlq peek", "dlq redrive", "dlq purge", "dlq jobs"}},
-	}
+	})
+}
+
+// jobCase is one run of a command that may follow a job: its exchanges
+// with the fake API, how many polls it waits for, and what it prints.
+type jobCase struct {
+	name     string
+	args     []string
+	stdin    string
+	calls    []exchange
+	terminal bool
+	code     int
+	stdout   []string
+	exact    *string
+	stderr   []string
+	// sleeps is how many polls the command must wait for.
+	sleeps int
+}
+
+// runJobCases runs each case against its own fake API, polls counted
+// instead of slept, stderr a terminal when the case says so.
+func runJobCases(t *testing.T, tests []jobCase) {
+	t.Helper()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			api := newFakeAPI(t, tc.calls)
 			env := map[string]string{envURL: api.srv.URL, envKey: testKey, envProject: "demo"}
 			var stdout, stderr bytes.Buffer
 			sleeps := 0
-			c := &cli{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr,
+			c := &cli{stdin: strings.NewReader(tc.stdin), stdout: &stdout, stderr: &stderr,
 				getenv: func(k string) string { return env[k] },
 				sleep: func(_ context.Context, d time.Duration) error {
 					if d != pollInterval {

@@ -172,16 +172,14 @@ func streamsCreate(fs *flag.FlagSet) action {
 	typ := fs.String("type", "", "the destination `TYPE`: "+destinationTypes()+" (required)")
 	config := fs.String("config", "", "the destination config, a JSON object, from `FILE` or - for stdin (required)")
 	paused := fs.Bool("paused", false, "create the stream paused: nothing is delivered until it is enabled")
-	filters := fs.String("filters", "", "the stream's filters, JSON from `FILE` or -")
+	var filters filterSource
+	filters.register(fs, "the stream's filters")
 	pii := fs.String("pii", "", "the stream's PII rules, JSON from `FILE` or -")
-	preset := new(string)
-	fs.Var((*onceString)(preset), "preset", "take the stream's filters from the preset `NAME` ('presets list'); once")
 	suspendAfter := fs.String("suspend-after", "", "suspend the stream after this `DURATION` of failures with no success (\"0s\": never; default: the deployment's, 72h)")
 	suspendAfterPermanent := fs.String("suspend-after-permanent", "", "suspend it after `N` permanent failures in a row (0: never; default: the deployment's, 50)")
+	startFrom := fs.String("start-from", "", "backfill the stream with the project's archived events from `TIME` on (RFC 3339), as a replay")
 	return func(ctx context.Context, s *session, _ []string) error {
 		switch {
-		case *filters != "" && *preset != "":
-			return usagef("--filters and --preset both set the filters; give one")
 		case strings.TrimSpace(*name) == "":
 			return usagef("--name is required")
 		case *typ == "":
@@ -198,26 +196,21 @@ func streamsCreate(fs *flag.FlagSet) action {
 			Filters           json.RawMessage `json:"filters,omitempty"`
 			PII               json.RawMessage `json:"pii,omitempty"`
 			Suspension        *suspension     `json:"suspension,omitempty"`
+			StartFrom         *time.Time      `json:"start_from,omitempty"`
 		}
 		body.Name, body.DestinationType = *name, *typ
 		var err error
+		if body.StartFrom, err = parseTimeFlag("start-from", *startFrom); err != nil {
+			return err
+		}
 		if body.Suspension, err = suspensionFlags(*suspendAfter, *suspendAfterPermanent); err != nil {
 			return err
 		}
 		if body.DestinationConfig, err = s.readJSON("config", *config); err != nil {
 			return err
 		}
-		if *filters != "" {
-			if body.Filters, err = s.readJSON("filters", *filters); err != nil {
-				return err
-			}
-		}
-		if *preset != "" {
-			p, _, err := s.preset(ctx, *preset)
-			if err != nil {
-				return fmt.Errorf("--preset %s: %w", *preset, err)
-			}
-			body.Filters = p.Filters
+		if body.Filters, err = filters.read(ctx, s); err != nil {
+			return err
 		}
 		if *pii != "" {
 			if body.PII, err = s.readJSON("pii", *pii); err != nil {
@@ -233,9 +226,12 @@ func streamsCreate(fs *flag.FlagSet) action {
 		}
 		resp, err := s.api.do(ctx, request{method: http.MethodPost, path: s.streamPath("", ""), header: jsonHeader(), body: b})
 		if err != nil {
+			return replayHint(err, "")
+		}
+		if err := s.printStream(resp.body); err != nil || s.json || body.StartFrom == nil {
 			return err
 		}
-		return s.printStream(resp.body)
+		return s.printBackfill(resp.body)
 	}
 }
 
@@ -581,6 +577,37 @@ func suspensionFlags(after, permanent string) (*suspension, error) {
 		p.AfterPermanentFailures = &n
 	}
 	return p, nil
+}
+
+// filterSource is --filters FILE|- or --preset NAME: filters as JSON, from
+// a file or from one of the API's presets. Creating a stream sets them as
+// its filters; a replay narrows the stream's with them.
+type filterSource struct {
+	file   string
+	preset onceString
+}
+
+func (f *filterSource) register(fs *flag.FlagSet, what string) {
+	fs.StringVar(&f.file, "filters", "", what+", JSON from `FILE` or -")
+	fs.Var(&f.preset, "preset", "take "+what+" from the preset `NAME` ('presets list'); once")
+}
+
+// read returns the filters the flags name, nil when neither is given. The
+// filters' meaning is the API's to check.
+func (f *filterSource) read(ctx context.Context, s *session) (json.RawMessage, error) {
+	switch {
+	case f.file != "" && f.preset != "":
+		return nil, usagef("--filters and --preset both set the filters; give one")
+	case f.file != "":
+		return s.readJSON("filters", f.file)
+	case f.preset != "":
+		p, _, err := s.preset(ctx, string(f.preset))
+		if err != nil {
+			return nil, fmt.Errorf("--preset %s: %w", f.preset, err)
+		}
+		return p.Filters, nil
+	}
+	return nil, nil
 }
 
 // onceString is a string flag that may be given once: a second --preset
