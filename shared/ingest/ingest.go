@@ -249,19 +249,56 @@ func (s *Service) ingest(ctx context.Context, projectID string, evs []logevent.E
 	for i, ev := range evs {
 		all[i] = ev.Raw
 	}
-	// The archive first, and for every client event, streams or none: a
-	// stream created later may ask for them (start_from, replay).
-	// logstream's own lifecycle events (Emit) concern the streams they
-	// were sent to, and are not archived.
-	// Messages counts delivery messages only, as it always has.
+	// Every client event goes to the archive, streams or none: a stream
+	// created later may ask for them (start_from, replay). Its SQS call
+	// runs beside the streams', and the answer waits for both: a 202 means
+	// the archive queue holds the events too. logstream's own lifecycle
+	// events (Emit) concern the streams they were sent to, and are not
+	// archived. Messages counts delivery messages only, as it always has.
+	archived := func() error { return nil }
 	if filtered && s.ArchiveURL != "" {
-		if _, err := s.enqueue(ctx, projectID, envelope.ArchiveStreamID, s.ArchiveURL, all, l, 0); err != nil {
+		if archived, err = s.archive(ctx, projectID, all, l); err != nil {
 			return Result{}, err
 		}
 	}
-	if len(streams) == 0 {
-		return res, nil
+	res, err = s.fanOut(ctx, projectID, evs, all, streams, filtered, l, res)
+	if aerr := archived(); err == nil && aerr != nil {
+		return Result{}, aerr
 	}
+	if err != nil {
+		return Result{}, err
+	}
+	s.log().InfoContext(ctx, "events enqueued", "project_id", projectID, "events", res.Accepted, "streams", res.Streams,
+		"messages", res.Messages, "filtered", res.Filtered)
+	return res, nil
+}
+
+// archive starts enqueueing a request's events to the archive queue, and
+// returns how to wait for it: the wait records the outcome in the ledger
+// (which only this goroutine touches) and answers the client's error.
+func (s *Service) archive(ctx context.Context, projectID string, all []json.RawMessage, l ledger) (func() error, error) {
+	msgs, err := envelope.Pack(projectID, envelope.ArchiveStreamID, all, envelope.MaxMessageBytes)
+	if err != nil {
+		return nil, fmt.Errorf("pack events for the archive: %w", err)
+	}
+	todo, marks := l.unsent(envelope.ArchiveStreamID, msgs)
+	done := make(chan error, 1)
+	go func() { done <- s.Publisher.Publish(ctx, s.ArchiveURL, todo) }()
+	return func() error {
+		err := <-done
+		l.sent(envelope.ArchiveStreamID, marks, err)
+		if err != nil {
+			return s.enqueueFailed(ctx, projectID, envelope.ArchiveStreamID, len(msgs)-len(todo), err)
+		}
+		return nil
+	}, nil
+}
+
+// fanOut enqueues the events each active stream's filters pass, masked,
+// to its delivery queue.
+func (s *Service) fanOut(ctx context.Context, projectID string, evs []logevent.Event, all []json.RawMessage, streams []target,
+	filtered bool, l ledger, res Result) (Result, error) {
+	var err error
 	var passed []json.RawMessage // reused across streams: Pack copies what it packs
 	for _, st := range streams {
 		url, ok := s.QueueURLs[st.DestinationType]
@@ -293,8 +330,6 @@ func (s *Service) ingest(ctx context.Context, projectID string, evs []logevent.E
 		}
 		res.Messages += n
 	}
-	s.log().InfoContext(ctx, "events enqueued", "project_id", projectID, "events", res.Accepted, "streams", res.Streams,
-		"messages", res.Messages, "filtered", res.Filtered)
 	return res, nil
 }
 
@@ -312,18 +347,24 @@ func (s *Service) enqueue(ctx context.Context, projectID, streamID, url string, 
 	err = s.Publisher.Publish(ctx, url, todo)
 	l.sent(streamID, marks, err)
 	if err != nil {
-		var pe PublishError
-		enqueued := before + len(msgs) - len(todo)
-		if errors.As(err, &pe) {
-			enqueued += pe.MessagesSent()
-		}
-		s.log().ErrorContext(ctx, "enqueue failed", "project_id", projectID, "stream_id", streamID, "messages_enqueued", enqueued, "err", err)
-		return 0, &httpapi.Error{Status: http.StatusServiceUnavailable, Code: "enqueue_failed",
-			Message: fmt.Sprintf("the events could not all be queued for delivery (%d messages were); retry the request. "+
-				"With the same Idempotency-Key only the rest is queued; without one, events that carry an event_id keep it, "+
-				"so receivers can drop the duplicates a retry may cause", enqueued)}
+		return 0, s.enqueueFailed(ctx, projectID, streamID, before+len(msgs)-len(todo), err)
 	}
 	return len(msgs), nil
+}
+
+// enqueueFailed logs a publish that failed and answers the client: 503,
+// with how many messages were enqueued (enqueued before it, and what the
+// publish sent before it gave up).
+func (s *Service) enqueueFailed(ctx context.Context, projectID, streamID string, enqueued int, err error) error {
+	var pe PublishError
+	if errors.As(err, &pe) {
+		enqueued += pe.MessagesSent()
+	}
+	s.log().ErrorContext(ctx, "enqueue failed", "project_id", projectID, "stream_id", streamID, "messages_enqueued", enqueued, "err", err)
+	return &httpapi.Error{Status: http.StatusServiceUnavailable, Code: "enqueue_failed",
+		Message: fmt.Sprintf("the events could not all be queued for delivery (%d messages were); retry the request. "+
+			"With the same Idempotency-Key only the rest is queued; without one, events that carry an event_id keep it, "+
+			"so receivers can drop the duplicates a retry may cause", enqueued)}
 }
 
 // compile pairs each stream with its compiled filters and masking rules

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,11 +35,14 @@ func (f *fakeStreams) Active(_ context.Context, p string) ([]stream.Stream, erro
 }
 
 type fakePublisher struct {
+	mu      sync.Mutex // the archive's publish runs beside the streams'
 	byQueue map[string][]envelope.Message
 	publish func(queueURL string, msgs []envelope.Message) error
 }
 
 func (f *fakePublisher) Publish(_ context.Context, url string, msgs []envelope.Message) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.publish != nil {
 		if err := f.publish(url, msgs); err != nil {
 			return err

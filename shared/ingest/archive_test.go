@@ -1,0 +1,118 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/logstream/logstream/shared/envelope"
+	"github.com/logstream/logstream/shared/logevent"
+	"github.com/logstream/logstream/shared/stream"
+)
+
+const archiveURL = "q-archive"
+
+// archivedIDs are the event ids of the archive queue's messages, each
+// checked to be an archive envelope of the project.
+func archivedIDs(t *testing.T, msgs []envelope.Message) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for _, m := range msgs {
+		env, err := envelope.Decode(m.Body)
+		if err != nil || env.StreamID != envelope.ArchiveStreamID || env.ProjectID != "proj_demo" {
+			t.Fatalf("archive message %s: %v", m.Body, err)
+		}
+		for _, ev := range env.Events {
+			var e struct {
+				ID string `json:"event_id"`
+			}
+			_ = json.Unmarshal(ev, &e)
+			out[e.ID]++
+		}
+	}
+	return out
+}
+
+// Every accepted event is archived as received, before any stream's
+// filters or masking, whether or not the project has streams; the answer
+// counts delivery messages only.
+func TestEveryAcceptedEventIsArchived(t *testing.T) {
+	for _, active := range []func(string) ([]stream.Stream, error){
+		func(string) ([]stream.Stream, error) { return nil, nil },
+		func(string) ([]stream.Stream, error) {
+			return []stream.Stream{{ID: "str_a", DestinationType: "http",
+				Filters: &stream.Filters{Include: []stream.Rule{{Field: "type", In: []string{"none"}}}},
+				PII:     &stream.PII{Fields: []stream.PIIField{{Field: "email", Action: "redact"}}}}}, nil
+		},
+	} {
+		pub := &fakePublisher{}
+		s := newService(&fakeStreams{active: active}, pub)
+		s.ArchiveURL = archiveURL
+		body := `{"event_id":"e1","type":"login","email":"a@example.com"}` + "\n" + `{"event_id":"e2","type":"logout","email":"b@example.com"}`
+		resp, _ := s.Handle(context.Background(), request([]byte(body), map[string]string{"content-type": "application/x-ndjson"}, false))
+		if resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("%d %s", resp.StatusCode, resp.Body)
+		}
+		var res Result
+		_ = json.Unmarshal([]byte(resp.Body), &res)
+		ids := archivedIDs(t, pub.byQueue[archiveURL])
+		if ids["e1"] != 1 || ids["e2"] != 1 || len(ids) != 2 || res.Messages != 0 {
+			t.Fatalf("archived %v, answered %+v", ids, res)
+		}
+		if !strings.Contains(string(pub.byQueue[archiveURL][0].Body), "a@example.com") {
+			t.Fatalf("the archive holds events as received, unmasked: %s", pub.byQueue[archiveURL][0].Body)
+		}
+	}
+}
+
+// logstream's own lifecycle events go to the streams, not to the archive.
+func TestLifecycleEventsAreNotArchived(t *testing.T) {
+	pub := &fakePublisher{}
+	s := newService(&fakeStreams{active: twoStreams}, pub)
+	s.ArchiveURL = archiveURL
+	evs, err := logevent.Parse([]byte(`{"event_id":"life","type":"lifecycle"}`), logevent.FormatNDJSON, logevent.DefaultLimits, logevent.Stamper{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Emit(context.Background(), "proj_demo", evs); err != nil {
+		t.Fatal(err)
+	}
+	if len(pub.byQueue[archiveURL]) != 0 || len(pub.byQueue["q-http"]) != 2 {
+		t.Fatalf("queued %v", pub.byQueue)
+	}
+}
+
+// An archive queue that refuses fails the request (503): a 202 promises
+// the archive holds the events. A retry with the same Idempotency-Key
+// sends only what was not enqueued: the archive, not the streams again.
+func TestArchiveFailureFailsTheRequestAndTheRetrySendsOnlyIt(t *testing.T) {
+	down := true
+	pub := &fakePublisher{publish: func(url string, _ []envelope.Message) error {
+		if url == archiveURL && down {
+			return errors.New("the archive queue is down")
+		}
+		return nil
+	}}
+	s := newService(&fakeStreams{active: twoStreams}, pub)
+	s.ArchiveURL, s.Attempts = archiveURL, &memAttempts{}
+	body := []byte(`{"event_id":"e1","type":"login"}`)
+	const key = "0190c0ff-ee00-7000-8000-000000000002"
+	first, _ := s.Handle(context.Background(), keyedRequest(body, key))
+	if first.StatusCode != http.StatusServiceUnavailable || !strings.Contains(first.Body, "enqueue_failed") {
+		t.Fatalf("first: %d %s", first.StatusCode, first.Body)
+	}
+	if len(pub.byQueue["q-http"]) != 2 || len(pub.byQueue[archiveURL]) != 0 {
+		t.Fatalf("after the first attempt %v", pub.byQueue)
+	}
+	down = false
+	second, _ := s.Handle(context.Background(), keyedRequest(body, key))
+	if second.StatusCode != http.StatusAccepted {
+		t.Fatalf("retry: %d %s", second.StatusCode, second.Body)
+	}
+	if len(pub.byQueue["q-http"]) != 2 || len(archivedIDs(t, pub.byQueue[archiveURL])) != 1 {
+		t.Fatalf("after the retry %v", pub.byQueue)
+	}
+}
