@@ -185,9 +185,10 @@ func TestAPIGatewaySamples(t *testing.T) {
 				}
 			}
 			if req.Body == "" {
-				// Creating and ingesting carry a body; the enable/disable actions do not.
+				// Creating and ingesting carry a body; the enable/disable, test
+				// and cancel actions do not.
 				if route.Method == "POST" && !strings.HasSuffix(route.Path, "/enable") && !strings.HasSuffix(route.Path, "/disable") &&
-					!strings.HasSuffix(route.Path, "/test") && !strings.HasSuffix(route.Path, "/enable") {
+					!strings.HasSuffix(route.Path, "/test") && !strings.HasSuffix(route.Path, "/cancel") {
 					t.Fatalf("%s needs a body", req.RouteKey)
 				}
 				return

@@ -29,8 +29,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/logstream/logstream/localstack/runner"
+	"github.com/logstream/logstream/shared/archivestore"
+	"github.com/logstream/logstream/shared/eventarchive"
 	"github.com/logstream/logstream/shared/secret"
 	"github.com/logstream/logstream/shared/topology"
 )
@@ -217,6 +220,11 @@ func run() error {
 		return fmt.Errorf("timed out with %d of %d events delivered", len(rcv.seen), *events)
 	}
 	delivered := time.Since(start)
+	size, archivedAfter, err := waitArchived(ctx, stack, cfg, "proj_load", *events, start)
+	if err != nil {
+		return err
+	}
+	archivedAfter -= ingested
 
 	rcv.mu.Lock()
 	defer rcv.mu.Unlock()
@@ -242,6 +250,39 @@ func run() error {
 	fmt.Printf("  delivered  %d distinct, %d duplicates, in %d receiver requests\n", len(rcv.seen), rcv.total-len(rcv.seen), rcv.requests)
 	fmt.Printf("  deliver    %d invocations, %.1f function-seconds, at most %d at once (mapping maximum %d)\n",
 		deliver.Invocations, deliver.Busy.Seconds(), deliver.PeakConcurrency, mappingMax)
+	archiver := stack.Usage()[topology.FunctionArchiver]
+	fmt.Printf("  archive    %d events in %d objects, %.1f MB NDJSON stored as %.1f MB (%.1f×), all written %v after the last 202 (batching window %s)\n",
+		size.Events, size.Objects, float64(size.Bytes)/1e6, float64(size.StoredBytes)/1e6, float64(size.Bytes)/float64(max(size.StoredBytes, 1)),
+		archivedAfter.Round(time.Millisecond), archiverWindow(spec))
+	fmt.Printf("  archiver   %d invocations, %.1f function-seconds (%.2f ms per 1,000 events)\n",
+		archiver.Invocations, archiver.Busy.Seconds(), archiver.Busy.Seconds()*1e6/float64(max(size.Events, 1)))
 	fmt.Printf("  peak RSS   %.0f MB (this one process: stack, clients and receiver)\n", float64(ru.Maxrss)/1024)
 	return nil
+}
+
+// waitArchived waits until the event archive holds every event of the
+// project, and returns its size and when that was (since start).
+func waitArchived(ctx context.Context, stack *runner.Stack, cfg aws.Config, project string, want int, start time.Time) (eventarchive.Size, time.Duration, error) {
+	bucket, err := archivestore.New(cfg, stack.Resources().EventArchiveBucket, true)
+	if err != nil {
+		return eventarchive.Size{}, 0, err
+	}
+	for {
+		size, err := eventarchive.Measure(ctx, bucket, project, start.Add(-time.Hour), time.Now().Add(time.Hour))
+		if err != nil {
+			return size, 0, err
+		}
+		if size.Events >= want {
+			return size, time.Since(start), nil
+		}
+		if ctx.Err() != nil {
+			return size, 0, fmt.Errorf("timed out with %d of %d events archived", size.Events, want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func archiverWindow(spec topology.Spec) time.Duration {
+	f, _ := spec.Function(topology.FunctionArchiver)
+	return f.Source.MaxBatchingWindow
 }
