@@ -519,6 +519,15 @@ func replayScenarios() []scenario {
 				noService(f, c)
 				withStartFrom(time.Hour)(f, c)
 			}),
+			derive(fam.create, "backfill not stored", 503, "backfill_not_started", "", false, func(f *fixture, c *call) {
+				f.replays.Jobs = failingCreate{f.jobs}
+				withStartFrom(time.Hour)(f, c)
+			}).checking(func(t *testing.T, f *fixture, _ *result) {
+				// The config was created all the same: Get finds it.
+				if got := f.do(fam.get, base[fam.get](f)); got.status != 200 {
+					t.Errorf("read after the 503: %d %s", got.status, got.body)
+				}
+			}),
 			derive(fam.put, "start_from", 400, "invalid_request", "", true, withStartFrom(time.Hour)),
 		)
 	}
