@@ -23,6 +23,7 @@ import (
 	"github.com/logstream/logstream/shared/deadletter/dltest"
 	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/envelope"
+	"github.com/logstream/logstream/shared/eventarchive/archivetest"
 	"github.com/logstream/logstream/shared/ingest"
 	"github.com/logstream/logstream/shared/invoke"
 	"github.com/logstream/logstream/shared/logevent"
@@ -30,6 +31,8 @@ import (
 	"github.com/logstream/logstream/shared/manage"
 	"github.com/logstream/logstream/shared/netguard"
 	"github.com/logstream/logstream/shared/queue"
+	"github.com/logstream/logstream/shared/replay"
+	"github.com/logstream/logstream/shared/replay/replaytest"
 	"github.com/logstream/logstream/shared/sink/webhook"
 	"github.com/logstream/logstream/shared/stream"
 	"github.com/logstream/logstream/shared/topology"
@@ -85,6 +88,15 @@ type fixture struct {
 	bridgeStore *memArchive
 	// dl is the dead-letter store, under the real deadletter.Service.
 	dl *dltest.Store
+	// now is the fixture's clock for the replay routes: the API and the
+	// replay service read it, and their fixtures are built relative to it.
+	now time.Time
+	// replays is the real replay service, over an in-memory job store
+	// (jobs) and event archive (events), with no Starter: jobs are stored,
+	// and a scenario runs a worker itself when it needs one.
+	replays *replay.Service
+	jobs    *replaytest.Jobs
+	events  *archivetest.Archive
 	// handlers by topology function ID.
 	handlers  map[string]handlerFunc
 	functions map[string]string // route key → function ID
@@ -101,7 +113,16 @@ func (e *environment) fixture(t *testing.T, functions map[string]string) *fixtur
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	f := &fixture{t: t, env: e, functions: functions,
 		streams: &memStreams{m: map[string]stream.Stream{}, health: map[string]stream.Health{}},
-		keys:    &memKeys{m: map[string]apikey.Key{}}, pub: &fakePublisher{}, depths: &fakeDepths{}, dl: dltest.New()}
+		keys:    &memKeys{m: map[string]apikey.Key{}}, pub: &fakePublisher{}, depths: &fakeDepths{}, dl: dltest.New(),
+		// The clock stands still at the moment the fixture is made, so
+		// every window, not_before and until is exact relative to it; it
+		// is taken from the real clock only so that what reads the real
+		// one (key and stream timestamps) stays near it.
+		now: time.Now().UTC().Truncate(time.Millisecond), jobs: &replaytest.Jobs{}, events: &archivetest.Archive{}}
+	f.replays = &replay.Service{Jobs: f.jobs, Archive: f.events, Streams: f.streams, Reader: f.events, Publisher: f.pub,
+		QueueURLs: map[string]string{destination.HTTP: httpQueue}, Now: f.clock, Log: log,
+		// The clock stands still: pacing a worker's run must not wait.
+		Sleep: func(context.Context, time.Duration) {}}
 	auth := &apikey.Authenticator{Keys: f.keys, AdminKeyHash: apikey.HashKey(adminSecret)}
 	// Loopback receivers are private addresses: allowed as in local development.
 	policy := netguard.Policy{AllowPrivate: true}
@@ -125,6 +146,9 @@ func (e *environment) fixture(t *testing.T, functions map[string]string) *fixtur
 		Retry: manage.Retry{Budget: time.Millisecond},
 		// Jobs are only stored: no worker runs them here (no Starter).
 		DeadLetters: &deadletter.Service{Letters: f.dl, Jobs: f.dl, Counters: f.dl, Streams: f.streams, Log: log},
+		// As deployed: a backfill ends when every ingestion function's
+		// stream cache (topology.DefaultStreamCacheTTL) holds the stream.
+		Replays: f.replays, LiveAfter: topology.DefaultStreamCacheTTL, Now: f.clock,
 	}
 	f.ingest = &ingest.Service{Auth: auth, Streams: f.streams, Publisher: f.pub,
 		QueueURLs: map[string]string{destination.HTTP: httpQueue}, Limits: logevent.DefaultLimits, Log: log,
@@ -154,6 +178,9 @@ func (e *environment) fixture(t *testing.T, functions map[string]string) *fixtur
 	f.archive = f.seed(t, `{"name":"Archive","destination_type":"s3","status":"paused","destination_config":{"bucket":"acme-audit-logs","region":"eu-west-1","prefix":"logstream/"}}`)
 	return f
 }
+
+// clock is the fixture's clock, f.now.
+func (f *fixture) clock() time.Time { return f.now }
 
 // localLambda invokes delivery functions' handlers by destination type, with
 // Lambda's payloads: JSON in, JSON or a function error out.

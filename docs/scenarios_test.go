@@ -124,6 +124,7 @@ var shapes = map[string]routeShape{
 	s3Enable: {access: write, stytchly: true, slugs: true}, s3Disable: {access: write, stytchly: true, slugs: true},
 	rDLSummary: {access: read}, rDLEvents: {access: read}, rDLRedrive: {access: write}, rDLPurge: {access: write},
 	rDLJobs: {access: read}, rDLJob: {access: read}, rDLAdmin: {access: admin},
+	rReplay: {access: write, stream: true}, rReplays: {access: read}, rReplayJob: {access: read}, rCancelReplay: {access: write},
 	rPresets: {access: anyKey}, rPreset: {access: anyKey},
 }
 
@@ -236,6 +237,13 @@ var base = map[string]func(f *fixture) call{
 		return call{auth: f.readKey, params: map[string]string{"project_id": projectA, "job_id": someJob(f.t, f.dl)}}
 	},
 	rDLAdmin: func(f *fixture) call { return call{auth: adminSecret} },
+
+	rReplay: func(f *fixture) call {
+		return jsonCall(f.writeKey, f.streamParams(f.webhook), f.replayBody(-3*time.Hour, -time.Hour, `,"filter":{"exclude":[{"field":"type","match":"user.logout"}]},"rate":500`))
+	},
+	rReplays:      func(f *fixture) call { return call{auth: f.readKey, params: project(projectA)} },
+	rReplayJob:    func(f *fixture) call { return call{auth: f.readKey, params: f.replayParams(f.someReplay())} },
+	rCancelReplay: func(f *fixture) call { return call{auth: f.writeKey, params: f.replayParams(f.someReplay())} },
 
 	s3Delete:  func(f *fixture) call { return jsonCall(f.writeKey, stytchV3Params("DATADOG"), "") },
 	s3Enable:  func(f *fixture) call { return jsonCall(f.writeKey, stytchV3Params("DATADOG"), "{}") },
@@ -378,6 +386,7 @@ func scenarios() []scenario {
 	all = append(all, changeScenarios()...)
 	all = append(all, opsScenarios()...)
 	all = append(all, deadLetterScenarios()...)
+	all = append(all, replayScenarios()...)
 	all = append(all, ingestScenarios()...)
 	all = append(all, presetScenarios()...)
 	all = append(all, stytchScenarios()...)
