@@ -568,13 +568,15 @@ type CreateResponse struct {
 
 // createStream validates, checks the project's limit, stores and announces a
 // new stream.
-// With start_from, it also creates the stream's backfill (a replay job),
-// after checking start_from before anything is stored.
+// With start_from, it also creates the stream's backfill (a replay job):
+// first, so a create that cannot store it fails before the stream exists
+// and can be retried as it is; started once the stream is stored.
 func (a *API) createStream(ctx context.Context, key apikey.Key, projectID string, cr stream.CreateRequest) (stream.Stream, *replay.Job, error) {
 	s, err := a.Validator.New(projectID, cr, a.now())
 	if err != nil {
 		return stream.Stream{}, nil, err
 	}
+	var backfill *replay.Job
 	if cr.StartFrom != nil {
 		rp, err := a.replays()
 		if err != nil {
@@ -583,6 +585,13 @@ func (a *API) createStream(ctx context.Context, key apikey.Key, projectID string
 		if err := rp.ValidStartFrom(*cr.StartFrom); err != nil {
 			return stream.Stream{}, nil, replayError(err)
 		}
+		j, err := rp.Backfill(ctx, s, *cr.StartFrom, a.liveAt(s))
+		if err != nil {
+			a.log().ErrorContext(ctx, "backfill of a new stream not stored; the stream is not created", "project_id", projectID, "err", err)
+			return stream.Stream{}, nil, httpapi.Errorf(http.StatusServiceUnavailable, "backfill_not_started",
+				"the stream's backfill could not be stored, so the stream was not created; retry the request")
+		}
+		backfill = &j
 	}
 	limit := cmp.Or(a.MaxStreams, DefaultMaxStreams)
 	if err := a.Streams.Create(ctx, s.Stored(), limit); errors.Is(err, stream.ErrLimitReached) {
@@ -593,18 +602,11 @@ func (a *API) createStream(ctx context.Context, key apikey.Key, projectID string
 	}
 	a.log().InfoContext(ctx, "stream created", "project_id", projectID, "stream_id", s.ID, "destination_type", s.DestinationType)
 	a.emit(ctx, key, "created", s)
-	if cr.StartFrom == nil {
-		return s, nil, nil
+	if backfill != nil {
+		a.Replays.Started(ctx, *backfill)
+		a.log().InfoContext(ctx, "backfill created", "project_id", projectID, "stream_id", s.ID, "job_id", backfill.ID)
 	}
-	j, err := a.Replays.Backfill(ctx, s, *cr.StartFrom, a.liveAt(s))
-	if err != nil {
-		a.log().ErrorContext(ctx, "backfill of a new stream not stored", "project_id", projectID, "stream_id", s.ID, "err", err)
-		return stream.Stream{}, nil, httpapi.Errorf(http.StatusServiceUnavailable, "backfill_not_started",
-			"stream %s was created, but its backfill could not be stored; start it with POST /v1/projects/%s/streams/%s/replay and since %s",
-			s.ID, projectID, s.ID, cr.StartFrom.UTC().Format(time.RFC3339))
-	}
-	a.log().InfoContext(ctx, "backfill created", "project_id", projectID, "stream_id", s.ID, "job_id", j.ID)
-	return s, &j, nil
+	return s, backfill, nil
 }
 
 func (a *API) list(ctx context.Context, c routed) (events.APIGatewayV2HTTPResponse, error) {

@@ -31,6 +31,7 @@ type Replays interface {
 	Start(ctx context.Context, projectID, streamID string, req replay.Request, idempotencyKey string) (replay.Job, bool, error)
 	ValidStartFrom(startFrom time.Time) error
 	Backfill(ctx context.Context, st stream.Stream, startFrom, live time.Time) (replay.Job, error)
+	Started(ctx context.Context, j replay.Job)
 	StreamEnabled(ctx context.Context, st stream.Stream, live time.Time) error
 	Job(ctx context.Context, projectID, id string) (replay.Job, error)
 	List(ctx context.Context, projectID string, limit int) ([]replay.Job, error)

@@ -368,7 +368,7 @@ func TestStartRefuses(t *testing.T) {
 		{"beyond retention", replay.Request{Since: ptr(now.Add(-8 * 24 * time.Hour))}, "since"},
 		{"rate 0", replay.Request{Since: ptr(now.Add(-time.Hour)), Rate: ptr(0)}, "rate"},
 		{"rate too high", replay.Request{Since: ptr(now.Add(-time.Hour)), Rate: ptr(replay.MaxRate + 1)}, "rate"},
-		{"bad filter", replay.Request{Since: ptr(now.Add(-time.Hour)), Filter: &stream.Filters{Include: []stream.Rule{{Field: ""}}}}, "filter"},
+		{"bad filter", replay.Request{Since: ptr(now.Add(-time.Hour)), Filter: &stream.Filters{Include: []stream.Rule{{Field: ""}}}}, "filter.include[0].field"},
 	}
 	for _, tc := range cases {
 		_, _, err := f.svc.Start(context.Background(), project, streamID, tc.req, "")
@@ -400,6 +400,58 @@ func TestStartRefuses(t *testing.T) {
 	}
 }
 
+// Backfills do not count against the project's cap: waiting ones (their
+// streams paused) must not block every replay.
+func TestBackfillsAreNotCounted(t *testing.T) {
+	f := newFixture(t, 1, 2)
+	f.svc.MaxActive = 1
+	st := f.streams[project+"/"+streamID]
+	for range 3 {
+		if _, err := f.svc.Backfill(context.Background(), st, f.hour(0), time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := f.svc.Start(context.Background(), project, streamID, replay.Request{Since: ptr(f.hour(0))}, ""); err != nil {
+		t.Fatalf("a replay beside three waiting backfills: %v", err)
+	}
+}
+
+// A backfill whose stream is paused waits for it; one whose stream is gone
+// ends failed, saying so.
+func TestBackfillOfAPausedOrDeletedStream(t *testing.T) {
+	f := newFixture(t, 2, 10)
+	st := f.streams[project+"/"+streamID]
+	j, err := f.svc.Backfill(context.Background(), st, f.hour(0), f.hour(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Status = stream.StatusPaused
+	f.streams[project+"/"+streamID] = st
+	if err := f.svc.RunJob(context.Background(), project, j.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.svc.Job(context.Background(), project, j.ID); got.State != replay.StateQueued || !got.NotBefore.After(f.clock.Now()) {
+		t.Fatalf("backfill of a paused stream: %+v", got)
+	}
+	st.Status = stream.StatusActive
+	f.streams[project+"/"+streamID] = st
+	f.clock.Sleep(context.Background(), 2*time.Minute)
+	if err := f.svc.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.svc.Job(context.Background(), project, j.ID); got.State != replay.StateSucceeded || got.Progress.Sent != 20 {
+		t.Fatalf("backfill once enabled again: %+v", got)
+	}
+	waiting, _ := f.svc.Backfill(context.Background(), st, f.hour(0), time.Time{})
+	delete(f.streams, project+"/"+streamID)
+	if err := f.svc.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.svc.Job(context.Background(), project, waiting.ID); got.State != replay.StateFailed || !strings.Contains(got.Error, "does not exist") {
+		t.Fatalf("a waiting backfill of a deleted stream: %+v", got)
+	}
+}
+
 // The same Idempotency-Key names the same job; with another body it is
 // refused.
 func TestStartIdempotency(t *testing.T) {
@@ -412,6 +464,13 @@ func TestStartIdempotency(t *testing.T) {
 	b, created, err := f.svc.Start(context.Background(), project, streamID, req, "k1")
 	if err != nil || created || b.ID != a.ID {
 		t.Fatalf("again: %+v, %v, %v", b, created, err)
+	}
+	// Asked again once the stream is paused: still the job it started.
+	st := f.streams[project+"/"+streamID]
+	st.Status = stream.StatusPaused
+	f.streams[project+"/"+streamID] = st
+	if c, created, err := f.svc.Start(context.Background(), project, streamID, req, "k1"); err != nil || created || c.ID != a.ID {
+		t.Fatalf("again, the stream paused: %+v, %v, %v", c, created, err)
 	}
 	req.Rate = ptr(5)
 	if _, _, err := f.svc.Start(context.Background(), project, streamID, req, "k1"); !errors.Is(err, replay.ErrKeyReused) {
@@ -453,8 +512,11 @@ func TestBackfill(t *testing.T) {
 	if got.State != replay.StateSucceeded || got.Progress.Sent != 20 {
 		t.Fatalf("backfill %+v", got)
 	}
-	if err := f.svc.ValidStartFrom(f.clock.Now().Add(-8 * 24 * time.Hour)); err == nil {
-		t.Fatal("a start_from beyond retention was accepted")
+	for _, bad := range []time.Time{f.clock.Now().Add(-8 * 24 * time.Hour), f.clock.Now().Add(time.Minute)} {
+		var inv *replay.ErrInvalid
+		if err := f.svc.ValidStartFrom(bad); !errors.As(err, &inv) || inv.Field != "start_from" {
+			t.Fatalf("start_from %s: %v", bad, err)
+		}
 	}
 }
 

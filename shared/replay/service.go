@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/logstream/logstream/shared/envelope"
@@ -162,6 +163,12 @@ func (s *Service) Plan(ctx context.Context, projectID, streamID string, req Requ
 		return Plan{}, err
 	}
 	if err := req.Filter.Validate(); err != nil {
+		// The stream model names the member as a stream's filters; here
+		// it is the request's filter.
+		var ve *stream.ValidationError
+		if errors.As(err, &ve) {
+			return Plan{}, &ErrInvalid{Field: "filter" + strings.TrimPrefix(ve.Field, "filters"), Msg: ve.Msg}
+		}
 		return Plan{}, &ErrInvalid{Field: "filter", Msg: err.Error()}
 	}
 	rate := DefaultRate
@@ -193,25 +200,31 @@ func (s *Service) Start(ctx context.Context, projectID, streamID string, req Req
 	if len(idempotencyKey) > 256 {
 		return Job{}, false, &ErrInvalid{Field: "Idempotency-Key", Msg: "must be at most 256 characters"}
 	}
+	var id, key string
+	if idempotencyKey != "" {
+		// The key is looked up first: a request repeated after its job
+		// started is answered with that job, whatever has changed since
+		// (the stream paused, the window now older).
+		sum := sha256.Sum256([]byte(projectID + "\x00replay\x00" + idempotencyKey))
+		id, key = "rpl_"+hex.EncodeToString(sum[:13]), requestKey(streamID, req)
+		if stored, err := s.Jobs.Get(ctx, projectID, id); err == nil {
+			return s.same(stored, Job{Key: key})
+		} else if !errors.Is(err, ErrJobNotFound) {
+			return Job{}, false, err
+		}
+	}
 	p, err := s.Plan(ctx, projectID, streamID, req)
 	if err != nil {
 		return Job{}, false, err
 	}
 	j = s.newJob(p, OriginRequest, req.Filter)
-	if idempotencyKey != "" {
-		sum := sha256.Sum256([]byte(projectID + "\x00replay\x00" + idempotencyKey))
-		j.ID = "rpl_" + hex.EncodeToString(sum[:13])
-		j.Key = requestKey(streamID, req, p)
-		if stored, err := s.Jobs.Get(ctx, projectID, j.ID); err == nil {
-			return s.same(stored, j)
-		} else if !errors.Is(err, ErrJobNotFound) {
-			return Job{}, false, err
-		}
+	if id != "" {
+		j.ID, j.Key = id, key
 	}
 	if err := s.admit(ctx, projectID); err != nil {
 		return Job{}, false, err
 	}
-	return s.create(ctx, j)
+	return s.create(ctx, j, true)
 }
 
 // same answers a request whose idempotency key named a stored job.
@@ -225,14 +238,20 @@ func (s *Service) same(stored, j Job) (Job, bool, error) {
 }
 
 // requestKey is what makes two requests the same: the stream, the window
-// as asked (until as given, or absent), the filter and the rate.
-func requestKey(streamID string, req Request, p Plan) string {
+// as asked (until as given, or absent), the filter and the rate as given.
+func requestKey(streamID string, req Request) string {
 	f, _ := json.Marshal(req.Filter)
-	until := "now"
+	var since, until, rate string
+	if req.Since != nil {
+		since = req.Since.UTC().Format(time.RFC3339Nano)
+	}
 	if req.Until != nil {
 		until = req.Until.UTC().Format(time.RFC3339Nano)
 	}
-	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%s\x00%s\x00%d", streamID, p.Since.Format(time.RFC3339Nano), until, f, p.Rate))
+	if req.Rate != nil {
+		rate = fmt.Sprint(*req.Rate)
+	}
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%s\x00%s\x00%s", streamID, since, until, f, rate))
 	return hex.EncodeToString(sum[:16])
 }
 
@@ -246,7 +265,11 @@ func (s *Service) admit(ctx context.Context, projectID string) error {
 	}
 	active := 0
 	for _, j := range jobs {
-		if !j.State.Final() {
+		// Backfills are not counted: there is one per stream created
+		// with start_from, and a paused stream's waits until it is
+		// enabled; counting them would let waiting backfills block
+		// every replay of the project.
+		if !j.State.Final() && j.Origin != OriginStartFrom {
 			active++
 		}
 	}
@@ -269,7 +292,9 @@ func (s *Service) newJob(p Plan, origin Origin, f *stream.Filters) Job {
 	return j
 }
 
-func (s *Service) create(ctx context.Context, j Job) (Job, bool, error) {
+// create stores a job and, with start, starts its worker if its first hour
+// has settled.
+func (s *Service) create(ctx context.Context, j Job, start bool) (Job, bool, error) {
 	stored, err := s.Jobs.Create(ctx, j)
 	if errors.Is(err, ErrJobExists) {
 		return s.same(stored, j)
@@ -277,23 +302,35 @@ func (s *Service) create(ctx context.Context, j Job) (Job, bool, error) {
 	if err != nil {
 		return Job{}, false, fmt.Errorf("create replay job for project %s: %w", j.ProjectID, err)
 	}
-	if s.Starter != nil && ready(stored, s.now()) {
-		if err := s.Starter.Start(ctx, stored.ProjectID, stored.ID); err != nil {
-			// Not the caller's failure: the job is stored, and the tick
-			// starts it within its period.
-			s.log().WarnContext(ctx, "start replay job; the tick will", "project_id", stored.ProjectID, "job_id", stored.ID, "err", err)
-		}
+	if start {
+		s.start(ctx, stored)
 	}
 	return stored, true, nil
 }
 
-// Backfill creates the replay of a stream created with start_from: the
-// project's events from start_from until live delivery reaches the stream
-// (live: the time by which every warm ingestion function's cached stream
-// list holds it). The job waits until the archive has settled past live,
-// then runs. A stream created paused has no live time yet (zero): its
-// backfill waits for StreamEnabled. Backfills are not counted against the
-// project's cap on replays (there is one per stream created).
+// start starts a job's worker now if its first hour has settled (else the
+// tick starts it when it has).
+func (s *Service) start(ctx context.Context, j Job) {
+	if s.Starter == nil || !ready(j, s.now()) {
+		return
+	}
+	if err := s.Starter.Start(ctx, j.ProjectID, j.ID); err != nil {
+		// Not the caller's failure: the job is stored, and the tick
+		// starts it within its period.
+		s.log().WarnContext(ctx, "start replay job; the tick will", "project_id", j.ProjectID, "job_id", j.ID, "err", err)
+	}
+}
+
+// Backfill creates the replay of a stream about to be created with
+// start_from: the project's events from start_from until live delivery
+// reaches the stream (live: the time by which every warm ingestion
+// function's cached stream list holds it). It is stored before the stream,
+// so a create that cannot store it fails before anything exists (and can
+// be retried as it is), and started only by Started, once the stream is
+// stored; a stream whose creation then fails leaves a job its worker ends
+// failed ("the stream does not exist"). A stream created paused has no
+// live time yet (zero): its backfill waits for StreamEnabled. Backfills
+// are not counted against the project's cap on replays.
 func (s *Service) Backfill(ctx context.Context, st stream.Stream, startFrom, live time.Time) (Job, error) {
 	if err := s.ValidStartFrom(startFrom); err != nil {
 		return Job{}, err
@@ -306,9 +343,12 @@ func (s *Service) Backfill(ctx context.Context, st stream.Stream, startFrom, liv
 	if size, err := eventarchive.Measure(ctx, s.Archive, st.ProjectID, since, s.now()); err == nil {
 		p.Size = size
 	}
-	j, _, err := s.create(ctx, s.newJob(p, OriginStartFrom, nil))
+	j, _, err := s.create(ctx, s.newJob(p, OriginStartFrom, nil), false)
 	return j, err
 }
+
+// Started starts the worker of a backfill whose stream is now stored.
+func (s *Service) Started(ctx context.Context, j Job) { s.start(ctx, j) }
 
 // StreamEnabled gives the waiting backfills of a stream that was enabled
 // their end: live, when live delivery reaches it. From then they run as
@@ -334,11 +374,16 @@ func (s *Service) StreamEnabled(ctx context.Context, st stream.Stream, live time
 	return errors.Join(errs...)
 }
 
-// ValidStartFrom checks a start_from before the stream is created.
+// ValidStartFrom checks a start_from before the stream is created: in the
+// past, and within what the archive keeps.
 func (s *Service) ValidStartFrom(startFrom time.Time) error {
 	now := s.now()
-	if err := validateWindow(startFrom.UTC(), now, now, s.retention()); err != nil {
-		return &ErrInvalid{Field: "start_from", Msg: err.(*ErrInvalid).Msg}
+	switch {
+	case !startFrom.Before(now):
+		return &ErrInvalid{Field: "start_from", Msg: "must be in the past: events from then on are backfilled"}
+	case startFrom.Before(now.Add(-s.retention())):
+		return &ErrInvalid{Field: "start_from", Msg: fmt.Sprintf("is older than the archive keeps events (%s): it must be after %s",
+			s.retention(), now.Add(-s.retention()).Format(time.RFC3339))}
 	}
 	return nil
 }

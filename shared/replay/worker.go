@@ -55,12 +55,15 @@ func (s *Service) Tick(ctx context.Context) error {
 	var errs []error
 	for _, j := range jobs {
 		now := s.now()
-		if j.Until.IsZero() && now.Sub(j.CreatedAt) > s.retention() {
-			// A backfill whose stream was never enabled: by now the
-			// archive no longer holds its start.
-			r := &run{s: s, job: j}
-			if err := r.end(ctx, StateFailed, "the stream was not enabled within the archive's retention"); err != nil {
-				errs = append(errs, err)
+		if j.Until.IsZero() {
+			// A backfill waiting for its stream to be enabled: ended if
+			// the stream is gone, or was not enabled while the archive
+			// still held the backfill's start.
+			if why := s.abandoned(ctx, j, now); why != "" {
+				r := &run{s: s, job: j}
+				if err := r.end(ctx, StateFailed, why); err != nil {
+					errs = append(errs, err)
+				}
 			}
 			continue
 		}
@@ -74,10 +77,28 @@ func (s *Service) Tick(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// abandoned says why a waiting backfill will never run, "" if it may.
+func (s *Service) abandoned(ctx context.Context, j Job, now time.Time) string {
+	if now.Sub(j.Since) > s.retention() {
+		return "the stream was not enabled while the archive still held start_from"
+	}
+	if _, err := s.Streams.Get(ctx, j.ProjectID, j.StreamID); errors.Is(err, stream.ErrNotFound) {
+		return errNoStream
+	}
+	return ""
+}
+
 func nearDeadline(ctx context.Context) bool {
 	d, ok := ctx.Deadline()
 	return ok && time.Until(d) < margin
 }
+
+// errNoStream ends a job whose stream is gone.
+const errNoStream = "the stream does not exist (deleted, or its creation failed)"
+
+// DefaultStreamWait is how often a backfill whose stream is paused looks
+// again.
+const DefaultStreamWait = time.Minute
 
 var (
 	errLostLease = errors.New("replay: another worker holds the job")
@@ -165,9 +186,14 @@ func (r *run) run(ctx context.Context) error {
 	st, err := r.s.Streams.Get(ctx, j.ProjectID, j.StreamID)
 	switch {
 	case errors.Is(err, stream.ErrNotFound):
-		return &fatalError{"the stream was deleted"}
+		return &fatalError{errNoStream}
 	case err != nil:
 		return fmt.Errorf("read stream %s: %w", j.StreamID, err)
+	case st.Status != stream.StatusActive && j.Origin == OriginStartFrom:
+		// A backfill is its stream's: paused (or suspended) for now, it
+		// waits to be enabled again rather than end half done.
+		r.job.NotBefore, r.job.State = r.s.now().Add(DefaultStreamWait), StateQueued
+		return r.stop(ctx)
 	case st.Status != stream.StatusActive:
 		return &fatalError{fmt.Sprintf("the stream is %s, not active", st.Status)}
 	}
