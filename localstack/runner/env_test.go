@@ -21,6 +21,8 @@ func TestFunctionEnv(t *testing.T) {
 				want[topology.QueueURLEnv(d)] = ""
 			}
 		}
+		// Ingestion's archive queue, which res does not hold here.
+		want[topology.QueueURLEnv(topology.ArchiveQueue)] = ""
 		return want
 	}
 	tests := []struct {

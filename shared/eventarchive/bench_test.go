@@ -42,7 +42,7 @@ func BenchmarkWriter(b *testing.B) {
 		}
 	}
 	d := &discard{}
-	w := &eventarchive.Writer{Store: d}
+	w := &eventarchive.Writer{Store: d, Log: quiet}
 	b.SetBytes(int64(raw))
 	b.ResetTimer()
 	for b.Loop() {

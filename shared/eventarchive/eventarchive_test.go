@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,6 +17,9 @@ import (
 	"github.com/logstream/logstream/shared/eventarchive"
 	"github.com/logstream/logstream/shared/eventarchive/archivetest"
 )
+
+// quiet discards the archiver's log lines.
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 var base = time.Now().UTC().Truncate(time.Hour).Add(-48 * time.Hour)
 
@@ -90,7 +95,7 @@ func TestHours(t *testing.T) {
 // hour is the event's own top-level timestamp, not a nested one.
 func TestWriterPartitionsByProjectAndHour(t *testing.T) {
 	a := &archivetest.Archive{}
-	w := &eventarchive.Writer{Store: a, Now: func() time.Time { return base.Add(50 * time.Hour) }}
+	w := &eventarchive.Writer{Log: quiet, Store: a, Now: func() time.Time { return base.Add(50 * time.Hour) }}
 	batch := events.SQSEvent{Records: []events.SQSMessage{
 		message(t, "m1", "alpha", event("a1", base.Add(10*time.Minute)), event("a2", base.Add(70*time.Minute)), event("a3", base.Add(59*time.Minute))),
 		message(t, "m2", "beta", event("b1", base.Add(5*time.Minute))),
@@ -143,7 +148,7 @@ func TestWriterFailsOnlyTheMessagesOfAnUnwrittenObject(t *testing.T) {
 		}
 		return nil
 	}}
-	w := &eventarchive.Writer{Store: a}
+	w := &eventarchive.Writer{Log: quiet, Store: a}
 	stream, _ := envelope.Pack("alpha", "str_0123456789abcdef0123456789abcdef", []json.RawMessage{event("x", base)}, envelope.MaxMessageBytes)
 	batch := events.SQSEvent{Records: []events.SQSMessage{
 		message(t, "ok", "alpha", event("a1", base)),
@@ -170,7 +175,7 @@ func TestWriterFailsOnlyTheMessagesOfAnUnwrittenObject(t *testing.T) {
 // Measure sizes a window from the listing alone: no object is read.
 func TestMeasure(t *testing.T) {
 	a := &archivetest.Archive{}
-	w := &eventarchive.Writer{Store: a}
+	w := &eventarchive.Writer{Log: quiet, Store: a}
 	var msgs []events.SQSMessage
 	for i := range 10 { // 10 objects over hours 0..4
 		msgs = append(msgs, message(t, fmt.Sprint(i), "alpha", event(fmt.Sprint("e", i, "a"), base.Add(time.Duration(i)*30*time.Minute)),

@@ -50,7 +50,7 @@ func BenchmarkReplay(b *testing.B) {
 	url := aws.ToString(q.QueueUrl)
 	now := time.Now().UTC()
 	start := now.Truncate(time.Hour).Add(-3 * time.Hour)
-	w := &eventarchive.Writer{Store: bucket}
+	w := &eventarchive.Writer{Store: bucket, Log: quiet}
 	var recs []events.SQSMessage
 	for first := 0; first < total; first += perRequest {
 		evs := make([]json.RawMessage, perRequest)
@@ -116,7 +116,7 @@ func BenchmarkReplay(b *testing.B) {
 	sid := fmt.Sprintf("str_%032x", 7)
 	svc := &replay.Service{Jobs: replaystore.New(dynamodb.NewFromConfig(tcfg), tableName), Archive: bucket, Reader: bucket,
 		Streams:   streams{"proj-bench/" + sid: {ID: sid, ProjectID: "proj-bench", DestinationType: "http", Status: stream.StatusActive}},
-		Publisher: pub, QueueURLs: map[string]string{"http": url}, MaxActive: 1 << 20}
+		Publisher: pub, QueueURLs: map[string]string{"http": url}, MaxActive: 1 << 20, Log: quiet}
 	var took time.Duration
 	sent := 0
 	b.ResetTimer()

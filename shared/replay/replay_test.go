@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -102,6 +104,9 @@ func (p *publisher) ids(t *testing.T) map[string]int {
 	return out
 }
 
+// quiet discards the services' log lines.
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
 type fixture struct {
 	svc     *replay.Service
 	clock   *clock
@@ -123,7 +128,7 @@ func newFixture(t *testing.T, hours, perHour int) *fixture {
 	f := &fixture{clock: &clock{now: now}, archive: &archivetest.Archive{}, jobs: &replaytest.Jobs{}, pub: &publisher{},
 		start: now.Add(-time.Duration(hours+1) * time.Hour), perHour: perHour,
 		streams: streams{project + "/" + streamID: {ID: streamID, ProjectID: project, DestinationType: "http", Status: stream.StatusActive}}}
-	w := &eventarchive.Writer{Store: f.archive}
+	w := &eventarchive.Writer{Store: f.archive, Log: quiet}
 	for _, p := range []string{project, other} {
 		for h := range hours {
 			var recs []events.SQSMessage
@@ -151,7 +156,7 @@ func newFixture(t *testing.T, hours, perHour int) *fixture {
 	}
 	keys, _ := pii.NewLocalKeys("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
 	f.svc = &replay.Service{Jobs: f.jobs, Archive: f.archive, Reader: f.archive, Streams: f.streams, Publisher: f.pub,
-		QueueURLs: map[string]string{"http": queueURL}, Keys: keys, Now: f.clock.Now, Sleep: f.clock.Sleep}
+		QueueURLs: map[string]string{"http": queueURL}, Keys: keys, Now: f.clock.Now, Sleep: f.clock.Sleep, Log: quiet}
 	return f
 }
 
