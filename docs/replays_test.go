@@ -260,8 +260,11 @@ func replayScenarios() []scenario {
 				t.Errorf("jobs %+v, want the first alone", jobs)
 			}
 		}),
-		derive(rReplay, "Idempotency-Key too long", 400, "invalid_request", "Idempotency-Key", true, func(_ *fixture, c *call) {
+		derive(rReplay, "Idempotency-Key too long", 400, "invalid_idempotency_key", "Idempotency-Key", true, func(_ *fixture, c *call) {
 			c.headers["Idempotency-Key"] = strings.Repeat("k", 257)
+		}),
+		derive(rReplay, "Idempotency-Key too short", 400, "invalid_idempotency_key", "Idempotency-Key", true, func(_ *fixture, c *call) {
+			c.headers["Idempotency-Key"] = "short"
 		}),
 		derive(rReplay, "no since", 400, "invalid_request", "since", true, body(func(f *fixture) string {
 			return `{"until":"` + rfc3339(f.hour()) + `"}`

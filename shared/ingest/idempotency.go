@@ -20,19 +20,10 @@ import (
 
 // IdempotencyHeader names the request header that makes a retry of an
 // ingest request enqueue only what the earlier attempt did not.
-const IdempotencyHeader = "Idempotency-Key"
+const IdempotencyHeader = httpapi.IdempotencyHeader
 
 // KeepAttempts is how long a key is remembered, from its first attempt.
 const KeepAttempts = 24 * time.Hour
-
-// A key is 8 to 256 characters of [A-Za-z0-9._:-]: room for a UUID, a ULID
-// or a "job:batch" name, and short and plain enough to sit in a DynamoDB key
-// and a log line. The minimum keeps a counter ("1", "2") from being mistaken
-// for a key shared with another client of the project.
-const (
-	minKeyLength = 8
-	maxKeyLength = 256
-)
 
 // Attempts keeps what requests with an Idempotency-Key did, per project
 // (shared/store.Attempts keeps them in the table).
@@ -75,18 +66,8 @@ type AcceptedMessages interface {
 
 // idempotencyKey is the request's Idempotency-Key, "" without one.
 func idempotencyKey(key string) (string, error) {
-	if key == "" {
-		return "", nil
-	}
-	ok := len(key) >= minKeyLength && len(key) <= maxKeyLength
-	for i := 0; ok && i < len(key); i++ {
-		c := key[i]
-		ok = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':'
-	}
-	if !ok {
-		return "", &httpapi.Error{Status: http.StatusBadRequest, Code: "invalid_idempotency_key", Field: IdempotencyHeader,
-			Message: fmt.Sprintf("%s must be %d to %d characters of letters, digits, '-', '_', '.' and ':' (a UUID is a good key)",
-				IdempotencyHeader, minKeyLength, maxKeyLength)}
+	if err := httpapi.CheckIdempotencyKey(key); err != nil {
+		return "", err
 	}
 	return key, nil
 }

@@ -149,28 +149,38 @@ func (s *Store[J]) Get(ctx context.Context, projectID, id string) (J, error) {
 	return s.decode(out.Item)
 }
 
-// List returns a project's newest jobs first.
+// maxListed bounds how many of a project's jobs List reads to find its
+// newest: ids made from an idempotency key do not sort by time, so the
+// newest are not simply the first in key order.
+const maxListed = 1000
+
+// List returns a project's newest jobs first (by creation time), reading at
+// most maxListed of them.
 func (s *Store[J]) List(ctx context.Context, projectID string, limit int) ([]J, error) {
-	out, err := s.Client.Query(ctx, &dynamodb.QueryInput{
+	p := dynamodb.NewQueryPaginator(s.Client, &dynamodb.QueryInput{
 		TableName:                 aws.String(s.Table),
 		KeyConditionExpression:    aws.String("pk = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: s.Kind.Prefix + projectID}},
 		ScanIndexForward:          aws.Bool(false),
-		Limit:                     aws.Int32(int32(max(limit, 1))),
 	})
-	if err != nil {
-		return nil, fmt.Errorf("list jobs of project %s: %w", projectID, err)
-	}
-	jobs := make([]J, 0, len(out.Items))
-	for _, av := range out.Items {
-		j, err := s.decode(av)
+	var jobs []J
+	for p.HasMorePages() && len(jobs) < maxListed {
+		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("list jobs of project %s: %w", projectID, err)
 		}
-		jobs = append(jobs, j)
+		for _, av := range page.Items {
+			j, err := s.decode(av)
+			if err != nil {
+				return nil, err
+			}
+			jobs = append(jobs, j)
+		}
 	}
-	// Ids made from an idempotency key do not sort by time: order by it.
 	sort.SliceStable(jobs, func(a, b int) bool { return s.Kind.Created(jobs[a]).After(s.Kind.Created(jobs[b])) })
+	if limit = max(limit, 1); len(jobs) > limit {
+		jobs = jobs[:limit]
+	}
 	return jobs, nil
 }
 

@@ -108,7 +108,11 @@ func (a *API) replayStream(ctx context.Context, c routed) (events.APIGatewayV2HT
 		}
 		return httpapi.JSON(http.StatusOK, DryRun{DryRun: true, Plan: p}), nil
 	}
-	j, created, err := rp.Start(ctx, c.projectID, c.streamID, req, httpapi.Header(c.req, "idempotency-key"))
+	key := httpapi.Header(c.req, "idempotency-key")
+	if err := httpapi.CheckIdempotencyKey(key); err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	j, created, err := rp.Start(ctx, c.projectID, c.streamID, req, key)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, replayError(err)
 	}

@@ -103,15 +103,17 @@ type Cursor struct {
 
 // Job is one replay of a window of a project's events to one of its streams.
 type Job struct {
-	ID        string          `json:"id"`
-	ProjectID string          `json:"project_id"`
-	StreamID  string          `json:"stream_id"`
-	Origin    Origin          `json:"origin"`
-	Since     time.Time       `json:"since"`
-	Until     time.Time       `json:"until"`
-	Filter    *stream.Filters `json:"filter,omitempty"`
-	Rate      int             `json:"rate"`
-	State     State           `json:"state"`
+	ID        string    `json:"id"`
+	ProjectID string    `json:"project_id"`
+	StreamID  string    `json:"stream_id"`
+	Origin    Origin    `json:"origin"`
+	Since     time.Time `json:"since"`
+	// Until is absent while a backfill waits for its stream to be
+	// enabled.
+	Until  time.Time       `json:"until,omitzero"`
+	Filter *stream.Filters `json:"filter,omitempty"`
+	Rate   int             `json:"rate"`
+	State  State           `json:"state"`
 	// Size is the window's size by the archive's index when the job was
 	// created.
 	Size     eventarchive.Size `json:"size"`
@@ -120,7 +122,7 @@ type Job struct {
 	// the next hour it reads (the settle time after that hour, or the
 	// window, ends). A window of past hours runs at once; one that ends
 	// now waits a settle time before its last hour.
-	NotBefore time.Time `json:"not_before"`
+	NotBefore time.Time `json:"not_before,omitzero"`
 	// CancelRequested is set by a cancel; the worker stops at its next
 	// checkpoint and the job ends cancelled.
 	CancelRequested bool `json:"cancel_requested,omitempty"`
@@ -142,11 +144,16 @@ type Job struct {
 	Version int64 `json:"-"`
 	// Key is the idempotency key's digest the job was created with.
 	Key string `json:"-"`
+	// Slot is the project's replay slot the job holds (Slots), a replay
+	// a client asked for only.
+	Slot int `json:"-"`
 }
 
 // validateWindow checks a window against the archive's retention.
 func validateWindow(since, until, now time.Time, retention time.Duration) error {
 	switch {
+	case !since.Before(now):
+		return &ErrInvalid{Field: "since", Msg: "must be in the past"}
 	case !since.Before(until):
 		return &ErrInvalid{Field: "since", Msg: "must be before until"}
 	case until.After(now):

@@ -112,6 +112,7 @@ type fixture struct {
 	clock   *clock
 	archive *archivetest.Archive
 	jobs    *replaytest.Jobs
+	slots   *replaytest.Slots
 	pub     *publisher
 	streams streams
 	// start is the first hour archived; each hour holds perHour events of
@@ -155,7 +156,8 @@ func newFixture(t *testing.T, hours, perHour int) *fixture {
 		}
 	}
 	keys, _ := pii.NewLocalKeys("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
-	f.svc = &replay.Service{Jobs: f.jobs, Archive: f.archive, Reader: f.archive, Streams: f.streams, Publisher: f.pub,
+	f.slots = &replaytest.Slots{Now: f.clock.Now}
+	f.svc = &replay.Service{Jobs: f.jobs, Slots: f.slots, Archive: f.archive, Reader: f.archive, Streams: f.streams, Publisher: f.pub,
 		QueueURLs: map[string]string{"http": queueURL}, Keys: keys, Now: f.clock.Now, Sleep: f.clock.Sleep, Log: quiet}
 	return f
 }
@@ -454,6 +456,73 @@ func TestBackfillOfAPausedOrDeletedStream(t *testing.T) {
 	}
 	if got, _ := f.svc.Job(context.Background(), project, waiting.ID); got.State != replay.StateFailed || !strings.Contains(got.Error, "does not exist") {
 		t.Fatalf("a waiting backfill of a deleted stream: %+v", got)
+	}
+}
+
+// The cap holds however many requests race: each replay holds one of the
+// project's slots, taken with one conditional write, and gives it back
+// when it ends (a cancel too).
+func TestCapHoldsUnderARace(t *testing.T) {
+	f := newFixture(t, 1, 2)
+	f.svc.MaxActive = 2
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var started []replay.Job
+	tooMany := 0
+	for range 8 {
+		wg.Go(func() {
+			j, _, err := f.svc.Start(context.Background(), project, streamID, replay.Request{Since: ptr(f.hour(0)), Until: ptr(f.hour(1))}, "")
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				started = append(started, j)
+			case errors.Is(err, replay.ErrTooMany):
+				tooMany++
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if len(started) != 2 || tooMany != 6 || f.slots.Held(project) != 2 {
+		t.Fatalf("%d started, %d refused, %d slots held; want 2, 6, 2", len(started), tooMany, f.slots.Held(project))
+	}
+	if _, err := f.svc.Cancel(context.Background(), project, started[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.RunJob(context.Background(), project, started[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	if f.slots.Held(project) != 0 {
+		t.Fatalf("%d slots held after both ended", f.slots.Held(project))
+	}
+	if _, _, err := f.svc.Start(context.Background(), project, streamID, replay.Request{Since: ptr(f.hour(0))}, ""); err != nil {
+		t.Fatalf("after both ended: %v", err)
+	}
+}
+
+// A replay whose stream is paused or deleted while it runs ends failed at
+// its next batch, saying why, rather than succeed having sent nothing.
+func TestReplayStopsWhenItsStreamGoes(t *testing.T) {
+	for _, change := range []string{"paused", "deleted"} {
+		f := newFixture(t, 1, 3*replay.BatchEvents)
+		f.pub.fail = func(n int) error {
+			if n == 1 {
+				if change == "deleted" {
+					delete(f.streams, project+"/"+streamID)
+				} else {
+					st := f.streams[project+"/"+streamID]
+					st.Status = stream.StatusPaused
+					f.streams[project+"/"+streamID] = st
+				}
+			}
+			return nil
+		}
+		j := f.run(t, replay.Request{Since: ptr(f.hour(0)), Until: ptr(f.hour(1))})
+		if j.State != replay.StateFailed || j.Progress.Sent != replay.BatchEvents || j.Error == "" {
+			t.Fatalf("%s: %s, sent %d, %q", change, j.State, j.Progress.Sent, j.Error)
+		}
 	}
 }
 

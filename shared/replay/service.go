@@ -54,6 +54,19 @@ var (
 	ErrFinal = errors.New("replay: the job has ended")
 )
 
+// Slots are a project's replay slots: a replay job holds one from when it
+// is created until it ends, so the cap on a project's replays holds however
+// many requests race (a count read before a write would let them all by).
+type Slots interface {
+	// Take gives jobID one of the project's max slots, and returns it: a
+	// slot no job holds, one jobID holds already, or one whose holder
+	// free says will never run again (ended, or never stored). ErrTooMany
+	// if there is none.
+	Take(ctx context.Context, projectID, jobID string, max int, free func(holder string, takenAt time.Time) bool) (int, error)
+	// Release frees slot n if jobID holds it.
+	Release(ctx context.Context, projectID string, n int, jobID string) error
+}
+
 // Streams reads the stream a replay sends to.
 type Streams interface {
 	Get(ctx context.Context, projectID, streamID string) (stream.Stream, error)
@@ -75,7 +88,10 @@ type Starter interface {
 // with Archive a Lister (it sizes, never reads); the replay function runs
 // them (Handle), with a Reader.
 type Service struct {
-	Jobs    Jobs
+	Jobs Jobs
+	// Slots hold the project's cap on replays; nil counts the project's
+	// jobs instead (which requests that race can pass together).
+	Slots   Slots
 	Archive eventarchive.Lister
 	Streams Streams
 	Starter Starter
@@ -221,10 +237,53 @@ func (s *Service) Start(ctx context.Context, projectID, streamID string, req Req
 	if id != "" {
 		j.ID, j.Key = id, key
 	}
-	if err := s.admit(ctx, projectID); err != nil {
+	if s.Slots == nil {
+		if err := s.admit(ctx, projectID); err != nil {
+			return Job{}, false, err
+		}
+		return s.create(ctx, j, true)
+	}
+	if j.Slot, err = s.Slots.Take(ctx, projectID, j.ID, s.maxActive(), s.slotFree(ctx, projectID)); err != nil {
 		return Job{}, false, err
 	}
-	return s.create(ctx, j, true)
+	stored, created, err := s.create(ctx, j, true)
+	if err != nil && !errors.Is(err, ErrKeyReused) {
+		// Not stored: the slot is free again (or, if this release is
+		// lost too, once slotFree finds no job holding it).
+		_ = s.Slots.Release(context.WithoutCancel(ctx), projectID, j.Slot, j.ID)
+	}
+	return stored, created, err
+}
+
+// slotOrphanAge is how long a slot whose job was never stored stays taken:
+// the job is stored right after its slot is taken, so a slot older than
+// this without its job is a create that failed.
+const slotOrphanAge = time.Minute
+
+// slotFree says whether a slot's holder will never run again: its job has
+// ended, or was never stored.
+func (s *Service) slotFree(ctx context.Context, projectID string) func(string, time.Time) bool {
+	return func(holder string, takenAt time.Time) bool {
+		j, err := s.Jobs.Get(ctx, projectID, holder)
+		switch {
+		case errors.Is(err, ErrJobNotFound):
+			return s.now().Sub(takenAt) > slotOrphanAge
+		case err != nil:
+			return false
+		}
+		return j.State.Final()
+	}
+}
+
+// released frees the slot of a job that has ended (best effort: a slot
+// whose release is lost is taken over by the next Take, its job final).
+func (s *Service) released(ctx context.Context, j Job) {
+	if s.Slots == nil || j.Origin != OriginRequest || !j.State.Final() {
+		return
+	}
+	if err := s.Slots.Release(context.WithoutCancel(ctx), j.ProjectID, j.Slot, j.ID); err != nil {
+		s.log().WarnContext(ctx, "release a replay's slot; the next replay takes it over", "project_id", j.ProjectID, "job_id", j.ID, "err", err)
+	}
 }
 
 // same answers a request whose idempotency key named a stored job.
@@ -421,6 +480,9 @@ func (s *Service) Cancel(ctx context.Context, projectID, id string) (Job, error)
 		j, err = s.Jobs.Update(ctx, j)
 		if errors.Is(err, ErrJobConflict) {
 			continue // a worker checkpointed between: read again
+		}
+		if err == nil {
+			s.released(ctx, j)
 		}
 		return j, err
 	}

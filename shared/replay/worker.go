@@ -149,8 +149,10 @@ func (s *Service) RunJob(ctx context.Context, projectID, id string) error {
 		end := s.now()
 		r.job.State, r.job.EndedAt = StateFailed, &end
 	}
-	if _, uerr := s.Jobs.Update(context.WithoutCancel(ctx), r.job); uerr != nil && !errors.Is(uerr, ErrJobConflict) {
+	if j, uerr := s.Jobs.Update(context.WithoutCancel(ctx), r.job); uerr != nil && !errors.Is(uerr, ErrJobConflict) {
 		err = errors.Join(err, uerr)
+	} else if uerr == nil {
+		s.released(ctx, j)
 	}
 	return err
 }
@@ -183,29 +185,12 @@ type run struct {
 
 func (r *run) run(ctx context.Context) error {
 	j := &r.job
-	st, err := r.s.Streams.Get(ctx, j.ProjectID, j.StreamID)
-	switch {
-	case errors.Is(err, stream.ErrNotFound):
-		return &fatalError{errNoStream}
-	case err != nil:
-		return fmt.Errorf("read stream %s: %w", j.StreamID, err)
-	case st.Status != stream.StatusActive && j.Origin == OriginStartFrom:
-		// A backfill is its stream's: paused (or suspended) for now, it
-		// waits to be enabled again rather than end half done.
-		r.job.NotBefore, r.job.State = r.s.now().Add(DefaultStreamWait), StateQueued
-		return r.stop(ctx)
-	case st.Status != stream.StatusActive:
-		return &fatalError{fmt.Sprintf("the stream is %s, not active", st.Status)}
-	}
-	if r.target, err = selection.Compile(ctx, r.s.Keys, st, r.s.log()); err != nil {
+	if err := r.refresh(ctx); err != nil {
 		return err
 	}
+	var err error
 	if r.match, err = filter.Compile(j.Filter); err != nil {
 		return &fatalError{"the replay's filter does not compile: " + err.Error()}
-	}
-	var ok bool
-	if r.url, ok = r.s.QueueURLs[st.DestinationType]; !ok {
-		return &fatalError{fmt.Sprintf("no delivery queue for destination type %q", st.DestinationType)}
 	}
 	hs := hours(*j)
 	for i, h := range hs {
@@ -238,6 +223,41 @@ func (r *run) run(ctx context.Context) error {
 		}
 	}
 	return r.end(ctx, StateSucceeded, "")
+}
+
+// refresh reads the job's stream, before the job starts and before every
+// batch: one that was deleted ends the job failed, and one that is no
+// longer active ends a replay failed (it goes to active streams only) and
+// holds a backfill until it is active again. A stream changed since (its
+// version) is compiled again, so each batch goes out as the stream is
+// configured when it is sent.
+func (r *run) refresh(ctx context.Context) error {
+	j := &r.job
+	st, err := r.s.Streams.Get(ctx, j.ProjectID, j.StreamID)
+	switch {
+	case errors.Is(err, stream.ErrNotFound):
+		return &fatalError{errNoStream}
+	case err != nil:
+		return fmt.Errorf("read stream %s: %w", j.StreamID, err)
+	case st.Status != stream.StatusActive && j.Origin == OriginStartFrom:
+		// A backfill is its stream's: paused (or suspended) for now, it
+		// waits to be enabled again rather than end half done.
+		r.job.NotBefore, r.job.State = r.s.now().Add(DefaultStreamWait), StateQueued
+		return r.stop(ctx)
+	case st.Status != stream.StatusActive:
+		return &fatalError{fmt.Sprintf("the stream is %s, not active: a replay goes to active streams only", st.Status)}
+	}
+	if r.url != "" && st.Version == r.target.Version {
+		return nil
+	}
+	if r.target, err = selection.Compile(ctx, r.s.Keys, st, r.s.log()); err != nil {
+		return err
+	}
+	var ok bool
+	if r.url, ok = r.s.QueueURLs[st.DestinationType]; !ok {
+		return &fatalError{fmt.Sprintf("no delivery queue for destination type %q", st.DestinationType)}
+	}
+	return nil
 }
 
 // object replays one archive object, a batch at a time, checkpointing
@@ -288,6 +308,11 @@ func (r *run) object(ctx context.Context, o eventarchive.Object) error {
 				continue
 			}
 			picked = append(picked, *ev)
+		}
+		if len(picked) > 0 {
+			if err := r.refresh(ctx); err != nil {
+				return err
+			}
 		}
 		var left int
 		if raws, left, err = r.target.Select(raws[:0], picked, true); err != nil {
@@ -397,6 +422,9 @@ func (r *run) end(ctx context.Context, state State, msg string) error {
 		r.job.Error = msg
 	}
 	j, err := r.s.Jobs.Update(context.WithoutCancel(ctx), r.job)
+	if err == nil {
+		r.s.released(ctx, j)
+	}
 	if errors.Is(err, ErrJobConflict) && state != StateCancelled {
 		// A cancel arrived with the last batch: the job ends cancelled
 		// all the same, with this run's progress.

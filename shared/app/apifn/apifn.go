@@ -174,7 +174,7 @@ func New(ctx context.Context, getenv app.Getenv) (app.HTTPHandler, error) {
 	}
 	// The API sizes replays from the archive's listing and stores their
 	// jobs; the replay function reads the archive and runs them.
-	replays := &replay.Service{Jobs: replaystore.New(db, c.Table), Archive: bucket, Streams: streams,
+	replays := &replay.Service{Jobs: replaystore.New(db, c.Table), Slots: &replaystore.Slots{Client: db, Table: c.Table}, Archive: bucket, Streams: streams,
 		Retention: c.Archive.Retention, Settle: c.Archive.Settle, MaxActive: c.MaxReplays, Log: log}
 	if c.ReplayFunction != "" {
 		replays.Starter = &invoke.Starter{Client: lambdaClient, Function: c.ReplayFunction}

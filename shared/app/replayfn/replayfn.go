@@ -72,7 +72,9 @@ func New(ctx context.Context, getenv app.Getenv) (Handler, error) {
 		return nil, err
 	}
 	svc := &replay.Service{
-		Jobs:    replaystore.New(db, c.Table),
+		Jobs: replaystore.New(db, c.Table),
+		// A job that ends frees its project's replay slot.
+		Slots:   &replaystore.Slots{Client: db, Table: c.Table},
 		Archive: bucket,
 		Reader:  bucket,
 		// A replay reads a stream's type, status, filters and masking

@@ -5,8 +5,11 @@ package replaytest
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/logstream/logstream/shared/replay"
 )
@@ -89,4 +92,68 @@ func (s *Jobs) Active(_ context.Context) ([]replay.Job, error) {
 	}
 	slices.SortFunc(out, func(a, b replay.Job) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	return out, nil
+}
+
+// Slots is an in-memory replay.Slots. The zero value is empty and ready.
+type Slots struct {
+	mu    sync.Mutex
+	slots map[string]slot // project/n → holder
+	// Now stamps when a slot was taken (default time.Now).
+	Now func() time.Time
+}
+
+type slot struct {
+	job     string
+	takenAt time.Time
+}
+
+var _ replay.Slots = (*Slots)(nil)
+
+// Take gives jobID a free slot, its own, or one whose holder is done.
+func (s *Slots) Take(_ context.Context, projectID, jobID string, max int, free func(string, time.Time) bool) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.slots == nil {
+		s.slots = map[string]slot{}
+	}
+	now := time.Now()
+	if s.Now != nil {
+		now = s.Now()
+	}
+	for n := range max {
+		k := fmt.Sprintf("%s/%d", projectID, n)
+		cur, taken := s.slots[k]
+		if taken && cur.job == jobID {
+			return n, nil
+		}
+		if !taken || free(cur.job, cur.takenAt) {
+			s.slots[k] = slot{job: jobID, takenAt: now}
+			return n, nil
+		}
+	}
+	return 0, replay.ErrTooMany
+}
+
+// Release frees slot n if jobID holds it.
+func (s *Slots) Release(_ context.Context, projectID string, n int, jobID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := fmt.Sprintf("%s/%d", projectID, n)
+	if s.slots[k].job == jobID {
+		delete(s.slots, k)
+	}
+	return nil
+}
+
+// Held counts the slots held in a project.
+func (s *Slots) Held(projectID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for k := range s.slots {
+		if strings.HasPrefix(k, projectID+"/") {
+			n++
+		}
+	}
+	return n
 }
