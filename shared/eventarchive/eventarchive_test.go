@@ -138,6 +138,31 @@ func TestWriterPartitionsByProjectAndHour(t *testing.T) {
 	}
 }
 
+// A compressed archive message (ingestion compresses them) is archived as
+// a plain one is.
+func TestWriterReadsCompressedMessages(t *testing.T) {
+	var evs []json.RawMessage
+	for i := range 200 {
+		evs = append(evs, event(fmt.Sprint("c", i), base.Add(time.Duration(i)*time.Second)))
+	}
+	msgs, _ := envelope.Pack("alpha", envelope.ArchiveStreamID, evs, envelope.MaxMessageBytes)
+	c, err := envelope.Compress(msgs[0])
+	if err != nil || c.Attributes[envelope.AttrEncoding] == "" {
+		t.Fatalf("not compressed: %v", err)
+	}
+	enc := c.Attributes[envelope.AttrEncoding]
+	a := &archivetest.Archive{}
+	w := &eventarchive.Writer{Log: quiet, Store: a}
+	resp, err := w.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{{MessageId: "z", Body: string(c.Body),
+		MessageAttributes: map[string]events.SQSMessageAttribute{envelope.AttrEncoding: {StringValue: &enc, DataType: "String"}}}}})
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("%+v %v", resp, err)
+	}
+	if s, _ := eventarchive.Measure(context.Background(), a, "alpha", base, base.Add(time.Hour)); s.Events != 200 {
+		t.Fatalf("archived %+v", s)
+	}
+}
+
 // An object that fails to be written fails the messages with events in it,
 // and only those; an envelope that is not the archive's is failed too
 // (SQS takes it to the archive's DLQ), never dropped.

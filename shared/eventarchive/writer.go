@@ -77,7 +77,15 @@ func (w *Writer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEven
 	var order []*partition
 	failed := map[string]bool{}
 	for _, r := range ev.Records {
-		env, err := envelope.Decode([]byte(r.Body))
+		var enc string
+		if a, ok := r.MessageAttributes[envelope.AttrEncoding]; ok && a.StringValue != nil {
+			enc = *a.StringValue
+		}
+		body, err := envelope.Inflate(r.Body, enc)
+		var env envelope.Envelope
+		if err == nil {
+			env, err = envelope.Decode(body)
+		}
 		if err == nil && env.StreamID != envelope.ArchiveStreamID {
 			err = fmt.Errorf("stream_id %q is not the archive's", env.StreamID)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -21,7 +22,11 @@ func archivedIDs(t *testing.T, msgs []envelope.Message) map[string]int {
 	t.Helper()
 	out := map[string]int{}
 	for _, m := range msgs {
-		env, err := envelope.Decode(m.Body)
+		body, err := envelope.Inflate(string(m.Body), m.Attributes[envelope.AttrEncoding])
+		if err != nil {
+			t.Fatal(err)
+		}
+		env, err := envelope.Decode(body)
 		if err != nil || env.StreamID != envelope.ArchiveStreamID || env.ProjectID != "proj_demo" {
 			t.Fatalf("archive message %s: %v", m.Body, err)
 		}
@@ -65,6 +70,34 @@ func TestEveryAcceptedEventIsArchived(t *testing.T) {
 		if !strings.Contains(string(pub.byQueue[archiveURL][0].Body), "a@example.com") {
 			t.Fatalf("the archive holds events as received, unmasked: %s", pub.byQueue[archiveURL][0].Body)
 		}
+	}
+}
+
+// A large request's archive messages are compressed (the archiver alone
+// reads them); delivery messages are not.
+func TestArchiveMessagesAreCompressed(t *testing.T) {
+	pub := &fakePublisher{}
+	s := newService(&fakeStreams{active: twoStreams}, pub)
+	s.ArchiveURL = archiveURL
+	var body strings.Builder
+	for i := range 300 {
+		fmt.Fprintf(&body, `{"event_id":"e%03d","type":"user.session.start","actor":{"email":"u%d@example.com"}}`+"\n", i, i%5)
+	}
+	resp, _ := s.Handle(context.Background(), request([]byte(body.String()), map[string]string{"content-type": "application/x-ndjson"}, false))
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("%d %s", resp.StatusCode, resp.Body)
+	}
+	arch := pub.byQueue[archiveURL]
+	if len(arch) != 1 || arch[0].Attributes[envelope.AttrEncoding] != envelope.EncodingGzip || len(archivedIDs(t, arch)) != 300 {
+		t.Fatalf("archive messages %d, attributes %v", len(arch), arch[0].Attributes)
+	}
+	for _, m := range pub.byQueue["q-http"] {
+		if m.Attributes[envelope.AttrEncoding] != "" {
+			t.Fatal("a delivery message was compressed")
+		}
+	}
+	if delivered := pub.byQueue["q-http"][0].Size(); arch[0].Size()*5 > delivered {
+		t.Fatalf("the archive message is %d bytes beside a delivery message's %d", arch[0].Size(), delivered)
 	}
 }
 

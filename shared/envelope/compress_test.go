@@ -1,0 +1,70 @@
+package envelope
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func TestCompressRoundTrip(t *testing.T) {
+	var evs []json.RawMessage
+	for i := range 400 {
+		evs = append(evs, json.RawMessage(fmt.Sprintf(`{"event_id":"e-%04d","type":"user.session.start","actor":{"email":"user%d@example.com"}}`, i, i%7)))
+	}
+	msgs, err := Pack("p", ArchiveStreamID, evs, MaxMessageBytes)
+	if err != nil || len(msgs) != 1 {
+		t.Fatal(err)
+	}
+	c, err := Compress(msgs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Attributes[AttrEncoding] != EncodingGzip || len(c.Body)*5 > len(msgs[0].Body) || c.Size() >= msgs[0].Size() {
+		t.Fatalf("compressed %d → %d bytes, attributes %v", len(msgs[0].Body), len(c.Body), c.Attributes)
+	}
+	body, err := Inflate(string(c.Body), c.Attributes[AttrEncoding])
+	if err != nil || string(body) != string(msgs[0].Body) {
+		t.Fatalf("Inflate: %v", err)
+	}
+	if env, err := Decode(body); err != nil || len(env.Events) != 400 {
+		t.Fatalf("Decode: %v", err)
+	}
+	if msgs[0].Attributes != nil {
+		t.Fatal("Compress changed the message it was given")
+	}
+}
+
+// A body that does not compress is left as it is; an unknown or broken
+// encoding is an error, never a guess.
+func TestCompressLeavesWhatDoesNotShrinkAndRefusesBadBodies(t *testing.T) {
+	m := Message{Body: []byte(`{"v":1}`)}
+	if c, _ := Compress(m); string(c.Body) != string(m.Body) || c.Attributes != nil {
+		t.Fatalf("a tiny body was changed: %+v", c)
+	}
+	for _, tc := range []struct{ body, enc string }{{"x", "br"}, {"!!!", EncodingGzip}, {"aGVsbG8=", EncodingGzip}} {
+		if _, err := Inflate(tc.body, tc.enc); err == nil {
+			t.Errorf("Inflate(%q, %q) accepted it", tc.body, tc.enc)
+		}
+	}
+	if b, err := Inflate("plain", ""); err != nil || string(b) != "plain" {
+		t.Fatalf("a plain body: %q, %v", b, err)
+	}
+	// A bomb: more than a message's worth once inflated.
+	big := Message{Body: []byte(`{"v":1,"pad":"` + strings.Repeat("a", 2*MaxMessageBytes) + `"}`)}
+	c, _ := Compress(big)
+	if _, err := Inflate(string(c.Body), EncodingGzip); err == nil {
+		t.Fatal("a body inflating past the limit was accepted")
+	}
+}
+
+func FuzzInflate(f *testing.F) {
+	f.Add("H4sIAAAAAAAA/6pWKlOyMtRRKkstKsrMz1OyUlAqSk0sLclXqgUEAAD//w==", EncodingGzip)
+	f.Add("", "")
+	f.Fuzz(func(t *testing.T, body, enc string) {
+		out, err := Inflate(body, enc)
+		if err == nil && len(out) > maxInflated {
+			t.Fatalf("inflated %d bytes", len(out))
+		}
+	})
+}
