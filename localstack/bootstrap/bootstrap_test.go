@@ -26,6 +26,9 @@ import (
 	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/dlstore"
 	"github.com/logstream/logstream/shared/envelope"
+	"github.com/logstream/logstream/shared/eventarchive"
+	"github.com/logstream/logstream/shared/replay"
+	"github.com/logstream/logstream/shared/replaystore"
 	"github.com/logstream/logstream/shared/secret"
 	"github.com/logstream/logstream/shared/store"
 	"github.com/logstream/logstream/shared/testevent"
@@ -69,6 +72,9 @@ func newStack(t *testing.T, ctx context.Context) *stack {
 		topology.EnvLocalSecretKey:        key,
 		topology.EnvS3PathStyle:           "true", // the S3 stand-in has no bucket host names
 		topology.EnvBridgeCredentials:     string(creds),
+		// The archive is written in this test before the replay reads it:
+		// nothing more is on its way.
+		topology.EnvArchiveSettle: "1s",
 	}
 	s := &stack{spec: spec, res: res, env: map[string]map[string]string{}, cfg: cfg, sqs: sqs.NewFromConfig(cfg)}
 	for _, f := range spec.Functions {
@@ -106,6 +112,29 @@ func apiRequest(t *testing.T, sample, path, auth, body string) events.APIGateway
 	req.Body, req.IsBase64Encoded = body, false
 	req.RequestContext.TimeEpoch = time.Now().UnixMilli()
 	return req
+}
+
+// archiveLister lists the event archive's bucket through the test's own
+// S3 client (eventarchive.Lister).
+type archiveLister struct {
+	c      *s3.Client
+	bucket string
+}
+
+func (l archiveLister) List(ctx context.Context, prefix, after string) ([]eventarchive.Object, bool, error) {
+	in := &s3.ListObjectsV2Input{Bucket: aws.String(l.bucket), Prefix: aws.String(prefix)}
+	if after != "" {
+		in.StartAfter = aws.String(after)
+	}
+	out, err := l.c.ListObjectsV2(ctx, in)
+	if err != nil {
+		return nil, false, err
+	}
+	var objs []eventarchive.Object
+	for _, o := range out.Contents {
+		objs = append(objs, eventarchive.Object{Key: aws.ToString(o.Key), Size: aws.ToInt64(o.Size)})
+	}
+	return objs, aws.ToBool(out.IsTruncated), nil
 }
 
 // delivered counts the lines the receiver got that contain substr. The
@@ -326,6 +355,63 @@ func TestBootstraps(t *testing.T) {
 		t.Fatalf("deadletters: the http stream's letters after a tick: %+v, %v", letters, err)
 	}
 	measured(dl)
+
+	// archiver: the archive queue's messages (ingestion's copy of the
+	// sample batch, compressed), as the event source mapping hands them
+	// over, become objects of the event archive.
+	aq := s.res.Queues[topology.ArchiveQueue]
+	archived := s.receive(t, ctx, aq.URL, aq.ARN, 1)
+	arch := s.start(t, topology.FunctionArchiver)
+	var archResp events.SQSEventResponse
+	arch.invoke(t, ctx, archived, &archResp)
+	if len(archResp.BatchItemFailures) != 0 {
+		t.Fatalf("archiver: failed %+v", archResp.BatchItemFailures)
+	}
+	var firstHour, lastHour time.Time
+	archiveEvents := 0
+	err = eventarchive.Partition(ctx, archiveLister{s3c, s.res.EventArchiveBucket}, eventarchive.ProjectPrefix(project), "", func(o eventarchive.Object) (bool, error) {
+		if firstHour.IsZero() || o.Hour.Before(firstHour) {
+			firstHour = o.Hour
+		}
+		if o.Hour.After(lastHour) {
+			lastHour = o.Hour
+		}
+		archiveEvents += o.Events
+		return true, nil
+	})
+	if err != nil || archiveEvents == 0 {
+		t.Fatalf("archiver: %d events in the event archive, %v", archiveEvents, err)
+	}
+	measured(arch)
+
+	// replay: a job over the archived hours enqueues every archived event
+	// to the http stream's delivery queue.
+	jobs := replaystore.New(dynamodb.NewFromConfig(s.cfg), s.res.Table)
+	now := time.Now().UTC()
+	until := lastHour.Add(time.Hour)
+	if until.After(now) {
+		until = now // the sample's events are stamped now
+	}
+	job, err := jobs.Create(ctx, replay.Job{ID: "rpl_rie", ProjectID: project, StreamID: httpID, Origin: replay.OriginRequest,
+		Since: firstHour, Until: until, Rate: replay.MaxRate, State: replay.StateQueued, NotBefore: now, CreatedAt: now, UpdatedAt: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := s.start(t, topology.FunctionReplay)
+	rp.invoke(t, ctx, replay.Invocation{Job: &replay.JobRef{ProjectID: project, ID: job.ID}}, &none)
+	if job, err = jobs.Get(ctx, project, job.ID); err != nil || job.State != replay.StateSucceeded || job.Progress.Sent != archiveEvents {
+		t.Fatalf("replay: %+v, %v; want %d sent", job, err, archiveEvents)
+	}
+	replayed := 0
+	for _, r := range s.receive(t, ctx, httpQ.URL, httpQ.ARN, 1).Records {
+		if env, err := envelope.Decode([]byte(r.Body)); err == nil && env.StreamID == httpID {
+			replayed += len(env.Events)
+		}
+	}
+	if replayed != archiveEvents {
+		t.Fatalf("replay: %d events on the http queue, want %d", replayed, archiveEvents)
+	}
+	measured(rp)
 
 	// lokibridge: a push with the configured credentials is acknowledged
 	// only once it is archived.

@@ -28,11 +28,10 @@ func Read(v *app.Vars) Config {
 		Settle:    v.Duration(topology.EnvArchiveSettle, topology.DefaultArchiveSettle)}
 }
 
-// Validate requires the bucket, a positive retention and a settle time
-// that is not negative.
+// Validate requires the bucket and a positive retention and settle time.
 func (c Config) Validate() error {
-	if c.Retention <= 0 || c.Settle < 0 {
-		return fmt.Errorf("config: %s must be positive and %s not negative", topology.EnvArchiveRetention, topology.EnvArchiveSettle)
+	if c.Retention <= 0 || c.Settle <= 0 {
+		return fmt.Errorf("config: %s and %s must be positive", topology.EnvArchiveRetention, topology.EnvArchiveSettle)
 	}
 	return app.Required(c.Bucket, topology.EnvEventArchiveBucket)
 }
