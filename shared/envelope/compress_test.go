@@ -68,3 +68,20 @@ func FuzzInflate(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkCompress is what archiving costs ingestion per request beyond
+// the SQS call: one 500-event request's archive message (~240 KB),
+// compressed (docs/performance.md, "Event archive and replay").
+func BenchmarkCompress(b *testing.B) {
+	var evs []json.RawMessage
+	for i := range 500 {
+		evs = append(evs, json.RawMessage(fmt.Sprintf(`{"event_id":"0190b5b0-0000-7000-8000-%012d","timestamp":"2026-11-24T10:00:%02d.%03dZ","type":"user.session.start","actor":{"id":"00u%d","email":"user%d@example.com"},"client":{"ip":"203.0.113.%d","ua":"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"},"outcome":"success"}`, i, i%60, i, i, i, i%250)))
+	}
+	msgs, _ := Pack("p", ArchiveStreamID, evs, MaxMessageBytes)
+	b.SetBytes(int64(len(msgs[0].Body)))
+	var out Message
+	for b.Loop() {
+		out, _ = Compress(msgs[0])
+	}
+	b.ReportMetric(float64(len(msgs[0].Body))/float64(len(out.Body)), "x-smaller")
+}
