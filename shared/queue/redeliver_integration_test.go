@@ -53,7 +53,9 @@ func TestParkInTheDLQ(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, raw := 0, 0
-	for deadline := time.Now().Add(20 * time.Second); (got < len(evs) || raw < 1) && time.Now().Before(deadline); {
+	// A generous deadline: beside the end-to-end tests' stacks (make test
+	// runs packages in parallel), the SQS stand-in can take a while.
+	for deadline := time.Now().Add(50 * time.Second); (got < len(evs) || raw < 1) && time.Now().Before(deadline); {
 		out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.DLQURL), MaxNumberOfMessages: 10,
 			WaitTimeSeconds: 1, MessageAttributeNames: []string{"All"}})
 		if err != nil {
