@@ -341,8 +341,13 @@ func Parse(body []byte, format Format, lim Limits, st Stamper) ([]Event, error) 
 	// One slab holds every event's index (3 offsets a member); an event's
 	// part is capped, so growing the slab never writes into it.
 	slab := make([]uint32, 0, 3*24*len(raws))
+	// One arena holds every event's bytes as Raw has them: compacted lines
+	// and stamped events are appended to it, each capped, so an event
+	// costs no allocation of its own unless the arena runs out (sized for
+	// the body and two stamped fields an event).
+	ar := &arena{buf: make([]byte, 0, arenaSize(body, compacted, len(raws)))}
 	for i, raw := range raws {
-		ev, err := stamp(raw, compacted, now, lim.Window, st, &slab)
+		ev, err := stamp(raw, compacted, now, lim.Window, st, &slab, ar)
 		if err != nil {
 			err.Index = i
 			return nil, err
@@ -354,6 +359,55 @@ func Parse(body []byte, format Format, lim Limits, st Stamper) ([]Event, error) 
 		out = append(out, ev)
 	}
 	return out, nil
+}
+
+// stampedFieldsBytes is room for the two fields stamp may add:
+// `"event_id":"<uuid>",` and `"timestamp":"<RFC 3339 nano>",`.
+const stampedFieldsBytes = 96
+
+// arenaSize is the room Parse's arena starts with: a copy of the body for
+// compacted lines (an array body is compacted already, and its events stay
+// where they are), and the stamped fields.
+func arenaSize(body []byte, compacted bool, events int) int {
+	n := events * (stampedFieldsBytes + 1)
+	if !compacted {
+		n += len(body)
+	}
+	return n
+}
+
+// arena is where Parse puts the bytes of its events; scratch is reused for
+// each event's stamped fields before they are copied into it.
+type arena struct {
+	buf     []byte
+	scratch []byte
+}
+
+// take reserves n bytes at the arena's end, returning them with length 0
+// (and cap n, so no append can reach the next), or a slice of its own when
+// the arena has no room left.
+func (a *arena) take(n int) []byte {
+	if cap(a.buf)-len(a.buf) < n {
+		return make([]byte, 0, n)
+	}
+	start := len(a.buf)
+	a.buf = a.buf[:start+n]
+	return a.buf[start:start:start+n]
+}
+
+// compact appends raw compacted to the arena (json.Compact into its free
+// room), and returns it capped.
+func (a *arena) compact(raw []byte) ([]byte, error) {
+	free := a.buf[len(a.buf):]
+	buf := bytes.NewBuffer(free)
+	if err := json.Compact(buf, raw); err != nil {
+		return nil, err
+	}
+	out := buf.Bytes()
+	if len(out) <= cap(free) && len(out) > 0 && &out[0] == &free[:1][0] {
+		a.buf = a.buf[:len(a.buf)+len(out)]
+	}
+	return out[:len(out):len(out)], nil
 }
 
 func sniff(body []byte) Format {
@@ -441,8 +495,8 @@ func splitLines(body []byte, lim Limits) ([][]byte, error) {
 
 // stamp compacts one event, checks the fields logstream owns and adds the
 // missing ones right after the opening brace.
-func stamp(raw []byte, compacted bool, now time.Time, win Window, st Stamper, slab *[]uint32) (Event, *Error) {
-	compact, err := compactObject(raw, compacted)
+func stamp(raw []byte, compacted bool, now time.Time, win Window, st Stamper, slab *[]uint32, ar *arena) (Event, *Error) {
+	compact, err := compactObject(raw, compacted, ar)
 	if err != nil {
 		return Event{}, err
 	}
@@ -457,7 +511,8 @@ func stamp(raw []byte, compacted bool, now time.Time, win Window, st Stamper, sl
 	}
 	id, ts := m.sources()
 	var ev Event
-	var prefix []byte
+	prefix := ar.scratch[:0]
+	defer func() { ar.scratch = prefix[:0] }() // reused: out copies it
 	if ev.ID, prefix, err = stampID(id, st, prefix); err != nil {
 		return Event{}, err
 	}
@@ -468,7 +523,7 @@ func stamp(raw []byte, compacted bool, now time.Time, win Window, st Stamper, sl
 	added[1] = len(prefix)
 	idx := (*slab)[start:len(*slab):len(*slab)]
 	ev.index = idx[6:]
-	if prefix == nil {
+	if len(prefix) == 0 {
 		// Capped so an append can never write into the neighbouring event of
 		// a compacted array body.
 		ev.Raw = json.RawMessage(compact[:len(compact):len(compact)])
@@ -496,7 +551,7 @@ func stamp(raw []byte, compacted bool, now time.Time, win Window, st Stamper, sl
 		idx[n], idx[n+1], idx[n+2] = ks, ks+uint32(len(f.name)), uint32(1+f.to-1)
 	}
 	ev.index = idx[n:]
-	out := make([]byte, 0, len(compact)+len(prefix)+1)
+	out := ar.take(len(compact) + len(prefix))
 	out = append(out, '{')
 	out = append(out, prefix...)
 	if compact[1] == '}' {
@@ -509,15 +564,13 @@ func stamp(raw []byte, compacted bool, now time.Time, win Window, st Stamper, sl
 
 // compactObject is raw compacted (unless it already is), if it is a JSON
 // object in valid UTF-8.
-func compactObject(raw []byte, compacted bool) ([]byte, *Error) {
+func compactObject(raw []byte, compacted bool, ar *arena) ([]byte, *Error) {
 	compact := raw
 	if !compacted {
-		var buf bytes.Buffer
-		buf.Grow(len(raw) + 96)
-		if err := json.Compact(&buf, raw); err != nil {
+		var err error
+		if compact, err = ar.compact(raw); err != nil {
 			return nil, errorf(KindInvalid, "invalid_json", 0, "invalid JSON: %v", err)
 		}
-		compact = buf.Bytes()
 	}
 	if len(compact) == 0 || compact[0] != '{' {
 		return nil, errorf(KindInvalid, "invalid_event", 0, "an event must be a JSON object")
@@ -552,7 +605,10 @@ func stampID(id source, st Stamper, prefix []byte) (string, []byte, *Error) {
 // event lacks it.
 func stampTime(ts source, now time.Time, win Window, prefix []byte) (time.Time, []byte, *Error) {
 	if ts.raw == nil {
-		return now, appendField(prefix, FieldTimestamp, now.Format(time.RFC3339Nano)), nil
+		// RFC 3339 needs no JSON escaping: appended as it is formatted.
+		prefix = append(prefix, `"`+FieldTimestamp+`":"`...)
+		prefix = now.AppendFormat(prefix, time.RFC3339Nano)
+		return now, append(prefix, '"', ','), nil
 	}
 	text, ok := jsonobj.Text(ts.raw)
 	t, err := time.Parse(time.RFC3339Nano, string(text))
@@ -575,11 +631,10 @@ func stampTime(ts source, now time.Time, win Window, prefix []byte) (time.Time, 
 
 // appendField appends `"name":"value",` (value JSON-escaped).
 func appendField(b []byte, name, value string) []byte {
-	v, _ := json.Marshal(value)
 	b = append(b, '"')
 	b = append(b, name...)
 	b = append(b, '"', ':')
-	b = append(b, v...)
+	b = jsonobj.AppendString(b, value)
 	return append(b, ',')
 }
 

@@ -282,3 +282,38 @@ func TestIndex(t *testing.T) {
 		t.Fatalf("an event without an index shows %d members", n)
 	}
 }
+
+// Parse allocates a few times per event, not per field (issue 15: at most
+// 3): every event's bytes go into one arena, its stamped fields too.
+// Events stay independent: each is capped, so appending to one reallocates
+// it rather than writing into the next.
+func TestParseAllocatesLittlePerEvent(t *testing.T) {
+	var b strings.Builder
+	for i := range 1000 {
+		if i%2 == 0 {
+			fmt.Fprintf(&b, `{ "event_id" : "e%04d", "timestamp":"2026-11-24T10:00:00Z", "type" : "user.login" }`+"\n", i)
+		} else {
+			fmt.Fprintf(&b, `{"type":"user.logout","n":%d}`+"\n", i)
+		}
+	}
+	body := []byte(b.String())
+	lim := DefaultLimits
+	lim.Window = Window{MaxAge: 100 * 365 * 24 * time.Hour, MaxAhead: time.Hour}
+	per := testing.AllocsPerRun(5, func() {
+		if _, err := Parse(body, FormatNDJSON, lim, Stamper{NewID: func() string { return "fixed-id" }}); err != nil {
+			t.Fatal(err)
+		}
+	}) / 1000
+	if per > 3 {
+		t.Errorf("Parse allocates %.1f times per event, want at most 3", per)
+	}
+	evs, err := Parse(body, FormatNDJSON, lim, Stamper{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := string(evs[1].Raw)
+	_ = append(evs[0].Raw, `,"x":1}`...)
+	if string(evs[1].Raw) != before || cap(evs[0].Raw) != len(evs[0].Raw) {
+		t.Fatalf("appending to one event wrote into the next: %s", evs[1].Raw)
+	}
+}
