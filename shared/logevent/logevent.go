@@ -392,7 +392,7 @@ func (a *arena) take(n int) []byte {
 	}
 	start := len(a.buf)
 	a.buf = a.buf[:start+n]
-	return a.buf[start:start:start+n]
+	return a.buf[start : start : start+n]
 }
 
 // compact appends raw compacted to the arena (json.Compact into its free
