@@ -156,7 +156,9 @@ func delivered(got *syncBuffer, substr string) int {
 func (s *stack) receive(t *testing.T, ctx context.Context, queueURL, queueARN string, want int) events.SQSEvent {
 	t.Helper()
 	var ev events.SQSEvent
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
+	// Generous: beside the end-to-end tests' stacks (make test runs
+	// packages in parallel), the SQS stand-in can take a while to answer.
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
 		out, err := s.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(queueURL), MaxNumberOfMessages: 10,
 			WaitTimeSeconds: 1, VisibilityTimeout: 60, MessageAttributeNames: []string{"All"},
 			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll}})
