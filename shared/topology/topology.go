@@ -665,10 +665,11 @@ func archiverFunction(prefix string, q Queue) Function {
 	}
 }
 
-// DefaultArchiverMaxConcurrency caps the archiver's concurrent invocations:
-// each writes a few large objects, so a handful keeps up with ingestion's
-// ceiling, and fewer invocations mean fewer, larger objects.
-const DefaultArchiverMaxConcurrency = 5
+// DefaultArchiverMaxConcurrency caps the archiver's concurrent invocations
+// (ScalingConfig's least): each takes up to 6 MB of compressed messages,
+// ~190,000 events, in a second or two, so two keep up with far more than
+// ingestion's ceiling, and fewer invocations mean fewer, larger objects.
+const DefaultArchiverMaxConcurrency = 2
 
 // DefaultReplayReservedConcurrency is the replay function's: every
 // project's replays together, each paced, and the tick. A job started
