@@ -8,34 +8,21 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/logstream/logstream/shared/jobrun"
 	"github.com/logstream/logstream/shared/stream"
 )
 
-// margin is left before an invocation's deadline: a worker checkpoints and
-// lets go of its job by then, so the next one resumes without waiting for
-// the lease.
-const margin = 5 * time.Second
-
-// Invocation is what the dead-letter function is invoked with: a job to run
-// (the API's asynchronous start), or anything else (the schedule's event)
-// for a Tick.
-type Invocation struct {
-	Job *JobRef `json:"job,omitempty"`
-}
+// Invocation is what the dead-letter function is invoked with
+// (shared/jobrun: the replay function takes the same).
+type Invocation = jobrun.Invocation
 
 // JobRef names a job.
-type JobRef struct {
-	ProjectID string `json:"project_id"`
-	ID        string `json:"id"`
-}
+type JobRef = jobrun.JobRef
 
-// Handle is the dead-letter function's handler.
+// Handle is the dead-letter function's handler: a job to run, or the
+// schedule's tick.
 func (s *Service) Handle(ctx context.Context, payload json.RawMessage) error {
-	var in Invocation
-	if err := json.Unmarshal(payload, &in); err == nil && in.Job != nil {
-		return s.RunJob(ctx, in.Job.ProjectID, in.Job.ID)
-	}
-	return s.Tick(ctx)
+	return jobrun.Handle(ctx, payload, s.RunJob, s.Tick)
 }
 
 // Tick is the scheduled work: drain every DLQ into the store, remove and
@@ -217,10 +204,7 @@ func (s *Service) Resume(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func nearDeadline(ctx context.Context) bool {
-	d, ok := ctx.Deadline()
-	return ok && time.Until(d) < margin
-}
+func nearDeadline(ctx context.Context) bool { return jobrun.NearDeadline(ctx) }
 
 // RunJob runs a job from its checkpoint until it is done or the invocation
 // nears its deadline. It first takes the job's lease; a job another worker

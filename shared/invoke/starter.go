@@ -8,10 +8,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/logstream/logstream/shared/deadletter"
+	"github.com/logstream/logstream/shared/jobrun"
+	"github.com/logstream/logstream/shared/replay"
 )
 
-// Starter starts a dead-letter job's worker: an asynchronous invocation
-// (InvocationType Event) of the dead-letter function, so the job runs
+// Starter starts a job's worker (a dead-letter redrive or purge, a replay):
+// an asynchronous invocation (InvocationType Event) of the function that
+// runs it, with shared/jobrun's payload, so the job runs
 // outside the API's 30 s and the API answers at once. Lambda queues the
 // event and retries it if the function is throttled; if it is lost all the
 // same, the function's scheduled tick resumes the job.
@@ -20,11 +23,14 @@ type Starter struct {
 	Function string
 }
 
-var _ deadletter.Starter = (*Starter)(nil)
+var (
+	_ deadletter.Starter = (*Starter)(nil)
+	_ replay.Starter     = (*Starter)(nil)
+)
 
 // Start invokes the function with the job's reference.
 func (s *Starter) Start(ctx context.Context, projectID, jobID string) error {
-	payload, err := json.Marshal(deadletter.Invocation{Job: &deadletter.JobRef{ProjectID: projectID, ID: jobID}})
+	payload, err := json.Marshal(jobrun.Invocation{Job: &jobrun.JobRef{ProjectID: projectID, ID: jobID}})
 	if err != nil {
 		return err
 	}

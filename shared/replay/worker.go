@@ -11,37 +11,24 @@ import (
 	"github.com/logstream/logstream/shared/envelope"
 	"github.com/logstream/logstream/shared/eventarchive"
 	"github.com/logstream/logstream/shared/filter"
+	"github.com/logstream/logstream/shared/jobrun"
 	"github.com/logstream/logstream/shared/logevent"
 	"github.com/logstream/logstream/shared/selection"
 	"github.com/logstream/logstream/shared/stream"
 )
 
-// margin is left before an invocation's deadline: a worker checkpoints and
-// lets go of its job by then, so the next one resumes without waiting for
-// the lease.
-const margin = 5 * time.Second
-
-// Invocation is what the replay function is invoked with: a job to run
-// (the API's asynchronous start), or anything else (the schedule's event)
-// for a Tick. It has the dead-letter function's shape, so one starter
-// (shared/invoke) serves both.
-type Invocation struct {
-	Job *JobRef `json:"job,omitempty"`
-}
+// Invocation is what the replay function is invoked with: the dead-letter
+// function's shape (shared/jobrun), so one starter (shared/invoke) serves
+// both.
+type Invocation = jobrun.Invocation
 
 // JobRef names a job.
-type JobRef struct {
-	ProjectID string `json:"project_id"`
-	ID        string `json:"id"`
-}
+type JobRef = jobrun.JobRef
 
-// Handle is the replay function's handler.
+// Handle is the replay function's handler: a job to run, or the schedule's
+// tick.
 func (s *Service) Handle(ctx context.Context, payload json.RawMessage) error {
-	var in Invocation
-	if err := json.Unmarshal(payload, &in); err == nil && in.Job != nil {
-		return s.RunJob(ctx, in.Job.ProjectID, in.Job.ID)
-	}
-	return s.Tick(ctx)
+	return jobrun.Handle(ctx, payload, s.RunJob, s.Tick)
 }
 
 // Tick runs every job that is not final, that no worker holds and whose
@@ -88,10 +75,7 @@ func (s *Service) abandoned(ctx context.Context, j Job, now time.Time) string {
 	return ""
 }
 
-func nearDeadline(ctx context.Context) bool {
-	d, ok := ctx.Deadline()
-	return ok && time.Until(d) < margin
-}
+func nearDeadline(ctx context.Context) bool { return jobrun.NearDeadline(ctx) }
 
 // errNoStream ends a job whose stream is gone.
 const errNoStream = "the stream does not exist (deleted, or its creation failed)"
@@ -353,7 +337,7 @@ func (r *run) settle(ctx context.Context, h time.Time) error {
 	if wait <= 0 {
 		return nil
 	}
-	if d, ok := ctx.Deadline(); wait <= maxInlineWait && (!ok || time.Until(d) > wait+margin) {
+	if d, ok := ctx.Deadline(); wait <= maxInlineWait && (!ok || time.Until(d) > wait+jobrun.Margin) {
 		r.s.sleep(ctx, wait)
 		return ctx.Err()
 	}

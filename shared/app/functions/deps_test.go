@@ -142,7 +142,7 @@ func allowed() map[string]links {
 				"shared/invoke", "shared/testevent",
 				// The dead-letter routes read the store (dlstore, gzip events)
 				// and invoke starts their jobs (kept by jobstore).
-				"shared/deadletter", "shared/dlstore", "shared/jobstore",
+				"shared/deadletter", "shared/dlstore", "shared/jobstore", "shared/jobrun",
 				// The replay routes store replay jobs and size windows from
 				// the event archive's listing (archivestore: S3 ListObjectsV2;
 				// its grants allow nothing else there).
@@ -170,7 +170,7 @@ func allowed() map[string]links {
 		// stream model.)
 		topology.FunctionDeadLetters: sdk.with(links{
 			internal: slices.Concat(streamModel, []string{
-				"shared/app/deadlettersfn", "shared/deadletter", "shared/dlstore", "shared/jobstore", "shared/dlqueue",
+				"shared/app/deadlettersfn", "shared/deadletter", "shared/dlstore", "shared/jobstore", "shared/jobrun", "shared/dlqueue",
 				"shared/store", "shared/apikey", "shared/queue", "shared/envelope",
 			}),
 			external: slices.Concat(dynamodb, sqs, gzip, uuid, ssrf),
@@ -191,7 +191,7 @@ func allowed() map[string]links {
 		// sealing, no sender. (apifn and ingestfn for the variables it
 		// shares with them, which bring their wiring's imports; never run.)
 		topology.FunctionReplay: sdk.with(ingestion).with(links{
-			internal: []string{"shared/app/replayfn", "shared/replay", "shared/replaystore", "shared/jobstore",
+			internal: []string{"shared/app/replayfn", "shared/replay", "shared/replaystore", "shared/jobstore", "shared/jobrun",
 				"shared/eventarchive", "shared/archivestore", "shared/app/archivecfg"},
 			external: slices.Concat(s3),
 		}),
