@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/logstream/logstream/shared/jsonobj"
@@ -160,12 +159,12 @@ func (e *encoder) record(en lokipush.Entry) {
 // writeLine writes the line as JSON: itself, compacted, when it is a JSON
 // object or array (compacting removes the line breaks NDJSON cannot hold
 // and nothing else), a JSON string otherwise. A line that is not valid
-// UTF-8 is always a string, since JSON text must be UTF-8 (RFC 8259 §8.1)
-// and appendCompact leaves that check to its caller.
+// UTF-8 is always a string, since JSON text must be UTF-8 (RFC 8259 §8.1):
+// AppendCompact refuses it.
 func writeLine(w *bytes.Buffer, line string) {
-	if len(line) > 0 && (line[0] == '{' || line[0] == '[') && utf8.ValidString(line) {
+	if len(line) > 0 && (line[0] == '{' || line[0] == '[') {
 		w.Grow(len(line)) // compacting never lengthens it
-		if b, ok := appendCompact(w.AvailableBuffer(), line); ok {
+		if b, ok := jsonobj.AppendCompact(w.AvailableBuffer(), line); ok {
 			w.Write(b)
 			return
 		}
