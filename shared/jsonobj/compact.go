@@ -14,15 +14,45 @@ import "unicode/utf8"
 // nothing on ASCII text. Like encoding/json, it refuses values nested more
 // than maxDepth deep.
 func AppendCompact[T ~string | ~[]byte](dst []byte, s T) ([]byte, bool) {
-	c := compactor[T]{s: s, dst: dst}
+	out, end, ok := CompactValue(dst, s, 0, nil)
+	if !ok || skip(s, end) != len(s) {
+		return dst, false
+	}
+	return out, true
+}
+
+// CompactValue is AppendCompact for the one value that starts at s[i],
+// after white space: it returns where the value ends in s, and leaves what
+// follows to the caller (a splitter of arrays or lines). ok is false, with
+// dst unchanged, when no valid value starts there.
+//
+// With index non-nil and the value an object, it also appends three
+// offsets for each of the object's own members, relative to the object's
+// first byte in dst, which make walking them again unnecessary: where the
+// member's name starts and ends inside its quotes, escapes and all, and
+// where its value ends; the value starts two bytes after the name's end,
+// after `":`. On failure index comes back as it was.
+func CompactValue[T ~string | ~[]byte](dst []byte, s T, i int, index *[]uint32) (out []byte, end int, ok bool) {
+	c := compactor[T]{s: s, i: i, dst: dst, base: len(dst), index: index}
+	var n int
+	if index != nil {
+		n = len(*index)
+	}
 	if !c.value() {
-		return dst, false
+		if index != nil {
+			*index = (*index)[:n]
+		}
+		return dst, i, false
 	}
-	c.space()
-	if c.i != len(s) {
-		return dst, false
+	return c.dst, c.i, true
+}
+
+// skip is where white space from s[i] ends.
+func skip[T ~string | ~[]byte](s T, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+		i++
 	}
-	return c.dst, true
+	return i
 }
 
 // maxDepth is encoding/json's nesting limit (scanner.go, maxNestingDepth).
@@ -33,6 +63,10 @@ type compactor[T ~string | ~[]byte] struct {
 	i     int
 	dst   []byte
 	depth int
+	// index receives the offsets of the outermost object's members,
+	// relative to base, where the value starts in dst (see CompactValue).
+	index *[]uint32
+	base  int
 }
 
 func (c *compactor[T]) space() {
@@ -86,12 +120,16 @@ func (c *compactor[T]) container(end byte) bool {
 		c.depth--
 		return true
 	}
+	record := end == '}' && c.depth == 1 && c.index != nil
 	for {
+		var ks, ke int
 		if end == '}' {
 			c.space()
+			ks = len(c.dst) + 1 - c.base
 			if c.i >= len(c.s) || c.s[c.i] != '"' || !c.str() {
 				return false
 			}
+			ke = len(c.dst) - 1 - c.base
 			c.space()
 			if c.i >= len(c.s) || c.s[c.i] != ':' {
 				return false
@@ -101,6 +139,9 @@ func (c *compactor[T]) container(end byte) bool {
 		}
 		if !c.value() {
 			return false
+		}
+		if record {
+			*c.index = append(*c.index, uint32(ks), uint32(ke), uint32(len(c.dst)-c.base))
 		}
 		c.space()
 		if c.i >= len(c.s) {

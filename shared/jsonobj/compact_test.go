@@ -58,14 +58,14 @@ func checkCompact(t *testing.T, s string) {
 		t.Fatalf("AppendCompact(%.80q) as []byte = %q, %v; as a string %q, %v", s, gotB, okB, got, ok)
 	}
 	if want := json.Valid([]byte(s)) && utf8.ValidString(s); ok != want {
-		t.Fatalf("jsonobj.AppendCompact(%.80q) ok = %v, json.Valid and utf8.Valid say %v", s, ok, want)
+		t.Fatalf("AppendCompact(%.80q) ok = %v, json.Valid and utf8.Valid say %v", s, ok, want)
 	}
 	if !bytes.HasPrefix(got, prefix) {
 		t.Fatalf("dst changed: %q", got)
 	}
 	if !ok {
 		if len(got) != len(prefix) {
-			t.Fatalf("jsonobj.AppendCompact(%.80q) refused it but appended %q", s, got[len(prefix):])
+			t.Fatalf("AppendCompact(%.80q) refused it but appended %q", s, got[len(prefix):])
 		}
 		return
 	}
@@ -74,7 +74,53 @@ func checkCompact(t *testing.T, s string) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got[len(prefix):], want.Bytes()) {
-		t.Fatalf("jsonobj.AppendCompact(%.80q) = %q, json.Compact gives %q", s, got[len(prefix):], want.Bytes())
+		t.Fatalf("AppendCompact(%.80q) = %q, json.Compact gives %q", s, got[len(prefix):], want.Bytes())
+	}
+	checkIndex(t, s, got[len(prefix):])
+}
+
+// checkIndex: CompactValue's offsets name the members Members finds in the
+// compacted object, and the value ends where the white space after it
+// starts.
+func checkIndex(t *testing.T, s string, compact []byte) {
+	t.Helper()
+	index := []uint32{7} // kept
+	out, end, ok := jsonobj.CompactValue([]byte("pre"), s, 0, &index)
+	if !ok || !bytes.Equal(out[3:], compact) || strings.TrimRight(s[end:], " \t\r\n") != "" {
+		t.Fatalf("CompactValue(%.80q) = %q, end %d, %v; want %q", s, out, end, ok, compact)
+	}
+	obj, got := out[3:], index[1:]
+	var want []string
+	if len(obj) > 0 && obj[0] == '{' {
+		if err := jsonobj.Members(obj, func(key, value []byte) bool {
+			want = append(want, string(key)+"="+string(value))
+			return true
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if index[0] != 7 || len(got) != 3*len(want) {
+		t.Fatalf("CompactValue(%.80q) index %v, want %d members %q", s, index, len(want), want)
+	}
+	for m := range want {
+		ks, ke, ve := got[3*m], got[3*m+1], got[3*m+2]
+		if g := string(obj[ks:ke]) + "=" + string(obj[ke+2:ve]); g != want[m] {
+			t.Fatalf("CompactValue(%.80q) member %d = %q, want %q", s, m, g, want[m])
+		}
+	}
+}
+
+func TestCompactValueLeavesWhatFollows(t *testing.T) {
+	s := ` {"a" : [1, 2]} , {"b":true}]`
+	index := []uint32{}
+	out, end, ok := jsonobj.CompactValue(nil, s, 0, &index)
+	if !ok || string(out) != `{"a":[1,2]}` || s[end:] != ` , {"b":true}]` || len(index) != 3 {
+		t.Fatalf("got %q, rest %q, %v, index %v", out, s[end:], ok, index)
+	}
+	// A value that fails leaves dst and index as they were.
+	out, end, ok = jsonobj.CompactValue(out, `{"x":1,"y":}`, 0, &index)
+	if ok || string(out) != `{"a":[1,2]}` || end != 0 || len(index) != 3 {
+		t.Fatalf("failed value: got %q, end %d, %v, index %v", out, end, ok, index)
 	}
 }
 

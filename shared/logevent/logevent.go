@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -318,96 +319,114 @@ func Decode(body []byte, contentEncoding string, lim Limits) ([]byte, error) {
 
 // Parse splits a decoded body into events, validates them and stamps the
 // missing ids and timestamps. Either every event is accepted or none is.
+//
+// Each event is read once: jsonobj.CompactValue validates it (JSON and
+// UTF-8), compacts it into one arena per request and notes where its
+// top-level members are, and the fields Parse owns are then read from those
+// notes, not from the bytes again.
 func Parse(body []byte, format Format, lim Limits, st Stamper) ([]Event, error) {
 	if format == FormatSniff {
 		format = sniff(body)
 	}
-	var raws [][]byte
-	var err error
+	p := &parser{now: st.now().UTC(), win: lim.Window, st: st}
 	if format == FormatArray {
-		raws, err = splitArray(body, lim)
-	} else {
-		raws, err = splitLines(body, lim)
+		// An array is compacted whole before any event is stamped, so its
+		// first fault in JSON is the one answered, as a decoder would.
+		objs, err := p.splitArray(body, lim)
+		if err != nil {
+			return nil, err
+		}
+		return p.stampAll(len(objs), lim, func(i int) (compacted, *Error) { return objs[i], nil })
 	}
+	lines, err := splitLines(body, lim)
 	if err != nil {
 		return nil, err
 	}
-	if len(raws) == 0 {
+	p.grow(len(body), len(lines))
+	return p.stampAll(len(lines), lim, func(i int) (compacted, *Error) {
+		o, end, ok := p.compact(lines[i], 0)
+		if !ok || end != len(lines[i]) { // lines are trimmed: nothing may follow
+			return compacted{}, invalidLine(lines[i])
+		}
+		return o, nil
+	})
+}
+
+// stampAll stamps the n events next returns, in order.
+func (p *parser) stampAll(n int, lim Limits, next func(i int) (compacted, *Error)) ([]Event, error) {
+	if n == 0 {
 		return nil, errorf(KindInvalid, "no_events", -1, "the request contains no events")
 	}
-	now := st.now().UTC()
-	out := make([]Event, 0, len(raws))
-	compacted := format == FormatArray // splitArray compacted the whole body
-	// One slab holds every event's index (3 offsets a member); an event's
-	// part is capped, so growing the slab never writes into it.
-	slab := make([]uint32, 0, 3*24*len(raws))
-	// One arena holds every event's bytes as Raw has them: compacted lines
-	// and stamped events are appended to it, each capped, so an event
-	// costs no allocation of its own unless the arena runs out (sized for
-	// the body and two stamped fields an event).
-	ar := &arena{buf: make([]byte, 0, arenaSize(body, compacted, len(raws)))}
-	for i, raw := range raws {
-		ev, err := stamp(raw, compacted, now, lim.Window, st, &slab, ar)
+	out := make([]Event, 0, n)
+	for i := range n {
+		o, err := next(i)
+		if err == nil {
+			var ev Event
+			if ev, err = p.stamp(o); err == nil && len(ev.Raw) > lim.MaxEventBytes {
+				err = errorf(KindTooLarge, "event_too_large", 0,
+					"event is %d bytes; the limit is %d", len(ev.Raw), lim.MaxEventBytes)
+			}
+			out = append(out, ev)
+		}
 		if err != nil {
 			err.Index = i
 			return nil, err
 		}
-		if len(ev.Raw) > lim.MaxEventBytes {
-			return nil, errorf(KindTooLarge, "event_too_large", i,
-				"event is %d bytes; the limit is %d", len(ev.Raw), lim.MaxEventBytes)
-		}
-		out = append(out, ev)
 	}
 	return out, nil
 }
 
-// stampedFieldsBytes is room for the two fields stamp may add:
-// `"event_id":"<uuid>",` and `"timestamp":"<RFC 3339 nano>",`.
-const stampedFieldsBytes = 96
+// stampRoom is the room kept in front of each compacted event for the two
+// fields stamp may add and the brace before them: `{"event_id":"<uuid>",`
+// and `"timestamp":"<RFC 3339 nano>",` take 96 bytes, and a vendor's id of
+// up to 60 bytes fits too. An event that needs more is copied once.
+const stampRoom = 128
 
-// arenaSize is the room Parse's arena starts with: a copy of the body for
-// compacted lines (an array body is compacted already, and its events stay
-// where they are), and the stamped fields.
-func arenaSize(body []byte, compacted bool, events int) int {
-	n := events * (stampedFieldsBytes + 1)
-	if !compacted {
-		n += len(body)
-	}
-	return n
+// parser holds what Parse shares across a request's events: one arena for
+// their bytes and one slab for their indexes, so an event costs no
+// allocation of its own unless either runs out.
+type parser struct {
+	// arena holds every event as Raw has it: each compacted after stampRoom
+	// bytes the stamped fields are written into. Raw is capped, so an
+	// append to one event never writes into the next.
+	arena []byte
+	// slab holds every event's index (3 offsets a member), after 6 entries
+	// kept for the stamped fields.
+	slab    []uint32
+	scratch []byte // the stamped fields, reused across events
+	now     time.Time
+	win     Window
+	st      Stamper
 }
 
-// arena is where Parse puts the bytes of its events; scratch is reused for
-// each event's stamped fields before they are copied into it.
-type arena struct {
-	buf     []byte
-	scratch []byte
+// compacted is one event in the arena: room is its stampRoom bytes and then
+// the compacted value; idx is where its entries are in the slab.
+type compacted struct {
+	room     []byte
+	from, to int
 }
 
-// take reserves n bytes at the arena's end, returning them with length 0
-// (and cap n, so no append can reach the next), or a slice of its own when
-// the arena has no room left.
-func (a *arena) take(n int) []byte {
-	if cap(a.buf)-len(a.buf) < n {
-		return make([]byte, 0, n)
-	}
-	start := len(a.buf)
-	a.buf = a.buf[:start+n]
-	return a.buf[start : start : start+n]
+// grow makes room for events whose bytes take at most size before
+// compaction (compacting never lengthens JSON).
+func (p *parser) grow(size, events int) {
+	p.arena = slices.Grow(p.arena, size+events*stampRoom)
+	p.slab = slices.Grow(p.slab, events*3*24)
 }
 
-// compact appends raw compacted to the arena (json.Compact into its free
-// room), and returns it capped.
-func (a *arena) compact(raw []byte) ([]byte, error) {
-	free := a.buf[len(a.buf):]
-	buf := bytes.NewBuffer(free)
-	if err := json.Compact(buf, raw); err != nil {
-		return nil, err
+// compact compacts the value at s[i] (after white space) into the arena
+// and returns it and where it ends in s; ok is false when no valid JSON
+// value in valid UTF-8 starts there.
+func (p *parser) compact(s []byte, i int) (o compacted, end int, ok bool) {
+	at, from := len(p.arena), len(p.slab)
+	p.arena = slices.Grow(p.arena, stampRoom)[:at+stampRoom]
+	p.slab = append(p.slab, 0, 0, 0, 0, 0, 0)
+	out, end, ok := jsonobj.CompactValue(p.arena, s, i, &p.slab)
+	if !ok {
+		p.arena, p.slab = p.arena[:at], p.slab[:from]
+		return compacted{}, i, false
 	}
-	out := buf.Bytes()
-	if len(out) <= cap(free) && len(out) > 0 && &out[0] == &free[:1][0] {
-		a.buf = a.buf[:len(a.buf)+len(out)]
-	}
-	return out[:len(out):len(out)], nil
+	p.arena = out
+	return compacted{room: out[at:len(out):len(out)], from: from, to: len(p.slab)}, end, true
 }
 
 func sniff(body []byte) Format {
@@ -418,37 +437,53 @@ func sniff(body []byte) Format {
 	return FormatNDJSON
 }
 
-func splitArray(body []byte, lim Limits) ([][]byte, error) {
-	var buf bytes.Buffer
-	buf.Grow(len(body))
-	if err := json.Compact(&buf, body); err != nil {
-		// Walk the body again with a decoder only to name the bad event.
+// splitArray compacts each element of the JSON array body into the arena.
+func (p *parser) splitArray(body []byte, lim Limits) ([]compacted, error) {
+	// The arena starts with room for the body and the stamped fields of
+	// events of 512 bytes, and grows as append does if they are smaller.
+	p.grow(len(body), len(body)>>9+1)
+	i := skipSpace(body, 0)
+	if i >= len(body) || body[i] != '[' {
 		return nil, locateArrayError(body, lim)
 	}
-	c := buf.Bytes()
-	if len(c) < 2 || c[0] != '[' {
-		return nil, errorf(KindInvalid, "invalid_json", -1, "body must be a JSON array of event objects")
-	}
-	var raws [][]byte
-	tooMany := false
-	// c is one compact, valid array (json.Compact has checked it): Elements
-	// only finds where each element ends.
-	err := jsonobj.Elements(c, func(raw []byte) bool {
-		if len(raws) >= lim.MaxEvents {
-			tooMany = true
-			return false
+	var objs []compacted
+	if i = skipSpace(body, i+1); i < len(body) && body[i] == ']' {
+		i++
+	} else {
+		for {
+			if len(objs) >= lim.MaxEvents {
+				return nil, errorf(KindTooLarge, "too_many_events", -1,
+					"request has more than %d events; split it", lim.MaxEvents)
+			}
+			o, end, ok := p.compact(body, i)
+			if !ok {
+				// Walk the body again with a decoder only to name the bad event.
+				return nil, locateArrayError(body, lim)
+			}
+			objs = append(objs, o)
+			if i = skipSpace(body, end); i < len(body) && body[i] == ',' {
+				i = skipSpace(body, i+1)
+				continue
+			}
+			if i < len(body) && body[i] == ']' {
+				i++
+				break
+			}
+			return nil, locateArrayError(body, lim)
 		}
-		raws = append(raws, raw)
-		return true
-	})
-	if tooMany {
-		return nil, errorf(KindTooLarge, "too_many_events", -1,
-			"request has more than %d events; split it", lim.MaxEvents)
 	}
-	if err != nil {
-		return nil, errorf(KindInvalid, "invalid_json", -1, "body must be a JSON array of event objects")
+	if skipSpace(body, i) != len(body) {
+		return nil, locateArrayError(body, lim)
 	}
-	return raws, nil
+	return objs, nil
+}
+
+// skipSpace is where JSON white space from b[i] ends.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
 }
 
 // locateArrayError explains why body is not a valid array of JSON values,
@@ -466,6 +501,11 @@ func locateArrayError(body []byte, lim Limits) error {
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
 			return errorf(KindInvalid, "invalid_json", n, "invalid JSON: %v", err)
+		}
+		// The decoder takes bytes that are not UTF-8 inside strings;
+		// AppendCompact, which sent the body here, does not.
+		if !utf8.Valid(raw) {
+			return errUTF8(n)
 		}
 	}
 	return errorf(KindInvalid, "invalid_json", -1, "body must be a JSON array of event objects, with nothing after it")
@@ -493,51 +533,46 @@ func splitLines(body []byte, lim Limits) ([][]byte, error) {
 	return raws, nil
 }
 
-// stamp compacts one event, checks the fields logstream owns and adds the
-// missing ones right after the opening brace.
-func stamp(raw []byte, compacted bool, now time.Time, win Window, st Stamper, slab *[]uint32, ar *arena) (Event, *Error) {
-	compact, err := compactObject(raw, compacted, ar)
-	if err != nil {
-		return Event{}, err
+// stamp checks the fields logstream owns of one compacted event and writes
+// the missing ones right after its opening brace, into the room before it.
+func (p *parser) stamp(o compacted) (Event, *Error) {
+	obj := o.room[stampRoom:]
+	if len(obj) == 0 || obj[0] != '{' {
+		return Event{}, errorf(KindInvalid, "invalid_event", 0, "an event must be a JSON object")
 	}
 	// The fields stamped below go first in Raw, so their index entries are
-	// written first and the scan's after them, shifted once Raw is known.
-	start := len(*slab)
-	*slab = append(*slab, 0, 0, 0, 0, 0, 0)
-	m, err := scan(compact, slab)
+	// the six kept first and compact's follow, shifted once Raw is known.
+	idx := p.slab[o.from:o.to:o.to]
+	m, err := readMembers(obj, idx[6:])
 	if err != nil {
-		*slab = (*slab)[:start]
 		return Event{}, err
 	}
 	id, ts := m.sources()
 	var ev Event
-	prefix := ar.scratch[:0]
-	defer func() { ar.scratch = prefix[:0] }() // reused: out copies it
-	if ev.ID, prefix, err = stampID(id, st, prefix); err != nil {
+	prefix := p.scratch[:0]
+	defer func() { p.scratch = prefix[:0] }() // reused: Raw copies it
+	if ev.ID, prefix, err = stampID(id, p.st, prefix); err != nil {
 		return Event{}, err
 	}
 	added := [2]int{len(prefix)} // where the stamped timestamp starts in prefix
-	if ev.Time, prefix, err = stampTime(ts, now, win, prefix); err != nil {
+	if ev.Time, prefix, err = stampTime(ts, p.now, p.win, prefix); err != nil {
 		return Event{}, err
 	}
 	added[1] = len(prefix)
-	idx := (*slab)[start:len(*slab):len(*slab)]
 	ev.index = idx[6:]
 	if len(prefix) == 0 {
-		// Capped so an append can never write into the neighbouring event of
-		// a compacted array body.
-		ev.Raw = json.RawMessage(compact[:len(compact):len(compact)])
+		ev.Raw = json.RawMessage(obj)
 		return ev, nil
 	}
-	// Raw is '{', prefix, then compact after its brace: compact's offsets
-	// move by len(prefix), and the stamped fields get entries of their own.
+	// Raw is '{', prefix, then obj after its brace: obj's offsets move by
+	// len(prefix), and the stamped fields get entries of their own.
 	for i := 6; i < len(idx); i++ {
 		idx[i] += uint32(len(prefix))
 	}
 	// appendField wrote each stamped field as `"name":value,` at
 	// prefix[from:to], which is Raw[1+from : 1+to]. The six reserved
 	// entries are filled from the back, timestamp first, so the used ones
-	// end where compact's begin.
+	// end where obj's begin.
 	n := 6
 	for _, f := range [...]struct {
 		name     string
@@ -551,34 +586,37 @@ func stamp(raw []byte, compacted bool, now time.Time, win Window, st Stamper, sl
 		idx[n], idx[n+1], idx[n+2] = ks, ks+uint32(len(f.name)), uint32(1+f.to-1)
 	}
 	ev.index = idx[n:]
-	out := ar.take(len(compact) + len(prefix))
+	if obj[1] == '}' {
+		prefix = prefix[:len(prefix)-1] // an empty object: no comma after the last added field
+	}
+	// '{' and prefix end where obj[1] is, in the room before obj when they
+	// fit, else in a copy.
+	if start := stampRoom - len(prefix); start >= 0 {
+		o.room[start] = '{'
+		copy(o.room[start+1:], prefix)
+		ev.Raw = json.RawMessage(o.room[start:])
+		return ev, nil
+	}
+	out := make([]byte, 0, 1+len(prefix)+len(obj)-1)
 	out = append(out, '{')
 	out = append(out, prefix...)
-	if compact[1] == '}' {
-		out = out[:len(out)-1] // an empty object: drop the comma after the last added field
-	}
-	out = append(out, compact[1:]...)
-	ev.Raw = out
+	ev.Raw = append(out, obj[1:]...)
 	return ev, nil
 }
 
-// compactObject is raw compacted (unless it already is), if it is a JSON
-// object in valid UTF-8.
-func compactObject(raw []byte, compacted bool, ar *arena) ([]byte, *Error) {
-	compact := raw
-	if !compacted {
-		var err error
-		if compact, err = ar.compact(raw); err != nil {
-			return nil, errorf(KindInvalid, "invalid_json", 0, "invalid JSON: %v", err)
-		}
+// invalidLine says why a line AppendCompact refused is not an event: its
+// JSON error as encoding/json words it, or that it is not UTF-8. Only a
+// refused line pays for the second look.
+func invalidLine(raw []byte) *Error {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return errorf(KindInvalid, "invalid_json", 0, "invalid JSON: %v", err)
 	}
-	if len(compact) == 0 || compact[0] != '{' {
-		return nil, errorf(KindInvalid, "invalid_event", 0, "an event must be a JSON object")
-	}
-	if !utf8.Valid(compact) {
-		return nil, errorf(KindInvalid, "invalid_event", 0, "an event must be valid UTF-8")
-	}
-	return compact, nil
+	return errUTF8(0)
+}
+
+func errUTF8(index int) *Error {
+	return errorf(KindInvalid, "invalid_event", index, "an event must be valid UTF-8")
 }
 
 // stampID is the event's id: its own (event_id or a vendor's field), or a
@@ -688,18 +726,15 @@ func (s source) timeName() string {
 
 func isString(raw []byte) bool { return len(raw) > 0 && raw[0] == '"' }
 
-// scan reads the members Parse needs from the top level of a compact, valid
-// JSON object (json.Compact has checked it), matching names exactly once
-// their escapes are decoded (encoding/json's struct decoding would also match
+// readMembers reads the members Parse needs from the top level of a
+// compact, valid JSON object, from index (three offsets a member, as
+// jsonobj.CompactValue notes them), matching names exactly once their
+// escapes are decoded (encoding/json's struct decoding would also match
 // "EVENT_ID"), and refuses a type with the reserved prefix. A repeated
 // member Parse reads is refused: receivers would disagree on which counts.
 // membersDecoder in the tests is the slow, obviously correct oracle it is
 // fuzzed against.
-//
-// With index non-nil, scan appends to it where each member is in obj (see
-// Event.index): offsets taken from the slices Members hands over, which
-// are obj's own.
-func scan(obj []byte, index *[]uint32) (m members, perr *Error) {
+func readMembers(obj []byte, index []uint32) (m members, perr *Error) {
 	set := func(dst *json.RawMessage, name string, value []byte, code string) bool {
 		if *dst != nil {
 			perr = errorf(KindInvalid, code, 0, "%s appears more than once", name)
@@ -708,11 +743,7 @@ func scan(obj []byte, index *[]uint32) (m members, perr *Error) {
 		*dst = value
 		return true
 	}
-	err := jsonobj.Members(obj, func(key, value []byte) bool {
-		if index != nil {
-			ks := uint32(cap(obj) - cap(key))
-			*index = append(*index, ks, ks+uint32(len(key)), uint32(cap(obj)-cap(value)+len(value)))
-		}
+	member := func(key, value []byte) bool {
 		if name, ok := jsonobj.Unescape(key); ok {
 			key = name
 		}
@@ -743,12 +774,15 @@ func scan(obj []byte, index *[]uint32) (m members, perr *Error) {
 			}
 		}
 		return true
-	})
+	}
+	for i := 0; i+2 < len(index); i += 3 {
+		ks, ke, ve := index[i], index[i+1], index[i+2]
+		if !member(obj[ks:ke], obj[ke+2:ve]) {
+			break
+		}
+	}
 	if perr != nil {
 		return members{}, perr
-	}
-	if err != nil { // cannot happen after json.Compact; kept so a fault never passes
-		return members{}, errorf(KindInvalid, "invalid_event", 0, "an event must be a JSON object")
 	}
 	return m, nil
 }
