@@ -317,3 +317,54 @@ func TestParseAllocatesLittlePerEvent(t *testing.T) {
 		t.Fatalf("appending to one event wrote into the next: %s", evs[1].Raw)
 	}
 }
+
+// TestParseStampsInTheRoomBeforeEachEvent: the stamped fields are written in
+// front of each compacted event, or into a copy when they do not fit (a long
+// vendor id), in both formats, and every event is whole and indexed.
+func TestParseStampsInTheRoomBeforeEachEvent(t *testing.T) {
+	long := strings.Repeat("L", maxIDLength)
+	events := []string{
+		`{}`,
+		`{ "a" : [1, {"b":2}] }`,
+		`{"log_id":"` + long + `","date":"2026-11-24T10:00:00Z","x":1}`, // over stampRoom: copied
+		`{"log_id":"` + long + `","date":"2026-11-24T10:00:00Z"}`,
+		`{"uuid":"okta-1","published":"2026-11-24T10:00:00.123Z","eventType":"user.session.start"}`,
+		`{"event_id":"own","timestamp":"2026-11-24T10:00:00Z"}`, // nothing stamped
+		`{"event_id":"own2"}`,
+	}
+	now := time.Date(2026, 11, 24, 10, 0, 1, 0, time.UTC)
+	st := Stamper{Now: func() time.Time { return now }, NewID: func() string { return "new-id" }}
+	want := []string{
+		`{"event_id":"new-id","timestamp":"2026-11-24T10:00:01Z"}`,
+		`{"event_id":"new-id","timestamp":"2026-11-24T10:00:01Z","a":[1,{"b":2}]}`,
+		`{"event_id":"` + long + `","timestamp":"2026-11-24T10:00:00Z","log_id":"` + long + `","date":"2026-11-24T10:00:00Z","x":1}`,
+		`{"event_id":"` + long + `","timestamp":"2026-11-24T10:00:00Z","log_id":"` + long + `","date":"2026-11-24T10:00:00Z"}`,
+		`{"event_id":"okta-1","timestamp":"2026-11-24T10:00:00.123Z","uuid":"okta-1","published":"2026-11-24T10:00:00.123Z","eventType":"user.session.start"}`,
+		`{"event_id":"own","timestamp":"2026-11-24T10:00:00Z"}`,
+		`{"timestamp":"2026-11-24T10:00:01Z","event_id":"own2"}`,
+	}
+	bodies := map[string][]byte{
+		"ndjson": []byte(strings.Join(events, "\n")),
+		"array":  []byte("[ " + strings.Join(events, " ,\n") + " ]"),
+	}
+	for name, body := range bodies {
+		t.Run(name, func(t *testing.T) {
+			evs, err := Parse(body, FormatSniff, DefaultLimits, st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(evs) != len(want) {
+				t.Fatalf("%d events, want %d", len(evs), len(want))
+			}
+			for i, ev := range evs {
+				if string(ev.Raw) != want[i] {
+					t.Errorf("event %d:\n got %s\nwant %s", i, ev.Raw, want[i])
+				}
+				if cap(ev.Raw) != len(ev.Raw) {
+					t.Errorf("event %d: Raw is not capped", i)
+				}
+				checkIndex(t, ev)
+			}
+		})
+	}
+}
