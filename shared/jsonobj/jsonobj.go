@@ -162,9 +162,9 @@ func Open(b []byte) int {
 }
 
 // IsObject reports whether b is one valid JSON object, fully checked
-// (json.Valid).
+// (Valid, which accepts what json.Valid accepts).
 func IsObject(b []byte) bool {
-	return Open(b) >= 0 && json.Valid(b)
+	return Open(b) >= 0 && Valid(b)
 }
 
 // end checks that only white space follows b[i-1], the closing bracket.
