@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -93,7 +94,12 @@ type Sender struct {
 	cfg     aws.Config
 	mu      sync.Mutex
 	clients map[string]*eventbridge.Client
+	configs map[string]*destination.EventBridgeConfig // see Sender.config
 }
+
+// maxConfigs bounds Sender.configs: a deliverer serves few streams at a
+// time, and a config that changed leaves its old entry behind.
+const maxConfigs = 64
 
 var _ deliver.Sender = (*Sender)(nil)
 
@@ -125,7 +131,7 @@ func (s *Sender) client(region string) *eventbridge.Client {
 // the events EventBridge (or the check before sending) refused; or the
 // classified error of a call that failed as a whole.
 func (s *Sender) Send(ctx context.Context, st stream.Stream, b deliver.Batch) error {
-	cfg, err := config(st)
+	cfg, err := s.config(st)
 	if err != nil {
 		return deliver.Classify(deliver.Permanent, err)
 	}
@@ -184,7 +190,34 @@ func (s *Sender) Send(ctx context.Context, st stream.Stream, b deliver.Batch) er
 }
 
 // config is the stream's EventBridge config, normalised (default Source,
-// region from the ARN) as the API stored it.
+// region from the ARN) as the API stored it. Decoding and validating it
+// (three regular expressions) cost more than encoding the batch's entries,
+// for the same answer every time: a config is kept by its type and bytes,
+// which are all the answer depends on, and shared read-only by the Sends
+// that use it. Only a config that passed is kept, so an error names the
+// stream it came from.
+func (s *Sender) config(st stream.Stream) (*destination.EventBridgeConfig, error) {
+	key := st.DestinationType + "\x00" + string(st.DestinationConfig)
+	s.mu.Lock()
+	cfg := s.configs[key]
+	s.mu.Unlock()
+	if cfg != nil {
+		return cfg, nil
+	}
+	cfg, err := config(st)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.configs == nil || len(s.configs) >= maxConfigs {
+		s.configs = map[string]*destination.EventBridgeConfig{}
+	}
+	s.configs[key] = cfg
+	return cfg, nil
+}
+
+// config decodes and validates the stream's EventBridge config.
 func config(st stream.Stream) (*destination.EventBridgeConfig, error) {
 	c, err := st.Destination()
 	if err != nil {
@@ -230,7 +263,10 @@ func encode(cfg *destination.EventBridgeConfig, evs []json.RawMessage) request {
 		}
 		var f eventFields
 		f.scan(ev)
-		details[i] = string(ev)
+		// The Detail is the event itself, not a copy: the SDK only reads it
+		// while it serialises the call, within Send, and the batch's events
+		// are not changed while Send runs.
+		details[i] = view(ev)
 		e := types.PutEventsRequestEntry{
 			EventBusName: &cfg.EventBusARN,
 			Source:       &cfg.Source,
@@ -297,10 +333,17 @@ func (f *eventFields) detailType() string {
 	return DefaultDetailType
 }
 
-// str decodes a raw JSON string value.
+// str decodes a raw JSON string value: a view of the event's bytes when it
+// holds no escape (type names and timestamps never do), which, like the
+// Detail, lives no longer than Send.
 func (*eventFields) str(raw []byte) (string, bool) {
 	s, ok := jsonobj.Text(raw)
-	return string(s), ok
+	return view(s), ok
+}
+
+// view is b as a string without copying it.
+func view(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 // eventID is the event's "event_id", for error texts.

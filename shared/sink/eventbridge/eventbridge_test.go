@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"net"
 	"net/http"
@@ -538,5 +539,50 @@ func TestCleanKeepsErrorsShort(t *testing.T) {
 				t.Errorf("clean(%.20q) = %.40q, want %.40q", tc.in, got, tc.want)
 			}
 		})
+	}
+}
+
+// A Sender keeps decoded configs by their bytes: a stream whose config
+// changed is sent with the new one at once, a config that does not validate
+// is refused every time, and the kept configs stay few.
+func TestConfigChanges(t *testing.T) {
+	rc := newReceiver(t, busEU, busUS)
+	s := testSender(rc.srv.URL)
+	evs := sinktest.Corpus(t, 1)
+	st := busStream(t, busEU, nil)
+	bad := st
+	bad.DestinationConfig = json.RawMessage(`{"event_bus_arn":"arn:aws:events:eu-west-1:123:event-bus/x"}`)
+	for i, sc := range []struct {
+		st  stream.Stream
+		bus string // "" when the send must be refused
+	}{
+		{st, busEU},
+		{bad, ""},
+		{busStream(t, busUS, map[string]any{"source": "com.example.auth"}), busUS},
+		{st, busEU},
+		{bad, ""},
+	} {
+		err := s.Send(context.Background(), sc.st, deliver.Batch{Events: evs})
+		if sc.bus == "" {
+			if class, _ := deliver.ClassOf(err); class != deliver.Permanent {
+				t.Fatalf("send %d: err = %v (%v), want permanent", i, err, class)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+		reqs := rc.requests()
+		if got := aws.ToString(reqs[len(reqs)-1].Entries[0].EventBusName); got != sc.bus {
+			t.Fatalf("send %d went to %s, want %s", i, got, sc.bus)
+		}
+	}
+	for i := range 2 * maxConfigs {
+		if err := s.Send(context.Background(), busStream(t, busEU, map[string]any{"source": fmt.Sprintf("com.example.s%d", i)}), deliver.Batch{Events: evs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(s.configs); n > maxConfigs {
+		t.Fatalf("%d configs kept, at most %d wanted", n, maxConfigs)
 	}
 }
