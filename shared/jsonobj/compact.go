@@ -55,9 +55,6 @@ func skip[T ~string | ~[]byte](s T, i int) int {
 	return i
 }
 
-// maxDepth is encoding/json's nesting limit (scanner.go, maxNestingDepth).
-const maxDepth = 10000
-
 type compactor[T ~string | ~[]byte] struct {
 	s     T
 	i     int
@@ -162,16 +159,6 @@ func (c *compactor[T]) container(end byte) bool {
 	}
 }
 
-// plain marks the bytes a string holds as they are and that need no
-// further check: printable ASCII but the quote and the backslash (RFC 8259
-// §7). Bytes above 0x7F start a UTF-8 sequence, checked on its own.
-var plain = func() (t [256]bool) {
-	for b := 0x20; b < 0x80; b++ {
-		t[b] = b != '"' && b != '\\'
-	}
-	return t
-}()
-
 // str reads a string whose opening quote is at c.i and appends it as written.
 func (c *compactor[T]) str() bool {
 	s := c.s
@@ -198,7 +185,7 @@ func (c *compactor[T]) str() bool {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
-				if i+6 > len(s) || !isHex(s[i+2]) || !isHex(s[i+3]) || !isHex(s[i+4]) || !isHex(s[i+5]) {
+				if i+6 > len(s) || !isHex[s[i+2]] || !isHex[s[i+3]] || !isHex[s[i+4]] || !isHex[s[i+5]] {
 					return false
 				}
 				i += 6
@@ -255,60 +242,22 @@ func runeLen[T ~string | ~[]byte](s T, i int) int {
 	return n
 }
 
-func isHex(b byte) bool {
-	return '0' <= b && b <= '9' || 'a' <= b && b <= 'f' || 'A' <= b && b <= 'F'
-}
-
 // literal reads true, false or null.
-func (c *compactor[T]) literal(word string) bool {
-	if len(c.s)-c.i < len(word) || string(c.s[c.i:c.i+len(word)]) != word {
-		return false
-	}
-	c.dst = append(c.dst, word...)
-	c.i += len(word)
-	return true
+func (c *compactor[T]) literal(w string) bool {
+	return c.copyTo(word(c.s, c.i, w))
 }
 
-// number reads -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? (RFC 8259 §6).
+// number reads a number (RFC 8259 §6).
 func (c *compactor[T]) number() bool {
-	s, i := c.s, c.i
-	if s[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(s) && s[i] == '0':
-		i++
-	case i < len(s) && '1' <= s[i] && s[i] <= '9':
-		i = digits(s, i)
-	default:
-		return false
-	}
-	if i < len(s) && s[i] == '.' {
-		j := digits(s, i+1)
-		if j == i+1 {
-			return false
-		}
-		i = j
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		j := digits(s, i)
-		if j == i {
-			return false
-		}
-		i = j
-	}
-	c.dst = append(c.dst, s[c.i:i]...)
-	c.i = i
-	return true
+	return c.copyTo(number(c.s, c.i))
 }
 
-func digits[T ~string | ~[]byte](s T, i int) int {
-	for i < len(s) && '0' <= s[i] && s[i] <= '9' {
-		i++
+// copyTo appends s[c.i:end] and moves past it, when end is not -1.
+func (c *compactor[T]) copyTo(end int) bool {
+	if end < 0 {
+		return false
 	}
-	return i
+	c.dst = append(c.dst, c.s[c.i:end]...)
+	c.i = end
+	return true
 }

@@ -176,8 +176,9 @@ var isHex = func() (t [256]bool) {
 	return t
 }()
 
-// word returns the index just past the literal w at b[i], or -1.
-func word(b []byte, i int, w string) int {
+// word returns the index just past the literal w at b[i], or -1. It,
+// number and digits serve AppendCompact on strings too.
+func word[T ~string | ~[]byte](b T, i int, w string) int {
 	if len(b)-i < len(w) || string(b[i:i+len(w)]) != w {
 		return -1
 	}
@@ -186,7 +187,7 @@ func word(b []byte, i int, w string) int {
 
 // number returns the index just past the JSON number at b[i], or -1:
 // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? (RFC 8259 §6).
-func number(b []byte, i int) int {
+func number[T ~string | ~[]byte](b T, i int) int {
 	if i < len(b) && b[i] == '-' {
 		i++
 	}
@@ -221,7 +222,7 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // digits returns the index of the first byte from b[i] on that is not a
 // decimal digit.
-func digits(b []byte, i int) int {
+func digits[T ~string | ~[]byte](b T, i int) int {
 	for i < len(b) && isDigit(b[i]) {
 		i++
 	}
