@@ -117,7 +117,10 @@ func (s *Sender) client(region string) *eventbridge.Client {
 	defer s.mu.Unlock()
 	c := s.clients[region]
 	if c == nil {
-		c = eventbridge.NewFromConfig(s.cfg, func(o *eventbridge.Options) { o.Region = region })
+		c = eventbridge.NewFromConfig(s.cfg, func(o *eventbridge.Options) {
+			o.Region = region
+			o.Protocol = putEventsProtocol{o.Protocol}
+		})
 		if s.clients == nil {
 			s.clients = map[string]*eventbridge.Client{}
 		}
