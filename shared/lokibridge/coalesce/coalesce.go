@@ -41,10 +41,11 @@ type Store interface {
 	Put(ctx context.Context, key string, body []byte) error
 }
 
-// DeadlineMargin is kept before the invocation's deadline: a partition not
-// yet written by then is reported failed, so the answer reaches Lambda
-// before the function is stopped and its messages come back sooner than
-// after their visibility timeout.
+// DeadlineMargin is kept before the invocation's deadline (or a quarter of
+// the time left, when that is less: a local stack runs functions with
+// timeouts of seconds): a partition not yet written by then is reported
+// failed, so the answer reaches Lambda before the function is stopped and
+// its messages come back sooner than after their visibility timeout.
 const DeadlineMargin = 5 * time.Second
 
 // Writer is the archiver's handler.
@@ -132,7 +133,7 @@ func (w *Writer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEven
 	putCtx := ctx
 	if d, ok := ctx.Deadline(); ok {
 		var cancel context.CancelFunc
-		putCtx, cancel = context.WithDeadline(ctx, d.Add(-DeadlineMargin))
+		putCtx, cancel = context.WithDeadline(ctx, d.Add(-min(DeadlineMargin, time.Until(d)/4)))
 		defer cancel()
 	}
 	objects, records := 0, 0
