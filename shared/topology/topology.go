@@ -609,9 +609,30 @@ func bridgeFunction(prefix string) Function {
 			// Its queue, for the small pushes the Loki archiver writes in
 			// batches.
 			{Name: QueueURLEnv(BridgeQueue), Ref: RefQueueURL, Queue: BridgeQueue},
+			// The Go runtime's, for a function that serves one request at a
+			// time and spends most of a small push waiting on one SQS call
+			// (issue 15, goal 5; docs/performance.md). One P: at 1,024 MB
+			// Lambda gives the function about 0.6 of a vCPU, so a second P
+			// adds no throughput, only the thread hand-offs (futex wake-ups,
+			// spinning) around every network round trip. No proportional
+			// GC, a memory limit instead: the largest push's heap peaks
+			// near 190 MB, so a collection every 768 MiB (not every ~4 MB,
+			// about 30 small pushes) leaves 256 MB of the function's memory
+			// to the rest of the process and collects only when it must.
+			{Name: EnvGOMAXPROCS, Value: "1"},
+			{Name: EnvGOGC, Value: "off"},
+			{Name: EnvGOMEMLIMIT, Value: "768MiB"},
 		},
 	}
 }
+
+// The Go runtime's own variables, set on the functions whose runtime is
+// tuned (the Loki bridge's).
+const (
+	EnvGOMAXPROCS = "GOMAXPROCS"
+	EnvGOGC       = "GOGC"
+	EnvGOMEMLIMIT = "GOMEMLIMIT"
+)
 
 // lokiArchiverTimeout is the Loki archiver's timeout, which the bridge
 // queue's visibility timeout is derived from, and lokiArchiverWindow how
