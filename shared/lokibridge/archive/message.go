@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/s2"
@@ -48,11 +49,25 @@ type message struct {
 	Body     []byte `json:"body"`
 }
 
+// blocks pools the Snappy blocks EncodeMessage writes before their base64:
+// the block is garbage once encoded, and a small push's message is
+// built thousands of times a minute.
+var blocks = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledBlock bounds the blocks kept: a push too large for one message
+// does not keep its block alive.
+const maxPooledBlock = 2 * MaxMessageBytes
+
 // EncodeMessage is records (a Records result) as the body of one SQS
 // message for the archiver. The caller sends it when it is at most
 // MaxMessageBytes, and stores Compress(records) otherwise.
 func EncodeMessage(records Object) string {
-	block := s2.EncodeSnappy(nil, records.Body)
+	bp := blocks.Get().(*[]byte)
+	defer blocks.Put(bp)
+	if n := s2.MaxEncodedLen(len(records.Body)); cap(*bp) < n && n <= maxPooledBlock {
+		*bp = make([]byte, n)
+	}
+	block := s2.EncodeSnappy((*bp)[:cap(*bp)], records.Body)
 	var b strings.Builder
 	b.Grow(messageOverhead + base64.StdEncoding.EncodedLen(len(block)))
 	b.WriteString(`{"v":`)
