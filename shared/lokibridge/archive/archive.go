@@ -32,7 +32,8 @@ type Object struct {
 	// Key is tenant=…/dt=…/hour=…/<name>.ndjson.gz, without the store's
 	// prefix. Empty when Records is 0.
 	Key string
-	// Body is the gzip-compressed NDJSON records; the caller's to keep.
+	// Body is the gzip-compressed NDJSON records (Encode, Compress) or the
+	// records themselves (Records); the caller's to keep.
 	Body []byte
 	// Records is the number of entries archived; 0 for a push without
 	// entries, which needs no object.
