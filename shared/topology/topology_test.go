@@ -244,3 +244,22 @@ func TestDeadLettersFunction(t *testing.T) {
 		t.Errorf("after SetSchedule: scheduled functions %v, want %s every 2 s", got, FunctionDeadLetters)
 	}
 }
+
+// The bridge's Go memory limit leaves room below its function's memory
+// for what the limit does not count, or GOGC=off would let the heap grow
+// until Lambda stops the function.
+func TestBridgeMemoryLimitFitsItsFunction(t *testing.T) {
+	f, _ := New("logstream").Function(FunctionLokiBridge)
+	env := map[string]string{}
+	for _, e := range f.Env {
+		env[e.Name] = e.Value
+	}
+	limit, ok := strings.CutSuffix(env[EnvGOMEMLIMIT], "MiB")
+	mib, err := strconv.Atoi(limit)
+	if !ok || err != nil || env[EnvGOGC] != "off" || env[EnvGOMAXPROCS] != "1" {
+		t.Fatalf("bridge runtime settings %v", env)
+	}
+	if room := f.MemoryMB - mib; room < 128 {
+		t.Errorf("GOMEMLIMIT %d MiB leaves %d MB of the function's %d", mib, room, f.MemoryMB)
+	}
+}
