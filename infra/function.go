@@ -334,6 +334,18 @@ func grant(fn awslambda.Function, p functionProps) error {
 			Resources: &[]*string{p.Archive.BucketArn()},
 		}))
 		p.Bridge.GrantRead(fn, nil)
+		// Queues small pushes for the Loki archiver: SendMessage on its
+		// own queue and nothing else there (not GrantSendMessages, which
+		// adds GetQueueAttributes and GetQueueUrl the bridge never calls).
+		p.Queues[topology.BridgeQueue].Queue.Grant(fn, jsii.String("sqs:SendMessage"))
+	case topology.RoleLokiArchiver:
+		// The event source grants consuming the bridge queue. It writes
+		// objects to the bridge's bucket (SSE-S3: no key to grant) and
+		// nothing else: no reads, no listing, no deletes.
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("s3:PutObject"),
+			Resources: &[]*string{p.Archive.ArnForObjects(jsii.String("tenant=*"))},
+		}))
 	case topology.RoleArchiver:
 		// The event source grants consuming the archive queue. It writes
 		// objects and nothing else: no reads, no listing, no deletes

@@ -10,8 +10,8 @@ import (
 )
 
 // queuePair is a queue and its dead-letter queue: a destination type's
-// delivery queue, or the archive queue (topology.ArchiveQueue), which
-// shares their shape.
+// delivery queue, the archive queue (topology.ArchiveQueue) or the bridge
+// queue (topology.BridgeQueue), which share their shape.
 type queuePair struct {
 	Queue awssqs.Queue
 	DLQ   awssqs.Queue
@@ -27,10 +27,14 @@ func isDeliveryQueue(dest string) bool {
 }
 
 // queueID is the construct ID (and output name) stem of a spec queue:
-// "DeliverHttp" for a delivery queue, "EventArchive" for the archive queue.
+// "DeliverHttp" for a delivery queue, "EventArchive" for the archive queue,
+// "LokiBridge" for the bridge queue.
 func queueID(dest string) string {
-	if dest == topology.ArchiveQueue {
+	switch dest {
+	case topology.ArchiveQueue:
 		return "EventArchive"
+	case topology.BridgeQueue:
+		return "LokiBridge"
 	}
 	return pascal("deliver-" + dest)
 }

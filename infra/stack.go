@@ -114,6 +114,11 @@ func NewLogstreamStack(scope constructs.Construct, id string, props *LogstreamSt
 			output(stack, name+"DlqUrl", pair.DLQ.QueueUrl(), "Dead-letter queue of events the archiver could not write; nothing drains it.")
 			continue
 		}
+		if q.Destination == topology.BridgeQueue {
+			output(stack, name+"QueueUrl", pair.Queue.QueueUrl(), "Queue of small Loki pushes on their way to the archive bucket.")
+			output(stack, name+"DlqUrl", pair.DLQ.QueueUrl(), "Dead-letter queue of Loki pushes the Loki archiver could not write; nothing drains it.")
+			continue
+		}
 		output(stack, name+"QueueUrl", pair.Queue.QueueUrl(), "Delivery queue for "+q.Destination+" destinations.")
 		output(stack, name+"DlqUrl", pair.DLQ.QueueUrl(), "Dead-letter queue for "+q.Destination+" deliveries.")
 	}

@@ -457,8 +457,11 @@ func TestOutputs(t *testing.T) {
 	}
 	for _, q := range s.spec.Queues {
 		name := pascal("deliver-" + q.Destination)
-		if q.Destination == topology.ArchiveQueue {
+		switch q.Destination {
+		case topology.ArchiveQueue:
 			name = "EventArchive"
+		case topology.BridgeQueue:
+			name = "LokiBridge"
 		}
 		want[name+"QueueUrl"] = map[string]any{"Ref": s.logicalID(t, "AWS::SQS::Queue", "QueueName", q.Name)}
 		want[name+"DlqUrl"] = map[string]any{"Ref": s.logicalID(t, "AWS::SQS::Queue", "QueueName", q.DLQName)}
@@ -594,6 +597,11 @@ func TestLeastPrivilege(t *testing.T) {
 		t.Fatal("the spec has no archive queue")
 	}
 	archiveQueueID := s.logicalID(t, "AWS::SQS::Queue", "QueueName", archiveQueue.Name)
+	bridgeQueue, ok := s.spec.Queue(topology.BridgeQueue)
+	if !ok {
+		t.Fatal("the spec has no bridge queue")
+	}
+	bridgeQueueID := s.logicalID(t, "AWS::SQS::Queue", "QueueName", bridgeQueue.Name)
 
 	secretID := s.logicalID(t, "AWS::SecretsManager::Secret", "Name", s.spec.AdminKeySecretName)
 	bridgeSecretID := s.logicalID(t, "AWS::SecretsManager::Secret", "Name", s.spec.BridgeSecretName)
@@ -687,6 +695,9 @@ func TestLeastPrivilege(t *testing.T) {
 			case f.ID == topology.FunctionArchiver:
 				// Consumes the archive queue (its event source), nothing else.
 				allowedQueues[archiveQueueID] = true
+			case f.ID == topology.FunctionLokiBridge, f.ID == topology.FunctionLokiArchiver:
+				// The bridge sends to its queue, the Loki archiver consumes it.
+				allowedQueues[bridgeQueueID] = true
 			case f.ID == topology.FunctionReplay:
 				// Enqueues to the delivery queues only.
 				for _, id := range queueIDs {
@@ -704,7 +715,7 @@ func TestLeastPrivilege(t *testing.T) {
 			}
 			for action, dest := range map[string]string{"events:PutEvents": destination.EventBridge,
 				"s3:PutObject": destination.S3, "sts:AssumeRole": destination.S3} {
-				if f.ID == topology.FunctionLokiBridge || f.ID == topology.FunctionArchiver {
+				if f.ID == topology.FunctionLokiBridge || f.ID == topology.FunctionArchiver || f.ID == topology.FunctionLokiArchiver {
 					break // each writes only its own bucket: checked below
 				}
 				if got := customerActions(perms.statements)[action]; got != sendsTo[dest] {
@@ -771,9 +782,9 @@ func TestLeastPrivilege(t *testing.T) {
 					case strings.Contains(actions, "secretsmanager:") && !(id == secretID && readsSecret) &&
 						!(id == bridgeSecretID && f.ID == topology.FunctionLokiBridge):
 						t.Errorf("secretsmanager statement on %s for %s", id, f.ID)
-					case strings.Contains(actions, "s3:") && f.ID == topology.FunctionLokiBridge && id != archiveID:
+					case strings.Contains(actions, "s3:") && (f.ID == topology.FunctionLokiBridge || f.ID == topology.FunctionLokiArchiver) && id != archiveID:
 						t.Errorf("s3 statement on %s, want only the archive bucket %s", id, archiveID)
-					case id == archiveID && f.ID != topology.FunctionLokiBridge:
+					case id == archiveID && f.ID != topology.FunctionLokiBridge && f.ID != topology.FunctionLokiArchiver:
 						t.Errorf("statement on the Loki bridge's bucket %s for %s", id, f.ID)
 					case (id == eventArchiveID || id == eventArchiveKeyID) && eventArchiveAccess[f.ID] == nil:
 						t.Errorf("statement %v on the event archive for %s, which has no business there", stmt, f.ID)
@@ -938,11 +949,18 @@ func TestLeastPrivilege(t *testing.T) {
 					t.Errorf("the dead-letter function's role allows\n%s\nwant exactly\n%s", strings.Join(keys(got), "\n"), strings.Join(keys(want), "\n"))
 				}
 			case f.ID == topology.FunctionLokiBridge:
-				// Puts objects into its bucket and checks it is there; reads
-				// nothing back, deletes nothing, touches no table or queue.
+				// Puts objects into its bucket and checks it is there, and sends
+				// small pushes to its queue (only SendMessage, only there: the
+				// allowed queues above); reads nothing back, deletes nothing,
+				// touches no table.
 				wantAction("s3:PutObject", true)
 				wantAction("s3:ListBucket", true)
-				for _, a := range []string{"s3:GetObject", "s3:DeleteObject", "s3:PutBucketPolicy", "sqs:SendMessage", "dynamodb:GetItem", "kms:Decrypt"} {
+				wantAction("sqs:SendMessage", true)
+				if !allowsOn(perms.statements, "sqs:SendMessage", bridgeQueueID) {
+					t.Errorf("the bridge may not send to its queue %s", bridgeQueueID)
+				}
+				for _, a := range []string{"s3:GetObject", "s3:DeleteObject", "s3:PutBucketPolicy", "sqs:ReceiveMessage", "sqs:DeleteMessage",
+					"sqs:GetQueueAttributes", "sqs:PurgeQueue", "dynamodb:GetItem", "kms:Decrypt"} {
 					wantAction(a, false)
 				}
 				if !allowsOn(perms.statements, "secretsmanager:GetSecretValue", bridgeSecretID) {
@@ -965,6 +983,26 @@ func TestLeastPrivilege(t *testing.T) {
 					if strings.HasPrefix(a, "dynamodb:") || strings.HasPrefix(a, "secretsmanager:") || strings.HasPrefix(a, "lambda:") {
 						t.Errorf("action %s allowed; the archiver only reads its queue and writes the archive", a)
 					}
+				}
+			case f.ID == topology.FunctionLokiArchiver:
+				// Exactly: consumes the bridge queue (the event source's grant)
+				// and puts objects into the bridge's bucket; no table, no
+				// secret, no key, no send, no read back.
+				want := map[string]bool{"s3:PutObject on " + archiveID: true}
+				for _, a := range []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"} {
+					want[a+" on "+bridgeQueueID] = true
+				}
+				got := map[string]bool{}
+				for _, stmt := range perms.statements {
+					ids, _ := resourceIDs(stmt)
+					for _, a := range actionsOf(stmt) {
+						for _, id := range ids {
+							got[a+" on "+id] = true
+						}
+					}
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("the Loki archiver's role allows\n%s\nwant exactly\n%s", strings.Join(keys(got), "\n"), strings.Join(keys(want), "\n"))
 				}
 			case f.ID == topology.FunctionReplay:
 				// Exactly: its jobs' item operations on the table (no Scan,

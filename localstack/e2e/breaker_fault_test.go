@@ -192,6 +192,7 @@ func TestCircuitBreakerFault(t *testing.T) {
 	var batchingWindow time.Duration
 	spec.SetMaxReceiveCount(maxReceives) // the queue's redrive and the function's last receive
 	spec.SetBatchingWindow(topology.FunctionArchiver, time.Second)
+	spec.SetBatchingWindow(topology.FunctionLokiArchiver, time.Second)
 	for i := range spec.Queues {
 		spec.Queues[i].VisibilityTimeout = 5 * time.Second // at least the timeout plus the batching window
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -263,4 +264,23 @@ scrape_configs:
 		t.Fatalf("promtail: %d of %d lines archived", len(seen), promLines)
 	}
 	fmt.Fprintf(os.Stderr, "e2e: bridge: promtail: %d/%d lines archived once each\n", len(seen), promLines)
+
+	// Every push here is small: the bridge queued them all, and the Loki
+	// archiver wrote them, a tenant's hour of each batch as one object
+	// (named <ms>-<random>), never an object per push (<32 hex>).
+	c := s3.NewFromConfig(standin.AWSConfig(t), func(o *s3.Options) { o.UsePathStyle = true })
+	for _, tenant := range []string{"acme-protobuf", "acme-json", "promtail-e2e"} {
+		batches := 0
+		for key := range gzipObjects(t, ctx, c, st.Resources().ArchiveBucket, "tenant="+tenant+"/") {
+			if !batchName.MatchString(key) {
+				t.Errorf("%s: object %s is not the Loki archiver's", tenant, key)
+			}
+			batches++
+		}
+		fmt.Fprintf(os.Stderr, "e2e: bridge: %s: %d objects, all written by the Loki archiver\n", tenant, batches)
+	}
 }
+
+// batchName is the name of an object the Loki archiver writes
+// (archive.BatchKey).
+var batchName = regexp.MustCompile(`/[0-9]{13}-[0-9a-f]{16}\.ndjson\.gz$`)

@@ -55,6 +55,7 @@ func TestDeadLetterFault(t *testing.T) {
 	// minute as EventBridge's rate rules do in AWS.
 	spec.SetSchedule(topology.FunctionDeadLetters, time.Second)
 	spec.SetBatchingWindow(topology.FunctionArchiver, time.Second)
+	spec.SetBatchingWindow(topology.FunctionLokiArchiver, time.Second)
 	for i := range spec.Queues {
 		spec.Queues[i].VisibilityTimeout = 5 * time.Second
 	}

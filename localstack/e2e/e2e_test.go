@@ -171,6 +171,7 @@ func fastSpec(t *testing.T) topology.Spec {
 	// The archive is written within a second or so, and its mapping fits
 	// the shortened visibility timeouts below.
 	spec.SetBatchingWindow(topology.FunctionArchiver, time.Second)
+	spec.SetBatchingWindow(topology.FunctionLokiArchiver, time.Second)
 	spec.SetSchedule(topology.FunctionReplay, time.Second)
 	for i := range spec.Queues {
 		spec.Queues[i].VisibilityTimeout = 3 * time.Second

@@ -42,6 +42,7 @@ import (
 func fastSpec(t *testing.T) topology.Spec {
 	spec := standin.Spec(t)
 	spec.SetBatchingWindow(topology.FunctionArchiver, 0)
+	spec.SetBatchingWindow(topology.FunctionLokiArchiver, 0)
 	for i := range spec.Functions {
 		if spec.Functions[i].Source != nil {
 			spec.Functions[i].Timeout = time.Second

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/logstream/logstream/shared/topology"
 )
 
@@ -158,4 +159,16 @@ func S3(t testing.TB, ctx context.Context, cfg aws.Config, prefix string) (*s3.C
 		t.Fatalf("create bucket %s: %v", bucket, err)
 	}
 	return c, bucket
+}
+
+// Queue creates a new, uniquely named queue on the SQS stand-in and returns
+// its URL.
+func Queue(t testing.TB, ctx context.Context, cfg aws.Config, prefix string) string {
+	t.Helper()
+	name := UniqueName(t, prefix)
+	out, err := sqs.NewFromConfig(cfg).CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name)})
+	if err != nil {
+		t.Fatalf("create queue %s: %v", name, err)
+	}
+	return aws.ToString(out.QueueUrl)
 }

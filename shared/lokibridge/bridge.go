@@ -34,10 +34,22 @@ type Store interface {
 	Check(ctx context.Context) error
 }
 
+// Queue holds small pushes until the archiver writes many of them as one
+// object (package coalesce).
+type Queue interface {
+	// Enqueue sends one push, body as archive.EncodeMessage makes it; it
+	// returns nil only once the queue holds it durably.
+	Enqueue(ctx context.Context, body string) error
+}
+
 // Config is what the bridge needs.
 type Config struct {
 	// Store keeps the objects; required.
 	Store Store
+	// Queue, when set, takes every push whose compressed records fit one
+	// SQS billing chunk (archive.MaxSpooledBody); the rest go to Store.
+	// Without it every push is its own object.
+	Queue Queue
 	// Credentials are the basic-auth pairs accepted; at least one.
 	Credentials Credentials
 	// Limits bound the push body, compressed and decompressed.
@@ -68,6 +80,7 @@ func (c Config) Validate() error {
 // Handler is the bridge's Lambda handler. It is safe for concurrent use.
 type Handler struct {
 	store  Store
+	queue  Queue
 	creds  Credentials
 	limits lokipush.Limits
 	log    *slog.Logger
@@ -80,7 +93,7 @@ func New(cfg Config) (*Handler, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	h := &Handler{store: cfg.Store, creds: cfg.Credentials, limits: cfg.Limits, log: cmp.Or(cfg.Log, slog.Default()),
+	h := &Handler{store: cfg.Store, queue: cfg.Queue, creds: cfg.Credentials, limits: cfg.Limits, log: cmp.Or(cfg.Log, slog.Default()),
 		window: cfg.Window, now: cfg.Now}
 	if h.window == (logevent.Window{}) {
 		h.window = logevent.DefaultWindow
@@ -162,7 +175,7 @@ func (h *Handler) push(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 	if refused > 0 && kept == 0 {
 		return h.refuse(ctx, req, user, http.StatusBadRequest, why)
 	}
-	obj, err := archive.Encode(tenant, pr)
+	obj, msg, err := h.encode(tenant, pr)
 	if err != nil { // only a tenant error, which was checked above
 		return h.refuse(ctx, req, user, http.StatusBadRequest, err.Error())
 	}
@@ -176,19 +189,70 @@ func (h *Handler) push(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 	}
 	putCtx, cancel := httpreq.BeforeDeadline(ctx, deadlineMargin)
 	defer cancel()
-	if err := h.store.Put(putCtx, obj.Key, obj.Body); err != nil {
-		log.ErrorContext(ctx, "push not stored; answered 503 so the client retries",
-			"key", obj.Key, "streams", streams, "entries", obj.Records, "bytes", len(obj.Body), "err", err)
-		// A retry writes the same key, so it replaces anything this
-		// attempt may have left.
-		return text(http.StatusServiceUnavailable, "failed to store the push in the archive; retry the request")
+	if msg != "" {
+		// A small push waits in the queue for the archiver, which writes
+		// the pushes of a tenant's hour as one object: one S3 PUT for many
+		// pushes (docs/cost.md). 204 still means durably kept: SQS holds
+		// the message until an object holding it is stored.
+		if err := h.queue.Enqueue(putCtx, msg); err != nil {
+			log.ErrorContext(ctx, "push not queued; answered 503 so the client retries",
+				"key", obj.Key, "streams", streams, "entries", obj.Records, "bytes", len(msg), "err", err)
+			return text(http.StatusServiceUnavailable, "failed to queue the push for the archive; retry the request")
+		}
+		log.InfoContext(ctx, "push queued", "key", obj.Key, "streams", streams, "entries", obj.Records,
+			"request_bytes", size, "records_bytes", obj.RawBytes, "message_bytes", len(msg), "entries_refused", refused)
+	} else {
+		if err := h.store.Put(putCtx, obj.Key, obj.Body); err != nil {
+			log.ErrorContext(ctx, "push not stored; answered 503 so the client retries",
+				"key", obj.Key, "streams", streams, "entries", obj.Records, "bytes", len(obj.Body), "err", err)
+			// A retry writes the same key, so it replaces anything this
+			// attempt may have left.
+			return text(http.StatusServiceUnavailable, "failed to store the push in the archive; retry the request")
+		}
+		log.InfoContext(ctx, "push archived", "key", obj.Key, "streams", streams, "entries", obj.Records,
+			"request_bytes", size, "records_bytes", obj.RawBytes, "object_bytes", len(obj.Body), "entries_refused", refused)
 	}
-	log.InfoContext(ctx, "push archived", "key", obj.Key, "streams", streams, "entries", obj.Records,
-		"request_bytes", size, "records_bytes", obj.RawBytes, "object_bytes", len(obj.Body), "entries_refused", refused)
 	if refused > 0 {
 		return text(http.StatusBadRequest, fmt.Sprintf("%s; the push's other %d entries were archived", why, kept))
 	}
 	return noContent()
+}
+
+// queueLineBytes is the most log-line bytes a push may carry to be tried
+// for the queue: its records are held uncompressed (a few times the lines)
+// until they are compressed, and Snappy shrinks log records about three
+// times, so a push with more lines than this would not fit one
+// archive.MaxMessageBytes message anyway.
+const queueLineBytes = 4 * archive.MaxMessageBytes
+
+// encode returns the push as an object for the store, or as a message
+// for the queue (msg not empty; obj then holds the uncompressed records,
+// for the log). With a queue, a push with few enough lines is encoded as
+// records, and sent as a message when it fits one billing chunk; when it
+// does not, its records are compressed into the object Encode would have
+// made: the same key, so a retry names the same object.
+func (h *Handler) encode(tenant string, pr *lokipush.Request) (obj archive.Object, msg string, err error) {
+	if h.queue == nil {
+		obj, err = archive.Encode(tenant, pr)
+		return obj, "", err
+	}
+	lines := 0
+	for _, st := range pr.Streams {
+		for _, e := range st.Entries {
+			lines += len(e.Line)
+		}
+	}
+	if lines > queueLineBytes {
+		obj, err = archive.Encode(tenant, pr)
+		return obj, "", err
+	}
+	if obj, err = archive.Records(tenant, pr); err != nil || obj.Records == 0 {
+		return obj, "", err
+	}
+	if msg = archive.EncodeMessage(obj); len(msg) <= archive.MaxMessageBytes {
+		return obj, msg, nil
+	}
+	return archive.Compress(obj), "", nil
 }
 
 // maxLoggedMessage bounds an error message in the log: the parser's

@@ -2,19 +2,22 @@
 // Lambda behind a Function URL or API Gateway's HTTP API (both send payload
 // format 2.0), that takes Loki push requests from any Loki client (Promtail,
 // Alloy, the Docker driver, Vector, Fluent Bit, Stytch …) and archives each
-// one as an S3 object (package archive).
+// one to S3 (package archive): a large push as its own object, a small one
+// through the bridge's SQS queue, whose pushes the Loki archiver writes a
+// tenant's hour of a batch at a time (package coalesce; docs/cost.md).
 //
 // Routes:
 //
-//	POST /loki/api/v1/push   basic auth; 204 once the object is stored
+//	POST /loki/api/v1/push   basic auth; 204 once the object is stored or the message queued
 //	GET  /ready              200 "ready", no auth (Loki's readiness probe)
 //	GET  /health             200 "ok" when the bucket answers, else 503; no auth, no details
 //
 // Nothing is lost silently: the answer to a push is 204 only after the store
-// accepted the object, and 503 whenever it did not, which every Loki client
-// retries. Since the object's key is derived from the push's content, the
-// retry overwrites whatever a failed attempt may have left instead of
-// duplicating it.
+// accepted the object or the queue the message, and 503 whenever it did
+// not, which every Loki client retries. Since an object's key is derived
+// from the push's content, a retry overwrites whatever a failed attempt may
+// have left instead of duplicating it; a queued push is archived at least
+// once (a retry whose first attempt reached SQS is archived twice).
 //
 // Errors are answered as Loki answers them — a plain-text message with the
 // status (Loki's distributor uses http.Error) — because Loki clients log that

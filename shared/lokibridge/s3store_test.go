@@ -3,7 +3,6 @@ package lokibridge
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -13,79 +12,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/logstream/logstream/localstack/standin"
 	"github.com/logstream/logstream/shared/lokibridge/archive"
+	"github.com/logstream/logstream/shared/lokibridge/s3archive"
 	"github.com/logstream/logstream/shared/lokipush"
 	"github.com/logstream/logstream/shared/lokipush/pushtest"
 	"github.com/logstream/logstream/shared/sink/sinktest"
 )
-
-// fakeS3 answers with its function fields.
-type fakeS3 struct {
-	putObject  func(*s3.PutObjectInput) error
-	headBucket func(*s3.HeadBucketInput) error
-}
-
-func (f fakeS3) PutObject(_ context.Context, in *s3.PutObjectInput, _ ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
-	return &s3.PutObjectOutput{}, f.putObject(in)
-}
-
-func (f fakeS3) HeadBucket(_ context.Context, in *s3.HeadBucketInput, _ ...func(*s3.Options)) (*s3.HeadBucketOutput, error) {
-	return &s3.HeadBucketOutput{}, f.headBucket(in)
-}
-
-func TestS3StorePut(t *testing.T) {
-	for _, tc := range []struct{ prefix, want string }{
-		{"", "tenant=a/k.ndjson.gz"},
-		{"loki", "loki/tenant=a/k.ndjson.gz"},
-		{"/archive/loki/", "archive/loki/tenant=a/k.ndjson.gz"},
-	} {
-		var got *s3.PutObjectInput
-		s, err := NewS3Store(aws.Config{Region: "eu-west-1"}, S3Options{Bucket: "logs", Prefix: tc.prefix})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.client = fakeS3{putObject: func(in *s3.PutObjectInput) error { got = in; return nil }}
-		if err := s.Put(context.Background(), "tenant=a/k.ndjson.gz", []byte("gzip")); err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(got.Body)
-		if aws.ToString(got.Bucket) != "logs" || aws.ToString(got.Key) != tc.want || string(body) != "gzip" ||
-			aws.ToInt64(got.ContentLength) != 4 || aws.ToString(got.ContentType) != "application/x-ndjson" ||
-			aws.ToString(got.ContentEncoding) != "gzip" {
-			t.Errorf("prefix %q: PutObject(%s/%s, %q, length %d, %s, %s)", tc.prefix, aws.ToString(got.Bucket), aws.ToString(got.Key),
-				body, aws.ToInt64(got.ContentLength), aws.ToString(got.ContentType), aws.ToString(got.ContentEncoding))
-		}
-	}
-}
-
-func TestS3StoreErrors(t *testing.T) {
-	s, _ := NewS3Store(aws.Config{Region: "eu-west-1"}, S3Options{Bucket: "logs", Prefix: "p"})
-	denied := errors.New("AccessDenied")
-	s.client = fakeS3{
-		putObject:  func(*s3.PutObjectInput) error { return denied },
-		headBucket: func(in *s3.HeadBucketInput) error { return denied },
-	}
-	if err := s.Put(context.Background(), "k", nil); !errors.Is(err, denied) || !strings.Contains(err.Error(), "s3://logs/p/k") {
-		t.Errorf("Put: %v", err)
-	}
-	if err := s.Check(context.Background()); !errors.Is(err, denied) || !strings.Contains(err.Error(), "logs") {
-		t.Errorf("Check: %v", err)
-	}
-}
-
-func TestNewS3StoreValidates(t *testing.T) {
-	longest := strings.Repeat("p", maxKeyBytes-1-archive.MaxKeyLength)
-	if _, err := NewS3Store(aws.Config{}, S3Options{Bucket: "logs", Prefix: longest}); err != nil {
-		t.Errorf("longest prefix refused: %v", err)
-	}
-	for name, o := range map[string]S3Options{
-		"no bucket":       {Prefix: "p"},
-		"prefix too long": {Bucket: "logs", Prefix: longest + "p"},
-	} {
-		if _, err := NewS3Store(aws.Config{}, o); err == nil {
-			t.Errorf("%s: accepted", name)
-		}
-	}
-}
 
 // TestS3StandIn pushes through the handler to the S3 stand-in (fauxqs) with
 // the real SDK: the same push twice, as protobuf and as gzip JSON, is one
@@ -97,7 +28,7 @@ func TestS3StandIn(t *testing.T) {
 	defer cancel()
 
 	admin, bucket := standin.S3(t, ctx, cfg, "lokibridge")
-	store, err := NewS3Store(cfg, S3Options{Bucket: bucket, Prefix: "loki/", UsePathStyle: true})
+	store, err := s3archive.New(cfg, s3archive.Options{Bucket: bucket, Prefix: "loki/", UsePathStyle: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +85,7 @@ func TestS3StandIn(t *testing.T) {
 	}
 
 	t.Run("missing bucket", func(t *testing.T) {
-		gone, err := NewS3Store(cfg, S3Options{Bucket: standin.UniqueName(t, "lokibridge-none"), UsePathStyle: true})
+		gone, err := s3archive.New(cfg, s3archive.Options{Bucket: standin.UniqueName(t, "lokibridge-none"), UsePathStyle: true})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -34,6 +34,10 @@ const (
 	// FunctionArchiver reads the archive queue and writes every accepted
 	// event to the event archive (shared/archive), where replays read.
 	FunctionArchiver = "archiver"
+	// FunctionLokiArchiver reads the bridge queue, where the Loki bridge
+	// queues small pushes, and writes each tenant's hour of a batch as one
+	// object in the bridge's bucket (shared/lokibridge/coalesce).
+	FunctionLokiArchiver = "lokiarchiver"
 	// FunctionReplay runs replay jobs (shared/replay): invoked with a job,
 	// it runs it; on its schedule it resumes the jobs nobody is running.
 	FunctionReplay = "replay"
@@ -45,6 +49,12 @@ const (
 // destination type; it shares the delivery queues' shape (a DLQ, a
 // redrive policy) so one declaration serves both.
 const ArchiveQueue = "archive"
+
+// BridgeQueue is the Queue.Destination (and EventSource.Destination) of the
+// Loki bridge's queue: the bridge sends it every push small enough for one
+// SQS billing chunk, and the Loki archiver writes them to the bridge's
+// bucket in large objects. Like ArchiveQueue, it is no destination type.
+const BridgeQueue = "lokibridge"
 
 // DeliverFunctionID names the delivery function of a destination type.
 func DeliverFunctionID(destination string) string { return "deliver-" + destination }
@@ -351,6 +361,9 @@ const (
 	// RoleArchiver reads the archive queue and writes the event archive
 	// (PutObject only).
 	RoleArchiver Role = "archiver"
+	// RoleLokiArchiver reads the bridge queue and writes the bridge's
+	// bucket (PutObject only).
+	RoleLokiArchiver Role = "lokiarchiver"
 	// RoleReplay reads the event archive and enqueues to the delivery
 	// queues.
 	RoleReplay Role = "replay"
@@ -428,7 +441,9 @@ func New(prefix string) Spec {
 		s.Queues = append(s.Queues, q)
 		s.Functions = append(s.Functions, deliverFunction(prefix, k, q, env))
 	}
-	s.Functions = append(s.Functions, bridgeFunction(prefix), deadLettersFunction(prefix))
+	bq := bridgeQueue(prefix)
+	s.Queues = append(s.Queues, bq)
+	s.Functions = append(s.Functions, bridgeFunction(prefix), lokiArchiverFunction(prefix, bq), deadLettersFunction(prefix))
 	aq := archiveQueue(prefix)
 	s.Queues = append(s.Queues, aq)
 	s.Functions = append(s.Functions, archiverFunction(prefix, aq), replayFunction(prefix, env))
@@ -591,7 +606,76 @@ func bridgeFunction(prefix string) Function {
 			{Name: EnvBridgeCredentialsSecretARN, Ref: RefBridgeSecret},
 			{Name: EnvBridgeCredentials, Value: ""},
 			{Name: EnvS3PathStyle, Value: "false"},
+			// Its queue, for the small pushes the Loki archiver writes in
+			// batches.
+			{Name: QueueURLEnv(BridgeQueue), Ref: RefQueueURL, Queue: BridgeQueue},
+			// The Go runtime's, for a function that serves one request at a
+			// time and spends most of a small push waiting on one SQS call
+			// (issue 15, goal 5; docs/performance.md). One P: at 1,024 MB
+			// Lambda gives the function about 0.6 of a vCPU, so a second P
+			// adds no throughput, only the thread hand-offs (futex wake-ups,
+			// spinning) around every network round trip. No proportional
+			// GC, a memory limit instead: the largest push's heap peaks
+			// near 190 MB, so a collection every 768 MiB (not every ~4 MB,
+			// about 30 small pushes) leaves 256 MB of the function's memory
+			// to the rest of the process and collects only when it must.
+			{Name: EnvGOMAXPROCS, Value: "1"},
+			{Name: EnvGOGC, Value: "off"},
+			{Name: EnvGOMEMLIMIT, Value: "768MiB"},
 		},
+	}
+}
+
+// The Go runtime's own variables, set on the functions whose runtime is
+// tuned (the Loki bridge's).
+const (
+	EnvGOMAXPROCS = "GOMAXPROCS"
+	EnvGOGC       = "GOGC"
+	EnvGOMEMLIMIT = "GOMEMLIMIT"
+)
+
+// lokiArchiverTimeout is the Loki archiver's timeout, which the bridge
+// queue's visibility timeout is derived from, and lokiArchiverWindow how
+// long its mapping gathers a batch: a quiet tenant's pushes of a minute
+// become one object (docs/cost.md), and a queued push reaches S3 about a
+// minute after its 204.
+const (
+	lokiArchiverTimeout = time.Minute
+	lokiArchiverWindow  = time.Minute
+)
+
+// bridgeQueue holds the bridge's small pushes on their way to its bucket.
+// Its messages are what the bridge answered 204 for, so they get the
+// delivery queues' retention and a DLQ of their own.
+func bridgeQueue(prefix string) Queue {
+	return Queue{
+		Destination:       BridgeQueue,
+		Name:              prefix + "-lokibridge",
+		DLQName:           prefix + "-lokibridge-dlq",
+		VisibilityTimeout: defaultVisibilityMultiple * (lokiArchiverTimeout + lokiArchiverWindow),
+		MaxReceiveCount:   DefaultMaxReceiveCount,
+		Retention:         4 * 24 * time.Hour,
+		DLQRetention:      14 * 24 * time.Hour,
+	}
+}
+
+// DefaultLokiArchiverMaxConcurrency caps the Loki archiver's concurrent
+// invocations (ScalingConfig's least): every batch writes one object per
+// tenant and hour, so fewer, fuller batches mean fewer objects.
+const DefaultLokiArchiverMaxConcurrency = 2
+
+// lokiArchiverFunction writes the bridge queue's pushes to the bridge's
+// bucket. Batches of up to 10,000 messages (the most Lambda takes from a
+// standard queue with a batching window; its 6 MB invocation payload holds
+// about 1,000 queued 10-entry pushes of ~1 KB lines) become one object per
+// tenant and hour.
+func lokiArchiverFunction(prefix string, q Queue) Function {
+	return Function{
+		ID: FunctionLokiArchiver, Name: prefix + "-lokiarchiver", Role: RoleLokiArchiver, SourceDir: "lokiarchiver",
+		Timeout: lokiArchiverTimeout, MemoryMB: 512,
+		Env: []Env{{Name: EnvArchiveBucket, Ref: RefArchiveBucket}, {Name: EnvS3PathStyle, Value: "false"}},
+		Source: &EventSource{Destination: q.Destination, BatchSize: 10000, MaxBatchingWindow: lokiArchiverWindow,
+			ReportBatchItemFailures: true, MaxConcurrency: DefaultLokiArchiverMaxConcurrency},
 	}
 }
 
@@ -910,14 +994,14 @@ func (s Spec) Validate() error {
 // event source.
 func (s Spec) validateFunction(f Function) error {
 	switch f.Role {
-	case RoleAPI, RoleIngest, RoleBridge, RoleDeliver, RoleDeadLetters, RoleArchiver, RoleReplay:
+	case RoleAPI, RoleIngest, RoleBridge, RoleDeliver, RoleDeadLetters, RoleArchiver, RoleLokiArchiver, RoleReplay:
 	default:
 		// Deployments grant by role: a function without one would get
 		// no deliberate decision about its permissions.
 		return fmt.Errorf("topology: function %s has no known role (%q)", f.ID, f.Role)
 	}
-	if (f.Role == RoleDeliver || f.Role == RoleArchiver) != (f.Source != nil) {
-		return fmt.Errorf("topology: function %s has role %s but event source %v: only the delivery functions and the archiver read a queue", f.ID, f.Role, f.Source != nil)
+	if (f.Role == RoleDeliver || f.Role == RoleArchiver || f.Role == RoleLokiArchiver) != (f.Source != nil) {
+		return fmt.Errorf("topology: function %s has role %s but event source %v: only the delivery functions and the archivers read a queue", f.ID, f.Role, f.Source != nil)
 	}
 	if f.Schedule < 0 {
 		return fmt.Errorf("topology: function %s schedule %s is negative", f.ID, f.Schedule)

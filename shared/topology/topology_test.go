@@ -24,8 +24,8 @@ func TestNewIsValid(t *testing.T) {
 		}
 	}
 	m := s.Manifest()
-	// One mapping per delivery queue, and the archiver's.
-	if len(m.Routes) != len(s.Routes) || len(m.Mappings) != len(destination.Types())+1 || m.Table != "logstream-streams" {
+	// One mapping per delivery queue, the archiver's and the Loki archiver's.
+	if len(m.Routes) != len(s.Routes) || len(m.Mappings) != len(destination.Types())+2 || m.Table != "logstream-streams" {
 		t.Fatalf("manifest %+v", m)
 	}
 }
@@ -57,8 +57,8 @@ func TestDeliveryFunctionsKnowTheirQueuesMaxReceiveCount(t *testing.T) {
 	check := func(want int) {
 		t.Helper()
 		for _, q := range s.Queues {
-			if q.Destination == ArchiveQueue {
-				continue // the archiver parks nothing itself: SQS redrive does
+			if q.Destination == ArchiveQueue || q.Destination == BridgeQueue {
+				continue // the archivers park nothing themselves: SQS redrive does
 			}
 			f, _ := s.Function(DeliverFunctionID(q.Destination))
 			got := ""
@@ -84,7 +84,7 @@ func TestConcurrencyGuards(t *testing.T) {
 	s := New("logstream")
 	want := map[string]int{FunctionIngest: DefaultIngestReservedConcurrency, FunctionAPI: DefaultAPIReservedConcurrency,
 		FunctionDeadLetters: DefaultDeadLettersReservedConcurrency, FunctionReplay: DefaultReplayReservedConcurrency}
-	maxima := map[string]int{FunctionArchiver: DefaultArchiverMaxConcurrency}
+	maxima := map[string]int{FunctionArchiver: DefaultArchiverMaxConcurrency, FunctionLokiArchiver: DefaultLokiArchiverMaxConcurrency}
 	total := 0
 	for _, f := range s.Functions {
 		if f.ReservedConcurrency != want[f.ID] {
@@ -242,5 +242,24 @@ func TestDeadLettersFunction(t *testing.T) {
 	s.SetSchedule(FunctionDeadLetters, 2*time.Second)
 	if got := schedules(); len(got) != 2 || got[FunctionDeadLetters] != 2 || got[FunctionReplay] != 60 {
 		t.Errorf("after SetSchedule: scheduled functions %v, want %s every 2 s", got, FunctionDeadLetters)
+	}
+}
+
+// The bridge's Go memory limit leaves room below its function's memory
+// for what the limit does not count, or GOGC=off would let the heap grow
+// until Lambda stops the function.
+func TestBridgeMemoryLimitFitsItsFunction(t *testing.T) {
+	f, _ := New("logstream").Function(FunctionLokiBridge)
+	env := map[string]string{}
+	for _, e := range f.Env {
+		env[e.Name] = e.Value
+	}
+	limit, ok := strings.CutSuffix(env[EnvGOMEMLIMIT], "MiB")
+	mib, err := strconv.Atoi(limit)
+	if !ok || err != nil || env[EnvGOGC] != "off" || env[EnvGOMAXPROCS] != "1" {
+		t.Fatalf("bridge runtime settings %v", env)
+	}
+	if room := f.MemoryMB - mib; room < 128 {
+		t.Errorf("GOMEMLIMIT %d MiB leaves %d MB of the function's %d", mib, room, f.MemoryMB)
 	}
 }

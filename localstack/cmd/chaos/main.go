@@ -290,6 +290,7 @@ func serveStack() error {
 	spec.SetSchedule(topology.FunctionDeadLetters, 2*time.Second)
 	// The archive's mapping must fit the visibility timeout set below.
 	spec.SetBatchingWindow(topology.FunctionArchiver, time.Second)
+	spec.SetBatchingWindow(topology.FunctionLokiArchiver, time.Second)
 	for i := range spec.Queues {
 		spec.Queues[i].VisibilityTimeout = set.Visibility
 	}

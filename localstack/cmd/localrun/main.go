@@ -110,6 +110,9 @@ func run() error {
 	// a replay of the last minutes tried locally waits seconds, not
 	// minutes, for its last hour to settle (LOGSTREAM_ARCHIVE_SETTLE).
 	spec.SetBatchingWindow(topology.FunctionArchiver, 5*time.Second)
+	// And a small Loki push reaches the bucket seconds after its 204, not
+	// the deployed minute.
+	spec.SetBatchingWindow(topology.FunctionLokiArchiver, 5*time.Second)
 	spec.SetSchedule(topology.FunctionReplay, 5*time.Second)
 	stack, err := runner.Start(startCtx, runner.Options{
 		Spec:      spec,

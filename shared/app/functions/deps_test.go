@@ -151,16 +151,28 @@ func allowed() map[string]links {
 				"shared/notice"},
 			external: slices.Concat(kms, gzip, eventbridge, s3, []string{"github.com/aws/aws-sdk-go-v2/service/lambda/"}),
 		}),
-		// The bridge archives Loki pushes in S3: no table, no queue, no sender.
+		// The bridge archives Loki pushes: large ones in S3, small ones in
+		// its own queue (SendMessage only). No table, no sender.
 		topology.FunctionLokiBridge: sdk.with(links{
 			internal: []string{"shared/app/lokibridgefn", "shared/lokibridge", "shared/lokipush", "shared/lokibridge/archive", "shared/logevent",
-				"shared/httpapi/request", "shared/jsonobj", "shared/topology",
+				"shared/lokibridge/s3archive", "shared/httpapi/request", "shared/jsonobj", "shared/topology",
 				// topology derives the deployed shape from destination's one list of
 				// types, so reading topology's variable names brings the destination
 				// configs and their address policy along (no client, no I/O; never run).
 				"shared/destination", "shared/jsonstrict", "shared/netguard"},
-			external: slices.Concat(s3, secretsmanager, gzip, snappy, protowire, uuid,
+			external: slices.Concat(s3, sqs, secretsmanager, gzip, snappy, protowire, uuid,
 				[]string{"github.com/klauspost/compress/zlib", "github.com/buger/jsonparser"}, ssrf),
+		}),
+		// The Loki archiver writes the bridge queue's pushes to S3: the
+		// archive format and Snappy for the messages, never the bridge's
+		// HTTP side or credentials. (archive encodes from lokipush's types,
+		// which bring the push parser's libraries along, never run; topology
+		// as in the bridge.)
+		topology.FunctionLokiArchiver: sdk.with(links{
+			internal: []string{"shared/app/lokiarchiverfn", "shared/lokibridge/coalesce", "shared/lokibridge/s3archive", "shared/lokibridge/archive",
+				"shared/lokipush", "shared/jsonobj", "shared/topology", "shared/destination", "shared/jsonstrict", "shared/netguard"},
+			external: slices.Concat(s3, gzip, snappy, protowire, ssrf,
+				[]string{"github.com/klauspost/compress/zlib", "github.com/buger/jsonparser"}),
 		}),
 		// The dead-letter function drains the DLQs into the store in the
 		// table, and redrives into the delivery queues as ingestion packs

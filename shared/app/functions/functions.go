@@ -14,6 +14,7 @@ import (
 	"github.com/logstream/logstream/shared/app/deadlettersfn"
 	"github.com/logstream/logstream/shared/app/deliverfn"
 	"github.com/logstream/logstream/shared/app/ingestfn"
+	"github.com/logstream/logstream/shared/app/lokiarchiverfn"
 	"github.com/logstream/logstream/shared/app/lokibridgefn"
 	"github.com/logstream/logstream/shared/app/pipeline"
 	"github.com/logstream/logstream/shared/app/replayfn"
@@ -35,6 +36,8 @@ func New(ctx context.Context, id string, getenv app.Getenv) (any, error) {
 		return deadlettersfn.New(ctx, getenv)
 	case topology.FunctionArchiver:
 		return archiverfn.New(ctx, getenv)
+	case topology.FunctionLokiArchiver:
+		return lokiarchiverfn.New(ctx, getenv)
 	case topology.FunctionReplay:
 		return replayfn.New(ctx, getenv)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/logstream/logstream/shared/app/deadlettersfn"
 	"github.com/logstream/logstream/shared/app/deliverfn"
 	"github.com/logstream/logstream/shared/app/ingestfn"
+	"github.com/logstream/logstream/shared/app/lokiarchiverfn"
 	"github.com/logstream/logstream/shared/app/lokibridgefn"
 	"github.com/logstream/logstream/shared/app/pipeline"
 	"github.com/logstream/logstream/shared/app/replayfn"
@@ -62,6 +63,8 @@ func loadAndValidate(id string, getenv app.Getenv) error {
 		c, err = deadlettersfn.LoadConfig(getenv)
 	case topology.FunctionArchiver:
 		c, err = archiverfn.LoadConfig(getenv)
+	case topology.FunctionLokiArchiver:
+		c, err = lokiarchiverfn.LoadConfig(getenv)
 	case topology.FunctionReplay:
 		c, err = replayfn.LoadConfig(getenv)
 	default:

@@ -1,5 +1,6 @@
-// Package lokibridgefn wires the Loki-compatible S3 bridge: its credentials
-// and its archive bucket. It needs no table and links no destination sender.
+// Package lokibridgefn wires the Loki-compatible S3 bridge: its credentials,
+// its archive bucket and its queue. It needs no table and links no
+// destination sender.
 package lokibridgefn
 
 import (
@@ -10,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/logstream/logstream/shared/app"
 	"github.com/logstream/logstream/shared/lokibridge"
+	"github.com/logstream/logstream/shared/lokibridge/s3archive"
 	"github.com/logstream/logstream/shared/lokipush"
 	"github.com/logstream/logstream/shared/topology"
 )
@@ -17,6 +19,9 @@ import (
 // Config is what the bridge reads from its environment.
 type Config struct {
 	ArchiveBucket string
+	// QueueURL is the bridge queue's, where small pushes wait for the Loki
+	// archiver.
+	QueueURL string
 	// CredentialsSecretARN (deployments) or Credentials (local development)
 	// hold the basic-auth credentials document.
 	CredentialsSecretARN string
@@ -29,14 +34,15 @@ type Config struct {
 // LoadConfig reads the variables topology gives the bridge.
 func LoadConfig(getenv app.Getenv) (Config, error) {
 	v := &app.Vars{Getenv: getenv}
-	c := Config{ArchiveBucket: v.String(topology.EnvArchiveBucket), CredentialsSecretARN: v.String(topology.EnvBridgeCredentialsSecretARN),
+	c := Config{ArchiveBucket: v.String(topology.EnvArchiveBucket), QueueURL: v.String(topology.QueueURLEnv(topology.BridgeQueue)), CredentialsSecretARN: v.String(topology.EnvBridgeCredentialsSecretARN),
 		Credentials: v.String(topology.EnvBridgeCredentials), S3PathStyle: v.Bool(topology.EnvS3PathStyle)}
 	return c, v.Err
 }
 
-// Validate requires the bucket and exactly one source of credentials.
+// Validate requires the bucket, the queue and exactly one source of
+// credentials.
 func (c Config) Validate() error {
-	return app.FirstError(app.Required(c.ArchiveBucket, topology.EnvArchiveBucket),
+	return app.FirstError(app.Required(c.ArchiveBucket, topology.EnvArchiveBucket), app.Required(c.QueueURL, topology.QueueURLEnv(topology.BridgeQueue)),
 		app.ExactlyOne(c.CredentialsSecretARN, c.Credentials, topology.EnvBridgeCredentialsSecretARN, topology.EnvBridgeCredentials))
 }
 
@@ -60,11 +66,15 @@ func New(ctx context.Context, getenv app.Getenv) (app.HTTPHandler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: bridge credentials: %w", err)
 	}
-	store, err := lokibridge.NewS3Store(awsCfg, lokibridge.S3Options{Bucket: c.ArchiveBucket, UsePathStyle: c.S3PathStyle})
+	store, err := s3archive.New(awsCfg, s3archive.Options{Bucket: c.ArchiveBucket, UsePathStyle: c.S3PathStyle})
 	if err != nil {
 		return nil, err
 	}
-	h, err := lokibridge.New(lokibridge.Config{Store: store, Credentials: creds, Limits: lokipush.DefaultLimits(), Log: app.Logger()})
+	queue, err := lokibridge.NewSQSQueue(awsCfg, c.QueueURL)
+	if err != nil {
+		return nil, err
+	}
+	h, err := lokibridge.New(lokibridge.Config{Store: store, Queue: queue, Credentials: creds, Limits: lokipush.DefaultLimits(), Log: app.Logger()})
 	if err != nil {
 		return nil, err
 	}

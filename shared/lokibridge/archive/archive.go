@@ -31,7 +31,8 @@ type Object struct {
 	// Key is tenant=…/dt=…/hour=…/<name>.ndjson.gz, without the store's
 	// prefix. Empty when Records is 0.
 	Key string
-	// Body is the gzip-compressed NDJSON records; the caller's to keep.
+	// Body is the gzip-compressed NDJSON records (Encode, Compress) or the
+	// records themselves (Records); the caller's to keep.
 	Body []byte
 	// Records is the number of entries archived; 0 for a push without
 	// entries, which needs no object.
@@ -44,6 +45,31 @@ type Object struct {
 // without entries gives an Object with Records 0 and no key: there is
 // nothing to store. The only error is an invalid tenant.
 func Encode(tenant string, req *lokipush.Request) (Object, error) {
+	return encode(tenant, req, true)
+}
+
+// Records is Encode without the compression: Body is the NDJSON records
+// themselves, for a push small enough to hold them (the bridge's queued
+// pushes; EncodeMessage, Compress).
+func Records(tenant string, req *lokipush.Request) (Object, error) {
+	return encode(tenant, req, false)
+}
+
+// Compress returns records (a Records result) as Encode would have
+// returned it: the same key, Body gzip-compressed.
+func Compress(records Object) Object {
+	enc := encoders.Get().(*encoder)
+	defer enc.release()
+	var out bytes.Buffer
+	out.Grow(len(records.Body)/8 + 4096)
+	enc.gz.Reset(&out)
+	_, _ = enc.gz.Write(records.Body) // writes to a bytes.Buffer do not fail
+	_ = enc.gz.Close()
+	records.Body = out.Bytes()
+	return records
+}
+
+func encode(tenant string, req *lokipush.Request, compress bool) (Object, error) {
 	if err := ValidateTenant(tenant); err != nil {
 		return Object{}, err
 	}
@@ -69,8 +95,12 @@ func Encode(tenant string, req *lokipush.Request) (Object, error) {
 	// times (the labels repeat on every one); the buffer grows past a guess
 	// too small.
 	var out bytes.Buffer
-	out.Grow(size/8 + 4096)
-	enc.reset(&out)
+	if compress {
+		out.Grow(size/8 + 4096)
+	} else {
+		out.Grow(size + size/2)
+	}
+	enc.reset(&out, compress)
 	for _, st := range req.Streams {
 		enc.labels = appendLabels(enc.labels[:0], st.Labels, &enc.names)
 		for _, e := range st.Entries {
@@ -105,6 +135,7 @@ const flushAt = 64 << 10
 // the scratch of the records.
 type encoder struct {
 	gz     *gzip.Writer
+	sink   io.Writer // gz, or the output itself for uncompressed records
 	hash   hash.Hash
 	buf    bytes.Buffer     // records not yet flushed
 	labels []byte           // the current stream's labels as a JSON object
@@ -118,8 +149,12 @@ var encoders = sync.Pool{New: func() any {
 	return &encoder{gz: gz, hash: sha256.New()}
 }}
 
-func (e *encoder) reset(dst io.Writer) {
-	e.gz.Reset(dst)
+func (e *encoder) reset(dst io.Writer, compress bool) {
+	e.sink = dst
+	if compress {
+		e.gz.Reset(dst)
+		e.sink = e.gz
+	}
 	e.hash.Reset()
 	e.buf.Reset()
 	e.raw = 0
@@ -129,6 +164,7 @@ func (e *encoder) reset(dst io.Writer) {
 // rare huge line does not keep its buffer alive.
 func (e *encoder) release() {
 	e.gz.Reset(io.Discard)
+	e.sink = nil
 	clear(e.names)
 	clear(e.meta)
 	if e.buf.Cap() > 4*flushAt {
@@ -175,7 +211,7 @@ func writeLine(w *bytes.Buffer, line string) {
 func (e *encoder) flush() {
 	p := e.buf.Bytes()
 	e.hash.Write(p)
-	_, _ = e.gz.Write(p) // writes to a bytes.Buffer do not fail
+	_, _ = e.sink.Write(p) // writes to a bytes.Buffer do not fail
 	e.raw += len(p)
 	e.buf.Reset()
 }
@@ -184,7 +220,9 @@ func (e *encoder) flush() {
 // size of the records.
 func (e *encoder) close() int {
 	e.flush()
-	_ = e.gz.Close()
+	if e.sink == e.gz {
+		_ = e.gz.Close()
+	}
 	return e.raw
 }
 

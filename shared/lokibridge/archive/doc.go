@@ -1,8 +1,9 @@
-// Package archive is the format the Loki bridge writes to S3: one gzip NDJSON
-// object per push request, one record per log entry, under a key that
-// partitions by tenant, day and hour and that is derived from the request's
-// content, so a client's retry of the same push overwrites its object
-// instead of adding a second one.
+// Package archive is the format the Loki bridge writes to S3: gzip NDJSON
+// objects, one record per log entry, under keys that partition by tenant,
+// day and hour. A push written on its own is named by its content, so a
+// client's retry of the same push overwrites its object instead of adding
+// a second one; the Loki archiver writes many queued pushes (EncodeMessage)
+// as one object named by when it was written (BatchKey).
 //
 // A record is
 //

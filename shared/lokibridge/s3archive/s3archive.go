@@ -1,4 +1,4 @@
-package lokibridge
+package s3archive
 
 import (
 	"bytes"
@@ -17,8 +17,8 @@ import (
 // User Guide, "Naming Amazon S3 objects").
 const maxKeyBytes = 1024
 
-// S3Options say where the objects go.
-type S3Options struct {
+// Options say where the objects go.
+type Options struct {
 	// Bucket receives the objects; required.
 	Bucket string
 	// Prefix, when set, comes before every key, followed by "/"; slashes
@@ -35,22 +35,22 @@ type s3API interface {
 	HeadBucket(ctx context.Context, in *s3.HeadBucketInput, optFns ...func(*s3.Options)) (*s3.HeadBucketOutput, error)
 }
 
-// S3Store is the Store on an S3 bucket. Its client keeps the SDK's
-// defaults: the standard retryer (three attempts, so a throttled or failed
-// PutObject is retried before the push is answered 503) and a CRC32
+// Store writes archive objects to an S3 bucket: the Loki bridge its large
+// pushes, the Loki archiver its batches (lokibridge.Store, coalesce.Store).
+// Its client keeps the SDK's defaults: the standard retryer (three
+// attempts, so a throttled or failed PutObject is retried before the push
+// is answered 503 or the batch's messages are received again) and a CRC32
 // checksum S3 verifies before it stores an object.
-type S3Store struct {
+type Store struct {
 	bucket string
 	prefix string // without slashes
 	client s3API
 }
 
-var _ Store = (*S3Store)(nil)
-
-// NewS3Store returns the store for opts, with a client built from cfg: its
+// New returns the store for opts, with a client built from cfg: its
 // endpoint comes from AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL as the SDK
 // resolves them.
-func NewS3Store(cfg aws.Config, opts S3Options) (*S3Store, error) {
+func New(cfg aws.Config, opts Options) (*Store, error) {
 	prefix := strings.Trim(opts.Prefix, "/")
 	switch {
 	case opts.Bucket == "":
@@ -67,11 +67,11 @@ func NewS3Store(cfg aws.Config, opts S3Options) (*S3Store, error) {
 			o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenSupported
 		}
 	})
-	return &S3Store{bucket: opts.Bucket, prefix: prefix, client: client}, nil
+	return &Store{bucket: opts.Bucket, prefix: prefix, client: client}, nil
 }
 
 // Key is where key is stored in the bucket.
-func (s *S3Store) Key(key string) string {
+func (s *Store) Key(key string) string {
 	if s.prefix == "" {
 		return key
 	}
@@ -80,7 +80,7 @@ func (s *S3Store) Key(key string) string {
 
 // Put writes one archive object, replacing any object under the same key
 // (a retry of the same push).
-func (s *S3Store) Put(ctx context.Context, key string, body []byte) error {
+func (s *Store) Put(ctx context.Context, key string, body []byte) error {
 	k := s.Key(key)
 	_, err := s.client.PutObject(ctx, &s3.PutObjectInput{
 		Bucket:          aws.String(s.bucket),
@@ -98,7 +98,7 @@ func (s *S3Store) Put(ctx context.Context, key string, body []byte) error {
 
 // Check asks S3 whether the bucket exists and the function may use it
 // (HeadBucket needs s3:ListBucket on the bucket).
-func (s *S3Store) Check(ctx context.Context) error {
+func (s *Store) Check(ctx context.Context) error {
 	if _, err := s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(s.bucket)}); err != nil {
 		return fmt.Errorf("head bucket %s: %w", s.bucket, err)
 	}

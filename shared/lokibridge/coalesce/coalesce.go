@@ -1,0 +1,176 @@
+// Package coalesce is the Loki archiver: it reads the pushes the bridge
+// queued (small ones, archive.EncodeMessage) from the bridge's SQS queue
+// and writes all of a batch's pushes of one tenant and hour as one archive
+// object, under the same tenant=…/dt=…/hour=… partitions as the objects the
+// bridge writes itself. Many small pushes then cost one S3 PUT between
+// them, and the archive holds fewer, larger objects, which are cheaper to
+// query (docs/cost.md).
+//
+// A message is deleted from the queue only once an object holding its
+// records is stored: Handle reports every other message as a batch item
+// failure, and SQS hands it out again (after maxReceiveCount receives, to
+// the queue's DLQ). A message that is not a queued push is reported too,
+// so it reaches the DLQ, where an operator sees it, instead of being
+// deleted unread.
+//
+// Delivery is at least once: a push the bridge sent twice (a client's retry
+// after a 503 whose first attempt had reached SQS), or a message received
+// again after its object was stored but before the batch's answer, is
+// archived twice, in two objects. Within one batch a push is written once:
+// its key names its records (archive.Encode).
+package coalesce
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/klauspost/compress/gzip"
+	"github.com/logstream/logstream/shared/lokibridge/archive"
+)
+
+// Store writes archive objects.
+type Store interface {
+	// Put stores body (gzip NDJSON) under key; nil only once it is stored.
+	Put(ctx context.Context, key string, body []byte) error
+}
+
+// DeadlineMargin is kept before the invocation's deadline (or a quarter of
+// the time left, when that is less: a local stack runs functions with
+// timeouts of seconds): a partition not yet written by then is reported
+// failed, so the answer reaches Lambda before the function is stopped and
+// its messages come back sooner than after their visibility timeout.
+const DeadlineMargin = 5 * time.Second
+
+// Writer is the archiver's handler.
+type Writer struct {
+	Store Store
+	// Now stamps object names (default time.Now).
+	Now func() time.Time
+	// Random keeps names apart (default 16 random hex digits).
+	Random func() string
+	Log    *slog.Logger
+}
+
+func (w *Writer) log() *slog.Logger { return cmp.Or(w.Log, slog.Default()) }
+
+func (w *Writer) now() time.Time {
+	if w.Now != nil {
+		return w.Now()
+	}
+	return time.Now()
+}
+
+func (w *Writer) random() string {
+	if w.Random != nil {
+		return w.Random()
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// partition is one object being built: a tenant's pushes of one hour from
+// this batch, and the messages they came from.
+type partition struct {
+	prefix   string // tenant=…/dt=…/hour=…/
+	buf      bytes.Buffer
+	zw       *gzip.Writer
+	pushes   int
+	records  int
+	raw      int
+	messages []string
+}
+
+// Handle writes a batch: one object per partition, then the messages of
+// every object not stored, and of every message that is no queued push, as
+// batch item failures. Its error is always nil: a failure is a message's,
+// reported as such, never the whole batch's.
+func (w *Writer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	parts := map[string]*partition{}
+	var order []*partition
+	failed := map[string]bool{}
+	written := map[string]bool{} // push keys already in this batch's objects
+	duplicates := 0
+	for _, r := range ev.Records {
+		obj, err := archive.DecodeMessage(r.Body)
+		if err != nil {
+			w.log().ErrorContext(ctx, "bridge queue message is not a queued push; left for the DLQ", "message_id", r.MessageId, "err", err)
+			failed[r.MessageId] = true
+			continue
+		}
+		prefix, _ := archive.Partition(obj.Key) // DecodeMessage checked it
+		p := parts[prefix]
+		if p == nil {
+			p = &partition{prefix: prefix}
+			// The default level, as the bridge's own objects: each object
+			// is written once and kept, and the CPU is a small part of the
+			// archiver's cost (docs/cost.md).
+			p.zw, _ = gzip.NewWriterLevel(&p.buf, gzip.DefaultCompression)
+			parts[prefix] = p
+			order = append(order, p)
+		}
+		// The message's deletion waits for its partition's object even
+		// when its push is already there: that object holds it.
+		p.messages = append(p.messages, r.MessageId)
+		if written[obj.Key] {
+			duplicates++
+			continue
+		}
+		written[obj.Key] = true
+		_, _ = p.zw.Write(obj.Body) // writes to a bytes.Buffer do not fail
+		p.pushes++
+		p.records += obj.Records
+		p.raw += obj.RawBytes
+	}
+
+	putCtx := ctx
+	if d, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		putCtx, cancel = context.WithDeadline(ctx, d.Add(-min(DeadlineMargin, time.Until(d)/4)))
+		defer cancel()
+	}
+	objects, records := 0, 0
+	for _, p := range order {
+		_ = p.zw.Close()
+		key := archive.BatchKey(p.prefix, w.now(), w.random())
+		err := putCtx.Err()
+		if err == nil {
+			err = w.Store.Put(putCtx, key, p.buf.Bytes())
+		}
+		if err != nil {
+			w.log().ErrorContext(ctx, "archive object not written; its messages are received again",
+				"key", key, "pushes", p.pushes, "records", p.records, "messages", len(p.messages), "err", err)
+			for _, id := range p.messages {
+				failed[id] = true
+			}
+			continue
+		}
+		objects++
+		records += p.records
+	}
+
+	var resp events.SQSEventResponse
+	for _, r := range ev.Records {
+		if failed[r.MessageId] {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+		}
+	}
+	w.log().InfoContext(ctx, "pushes archived", "messages", len(ev.Records), "objects", objects, "records", records,
+		"duplicate_pushes", duplicates, "failed_messages", len(resp.BatchItemFailures))
+	return resp, nil
+}
+
+// Validate reports what is missing.
+func (w *Writer) Validate() error {
+	if w.Store == nil {
+		return fmt.Errorf("coalesce: no store")
+	}
+	return nil
+}
