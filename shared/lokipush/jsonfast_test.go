@@ -2,7 +2,11 @@ package lokipush
 
 import (
 	"bytes"
+	"math/rand/v2"
+	"strings"
 	"testing"
+
+	"github.com/buger/jsonparser"
 )
 
 // TestParseJSONFastTakes: the pushes clients send take the fast path (else
@@ -61,5 +65,26 @@ func TestParseJSONFastTakes(t *testing.T) {
 				t.Fatalf("body written over: %q", b)
 			}
 		})
+	}
+}
+
+// TestUnescapeInPlace holds unescapeInPlace to jsonparser.Unescape (what
+// parseJSON uses) on strings of every escape at every offset of a word.
+func TestUnescapeInPlace(t *testing.T) {
+	pieces := []string{`a`, `bcdefgh`, `\"`, `\\`, `\/`, `\b`, `\f`, `\n`, `\r`, `\t`, `\u00e9`, `\u20AC`, `\u0000`, `é`, "\x01"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 5000 {
+		var sb strings.Builder
+		for range rng.IntN(20) {
+			sb.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		raw := sb.String()
+		want, err := jsonparser.Unescape([]byte(raw), nil)
+		if err != nil {
+			t.Fatalf("%q: %v", raw, err)
+		}
+		if got := unescapeInPlace(strings.Clone(raw)); got != string(want) {
+			t.Fatalf("%q unescaped to %q, want %q", raw, got, want)
+		}
 	}
 }
