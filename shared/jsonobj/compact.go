@@ -198,8 +198,8 @@ func plain8[T ~string | ~[]byte](s T, i int) bool {
 	quote := w ^ ('"' * ones)
 	backslash := w ^ ('\\' * ones)
 	special := (w - 0x20*ones) | // below 0x20
-		(quote - ones) & ^quote |
-		(backslash - ones) & ^backslash
+		(quote-ones) & ^quote |
+		(backslash-ones) & ^backslash
 	return (special|w)&high == 0 // w&high: a byte above 0x7F
 }
 
