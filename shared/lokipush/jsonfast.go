@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"strings"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -16,7 +17,7 @@ import (
 //
 // with white space anywhere JSON allows it and "stream" and "values" in
 // either order. Anything else — another key, a null, a number as a label
-// value, an escaped key, a UTF-16 surrogate escape, a syntax error, a
+// value, an escaped key, a lone UTF-16 surrogate escape, a syntax error, a
 // limit exceeded — and it gives up with ok false, having written nothing,
 // and parseJSON reads the body instead: every refusal and every rarity is
 // still parseJSON's, word for word. What it accepts, parseJSON accepts
@@ -123,7 +124,7 @@ func (s *fastJSON) key() (string, bool) {
 // str reads a string after white space: its contents are d[start:end], of
 // n bytes once unescaped, and esc says whether it holds escapes. ok is
 // false for anything parseJSON might refuse or read otherwise: a bad
-// escape, or a surrogate escape (jsonparser pairs them its own way).
+// escape, or a lone surrogate (which jsonparser reads as U+FFFD).
 // Other bytes, control characters and invalid UTF-8 included, are taken
 // as they are, as jsonparser takes them.
 func (s *fastJSON) str() (start, end, n int, esc, ok bool) {
@@ -156,12 +157,12 @@ func (s *fastJSON) str() (start, end, n int, esc, ok bool) {
 			i += 2
 			saved++
 		case 'u':
-			r, ok := hex4(d, i+2)
-			if !ok || 0xD800 <= r && r <= 0xDFFF {
+			r, n := unicodeEscape(d, i)
+			if n == 0 {
 				return 0, 0, 0, false, false
 			}
-			i += 6
-			saved += 6 - utf8.RuneLen(r)
+			i += n
+			saved += n - utf8.RuneLen(r)
 		default:
 			return 0, 0, 0, false, false
 		}
@@ -188,6 +189,29 @@ const (
 	ones = 0x0101010101010101
 	high = 0x8080808080808080
 )
+
+// unicodeEscape reads the \u escape at d[i:]: a code point of the Basic
+// Multilingual Plane, or a UTF-16 surrogate pair (Python's json.dumps
+// writes every character beyond the plane so) as one code point, and the
+// escape's length; 0 for anything else, a lone surrogate included, which
+// is left to parseJSON.
+func unicodeEscape(d []byte, i int) (rune, int) {
+	r, ok := hex4(d, i+2)
+	switch {
+	case !ok || 0xDC00 <= r && r <= 0xDFFF:
+		return 0, 0
+	case r < 0xD800 || r > 0xDBFF:
+		return r, 6
+	}
+	if i+8 > len(d) || d[i+6] != '\\' || d[i+7] != 'u' {
+		return 0, 0
+	}
+	lo, ok := hex4(d, i+8)
+	if !ok || lo < 0xDC00 || lo > 0xDFFF {
+		return 0, 0
+	}
+	return utf16.DecodeRune(r, lo), 12
+}
 
 // hex4 reads the four hex digits at d[i:].
 func hex4(d []byte, i int) (rune, bool) {
@@ -423,9 +447,9 @@ func unescapeInPlace(s string) string {
 		}
 		switch c = d[r+1]; c {
 		case 'u':
-			x, _ := hex4(d, r+2)
+			x, n := unicodeEscape(d, r)
 			w += utf8.EncodeRune(d[w:], x)
-			r += 6
+			r += n
 			continue
 		case 'b':
 			c = '\b'

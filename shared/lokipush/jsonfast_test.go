@@ -17,6 +17,7 @@ func TestParseJSONFastTakes(t *testing.T) {
 		"sample":          []byte(sampleJSON),
 		"empty streams":   []byte(` {"streams":[]} `),
 		"values first":    []byte(`{"streams":[{"values":[["-5","l",{}]],"stream":{"a":"b"}}]}`),
+		"surrogate pairs": []byte(`{"streams":[{"stream":{"a":"b"},"values":[["1","x\ud83d\ude00\uDBFF\uDFFFy",{"k":"\ud83d\ude00"}]]}]}`),
 		"escapes in line": []byte(`{"streams":[{"stream":{"a":"b"},"values":[["1","\"\\\/\b\f\n\r\t\u00e9\u20ac\u0000x"]]}]}`),
 	}
 	for _, p := range benchPushes(t, 50) {
@@ -40,20 +41,22 @@ func TestParseJSONFastTakes(t *testing.T) {
 		})
 	}
 	leaves := map[string]string{
-		"empty object":     `{}`,
-		"null streams":     `{"streams":null}`,
-		"unknown key":      `{"streams":[],"x":1}`,
-		"null entry":       `{"streams":[{"stream":{"a":"b"},"values":[null]}]}`,
-		"number label":     `{"streams":[{"stream":{"port":8080},"values":[]}]}`,
-		"escaped key":      `{"streams":[{"stream":{"\u0061":"b"},"values":[]}]}`,
-		"surrogate pair":   `{"streams":[{"stream":{"a":"b"},"values":[["1","\ud83d\ude00"]]}]}`,
-		"bad escape":       `{"streams":[{"stream":{"a":"b"},"values":[["1","\x"]]}]}`,
-		"line too long":    `{"streams":[{"stream":{"a":"b"},"values":[["1","` + string(bytes.Repeat([]byte("x"), 65)) + `"]]}]}`,
-		"trailing data":    `{"streams":[]} x`,
-		"number time":      `{"streams":[{"stream":{"a":"b"},"values":[[1,"l"]]}]}`,
-		"stream twice":     `{"streams":[{"stream":{"a":"b"},"stream":{"a":"c"},"values":[]}]}`,
-		"no labels":        `{"streams":[{"values":[]}]}`,
-		"only empty label": `{"streams":[{"stream":{"a":""},"values":[]}]}`,
+		"empty object":        `{}`,
+		"null streams":        `{"streams":null}`,
+		"unknown key":         `{"streams":[],"x":1}`,
+		"null entry":          `{"streams":[{"stream":{"a":"b"},"values":[null]}]}`,
+		"number label":        `{"streams":[{"stream":{"port":8080},"values":[]}]}`,
+		"escaped key":         `{"streams":[{"stream":{"\u0061":"b"},"values":[]}]}`,
+		"lone surrogate":      `{"streams":[{"stream":{"a":"b"},"values":[["1","\ud83d x"]]}]}`,
+		"lone low surrogate":  `{"streams":[{"stream":{"a":"b"},"values":[["1","\ude00"]]}]}`,
+		"two high surrogates": `{"streams":[{"stream":{"a":"b"},"values":[["1","\ud83d\ud83d"]]}]}`,
+		"bad escape":          `{"streams":[{"stream":{"a":"b"},"values":[["1","\x"]]}]}`,
+		"line too long":       `{"streams":[{"stream":{"a":"b"},"values":[["1","` + string(bytes.Repeat([]byte("x"), 65)) + `"]]}]}`,
+		"trailing data":       `{"streams":[]} x`,
+		"number time":         `{"streams":[{"stream":{"a":"b"},"values":[[1,"l"]]}]}`,
+		"stream twice":        `{"streams":[{"stream":{"a":"b"},"stream":{"a":"c"},"values":[]}]}`,
+		"no labels":           `{"streams":[{"values":[]}]}`,
+		"only empty label":    `{"streams":[{"stream":{"a":""},"values":[]}]}`,
 	}
 	for name, body := range leaves {
 		t.Run(name, func(t *testing.T) {
@@ -71,7 +74,7 @@ func TestParseJSONFastTakes(t *testing.T) {
 // TestUnescapeInPlace holds unescapeInPlace to jsonparser.Unescape (what
 // parseJSON uses) on strings of every escape at every offset of a word.
 func TestUnescapeInPlace(t *testing.T) {
-	pieces := []string{`a`, `bcdefgh`, `\"`, `\\`, `\/`, `\b`, `\f`, `\n`, `\r`, `\t`, `\u00e9`, `\u20AC`, `\u0000`, `é`, "\x01"}
+	pieces := []string{`a`, `bcdefgh`, `\"`, `\\`, `\/`, `\b`, `\f`, `\n`, `\r`, `\t`, `\u00e9`, `\u20AC`, `\ud83d\ude00`, `\uD800\uDC00`, `\u0000`, `é`, "\x01"}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for range 5000 {
 		var sb strings.Builder
