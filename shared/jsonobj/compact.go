@@ -184,9 +184,9 @@ func (c *compactor[T]) str() bool {
 // plain8 reports whether the eight bytes at s[i:] are all plain, testing
 // them as one word (the SWAR tests of "Bit Twiddling Hacks", "Determine if
 // a word has a byte less than n" and "… equal to n"): no byte below 0x20,
-// none above 0x7F, no quote, no backslash. Its false answers may be wrong
-// (a borrow can flag a byte above one that is not plain), which only sends
-// the caller to its byte-by-byte loop; its true answers are right.
+// none above 0x7F, no quote, no backslash. A borrow can flag a byte above
+// one that is not plain, never a word that is all plain, so the answer is
+// exact.
 func plain8[T ~string | ~[]byte](s T, i int) bool {
 	_ = s[i+7]
 	w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |

@@ -91,7 +91,7 @@ func (s *fastJSON) push() bool {
 		return false
 	}
 	if !s.next(']') {
-		for i := 0; ; i++ {
+		for {
 			if !s.next('{') || !s.stream() {
 				return false
 			}
@@ -169,10 +169,10 @@ func (s *fastJSON) str() (start, end, n int, esc, ok bool) {
 	}
 }
 
-// noQuoteOrBackslash reports whether none of the eight bytes of w is a
+// noQuoteOrBackslash reports whether none of the eight bytes of w8 is a
 // quote or a backslash, testing them as one word ("Determine if a word
-// has a byte equal to n", Bit Twiddling Hacks): a true answer is right, a
-// false one may not be, which only sends str to its byte-by-byte loop.
+// has a byte equal to n", Bit Twiddling Hacks: exact for "is there one",
+// which is all it asks).
 func noQuoteOrBackslash(w8 []byte) bool {
 	w := binary.LittleEndian.Uint64(w8)
 	q := w ^ ('"' * ones)
