@@ -22,6 +22,9 @@ import (
 // A JSON body may hold no stream at all ({} or {"streams":[]}): Loki's
 // distributor answers that 422, "error at least one valid stream is required
 // for ingestion" (validation.MissingStreamsErrorMsg), after parsing.
+//
+// Lines and structured metadata values are not copied out of the decoded
+// body: they share its buffer, so holding any of them holds all of it.
 type Request struct {
 	Streams []Stream
 }
