@@ -119,6 +119,13 @@ func (b *builder) addStream(labels map[string]string, start int) error {
 			return tooLarge(msgLineTooLong, b.lim.MaxLineBytes, truncate(labelString(labels)), len(e.Line))
 		}
 	}
+	return b.appendStream(labels, start)
+}
+
+// appendStream appends a stream whose entries are b.entries[start:], their
+// lines checked.
+func (b *builder) appendStream(labels map[string]string, start int) error {
+	n := len(b.entries)
 	var err error
 	if b.streams, err = grow(b, b.streams); err != nil {
 		return err

@@ -241,3 +241,33 @@ func appendString(dst []byte, s string) []byte {
 	}
 	return append(dst, '"')
 }
+
+// FuzzParseJSONFast: parseJSON, on jsonparser, is the fast path's oracle.
+// What parseJSONFast accepts, parseJSON accepts and reads the same; what
+// it gives up on, it has not written to (parseJSON reads the same bytes
+// next). Its seed corpus is FuzzParseJSON's, plus strings the fast path
+// unescapes in place.
+func FuzzParseJSONFast(f *testing.F) {
+	f.Add([]byte(sampleJSON))
+	f.Add([]byte(`{"streams":[{"stream":{"a":"b"},"values":[["1","{\"m\":\"\\u00e9\\n\\t\\\"\\/\"}",{"k":"v\u00e9\\\\"}]]}]}`))
+	f.Add([]byte(` { "streams" : [ { "values" : [ [ "1" , "l\u20ac\u0000\b\f\r" , { } ] ] , "stream" : { "a" : "b" , "c" : "" } } ] } `))
+	f.Add([]byte(`{"streams":[{"stream":{"a":"b"},"values":[["1","\ud83d\ude00"]]}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fastBody := bytes.Clone(body)
+		fast, ok := parseJSONFast(fastBody, fuzzLimits)
+		if !ok {
+			if fast != nil || !bytes.Equal(fastBody, body) {
+				t.Fatalf("gave up with %v, having written over the body:\n%q\n%q", fast, body, fastBody)
+			}
+			return
+		}
+		checkParsed(t, fast, nil)
+		slow, err := parseJSON(bytes.Clone(body), fuzzLimits)
+		if err != nil {
+			t.Fatalf("fast path accepted what parseJSON refuses: %v", err)
+		}
+		if d := diffRequest(fast, slow); d != "" {
+			t.Fatalf("fast path and parseJSON disagree:\n%s", d)
+		}
+	})
+}

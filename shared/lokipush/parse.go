@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/flate"
@@ -21,6 +22,9 @@ import (
 // A JSON body may hold no stream at all ({} or {"streams":[]}): Loki's
 // distributor answers that 422, "error at least one valid stream is required
 // for ingestion" (validation.MissingStreamsErrorMsg), after parsing.
+//
+// Lines and structured metadata values are not copied out of the decoded
+// body: they share its buffer, so holding any of them holds all of it.
 type Request struct {
 	Streams []Stream
 }
@@ -109,6 +113,11 @@ func Parse(body io.Reader, contentType, contentEncoding string, lim Limits) (*Re
 		return nil, err
 	}
 	if f == formatJSON {
+		// decoded is this call's own buffer (readLimited's, or the
+		// decompressor's output), which the fast path may write over.
+		if req, ok := parseJSONFast(decoded, lim); ok {
+			return req, nil
+		}
 		return parseJSON(decoded, lim)
 	}
 	return parseProto(decoded, lim)
@@ -206,11 +215,11 @@ func decodeContent(raw []byte, enc encoding, limit int) ([]byte, error) {
 				hint = isize
 			}
 		}
-		zr, err := gzip.NewReader(bytes.NewReader(raw))
+		zr, err := newGzipReader(raw)
 		if err != nil {
 			return nil, decodeError(enc, err)
 		}
-		defer zr.Close()
+		defer putGzipReader(zr)
 		rd = zr
 	case encodingDeflate:
 		// RFC 9110 §8.4.1.2 says "deflate" is zlib (RFC 1950); Loki reads
@@ -241,6 +250,32 @@ func decodeContent(raw []byte, enc encoding, limit int) ([]byte, error) {
 		return nil, decodeError(enc, err)
 	}
 	return out, nil
+}
+
+// gzipReaders keeps gzip readers between requests: each holds a
+// decompressor of some 40 KB (its window and Huffman tables), which a
+// reader made per request allocates and clears every time.
+var gzipReaders sync.Pool
+
+// newGzipReader is a pooled reader of raw, which the caller puts back into
+// gzipReaders once done. One Reset refuses a bad header as NewReader does.
+func newGzipReader(raw []byte) (*gzip.Reader, error) {
+	zr, _ := gzipReaders.Get().(*gzip.Reader)
+	if zr == nil {
+		return gzip.NewReader(bytes.NewReader(raw))
+	}
+	if err := zr.Reset(bytes.NewReader(raw)); err != nil {
+		putGzipReader(zr)
+		return nil, err
+	}
+	return zr, nil
+}
+
+// putGzipReader returns zr to the pool without the body it read, so a
+// pooled reader does not keep the last request's body alive.
+func putGzipReader(zr *gzip.Reader) {
+	_ = zr.Reset(bytes.NewReader(nil)) // fails (EOF) having let go of the body
+	gzipReaders.Put(zr)
 }
 
 // decodeError is a 400 for a body its decompressor refuses, with the

@@ -24,9 +24,12 @@
 //
 // (the store adds its own prefix), where day and hour are those of the
 // push's earliest entry, in UTC, and the name is the first 128 bits of the
-// SHA-256 of the uncompressed records. The records depend only on what the
-// push carries — not on its Content-Type or Content-Encoding — so the same
-// push sent as protobuf and then retried as gzip JSON names the same object.
+// SHA-256 of the object's body, the gzip-compressed records. The records
+// depend only on what the push carries — not on its Content-Type or
+// Content-Encoding — and the same records always compress to the same
+// bytes, so the same push sent as protobuf and then retried as gzip JSON
+// names the same object. (A retry across a release that compresses
+// differently names a second object holding the same records.)
 // Label and metadata order do not count; stream and entry order do, as they
 // are part of the record order: Loki clients resend a failed batch as it was.
 package archive
