@@ -78,12 +78,14 @@ func TestHandleQueue(t *testing.T) {
 				t.Fatalf("%d %s", resp.StatusCode, resp.Body)
 			}
 
-			// What Encode makes of the same push: the key every path names.
+			// What Encode makes of the same push: the object and key of every
+			// path that stores it compressed.
 			pr, err := lokipush.Parse(bytes.NewReader(body.Body), body.ContentType, body.ContentEncoding, lokipush.Limits{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			want, _ := archive.Encode("alice", pr)
+			records, _ := archive.Records("alice", pr) // a queued push is named by its records
 			switch {
 			case tc.status != 204:
 				if len(store.puts) != 0 || len(q.sent) != 0 || !strings.Contains(log.String(), "push not queued") {
@@ -94,8 +96,8 @@ func TestHandleQueue(t *testing.T) {
 					t.Fatalf("%d objects, %d messages", len(store.puts), len(q.sent))
 				}
 				got, err := archive.DecodeMessage(q.sent[0])
-				if err != nil || got.Key != want.Key || !bytes.Equal(got.Body, gunzip(t, want.Body)) {
-					t.Errorf("message %s (%v), want the records of %s", got.Key, err, want.Key)
+				if err != nil || got.Key != records.Key || !bytes.Equal(got.Body, gunzip(t, want.Body)) {
+					t.Errorf("message %s (%v), want the records of %s", got.Key, err, records.Key)
 				}
 			default:
 				if len(q.sent) != 0 || len(store.puts) != 1 || !bytes.Equal(gunzip(t, store.puts[want.Key]), gunzip(t, want.Body)) {

@@ -24,7 +24,9 @@
 //
 // (the store adds its own prefix), where day and hour are those of the
 // push's earliest entry, in UTC, and the name is the first 128 bits of the
-// SHA-256 of the object's body, the gzip-compressed records. The records
+// SHA-256 of the object's body, the gzip-compressed records (of the records
+// themselves for a push the bridge queues, Records: the Loki archiver then
+// writes it, with others, under a name of its own). The records
 // depend only on what the push carries — not on its Content-Type or
 // Content-Encoding — and the same records always compress to the same
 // bytes, so the same push sent as protobuf and then retried as gzip JSON

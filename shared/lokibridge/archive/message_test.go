@@ -4,16 +4,19 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/klauspost/compress/s2"
+	"github.com/logstream/logstream/shared/lokipush"
 	"github.com/logstream/logstream/shared/lokipush/pushtest"
 )
 
-// Records and Compress give what Encode gives: the same key, the same
-// records; a message carries them whole.
+// Records gives the records Encode compresses, in the same partition,
+// named by their own hash; Compress gives exactly what Encode gives, body
+// and key; a message carries the records whole.
 func TestRecordsCompressAndMessage(t *testing.T) {
 	enc, err := Encode("acme", goldenRequest())
 	if err != nil {
@@ -24,11 +27,24 @@ func TestRecordsCompressAndMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	plain := pushtest.Gunzip(t, enc.Body)
-	if rec.Key != enc.Key || rec.Records != enc.Records || rec.RawBytes != enc.RawBytes || !bytes.Equal(rec.Body, plain) {
+	recPart, _ := Partition(rec.Key)
+	encPart, _ := Partition(enc.Key)
+	if recPart != encPart || rec.Key == enc.Key || rec.Records != enc.Records || rec.RawBytes != enc.RawBytes || !bytes.Equal(rec.Body, plain) {
 		t.Fatalf("Records %s %d %d differs from Encode %s %d %d", rec.Key, rec.Records, rec.RawBytes, enc.Key, enc.Records, enc.RawBytes)
 	}
-	if c := Compress(rec); c.Key != enc.Key || !bytes.Equal(pushtest.Gunzip(t, c.Body), plain) {
-		t.Errorf("Compress: key %s, records differ", c.Key)
+	if c := Compress(rec); c.Key != enc.Key || !bytes.Equal(c.Body, enc.Body) {
+		t.Errorf("Compress: key %s, want %s; same body %v", c.Key, enc.Key, bytes.Equal(c.Body, enc.Body))
+	}
+	// Over several flushes too.
+	big := &lokipush.Request{Streams: []lokipush.Stream{{Labels: map[string]string{"job": "x"}}}}
+	for i := range 400 {
+		big.Streams[0].Entries = append(big.Streams[0].Entries,
+			lokipush.Entry{Time: t0.Add(time.Duration(i)), Line: fmt.Sprintf(`{"i":%d,"pad":"%s"}`, i, strings.Repeat("x", 300))})
+	}
+	encBig, _ := Encode("acme", big)
+	recBig, _ := Records("acme", big)
+	if c := Compress(recBig); recBig.RawBytes <= flushAt || c.Key != encBig.Key || !bytes.Equal(c.Body, encBig.Body) {
+		t.Errorf("Compress of %d bytes of records: key %s, want %s", recBig.RawBytes, c.Key, encBig.Key)
 	}
 
 	msg := EncodeMessage(rec)

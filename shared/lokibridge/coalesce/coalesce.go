@@ -17,7 +17,7 @@
 // after a 503 whose first attempt had reached SQS), or a message received
 // again after its object was stored but before the batch's answer, is
 // archived twice, in two objects. Within one batch a push is written once:
-// its key names its records (archive.Encode).
+// its key names its records (archive.Records).
 package coalesce
 
 import (
@@ -109,9 +109,10 @@ func (w *Writer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEven
 		p := parts[prefix]
 		if p == nil {
 			p = &partition{prefix: prefix}
-			// The default level, as the bridge's own objects: each object
-			// is written once and kept, and the CPU is a small part of the
-			// archiver's cost (docs/cost.md).
+			// The default level, unlike the objects the bridge writes while
+			// a client waits (BestSpeed): each object is written once and
+			// kept, and the CPU is a small part of the archiver's cost
+			// (docs/cost.md).
 			p.zw, _ = gzip.NewWriterLevel(&p.buf, gzip.DefaultCompression)
 			parts[prefix] = p
 			order = append(order, p)
