@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -39,11 +40,14 @@ func (p putEventsProtocol) SerializeRequest(ctx context.Context, schema *smithy.
 	if !ok || schema.ID().Name != "PutEvents" {
 		return p.ClientProtocol.SerializeRequest(ctx, schema, in, req)
 	}
-	// The SDK's protocol sets the method, path and headers (X-Amz-Target,
-	// Content-Type) from an empty input; only the body is replaced.
-	if err := p.ClientProtocol.SerializeRequest(ctx, schema, &eventbridge.PutEventsInput{}, req); err != nil {
-		return err
+	// What the SDK's awsJson 1.1 protocol sets for an operation of
+	// AWSEvents (TestPutEventsBodyMatchesTheSDK compares them).
+	req.Method = http.MethodPost
+	if req.URL.Path == "" {
+		req.URL.Path = "/"
 	}
+	req.Header.Set("X-Amz-Target", "AWSEvents.PutEvents")
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 	sreq, err := req.SetStream(bytes.NewReader(appendPutEvents(nil, pe)))
 	if err != nil {
 		return fmt.Errorf("set stream: %w", err)

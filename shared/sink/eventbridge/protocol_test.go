@@ -25,12 +25,15 @@ type capture struct {
 	answer string
 	body   []byte
 	header http.Header
+	method string
+	path   string
 }
 
 func (c *capture) RoundTrip(r *http.Request) (*http.Response, error) {
 	c.body, _ = io.ReadAll(r.Body)
 	r.Body.Close()
 	c.header = r.Header.Clone()
+	c.method, c.path = r.Method, r.URL.Path
 	status := c.status
 	if status == 0 {
 		status = 200
@@ -75,10 +78,22 @@ func sameBody(t testing.TB, in *eventbridge.PutEventsInput) {
 	if _, err := call(t, true, in, ours); err != nil {
 		t.Fatal(err)
 	}
-	for _, h := range []string{"X-Amz-Target", "Content-Type"} {
+	// Every header but those that differ by call (the signature, its
+	// time, the request's ids, the body's length).
+	for h := range sdk.header {
+		switch h {
+		case "Authorization", "X-Amz-Date", "Amz-Sdk-Invocation-Id", "Amz-Sdk-Request", "Content-Length", "User-Agent", "X-Amz-User-Agent":
+			continue
+		}
 		if sdk.header.Get(h) != ours.header.Get(h) {
 			t.Fatalf("%s: ours %q, the SDK's %q", h, ours.header.Get(h), sdk.header.Get(h))
 		}
+	}
+	if ours.method != sdk.method || ours.path != sdk.path {
+		t.Fatalf("%s %s, the SDK's %s %s", ours.method, ours.path, sdk.method, sdk.path)
+	}
+	if len(ours.header) != len(sdk.header) {
+		t.Fatalf("headers: ours %v, the SDK's %v", ours.header, sdk.header)
 	}
 	if got, want := decoded(t, ours.body), decoded(t, sdk.body); !reflect.DeepEqual(got, want) {
 		t.Fatalf("body differs from the SDK's:\n ours %s\n sdk  %s", ours.body, sdk.body)
