@@ -91,24 +91,13 @@ func appendPutEvents(b []byte, in *eventbridge.PutEventsInput) []byte {
 		}
 	}
 	b = append(make([]byte, 0, len(b)+n), b...)
+	var m members
 	b = append(b, '{')
-	sep := false
-	member := func(name string) {
-		if sep {
-			b = append(b, ',')
-		}
-		sep = true
-		b = append(b, '"')
-		b = append(b, name...)
-		b = append(b, '"', ':')
-	}
 	if in.EndpointId != nil {
-		member("EndpointId")
-		b = jsonobj.AppendString(b, *in.EndpointId)
+		b = m.str(b, "EndpointId", in.EndpointId)
 	}
 	if in.Entries != nil {
-		member("Entries")
-		b = append(b, '[')
+		b = append(m.name(b, "Entries"), '[')
 		for i := range in.Entries {
 			if i > 0 {
 				b = append(b, ',')
@@ -123,30 +112,13 @@ func appendPutEvents(b []byte, in *eventbridge.PutEventsInput) []byte {
 // appendEntry appends one PutEventsRequestEntry as the SDK's
 // SerializeMembers does: the members that are set, in its order.
 func appendEntry(b []byte, e *types.PutEventsRequestEntry) []byte {
+	var m members
 	b = append(b, '{')
-	sep := false
-	str := func(name string, v *string) {
-		if v == nil {
-			return
-		}
-		if sep {
-			b = append(b, ',')
-		}
-		sep = true
-		b = append(b, '"')
-		b = append(b, name...)
-		b = append(b, '"', ':')
-		b = jsonobj.AppendString(b, *v)
-	}
-	str("Detail", e.Detail)
-	str("DetailType", e.DetailType)
-	str("EventBusName", e.EventBusName)
+	b = m.str(b, "Detail", e.Detail)
+	b = m.str(b, "DetailType", e.DetailType)
+	b = m.str(b, "EventBusName", e.EventBusName)
 	if e.Resources != nil {
-		if sep {
-			b = append(b, ',')
-		}
-		sep = true
-		b = append(b, `"Resources":[`...)
+		b = append(m.name(b, "Resources"), '[')
 		for i, r := range e.Resources {
 			if i > 0 {
 				b = append(b, ',')
@@ -155,19 +127,36 @@ func appendEntry(b []byte, e *types.PutEventsRequestEntry) []byte {
 		}
 		b = append(b, ']')
 	}
-	str("Source", e.Source)
+	b = m.str(b, "Source", e.Source)
 	if e.Time != nil {
-		if sep {
-			b = append(b, ',')
-		}
-		sep = true
-		b = append(b, `"Time":`...)
-		// A time's epoch seconds are never infinite or NaN, the cases
-		// the SDK writes as strings.
-		b = encoding.EncodeFloat(b, smithytime.FormatEpochSeconds(*e.Time), 64)
+		// A time's epoch seconds are never infinite or NaN, the cases the
+		// SDK writes as strings.
+		b = encoding.EncodeFloat(m.name(b, "Time"), smithytime.FormatEpochSeconds(*e.Time), 64)
 	}
-	str("TraceHeader", e.TraceHeader)
+	b = m.str(b, "TraceHeader", e.TraceHeader)
 	return append(b, '}')
+}
+
+// members writes an object's members: the comma before all but the first.
+type members struct{ started bool }
+
+// name appends `"name":`.
+func (m *members) name(b []byte, name string) []byte {
+	if m.started {
+		b = append(b, ',')
+	}
+	m.started = true
+	b = append(b, '"')
+	b = append(b, name...)
+	return append(b, '"', ':')
+}
+
+// str appends `"name":"<v>"` when v is set.
+func (m *members) str(b []byte, name string, v *string) []byte {
+	if v == nil {
+		return b
+	}
+	return jsonobj.AppendString(m.name(b, name), *v)
 }
 
 func deref(s *string) string {
