@@ -648,15 +648,7 @@ const (
 // Its messages are what the bridge answered 204 for, so they get the
 // delivery queues' retention and a DLQ of their own.
 func bridgeQueue(prefix string) Queue {
-	return Queue{
-		Destination:       BridgeQueue,
-		Name:              prefix + "-lokibridge",
-		DLQName:           prefix + "-lokibridge-dlq",
-		VisibilityTimeout: defaultVisibilityMultiple * (lokiArchiverTimeout + lokiArchiverWindow),
-		MaxReceiveCount:   DefaultMaxReceiveCount,
-		Retention:         4 * 24 * time.Hour,
-		DLQRetention:      14 * 24 * time.Hour,
-	}
+	return archiverQueue(BridgeQueue, prefix+"-lokibridge", lokiArchiverTimeout+lokiArchiverWindow)
 }
 
 // DefaultLokiArchiverMaxConcurrency caps the Loki archiver's concurrent
@@ -725,11 +717,19 @@ const (
 // Its messages are what ingestion answered 202 for, so they get the
 // delivery queues' retention and a DLQ of their own.
 func archiveQueue(prefix string) Queue {
+	return archiverQueue(ArchiveQueue, prefix+"-archive", archiverTimeout+archiverBatchingWindow)
+}
+
+// archiverQueue is a queue an archiver function drains in batches that
+// each take up to batch (its batching window and timeout): what it holds
+// was acknowledged to a client, so it keeps the delivery queues'
+// retention and has a DLQ of its own.
+func archiverQueue(dest, name string, batch time.Duration) Queue {
 	return Queue{
-		Destination:       ArchiveQueue,
-		Name:              prefix + "-archive",
-		DLQName:           prefix + "-archive-dlq",
-		VisibilityTimeout: defaultVisibilityMultiple * (archiverTimeout + archiverBatchingWindow),
+		Destination:       dest,
+		Name:              name,
+		DLQName:           name + "-dlq",
+		VisibilityTimeout: defaultVisibilityMultiple * batch,
 		MaxReceiveCount:   DefaultMaxReceiveCount,
 		Retention:         4 * 24 * time.Hour,
 		DLQRetention:      14 * 24 * time.Hour,
