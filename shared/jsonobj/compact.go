@@ -7,9 +7,8 @@ import "unicode/utf8"
 // was; when it is not, dst comes back unchanged. It is json.Valid,
 // json.Compact and utf8.Valid in one pass, without json.Compact's function
 // call per byte: it was half the time of ingestion's Parse and of the
-// bridge's archive encoding. Plain ASCII in strings is checked eight bytes
-// at a time, and s is copied in runs between its white space (once, whole,
-// when it is compact already). FuzzAppendCompact holds it to
+// bridge's archive encoding. s is copied in runs between its white space
+// (once, whole, when it is compact already). FuzzAppendCompact holds it to
 // encoding/json's answers.
 //
 // Only strings may hold bytes above 0x7F, so checking UTF-8 there costs
@@ -174,11 +173,6 @@ func (c *compactor[T]) str() bool {
 	s := c.s
 	i := c.i + 1
 	for {
-		// Eight bytes at a time while none of them needs a look: most of
-		// a log line's bytes are in strings of plain ASCII.
-		for i+8 <= len(s) && plain8(s, i) {
-			i += 8
-		}
 		for i < len(s) && plain[s[i]] {
 			i++
 		}
@@ -214,28 +208,6 @@ func (c *compactor[T]) str() bool {
 			return false
 		}
 	}
-}
-
-// plain8 reports whether the eight bytes at s[i:] are all plain, testing
-// them as one word (the SWAR tests of "Bit Twiddling Hacks", "Determine if
-// a word has a byte less than n" and "… equal to n"): no byte below 0x20,
-// none above 0x7F, no quote, no backslash. A borrow can flag a byte above
-// one that is not plain, never a word that is all plain, so the answer is
-// exact.
-func plain8[T ~string | ~[]byte](s T, i int) bool {
-	_ = s[i+7]
-	w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-	const (
-		ones = 0x0101010101010101
-		high = 0x8080808080808080
-	)
-	quote := w ^ ('"' * ones)
-	backslash := w ^ ('\\' * ones)
-	special := (w - 0x20*ones) | // below 0x20
-		(quote-ones) & ^quote |
-		(backslash-ones) & ^backslash
-	return (special|w)&high == 0 // w&high: a byte above 0x7F
 }
 
 // runeLen is the length of the valid UTF-8 sequence at s[i] (whose first
