@@ -1,7 +1,6 @@
 package eventarchive
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"crypto/rand"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/klauspost/compress/gzip"
+	"github.com/logstream/logstream/shared/batchobj"
 	"github.com/logstream/logstream/shared/envelope"
 	"github.com/logstream/logstream/shared/jsonobj"
 	"github.com/logstream/logstream/shared/logevent"
@@ -53,16 +53,13 @@ func (w *Writer) random() string {
 	return hex.EncodeToString(b[:])
 }
 
-// partition is one object being built: a project's events of one hour
-// from this batch, and the messages they came from.
+// partition is what the archiver counts of one object: a project's
+// events of one hour from this batch.
 type partition struct {
-	project  string
-	hour     time.Time
-	buf      bytes.Buffer
-	zw       *gzip.Writer
-	events   int
-	bytes    int64
-	messages []string
+	project string
+	hour    time.Time
+	events  int
+	bytes   int64
 }
 
 // Handle archives a batch. A message is reported failed (and received
@@ -73,9 +70,10 @@ type partition struct {
 // the archive's DLQ after its retries, where an operator sees it, rather
 // than it being deleted unread.
 func (w *Writer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	parts := map[string]*partition{}
-	var order []*partition
-	failed := map[string]bool{}
+	// BestSpeed: the archive is written once and read rarely, so the CPU of
+	// every write matters more than the last bytes of storage
+	// (docs/performance.md, "Event archive").
+	batch := batchobj.New[partition](gzip.BestSpeed)
 	for _, r := range ev.Records {
 		var enc string
 		if a, ok := r.MessageAttributes[envelope.AttrEncoding]; ok && a.StringValue != nil {
@@ -91,58 +89,41 @@ func (w *Writer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEven
 		}
 		if err != nil {
 			w.log().ErrorContext(ctx, "archive queue message is not an archive envelope; left for the DLQ", "message_id", r.MessageId, "err", err)
-			failed[r.MessageId] = true
+			batch.Fail(r.MessageId)
 			continue
 		}
 		sent := sentAt(r)
 		for _, raw := range env.Events {
 			hour := eventHour(raw, sent)
-			k := env.ProjectID + "/" + strconv.FormatInt(hour.Unix(), 10)
-			p := parts[k]
-			if p == nil {
-				p = &partition{project: env.ProjectID, hour: hour}
-				// BestSpeed: the archive is written once and read rarely,
-				// so the CPU of every write matters more than the last
-				// bytes of storage (docs/performance.md, "Event archive").
-				p.zw, _ = gzip.NewWriterLevel(&p.buf, gzip.BestSpeed)
-				parts[k] = p
-				order = append(order, p)
+			p, started := batch.Part(env.ProjectID + "/" + strconv.FormatInt(hour.Unix(), 10))
+			if started {
+				p.Meta = partition{project: env.ProjectID, hour: hour}
 			}
-			_, _ = p.zw.Write(raw)
-			_, _ = p.zw.Write([]byte{'\n'})
-			p.events++
-			p.bytes += int64(len(raw)) + 1
-			if n := len(p.messages); n == 0 || p.messages[n-1] != r.MessageId {
-				p.messages = append(p.messages, r.MessageId)
-			}
+			p.Write(r.MessageId, raw, newline)
+			p.Meta.events++
+			p.Meta.bytes += int64(len(raw)) + 1
 		}
 	}
-	written := 0
-	for _, p := range order {
-		if err := p.zw.Close(); err != nil {
-			return events.SQSEventResponse{}, fmt.Errorf("compress archive object: %w", err)
-		}
-		key := Key(p.project, p.hour, w.now(), w.random(), p.events, p.bytes)
-		if err := w.Store.Put(ctx, key, p.buf.Bytes()); err != nil {
+	stored := batch.Store(ctx, func(ctx context.Context, p *batchobj.Part[partition], body []byte) error {
+		m := p.Meta
+		err := w.Store.Put(ctx, Key(m.project, m.hour, w.now(), w.random(), m.events, m.bytes), body)
+		if err != nil {
 			w.log().ErrorContext(ctx, "archive object not written; its messages are received again",
-				"project_id", p.project, "hour", p.hour, "events", p.events, "messages", len(p.messages), "err", err)
-			for _, id := range p.messages {
-				failed[id] = true
-			}
-			continue
+				"project_id", m.project, "hour", m.hour, "events", m.events, "messages", p.Messages(), "err", err)
 		}
-		written += p.events
+		return err
+	})
+	written := 0
+	for _, p := range stored {
+		written += p.Meta.events
 	}
-	resp := events.SQSEventResponse{}
-	for _, r := range ev.Records {
-		if failed[r.MessageId] {
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
-		}
-	}
-	w.log().InfoContext(ctx, "events archived", "messages", len(ev.Records), "objects", len(order), "events", written,
+	resp := batch.Response(ev)
+	w.log().InfoContext(ctx, "events archived", "messages", len(ev.Records), "objects", len(stored), "events", written,
 		"failed_messages", len(resp.BatchItemFailures))
 	return resp, nil
 }
+
+var newline = []byte{'\n'}
 
 // eventHour is the hour of an event's timestamp, which ingestion stamped
 // on every event it accepted; an event without one (which ingestion never

@@ -146,7 +146,7 @@ func allowed() map[string]links {
 				// The replay routes store replay jobs and size windows from
 				// the event archive's listing (archivestore: S3 ListObjectsV2;
 				// its grants allow nothing else there).
-				"shared/replay", "shared/replaystore", "shared/eventarchive", "shared/archivestore", "shared/app/archivecfg",
+				"shared/replay", "shared/replaystore", "shared/eventarchive", "shared/batchobj", "shared/archivestore", "shared/app/archivecfg",
 				// Enabling a suspended stream tells of it (issue 13).
 				"shared/notice"},
 			external: slices.Concat(kms, gzip, eventbridge, s3, []string{"github.com/aws/aws-sdk-go-v2/service/lambda/"}),
@@ -169,7 +169,7 @@ func allowed() map[string]links {
 		// which bring the push parser's libraries along, never run; topology
 		// as in the bridge.)
 		topology.FunctionLokiArchiver: sdk.with(links{
-			internal: []string{"shared/app/lokiarchiverfn", "shared/lokibridge/coalesce", "shared/lokibridge/s3archive", "shared/lokibridge/archive",
+			internal: []string{"shared/app/lokiarchiverfn", "shared/lokibridge/coalesce", "shared/batchobj", "shared/lokibridge/s3archive", "shared/lokibridge/archive",
 				"shared/lokipush", "shared/jsonobj", "shared/topology", "shared/destination", "shared/jsonstrict", "shared/netguard"},
 			external: slices.Concat(s3, gzip, snappy, protowire, ssrf,
 				[]string{"github.com/klauspost/compress/zlib", "github.com/buger/jsonparser"}),
@@ -193,7 +193,7 @@ func allowed() map[string]links {
 		// stream model it is derived from, as in the bridge, less the
 		// cache it never fills.)
 		topology.FunctionArchiver: sdk.with(links{
-			internal: slices.Concat(slices.DeleteFunc(slices.Clone(streamModel), func(p string) bool { return p == "shared/ttlcache" }), []string{"shared/app/archiverfn", "shared/eventarchive", "shared/archivestore",
+			internal: slices.Concat(slices.DeleteFunc(slices.Clone(streamModel), func(p string) bool { return p == "shared/ttlcache" }), []string{"shared/app/archiverfn", "shared/eventarchive", "shared/batchobj", "shared/archivestore",
 				"shared/envelope", "shared/jsonobj", "shared/logevent"}),
 			external: slices.Concat(s3, gzip, uuid, ssrf),
 		}),
@@ -204,7 +204,7 @@ func allowed() map[string]links {
 		// shares with them, which bring their wiring's imports; never run.)
 		topology.FunctionReplay: sdk.with(ingestion).with(links{
 			internal: []string{"shared/app/replayfn", "shared/replay", "shared/replaystore", "shared/jobstore", "shared/jobrun",
-				"shared/eventarchive", "shared/archivestore", "shared/app/archivecfg"},
+				"shared/eventarchive", "shared/batchobj", "shared/archivestore", "shared/app/archivecfg"},
 			external: slices.Concat(s3),
 		}),
 	}

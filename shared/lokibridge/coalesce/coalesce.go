@@ -21,7 +21,6 @@
 package coalesce
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"crypto/rand"
@@ -32,6 +31,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/klauspost/compress/gzip"
+	"github.com/logstream/logstream/shared/batchobj"
 	"github.com/logstream/logstream/shared/lokibridge/archive"
 )
 
@@ -76,16 +76,13 @@ func (w *Writer) random() string {
 	return hex.EncodeToString(b[:])
 }
 
-// partition is one object being built: a tenant's pushes of one hour from
-// this batch, and the messages they came from.
+// partition is what the archiver counts of one object: a tenant's pushes
+// of one hour from this batch.
 type partition struct {
-	prefix   string // tenant=…/dt=…/hour=…/
-	buf      bytes.Buffer
-	zw       *gzip.Writer
-	pushes   int
-	records  int
-	raw      int
-	messages []string
+	prefix  string // tenant=…/dt=…/hour=…/
+	pushes  int
+	records int
+	raw     int
 }
 
 // Handle writes a batch: one object per partition, then the messages of
@@ -93,42 +90,36 @@ type partition struct {
 // batch item failures. Its error is always nil: a failure is a message's,
 // reported as such, never the whole batch's.
 func (w *Writer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	parts := map[string]*partition{}
-	var order []*partition
-	failed := map[string]bool{}
+	// The default level, unlike the objects the bridge writes while a
+	// client waits (BestSpeed): each object is written once and kept, and
+	// the CPU is a small part of the archiver's cost (docs/cost.md).
+	batch := batchobj.New[partition](gzip.DefaultCompression)
 	written := map[string]bool{} // push keys already in this batch's objects
 	duplicates := 0
 	for _, r := range ev.Records {
 		obj, err := archive.DecodeMessage(r.Body)
 		if err != nil {
 			w.log().ErrorContext(ctx, "bridge queue message is not a queued push; left for the DLQ", "message_id", r.MessageId, "err", err)
-			failed[r.MessageId] = true
+			batch.Fail(r.MessageId)
 			continue
 		}
 		prefix, _ := archive.Partition(obj.Key) // DecodeMessage checked it
-		p := parts[prefix]
-		if p == nil {
-			p = &partition{prefix: prefix}
-			// The default level, unlike the objects the bridge writes while
-			// a client waits (BestSpeed): each object is written once and
-			// kept, and the CPU is a small part of the archiver's cost
-			// (docs/cost.md).
-			p.zw, _ = gzip.NewWriterLevel(&p.buf, gzip.DefaultCompression)
-			parts[prefix] = p
-			order = append(order, p)
+		p, started := batch.Part(prefix)
+		if started {
+			p.Meta.prefix = prefix
 		}
-		// The message's deletion waits for its partition's object even
-		// when its push is already there: that object holds it.
-		p.messages = append(p.messages, r.MessageId)
 		if written[obj.Key] {
+			// The message's deletion still waits for the object: it holds
+			// the push.
+			p.Hold(r.MessageId)
 			duplicates++
 			continue
 		}
 		written[obj.Key] = true
-		_, _ = p.zw.Write(obj.Body) // writes to a bytes.Buffer do not fail
-		p.pushes++
-		p.records += obj.Records
-		p.raw += obj.RawBytes
+		p.Write(r.MessageId, obj.Body)
+		p.Meta.pushes++
+		p.Meta.records += obj.Records
+		p.Meta.raw += obj.RawBytes
 	}
 
 	putCtx := ctx
@@ -137,33 +128,24 @@ func (w *Writer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEven
 		putCtx, cancel = context.WithDeadline(ctx, d.Add(-min(DeadlineMargin, time.Until(d)/4)))
 		defer cancel()
 	}
-	objects, records := 0, 0
-	for _, p := range order {
-		_ = p.zw.Close()
-		key := archive.BatchKey(p.prefix, w.now(), w.random())
+	stored := batch.Store(putCtx, func(putCtx context.Context, p *batchobj.Part[partition], body []byte) error {
+		key := archive.BatchKey(p.Meta.prefix, w.now(), w.random())
 		err := putCtx.Err()
 		if err == nil {
-			err = w.Store.Put(putCtx, key, p.buf.Bytes())
+			err = w.Store.Put(putCtx, key, body)
 		}
 		if err != nil {
 			w.log().ErrorContext(ctx, "archive object not written; its messages are received again",
-				"key", key, "pushes", p.pushes, "records", p.records, "messages", len(p.messages), "err", err)
-			for _, id := range p.messages {
-				failed[id] = true
-			}
-			continue
+				"key", key, "pushes", p.Meta.pushes, "records", p.Meta.records, "messages", p.Messages(), "err", err)
 		}
-		objects++
-		records += p.records
+		return err
+	})
+	records := 0
+	for _, p := range stored {
+		records += p.Meta.records
 	}
-
-	var resp events.SQSEventResponse
-	for _, r := range ev.Records {
-		if failed[r.MessageId] {
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
-		}
-	}
-	w.log().InfoContext(ctx, "pushes archived", "messages", len(ev.Records), "objects", objects, "records", records,
+	resp := batch.Response(ev)
+	w.log().InfoContext(ctx, "pushes archived", "messages", len(ev.Records), "objects", len(stored), "records", records,
 		"duplicate_pushes", duplicates, "failed_messages", len(resp.BatchItemFailures))
 	return resp, nil
 }
