@@ -11,6 +11,9 @@ package batchobj
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/klauspost/compress/gzip"
@@ -100,4 +103,24 @@ func (b *Batch[M]) Response(ev events.SQSEvent) events.SQSEventResponse {
 		}
 	}
 	return resp
+}
+
+// Now is now(), or the time when now is nil: the clock an archiver's
+// object names are stamped with.
+func Now(now func() time.Time) time.Time {
+	if now != nil {
+		return now()
+	}
+	return time.Now()
+}
+
+// Random is random(), or n random bytes in hex when random is nil: what
+// keeps the names of objects written in the same millisecond apart.
+func Random(random func() string, n int) string {
+	if random != nil {
+		return random()
+	}
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

@@ -3,8 +3,6 @@ package eventarchive
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -37,21 +35,9 @@ type Writer struct {
 
 func (w *Writer) log() *slog.Logger { return cmp.Or(w.Log, slog.Default()) }
 
-func (w *Writer) now() time.Time {
-	if w.Now != nil {
-		return w.Now()
-	}
-	return time.Now()
-}
+func (w *Writer) now() time.Time { return batchobj.Now(w.Now) }
 
-func (w *Writer) random() string {
-	if w.Random != nil {
-		return w.Random()
-	}
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
+func (w *Writer) random() string { return batchobj.Random(w.Random, 4) }
 
 // partition is what the archiver counts of one object: a project's
 // events of one hour from this batch.

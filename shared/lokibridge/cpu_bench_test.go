@@ -39,22 +39,18 @@ func reportCPU(b *testing.B, push func()) {
 // sends them (protobuf+snappy), through the handler into the S3 stand-in
 // with the real SDK client, one push at a time.
 func BenchmarkSmallPushS3(b *testing.B) {
-	cfg := standin.AWSConfig(b)
-	ctx := context.Background()
-	_, bucket := standin.S3(b, ctx, cfg, "lokibench")
-	store, err := s3archive.New(cfg, s3archive.Options{Bucket: bucket, UsePathStyle: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	h := newTestHandler(b, store, lokipush.Limits{}, nil)
-	req := push(alice, pushBodies(b, sinktest.Corpus(b, 10))[0], nil)
-	b.ReportAllocs()
-	reportCPU(b, func() { handleOK(b, h, req) })
+	benchSmallPush(b, false)
 }
 
 // BenchmarkSmallPushSQS is the same push with the bridge's queue: the push
 // is spooled to the SQS stand-in for the archiver.
 func BenchmarkSmallPushSQS(b *testing.B) {
+	benchSmallPush(b, true)
+}
+
+// benchSmallPush sends the 10-entry push through a handler on the S3
+// stand-in, with the bridge queue on the SQS stand-in when queued.
+func benchSmallPush(b *testing.B, queued bool) {
 	cfg := standin.AWSConfig(b)
 	ctx := context.Background()
 	_, bucket := standin.S3(b, ctx, cfg, "lokibench")
@@ -62,13 +58,14 @@ func BenchmarkSmallPushSQS(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	url := standin.Queue(b, ctx, cfg, "lokibench")
-	queue, err := NewSQSQueue(cfg, url)
-	if err != nil {
-		b.Fatal(err)
-	}
 	h := newTestHandler(b, store, lokipush.Limits{}, nil)
-	h.queue = queue
+	if queued {
+		queue, err := NewSQSQueue(cfg, standin.Queue(b, ctx, cfg, "lokibench"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		h.queue = queue
+	}
 	req := push(alice, pushBodies(b, sinktest.Corpus(b, 10))[0], nil)
 	b.ReportAllocs()
 	reportCPU(b, func() { handleOK(b, h, req) })

@@ -23,8 +23,6 @@ package coalesce
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"time"
@@ -60,21 +58,9 @@ type Writer struct {
 
 func (w *Writer) log() *slog.Logger { return cmp.Or(w.Log, slog.Default()) }
 
-func (w *Writer) now() time.Time {
-	if w.Now != nil {
-		return w.Now()
-	}
-	return time.Now()
-}
+func (w *Writer) now() time.Time { return batchobj.Now(w.Now) }
 
-func (w *Writer) random() string {
-	if w.Random != nil {
-		return w.Random()
-	}
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
+func (w *Writer) random() string { return batchobj.Random(w.Random, 8) }
 
 // partition is what the archiver counts of one object: a tenant's pushes
 // of one hour from this batch.
