@@ -68,7 +68,7 @@ const lambdaPayloadLimit = 6 << 20
 // being archived exactly once. Run with -v for the table.
 func TestRequestCounts(t *testing.T) {
 	base := standin.AWSConfig(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	admin, bucket := standin.S3(t, ctx, base, "lokicost")
 	const total = 2000
@@ -110,21 +110,31 @@ func TestRequestCounts(t *testing.T) {
 			}
 			w := &coalesce.Writer{Store: archStore}
 			client := sqs.NewFromConfig(archCfg)
-			batches, chunksReceived, deletes, received := 0, 0, 0, 0
+			batches, chunksReceived, deletes := 0, 0, 0
+			received := map[string]bool{}
 			// Until every queued push is received: an empty receive ends a
 			// batch, but SQS's short polls (and the stand-in while other
-			// tests load it) can come back empty with messages left.
-			deadline := time.Now().Add(time.Minute)
-			for received < sized.sent {
+			// tests load it) can come back empty with messages left. A
+			// receive whose answer is lost on the wire (the SDK retries
+			// it) leaves its messages in flight until their visibility
+			// timeout, as on SQS: they come back, as they would to Lambda,
+			// so the wait outlasts receiveVisibility, counting each
+			// message once however often it is received.
+			quiet := time.Now()
+			for len(received) < sized.sent {
 				batch, chunks := receiveBatch(t, ctx, client, url)
 				chunksReceived += chunks
 				if len(batch.Records) == 0 {
-					if time.Now().After(deadline) {
-						t.Fatalf("received %d of %d queued pushes in a minute", received, sized.sent)
+					if time.Since(quiet) > 3*receiveVisibility {
+						t.Fatalf("received %d of %d queued pushes; none for %v", len(received), sized.sent, time.Since(quiet))
 					}
+					time.Sleep(100 * time.Millisecond)
 					continue
 				}
-				received += len(batch.Records)
+				quiet = time.Now()
+				for _, r := range batch.Records {
+					received[r.MessageId] = true
+				}
 				batches++
 				resp, err := w.Handle(ctx, batch)
 				if err != nil || len(resp.BatchItemFailures) != 0 {
@@ -180,6 +190,11 @@ func (q *sizingQueue) Enqueue(ctx context.Context, body string) error {
 	return err
 }
 
+// receiveVisibility is how long a received message stays hidden: long
+// enough for a batch to be archived and deleted on a loaded machine, short
+// enough that a lost receive's messages come back within the test.
+const receiveVisibility = 30 * time.Second
+
 // receiveBatch gathers one invocation's batch as the event source mapping
 // does: ReceiveMessage of up to 10 until the queue is empty, 10,000
 // messages, or the next messages would pass Lambda's 6 MB payload. It also
@@ -189,7 +204,7 @@ func receiveBatch(t *testing.T, ctx context.Context, c *sqs.Client, url string) 
 	var ev events.SQSEvent
 	size, chunks := 0, 0
 	for len(ev.Records) < 10000 && size < lambdaPayloadLimit-10*(64<<10) {
-		out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 60})
+		out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: int32(receiveVisibility / time.Second)})
 		if err != nil {
 			t.Fatal(err)
 		}
