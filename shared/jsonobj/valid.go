@@ -17,20 +17,74 @@ const maxDepth = 10000
 // strings; it is fuzzed against json.Valid (FuzzValid) and does not
 // allocate unless values nest more than 64 deep.
 func Valid(b []byte) bool {
+	i := validValue(b, skipSpace(b, 0), maxDepth)
+	return i >= 0 && skipSpace(b, i) == len(b)
+}
+
+// ValidMembers reports whether obj is one valid JSON object (IsObject) and
+// calls fn with the name and value of each of its top-level members, as
+// Members does, in the same pass: a sender that must both check an event
+// and read some of its members reads it once. fn sees the members before a
+// fault, when there is one.
+func ValidMembers(obj []byte, fn func(key, value []byte)) bool {
+	i := skipSpace(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return false
+	}
+	i = skipSpace(obj, i+1)
+	if i < len(obj) && obj[i] == '}' {
+		return skipSpace(obj, i+1) == len(obj)
+	}
+	for {
+		if i >= len(obj) || obj[i] != '"' {
+			return false
+		}
+		kEnd := validString(obj, i)
+		if kEnd < 0 {
+			return false
+		}
+		key := obj[i+1 : kEnd-1]
+		i = skipSpace(obj, kEnd)
+		if i >= len(obj) || obj[i] != ':' {
+			return false
+		}
+		v := skipSpace(obj, i+1)
+		vEnd := validValue(obj, v, maxDepth-1) // the object is one level
+		if vEnd < 0 {
+			return false
+		}
+		fn(key, obj[v:vEnd])
+		i = skipSpace(obj, vEnd)
+		if i >= len(obj) {
+			return false
+		}
+		switch obj[i] {
+		case ',':
+			i = skipSpace(obj, i+1)
+		case '}':
+			return skipSpace(obj, i+1) == len(obj)
+		default:
+			return false
+		}
+	}
+}
+
+// validValue returns the index just past the valid JSON value that starts
+// at b[i], with containers nested at most depth deep, or -1.
+func validValue(b []byte, i, depth int) int {
 	var buf [64]bool // open containers, true for an object
 	stack := buf[:0]
-	i := skipSpace(b, 0)
 	for {
 		// A value starts at b[i].
 		if i >= len(b) {
-			return false
+			return -1
 		}
 		switch c := b[i]; c {
 		case '{', '[':
 			// encoding/json counts a container before it knows it is
 			// empty, so an empty one counts too.
-			if len(stack) == maxDepth {
-				return false
+			if len(stack) == depth {
+				return -1
 			}
 			obj := c == '{'
 			i = skipSpace(b, i+1)
@@ -41,40 +95,40 @@ func Valid(b []byte) bool {
 			stack = append(stack, obj)
 			if obj {
 				if i = member(b, i); i < 0 {
-					return false
+					return -1
 				}
 			}
 			continue // to the first value inside
 		case '"':
 			if i = validString(b, i); i < 0 {
-				return false
+				return -1
 			}
 		case 't':
 			if i = word(b, i, "true"); i < 0 {
-				return false
+				return -1
 			}
 		case 'f':
 			if i = word(b, i, "false"); i < 0 {
-				return false
+				return -1
 			}
 		case 'n':
 			if i = word(b, i, "null"); i < 0 {
-				return false
+				return -1
 			}
 		default:
 			if i = number(b, i); i < 0 {
-				return false
+				return -1
 			}
 		}
 		// A value ended at b[i-1]: what follows closes containers or
 		// separates values.
 		for {
-			i = skipSpace(b, i)
 			if len(stack) == 0 {
-				return i == len(b)
+				return i
 			}
+			i = skipSpace(b, i)
 			if i >= len(b) {
-				return false
+				return -1
 			}
 			obj := stack[len(stack)-1]
 			c := b[i]
@@ -82,13 +136,13 @@ func Valid(b []byte) bool {
 				i = skipSpace(b, i+1)
 				if obj {
 					if i = member(b, i); i < 0 {
-						return false
+						return -1
 					}
 				}
 				break // to the next value
 			}
 			if obj && c != '}' || !obj && c != ']' {
-				return false
+				return -1
 			}
 			stack = stack[:len(stack)-1]
 			i++

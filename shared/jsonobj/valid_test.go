@@ -2,6 +2,7 @@ package jsonobj_test
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -48,6 +49,43 @@ func FuzzValid(f *testing.F) {
 			t.Fatalf("Valid(%q) = %v, json.Valid %v", b, got, want)
 		}
 	})
+}
+
+// ValidMembers answers as IsObject, and on a valid object sees the members
+// Members sees, in order.
+func TestValidMembers(t *testing.T) {
+	for _, s := range validCases {
+		checkValidMembers(t, []byte(s))
+	}
+	for _, ev := range authEvents(t) {
+		checkValidMembers(t, ev)
+	}
+}
+
+func FuzzValidMembers(f *testing.F) {
+	for _, s := range validCases {
+		if len(s) < 1000 {
+			f.Add([]byte(s))
+		}
+	}
+	f.Fuzz(checkValidMembers)
+}
+
+func checkValidMembers(t *testing.T, b []byte) {
+	var got, want [][2]string
+	ok := jsonobj.ValidMembers(b, func(k, v []byte) { got = append(got, [2]string{string(k), string(v)}) })
+	if ok != jsonobj.IsObject(b) {
+		t.Fatalf("ValidMembers(%.80q) = %v, IsObject %v", b, ok, !ok)
+	}
+	if !ok {
+		return
+	}
+	if err := jsonobj.Members(b, func(k, v []byte) bool { want = append(want, [2]string{string(k), string(v)}); return true }); err != nil {
+		t.Fatalf("Members(%.80q): %v", b, err)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("ValidMembers(%.80q) saw %q, Members %q", b, got, want)
+	}
 }
 
 func BenchmarkValid(b *testing.B) {

@@ -256,7 +256,8 @@ func encode(cfg *destination.EventBridgeConfig, evs []json.RawMessage) request {
 		detailTypes = make([]string, n)
 	}
 	for i, ev := range evs {
-		if !jsonobj.IsObject(ev) {
+		var f eventFields
+		if !jsonobj.ValidMembers(ev, f.note) {
 			if req.failed == nil {
 				req.failed = map[int]error{}
 			}
@@ -264,8 +265,6 @@ func encode(cfg *destination.EventBridgeConfig, evs []json.RawMessage) request {
 				Message: "the event is not a JSON object (checked before sending)"})
 			continue
 		}
-		var f eventFields
-		f.scan(ev)
 		// The Detail is the event itself, not a copy: the SDK only reads it
 		// while it serialises the call, within Send, and the batch's events
 		// are not changed while Send runs.
@@ -300,21 +299,20 @@ type eventFields struct {
 	types     [len(detailTypeFields)][]byte
 }
 
-// scan notes the members of ev that Send reads, by their names as written;
-// the last of repeated names wins, as in encoding/json.
-func (f *eventFields) scan(ev []byte) {
-	_ = jsonobj.Members(ev, func(key, val []byte) bool {
-		if string(key) == "timestamp" {
-			f.timestamp = val
-			return true
+// note keeps one member of the event if Send reads it, by its name as
+// written; the last of repeated names wins, as in encoding/json. Encode
+// hands it each member while it checks the event (jsonobj.ValidMembers),
+// so an event is read once.
+func (f *eventFields) note(key, val []byte) {
+	if string(key) == "timestamp" {
+		f.timestamp = val
+		return
+	}
+	for k, name := range detailTypeFields {
+		if string(key) == name {
+			f.types[k] = val
 		}
-		for k, name := range detailTypeFields {
-			if string(key) == name {
-				f.types[k] = val
-			}
-		}
-		return true
-	})
+	}
 }
 
 // detailType is the first of the event's own type members that makes a

@@ -171,8 +171,8 @@ func deref(s *string) string {
 // ignoring members it does not know, as the SDK's deserializer does; a
 // null is an absent member.
 func readPutEventsOutput(payload []byte, out *eventbridge.PutEventsOutput) error {
-	if len(bytes.TrimSpace(payload)) == 0 {
-		return nil // the SDK's protocol leaves the output empty too
+	if len(payload) == 0 {
+		return nil // the SDK's protocol leaves the output empty too (white space alone is an error to both)
 	}
 	var perr error
 	err := jsonobj.Members(payload, func(key, value []byte) bool {
@@ -192,9 +192,10 @@ func readPutEventsOutput(payload []byte, out *eventbridge.PutEventsOutput) error
 				return true
 			}
 			out.Entries = make([]types.PutEventsResultEntry, 0, 10)
+			texts := make([]string, 0, 10) // what the entries' fields point at
 			if err := jsonobj.Elements(value, func(v []byte) bool {
 				var e types.PutEventsResultEntry
-				if perr = readResultEntry(v, &e); perr != nil {
+				if perr = readResultEntry(v, &e, &texts); perr != nil {
 					return false
 				}
 				out.Entries = append(out.Entries, e)
@@ -215,7 +216,12 @@ func readPutEventsOutput(payload []byte, out *eventbridge.PutEventsOutput) error
 	return nil
 }
 
-func readResultEntry(v []byte, e *types.PutEventsResultEntry) error {
+// readResultEntry reads one result entry. Its strings are views of the
+// payload, which the answer owns (read for it alone, never reused), or
+// their unescaped copies; each field points at an element of *texts, which
+// keeps one backing array for them all rather than one allocation each (an
+// element moved by append's growth stays where the old array keeps it).
+func readResultEntry(v []byte, e *types.PutEventsResultEntry, texts *[]string) error {
 	if string(v) == "null" {
 		return nil
 	}
@@ -240,8 +246,8 @@ func readResultEntry(v []byte, e *types.PutEventsResultEntry) error {
 			perr = fmt.Errorf("%s is not a string", key)
 			return false
 		}
-		s := string(text)
-		*dst = &s
+		*texts = append(*texts, view(text))
+		*dst = &(*texts)[len(*texts)-1]
 		return true
 	})
 	if perr != nil {

@@ -141,29 +141,20 @@ func FuzzPutEventsBody(f *testing.F) {
 
 // TestPutEventsOutput: putEventsProtocol reads every answer as the SDK's
 // protocol does, and refuses the same malformed ones.
+var outputAnswers = []string{
+	acceptedBody,
+	`{"FailedEntryCount":1,"Entries":[{"EventId":"a"},{"ErrorCode":"InternalFailure","ErrorMessage":"an \"escaped\" message \u00e9"}]}`,
+	`{"Entries":[null,{"EventId":null,"ErrorCode":"X","Unknown":{"nested":[1,2]}}],"FailedEntryCount":null,"More":true}`,
+	` { "FailedEntryCount" : 0 , "Entries" : [ ] } `,
+	`{}`, ``, `{"Entries":null}`,
+	`{"Entries":[{"EventId":"a","EventId":"b"},{"ErrorCode":"c"},{"ErrorMessage":"d"},{"EventId":"e"},{"EventId":"f"},{"EventId":"g"},{"EventId":"h"},{"EventId":"i"},{"EventId":"j"},{"EventId":"k"},{"EventId":"l"}]}`,
+}
+
 func TestPutEventsOutput(t *testing.T) {
-	in := &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{{Detail: aws.String(`{}`), Source: aws.String("s")}}}
-	for _, answer := range []string{
-		acceptedBody,
-		`{"FailedEntryCount":1,"Entries":[{"EventId":"a"},{"ErrorCode":"InternalFailure","ErrorMessage":"an \"escaped\" message \u00e9"}]}`,
-		`{"Entries":[null,{"EventId":null,"ErrorCode":"X","Unknown":{"nested":[1,2]}}],"FailedEntryCount":null,"More":true}`,
-		` { "FailedEntryCount" : 0 , "Entries" : [ ] } `,
-		`{}`, ``, `{"Entries":null}`,
-	} {
-		t.Run(answer, func(t *testing.T) {
-			want, werr := call(t, false, in, &capture{answer: answer})
-			got, gerr := call(t, true, in, &capture{answer: answer})
-			if (werr == nil) != (gerr == nil) {
-				t.Fatalf("error %v; the SDK's %v", gerr, werr)
-			}
-			if werr != nil {
-				return
-			}
-			if got.FailedEntryCount != want.FailedEntryCount || !reflect.DeepEqual(got.Entries, want.Entries) {
-				t.Fatalf("read %+v, the SDK reads %+v", got, want)
-			}
-		})
+	for _, answer := range outputAnswers {
+		t.Run(answer, func(t *testing.T) { checkOutput(t, answer) })
 	}
+	in := &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{{Detail: aws.String(`{}`), Source: aws.String("s")}}}
 	// Malformed answers are errors with both.
 	for _, answer := range []string{`{"Entries":[{"EventId":1}]}`, `{"FailedEntryCount":"1"}`, `{"Entries":{}}`, `[]`, `{"Entries":[}`, `{`} {
 		if _, err := call(t, true, in, &capture{answer: answer}); err == nil {
@@ -174,5 +165,39 @@ func TestPutEventsOutput(t *testing.T) {
 	_, err := call(t, true, in, &capture{status: 400, answer: `{"__type":"ValidationException","message":"bad"}`})
 	if err == nil || !strings.Contains(err.Error(), "ValidationException") {
 		t.Fatalf("error answer: %v", err)
+	}
+}
+
+// FuzzPutEventsOutput holds our reading of any 200 answer to the SDK's
+// deserializer: the same entries (their strings now views of the answer),
+// or an error from both.
+func FuzzPutEventsOutput(f *testing.F) {
+	for _, a := range outputAnswers {
+		f.Add(a)
+	}
+	f.Fuzz(checkOutput)
+}
+
+func checkOutput(t *testing.T, answer string) {
+	in := &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{{Detail: aws.String(`{}`), Source: aws.String("s")}}}
+	want, werr := call(t, false, in, &capture{answer: answer})
+	got, gerr := call(t, true, in, &capture{answer: answer})
+	if strings.TrimSpace(answer) != "" && !json.Valid([]byte(answer)) {
+		// The SDK's decoder reads the first JSON value and ignores what
+		// follows ("{}0", "{} x"); ours refuses an answer that is not one
+		// JSON value, so a garbled 200 is retried, not taken as delivered.
+		if gerr == nil {
+			t.Fatalf("answer %q: read %+v without an error", answer, got)
+		}
+		return
+	}
+	if (werr == nil) != (gerr == nil) {
+		t.Fatalf("answer %q: error %v; the SDK's %v", answer, gerr, werr)
+	}
+	if werr != nil {
+		return
+	}
+	if got.FailedEntryCount != want.FailedEntryCount || !reflect.DeepEqual(got.Entries, want.Entries) {
+		t.Fatalf("answer %q: read %+v, the SDK reads %+v", answer, got, want)
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/logstream/logstream/shared/jsonobj"
 )
 
-// FuzzEventFields checks what Send reads of an event — the timestamp, the
+// FuzzEventFields checks what Send reads, in the pass that checks the event, of an event — the timestamp, the
 // members that name its type, the event_id — on anything, and against
 // encoding/json on any JSON object. jsonobj's FuzzMembers checks the
 // member scanner underneath.
@@ -30,13 +30,16 @@ func FuzzEventFields(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, ev []byte) {
 		var f eventFields
-		f.scan(ev) // must not panic on anything
+		ok := jsonobj.ValidMembers(ev, f.note) // must not panic on anything
 		dt := f.detailType()
 		if dt == "" || utf8.RuneCountInString(dt) > maxDetailType {
 			t.Fatalf("detail type %q", dt)
 		}
 		_ = eventID(ev)
-		if !jsonobj.IsObject(ev) {
+		if ok != jsonobj.IsObject(ev) {
+			t.Fatalf("ValidMembers %v, IsObject %v on %q", ok, !ok, ev)
+		}
+		if !ok {
 			return
 		}
 		var want map[string]json.RawMessage
