@@ -31,6 +31,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/logstream/logstream/shared/envelope"
 	"github.com/logstream/logstream/shared/stream"
+	"github.com/logstream/logstream/shared/trace"
 	"github.com/logstream/logstream/shared/ttlcache"
 )
 
@@ -246,6 +247,51 @@ type message struct {
 	attempts int
 }
 
+// traceOf is the trace a message carries (envelope.AttrTrace), as it came:
+// parked and requeued messages keep it.
+func traceOf(rec *events.SQSMessage) string {
+	if a, ok := rec.MessageAttributes[envelope.AttrTrace]; ok && a.StringValue != nil {
+		return *a.StringValue
+	}
+	return ""
+}
+
+// logSpans logs a "deliver" span for each message that carries a trace,
+// a child of ingestion's span: what became of its events. outs are the
+// messages' outcomes, by index (nil: none was sent); note says why not.
+func (c *Core) logSpans(ctx context.Context, g *group, msgs []message, outs []outcome, start time.Time, note string) {
+	end := c.now()
+	for i, m := range msgs {
+		parent, ok := trace.ParseCarrier(traceOf(m.rec))
+		if !ok {
+			continue
+		}
+		delivered, reason := 0, ""
+		if outs != nil {
+			delivered, reason = outs[i].delivered, outs[i].reason
+			if len(outs[i].reasons) > 0 {
+				reason = outs[i].reasons[0]
+			}
+		}
+		result := "delivered"
+		switch {
+		case delivered == 0 && len(m.events) > 0:
+			result = "not delivered"
+		case delivered < len(m.events):
+			result = "partly delivered"
+		}
+		attrs := []any{"project_id", g.projectID, "stream_id", g.streamID, "message_id", m.rec.MessageId,
+			"events", len(m.events), "delivered", delivered, "receives", m.attempts, "result", result}
+		if note != "" {
+			attrs = append(attrs, "note", note)
+		}
+		if delivered < len(m.events) && reason != "" {
+			attrs = append(attrs, "reason", reason)
+		}
+		trace.NewSpan("deliver", parent, start).Log(ctx, c.log(), end, attrs...)
+	}
+}
+
 type group struct {
 	projectID, streamID string
 	msgs                []message
@@ -303,7 +349,7 @@ func (c *Core) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventR
 			c.log().ErrorContext(ctx, "undecodable message", "message_id", rec.MessageId, "err", err)
 			m := message{rec: rec, attempts: attempts(rec)}
 			if !c.park(ctx, Parked{SourceMessageID: rec.MessageId, Body: rec.Body, ReceiveCount: m.attempts,
-				Reason: "undecodable message: " + err.Error(), Code: string(stream.ReasonUndecodable)}) {
+				Reason: "undecodable message: " + err.Error(), Code: string(stream.ReasonUndecodable), Trace: traceOf(rec)}) {
 				retry(c.delay(m, 0))
 			}
 			continue
@@ -450,19 +496,23 @@ func (c *Core) park(ctx context.Context, p Parked) bool {
 
 // deliverGroup sends one stream's messages and returns those to retry.
 func (c *Core) deliverGroup(ctx context.Context, g *group) []Delay {
+	start := c.now()
 	log := c.log().With("project_id", g.projectID, "stream_id", g.streamID)
 	st, err := c.cache.Get(ctx, [2]string{g.projectID, g.streamID}, func(ctx context.Context) (stream.Stream, error) {
 		return c.Streams.Get(ctx, g.projectID, g.streamID)
 	})
 	if errors.Is(err, stream.ErrNotFound) {
 		log.WarnContext(ctx, "stream deleted; dropping its queued events", "messages", len(g.msgs), "events", countEvents(g.msgs))
+		c.logSpans(ctx, g, g.msgs, nil, start, "stream deleted")
 		return nil
 	}
 	if err != nil {
 		log.ErrorContext(ctx, "load stream", "err", err)
 		// Retried, but parked with the reason on the last receive.
-		s := c.settle(ctx, g, g.msgs, retryOutcomes(len(g.msgs), 0, "load stream: "+err.Error()))
+		outs := retryOutcomes(len(g.msgs), 0, "load stream: "+err.Error())
+		s := c.settle(ctx, g, g.msgs, outs)
 		c.record(ctx, g, s.tally(0))
+		c.logSpans(ctx, g, g.msgs, outs, start, "stream not loaded")
 		return s.again
 	}
 	var held []Delay // messages a probe does not carry
@@ -480,10 +530,12 @@ func (c *Core) deliverGroup(ctx context.Context, g *group) []Delay {
 			// Deferred like any retry, and so parked on their last
 			// receive, with the destination's own last answer: it is
 			// what the owner has to fix.
-			s := c.settle(ctx, g, g.msgs, retryOutcomes(len(g.msgs), dec.Wait, dec.Reason+" (circuit open)"))
+			outs := retryOutcomes(len(g.msgs), dec.Wait, dec.Reason+" (circuit open)")
+			s := c.settle(ctx, g, g.msgs, outs)
 			t := s.tally(0)
 			t.LastError = dec.Reason + " (not sent again until a probe succeeds)"
 			c.record(ctx, g, t)
+			c.logSpans(ctx, g, g.msgs, outs, start, "circuit open")
 			return s.again
 		}
 		if dec.Probe && len(g.msgs) > 1 {
@@ -505,6 +557,7 @@ func (c *Core) deliverGroup(ctx context.Context, g *group) []Delay {
 			}
 			held = c.retryAll(wait, 0)
 			heldEvents = countEvents(wait)
+			c.logSpans(ctx, g, wait, nil, start, "waiting for the circuit's probe")
 			g = &group{projectID: g.projectID, streamID: g.streamID, msgs: probe}
 		}
 		d.sendTimeout = dec.Timeout
@@ -523,10 +576,16 @@ func (c *Core) deliverGroup(ctx context.Context, g *group) []Delay {
 	default:
 		// Pausing stops delivery; resuming does not backfill what arrived meanwhile.
 		log.InfoContext(ctx, "stream not active; dropping its queued events", "status", st.Status, "events", countEvents(g.msgs))
+		c.logSpans(ctx, g, g.msgs, nil, start, "stream "+string(st.Status))
 		return nil
 	}
 
 	s := c.settle(ctx, g, g.msgs, d.out)
+	note := ""
+	if st.Status == stream.StatusSuspended {
+		note = "stream suspended"
+	}
+	c.logSpans(ctx, g, g.msgs, d.out, start, note)
 	delivered := 0
 	for _, o := range d.out {
 		delivered += o.delivered
@@ -707,7 +766,7 @@ func (c *Core) parkRest(ctx context.Context, g *group, m message, o *outcome, un
 			continue
 		}
 		if !c.park(ctx, Parked{SourceMessageID: m.rec.MessageId, ProjectID: g.projectID, StreamID: g.streamID,
-			Events: pick(m.events, p.events), Reason: p.reason, Code: string(why), ReceiveCount: m.attempts}) {
+			Events: pick(m.events, p.events), Reason: p.reason, Code: string(why), ReceiveCount: m.attempts, Trace: traceOf(m.rec)}) {
 			rest = append(rest, p.events...)
 			continue
 		}
@@ -731,7 +790,8 @@ func (c *Core) requeue(ctx context.Context, g *group, m message, rest []int, ret
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	err := c.Requeue.Requeue(rctx, Requeued{SourceMessageID: m.rec.MessageId, ProjectID: g.projectID, StreamID: g.streamID,
-		Events: pick(m.events, rest), Attempts: m.attempts, After: c.Backoff.After(m.attempts, retryAfter), EnqueuedAt: enqueuedAt(m.rec)})
+		Events: pick(m.events, rest), Attempts: m.attempts, After: c.Backoff.After(m.attempts, retryAfter), EnqueuedAt: enqueuedAt(m.rec),
+		Trace: traceOf(m.rec)})
 	if err != nil {
 		c.log().ErrorContext(ctx, "requeue the undelivered rest of a message; retrying it whole", "message_id", m.rec.MessageId, "err", err)
 		return false

@@ -37,6 +37,21 @@ const AttrAttempts = "logstream_attempts"
 // time that stays the same across retries (deliver.Batch.EnqueuedAt).
 const AttrEnqueuedAt = "logstream_enqueued_at"
 
+// AttrTrace is on a delivery message that ingestion enqueued for a traced
+// request, and on the parked and requeued messages made of its events: the
+// trace context and the platform's request id (trace.Context.Carrier: a
+// W3C traceparent naming ingestion's span, a space, the request id). One
+// attribute, not two: a parked message already carries nine of the ten
+// SQS allows.
+const AttrTrace = "logstream_trace"
+
+// MaxTraceBytes is the longest AttrTrace value (trace.MaxCarrierBytes);
+// TraceReserve the room a message leaves for the attribute.
+const (
+	MaxTraceBytes = 55 + 1 + 128
+	TraceReserve  = len(AttrTrace) + MaxTraceBytes + attrOverheadSlop
+)
+
 // MaxDelay is the longest SQS delays a new message (SendMessage's
 // DelaySeconds: 0 to 900 seconds).
 const MaxDelay = 15 * time.Minute
@@ -48,8 +63,8 @@ const maxReasonBytes = 1024
 // requeueReserve in each requeued one for AttrAttempts and AttrEnqueuedAt
 // (names, values and attrOverheadSlop each).
 const (
-	parkReserve    = maxReasonBytes + 512
-	requeueReserve = 256
+	parkReserve    = maxReasonBytes + 512 + TraceReserve
+	requeueReserve = 256 + TraceReserve
 )
 
 // Receipt names one received message: to delete it once it is delivered.
@@ -76,6 +91,8 @@ type Parked struct {
 	// Code is the reason's category (AttrParkedCode); empty leaves it out.
 	Code         string
 	ReceiveCount int
+	// Trace is the source message's AttrTrace, kept ("": none).
+	Trace string
 }
 
 // Messages are what p puts in the DLQ, parked at at: its events packed like
@@ -91,6 +108,9 @@ func (p Parked) Messages(at time.Time) ([]Message, error) {
 	}
 	if p.Code != "" {
 		attrs[AttrParkedCode] = p.Code
+	}
+	if p.Trace != "" {
+		attrs[AttrTrace] = truncate(p.Trace, MaxTraceBytes)
 	}
 	if p.Events == nil {
 		return []Message{{Body: []byte(p.Body), Attributes: attrs}}, nil
@@ -133,6 +153,8 @@ type Requeued struct {
 	After time.Duration
 	// EnqueuedAt is when ingestion first queued the events (zero: unknown).
 	EnqueuedAt time.Time
+	// Trace is the source message's AttrTrace, kept ("": none).
+	Trace string
 }
 
 // Messages are what r puts back on the queue: its events packed like any
@@ -148,6 +170,9 @@ func (r Requeued) Messages() ([]Message, error) {
 	attrs := map[string]string{AttrAttempts: strconv.Itoa(max(r.Attempts, 1))}
 	if !r.EnqueuedAt.IsZero() {
 		attrs[AttrEnqueuedAt] = strconv.FormatInt(r.EnqueuedAt.UnixMilli(), 10)
+	}
+	if r.Trace != "" {
+		attrs[AttrTrace] = truncate(r.Trace, MaxTraceBytes)
 	}
 	for i := range msgs {
 		msgs[i].Attributes = attrs

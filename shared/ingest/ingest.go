@@ -22,6 +22,7 @@ import (
 	"github.com/logstream/logstream/shared/selection"
 	"github.com/logstream/logstream/shared/stream"
 	"github.com/logstream/logstream/shared/topology"
+	"github.com/logstream/logstream/shared/trace"
 	"github.com/logstream/logstream/shared/ttlcache"
 )
 
@@ -105,12 +106,37 @@ type Result struct {
 }
 
 // Handle is the Lambda handler.
+//
+// Each request is a span of a trace: the one its traceparent header names,
+// else a new one, with the platform's request id (its X-Request-Id, else
+// API Gateway's). Every delivery message it enqueues carries the span's
+// context (envelope.AttrTrace), so the delivery functions' spans join it.
 func (s *Service) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	span := trace.NewSpan("ingest", requestTrace(req), s.now())
+	ctx = trace.With(ctx, span.Ctx)
 	res, err := s.handle(ctx, req)
+	resp := httpapi.JSON(http.StatusAccepted, res)
 	if err != nil {
-		return httpapi.Fail(ctx, s.Log, req, err), nil
+		resp = httpapi.Fail(ctx, s.Log, req, err)
 	}
-	return httpapi.JSON(http.StatusAccepted, res), nil
+	span.Log(ctx, s.log(), s.now(), "project_id", req.PathParameters["project_id"], "status", resp.StatusCode,
+		"events", res.Accepted, "messages", res.Messages)
+	return resp, nil
+}
+
+// requestTrace is the trace context a request brings: its traceparent
+// (none when absent or malformed), and the platform's request id.
+func requestTrace(req events.APIGatewayV2HTTPRequest) trace.Context {
+	c, _ := trace.ParseTraceparent(httpapi.Header(req, trace.Header))
+	c.RequestID = trace.CleanRequestID(cmp.Or(httpapi.Header(req, trace.RequestIDHeader), req.RequestContext.RequestID))
+	return c
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
 }
 
 func (s *Service) handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (Result, error) {
@@ -346,9 +372,20 @@ func (s *Service) fanOut(ctx context.Context, projectID string, evs []logevent.E
 // how many messages the request enqueued so far, for the error's count. It
 // returns how many messages the events took.
 func (s *Service) enqueue(ctx context.Context, projectID, streamID, url string, raws []json.RawMessage, l ledger, before int) (int, error) {
-	msgs, err := envelope.Pack(projectID, streamID, raws, envelope.MaxMessageBytes)
+	budget := envelope.MaxMessageBytes
+	tc, traced := trace.From(ctx)
+	if traced {
+		budget -= envelope.TraceReserve
+	}
+	msgs, err := envelope.Pack(projectID, streamID, raws, budget)
 	if err != nil {
 		return 0, fmt.Errorf("pack events for stream %s: %w", streamID, err)
+	}
+	if traced {
+		attrs := map[string]string{envelope.AttrTrace: tc.Carrier()}
+		for i := range msgs {
+			msgs[i].Attributes = attrs
+		}
 	}
 	todo, marks := l.unsent(streamID, msgs)
 	err = s.Publisher.Publish(ctx, url, todo)

@@ -46,6 +46,7 @@ func wire(e types.SendMessageBatchRequestEntry) string {
 func TestWireFormat(t *testing.T) {
 	evs := []json.RawMessage{json.RawMessage(`{"event_id":"e1","n":1}`), json.RawMessage(`{"event_id":"e2","s":"é\"x"}`)}
 	at := time.Date(2026, 11, 24, 10, 0, 0, 123000000, time.UTC)
+	const traced = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 req-7"
 	tests := []struct {
 		name string
 		send func(t *testing.T, c *fakeRedeliverSQS) error
@@ -74,6 +75,32 @@ func TestWireFormat(t *testing.T) {
 				"\nevent_count Number 1\nlogstream_parked_at String 2026-11-24T10:00:00.123Z\nlogstream_reason String permanent: 400 bad event" +
 				"\nlogstream_reason_code String permanent" +
 				"\nlogstream_receive_count String 3\nlogstream_source_message_id String m-1\nproject_id String proj_1\nstream_id String str_1",
+		},
+		{
+			name: "traced delivery message",
+			send: func(t *testing.T, c *fakeRedeliverSQS) error {
+				msgs, err := envelope.Pack("proj_1", "str_1", evs[:1], envelope.MaxMessageBytes-envelope.TraceReserve)
+				if err != nil {
+					t.Fatal(err)
+				}
+				msgs[0].Attributes = map[string]string{envelope.AttrTrace: traced}
+				return (&Publisher{Client: c}).Publish(context.Background(), "q", msgs)
+			},
+			want: `{"v":1,"project_id":"proj_1","stream_id":"str_1","events":[{"event_id":"e1","n":1}]}` +
+				"\nevent_count Number 1\nlogstream_trace String " + traced + "\nproject_id String proj_1\nstream_id String str_1",
+		},
+		{
+			name: "parked events keep their trace",
+			send: func(t *testing.T, c *fakeRedeliverSQS) error {
+				r := &Redelivery{Client: c, DLQURL: "dlq", Now: func() time.Time { return at }}
+				return r.Park(context.Background(), envelope.Parked{SourceMessageID: "m-1", ProjectID: "proj_1", StreamID: "str_1",
+					Events: evs[1:], Reason: "permanent: 400 bad event", Code: "permanent", ReceiveCount: 3, Trace: traced})
+			},
+			want: `{"v":1,"project_id":"proj_1","stream_id":"str_1","events":[{"event_id":"e2","s":"é\"x"}]}` +
+				"\nevent_count Number 1\nlogstream_parked_at String 2026-11-24T10:00:00.123Z\nlogstream_reason String permanent: 400 bad event" +
+				"\nlogstream_reason_code String permanent" +
+				"\nlogstream_receive_count String 3\nlogstream_source_message_id String m-1" +
+				"\nlogstream_trace String " + traced + "\nproject_id String proj_1\nstream_id String str_1",
 		},
 		{
 			name: "parked unreadable body",

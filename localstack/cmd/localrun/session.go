@@ -61,6 +61,8 @@ func (b banner) write(w io.Writer) error {
 	}
 	fmt.Fprintf(&s, "  Loki push   %s/loki/api/v1/push   (basic auth %s; archived to s3://%s)\n", b.session.API, b.session.BridgeUser, b.archive)
 	fmt.Fprintf(&s, "  stand-ins   DynamoDB %s (table %s), SQS + S3 %s\n", b.dynamodb, b.table, b.sqs)
+	fmt.Fprintf(&s, "  traces      each ingest request and each delivery of its messages log a \"span\" line below, with its trace_id\n")
+	fmt.Fprintf(&s, "              (send traceparent and X-Request-Id to join your own trace); one request's path: the lines with its trace_id\n")
 	if b.state != "" {
 		fmt.Fprintf(&s, "  state       %s keeps the table, the admin key and the bridge password; make dev-reset wipes it\n", b.state)
 	}

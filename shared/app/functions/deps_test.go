@@ -99,6 +99,8 @@ var delivery = sdk.with(links{
 		// pass them all) and masks by its PII rules, deriving hash keys with
 		// KMS GenerateMac (piikey; the kms client is here for sealing too).
 		"shared/filter", "shared/pii", "shared/app/piikey", "shared/selection",
+		// Each traced message is a span of its request's trace (issue 16).
+		"shared/trace",
 	}),
 	external: slices.Concat(dynamodb, sqs, kms, gzip, uuid, ssrf, eventbridge, xxhash),
 })
@@ -125,6 +127,8 @@ var ingestion = links{
 		// KMS GenerateMac (piikey): the only KMS call ingestion makes.
 		// selection is that pair, shared with replays.
 		"shared/filter", "shared/pii", "shared/app/piikey", "shared/selection",
+		// Each request is a span; its messages carry the trace (issue 16).
+		"shared/trace",
 	}),
 	external: slices.Concat(dynamodb, sqs, secretsmanager, gzip, uuid, ssrf, kms, xxhash),
 }
