@@ -144,6 +144,12 @@ const (
 	// row, with no success between, do the same ("0": never).
 	EnvSuspendAfter          = "LOGSTREAM_SUSPEND_AFTER"
 	EnvSuspendAfterPermanent = "LOGSTREAM_SUSPEND_AFTER_PERMANENT"
+	// EnvMetricsDetail adds opt-in dimensions to the metrics the ingestion and
+	// delivery functions write (shared/metrics, Embedded Metric Format):
+	// "project" adds each project, "stream" each project and stream; empty,
+	// the default, adds none. Every distinct value is a custom metric
+	// CloudWatch bills (docs/operations.md, "Metrics").
+	EnvMetricsDetail = "LOGSTREAM_METRICS_DETAIL"
 	// DefaultRetryBase and DefaultRetryMax, with DefaultMaxReceiveCount,
 	// retry a failing destination for about an hour (30 s, 1, 2, 4, 8, 16
 	// and 30 min, with jitter) before SQS parks the message in the DLQ.
@@ -540,7 +546,8 @@ func ingestFunction(prefix string, e envBlocks) Function {
 	return Function{ID: FunctionIngest, Name: prefix + "-ingest", Role: RoleIngest, SourceDir: "ingest",
 		Timeout: 15 * time.Second, MemoryMB: 512, Env: append(append(append(append(clone(e.common), e.auth...), e.pii...), queueURLs()...),
 			// Every accepted event goes to the archive queue too.
-			Env{Name: QueueURLEnv(ArchiveQueue), Ref: RefQueueURL, Queue: ArchiveQueue}),
+			Env{Name: QueueURLEnv(ArchiveQueue), Ref: RefQueueURL, Queue: ArchiveQueue},
+			metricsDetailEnv()),
 		ReservedConcurrency: DefaultIngestReservedConcurrency}
 }
 
@@ -584,6 +591,7 @@ func deliverFunction(prefix string, k destination.Kind, q Queue, e envBlocks) Fu
 	// logstream.stream.suspended into the project's flow: every type's
 	// delivery queue, like the API's lifecycle events.
 	env = append(append(env, suspensionEnv()...), queueURLsBut(d)...)
+	env = append(env, metricsDetailEnv())
 	if k.AWS == destination.AWSS3 {
 		env = append(env, Env{Name: EnvS3PathStyle, Value: "false"})
 	}
@@ -1153,3 +1161,7 @@ func (m *Manifest) Sort() {
 	}
 	sort.Strings(m.Routes)
 }
+
+// metricsDetailEnv is the metrics' opt-in detail, off where deployed: the
+// functions whose metrics can name a project (ingestion, delivery) read it.
+func metricsDetailEnv() Env { return Env{Name: EnvMetricsDetail, Value: ""} }
