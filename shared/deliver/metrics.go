@@ -88,7 +88,7 @@ func (g *groupMetrics) lag(raw json.RawMessage, enqueued, at time.Time) {
 	}
 	g.delivered++
 	if ms, ok := timestampMillis(raw); ok {
-		g.lagTimestamp.Add(float64(at.UnixMilli() - ms))
+		g.lagTimestamp.Add(millis(at.Sub(time.UnixMilli(ms))))
 	}
 	if !enqueued.IsZero() {
 		g.lagEnqueue.Add(millis(at.Sub(enqueued)))
@@ -170,9 +170,19 @@ func (c *Core) emitMetrics(m *invocationMetrics) {
 // timestampMillis is the event's "timestamp" member in epoch milliseconds.
 // Ingestion checked (or stamped) it as RFC 3339 on every event it took, so
 // the fast path, which allocates nothing, reads nearly all of them;
-// time.Parse reads the rest.
+// time.Parse reads the rest. The walk stops at the first member of that
+// name, which ingestion stamps first in an event without one, rather than
+// read the whole event for a repeated name no event ingestion took has.
 func timestampMillis(raw []byte) (int64, bool) {
-	text, ok := jsonobj.Text(jsonobj.Get(raw, logevent.FieldTimestamp))
+	var value []byte
+	_ = jsonobj.Members(raw, func(key, v []byte) bool {
+		if string(key) == logevent.FieldTimestamp {
+			value = v
+			return false
+		}
+		return true
+	})
+	text, ok := jsonobj.Text(value)
 	if !ok {
 		return 0, false
 	}

@@ -16,15 +16,15 @@ import "math"
 // are the array's, not the events' (the Count metrics beside it count
 // those). Negative values count as 0.
 //
-// Adding a value allocates nothing; the histogram is allocated once, by the
-// value that overflows the exact array. The zero Dist is empty and ready.
+// Adding a value allocates nothing; the histogram (7 KB) is allocated once,
+// by the value that overflows the exact array. The zero Dist is empty and ready.
 // A Dist is not safe for concurrent use: each goroutine keeps its own and
 // they are merged (Merge) when it is done.
 type Dist struct {
 	n        int
 	min, max float64
 	exact    [MaxValues]float64
-	hist     *[histBuckets]uint64
+	hist     *[histBuckets]uint32
 }
 
 // The histogram: bucket 0 holds values ≤ 0; then, for each power of two
@@ -67,7 +67,7 @@ func (d *Dist) AddN(v float64, k int) {
 		return
 	}
 	d.spill()
-	d.hist[bucket(v)] += uint64(k)
+	d.hist[bucket(v)] += uint32(k)
 	d.n += k
 }
 
@@ -100,7 +100,7 @@ func (d *Dist) spill() {
 	if d.hist != nil {
 		return
 	}
-	d.hist = new([histBuckets]uint64)
+	d.hist = new([histBuckets]uint32)
 	for _, v := range d.exact[:d.n] {
 		d.hist[bucket(v)]++
 	}
@@ -150,8 +150,8 @@ func (d *Dist) appendValues(b []byte) []byte {
 	bi, below := 0, uint64(0) // the bucket reached, and how many values lie before it
 	for i := range MaxValues {
 		rank := uint64((2*i + 1) * d.n / (2 * MaxValues)) // 0-based
-		for below+d.hist[bi] <= rank {
-			below += d.hist[bi]
+		for below+uint64(d.hist[bi]) <= rank {
+			below += uint64(d.hist[bi])
 			bi++
 		}
 		if i > 0 {
