@@ -74,12 +74,13 @@ func ParseDetail(s string) (Detail, error) {
 	switch s {
 	case "":
 		return DetailOff, nil
-	case "project":
+	case topology.MetricsDetailProject:
 		return DetailProject, nil
-	case "stream":
+	case topology.MetricsDetailStream:
 		return DetailStream, nil
 	}
-	return DetailOff, fmt.Errorf("config: %s=%q is not one of \"\", \"project\" or \"stream\"", topology.EnvMetricsDetail, s)
+	return DetailOff, fmt.Errorf("config: %s=%q is not one of \"\", %q or %q", topology.EnvMetricsDetail, s,
+		topology.MetricsDetailProject, topology.MetricsDetailStream)
 }
 
 // Projects reports whether d adds a project's lines.

@@ -1162,6 +1162,32 @@ func (m *Manifest) Sort() {
 	sort.Strings(m.Routes)
 }
 
+// The values EnvMetricsDetail takes besides "" (shared/metrics reads them).
+const (
+	MetricsDetailProject = "project"
+	MetricsDetailStream  = "stream"
+)
+
 // metricsDetailEnv is the metrics' opt-in detail, off where deployed: the
 // functions whose metrics can name a project (ingestion, delivery) read it.
 func metricsDetailEnv() Env { return Env{Name: EnvMetricsDetail, Value: ""} }
+
+// SetMetricsDetail turns on the metrics' opt-in detail ("", "project" or
+// "stream") in every function that reads it. Each project (and stream)
+// then has metrics of its own, which CloudWatch bills as custom metrics
+// (docs/operations.md, "Metrics").
+func (s *Spec) SetMetricsDetail(detail string) error {
+	switch detail {
+	case "", MetricsDetailProject, MetricsDetailStream:
+	default:
+		return fmt.Errorf("%s=%q is not one of \"\", %q or %q", EnvMetricsDetail, detail, MetricsDetailProject, MetricsDetailStream)
+	}
+	for i := range s.Functions {
+		for j, e := range s.Functions[i].Env {
+			if e.Name == EnvMetricsDetail {
+				s.Functions[i].Env[j].Value = detail
+			}
+		}
+	}
+	return nil
+}
