@@ -48,6 +48,12 @@ func run() error {
 		return fmt.Errorf("resolve %s: %w", envAssetDir, err)
 	}
 	spec := topology.New(prefix)
+	// The metrics' opt-in per-project or per-stream detail, off unless
+	// set (docs/operations.md, "Metrics": each is billed as a custom
+	// metric): the functions' own variable, read at synthesis.
+	if err := spec.SetMetricsDetail(os.Getenv(topology.EnvMetricsDetail)); err != nil {
+		return err
+	}
 	if err := spec.Validate(); err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"strconv"
 	"time"
 
@@ -22,6 +23,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/logstream/logstream/shared/metrics"
+	"github.com/logstream/logstream/shared/topology"
 )
 
 // Getenv reads one configuration variable: os.Getenv in Lambda, a map in the
@@ -43,6 +46,13 @@ const UserAgent = "logstream/0.1 (+https://github.com/logstream/logstream)"
 // Logger is the functions' logger: Lambda's JSON log format with the request
 // id of the invocation in every line (aws-lambda-go's lambdacontext handler).
 func Logger() *slog.Logger { return lambdacontext.NewLogger() }
+
+// Metrics is the function's metrics: Embedded Metric Format lines on
+// stdout, beside the logs, which CloudWatch Logs turns into metrics
+// (shared/metrics). function is its topology ID, the Function dimension.
+func Metrics(function string, detail metrics.Detail) *metrics.Emitter {
+	return &metrics.Emitter{Out: os.Stdout, Function: function, Detail: detail}
+}
 
 // LoadAWS builds the AWS configuration once per cold start. Endpoints come
 // from AWS_ENDPOINT_URL_* in the process environment, as the SDK reads them.
@@ -132,6 +142,16 @@ func (v *Vars) Count(name string, def int) int {
 		return def
 	}
 	return n
+}
+
+// MetricsDetail is topology.EnvMetricsDetail: the metrics' opt-in
+// dimensions; unset is none.
+func (v *Vars) MetricsDetail() metrics.Detail {
+	d, err := metrics.ParseDetail(v.Getenv(topology.EnvMetricsDetail))
+	if err != nil {
+		v.fail(err)
+	}
+	return d
 }
 
 func (v *Vars) fail(err error) {

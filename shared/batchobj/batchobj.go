@@ -17,6 +17,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/klauspost/compress/gzip"
+	"github.com/logstream/logstream/shared/metrics"
+	"github.com/logstream/logstream/shared/topology"
 )
 
 // Batch is one SQS batch's objects, in the order their partitions were
@@ -123,4 +125,13 @@ func Random(random func() string, n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// Emit writes an archiver's line for one batch: the objects it wrote and
+// those it failed to write (0 when none, so an alarm on failures sees
+// data). e nil writes nothing.
+func Emit(e *metrics.Emitter, written, failed int) {
+	e.Emit(e.Line().
+		Count(topology.MetricArchiveObjectsWritten, written).
+		Count(topology.MetricArchiveWriteFailures, failed))
 }

@@ -30,6 +30,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/logstream/logstream/shared/envelope"
+	"github.com/logstream/logstream/shared/metrics"
 	"github.com/logstream/logstream/shared/stream"
 	"github.com/logstream/logstream/shared/trace"
 	"github.com/logstream/logstream/shared/ttlcache"
@@ -223,6 +224,10 @@ type Core struct {
 	AckAfter time.Duration
 	// Log receives the core's log lines (default slog.Default()).
 	Log *slog.Logger
+	// Metrics receives each invocation's metric lines (nil: none), with
+	// DestinationType, the function's type, as their dimension.
+	Metrics         *metrics.Emitter
+	DestinationType string
 
 	once  sync.Once
 	cache ttlcache.Cache[[2]string, stream.Stream]
@@ -245,6 +250,9 @@ type message struct {
 	// attempts is how many times its events have been received: this
 	// message's receive count plus those of the messages it is the rest of.
 	attempts int
+	// enqueued is when ingestion queued its events (enqueuedAt), read once
+	// for the lag of each.
+	enqueued time.Time
 }
 
 // traceOf is the trace a message carries (envelope.AttrTrace), as it came:
@@ -340,6 +348,11 @@ func (c *Core) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventR
 
 	var groups []*group
 	index := map[[2]string]*group{}
+	var inv *invocationMetrics
+	if c.Metrics != nil {
+		inv = &invocationMetrics{}
+		defer c.emitMetrics(inv)
+	}
 	for i := range ev.Records {
 		rec := &ev.Records[i]
 		env, err := envelope.Decode([]byte(rec.Body))
@@ -351,6 +364,10 @@ func (c *Core) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventR
 			if !c.park(ctx, Parked{SourceMessageID: rec.MessageId, Body: rec.Body, ReceiveCount: m.attempts,
 				Reason: "undecodable message: " + err.Error(), Code: string(stream.ReasonUndecodable), Trace: traceOf(rec)}) {
 				retry(c.delay(m, 0))
+			} else if inv != nil {
+				// Its events are unknown: the message counts as one.
+				inv.all.parked++
+				inv.all.park(stream.ReasonUndecodable, 1)
 			}
 			continue
 		}
@@ -361,7 +378,7 @@ func (c *Core) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventR
 			index[k] = g
 			groups = append(groups, g)
 		}
-		g.msgs = append(g.msgs, message{rec: rec, events: env.Events, attempts: attempts(rec)})
+		g.msgs = append(g.msgs, message{rec: rec, events: env.Events, attempts: attempts(rec), enqueued: enqueuedAt(rec)})
 	}
 
 	keys := make([][2]string, len(groups))
@@ -383,7 +400,14 @@ func (c *Core) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventR
 			defer func() { <-sem }()
 			gctx, cancel := c.withStreamTimeout(ctx)
 			defer cancel()
-			again := c.deliverGroup(gctx, g)
+			var gm *groupMetrics
+			if inv != nil {
+				gm = &groupMetrics{}
+			}
+			again := c.deliverGroup(gctx, g, gm)
+			if inv != nil {
+				inv.add(c.Metrics.Detail, g.projectID, g.streamID, gm)
+			}
 			retry(again...)
 			acks.done(g.msgs, again)
 		}()
@@ -494,8 +518,9 @@ func (c *Core) park(ctx context.Context, p Parked) bool {
 	return true
 }
 
-// deliverGroup sends one stream's messages and returns those to retry.
-func (c *Core) deliverGroup(ctx context.Context, g *group) []Delay {
+// deliverGroup sends one stream's messages and returns those to retry,
+// counting what became of them in gm (nil: not counted).
+func (c *Core) deliverGroup(ctx context.Context, g *group, gm *groupMetrics) []Delay {
 	start := c.now()
 	log := c.log().With("project_id", g.projectID, "stream_id", g.streamID)
 	st, err := c.cache.Get(ctx, [2]string{g.projectID, g.streamID}, func(ctx context.Context) (stream.Stream, error) {
@@ -504,6 +529,7 @@ func (c *Core) deliverGroup(ctx context.Context, g *group) []Delay {
 	if errors.Is(err, stream.ErrNotFound) {
 		log.WarnContext(ctx, "stream deleted; dropping its queued events", "messages", len(g.msgs), "events", countEvents(g.msgs))
 		c.logSpans(ctx, g, g.msgs, nil, start, "stream deleted")
+		gm.dropped(g.msgs)
 		return nil
 	}
 	if err != nil {
@@ -513,12 +539,13 @@ func (c *Core) deliverGroup(ctx context.Context, g *group) []Delay {
 		s := c.settle(ctx, g, g.msgs, outs)
 		c.record(ctx, g, s.tally(0))
 		c.logSpans(ctx, g, g.msgs, outs, start, "stream not loaded")
+		gm.settled(s)
 		return s.again
 	}
 	var held []Delay // messages a probe does not carry
 	heldEvents := 0  // their events
 	key := [2]string{g.projectID, g.streamID}
-	d := &delivery{core: c, ctx: ctx, st: st}
+	d := &delivery{core: c, ctx: ctx, st: st, metrics: gm}
 	if st.Status == stream.StatusActive {
 		dec, err := c.Breaker.Allow(ctx, key)
 		if err != nil {
@@ -536,6 +563,7 @@ func (c *Core) deliverGroup(ctx context.Context, g *group) []Delay {
 			t.LastError = dec.Reason + " (not sent again until a probe succeeds)"
 			c.record(ctx, g, t)
 			c.logSpans(ctx, g, g.msgs, outs, start, "circuit open")
+			gm.settled(s)
 			return s.again
 		}
 		if dec.Probe && len(g.msgs) > 1 {
@@ -577,6 +605,7 @@ func (c *Core) deliverGroup(ctx context.Context, g *group) []Delay {
 		// Pausing stops delivery; resuming does not backfill what arrived meanwhile.
 		log.InfoContext(ctx, "stream not active; dropping its queued events", "status", st.Status, "events", countEvents(g.msgs))
 		c.logSpans(ctx, g, g.msgs, nil, start, "stream "+string(st.Status))
+		gm.dropped(g.msgs)
 		return nil
 	}
 
@@ -593,6 +622,7 @@ func (c *Core) deliverGroup(ctx context.Context, g *group) []Delay {
 	// The messages a probe did not carry were deferred by the circuit: they
 	// come back like any retry, and are counted so.
 	s.retried += heldEvents
+	gm.settled(s)
 	if delivered > 0 || s.parked > 0 || s.retried > 0 {
 		log.InfoContext(ctx, "delivery", "events_delivered", delivered, "events_parked", s.parked,
 			"events_to_retry", s.retried, "events_requeued", s.requeued, "requests", d.requests, "reason", s.reason)
@@ -865,6 +895,11 @@ type delivery struct {
 	permanent bool
 	// suspended is set once this invocation suspended the stream.
 	suspended bool
+	// metrics counts the sends and delivered events (nil: not counted);
+	// sentAt is when the last send returned, the delivery time of what
+	// it delivered.
+	metrics *groupMetrics
+	sentAt  time.Time
 }
 
 func (d *delivery) run(msgs []message) {
@@ -1006,7 +1041,12 @@ func (d *delivery) sendOne(refs []ref) error {
 		ctx, cancel = context.WithTimeout(ctx, d.sendTimeout)
 		defer cancel()
 	}
-	return d.core.Sender.Send(ctx, d.st, d.batch(refs))
+	b := d.batch(refs)
+	start := d.core.now()
+	err := d.core.Sender.Send(ctx, d.st, b)
+	d.sentAt = d.core.now()
+	d.metrics.sent(len(refs), d.sentAt.Sub(start))
+	return err
 }
 
 // accepted records an event the destination took.
@@ -1019,6 +1059,8 @@ func (d *delivery) accepted(r ref) {
 	if !o.accepted[r.ev] {
 		o.accepted[r.ev] = true
 		o.delivered++
+		m := &d.msgs[r.msg]
+		d.metrics.lag(m.events[r.ev], m.enqueued, d.sentAt)
 	}
 }
 

@@ -52,7 +52,7 @@ func (f *fakeSender) Send(ctx context.Context, s stream.Stream, b Batch) error {
 	return nil
 }
 
-func record(t *testing.T, id, project, streamID string, evs ...string) events.SQSMessage {
+func record(t testing.TB, id, project, streamID string, evs ...string) events.SQSMessage {
 	t.Helper()
 	raws := make([]json.RawMessage, len(evs))
 	for i, e := range evs {

@@ -14,6 +14,7 @@ import (
 	"github.com/logstream/logstream/shared/envelope"
 	"github.com/logstream/logstream/shared/jsonobj"
 	"github.com/logstream/logstream/shared/logevent"
+	"github.com/logstream/logstream/shared/metrics"
 )
 
 // Store writes archive objects.
@@ -31,6 +32,9 @@ type Writer struct {
 	// Random names objects apart (default 8 random hex digits).
 	Random func() string
 	Log    *slog.Logger
+	// Metrics receives each batch's line: the objects written and those
+	// that failed (nil: none).
+	Metrics *metrics.Emitter
 }
 
 func (w *Writer) log() *slog.Logger { return cmp.Or(w.Log, slog.Default()) }
@@ -90,10 +94,12 @@ func (w *Writer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEven
 			p.Meta.bytes += int64(len(raw)) + 1
 		}
 	}
+	failures := 0
 	stored := batch.Store(ctx, func(ctx context.Context, p *batchobj.Part[partition], body []byte) error {
 		m := p.Meta
 		err := w.Store.Put(ctx, Key(m.project, m.hour, w.now(), w.random(), m.events, m.bytes), body)
 		if err != nil {
+			failures++
 			w.log().ErrorContext(ctx, "archive object not written; its messages are received again",
 				"project_id", m.project, "hour", m.hour, "events", m.events, "messages", p.Messages(), "err", err)
 		}
@@ -106,6 +112,7 @@ func (w *Writer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEven
 	resp := batch.Response(ev)
 	w.log().InfoContext(ctx, "events archived", "messages", len(ev.Records), "objects", len(stored), "events", written,
 		"failed_messages", len(resp.BatchItemFailures))
+	batchobj.Emit(w.Metrics, len(stored), failures)
 	return resp, nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/logstream/logstream/shared/envelope"
 	"github.com/logstream/logstream/shared/httpapi"
 	"github.com/logstream/logstream/shared/logevent"
+	"github.com/logstream/logstream/shared/metrics"
 	"github.com/logstream/logstream/shared/pii"
 	"github.com/logstream/logstream/shared/selection"
 	"github.com/logstream/logstream/shared/stream"
@@ -77,6 +78,10 @@ type Service struct {
 	// hash (a stream that does then fails its project's requests, rather
 	// than queue plaintext).
 	Keys pii.Keys
+	// Metrics receives one set of lines per request Handle answers (nil:
+	// none). Only the ingestion function sets it: the API and delivery
+	// use a Service for lifecycle events, which are no client's requests.
+	Metrics *metrics.Emitter
 
 	once  sync.Once
 	cache ttlcache.Cache[string, []target]
@@ -114,7 +119,9 @@ type Result struct {
 func (s *Service) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	span := trace.NewSpan("ingest", requestTrace(req), s.now())
 	ctx = trace.With(ctx, span.Ctx)
-	res, err := s.handle(ctx, req)
+	var m requestMetrics
+	res, err := s.handle(ctx, req, &m)
+	s.emit(req, err, m)
 	resp := httpapi.JSON(http.StatusAccepted, res)
 	if err != nil {
 		resp = httpapi.Fail(ctx, s.Log, req, err)
@@ -139,7 +146,7 @@ func (s *Service) now() time.Time {
 	return time.Now()
 }
 
-func (s *Service) handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (Result, error) {
+func (s *Service) handle(ctx context.Context, req events.APIGatewayV2HTTPRequest, m *requestMetrics) (Result, error) {
 	if req.RouteKey != RouteIngest {
 		return Result{}, httpapi.Errorf(http.StatusNotFound, "route_not_found", "no route %s", req.RouteKey)
 	}
@@ -150,6 +157,9 @@ func (s *Service) handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if _, err := httpapi.Authorize(ctx, s.Auth, req, projectID, apikey.AccessWrite); err != nil {
 		return Result{}, err
 	}
+	// Only now a dimension: a project named by an unauthenticated request
+	// would let anyone add custom metrics to the bill.
+	m.project = projectID
 	key, err := idempotencyKey(httpapi.Header(req, IdempotencyHeader))
 	if err != nil {
 		return Result{}, err
@@ -163,13 +173,17 @@ func (s *Service) handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		return Result{}, err
 	}
 	if key != "" && s.Attempts != nil {
-		return s.keyed(ctx, req, projectID, key, format, body)
+		return s.keyed(ctx, req, projectID, key, format, body, m)
 	}
 	evs, err := s.parse(req, format, body, s.Stamper)
 	if err != nil {
 		return Result{}, err
 	}
-	return s.Ingest(ctx, projectID, evs)
+	res, err := s.Ingest(ctx, projectID, evs)
+	if err == nil {
+		m.accepted = res.Accepted
+	}
+	return res, err
 }
 
 func (s *Service) parse(req events.APIGatewayV2HTTPRequest, format logevent.Format, body []byte, st logevent.Stamper) ([]logevent.Event, error) {
@@ -183,7 +197,8 @@ func (s *Service) parse(req events.APIGatewayV2HTTPRequest, format logevent.Form
 // keyed ingests a request with an Idempotency-Key: one read of what earlier
 // attempts did, the messages they did not enqueue, and one write of what is
 // enqueued now. A completed request is answered as it was the first time.
-func (s *Service) keyed(ctx context.Context, req events.APIGatewayV2HTTPRequest, projectID, key string, format logevent.Format, body []byte) (Result, error) {
+func (s *Service) keyed(ctx context.Context, req events.APIGatewayV2HTTPRequest, projectID, key string, format logevent.Format, body []byte,
+	m *requestMetrics) (Result, error) {
 	hash := bodyHash(httpapi.Header(req, "content-type"), httpapi.Header(req, "content-encoding"), body)
 	now := time.Now()
 	if s.Now != nil {
@@ -220,6 +235,9 @@ func (s *Service) keyed(ctx context.Context, req events.APIGatewayV2HTTPRequest,
 	a.Sent = l
 	if ierr == nil {
 		a.Done, a.Result = true, res
+		// Accepted now, by this attempt; a replay of a completed request
+		// (above) accepts nothing again.
+		m.accepted = res.Accepted
 	}
 	// One write, and only when something changed: a request that enqueued
 	// nothing new and did not complete leaves the key as it was.

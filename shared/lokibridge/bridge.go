@@ -15,6 +15,7 @@ import (
 	"github.com/logstream/logstream/shared/logevent"
 	"github.com/logstream/logstream/shared/lokibridge/archive"
 	"github.com/logstream/logstream/shared/lokipush"
+	"github.com/logstream/logstream/shared/metrics"
 )
 
 // Paths served. PathPush is Loki's (Loki HTTP API, "Ingest logs"); PathReady
@@ -63,6 +64,8 @@ type Config struct {
 	Window logevent.Window
 	// Now is the clock the window is applied with (default time.Now).
 	Now func() time.Time
+	// Metrics receives one set of lines per push request (nil: none).
+	Metrics *metrics.Emitter
 }
 
 // Validate reports what is missing.
@@ -79,13 +82,14 @@ func (c Config) Validate() error {
 
 // Handler is the bridge's Lambda handler. It is safe for concurrent use.
 type Handler struct {
-	store  Store
-	queue  Queue
-	creds  Credentials
-	limits lokipush.Limits
-	log    *slog.Logger
-	window logevent.Window
-	now    func() time.Time
+	store   Store
+	queue   Queue
+	creds   Credentials
+	limits  lokipush.Limits
+	log     *slog.Logger
+	window  logevent.Window
+	now     func() time.Time
+	metrics *metrics.Emitter
 }
 
 // New returns the handler for a valid cfg.
@@ -94,7 +98,7 @@ func New(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{store: cfg.Store, queue: cfg.Queue, creds: cfg.Credentials, limits: cfg.Limits, log: cmp.Or(cfg.Log, slog.Default()),
-		window: cfg.Window, now: cfg.Now}
+		window: cfg.Window, now: cfg.Now, metrics: cfg.Metrics}
 	if h.window == (logevent.Window{}) {
 		h.window = logevent.DefaultWindow
 	}
@@ -121,10 +125,13 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	}
 	switch path {
 	case PathPush:
-		if method != http.MethodPost {
-			return methodNotAllowed(http.MethodPost), nil
+		var m pushMetrics
+		resp := methodNotAllowed(http.MethodPost)
+		if method == http.MethodPost {
+			resp = h.push(ctx, req, &m)
 		}
-		return h.push(ctx, req), nil
+		h.emit(req, resp.StatusCode, m)
+		return resp, nil
 	case PathReady:
 		if method != http.MethodGet && method != http.MethodHead {
 			return methodNotAllowed(http.MethodGet, http.MethodHead), nil
@@ -141,7 +148,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 }
 
 // push archives one push request: authenticate, parse, encode, store.
-func (h *Handler) push(ctx context.Context, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+func (h *Handler) push(ctx context.Context, req events.APIGatewayV2HTTPRequest, m *pushMetrics) events.APIGatewayV2HTTPResponse {
 	user, why := h.creds.authenticate(httpreq.Header(req, "authorization"))
 	if user == "" {
 		// Who tried is worth knowing when someone guesses; what they sent is not.
@@ -185,6 +192,7 @@ func (h *Handler) push(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 	if obj.Records == 0 {
 		// Loki answers an empty push with 204 too.
 		log.InfoContext(ctx, "empty push", "streams", streams)
+		m.kept = true
 		return noContent()
 	}
 	putCtx, cancel := httpreq.BeforeDeadline(ctx, deadlineMargin)
@@ -212,6 +220,7 @@ func (h *Handler) push(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 		log.InfoContext(ctx, "push archived", "key", obj.Key, "streams", streams, "entries", obj.Records,
 			"request_bytes", size, "records_bytes", obj.RawBytes, "object_bytes", len(obj.Body), "entries_refused", refused)
 	}
+	m.kept, m.entries = true, obj.Records
 	if refused > 0 {
 		return text(http.StatusBadRequest, fmt.Sprintf("%s; the push's other %d entries were archived", why, kept))
 	}

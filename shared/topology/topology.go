@@ -144,6 +144,12 @@ const (
 	// row, with no success between, do the same ("0": never).
 	EnvSuspendAfter          = "LOGSTREAM_SUSPEND_AFTER"
 	EnvSuspendAfterPermanent = "LOGSTREAM_SUSPEND_AFTER_PERMANENT"
+	// EnvMetricsDetail adds opt-in dimensions to the metrics the ingestion and
+	// delivery functions write (shared/metrics, Embedded Metric Format):
+	// "project" adds each project, "stream" each project and stream; empty,
+	// the default, adds none. Every distinct value is a custom metric
+	// CloudWatch bills (docs/operations.md, "Metrics").
+	EnvMetricsDetail = "LOGSTREAM_METRICS_DETAIL"
 	// DefaultRetryBase and DefaultRetryMax, with DefaultMaxReceiveCount,
 	// retry a failing destination for about an hour (30 s, 1, 2, 4, 8, 16
 	// and 30 min, with jitter) before SQS parks the message in the DLQ.
@@ -540,7 +546,8 @@ func ingestFunction(prefix string, e envBlocks) Function {
 	return Function{ID: FunctionIngest, Name: prefix + "-ingest", Role: RoleIngest, SourceDir: "ingest",
 		Timeout: 15 * time.Second, MemoryMB: 512, Env: append(append(append(append(clone(e.common), e.auth...), e.pii...), queueURLs()...),
 			// Every accepted event goes to the archive queue too.
-			Env{Name: QueueURLEnv(ArchiveQueue), Ref: RefQueueURL, Queue: ArchiveQueue}),
+			Env{Name: QueueURLEnv(ArchiveQueue), Ref: RefQueueURL, Queue: ArchiveQueue},
+			metricsDetailEnv()),
 		ReservedConcurrency: DefaultIngestReservedConcurrency}
 }
 
@@ -584,6 +591,7 @@ func deliverFunction(prefix string, k destination.Kind, q Queue, e envBlocks) Fu
 	// logstream.stream.suspended into the project's flow: every type's
 	// delivery queue, like the API's lifecycle events.
 	env = append(append(env, suspensionEnv()...), queueURLsBut(d)...)
+	env = append(env, metricsDetailEnv())
 	if k.AWS == destination.AWSS3 {
 		env = append(env, Env{Name: EnvS3PathStyle, Value: "false"})
 	}
@@ -1152,4 +1160,34 @@ func (m *Manifest) Sort() {
 		sort.Strings(m.Functions[i].EnvNames)
 	}
 	sort.Strings(m.Routes)
+}
+
+// The values EnvMetricsDetail takes besides "" (shared/metrics reads them).
+const (
+	MetricsDetailProject = "project"
+	MetricsDetailStream  = "stream"
+)
+
+// metricsDetailEnv is the metrics' opt-in detail, off where deployed: the
+// functions whose metrics can name a project (ingestion, delivery) read it.
+func metricsDetailEnv() Env { return Env{Name: EnvMetricsDetail, Value: ""} }
+
+// SetMetricsDetail turns on the metrics' opt-in detail ("", "project" or
+// "stream") in every function that reads it. Each project (and stream)
+// then has metrics of its own, which CloudWatch bills as custom metrics
+// (docs/operations.md, "Metrics").
+func (s *Spec) SetMetricsDetail(detail string) error {
+	switch detail {
+	case "", MetricsDetailProject, MetricsDetailStream:
+	default:
+		return fmt.Errorf("%s=%q is not one of \"\", %q or %q", EnvMetricsDetail, detail, MetricsDetailProject, MetricsDetailStream)
+	}
+	for i := range s.Functions {
+		for j, e := range s.Functions[i].Env {
+			if e.Name == EnvMetricsDetail {
+				s.Functions[i].Env[j].Value = detail
+			}
+		}
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package topology
 
 import (
 	"cmp"
+	"maps"
 	"strconv"
 	"strings"
 	"testing"
@@ -261,5 +262,44 @@ func TestBridgeMemoryLimitFitsItsFunction(t *testing.T) {
 	}
 	if room := f.MemoryMB - mib; room < 128 {
 		t.Errorf("GOMEMLIMIT %d MiB leaves %d MB of the function's %d", mib, room, f.MemoryMB)
+	}
+}
+
+// The metrics' opt-in detail is off where deployed, on exactly the
+// functions whose metrics can name a project (ingestion and delivery);
+// SetMetricsDetail turns it on in all of them, and only to a value the
+// functions read.
+func TestMetricsDetail(t *testing.T) {
+	detailOf := func(s Spec) map[string]string {
+		out := map[string]string{}
+		for _, f := range s.Functions {
+			for _, e := range f.Env {
+				if e.Name == EnvMetricsDetail {
+					out[f.ID] = e.Value
+				}
+			}
+		}
+		return out
+	}
+	s := New("logstream")
+	want := map[string]string{FunctionIngest: ""}
+	for _, k := range destination.Kinds() {
+		want[DeliverFunctionID(k.Type)] = ""
+	}
+	if got := detailOf(s); !maps.Equal(got, want) {
+		t.Fatalf("%s set on %v, want %v", EnvMetricsDetail, got, want)
+	}
+	for _, d := range []string{MetricsDetailStream, MetricsDetailProject, ""} {
+		if err := s.SetMetricsDetail(d); err != nil {
+			t.Fatal(err)
+		}
+		for id, v := range detailOf(s) {
+			if v != d {
+				t.Errorf("%s: %q after SetMetricsDetail(%q)", id, v, d)
+			}
+		}
+	}
+	if err := s.SetMetricsDetail("tenant"); err == nil || !strings.Contains(err.Error(), EnvMetricsDetail) {
+		t.Fatalf("err %v", err)
 	}
 }

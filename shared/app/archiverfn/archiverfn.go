@@ -10,6 +10,7 @@ import (
 	"github.com/logstream/logstream/shared/app"
 	"github.com/logstream/logstream/shared/archivestore"
 	"github.com/logstream/logstream/shared/eventarchive"
+	"github.com/logstream/logstream/shared/metrics"
 	"github.com/logstream/logstream/shared/topology"
 )
 
@@ -39,6 +40,6 @@ func New(ctx context.Context, getenv app.Getenv) (app.SQSHandler, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &eventarchive.Writer{Store: bucket, Log: app.Logger()}
+	w := &eventarchive.Writer{Store: bucket, Log: app.Logger(), Metrics: app.Metrics(topology.FunctionArchiver, metrics.DetailOff)}
 	return w.Handle, nil
 }

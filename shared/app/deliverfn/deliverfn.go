@@ -23,6 +23,7 @@ import (
 	desttype "github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/ingest"
 	"github.com/logstream/logstream/shared/logevent"
+	"github.com/logstream/logstream/shared/metrics"
 	"github.com/logstream/logstream/shared/netguard"
 	"github.com/logstream/logstream/shared/notice"
 	"github.com/logstream/logstream/shared/queue"
@@ -110,6 +111,9 @@ type Config struct {
 	// QueueURLs are every type's delivery queue, where the lifecycle event
 	// of a suspension is published (the project's flow).
 	QueueURLs map[string]string
+	// MetricsDetail adds each project's (and stream's) metric lines
+	// (opt-in).
+	MetricsDetail metrics.Detail
 }
 
 // LoadConfig reads the variables topology gives destination's function.
@@ -130,7 +134,8 @@ func LoadConfig(getenv app.Getenv, destination string) (Config, error) {
 		MaxReceiveCount: v.Positive(topology.EnvMaxReceiveCount, 0),
 		Suspension: stream.SuspensionPolicy{After: v.Duration(topology.EnvSuspendAfter, topology.DefaultSuspendAfter),
 			AfterPermanent: v.Count(topology.EnvSuspendAfterPermanent, topology.DefaultSuspendAfterPermanent)},
-		QueueURLs: map[string]string{},
+		QueueURLs:     map[string]string{},
+		MetricsDetail: v.MetricsDetail(),
 	}
 	for _, d := range desttype.Types() {
 		if u := v.String(topology.QueueURLEnv(d)); u != "" {
@@ -224,9 +229,11 @@ func New(ctx context.Context, getenv app.Getenv, p Pipeline) (func(context.Conte
 			// One request at the full timeout and room for the rest: a
 			// slow stream retries what it could not send in time, and
 			// never holds the invocation for the others.
-			StreamTimeout: 2 * c.Senders.DeliveryTimeout,
-			CacheTTL:      c.StreamCacheTTL,
-			Log:           log,
+			StreamTimeout:   2 * c.Senders.DeliveryTimeout,
+			CacheTTL:        c.StreamCacheTTL,
+			Log:             log,
+			Metrics:         app.Metrics(topology.DeliverFunctionID(p.Type), c.MetricsDetail),
+			DestinationType: p.Type,
 		},
 		// store.Streams itself, not the core's cache: Get is a consistent
 		// read.

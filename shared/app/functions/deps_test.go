@@ -37,7 +37,9 @@ func (l links) with(more links) links {
 // config.LoadDefaultConfig (sso, ssooidc, sts, signin), and the services'
 // shared internals. The service clients themselves are granted one by one.
 var sdk = links{
-	internal: []string{"shared/app"},
+	// shared/app's Metrics: every function writes its metrics as EMF lines
+	// on stdout (shared/metrics, no AWS client).
+	internal: []string{"shared/app", "shared/metrics"},
 	external: []string{
 		"github.com/aws/aws-lambda-go/",
 		"github.com/aws/smithy-go",

@@ -179,6 +179,10 @@ func TestConfigErrors(t *testing.T) {
 			topology.EnvReplayLease, topology.FunctionReplay},
 		{"api without the archive", withoutBucket(withQueues(map[string]string{topology.EnvTable: "t", topology.EnvAdminKey: adminKey, topology.EnvLocalSecretKey: localKey})),
 			topology.EnvEventArchiveBucket, topology.FunctionAPI},
+		{"ingest with a metrics detail it does not know", withQueues(map[string]string{topology.EnvTable: "t", topology.EnvAdminKey: adminKey,
+			topology.EnvMetricsDetail: "tenant"}), topology.EnvMetricsDetail, topology.FunctionIngest},
+		{"delivery with a metrics detail it does not know", map[string]string{topology.EnvTable: "t", topology.EnvMetricsDetail: "all"},
+			topology.EnvMetricsDetail, topology.DeliverFunctionID("http")},
 		{"unknown function", map[string]string{topology.EnvTable: "t"}, "unknown function", "nope"},
 	}
 	for _, tc := range tests {

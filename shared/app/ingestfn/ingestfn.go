@@ -15,6 +15,7 @@ import (
 	"github.com/logstream/logstream/shared/destination"
 	"github.com/logstream/logstream/shared/ingest"
 	"github.com/logstream/logstream/shared/logevent"
+	"github.com/logstream/logstream/shared/metrics"
 	"github.com/logstream/logstream/shared/queue"
 	"github.com/logstream/logstream/shared/store"
 	"github.com/logstream/logstream/shared/topology"
@@ -30,13 +31,16 @@ type Config struct {
 	// there too (shared/eventarchive).
 	ArchiveURL string
 	PIIKey     piikey.Config // derives the streams' hash keys: masking runs here
+	// MetricsDetail adds each project's metric lines (opt-in).
+	MetricsDetail metrics.Detail
 }
 
 // LoadConfig reads the variables topology gives ingestion.
 func LoadConfig(getenv app.Getenv) (Config, error) {
 	v := &app.Vars{Getenv: getenv}
 	c := Config{Table: v.String(topology.EnvTable), StreamCacheTTL: v.Duration(topology.EnvStreamCacheTTL, topology.DefaultStreamCacheTTL),
-		AdminKey: adminkey.Read(v), QueueURLs: QueueURLs(v), ArchiveURL: v.String(topology.QueueURLEnv(topology.ArchiveQueue)), PIIKey: piikey.Read(v)}
+		AdminKey: adminkey.Read(v), QueueURLs: QueueURLs(v), ArchiveURL: v.String(topology.QueueURLEnv(topology.ArchiveQueue)), PIIKey: piikey.Read(v),
+		MetricsDetail: v.MetricsDetail()}
 	return c, v.Err
 }
 
@@ -96,6 +100,7 @@ func New(ctx context.Context, getenv app.Getenv) (app.HTTPHandler, error) {
 		CacheTTL:   c.StreamCacheTTL,
 		Attempts:   Attempts{&store.Attempts{Client: db, Table: c.Table}},
 		Log:        app.Logger(),
+		Metrics:    app.Metrics(topology.FunctionIngest, c.MetricsDetail),
 	}
 	return s.Handle, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/logstream/logstream/shared/app"
 	"github.com/logstream/logstream/shared/lokibridge/coalesce"
 	"github.com/logstream/logstream/shared/lokibridge/s3archive"
+	"github.com/logstream/logstream/shared/metrics"
 	"github.com/logstream/logstream/shared/topology"
 )
 
@@ -39,6 +40,6 @@ func New(ctx context.Context, getenv app.Getenv) (app.SQSHandler, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &coalesce.Writer{Store: store, Log: app.Logger()}
+	w := &coalesce.Writer{Store: store, Log: app.Logger(), Metrics: app.Metrics(topology.FunctionLokiArchiver, metrics.DetailOff)}
 	return w.Handle, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/logstream/logstream/shared/lokibridge"
 	"github.com/logstream/logstream/shared/lokibridge/s3archive"
 	"github.com/logstream/logstream/shared/lokipush"
+	"github.com/logstream/logstream/shared/metrics"
 	"github.com/logstream/logstream/shared/topology"
 )
 
@@ -74,7 +75,8 @@ func New(ctx context.Context, getenv app.Getenv) (app.HTTPHandler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, err := lokibridge.New(lokibridge.Config{Store: store, Queue: queue, Credentials: creds, Limits: lokipush.DefaultLimits(), Log: app.Logger()})
+	h, err := lokibridge.New(lokibridge.Config{Store: store, Queue: queue, Credentials: creds, Limits: lokipush.DefaultLimits(), Log: app.Logger(),
+		Metrics: app.Metrics(topology.FunctionLokiBridge, metrics.DetailOff)})
 	if err != nil {
 		return nil, err
 	}

@@ -32,6 +32,17 @@ func Body(req events.APIGatewayV2HTTPRequest) ([]byte, error) {
 	return b, nil
 }
 
+// Size is the body's size as the client sent it, without decoding it:
+// API Gateway's base64 of a binary body counts as the bytes it encodes.
+func Size(req events.APIGatewayV2HTTPRequest) int {
+	n := len(req.Body)
+	if !req.IsBase64Encoded {
+		return n
+	}
+	pad := n - len(strings.TrimRight(req.Body, "="))
+	return max(0, n/4*3+(n%4)*3/4-pad)
+}
+
 // BodyReader is Body as a reader, with the body's size. A text body is read
 // in place, not copied: for a handler that streams the body (the Loki
 // bridge), plain JSON is the largest body there is.

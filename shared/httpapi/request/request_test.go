@@ -84,3 +84,18 @@ func TestBeforeDeadline(t *testing.T) {
 		})
 	}
 }
+
+// Size is the decoded length of a base64 body, padded or not, and the
+// length of a text body, without decoding either.
+func TestSize(t *testing.T) {
+	for _, body := range []string{"", "a", "ab", "abc", "abcd", "\x00\xff\x10 gzip bytes…"} {
+		padded := events.APIGatewayV2HTTPRequest{Body: base64.StdEncoding.EncodeToString([]byte(body)), IsBase64Encoded: true}
+		raw := events.APIGatewayV2HTTPRequest{Body: base64.RawStdEncoding.EncodeToString([]byte(body)), IsBase64Encoded: true}
+		text := events.APIGatewayV2HTTPRequest{Body: body}
+		for name, req := range map[string]events.APIGatewayV2HTTPRequest{"padded": padded, "unpadded": raw, "text": text} {
+			if got := Size(req); got != len(body) {
+				t.Errorf("%s %q: size %d, want %d", name, body, got, len(body))
+			}
+		}
+	}
+}

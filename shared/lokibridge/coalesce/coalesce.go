@@ -31,6 +31,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/logstream/logstream/shared/batchobj"
 	"github.com/logstream/logstream/shared/lokibridge/archive"
+	"github.com/logstream/logstream/shared/metrics"
 )
 
 // Store writes archive objects.
@@ -54,6 +55,9 @@ type Writer struct {
 	// Random keeps names apart (default 16 random hex digits).
 	Random func() string
 	Log    *slog.Logger
+	// Metrics receives each batch's line: the objects written and those
+	// that failed (nil: none).
+	Metrics *metrics.Emitter
 }
 
 func (w *Writer) log() *slog.Logger { return cmp.Or(w.Log, slog.Default()) }
@@ -114,6 +118,7 @@ func (w *Writer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEven
 		putCtx, cancel = context.WithDeadline(ctx, d.Add(-min(DeadlineMargin, time.Until(d)/4)))
 		defer cancel()
 	}
+	failures := 0
 	stored := batch.Store(putCtx, func(putCtx context.Context, p *batchobj.Part[partition], body []byte) error {
 		key := archive.BatchKey(p.Meta.prefix, w.now(), w.random())
 		err := putCtx.Err()
@@ -121,6 +126,7 @@ func (w *Writer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEven
 			err = w.Store.Put(putCtx, key, body)
 		}
 		if err != nil {
+			failures++
 			w.log().ErrorContext(ctx, "archive object not written; its messages are received again",
 				"key", key, "pushes", p.Meta.pushes, "records", p.Meta.records, "messages", p.Messages(), "err", err)
 		}
@@ -133,6 +139,7 @@ func (w *Writer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEven
 	resp := batch.Response(ev)
 	w.log().InfoContext(ctx, "pushes archived", "messages", len(ev.Records), "objects", len(stored), "records", records,
 		"duplicate_pushes", duplicates, "failed_messages", len(resp.BatchItemFailures))
+	batchobj.Emit(w.Metrics, len(stored), failures)
 	return resp, nil
 }
 
