@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"math"
+	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -590,4 +592,61 @@ func (m *monitoring) rows() [][]awscloudwatch.IWidget {
 	}
 	rows = append(rows, row(written, failed))
 	return rows
+}
+
+// parseAlarmThresholds reads thresholds written as
+// "DLQDepth=5,DeliveryLagP99=10m,AccountConcurrencyLimit=3000": field names
+// of AlarmThresholds, durations as Go writes them, numbers as decimals.
+// Fields left out stay zero (their defaults).
+func parseAlarmThresholds(s string) (AlarmThresholds, error) {
+	var t AlarmThresholds
+	v := reflect.ValueOf(&t).Elem()
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		name, value, ok := strings.Cut(item, "=")
+		if !ok {
+			return t, fmt.Errorf("alarm threshold %q is not NAME=VALUE", item)
+		}
+		f := v.FieldByName(strings.TrimSpace(name))
+		if !f.IsValid() {
+			return t, fmt.Errorf("alarm threshold %q: no such threshold", name)
+		}
+		value = strings.TrimSpace(value)
+		var err error
+		switch f.Interface().(type) {
+		case time.Duration:
+			var d time.Duration
+			d, err = time.ParseDuration(value)
+			f.SetInt(int64(d))
+		case float64:
+			var x float64
+			x, err = strconv.ParseFloat(value, 64)
+			f.SetFloat(x)
+		case int:
+			var n int
+			n, err = strconv.Atoi(value)
+			f.SetInt(int64(n))
+		}
+		if err != nil {
+			return t, fmt.Errorf("alarm threshold %s=%q: %w", name, value, err)
+		}
+	}
+	return t, nil
+}
+
+// parseAlarmTopic reads where the alarms notify: "" nowhere, "create" a
+// new topic, or an SNS topic's ARN.
+func parseAlarmTopic(s string) (AlarmTopic, error) {
+	switch {
+	case s == "":
+		return AlarmTopic{}, nil
+	case s == "create":
+		return AlarmTopic{Create: true}, nil
+	case strings.HasPrefix(s, "arn:") && strings.Contains(s, ":sns:"):
+		return AlarmTopic{ARN: s}, nil
+	}
+	return AlarmTopic{}, fmt.Errorf("alarm topic %q is neither \"create\" nor an SNS topic ARN", s)
 }
