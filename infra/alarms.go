@@ -305,11 +305,12 @@ func (m *monitoring) rule(a topology.Alarm) (alarmRule, error) {
 		r := alarmRule{
 			metric:    awsMetric("AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", a.DLQ, map[string]string{"QueueName": a.DLQ}),
 			threshold: t.dlqDepth(a), evaluations: 1, datapoints: 1,
-			description: fmt.Sprintf("%s holds messages: events or pushes that were acknowledged and never reached their destination or bucket. Nothing drains it.", a.DLQ),
+			description: fmt.Sprintf("%s holds messages nothing drains: what was acknowledged (an accepted event, a pushed stream) and given up on before it was written.", a.DLQ),
 		}
 		if a.Drained {
 			r.evaluations, r.datapoints = 3, 3
-			r.description = fmt.Sprintf("%s holds a backlog for 15 minutes: the dead-letter function, which drains it every minute, is behind or failing.", a.DLQ)
+			r.description = fmt.Sprintf("%s has held a backlog for %d minutes: the dead-letter function, which drains it every minute, is behind or failing.",
+				a.DLQ, int((time.Duration(r.evaluations) * alarmPeriod).Minutes()))
 		}
 		return r, nil
 	case topology.AlarmDLQAge:

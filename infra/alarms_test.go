@@ -573,6 +573,9 @@ func metricsOf(t *testing.T, w dashboardWidget) []dashMetric {
 func TestDashboard(t *testing.T) {
 	s := synth(t)
 	widgets := dashboardWidgets(t, s)
+	must(t, "dashboard output", func() {
+		s.template.HasOutput(jsii.String("DashboardName"), obj(map[string]any{"Value": s.spec.Prefix}))
+	})
 	apiRef := "<" + only(t, "HTTP API", keysOf(s.resources("AWS::ApiGatewayV2::Api"))) + ">"
 
 	type area struct {
