@@ -710,8 +710,20 @@ func TestRunbookCoversEveryAlarm(t *testing.T) {
 		kinds[a.Kind] = true
 	}
 	for k := range kinds {
-		if !strings.Contains(section, "\n### "+string(k)+"\n") {
+		i := strings.Index(section, "\n### "+string(k)+"\n")
+		if i < 0 {
 			t.Errorf(`docs/operations.md "## Alarms" has no "### %s" section`, k)
+			continue
+		}
+		// Each says what the alarm means, how to look and what to do.
+		body := section[i+1:]
+		if next := strings.Index(body[4:], "\n### "); next >= 0 {
+			body = body[:4+next]
+		}
+		for _, part := range []string{"**Means.**", "**Inspect.**", "**Fix.**"} {
+			if !strings.Contains(body, part) {
+				t.Errorf("docs/operations.md, %s: no %s", k, part)
+			}
 		}
 	}
 }
