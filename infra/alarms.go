@@ -235,16 +235,10 @@ func newMonitoring(spec topology.Spec, thresholds AlarmThresholds, api awsapigat
 // logstreamMetric is a metric logstream's functions write (the metrics
 // contract, shared/topology/metrics.go).
 func logstreamMetric(name, statistic, label string, dims map[string]string) awscloudwatch.Metric {
-	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-		Namespace:     jsii.String(topology.MetricsNamespace),
-		MetricName:    jsii.String(name),
-		DimensionsMap: dimensions(dims),
-		Statistic:     jsii.String(statistic),
-		Period:        seconds(alarmPeriod),
-		Label:         jsii.String(label),
-	})
+	return awsMetric(topology.MetricsNamespace, name, statistic, label, dims)
 }
 
+// awsMetric is a metric over alarmPeriod, as every alarm and graph reads it.
 func awsMetric(namespace, name, statistic, label string, dims map[string]string) awscloudwatch.Metric {
 	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 		Namespace:     jsii.String(namespace),
