@@ -27,6 +27,12 @@ const (
 	// event, for replays) so many days (unset or 0: topology's default,
 	// 7; at most 3650).
 	envEventArchiveRetentionDays = "LOGSTREAM_EVENT_ARCHIVE_RETENTION_DAYS"
+	// envAlarmTopic is where the alarms notify: unset for nowhere,
+	// "create" for a new SNS topic, or an existing topic's ARN.
+	envAlarmTopic = "LOGSTREAM_ALARM_TOPIC"
+	// envAlarmThresholds overrides alarm thresholds (AlarmThresholds), as
+	// "DLQDepth=5,DeliveryLagP99=10m"; the rest keep their defaults.
+	envAlarmThresholds = "LOGSTREAM_ALARM_THRESHOLDS"
 
 	defaultPrefix   = "logstream"
 	defaultAssetDir = "../build"
@@ -80,6 +86,19 @@ func run() error {
 		return fmt.Errorf("%s: %w", envEventArchiveRetentionDays, err)
 	}
 
+	topic, err := parseAlarmTopic(os.Getenv(envAlarmTopic))
+	if err != nil {
+		return fmt.Errorf("%s: %w", envAlarmTopic, err)
+	}
+	thresholds, err := parseAlarmThresholds(os.Getenv(envAlarmThresholds))
+	if err != nil {
+		return fmt.Errorf("%s: %w", envAlarmThresholds, err)
+	}
+	// Out of range fails here with the variable's name, as above.
+	if _, err := thresholds.resolve(spec); err != nil {
+		return fmt.Errorf("%s: %w", envAlarmThresholds, err)
+	}
+
 	app := awscdk.NewApp(nil)
 	NewLogstreamStack(app, "Logstream", &LogstreamStackProps{
 		StackProps: awscdk.StackProps{
@@ -93,6 +112,8 @@ func run() error {
 		AssetDir:             assetDir,
 		ArchiveExpireDays:    expireDays,
 		ArchiveRetentionDays: retentionDays,
+		Alarms:               thresholds,
+		AlarmTopic:           topic,
 	})
 	app.Synth(nil)
 	return nil

@@ -28,13 +28,20 @@ type LogstreamStackProps struct {
 	// functions' LOGSTREAM_ARCHIVE_RETENTION is set to the same. 0 is
 	// topology's default (7 days); otherwise 1 to 3650.
 	ArchiveRetentionDays int
+	// Alarms are the alarms' thresholds; a zero field takes its default
+	// (DefaultAlarmThresholds; docs/operations.md, "Alarms").
+	Alarms AlarmThresholds
+	// AlarmTopic is the SNS topic every alarm notifies on alarm and on
+	// recovery: none (the zero value), a new one, or an existing one.
+	AlarmTopic AlarmTopic
 }
 
 // NewLogstreamStack builds the whole service from props.Spec: the streams table,
 // one delivery queue and DLQ per destination, the archive queue and the event
 // archive, the functions with their log groups, SQS event sources and
-// least-privilege grants, the admin key secret, and the HTTP API (whose
-// functions authenticate every request's API key). It panics if the spec or a
+// least-privilege grants, the admin key secret, the HTTP API (whose functions
+// authenticate every request's API key), and the alarms and the dashboard
+// (alarms.go). It panics if the spec or a
 // prop is invalid, as CDK constructors do.
 func NewLogstreamStack(scope constructs.Construct, id string, props *LogstreamStackProps) awscdk.Stack {
 	if props == nil {
@@ -48,6 +55,10 @@ func NewLogstreamStack(scope constructs.Construct, id string, props *LogstreamSt
 		panic("logstream: AssetDir is required")
 	}
 	retention, err := archiveRetention(props.ArchiveRetentionDays)
+	if err != nil {
+		panic(err.Error())
+	}
+	thresholds, err := props.Alarms.resolve(spec)
 	if err != nil {
 		panic(err.Error())
 	}
@@ -99,6 +110,19 @@ func NewLogstreamStack(scope constructs.Construct, id string, props *LogstreamSt
 
 	api := newHTTPAPI(stack, spec, functions)
 
+	// Alarms and the dashboard read metrics only: no function gets a
+	// permission for them.
+	topic, err := newAlarmTopic(stack, spec.Prefix, props.AlarmTopic)
+	if err != nil {
+		panic(err.Error())
+	}
+	monitor, err := newMonitoring(spec, thresholds, api.API)
+	if err != nil {
+		panic(err.Error())
+	}
+	monitor.newAlarms(stack, topic)
+	monitor.newDashboard(stack)
+
 	output(stack, "ApiUrl", api.URL, "Base URL of the HTTP API; every request needs Authorization: Bearer <API key>.")
 	output(stack, "AdminKeySecretArn", adminKey.SecretArn(), "Secrets Manager secret holding the bootstrap admin API key.")
 	output(stack, "TableName", table.TableName(), "DynamoDB table holding streams.")
@@ -107,6 +131,10 @@ func NewLogstreamStack(scope constructs.Construct, id string, props *LogstreamSt
 	output(stack, "ArchiveBucketName", archive.BucketName(), "S3 bucket the Loki bridge archives pushes to.")
 	output(stack, "EventArchiveBucketName", eventArchive.Bucket.BucketName(),
 		fmt.Sprintf("S3 bucket (SSE-KMS) holding every accepted event, unmasked, for %d days; replays read it.", int(retention.Hours()/24)))
+	if topic != nil {
+		output(stack, "AlarmTopicArn", topic.TopicArn(), "SNS topic every alarm notifies, on alarm and on recovery.")
+	}
+	output(stack, "DashboardName", jsii.String(spec.Prefix), "CloudWatch dashboard of ingestion, delivery, lag, DLQs, functions and archives.")
 	for _, q := range spec.Queues {
 		pair, name := queues[q.Destination], queueID(q.Destination)
 		if q.Destination == topology.ArchiveQueue {
