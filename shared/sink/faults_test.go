@@ -228,7 +228,10 @@ func runFaults(t *testing.T, evs []json.RawMessage, now func() time.Time) {
 				defer srv.Close()
 				defer close(release)
 
-				client := netguard.Policy{AllowPrivate: true}.Client(300 * time.Millisecond)
+				// Long enough that a loaded machine does not time out an answered
+				// request (it would be sent again: delivered twice), short enough
+				// for the hanging fault.
+				client := netguard.Policy{AllowPrivate: true}.Client(time.Second)
 				sender := d.sender(client, srv.URL, now)
 				st := d.stream(t, srv.URL)
 				q := &memQueue{delays: map[string]time.Duration{}}
