@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"reflect"
@@ -171,7 +172,9 @@ func (t AlarmThresholds) resolve(spec topology.Spec) (AlarmThresholds, error) {
 	case t.AccountConcurrencyLimit < 0:
 		return t, fmt.Errorf("logstream: AccountConcurrencyLimit %d is negative", t.AccountConcurrencyLimit)
 	case t.AccountConcurrencyLimit == 0:
-		t.AccountConcurrencyLimit = d.AccountConcurrencyLimit
+		// The quota the deployment declares (LOGSTREAM_CAPACITY's
+		// account), AWS's default unless raised.
+		t.AccountConcurrencyLimit = cmp.Or(spec.Capacity.Account, d.AccountConcurrencyLimit)
 	}
 	// An age the DLQ deletes its messages before reaching never fires.
 	for _, a := range spec.Alarms() {

@@ -12,14 +12,6 @@ import (
 	"github.com/logstream/logstream/shared/topology"
 )
 
-// Stage-wide throttling, well under the account's 10,000 rps default, so one
-// noisy caller cannot starve other APIs in the account or run up the
-// on-demand table bill. Requests above it get 429.
-const (
-	apiRateLimit  = 100 // steady-state requests per second
-	apiBurstLimit = 200
-)
-
 // httpAPI is the HTTP API and the URL of its $default stage.
 type httpAPI struct {
 	API awsapigatewayv2.HttpApi
@@ -40,9 +32,13 @@ func newHTTPAPI(scope constructs.Construct, spec topology.Spec, functions map[st
 	stage := api.AddStage(jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageOptions{
 		StageName:  jsii.String("$default"),
 		AutoDeploy: jsii.Bool(true),
+		// Stage-wide throttling, by default well under the account's
+		// 10,000 rps, so one noisy caller cannot starve other APIs in the
+		// account or run up the on-demand table bill; requests above it
+		// get 429. LOGSTREAM_CAPACITY raises it (docs/scaling.md).
 		Throttle: &awsapigatewayv2.ThrottleSettings{
-			RateLimit:  jsii.Number(apiRateLimit),
-			BurstLimit: jsii.Number(apiBurstLimit),
+			RateLimit:  jsii.Number(spec.Capacity.APIRate),
+			BurstLimit: jsii.Number(spec.Capacity.APIBurst),
 		},
 	})
 

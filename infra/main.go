@@ -60,6 +60,15 @@ func run() error {
 	if err := spec.SetMetricsDetail(os.Getenv(topology.EnvMetricsDetail)); err != nil {
 		return err
 	}
+	// Throughput: the stage throttle, ingestion's reserved concurrency,
+	// the delivery mappings' concurrency and batch (docs/scaling.md).
+	capacity, err := topology.ParseCapacity(spec.Capacity, os.Getenv(topology.EnvCapacity))
+	if err != nil {
+		return err
+	}
+	if err := spec.SetCapacity(capacity); err != nil {
+		return err
+	}
 	if err := spec.Validate(); err != nil {
 		return err
 	}

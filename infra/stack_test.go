@@ -441,7 +441,7 @@ func TestRoutes(t *testing.T) {
 			"StageName":  "$default",
 			"AutoDeploy": true,
 			"DefaultRouteSettings": map[string]any{
-				"ThrottlingRateLimit": apiRateLimit, "ThrottlingBurstLimit": apiBurstLimit,
+				"ThrottlingRateLimit": topology.DefaultCapacity.APIRate, "ThrottlingBurstLimit": topology.DefaultCapacity.APIBurst,
 			},
 		}))
 	})

@@ -8,6 +8,7 @@
 package topology
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"strconv"
@@ -428,6 +429,9 @@ type Spec struct {
 	Queues             []Queue
 	Functions          []Function
 	Routes             []Route
+	// Capacity is what bounds throughput (SetCapacity changes it with the
+	// functions and mappings it sizes).
+	Capacity Capacity
 }
 
 // New returns the production shape with every name prefixed by prefix.
@@ -439,6 +443,7 @@ func New(prefix string) Spec {
 		ArchiveBucket:      prefix + "-archive",
 		EventArchiveBucket: prefix + "-events",
 		Table:              Table{Name: prefix + "-streams", PartitionKey: "pk", SortKey: "sk", TTLAttribute: TableTTLAttribute},
+		Capacity:           DefaultCapacity,
 	}
 	env := sharedEnv()
 	s.Functions = append(s.Functions, apiFunction(prefix, env), ingestFunction(prefix, env))
@@ -959,6 +964,9 @@ func (s Spec) Validate() error {
 	if s.Prefix == "" || s.Table.Name == "" {
 		return fmt.Errorf("topology: prefix and table name are required")
 	}
+	if err := s.Capacity.Validate(); err != nil {
+		return fmt.Errorf("topology: %w", err)
+	}
 	ids := map[string]bool{}
 	for _, f := range s.Functions {
 		if ids[f.ID] {
@@ -1075,9 +1083,10 @@ func (s Spec) validateConcurrency() error {
 		}
 		total += n
 	}
-	if limit := AccountConcurrency - MinUnreservedConcurrency; total > limit {
-		return fmt.Errorf("topology: reserved concurrency plus delivery maxima is %d, more than the %d of the default account quota (%d) that leaves %d unreserved",
-			total, limit, AccountConcurrency, MinUnreservedConcurrency)
+	account := cmp.Or(s.Capacity.Account, AccountConcurrency)
+	if limit := account - MinUnreservedConcurrency; total > limit {
+		return fmt.Errorf("topology: reserved concurrency plus delivery maxima is %d, more than the %d of the account quota (%d; LOGSTREAM_CAPACITY account=… declares a raised one) that leaves %d unreserved",
+			total, limit, account, MinUnreservedConcurrency)
 	}
 	return nil
 }

@@ -303,3 +303,56 @@ func TestMetricsDetail(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 }
+
+func TestParseCapacity(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Capacity
+		err  bool
+	}{
+		{"", DefaultCapacity, false},
+		{"ingest=200", Capacity{APIRate: 100, APIBurst: 200, IngestConcurrency: 200, DeliverConcurrency: 10, DeliverBatchSize: 10, Account: 1000}, false},
+		{"api_rate=2000,api_burst=4000,deliver=100,deliver_batch=50,account=5000", Capacity{APIRate: 2000, APIBurst: 4000, IngestConcurrency: 50, DeliverConcurrency: 100, DeliverBatchSize: 50, Account: 5000}, false},
+		{"account=500", Capacity{}, true},
+		{"ingest=1500,account=2000", Capacity{APIRate: 100, APIBurst: 200, IngestConcurrency: 1500, DeliverConcurrency: 10, DeliverBatchSize: 10, Account: 2000}, false},
+		{"api_rate=300", Capacity{}, true}, // above its burst
+		{"deliver=1", Capacity{}, true},    // a mapping's minimum is 2
+		{"deliver_batch=0", Capacity{}, true},
+		{"ingest=901", Capacity{}, true},
+		{"ingest", Capacity{}, true},
+		{"lambda=5", Capacity{}, true},
+		{"ingest=ten", Capacity{}, true},
+	} {
+		got, err := ParseCapacity(DefaultCapacity, tc.in)
+		if (err != nil) != tc.err || !tc.err && got != tc.want {
+			t.Errorf("ParseCapacity(%q) = %+v, %v", tc.in, got, err)
+		}
+	}
+	s := New("t")
+	if err := s.SetCapacity(Capacity{APIRate: 1, APIBurst: 1, IngestConcurrency: 1, DeliverConcurrency: 1, DeliverBatchSize: 1, Account: 1000}); err == nil {
+		t.Fatal("SetCapacity took a mapping concurrency of 1")
+	}
+	if s.Capacity != DefaultCapacity {
+		t.Fatalf("a refused capacity changed the spec: %+v", s.Capacity)
+	}
+}
+
+// A raised account quota lets the delivery maxima past the default's 900,
+// which Validate refuses without it.
+func TestCapacityAccount(t *testing.T) {
+	s := New("t")
+	c, _ := ParseCapacity(DefaultCapacity, "deliver=200,ingest=150")
+	if err := s.SetCapacity(c); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Validate(); err == nil || !strings.Contains(err.Error(), "account quota (1000") {
+		t.Fatalf("Validate: %v", err)
+	}
+	c.Account = 3000
+	if err := s.SetCapacity(c); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
