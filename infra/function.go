@@ -286,7 +286,8 @@ func grant(fn awslambda.Function, p functionProps) error {
 		grantOperatorNotices(fn)
 		// Opens the secrets it sends with; never seals.
 		p.Secrets.Grant(fn, jsii.String("kms:Decrypt"))
-		// Keeps the per-stream delivery counters (ADD/SET on HEALTH# items)
+		// Keeps the per-stream delivery counters (ADD/SET on HEALTH# items,
+		// a partition key per stream)
 		// and circuit breakers (conditional SET on CIRCUIT# items, read with
 		// BatchGetItem, which GrantReadData covers), and suspends a stream
 		// whose destination is gone; no PutItem, DeleteItem or batch writes.

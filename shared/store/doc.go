@@ -32,8 +32,14 @@
 //     begins_with(sk, "STREAM#") (List's cursor is the last stream id in
 //     unpadded base64url; Active keeps status "active" and reads every page).
 //
-// A stream's delivery counters — pk "PROJECT#<project_id>", sk
-// "HEALTH#<stream_id>" (health.go). Attributes: delivered_events,
+// A stream's delivery counters — pk "HEALTH#<project_id>#<stream_id>", sk
+// "HEALTH" (health.go): a partition key per stream, since every delivery
+// invocation writes it and a project's busy streams sharing the project's
+// key would make it hot (docs/scaling.md). Until issue 16 they were kept
+// at pk "PROJECT#<project_id>", sk "HEALTH#<stream_id>"; Health adds what
+// is there (counts summed, the later time of each), and that item now
+// holds only dead_letters_expired once written by the dead-letter store.
+// Attributes: delivered_events,
 // failed_events (events parked), retried_attempts (numbers);
 // last_success_at, last_error (at most 512 bytes), last_error_at;
 // failing_since and permanent_failures, the current stream.FailureRun,
@@ -52,7 +58,9 @@
 //     delivery functions never lose a count or move a run's start.
 //   - ResetFailures (enabling a stream): UpdateItem REMOVE failing_since,
 //     permanent_failures if attribute_exists(pk).
-//   - Health: GetItem; no item is a stream with nothing delivered yet.
+//   - Health: GetItem of the stream's item and of the legacy one; no item
+//     is a stream with nothing delivered yet.
+//   - Delete (of the stream): DeleteItem of both.
 //
 // A stream's circuit breaker — pk "PROJECT#<project_id>", sk
 // "CIRCUIT#<stream_id>" (circuits.go; shared/deliver.Breaker says what it

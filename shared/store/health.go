@@ -41,7 +41,29 @@ func (it healthItem) run() stream.FailureRun {
 	return r
 }
 
+// healthPartition and healthSort key a stream's delivery counters: an item
+// under a partition key of its own. Every delivery invocation that carries
+// a stream's messages writes it, so a project of many busy streams would
+// make its own partition key hot if they shared it (docs/scaling.md: 25
+// streams at 100,000 events/s are ~10,000 writes/s, ten times what a
+// partition takes); one key per stream spreads them.
+const (
+	healthPartition = "HEALTH#"
+	healthSort      = "HEALTH"
+)
+
 func healthKey(projectID, streamID string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: healthPartition + projectID + "#" + streamID},
+		"sk": &types.AttributeValueMemberS{Value: healthSort},
+	}
+}
+
+// legacyHealthKey is where the counters were kept until issue 16, beside
+// the project's streams. Health still reads it and adds its counts, so an
+// upgrade loses none, and Delete removes it; the dead-letter store keeps
+// its expired count there (shared/dlstore), a rare write.
+func legacyHealthKey(projectID, streamID string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
 		"pk": &types.AttributeValueMemberS{Value: projectPrefix + projectID},
 		"sk": &types.AttributeValueMemberS{Value: healthPrefix + streamID},
@@ -142,29 +164,56 @@ func (s *Streams) ResetFailures(ctx context.Context, projectID, streamID string)
 	return nil
 }
 
-// Health returns a stream's delivery record (zero when nothing was delivered yet).
+// Health returns a stream's delivery record (zero when nothing was delivered
+// yet): its counters, plus those an earlier deployment kept under the
+// legacy key (counts added, the later of each time). The failure run is
+// the current item's alone: it is what Record returns and suspension
+// decides on, and a legacy run would never end, as nothing writes there.
 func (s *Streams) Health(ctx context.Context, projectID, streamID string) (stream.Health, error) {
-	out, err := s.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.Table), Key: healthKey(projectID, streamID)})
-	if err != nil {
-		return stream.Health{}, fmt.Errorf("get health of stream %s: %w", streamID, err)
-	}
-	var it healthItem
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-		return stream.Health{}, fmt.Errorf("decode health of stream %s: %w", streamID, err)
+	var cur, old healthItem
+	for _, r := range []struct {
+		key map[string]types.AttributeValue
+		it  *healthItem
+	}{{healthKey(projectID, streamID), &cur}, {legacyHealthKey(projectID, streamID), &old}} {
+		out, err := s.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.Table), Key: r.key})
+		if err != nil {
+			return stream.Health{}, fmt.Errorf("get health of stream %s: %w", streamID, err)
+		}
+		if err := attributevalue.UnmarshalMap(out.Item, r.it); err != nil {
+			return stream.Health{}, fmt.Errorf("decode health of stream %s: %w", streamID, err)
+		}
 	}
 	// Its dead letters, as they are now, are the dead-letter store's
 	// (shared/deadletter); the API adds them.
-	h := stream.Health{DeliveredEvents: it.DeliveredEvents, FailedEvents: it.FailedEvents, RetriedAttempts: it.RetriedAttempts}
-	if t, err := time.Parse(time.RFC3339Nano, it.LastSuccessAt); err == nil {
-		h.LastSuccessAt = &t
+	h := stream.Health{DeliveredEvents: cur.DeliveredEvents + old.DeliveredEvents, FailedEvents: cur.FailedEvents + old.FailedEvents,
+		RetriedAttempts: cur.RetriedAttempts + old.RetriedAttempts}
+	if a, _ := later(cur.LastSuccessAt, old.LastSuccessAt); a != nil {
+		h.LastSuccessAt = a
 	}
-	if t, err := time.Parse(time.RFC3339Nano, it.LastErrorAt); err == nil {
-		h.LastErrorAt = &t
-		h.LastError = &it.LastError
+	if a, first := later(cur.LastErrorAt, old.LastErrorAt); a != nil {
+		h.LastErrorAt, h.LastError = a, &cur.LastError
+		if !first {
+			h.LastError = &old.LastError
+		}
 	}
-	if r := it.run(); !r.FailingSince.IsZero() {
+	if r := cur.run(); !r.FailingSince.IsZero() {
 		h.FailingSince = &r.FailingSince
 		h.PermanentFailures = int64(r.PermanentFailures)
 	}
 	return h, nil
+}
+
+// later is the later of two stored times (RFC 3339), and whether it is the
+// first; nil when neither is one.
+func later(a, b string) (*time.Time, bool) {
+	ta, errA := time.Parse(time.RFC3339Nano, a)
+	tb, errB := time.Parse(time.RFC3339Nano, b)
+	switch {
+	case errA != nil && errB != nil:
+		return nil, false
+	case errB != nil || errA == nil && !tb.After(ta):
+		return &ta, true
+	default:
+		return &tb, false
+	}
 }

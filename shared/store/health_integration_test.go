@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/logstream/logstream/localstack/standin/table"
 	"github.com/logstream/logstream/shared/store"
 	"github.com/logstream/logstream/shared/stream"
@@ -133,3 +134,66 @@ func TestRecordKeepsTheFailureRun(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Issue 16 §5: a stream's counters are an item under a partition key of
+// its own, not the project's, so many busy streams of one project do not
+// make one key hot; counters an earlier deployment kept beside the
+// project's streams are still counted, and deleting the stream removes
+// both.
+func TestHealthHasItsOwnPartitionKey(t *testing.T) {
+	cfg, tableName := table.New(t)
+	client := dynamodb.NewFromConfig(cfg)
+	s := &store.Streams{Client: client, Table: tableName}
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	str := ddbS
+	st := newStream("proj_1", stream.StatusActive)
+	if err := s.Create(ctx, st, limit); err != nil {
+		t.Fatal(err)
+	}
+	id := st.ID
+	// What an earlier deployment left: counts and a last error, under the
+	// project's partition key.
+	if _, err := client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &tableName, Item: map[string]ddbtypes.AttributeValue{
+		"pk": str("PROJECT#proj_1"), "sk": str("HEALTH#" + id),
+		"delivered_events": &ddbtypes.AttributeValueMemberN{Value: "100"}, "failed_events": &ddbtypes.AttributeValueMemberN{Value: "7"},
+		"last_success_at": str(t0.Format(time.RFC3339Nano)), "last_error": str("old 503"),
+		"last_error_at": str(t0.Add(time.Minute).Format(time.RFC3339Nano)), "failing_since": str(t0.Format(time.RFC3339Nano)),
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Record(ctx, "proj_1", id, stream.Tally{Delivered: 5}, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	out, err := client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &tableName, Key: map[string]ddbtypes.AttributeValue{
+		"pk": str("HEALTH#proj_1#" + id), "sk": str("HEALTH")}})
+	if err != nil || out.Item["delivered_events"] == nil {
+		t.Fatalf("the stream's own item: %v, %v", out.Item, err)
+	}
+	h, err := s.Health(ctx, "proj_1", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.DeliveredEvents != 105 || h.FailedEvents != 7 || !h.LastSuccessAt.Equal(t0.Add(time.Hour)) ||
+		h.LastError == nil || *h.LastError != "old 503" || h.FailingSince != nil {
+		t.Fatalf("health %+v (last error %v)", h, h.LastError)
+	}
+	// A newer error on the current item wins.
+	if _, err := s.Record(ctx, "proj_1", id, stream.Tally{Retried: 1, LastError: "new 429"}, t0.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ = s.Health(ctx, "proj_1", id); h.LastError == nil || *h.LastError != "new 429" || h.FailingSince == nil || !h.FailingSince.Equal(t0.Add(2*time.Hour)) {
+		t.Fatalf("health %+v", h)
+	}
+	if err := s.Delete(ctx, "proj_1", id); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range [][2]string{{"HEALTH#proj_1#" + id, "HEALTH"}, {"PROJECT#proj_1", "HEALTH#" + id}} {
+		out, err := client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &tableName, Key: map[string]ddbtypes.AttributeValue{"pk": str(key[0]), "sk": str(key[1])}})
+		if err != nil || len(out.Item) != 0 {
+			t.Errorf("%v after the delete: %v %v", key, out.Item, err)
+		}
+	}
+}
+
+func ddbS(v string) ddbtypes.AttributeValue { return &ddbtypes.AttributeValueMemberS{Value: v} }
