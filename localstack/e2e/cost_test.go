@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -32,7 +33,9 @@ type meter struct {
 	mu      sync.Mutex
 	calls   map[string]int
 	chunks  int // SQS billed requests
-	srv     *httptest.Server
+	// writesByKey counts DynamoDB writes by partition key.
+	writesByKey map[string]int
+	srv         *httptest.Server
 }
 
 func newMeter(t *testing.T, service, target string) *meter {
@@ -40,8 +43,32 @@ func newMeter(t *testing.T, service, target string) *meter {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &meter{service: service, calls: map[string]int{}}
+	m := &meter{service: service, calls: map[string]int{}, writesByKey: map[string]int{}}
 	proxy := httputil.NewSingleHostReverseProxy(u)
+	if service == "dynamodb" {
+		// Which partition key each write lands on: the hot-key check.
+		direct := proxy.Director
+		proxy.Director = func(r *http.Request) {
+			direct(r)
+			op := r.Header.Get("X-Amz-Target")
+			if !strings.HasSuffix(op, ".UpdateItem") && !strings.HasSuffix(op, ".PutItem") && !strings.HasSuffix(op, ".DeleteItem") {
+				return
+			}
+			body, err := io.ReadAll(r.Body)
+			r.Body.Close()
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			var in struct {
+				Key, Item struct {
+					PK struct{ S string } `json:"pk"`
+				}
+			}
+			if err == nil && json.Unmarshal(body, &in) == nil {
+				m.mu.Lock()
+				m.writesByKey[in.Key.PK.S+in.Item.PK.S]++
+				m.mu.Unlock()
+			}
+		}
+	}
 	proxy.ModifyResponse = func(resp *http.Response) error {
 		req := resp.Request
 		op := strings.TrimPrefix(req.Header.Get("X-Amz-Target"), "AmazonSQS.")
@@ -336,4 +363,66 @@ func costTable(runs []costRun) string {
 		}
 	}
 	return b.String()
+}
+
+// TestHealthWritesSpreadOverKeys is docs/scaling.md's hot-key case on the
+// local stack: one project with 25 streams, its events interleaved in one
+// delivery queue, so nearly every message is a health counter write. The
+// writes must spread over the streams' own partition keys: none lands on
+// the project's key (where the counters were kept before issue 16, beside
+// the streams), and the busiest key takes about one stream's share.
+func TestHealthWritesSpreadOverKeys(t *testing.T) {
+	standin.AWSConfig(t)
+	ddb := newMeter(t, "dynamodb", os.Getenv("AWS_ENDPOINT_URL_DYNAMODB"))
+	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", ddb.srv.URL)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	st := startStack(t, ctx, fastSpec(t), map[string]string{topology.EnvStreamCacheTTL: topology.DefaultStreamCacheTTL.String()})
+	base := st.URL()
+	rec := newBodyRecorder(t, http.StatusNoContent)
+	const streams, requests, perRequest = 25, 20, 50
+	for i := range streams {
+		createStream(t, base, fmt.Sprintf("hot-%d", i), rec.srv.URL+"/hook", "active")
+	}
+	waitLines(t, rec, 1)
+	time.Sleep(2 * time.Second)
+	_, lifecycle := rec.snapshot()
+	ddb.mu.Lock()
+	ddb.writesByKey = map[string]int{}
+	ddb.mu.Unlock()
+	for r := range requests {
+		var b bytes.Buffer
+		b.WriteByte('[')
+		for i := range perRequest {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"event_id":"hot-%d-%d","type":"user.login"}`, r, i)
+		}
+		b.WriteByte(']')
+		if code, out := do(t, "POST", base+"/v1/projects/"+project+"/events", "application/json", "", b.Bytes()); code != http.StatusAccepted {
+			t.Fatalf("ingest: %d %s", code, out)
+		}
+	}
+	waitLines(t, rec, len(lifecycle)+streams*requests*perRequest)
+	time.Sleep(time.Second)
+
+	ddb.mu.Lock()
+	byKey := maps.Clone(ddb.writesByKey)
+	ddb.mu.Unlock()
+	total, busiest, busiestKey := 0, 0, ""
+	for k, n := range byKey {
+		total += n
+		if n > busiest {
+			busiest, busiestKey = n, k
+		}
+	}
+	t.Logf("%d writes over %d partition keys for %d messages; the busiest, %s, took %d (%.0f%%)",
+		total, len(byKey), streams*requests, busiestKey, busiest, 100*float64(busiest)/float64(max(total, 1)))
+	if n := byKey["PROJECT#"+project]; n != 0 {
+		t.Errorf("%d writes on the project's own partition key", n)
+	}
+	if len(byKey) < streams || busiest > 2*total/streams {
+		t.Errorf("writes by key %v: not spread over the %d streams' keys", byKey, streams)
+	}
 }
