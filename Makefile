@@ -67,7 +67,7 @@ lint: ## gofmt and go vet, root module and infra
 
 test-go: localstack/node_modules rie ## unit, integration and end-to-end tests against the stand-ins, real Loki and Promtail, the bootstraps under the emulator, with -race
 	loki=$$(localstack/loki.sh path) && promtail=$$(localstack/loki.sh path promtail) && \
-	LOKI_BIN=$$loki PROMTAIL_BIN=$$promtail RIE_BIN=$(RIE_BIN) $(TEST_STANDINS) localstack/with-standins.sh $(GO) test -race -count=1 ./...
+	LOKI_BIN=$$loki PROMTAIL_BIN=$$promtail RIE_BIN=$(RIE_BIN) $(TEST_STANDINS) localstack/with-standins.sh $(GO) test -race -count=1 -timeout 30m ./...
 
 loki: ## build real Grafana Loki and Promtail from the Go module proxy (cached in .cache/loki; ~10 min the first time)
 	localstack/loki.sh path

@@ -45,6 +45,8 @@ func TestFunctionEnv(t *testing.T) {
 				// override (LOGSTREAM_LOCAL_PII_KEY), or there is none.
 				topology.EnvPIIKeyID:    "",
 				topology.EnvLocalPIIKey: "",
+				// The metrics' opt-in detail, off as deployed.
+				topology.EnvMetricsDetail: "",
 			}),
 		},
 		{
@@ -63,6 +65,8 @@ func TestFunctionEnv(t *testing.T) {
 				// override (LOGSTREAM_LOCAL_PII_KEY), or there is none.
 				topology.EnvPIIKeyID:    "",
 				topology.EnvLocalPIIKey: "",
+				// The metrics' opt-in detail, off as deployed.
+				topology.EnvMetricsDetail: "",
 			}),
 		},
 	}
