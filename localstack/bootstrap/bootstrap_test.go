@@ -407,7 +407,7 @@ func TestBootstraps(t *testing.T) {
 	}
 	replayed := 0
 	for _, r := range s.receive(t, ctx, httpQ.URL, httpQ.ARN, 1).Records {
-		if env, err := envelope.Decode([]byte(r.Body)); err == nil && env.StreamID == httpID {
+		if env, err := envelope.Open(r.Body, aws.ToString(r.MessageAttributes[envelope.AttrEncoding].StringValue)); err == nil && env.StreamID == httpID {
 			replayed += len(env.Events)
 		}
 	}
