@@ -188,3 +188,39 @@ func TestArchiveFailureFailsTheRequestAndTheRetrySendsOnlyIt(t *testing.T) {
 		t.Fatalf("after the retry %v", pub.byQueue)
 	}
 }
+
+// A keyed retry skips the delivery messages a first attempt sent, whether
+// that attempt compressed them or ran on a deployment that did not: the
+// ledger marks a message by its plain body.
+func TestLedgerMarksPlainBodies(t *testing.T) {
+	var raws []json.RawMessage
+	for i := range 100 {
+		raws = append(raws, json.RawMessage(fmt.Sprintf(`{"event_id":"e%03d","type":"user.session.start"}`, i)))
+	}
+	plain, err := envelope.Pack("proj_demo", "str_1", raws, envelope.MaxMessageBytes)
+	if err != nil || len(plain) != 1 {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		sent     ledger
+		wantSent int
+	}{
+		{"sent before, plain", ledger{"str_1": {mark(0, plain[0])}}, 0},
+		{"nothing sent", ledger{}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pub := &fakePublisher{}
+			s := newService(&fakeStreams{active: twoStreams}, pub)
+			n, err := s.enqueue(context.Background(), "proj_demo", "str_1", "q-http", raws, tc.sent, 0)
+			if err != nil || n != 1 || len(pub.byQueue["q-http"]) != tc.wantSent {
+				t.Fatalf("%d messages, %d sent, %v", n, len(pub.byQueue["q-http"]), err)
+			}
+			for _, m := range pub.byQueue["q-http"] {
+				if m.Attributes[envelope.AttrEncoding] != envelope.EncodingGzip {
+					t.Fatal("not compressed")
+				}
+			}
+		})
+	}
+}

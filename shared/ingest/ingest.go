@@ -403,14 +403,16 @@ func (s *Service) enqueue(ctx context.Context, projectID, streamID, url string, 
 			msgs[i].Attributes = attrs
 		}
 	}
+	// Marked by their plain bodies, as before delivery messages were
+	// compressed: a keyed retry straddling a deploy skips what was sent.
+	todo, marks := l.unsent(streamID, msgs)
 	// Compressed when that makes a message smaller: SQS bills every 64 KiB
 	// of it, sent and received (docs/cost.md). Packed by its plain size
 	// above, a message only shrinks, trace attribute and its reserve
 	// included, and inflates within what Pack was given.
-	if err := envelope.CompressAll(msgs); err != nil {
+	if err := envelope.CompressAll(todo); err != nil {
 		return 0, fmt.Errorf("compress events for stream %s: %w", streamID, err)
 	}
-	todo, marks := l.unsent(streamID, msgs)
 	err = s.Publisher.Publish(ctx, url, todo)
 	l.sent(streamID, marks, err)
 	if err != nil {
