@@ -14,7 +14,9 @@ import (
 	"github.com/logstream/logstream/shared/stream"
 )
 
-type fakeSQS struct{ sent []types.SendMessageBatchRequestEntry }
+type fakeSQS struct {
+	sent []types.SendMessageBatchRequestEntry
+}
 
 func (f *fakeSQS) SendMessageBatch(_ context.Context, in *sqs.SendMessageBatchInput, _ ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
 	f.sent = append(f.sent, in.Entries...)
