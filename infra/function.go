@@ -466,3 +466,34 @@ func grantCustomerDestinations(fn awslambda.Function, kinds ...destination.Kind)
 		}
 	}
 }
+
+// orderUpdates has CloudFormation update the functions that read delivery
+// messages (the delivery functions, and the dead-letter function, which
+// reads their DLQs) before those that write them (ingestion, the API's
+// lifecycle events, replay, the dead-letter function's redrives), so a
+// format a writer starts sending — compressed delivery messages,
+// logstream_encoding — never reaches a reader of the previous version, which
+// would park it as undecodable.
+func orderUpdates(spec topology.Spec, functions map[string]awslambda.Function) {
+	var readers []awslambda.Function
+	for _, f := range spec.Functions {
+		if f.Role == topology.RoleDeliver {
+			readers = append(readers, functions[f.ID])
+		}
+	}
+	for _, f := range spec.Functions {
+		switch f.Role {
+		case topology.RoleIngest, topology.RoleAPI, topology.RoleReplay, topology.RoleDeadLetters:
+		default:
+			continue
+		}
+		for _, r := range readers {
+			functions[f.ID].Node().AddDependency(r)
+		}
+		if f.Role != topology.RoleDeadLetters {
+			if dl, ok := functions[topology.FunctionDeadLetters]; ok {
+				functions[f.ID].Node().AddDependency(dl)
+			}
+		}
+	}
+}

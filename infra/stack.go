@@ -107,6 +107,7 @@ func NewLogstreamStack(scope constructs.Construct, id string, props *LogstreamSt
 	if err := grantInvocations(spec, functions); err != nil {
 		panic(err.Error())
 	}
+	orderUpdates(spec, functions)
 
 	api := newHTTPAPI(stack, spec, functions)
 

@@ -1373,3 +1373,46 @@ func TestSchedules(t *testing.T) {
 		s.template.ResourceCountIs(jsii.String("AWS::Events::Rule"), jsii.Number(float64(scheduled)))
 	})
 }
+
+// The readers of delivery messages are updated before their writers, so a
+// message format a new writer sends (compressed delivery messages) never
+// meets a reader of the previous version (orderUpdates).
+func TestReadersUpdatedBeforeWriters(t *testing.T) {
+	s := synth(t)
+	idOf := map[string]string{}
+	for _, f := range s.spec.Functions {
+		idOf[f.ID] = s.logicalID(t, "AWS::Lambda::Function", "FunctionName", f.Name)
+	}
+	var readers []string
+	for _, f := range s.spec.Functions {
+		if f.Role == topology.RoleDeliver {
+			readers = append(readers, f.ID)
+		}
+	}
+	if len(readers) == 0 {
+		t.Fatal("no delivery functions")
+	}
+	fns := s.resources("AWS::Lambda::Function")
+	for _, f := range s.spec.Functions {
+		want := []string{}
+		switch f.Role {
+		case topology.RoleIngest, topology.RoleAPI, topology.RoleReplay:
+			want = append(append(want, readers...), topology.FunctionDeadLetters)
+		case topology.RoleDeadLetters:
+			want = append(want, readers...)
+		default:
+			continue
+		}
+		deps := map[string]bool{}
+		if d, ok := fns[idOf[f.ID]]["DependsOn"].([]any); ok {
+			for _, v := range d {
+				deps[v.(string)] = true
+			}
+		}
+		for _, r := range want {
+			if !deps[idOf[r]] {
+				t.Errorf("%s is not updated after %s: DependsOn %v", f.ID, r, keys(deps))
+			}
+		}
+	}
+}

@@ -280,8 +280,8 @@ func TestBootstraps(t *testing.T) {
 		ev := s.receive(t, ctx, q.URL, q.ARN, 1)
 		enqueued := 0
 		for _, r := range ev.Records {
-			var env envelope.Envelope
-			if err := json.Unmarshal([]byte(r.Body), &env); err != nil || env.ProjectID != project || env.StreamID != c.streamID {
+			env, err := envelope.Open(r.Body, aws.ToString(r.MessageAttributes[envelope.AttrEncoding].StringValue))
+			if err != nil || env.ProjectID != project || env.StreamID != c.streamID {
 				t.Fatalf("%s: queue message %s is not an envelope for stream %s: %v", id, r.Body, c.streamID, err)
 			}
 			for _, e := range env.Events {
@@ -407,7 +407,7 @@ func TestBootstraps(t *testing.T) {
 	}
 	replayed := 0
 	for _, r := range s.receive(t, ctx, httpQ.URL, httpQ.ARN, 1).Records {
-		if env, err := envelope.Decode([]byte(r.Body)); err == nil && env.StreamID == httpID {
+		if env, err := envelope.Open(r.Body, aws.ToString(r.MessageAttributes[envelope.AttrEncoding].StringValue)); err == nil && env.StreamID == httpID {
 			replayed += len(env.Events)
 		}
 	}

@@ -3,9 +3,11 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -135,7 +137,11 @@ func TestIdempotentRetryAfterCutOffEnqueue(t *testing.T) {
 	createStream(t, base, "idem-two", two.srv.URL+"/hook", "active")
 
 	// 60 events of about 20 KiB: a dozen events a 256 KiB message, so five
-	// messages a stream, each its own SendMessageBatch call.
+	// messages a stream, each its own SendMessageBatch call. The padding is
+	// random hex: ingestion compresses each message (to ~70%, so still one
+	// a call), where a run of one letter would shrink five to one call.
+	padding := rand.New(rand.NewPCG(13, 13))
+	pad := make([]byte, 10<<10)
 	const events = 60
 	var b strings.Builder
 	b.WriteString("[")
@@ -143,7 +149,10 @@ func TestIdempotentRetryAfterCutOffEnqueue(t *testing.T) {
 		if i > 0 {
 			b.WriteString(",")
 		}
-		fmt.Fprintf(&b, `{"seq":%d,"type":"idem.test","pad":%q}`, i, strings.Repeat("p", 20<<10))
+		for j := range pad {
+			pad[j] = byte(padding.Uint32())
+		}
+		fmt.Fprintf(&b, `{"seq":%d,"type":"idem.test","pad":%q}`, i, hex.EncodeToString(pad))
 	}
 	b.WriteString("]")
 	body := []byte(b.String())

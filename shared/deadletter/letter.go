@@ -109,8 +109,11 @@ type Parsed struct {
 // core parked carries its reason (envelope.AttrParkedCode and friends); one
 // SQS redrive moved there carries none and becomes ReasonUnrecorded, its
 // source being itself (SQS keeps the message id when it moves a message).
-// A body that is not an envelope is ReasonUndecodable, kept whole under the
-// project its attributes name, if any.
+// A body compressed by ingestion (envelope.AttrEncoding: a delivery message
+// SQS redrive moved after maxReceiveCount, or an unreadable one parked as it
+// came) is inflated first. A body that is not an envelope is
+// ReasonUndecodable, kept whole under the project its attributes name, if
+// any: inflated if it inflates, else as it came.
 func Parse(m Message, destinationType string, now time.Time) Parsed {
 	a := m.Attributes
 	l := Letter{DestinationType: destinationType, SourceMessageID: m.MessageID, ParkedAt: now.UTC(),
@@ -131,7 +134,16 @@ func Parse(m Message, destinationType string, now time.Time) Parsed {
 		l.ParkedAt = m.SentAt.UTC()
 	}
 	l.ReceiveCount, _ = strconv.Atoi(a[envelope.AttrParkedReceives])
-	env, err := decode(m.Body)
+	body, err := envelope.Inflate(m.Body, a[envelope.AttrEncoding])
+	if err == nil {
+		// Read as the envelope it is; a body that does not inflate is kept
+		// as it came, below.
+		m.Body = string(body)
+	}
+	var env envelope.Envelope
+	if err == nil {
+		env, err = decode(m.Body)
+	}
 	if err != nil {
 		if l.Reason != stream.ReasonUndecodable || l.Error == "" {
 			l.Reason, l.Error = stream.ReasonUndecodable, "undecodable message: "+err.Error()

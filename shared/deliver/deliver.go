@@ -258,7 +258,18 @@ type message struct {
 // traceOf is the trace a message carries (envelope.AttrTrace), as it came:
 // parked and requeued messages keep it.
 func traceOf(rec *events.SQSMessage) string {
-	if a, ok := rec.MessageAttributes[envelope.AttrTrace]; ok && a.StringValue != nil {
+	return stringAttr(rec, envelope.AttrTrace)
+}
+
+// encodingOf is how rec's body is encoded (envelope.AttrEncoding): ingestion
+// compresses delivery messages when that makes them smaller; "" is a plain
+// body (parked, requeued, or from an older deployment).
+func encodingOf(rec *events.SQSMessage) string {
+	return stringAttr(rec, envelope.AttrEncoding)
+}
+
+func stringAttr(rec *events.SQSMessage, name string) string {
+	if a, ok := rec.MessageAttributes[name]; ok && a.StringValue != nil {
 		return *a.StringValue
 	}
 	return ""
@@ -355,13 +366,13 @@ func (c *Core) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventR
 	}
 	for i := range ev.Records {
 		rec := &ev.Records[i]
-		env, err := envelope.Decode([]byte(rec.Body))
+		env, err := envelope.Open(rec.Body, encodingOf(rec))
 		if err != nil {
 			// Undecodable now means undecodable on every retry: park it
 			// where it can be inspected rather than retry it.
 			c.log().ErrorContext(ctx, "undecodable message", "message_id", rec.MessageId, "err", err)
 			m := message{rec: rec, attempts: attempts(rec)}
-			if !c.park(ctx, Parked{SourceMessageID: rec.MessageId, Body: rec.Body, ReceiveCount: m.attempts,
+			if !c.park(ctx, Parked{SourceMessageID: rec.MessageId, Body: rec.Body, Encoding: encodingOf(rec), ReceiveCount: m.attempts,
 				Reason: "undecodable message: " + err.Error(), Code: string(stream.ReasonUndecodable), Trace: traceOf(rec)}) {
 				retry(c.delay(m, 0))
 			} else if inv != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/logstream/logstream/shared/envelope"
 	"github.com/logstream/logstream/shared/stream"
 )
 
@@ -405,5 +406,76 @@ func TestHealthCountsEvents(t *testing.T) {
 	// 1 and 3 delivered; 2 parked; 4 to retry (its message m1 comes back whole).
 	if got := h.of("p", "s"); got.Delivered != 2 || got.Parked() != 1 || got.Retried != 1 {
 		t.Fatalf("tally %+v, want 2 delivered, 1 parked, 1 retried", got)
+	}
+}
+
+// compressed is rec as ingestion sends it when compression makes it smaller
+// (envelope.Compress): its body gzip+base64, marked with AttrEncoding.
+func compressed(t *testing.T, rec events.SQSMessage) events.SQSMessage {
+	t.Helper()
+	c, err := envelope.Compress(envelope.Message{Body: []byte(rec.Body)})
+	if err != nil || c.Attributes[envelope.AttrEncoding] != envelope.EncodingGzip {
+		t.Fatalf("not compressed: %v", err)
+	}
+	rec.Body = string(c.Body)
+	if rec.MessageAttributes == nil {
+		rec.MessageAttributes = map[string]events.SQSMessageAttribute{}
+	}
+	enc := envelope.EncodingGzip
+	rec.MessageAttributes[envelope.AttrEncoding] = events.SQSMessageAttribute{StringValue: &enc, DataType: "String"}
+	return rec
+}
+
+// A delivery message is read whether ingestion compressed it or not (one
+// from an older deployment, or parked, or requeued, is plain); one that
+// cannot be inflated is parked as it came, with its encoding, so the
+// dead-letter store can still read what it can.
+func TestHandleReadsCompressedAndPlainBodies(t *testing.T) {
+	var evs []string
+	for i := range 20 {
+		evs = append(evs, fmt.Sprintf(`{"n":%d,"message":"user session started from a known device"}`, i))
+	}
+	withEncoding := func(rec events.SQSMessage, enc string) events.SQSMessage {
+		rec.MessageAttributes = map[string]events.SQSMessageAttribute{envelope.AttrEncoding: {StringValue: &enc, DataType: "String"}}
+		return rec
+	}
+	tests := []struct {
+		name       string
+		rec        func(t *testing.T) events.SQSMessage
+		wantSent   []string
+		wantParked string // the parked body's encoding, "-" for none parked
+	}{
+		{"plain", func(t *testing.T) events.SQSMessage { return withAttrs(record(t, "m1", "p", "s", evs...), 1) }, evs, "-"},
+		{"compressed", func(t *testing.T) events.SQSMessage {
+			return compressed(t, withAttrs(record(t, "m1", "p", "s", evs...), 1))
+		}, evs, "-"},
+		{"compressed body that is not gzip", func(t *testing.T) events.SQSMessage {
+			return withEncoding(events.SQSMessage{MessageId: "m1", Body: "bm90IGd6aXA="}, envelope.EncodingGzip)
+		}, nil, envelope.EncodingGzip},
+		{"an encoding this version does not know", func(t *testing.T) events.SQSMessage {
+			return withEncoding(record(t, "m1", "p", "s", evs...), "zstd")
+		}, nil, "zstd"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			q := &fakeQueue{}
+			var sent []string
+			c := newCore(sendFunc(func(evs []string) error { sent = append(sent, evs...); return nil }), q, bigLimits)
+			rec := tc.rec(t)
+			resp, _ := c.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{rec}})
+			if len(resp.BatchItemFailures) != 0 || !slices.Equal(sent, tc.wantSent) {
+				t.Fatalf("failures %v, sent %v", resp.BatchItemFailures, sent)
+			}
+			if tc.wantParked == "-" {
+				if len(q.parked) != 0 {
+					t.Fatalf("parked %+v", q.parked)
+				}
+				return
+			}
+			if len(q.parked) != 1 || q.parked[0].Body != rec.Body || q.parked[0].Encoding != tc.wantParked ||
+				!strings.HasPrefix(q.parked[0].Reason, "undecodable message") {
+				t.Fatalf("parked %+v", q.parked)
+			}
+		})
 	}
 }

@@ -67,8 +67,8 @@ func (d *DLQ) Delete(ctx context.Context, url string, handles []string) error {
 	return queue.DeleteBatch(ctx, d.Client, url, handles)
 }
 
-// Redriver sends events back to their stream's delivery queue, packed as
-// ingestion packs them: the delivery function takes them as any others.
+// Redriver sends events back to their stream's delivery queue, packed and
+// compressed as ingestion does: the delivery function takes them as any others.
 type Redriver struct {
 	Publisher *queue.Publisher
 	// QueueURLs are the delivery queues by destination type.
@@ -85,6 +85,9 @@ func (r *Redriver) Redrive(ctx context.Context, s stream.Stream, evs []json.RawM
 	}
 	msgs, err := envelope.Pack(s.ProjectID, s.ID, evs, envelope.MaxMessageBytes)
 	if err != nil {
+		return err
+	}
+	if err := envelope.CompressAll(msgs); err != nil {
 		return err
 	}
 	return r.Publisher.Publish(ctx, url, msgs)

@@ -11,9 +11,13 @@ import (
 	"github.com/klauspost/compress/gzip"
 )
 
-// AttrEncoding marks a message whose body is compressed, and how. Only the
-// archive's messages are (ingestion's copy of every event, read by the
-// archiver alone): delivery messages stay plain JSON, readable in a DLQ.
+// AttrEncoding marks a message whose body is compressed, and how: the
+// archive's messages and ingestion's delivery messages, when that makes them
+// smaller (SQS bills every 64 KiB of a message as one request, on the send
+// and on the receive: docs/cost.md). A body without it is plain envelope
+// JSON, as every message was before, and as the delivery core's parked and
+// requeued messages still are. Every reader of a queue body goes through
+// Open (or Inflate), so either form is read.
 const AttrEncoding = "logstream_encoding"
 
 // EncodingGzip is a body that is the base64 of the gzip of the envelope's
@@ -21,7 +25,9 @@ const AttrEncoding = "logstream_encoding"
 const EncodingGzip = "gzip"
 
 // maxInflated bounds what a compressed body may inflate to: what Pack ever
-// puts in one message.
+// puts in one message. Ingestion packs delivery and archive messages by their
+// plain size, within MaxMessageBytes, and compresses them after, so no
+// message it sends inflates past it (TestCompressedDeliveryInflatesWithinBound).
 const maxInflated = MaxMessageBytes
 
 var gzipWriters = sync.Pool{New: func() any {
@@ -84,4 +90,30 @@ func Inflate(body, encoding string) ([]byte, error) {
 		return nil, fmt.Errorf("decode envelope: body inflates to more than %d bytes", maxInflated)
 	}
 	return out, nil
+}
+
+// Open decodes a message body sent with encoding (its AttrEncoding
+// attribute; "" for a plain body, as every message of a deployment older
+// than compressed delivery messages is).
+func Open(body, encoding string) (Envelope, error) {
+	raw, err := Inflate(body, encoding)
+	if err != nil {
+		return Envelope{}, err
+	}
+	return Decode(raw)
+}
+
+// CompressAll compresses each of msgs in place (Compress): what ingestion,
+// replay and a dead-letter redrive do to the messages they send. Packed by
+// their plain size, they stay within MaxMessageBytes, their attributes
+// included, and inflate within maxInflated.
+func CompressAll(msgs []Message) error {
+	for i := range msgs {
+		c, err := Compress(msgs[i])
+		if err != nil {
+			return fmt.Errorf("compress message: %w", err)
+		}
+		msgs[i] = c
+	}
+	return nil
 }

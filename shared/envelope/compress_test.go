@@ -66,6 +66,14 @@ func FuzzInflate(f *testing.F) {
 		if err == nil && len(out) > maxInflated {
 			t.Fatalf("inflated %d bytes", len(out))
 		}
+		// Open is Inflate then Decode: what the first refuses, it refuses.
+		env, oerr := Open(body, enc)
+		if err != nil && oerr == nil {
+			t.Fatalf("Open accepted what Inflate refused: %v", err)
+		}
+		if oerr == nil && (env.ProjectID == "" || env.StreamID == "") {
+			t.Fatalf("Open returned %+v", env)
+		}
 	})
 }
 
@@ -84,4 +92,56 @@ func BenchmarkCompress(b *testing.B) {
 		out, _ = Compress(msgs[0])
 	}
 	b.ReportMetric(float64(len(msgs[0].Body))/float64(len(out.Body)), "x-smaller")
+}
+
+// Ingestion packs a delivery message by its plain size and compresses it
+// after: the compressed message is never larger than the plain one (its
+// attributes included), and always inflates within maxInflated, even full of
+// events of the largest size ingestion accepts (200 KiB each).
+func TestCompressedDeliveryInflatesWithinBound(t *testing.T) {
+	const maxEvent = 200 << 10
+	big := json.RawMessage(`{"event_id":"big","message":"` + strings.Repeat("session started; ", maxEvent/17-3) + `"}`)
+	var small []json.RawMessage
+	for i := range 3000 {
+		small = append(small, json.RawMessage(fmt.Sprintf(`{"event_id":"e%04d","type":"user.session.start"}`, i)))
+	}
+	for _, tc := range []struct {
+		name string
+		evs  []json.RawMessage
+	}{
+		{"events of the largest size", []json.RawMessage{big, big, small[0]}},
+		{"many small events", small},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if len(big) > maxEvent {
+				t.Fatalf("the big event is %d bytes", len(big))
+			}
+			msgs, err := Pack("proj_1", "str_1", tc.evs, MaxMessageBytes-TraceReserve)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plain := append([]Message(nil), msgs...)
+			for i := range msgs {
+				msgs[i].Attributes = map[string]string{AttrTrace: strings.Repeat("t", MaxTraceBytes)}
+				plain[i].Attributes = msgs[i].Attributes
+			}
+			if err := CompressAll(msgs); err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for i, m := range msgs {
+				if m.Attributes[AttrEncoding] != EncodingGzip || m.Size() > plain[i].Size() || m.Size() > MaxMessageBytes {
+					t.Fatalf("message %d: %d bytes compressed, %d plain, attributes %v", i, m.Size(), plain[i].Size(), m.Attributes)
+				}
+				env, err := Open(string(m.Body), m.Attributes[AttrEncoding])
+				if err != nil {
+					t.Fatal(err)
+				}
+				n += len(env.Events)
+			}
+			if n != len(tc.evs) {
+				t.Fatalf("%d events read back of %d", n, len(tc.evs))
+			}
+		})
+	}
 }

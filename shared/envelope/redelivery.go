@@ -42,7 +42,9 @@ const AttrEnqueuedAt = "logstream_enqueued_at"
 // trace context and the platform's request id (trace.Context.Carrier: a
 // W3C traceparent naming ingestion's span, a space, the request id). One
 // attribute, not two: a parked message already carries nine of the ten
-// SQS allows.
+// SQS allows (its events are parked plain, without AttrEncoding; a parked
+// unreadable body keeps its AttrEncoding but has no project_id, stream_id or
+// event_count: TestParkedAttributesWithinSQSLimit).
 const AttrTrace = "logstream_trace"
 
 // MaxTraceBytes is the longest AttrTrace value (trace.MaxCarrierBytes);
@@ -87,7 +89,10 @@ type Parked struct {
 	ProjectID, StreamID string
 	Events              []json.RawMessage
 	Body                string // set instead of Events for an undecodable message
-	Reason              string
+	// Encoding is Body's AttrEncoding as received, kept with it so a reader
+	// can still inflate it ("": plain, or Events are set).
+	Encoding string
+	Reason   string
 	// Code is the reason's category (AttrParkedCode); empty leaves it out.
 	Code         string
 	ReceiveCount int
@@ -113,6 +118,9 @@ func (p Parked) Messages(at time.Time) ([]Message, error) {
 		attrs[AttrTrace] = truncate(p.Trace, MaxTraceBytes)
 	}
 	if p.Events == nil {
+		if p.Encoding != "" {
+			attrs[AttrEncoding] = p.Encoding
+		}
 		return []Message{{Body: []byte(p.Body), Attributes: attrs}}, nil
 	}
 	msgs, err := Pack(p.ProjectID, p.StreamID, p.Events, MaxMessageBytes-parkReserve)

@@ -73,31 +73,70 @@ func TestEveryAcceptedEventIsArchived(t *testing.T) {
 	}
 }
 
-// A large request's archive messages are compressed (the archiver alone
-// reads them); delivery messages are not.
-func TestArchiveMessagesAreCompressed(t *testing.T) {
-	pub := &fakePublisher{}
-	s := newService(&fakeStreams{active: twoStreams}, pub)
-	s.ArchiveURL = archiveURL
-	var body strings.Builder
-	for i := range 300 {
-		fmt.Fprintf(&body, `{"event_id":"e%03d","type":"user.session.start","actor":{"email":"u%d@example.com"}}`+"\n", i, i%5)
+// A large request's archive and delivery messages are compressed, each
+// keeping its other attributes (the trace), within SQS's limit and
+// inflating within envelope.Inflate's bound, even packed full of the largest
+// events; a small one is left plain.
+func TestMessagesAreCompressed(t *testing.T) {
+	pad := strings.Repeat("session started from a known device; ", 5400) // an event of ~200 KB
+	tests := []struct {
+		name           string
+		events         []string // NDJSON lines
+		wantCompressed bool
+	}{
+		{"many small events", func() []string {
+			var out []string
+			for i := range 300 {
+				out = append(out, fmt.Sprintf(`{"event_id":"e%03d","type":"user.session.start","actor":{"email":"u%d@example.com"}}`, i, i%5))
+			}
+			return out
+		}(), true},
+		{"events of the largest size", []string{
+			`{"event_id":"big1","message":"` + pad + `"}`, `{"event_id":"big2","message":"` + pad + `"}`,
+			`{"event_id":"e1","type":"x"}`}, true},
+		{"one small event", []string{`{"event_id":"e1","type":"x"}`}, false},
 	}
-	resp, _ := s.Handle(context.Background(), request([]byte(body.String()), map[string]string{"content-type": "application/x-ndjson"}, false))
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("%d %s", resp.StatusCode, resp.Body)
-	}
-	arch := pub.byQueue[archiveURL]
-	if len(arch) != 1 || arch[0].Attributes[envelope.AttrEncoding] != envelope.EncodingGzip || len(archivedIDs(t, arch)) != 300 {
-		t.Fatalf("archive messages %d, attributes %v", len(arch), arch[0].Attributes)
-	}
-	for _, m := range pub.byQueue["q-http"] {
-		if m.Attributes[envelope.AttrEncoding] != "" {
-			t.Fatal("a delivery message was compressed")
-		}
-	}
-	if delivered := pub.byQueue["q-http"][0].Size(); arch[0].Size()*5 > delivered {
-		t.Fatalf("the archive message is %d bytes beside a delivery message's %d", arch[0].Size(), delivered)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			pub := &fakePublisher{}
+			s := newService(&fakeStreams{active: twoStreams}, pub)
+			s.ArchiveURL = archiveURL
+			req := request([]byte(strings.Join(tc.events, "\n")), map[string]string{"content-type": "application/x-ndjson",
+				"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}, false)
+			resp, _ := s.Handle(context.Background(), req)
+			if resp.StatusCode != http.StatusAccepted {
+				t.Fatalf("%d %s", resp.StatusCode, resp.Body)
+			}
+			if ids := archivedIDs(t, pub.byQueue[archiveURL]); len(ids) != len(tc.events) {
+				t.Fatalf("archived %d events of %d", len(ids), len(tc.events))
+			}
+			for _, q := range []string{"q-http", archiveURL} {
+				got := 0
+				for _, m := range pub.byQueue[q] {
+					if compressed := m.Attributes[envelope.AttrEncoding] == envelope.EncodingGzip; compressed != tc.wantCompressed {
+						t.Fatalf("%s: compressed %v, want %v", q, compressed, tc.wantCompressed)
+					}
+					if q != archiveURL && m.Attributes[envelope.AttrTrace] == "" {
+						t.Fatalf("%s: the trace is lost: %v", q, m.Attributes)
+					}
+					if m.Size() > envelope.MaxMessageBytes {
+						t.Fatalf("%s: a message of %d bytes", q, m.Size())
+					}
+					env, err := envelope.Open(string(m.Body), m.Attributes[envelope.AttrEncoding])
+					if err != nil {
+						t.Fatalf("%s: %v", q, err)
+					}
+					got += len(env.Events)
+				}
+				want := 2 * len(tc.events) // twoStreams, both on q-http
+				if q == archiveURL {
+					want = len(tc.events)
+				}
+				if got != want {
+					t.Fatalf("%s carries %d events, want %d", q, got, want)
+				}
+			}
+		})
 	}
 }
 
@@ -147,5 +186,41 @@ func TestArchiveFailureFailsTheRequestAndTheRetrySendsOnlyIt(t *testing.T) {
 	}
 	if len(pub.byQueue["q-http"]) != 2 || len(archivedIDs(t, pub.byQueue[archiveURL])) != 1 {
 		t.Fatalf("after the retry %v", pub.byQueue)
+	}
+}
+
+// A keyed retry skips the delivery messages a first attempt sent, whether
+// that attempt compressed them or ran on a deployment that did not: the
+// ledger marks a message by its plain body.
+func TestLedgerMarksPlainBodies(t *testing.T) {
+	var raws []json.RawMessage
+	for i := range 100 {
+		raws = append(raws, json.RawMessage(fmt.Sprintf(`{"event_id":"e%03d","type":"user.session.start"}`, i)))
+	}
+	plain, err := envelope.Pack("proj_demo", "str_1", raws, envelope.MaxMessageBytes)
+	if err != nil || len(plain) != 1 {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		sent     ledger
+		wantSent int
+	}{
+		{"sent before, plain", ledger{"str_1": {mark(0, plain[0])}}, 0},
+		{"nothing sent", ledger{}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pub := &fakePublisher{}
+			s := newService(&fakeStreams{active: twoStreams}, pub)
+			n, err := s.enqueue(context.Background(), "proj_demo", "str_1", "q-http", raws, tc.sent, 0)
+			if err != nil || n != 1 || len(pub.byQueue["q-http"]) != tc.wantSent {
+				t.Fatalf("%d messages, %d sent, %v", n, len(pub.byQueue["q-http"]), err)
+			}
+			for _, m := range pub.byQueue["q-http"] {
+				if m.Attributes[envelope.AttrEncoding] != envelope.EncodingGzip {
+					t.Fatal("not compressed")
+				}
+			}
+		})
 	}
 }

@@ -20,7 +20,7 @@ func queued(t *testing.T, pub *fakePublisher) map[string][]string {
 	out := map[string][]string{}
 	for _, msgs := range pub.byQueue {
 		for _, m := range msgs {
-			env, err := envelope.Decode(m.Body)
+			env, err := envelope.Open(string(m.Body), m.Attributes[envelope.AttrEncoding])
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -117,7 +117,7 @@ func delivered(t *testing.T, pub *fakePublisher) []map[string]any {
 	t.Helper()
 	var out []map[string]any
 	for _, m := range pub.byQueue["q-http"] {
-		env, err := envelope.Decode(m.Body)
+		env, err := envelope.Open(string(m.Body), m.Attributes[envelope.AttrEncoding])
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -96,7 +96,7 @@ func eventIDs(t *testing.T, msgs []envelope.Message) map[string]map[string]int {
 	t.Helper()
 	out := map[string]map[string]int{}
 	for _, m := range msgs {
-		env, err := envelope.Decode(m.Body)
+		env, err := envelope.Open(string(m.Body), m.Attributes[envelope.AttrEncoding])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -373,7 +373,7 @@ func TestIdempotentRetryWithMasking(t *testing.T) {
 		t.Fatalf("queued %d messages, events per stream %v; want each stream's events once", len(pub.queued), ids)
 	}
 	for _, q := range pub.queued {
-		env, err := envelope.Decode(q.Body)
+		env, err := envelope.Open(string(q.Body), q.Attributes[envelope.AttrEncoding])
 		if err != nil {
 			t.Fatal(err)
 		}

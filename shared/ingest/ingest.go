@@ -325,12 +325,10 @@ func (s *Service) archive(ctx context.Context, projectID string, all []json.RawM
 	if err != nil {
 		return nil, fmt.Errorf("pack events for the archive: %w", err)
 	}
-	// Compressed: only the archiver reads them, and a project's events
+	// Compressed, as delivery messages are (enqueue): a project's events
 	// shrink ~10–50× (docs/performance.md, "Event archive").
-	for i := range msgs {
-		if msgs[i], err = envelope.Compress(msgs[i]); err != nil {
-			return nil, fmt.Errorf("compress events for the archive: %w", err)
-		}
+	if err := envelope.CompressAll(msgs); err != nil {
+		return nil, fmt.Errorf("compress events for the archive: %w", err)
 	}
 	todo, marks := l.unsent(envelope.ArchiveStreamID, msgs)
 	done := make(chan error, 1)
@@ -405,7 +403,16 @@ func (s *Service) enqueue(ctx context.Context, projectID, streamID, url string, 
 			msgs[i].Attributes = attrs
 		}
 	}
+	// Marked by their plain bodies, as before delivery messages were
+	// compressed: a keyed retry straddling a deploy skips what was sent.
 	todo, marks := l.unsent(streamID, msgs)
+	// Compressed when that makes a message smaller: SQS bills every 64 KiB
+	// of it, sent and received (docs/cost.md). Packed by its plain size
+	// above, a message only shrinks, trace attribute and its reserve
+	// included, and inflates within what Pack was given.
+	if err := envelope.CompressAll(todo); err != nil {
+		return 0, fmt.Errorf("compress events for stream %s: %w", streamID, err)
+	}
 	err = s.Publisher.Publish(ctx, url, todo)
 	l.sent(streamID, marks, err)
 	if err != nil {

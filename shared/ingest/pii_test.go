@@ -70,7 +70,7 @@ func TestMaskedBeforeQueued(t *testing.T) {
 	var plain, masked bytes.Buffer
 	for _, msgs := range pub.byQueue {
 		for _, m := range msgs {
-			env, err := envelope.Decode(m.Body)
+			env, err := envelope.Open(string(m.Body), m.Attributes[envelope.AttrEncoding])
 			if err != nil {
 				t.Fatal(err)
 			}

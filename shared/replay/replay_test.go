@@ -77,7 +77,7 @@ func (p *publisher) Publish(_ context.Context, url string, msgs []envelope.Messa
 	}
 	p.urls[url]++
 	for _, m := range msgs {
-		env, err := envelope.Decode(m.Body)
+		env, err := envelope.Open(string(m.Body), m.Attributes[envelope.AttrEncoding])
 		if err != nil {
 			return err
 		}

@@ -309,6 +309,10 @@ func (r *run) object(ctx context.Context, o eventarchive.Object) error {
 			if err != nil {
 				return fmt.Errorf("pack replayed events: %w", err)
 			}
+			// Compressed as ingestion compresses its delivery messages.
+			if err := envelope.CompressAll(msgs); err != nil {
+				return fmt.Errorf("compress replayed events: %w", err)
+			}
 			if err := r.s.Publisher.Publish(ctx, r.url, msgs); err != nil {
 				return fmt.Errorf("enqueue replayed events: %w", err)
 			}
