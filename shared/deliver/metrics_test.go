@@ -150,14 +150,7 @@ func TestInvocationMetrics(t *testing.T) {
 			if _, err := c.Handle(context.Background(), events.SQSEvent{Records: tc.records(t)}); err != nil {
 				t.Fatal(err)
 			}
-			docs, err := emftest.Parse(out.Bytes())
-			if err != nil {
-				t.Fatal(err)
-			}
-			lines, err := emftest.ByKey(docs)
-			if err != nil {
-				t.Fatal(err)
-			}
+			lines := emftest.Lines(t, out.Bytes())
 			base := "Function=deliver-http,DestinationType=http"
 			want := map[string]bool{}
 			for k := range tc.want {

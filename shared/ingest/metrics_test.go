@@ -65,14 +65,7 @@ func TestRequestMetrics(t *testing.T) {
 			if _, err := s.Handle(context.Background(), tc.req); err != nil {
 				t.Fatal(err)
 			}
-			docs, err := emftest.Parse(out.Bytes())
-			if err != nil {
-				t.Fatal(err)
-			}
-			lines, err := emftest.ByKey(docs)
-			if err != nil {
-				t.Fatal(err)
-			}
+			lines := emftest.Lines(t, out.Bytes())
 			want := map[string]bool{"Function=ingest": true}
 			if tc.reason != "" {
 				want["Function=ingest,Reason="+tc.reason] = true

@@ -52,14 +52,7 @@ func TestPushMetrics(t *testing.T) {
 			if _, err := h.Handle(context.Background(), tc.req); err != nil {
 				t.Fatal(err)
 			}
-			docs, err := emftest.Parse(out.Bytes())
-			if err != nil {
-				t.Fatal(err)
-			}
-			lines, err := emftest.ByKey(docs)
-			if err != nil {
-				t.Fatal(err)
-			}
+			lines := emftest.Lines(t, out.Bytes())
 			want := []string{"Function=lokibridge"}
 			if tc.status != "" {
 				want = append(want, "Function=lokibridge,Status="+tc.status)

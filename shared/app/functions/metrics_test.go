@@ -48,14 +48,7 @@ type lines map[string]map[string][]float64
 // the contract (emftest), and compares the lines with want.
 func check(t *testing.T, out []byte, want lines) {
 	t.Helper()
-	docs, err := emftest.Parse(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := emftest.ByKey(docs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := emftest.Lines(t, out)
 	if !slices.Equal(emftest.Keys(got), emftest.Keys(want)) {
 		t.Fatalf("lines %v, want %v\n%s", emftest.Keys(got), emftest.Keys(want), out)
 	}

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"testing"
 
 	"github.com/logstream/logstream/shared/topology"
 )
@@ -273,6 +274,21 @@ func ByKey(docs []Doc) (map[string]Doc, error) {
 		out[k] = d
 	}
 	return out, nil
+}
+
+// Lines parses and checks out (Parse) and indexes its lines (ByKey),
+// failing t at the first fault: what a test of a function's metrics reads.
+func Lines(t testing.TB, out []byte) map[string]Doc {
+	t.Helper()
+	docs, err := Parse(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := ByKey(docs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lines
 }
 
 // Keys are m's keys, sorted, for messages.
