@@ -113,14 +113,18 @@ func (p *Publisher) sendBatch(ctx context.Context, queueURL string, batch []enve
 	if attempts <= 0 {
 		attempts = 5
 	}
+	// Entries go out in batch order, each under its position's id (a map's
+	// order would shuffle them from call to call).
+	ids := make([]string, len(batch))
 	pending := make(map[string]envelope.Message, len(batch))
 	for i, m := range batch {
-		pending[fmt.Sprintf("m%d", i)] = m
+		ids[i] = fmt.Sprintf("m%d", i)
+		pending[ids[i]] = m
 	}
 	accepted := func() []int {
 		var ok []int
 		for i := range batch {
-			if _, left := pending[fmt.Sprintf("m%d", i)]; !left {
+			if _, left := pending[ids[i]]; !left {
 				ok = append(ok, i)
 			}
 		}
@@ -134,7 +138,11 @@ func (p *Publisher) sendBatch(ctx context.Context, queueURL string, batch []enve
 			}
 		}
 		in := &sqs.SendMessageBatchInput{QueueUrl: aws.String(queueURL)}
-		for id, m := range pending {
+		for _, id := range ids {
+			m, ok := pending[id]
+			if !ok {
+				continue
+			}
 			in.Entries = append(in.Entries, types.SendMessageBatchRequestEntry{
 				Id:                aws.String(id),
 				MessageBody:       aws.String(string(m.Body)),
