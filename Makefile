@@ -23,7 +23,7 @@ TEST_STANDINS := STANDINS_RUN_DIR=$(CURDIR)/localstack/.run/test DYNAMODB_PORT=4
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 RIE_BIN     := $(CURDIR)/.cache/rie/$(RIE_VERSION)/aws-lambda-rie
 
-.PHONY: help deps build dev dev-check dev-reset test lint test-go test-infra loki rie bench dlq-bench load fairness chaos fuzz synth deploy deploy-localstack clean
+.PHONY: help deps build dev dev-check dev-reset test lint test-go test-infra loki rie bench dlq-bench load fairness chaos fuzz console-screenshots synth deploy deploy-localstack clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -101,6 +101,9 @@ fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 		pkg=./$$(dirname $$t); for f in $$(grep -o '^func Fuzz[A-Za-z0-9]*' $$t | cut -d' ' -f2); do \
 			echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $${FUZZTIME:-30s} $$pkg; \
 		done; done
+
+console-screenshots: localstack/node_modules ## the console's screenshots, every screen at 1280 and 360 px, into docs/console (headless Chromium on PATH; the browser tests' flow)
+	CI=true LOGSTREAM_CONSOLE_SCREENSHOTS=docs/console $(TEST_STANDINS) localstack/with-standins.sh $(GO) test -count=1 -timeout 15m -run 'TestConsoleFlow' ./localstack/console/
 
 synth: build infra/node_modules ## synthesize the CloudFormation template into infra/cdk.out
 	cd infra && LOGSTREAM_ASSET_DIR=$(CURDIR)/$(BUILD_DIR) npx cdk synth --no-notices
