@@ -238,7 +238,8 @@ func (b *tab) click(sel string) {
 // input handlers run as they would for a person.
 func (b *tab) fill(sel, value string) {
 	b.t.Helper()
-	b.do("fill "+sel, step, chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.SetValue(chromedp.CSS(sel), ""),
+	b.do("fill "+sel, step, chromedp.WaitVisible(chromedp.CSS(sel)),
+		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(e => { e.value = ''; e.dispatchEvent(new Event('input', {bubbles: true})) })(document.querySelector(%q))`, sel)),
 		chromedp.SendKeys(chromedp.CSS(sel), value))
 }
 
