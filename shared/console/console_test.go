@@ -125,6 +125,7 @@ func TestRouting(t *testing.T) {
 		{name: "directory is the page, not a listing", method: "GET", path: "/console/views", status: 200, contentType: "text/html; charset=utf-8", body: index},
 		{name: "directory with slash is the page", method: "GET", path: "/console/views/", status: 200, contentType: "text/html; charset=utf-8", body: index},
 		{name: "script", method: "GET", path: "/console/app.js", status: 200, contentType: "text/javascript; charset=utf-8", body: embedded(t, "app.js")},
+		{name: "module in a folder", method: "GET", path: "/console/views/signin.js", status: 200, contentType: "text/javascript; charset=utf-8", body: embedded(t, "views/signin.js")},
 		{name: "stylesheet", method: "GET", path: "/console/app.css", status: 200, contentType: "text/css; charset=utf-8", body: embedded(t, "app.css")},
 		{name: "icon", method: "GET", path: "/console/favicon.svg", status: 200, contentType: "image/svg+xml", body: embedded(t, "favicon.svg")},
 		{name: "escaped name", method: "GET", path: "/console/app%2Ejs", status: 200, contentType: "text/javascript; charset=utf-8", body: embedded(t, "app.js")},
