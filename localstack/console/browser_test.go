@@ -228,6 +228,20 @@ func (b *tab) visible(sel string) {
 	b.do("wait for "+sel, step, chromedp.WaitVisible(chromedp.CSS(sel)))
 }
 
+// expect is visible for what the flow does not depend on: a missing element
+// is reported and the test goes on, so one run names every gap.
+func (b *tab) expect(sel, what string) bool {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, step)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
+		loc, _ := chromedp.Run(b.ctx, chromedp.Location())
+		b.t.Errorf("%s: no visible %s at %s: %v", what, sel, loc, err)
+		return false
+	}
+	return true
+}
+
 // click clicks the element of a CSS selector, once it is visible.
 func (b *tab) click(sel string) {
 	b.t.Helper()
@@ -385,7 +399,9 @@ func (b *tab) screenshots(name string) {
 			}
 		}
 		ctx, cancel := context.WithTimeout(b.ctx, step)
-		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		// The whole page at that width, not only the first screenful:
+		// the docs show what a screen holds.
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		cancel()
 		if err != nil {
 			b.fail("screenshot "+name, err)
