@@ -210,10 +210,16 @@ func (b *tab) visit(route string) {
 	b.do("open "+route, step, chromedp.Navigate(b.origin+"/console/"+route))
 }
 
-// hash moves to a hash route without reloading the page.
+// hash moves to a hash route without reloading the page, and waits until
+// the console has drawn it: what <main> held is marked first, and gone once
+// the new screen replaces it, so no check reads the screen before.
 func (b *tab) hash(route string) {
 	b.t.Helper()
-	b.do("go to "+route, step, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`location.hash = %q`, route)))
+	b.do("go to "+route, step, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(route => {
+		if (location.hash === route) return; // already there: nothing to redraw
+		for (const e of document.querySelectorAll('main > *')) e.dataset.consoleTestStale = '';
+		location.hash = route })(%q)`, route)))
+	b.waitFor("the screen of "+route, `document.querySelector('main') && !document.querySelector('main > [data-console-test-stale]')`, step)
 }
 
 // waitFor waits until the JavaScript expression is truthy.
@@ -312,6 +318,18 @@ func (b *tab) waitNumber(what, sel string, ok func(int) bool, timeout time.Durat
 			b.fail(what, fmt.Errorf("%s shows %q", sel, b.text(sel)))
 		}
 	}
+}
+
+// clickThen clicks, answers the in-page confirmation if one opens, and
+// waits until the JavaScript expression done is truthy.
+func (b *tab) clickThen(sel, done string) {
+	b.t.Helper()
+	b.click(sel)
+	b.waitFor("after "+sel, `document.querySelector('dialog[open] [data-test=confirm-yes]') || (`+done+`)`, step)
+	if b.count("dialog[open] [data-test=confirm-yes]") > 0 {
+		b.confirm()
+	}
+	b.waitFor("after "+sel, done, step)
 }
 
 // confirm answers the console's in-page confirmation dialog, when one opens
