@@ -31,6 +31,15 @@ function build(el, attrs, children) {
   return el;
 }
 
+// fill replaces an element's children as h() appends them: null and false
+// skipped, arrays flattened, strings as text. (replaceChildren itself would
+// write "null".)
+export function fill(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
 function append(el, children) {
   for (const c of children) {
     if (c === null || c === undefined || c === false) continue;

@@ -1,7 +1,7 @@
 // Replays: pick a stream and a window (UTC), size it with a dry run, start
 // it, and watch the project's replay jobs until they end.
 
-import { h, errorBox, time, tableWrap, num, bytes, duration, idempotencyKey, stateBadge, utc } from '../dom.js';
+import { h, errorBox, time, tableWrap, num, bytes, duration, idempotencyKey, stateBadge, utc, fill } from '../dom.js';
 import { request, paths, listStreams, plainWords } from '../api.js';
 import { href } from '../app.js';
 import { projectHeader } from './projectnav.js';
@@ -60,7 +60,7 @@ export async function render(ctx) {
       v.size)
     : h('div', { class: 'card empty' }, h('p', {}, 'This project has no streams to replay to.'));
 
-  ctx.main.replaceChildren(projectHeader(project, 'replays', 'Replays'),
+  fill(ctx.main, projectHeader(project, 'replays', 'Replays'),
     h('p', { class: 'lead' }, 'Send a stream a window of this project’s past events again, from the event archive.'),
     v.alert, form, v.jobs);
   await loadJobs(v);
@@ -75,47 +75,47 @@ function request_(v, dryRunOnly) {
 }
 
 async function dryRun(v) {
-  v.alert.replaceChildren();
+  fill(v.alert);
   const { stream, body } = request_(v, true);
-  if (!stream) { v.alert.replaceChildren(errorBox('Pick an active stream first.')); return; }
-  v.size.replaceChildren(h('p', { class: 'muted' }, 'Sizing the window…'));
+  if (!stream) { fill(v.alert, errorBox('Pick an active stream first.')); return; }
+  fill(v.size, h('p', { class: 'muted' }, 'Sizing the window…'));
   try {
     const { data } = await request('POST', paths.replay(v.project, stream), { body });
     const s = data.size || {};
-    v.size.replaceChildren(h('div', { class: 'alert alert-info', 'data-test': 'replay-size', 'data-events': String(s.events || 0) },
+    fill(v.size, h('div', { class: 'alert alert-info', 'data-test': 'replay-size', 'data-events': String(s.events || 0) },
       h('p', {}, h('strong', {}, `${num(s.events)} events`), ` in ${num(s.objects)} archive objects, ${bytes(s.bytes)} (${bytes(s.stored_bytes)} stored), over ${num(s.partitions)} hours with events.`),
       h('p', {}, `Window ${utc(data.since)} to ${utc(data.until)}. At ${num(data.rate)} events a second it takes up to ${duration(data.estimated_seconds)}.`),
       s.exact ? null : h('p', { class: 'help' }, 'The window does not start and end on whole hours, so these counts include the rest of its first and last hours: an upper bound. The stream’s filters can only make it smaller.')));
   } catch (err) {
-    v.size.replaceChildren();
-    v.alert.replaceChildren(errorBox(plainWords(err)));
+    fill(v.size);
+    fill(v.alert, errorBox(plainWords(err)));
     v.alert.focus();
   }
 }
 
 async function startReplay(v) {
-  v.alert.replaceChildren();
+  fill(v.alert);
   const { stream, body } = request_(v, false);
-  if (!stream) { v.alert.replaceChildren(errorBox('Pick an active stream first.')); return; }
+  if (!stream) { fill(v.alert, errorBox('Pick an active stream first.')); return; }
   try {
     const { data } = await request('POST', paths.replay(v.project, stream), { body, headers: { 'Idempotency-Key': idempotencyKey('console-replay') } });
-    v.size.replaceChildren(h('div', { class: 'alert alert-ok', role: 'status' }, `Replay ${data.id} started (${data.state}).`));
+    fill(v.size, h('div', { class: 'alert alert-ok', role: 'status' }, `Replay ${data.id} started (${data.state}).`));
     await loadJobs(v);
   } catch (err) {
-    v.alert.replaceChildren(errorBox(plainWords(err)));
+    fill(v.alert, errorBox(plainWords(err)));
     v.alert.focus();
   }
 }
 
 async function cancel(v, job, btn) {
-  v.alert.replaceChildren();
+  fill(v.alert);
   btn.disabled = true;
   try {
     await request('POST', paths.replayCancel(v.project, job.id));
     await loadJobs(v);
   } catch (err) {
     btn.disabled = false;
-    v.alert.replaceChildren(errorBox(plainWords(err)));
+    fill(v.alert, errorBox(plainWords(err)));
     v.alert.focus();
   }
 }
@@ -142,11 +142,11 @@ async function loadJobs(v) {
     list = data.data || [];
   } catch (err) {
     if (err && err.name === 'AbortError') return;
-    v.jobs.replaceChildren(title, errorBox(plainWords(err)));
+    fill(v.jobs, title, errorBox(plainWords(err)));
     return;
   }
   if (!list.length) {
-    v.jobs.replaceChildren(title, h('p', { class: 'empty' }, 'No replays yet.'));
+    fill(v.jobs, title, h('p', { class: 'empty' }, 'No replays yet.'));
     return;
   }
   const rows = list.map((j) => {
@@ -166,7 +166,7 @@ async function loadJobs(v) {
       h('td', {}, time(j.created_at)),
       v.ctx.canWrite ? h('td', {}, btn) : null);
   });
-  v.jobs.replaceChildren(title, tableWrap(h('table', { class: 'table' },
+  fill(v.jobs, title, tableWrap(h('table', { class: 'table' },
     h('caption', { class: 'visually-hidden' }, 'Replay jobs, newest first'),
     h('thead', {}, h('tr', {}, ['Job', 'Stream', 'Window (UTC)', 'State', 'Progress', 'Created'].concat(v.ctx.canWrite ? ['Actions'] : []).map((t) => h('th', { scope: 'col' }, t)))),
     h('tbody', {}, rows)), 'Replay jobs'));

@@ -2,7 +2,7 @@
 // edit, delete; each change sent with If-Match), and its health over the
 // last 7 days, refreshed every 5 s while the page is visible.
 
-import { h, errorBox, statusBadge, time, tableWrap, num, ms, utc, confirm, copyButton } from '../dom.js';
+import { h, errorBox, statusBadge, time, tableWrap, num, ms, utc, confirm, copyButton, fill } from '../dom.js';
 import { request, paths, ApiError, plainWords } from '../api.js';
 import { navigate, href, setFlash } from '../app.js';
 import { typeLabel, FIELDS } from '../destinations.js';
@@ -26,7 +26,7 @@ export async function render(ctx) {
   view.healthBox = h('div');
   view.updated = h('span', { class: 'muted small', 'aria-live': 'off' });
 
-  ctx.main.replaceChildren(view.top, flashBox(ctx.flash), view.alert, view.notice, view.testResult,
+  fill(ctx.main, view.top, flashBox(ctx.flash), view.alert, view.notice, view.testResult,
     h('section', { class: 'section', 'aria-labelledby': 'health-title' },
       h('div', { class: 'section-head' },
         h('h2', { id: 'health-title' }, 'Health'),
@@ -80,7 +80,7 @@ function drawTop(view) {
       h('input', { type: 'checkbox', id: 'enable-redrive', checked: true }),
       h('label', { for: 'enable-redrive' }, 'When enabling, also redrive its dead letters'))
     : null;
-  view.top.replaceChildren(
+  fill(view.top, 
     projectHeader(project, 'streams', st.name, ...actions),
     h('div', { class: 'stream-meta' },
       statusBadge(st.status, st.status_reason),
@@ -97,8 +97,8 @@ function drawTop(view) {
 
 async function setStatus(view, action) {
   const { project, stream: st } = view;
-  view.alert.replaceChildren();
-  view.notice.replaceChildren();
+  fill(view.alert);
+  fill(view.notice);
   const body = action === 'enable' && st.status === 'suspended'
     ? { redrive_dead_letters: !!(document.getElementById('enable-redrive') || {}).checked }
     : undefined;
@@ -116,17 +116,17 @@ async function setStatus(view, action) {
         ? ` Redriving its ${num(dl.events)} dead events (job ${dl.redrive_job.id}).`
         : ` ${num(dl.events)} dead events wait for it.`);
     }
-    view.notice.replaceChildren(h('div', { class: 'alert alert-ok', role: 'status' }, done, extra,
+    fill(view.notice, h('div', { class: 'alert alert-ok', role: 'status' }, done, extra,
       dl && dl.events > 0 ? [' ', h('a', { href: href('p', project, 'dead-letters') }, 'See dead letters')] : null));
     focusAction(view, action === 'enable' ? 'disable' : 'enable');
     refreshHealth(view, false);
   } catch (err) {
     if (err instanceof ApiError && err.code === 'precondition_failed') {
       await reload(view);
-      view.alert.replaceChildren(errorBox('This stream was changed by someone else — reloaded. Check its status and try again.'));
+      fill(view.alert, errorBox('This stream was changed by someone else — reloaded. Check its status and try again.'));
       return;
     }
-    view.alert.replaceChildren(errorBox(plainWords(err)));
+    fill(view.alert, errorBox(plainWords(err)));
   }
 }
 
@@ -144,19 +144,19 @@ async function reload(view) {
 
 async function sendTest(view) {
   const btn = view.top.querySelector('[data-test=test]');
-  view.alert.replaceChildren();
-  view.testResult.replaceChildren(h('p', { class: 'muted' }, 'Sending a test event…'));
+  fill(view.alert);
+  fill(view.testResult, h('p', { class: 'muted' }, 'Sending a test event…'));
   if (btn) btn.disabled = true;
   try {
     const { data } = await request('POST', paths.test(view.project, view.stream.id));
-    view.testResult.replaceChildren(h('div', {
+    fill(view.testResult, h('div', {
       class: 'alert ' + (data.ok ? 'alert-ok' : 'alert-warn'), 'data-test': 'test-result', 'data-ok': String(!!data.ok),
     },
     h('p', {}, h('strong', {}, data.ok ? 'The destination accepted the test event' : 'The destination did not accept the test event'),
       data.status_code ? ` (HTTP ${data.status_code})` : ' (no HTTP answer)', '.'),
     data.message ? h('p', {}, 'It answered: ', h('code', { class: 'answer' }, data.message)) : null));
   } catch (err) {
-    view.testResult.replaceChildren(h('div', { 'data-test': 'test-result', 'data-ok': 'false' }, errorBox(plainWords(err))));
+    fill(view.testResult, h('div', { 'data-test': 'test-result', 'data-ok': 'false' }, errorBox(plainWords(err))));
   } finally {
     if (btn) btn.disabled = false;
   }
@@ -172,7 +172,7 @@ async function remove(view) {
     setFlash({ kind: 'ok', text: `Deleted “${st.name}”.` });
     navigate(href('p', project));
   } catch (err) {
-    view.alert.replaceChildren(errorBox(plainWords(err)));
+    fill(view.alert, errorBox(plainWords(err)));
   }
 }
 
@@ -197,7 +197,7 @@ function drawHealth(view, force) {
   view.healthKey = key;
   const hl = view.health;
   if (!hl) {
-    view.healthBox.replaceChildren(errorBox('Health could not be read: ' + plainWords(view.healthError)));
+    fill(view.healthBox, errorBox('Health could not be read: ' + plainWords(view.healthError)));
     return;
   }
   const waiting = Object.values(hl.dead_letters || {}).reduce((a, c) => a + (c.count || 0), 0);
@@ -225,7 +225,7 @@ function drawHealth(view, force) {
   } else {
     parts.push(hourly(hl.hourly));
   }
-  view.healthBox.replaceChildren(...parts.filter(Boolean));
+  fill(view.healthBox, ...parts.filter(Boolean));
 }
 
 function fact(term, value) {
@@ -260,7 +260,7 @@ function hourly(hours) {
     caption.textContent = showAll.checked
       ? 'Every hour of the last 7 days, newest first (UTC)'
       : 'Hours with traffic in the last 7 days, newest first (UTC); hours without any are left out';
-    tbody.replaceChildren(...(rows.length ? rows.map((x) => h('tr', {},
+    fill(tbody, ...(rows.length ? rows.map((x) => h('tr', {},
       h('th', { scope: 'row' }, h('time', { datetime: x.hour }, x.hour.slice(0, 13).replace('T', ' ') + ':00')),
       h('td', { class: 'num' }, num(x.delivered || 0)),
       h('td', { class: 'num' }, num(x.failed || 0)),
@@ -312,6 +312,6 @@ function fillDetails(view) {
   }
   rows.push(fact('Created', time(st.created_at)), fact('Updated', time(st.updated_at)));
   const json = (title, v) => (v ? h('div', { class: 'json-block' }, h('h3', {}, title), h('pre', { class: 'mono', tabindex: '0' }, JSON.stringify(v, null, 2))) : null);
-  view.details.replaceChildren(h('dl', { class: 'facts' }, rows),
+  fill(view.details, h('dl', { class: 'facts' }, rows),
     json('Filters', st.filters), json('PII masking', st.pii), json('Suspension', st.suspension));
 }

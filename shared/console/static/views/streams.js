@@ -1,7 +1,7 @@
 // A project's streams: status, destination, last success and last error
 // (the last two from each stream's health).
 
-import { h, statusBadge, time, tableWrap } from '../dom.js';
+import { h, statusBadge, time, tableWrap, fill } from '../dom.js';
 import { request, paths, listStreams, plainWords } from '../api.js';
 import { href } from '../app.js';
 import { typeLabel } from '../destinations.js';
@@ -48,5 +48,5 @@ export async function render(ctx) {
       h('tbody', {}, rows)), `Streams of ${project}`);
   }
 
-  ctx.main.replaceChildren(projectHeader(project, 'streams', 'Streams', newLink), flash, body);
+  fill(ctx.main, projectHeader(project, 'streams', 'Streams', newLink), flash, body);
 }
