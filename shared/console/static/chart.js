@@ -5,17 +5,21 @@
 
 import { h, s, num } from './dom.js';
 
-const W = 720;
-const H = 240;
+const W = 960;
+const H = 260;
 const PAD = { top: 16, right: 16, bottom: 36, left: 56 };
 
-// niceMax rounds a maximum up to 1, 2 or 5 times a power of ten, so the
-// gridlines fall on round numbers.
-export function niceMax(max) {
-  if (!(max > 0)) return 1;
-  const p = Math.pow(10, Math.floor(Math.log10(max)));
-  for (const m of [1, 2, 5, 10]) if (max <= m * p) return m * p;
-  return 10 * p;
+// niceScale picks gridlines on round numbers: a step of 1, 2 or 5 times a
+// power of ten giving about four lines, and the top as the first step at or
+// above the maximum.
+export function niceScale(max, lines = 4) {
+  if (!(max > 0)) return { top: lines, step: 1 };
+  const raw = max / lines;
+  const p = Math.pow(10, Math.floor(Math.log10(raw)));
+  let step = 10 * p;
+  for (const m of [1, 2, 5]) if (raw <= m * p) { step = m * p; break; }
+  if (step < 1) step = 1;
+  return { top: step * Math.ceil(max / step), step };
 }
 
 // lineChart draws series over hours. opts: {title, desc, hours: [iso],
@@ -28,7 +32,7 @@ export function lineChart(opts) {
   const innerH = H - PAD.top - PAD.bottom;
   let max = 0;
   for (const sr of series) for (const v of sr.values) if (v !== null && v > max) max = v;
-  const top = niceMax(max);
+  const { top, step } = niceScale(max);
   const x = (i) => PAD.left + (n <= 1 ? innerW / 2 : (i * innerW) / (n - 1));
   const y = (v) => PAD.top + innerH - (v / top) * innerH;
 
@@ -40,12 +44,10 @@ export function lineChart(opts) {
   svg.append(s('desc', { id: `${id}-d` }, opts.desc || summary(series, format)));
 
   // Gridlines and y labels.
-  const ticks = 4;
-  for (let i = 0; i <= ticks; i++) {
-    const v = (top * i) / ticks;
+  for (let v = 0; v <= top + step / 2; v += step) {
     const yy = y(v);
-    svg.append(s('line', { x1: PAD.left, x2: W - PAD.right, y1: yy, y2: yy, stroke: i === 0 ? '#8a94a3' : '#e3e7ed', 'stroke-width': 1 }));
-    svg.append(s('text', { x: PAD.left - 8, y: yy + 4, 'text-anchor': 'end', class: 'chart-label' }, format(Math.round(v * 100) / 100)));
+    svg.append(s('line', { x1: PAD.left, x2: W - PAD.right, y1: yy, y2: yy, stroke: v === 0 ? '#8a94a3' : '#e3e7ed', 'stroke-width': 1 }));
+    svg.append(s('text', { x: PAD.left - 8, y: yy + 4, 'text-anchor': 'end', class: 'chart-label' }, format(v)));
   }
   // x labels: each day's midnight (UTC).
   hours.forEach((iso, i) => {
@@ -56,7 +58,6 @@ export function lineChart(opts) {
     svg.append(s('text', { x: xx, y: H - 14, 'text-anchor': 'middle', class: 'chart-label' },
       d.toLocaleDateString(undefined, { month: 'short', day: 'numeric', timeZone: 'UTC' })));
   });
-  svg.append(s('text', { x: W - PAD.right, y: H - 2, 'text-anchor': 'end', class: 'chart-label' }, 'hours, UTC'));
 
   for (const sr of series) {
     // A null (no data, such as lag in an hour with no delivery) breaks the

@@ -137,11 +137,11 @@ async function loadEvents(v) {
       const type = ev.event && typeof ev.event === 'object' && !Array.isArray(ev.event) ? ev.event.type : '';
       return h('tr', { 'data-test': 'dl-event', 'data-event-id': evId || '' },
         h('td', {}, time(ev.parked_at)),
-        h('td', {}, ev.stream_id ? h('a', { href: href('p', v.project, 's', ev.stream_id) }, v.names.get(ev.stream_id) || ev.stream_id) : h('span', { class: 'muted' }, 'none')),
+        h('td', { class: 'name-cell' }, ev.stream_id ? h('a', { href: href('p', v.project, 's', ev.stream_id) }, v.names.get(ev.stream_id) || ev.stream_id) : h('span', { class: 'muted' }, 'none')),
         h('td', {}, h('span', { class: 'mono' }, ev.reason)),
         h('td', { class: 'error-cell' }, h('span', { class: 'error-text' }, ev.error || '')),
         h('td', { class: 'num' }, num(ev.receive_count)),
-        h('td', {}, h('details', {},
+        h('td', { class: 'event-cell' }, h('details', {},
           h('summary', {}, [type, evId].filter(Boolean).join(' · ') || 'event'),
           h('pre', { class: 'mono event-json', tabindex: '0' }, JSON.stringify(ev.event, null, 2)))));
     });
@@ -219,7 +219,7 @@ function showJob(v, j) {
   const done = p.done || 0;
   const bar = h('progress', { max: String(Math.max(total, 1)), value: String(FINAL.has(j.state) && !total ? 1 : done), 'aria-label': `${j.kind} progress` });
   fill(v.job, h('div', { class: 'card job', 'data-test': 'job-progress', 'data-state': j.state, 'data-job-id': j.id },
-    h('p', {}, h('strong', {}, j.kind === 'purge' ? 'Purge' : 'Redrive'), ' ', h('span', { class: 'mono small' }, j.id), ' ', stateBadge(j.state)),
+    h('p', {}, h('strong', {}, j.kind === 'purge' ? 'Purge' : 'Redrive'), ' ', h('span', { class: 'mono small' }, j.id), ' ', stateBadge(j.state), ' '),
     bar,
     h('p', { class: 'job-counts' }, progressText(j) + '.')));
 }

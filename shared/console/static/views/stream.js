@@ -236,7 +236,7 @@ function hourly(hours) {
   const labels = hours.map((x) => x.hour);
   const charts = h('div', { class: 'charts' },
     lineChart({
-      title: 'Events per hour, last 7 days',
+      title: 'Events per hour, last 7 days (UTC)',
       hours: labels,
       series: [
         { name: 'Delivered', values: hours.map((x) => x.delivered || 0), color: '#2f7d4f' },
@@ -245,7 +245,7 @@ function hourly(hours) {
       ],
     }),
     lineChart({
-      title: 'Mean delivery lag per hour, last 7 days',
+      title: 'Mean delivery lag per hour, last 7 days (UTC)',
       hours: labels,
       series: [{ name: 'Mean lag (ingested to acknowledged)', values: hours.map((x) => (x.lag_ms === undefined ? null : x.lag_ms)), color: '#3b5b92' }],
       format: ms,
@@ -255,7 +255,7 @@ function hourly(hours) {
   const showAll = h('input', { type: 'checkbox', id: 'health-all-hours' });
   const tbody = h('tbody');
   const caption = h('caption');
-  const fill = () => {
+  const fillRows = () => {
     const rows = hours.slice().reverse().filter((x) => showAll.checked || active(x));
     caption.textContent = showAll.checked
       ? 'Every hour of the last 7 days, newest first (UTC)'
@@ -267,8 +267,8 @@ function hourly(hours) {
       h('td', { class: 'num' }, num(x.parked || 0)),
       h('td', { class: 'num' }, ms(x.lag_ms)))) : [h('tr', {}, h('td', { colspan: '5', class: 'empty' }, 'No traffic in the last 7 days.'))]));
   };
-  showAll.addEventListener('change', fill);
-  fill();
+  showAll.addEventListener('change', fillRows);
+  fillRows();
   const table = h('table', { class: 'table table-compact', 'data-test': 'health-table' },
     caption,
     h('thead', {}, h('tr', {},
