@@ -87,7 +87,7 @@ async function loadSummary(v) {
       return;
     }
     const rows = reasons.map((r) => h('tr', { 'data-test': 'dl-reason', 'data-reason': r.reason },
-      h('th', { scope: 'row' }, h('span', { class: 'mono' }, r.reason), h('div', { class: 'help' }, REASONS[r.reason] || '')),
+      h('th', { scope: 'row', class: 'reason-cell' }, h('span', { class: 'mono' }, r.reason), h('div', { class: 'help' }, REASONS[r.reason] || '')),
       h('td', { class: 'num' }, num(r.events)),
       h('td', { class: 'num' }, num(r.letters)),
       h('td', {}, time(r.oldest_at)),
