@@ -305,7 +305,7 @@ function fillDetails(view) {
     if (v === undefined || v === null || v === '' || f.kind === 'bool' && f.onlyIfSet) continue;
     let shown;
     if (Array.isArray(v)) shown = v.join(', ');
-    else if (typeof v === 'object') shown = Object.entries(v).map(([k, x]) => `${k}: ${x}`).join('; ');
+    else if (typeof v === 'object') shown = Object.entries(v).map(([k, x]) => (f.sep === '=' ? `${k}=${x}` : `${k}: ${x}`)).join('; ');
     else if (typeof v === 'boolean') shown = v ? 'yes' : 'no';
     else shown = String(v);
     rows.push(fact(f.label, h('span', { class: 'mono wrap' }, shown)));

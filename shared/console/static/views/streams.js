@@ -32,7 +32,7 @@ export async function render(ctx) {
       const lastError = hl.error
         ? h('span', { class: 'muted' }, 'Health unavailable: ' + plainWords(hl.error))
         : hl.last_error
-          ? h('div', { class: 'last-error' }, h('span', { class: 'error-text' }, hl.last_error), h('br'), time(hl.last_error_at))
+          ? h('div', { class: 'last-error' }, h('span', { class: 'error-text clamp', title: hl.last_error }, hl.last_error), time(hl.last_error_at))
           : h('span', { class: 'muted' }, 'none');
       return h('tr', { 'data-test': 'stream-row', 'data-stream-id': st.id },
         h('th', { scope: 'row' }, h('a', { href: href('p', project, 's', st.id) }, st.name), h('div', { class: 'muted mono small' }, st.id)),
