@@ -223,20 +223,25 @@ function drawHealth(view, force) {
   if (!Array.isArray(hl.hourly) || !hl.hourly.length) {
     parts.push(h('p', { class: 'note' }, 'Hourly history is not available from this API yet: the totals above are all there is.'));
   } else {
-    parts.push(hourly(hl.hourly));
+    parts.push(hourly(hl.hourly, view));
   }
+  // A refresh redraws the figures; whoever was on a control inside them
+  // stays on it, and the table keeps its choices.
+  const focused = view.healthBox.contains(document.activeElement) ? document.activeElement.id : '';
   fill(view.healthBox, ...parts.filter(Boolean));
+  if (focused && document.getElementById(focused)) document.getElementById(focused).focus({ preventScroll: true });
 }
 
 function fact(term, value) {
   return h('div', { class: 'fact' }, h('dt', {}, term), h('dd', {}, value));
 }
 
-function hourly(hours) {
+function hourly(hours, view) {
   const labels = hours.map((x) => x.hour);
   const charts = h('div', { class: 'charts' },
     lineChart({
       title: 'Events per hour, last 7 days (UTC)',
+      empty: 'No events delivered, retried or parked in these 7 days',
       hours: labels,
       series: [
         { name: 'Delivered', values: hours.map((x) => x.delivered || 0), color: '#2f7d4f' },
@@ -246,13 +251,15 @@ function hourly(hours) {
     }),
     lineChart({
       title: 'Mean delivery lag per hour, last 7 days (UTC)',
+      empty: 'No deliveries in these 7 days, so no lag to show',
+      zeroIsData: true,
       hours: labels,
       series: [{ name: 'Mean lag (ingested to acknowledged)', values: hours.map((x) => (x.lag_ms === undefined ? null : x.lag_ms)), color: '#3b5b92' }],
       format: ms,
     }));
 
   const active = (x) => (x.delivered || 0) + (x.failed || 0) + (x.parked || 0) > 0 || (x.lag_ms !== null && x.lag_ms !== undefined);
-  const showAll = h('input', { type: 'checkbox', id: 'health-all-hours' });
+  const showAll = h('input', { type: 'checkbox', id: 'health-all-hours', checked: !!view.showAllHours });
   const tbody = h('tbody');
   const caption = h('caption');
   const fillRows = () => {
@@ -267,7 +274,7 @@ function hourly(hours) {
       h('td', { class: 'num' }, num(x.parked || 0)),
       h('td', { class: 'num' }, ms(x.lag_ms)))) : [h('tr', {}, h('td', { colspan: '5', class: 'empty' }, 'No traffic in the last 7 days.'))]));
   };
-  showAll.addEventListener('change', fillRows);
+  showAll.addEventListener('change', () => { view.showAllHours = showAll.checked; fillRows(); });
   fillRows();
   const table = h('table', { class: 'table table-compact', 'data-test': 'health-table' },
     caption,
@@ -279,7 +286,7 @@ function hourly(hours) {
       h('th', { scope: 'col', class: 'num' }, 'Mean lag'))),
     tbody);
   return h('div', {}, charts,
-    h('details', { class: 'hourly-table', open: true },
+    h('details', { class: 'hourly-table', open: view.tableClosed ? null : true, on: { toggle: (e) => { view.tableClosed = !e.target.open; } } },
       h('summary', {}, 'Hourly figures as a table'),
       h('div', { class: 'field-check inline-check' }, showAll, h('label', { for: 'health-all-hours' }, 'Show hours without traffic')),
       tableWrap(table, 'Hourly delivery figures')));
