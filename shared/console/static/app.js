@@ -140,9 +140,13 @@ async function route() {
   const [m, view, params] = found;
   const p = params(m.map((x) => { try { return decodeURIComponent(x); } catch { return x; } }));
   setBusy(main, true);
-  fill(main, h('p', { class: 'muted loading' }, 'Loading…'));
+  // Each visit renders into its own container: a view still finishing for
+  // the page just left writes into a detached one, never over this page.
+  const page = h('div', { class: 'page' }, h('p', { class: 'muted loading' }, 'Loading…'));
+  fill(main, page);
   const ctx = {
-    main, params: p, signal, flash,
+    main: page, params: p, signal, flash,
+    setBusy: (busy) => setBusy(main, busy),
     session: state.session,
     canWrite: canWrite(),
     onCleanup: (fn) => state.cleanups.push(fn),
@@ -152,7 +156,7 @@ async function route() {
     await view.render(ctx);
   } catch (err) {
     if (signal.aborted || (err && err.name === 'AbortError')) return;
-    fill(main, h('h1', { tabindex: '-1' }, 'Something went wrong'), errorBox(plainWords(err)),
+    fill(page, h('h1', { tabindex: '-1' }, 'Something went wrong'), errorBox(plainWords(err)),
       h('p', {}, h('button', { type: 'button', class: 'btn', on: { click: route } }, 'Try again')));
   }
   if (signal.aborted) return;

@@ -69,9 +69,9 @@ function filter(v) {
 }
 
 async function loadAll(v) {
-  v.ctx.main.setAttribute('aria-busy', 'true');
+  v.ctx.setBusy(true);
   await Promise.all([loadSummary(v), loadEvents(v), loadJobs(v)]);
-  v.ctx.main.setAttribute('aria-busy', 'false');
+  if (!v.ctx.signal.aborted) v.ctx.setBusy(false);
 }
 
 async function loadSummary(v) {

@@ -4,7 +4,7 @@
 import { h, statusBadge, time, tableWrap, fill } from '../dom.js';
 import { request, paths, listStreams, plainWords } from '../api.js';
 import { href } from '../app.js';
-import { typeLabel } from '../destinations.js';
+import { typeLabel, target } from '../destinations.js';
 import { projectHeader } from './projectnav.js';
 
 export async function render(ctx) {
@@ -36,7 +36,7 @@ export async function render(ctx) {
           : h('span', { class: 'muted' }, 'none');
       return h('tr', { 'data-test': 'stream-row', 'data-stream-id': st.id },
         h('th', { scope: 'row' }, h('a', { href: href('p', project, 's', st.id) }, st.name), h('div', { class: 'muted mono small' }, st.id)),
-        h('td', {}, typeLabel(st.destination_type)),
+        h('td', {}, typeLabel(st.destination_type), h('div', { class: 'muted small wrap' }, target(st.destination_type, st.destination_config))),
         h('td', {}, statusBadge(st.status, st.status_reason)),
         h('td', {}, hl.error ? '—' : time(hl.last_success_at)),
         h('td', {}, lastError));
