@@ -24,7 +24,16 @@ export const REASONS = {
 
 export async function render(ctx) {
   const { project } = ctx.params;
-  const streams = await listStreams(project, ctx.signal);
+  // Dead letters stand without the stream list (it names the streams and
+  // fills the filter): if it cannot be read, say so and show the rest.
+  let streams = [];
+  let streamsError = null;
+  try {
+    streams = await listStreams(project, ctx.signal);
+  } catch (err) {
+    if (ctx.signal.aborted) throw err;
+    streamsError = err;
+  }
   const names = new Map(streams.map((s) => [s.id, s.name]));
 
   const v = {
@@ -56,6 +65,7 @@ export async function render(ctx) {
   fill(ctx.main, 
     projectHeader(project, 'dead-letters', 'Dead letters'),
     h('p', { class: 'lead' }, 'Events that ended undelivered, each with why. They are kept for a limited time, then expire.'),
+    streamsError ? errorBox('The project’s streams could not be listed, so they show by id: ' + plainWords(streamsError)) : null,
     h('form', { class: 'card filters', novalidate: true, 'aria-label': 'Filter dead letters', on: { submit: (e) => e.preventDefault() } },
       h('div', { class: 'field' }, h('label', { for: 'dl-stream' }, 'Stream'), v.streamSelect),
       h('div', { class: 'field' }, h('label', { for: 'dl-reason' }, 'Reason'), v.reasonSelect),
