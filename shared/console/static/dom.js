@@ -52,6 +52,11 @@ export function num(n) {
   return n === null || n === undefined ? '—' : nf.format(n);
 }
 
+// count writes a number with its noun, singular or plural.
+export function count(n, one, many) {
+  return `${num(n)} ${n === 1 ? one : many || one + 's'}`;
+}
+
 export function bytes(n) {
   if (n === null || n === undefined) return '—';
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];

@@ -1,7 +1,7 @@
 // Dead letters: the summary by reason, a page at a time through the events,
 // and redrive and purge as jobs whose progress is polled until they end.
 
-import { h, errorBox, time, tableWrap, num, confirm, idempotencyKey, stateBadge, fill } from '../dom.js';
+import { h, errorBox, time, tableWrap, num, count, confirm, idempotencyKey, stateBadge, fill } from '../dom.js';
 import { request, paths, listStreams, plainWords } from '../api.js';
 import { href } from '../app.js';
 import { barChart } from '../chart.js';
@@ -103,7 +103,7 @@ async function loadSummary(v) {
       h('td', {}, time(r.oldest_at)),
       h('td', {}, time(r.newest_at))));
     fill(v.summary, title,
-      h('p', {}, h('strong', {}, num(data.events)), ' dead events waiting in ', num(data.letters), ' letters',
+      h('p', {}, h('strong', {}, count(data.events, 'dead event')), ' waiting in ', count(data.letters, 'letter'),
         data.expiring_within_24h ? [', ', h('strong', {}, num(data.expiring_within_24h)), ' of them expire within 24 hours'] : null, '.'),
       barChart({ title: 'Dead events by reason', bars: reasons.map((r) => ({ label: r.reason, value: r.events })), color: '#8a5a44' }),
       tableWrap(h('table', { class: 'table' },
@@ -192,7 +192,7 @@ async function loadJobs(v) {
 function progressText(j) {
   const p = j.progress || {};
   const verb = j.kind === 'purge' ? 'purged' : 'redriven';
-  let text = `${num(p.done || 0)} of ${num(p.total || 0)} events ${verb}`;
+  let text = `${num(p.done || 0)} of ${count(p.total || 0, 'event')} ${verb}`;
   const skipped = Object.entries(p.skipped || {}).filter(([, n]) => n > 0);
   if (skipped.length) text += '; skipped: ' + skipped.map(([why, n]) => `${num(n)} (${why.replace(/_/g, ' ')})`).join(', ');
   if (j.error) text += '. Error: ' + j.error;

@@ -1,7 +1,7 @@
 // Replays: pick a stream and a window (UTC), size it with a dry run, start
 // it, and watch the project's replay jobs until they end.
 
-import { h, errorBox, time, tableWrap, num, bytes, duration, idempotencyKey, stateBadge, utc, fill } from '../dom.js';
+import { h, errorBox, time, tableWrap, num, count, bytes, duration, idempotencyKey, stateBadge, utc, fill } from '../dom.js';
 import { request, paths, listStreams, plainWords } from '../api.js';
 import { href } from '../app.js';
 import { projectHeader } from './projectnav.js';
@@ -32,11 +32,12 @@ export async function render(ctx) {
   };
   ctx.onCleanup(() => { if (v.polling) clearTimeout(v.polling); });
 
-  // The default window: the last whole hour.
-  const hourStart = new Date();
-  hourStart.setUTCMinutes(0, 0, 0);
-  const from = h('input', { id: 'replay-from', name: 'since', type: 'datetime-local', value: localValue(new Date(hourStart.getTime() - 3600e3)), 'aria-describedby': 'replay-window-help' });
-  const to = h('input', { id: 'replay-to', name: 'until', type: 'datetime-local', value: localValue(hourStart), 'aria-describedby': 'replay-window-help' });
+  // The default window: the last 60 minutes, to the last whole minute (the
+  // API refuses an end in the future).
+  const end = new Date();
+  end.setUTCSeconds(0, 0);
+  const from = h('input', { id: 'replay-from', name: 'since', type: 'datetime-local', value: localValue(new Date(end.getTime() - 3600e3)), 'aria-describedby': 'replay-window-help' });
+  const to = h('input', { id: 'replay-to', name: 'until', type: 'datetime-local', value: localValue(end), 'aria-describedby': 'replay-window-help' });
   const streamSelect = h('select', { id: 'replay-stream', name: 'stream_id' },
     streams.map((s) => h('option', { value: s.id, disabled: s.status !== 'active' }, `${s.name}${s.status === 'active' ? '' : ` (${s.status}: enable it to replay)`}`)));
   const firstActive = streams.find((s) => s.status === 'active');
@@ -83,7 +84,7 @@ async function dryRun(v) {
     const { data } = await request('POST', paths.replay(v.project, stream), { body });
     const s = data.size || {};
     fill(v.size, h('div', { class: 'alert alert-info', 'data-test': 'replay-size', 'data-events': String(s.events || 0) },
-      h('p', {}, h('strong', {}, `${num(s.events)} events`), ` in ${num(s.objects)} archive objects, ${bytes(s.bytes)} (${bytes(s.stored_bytes)} stored), over ${num(s.partitions)} hours with events.`),
+      h('p', {}, h('strong', {}, count(s.events || 0, 'event')), ` in ${count(s.objects || 0, 'archive object')}, ${bytes(s.bytes)} (${bytes(s.stored_bytes)} stored), over ${count(s.partitions || 0, 'hour')} with events.`),
       h('p', {}, `Window ${utc(data.since)} to ${utc(data.until)}. At ${num(data.rate)} events a second it takes up to ${duration(data.estimated_seconds)}.`),
       s.exact ? null : h('p', { class: 'help' }, 'The window does not start and end on whole hours, so these counts include the rest of its first and last hours: an upper bound. The stream’s filters can only make it smaller.')));
   } catch (err) {
@@ -123,10 +124,10 @@ async function cancel(v, job, btn) {
 function progress(j) {
   const p = j.progress || {};
   const total = p.total || (j.size && j.size.events) || 0;
-  let text = `${num(p.sent || 0)} sent of ${num(total)} events`;
+  let text = `${num(p.sent || 0)} sent of ${count(total, 'event')} (${num(p.events || 0)} read`;
   if (p.filtered) text += `, ${num(p.filtered)} filtered out`;
-  if (p.duplicates) text += `, ${num(p.duplicates)} duplicates skipped`;
-  text += `; ${num(p.hours_done || 0)} of ${num(p.hours || 0)} hours read`;
+  if (p.duplicates) text += `, ${count(p.duplicates, 'duplicate')} skipped`;
+  text += `); ${num(p.hours_done || 0)} of ${count(p.hours || 0, 'hour')} read`;
   if (j.state === 'queued' && j.not_before) text += `; starts after ${utc(j.not_before)}`;
   if (j.cancel_requested && !FINAL.has(j.state)) text += '; cancelling';
   if (j.error) text += `. ${j.error}`;

@@ -2,7 +2,7 @@
 // edit, delete; each change sent with If-Match), and its health over the
 // last 7 days, refreshed every 5 s while the page is visible.
 
-import { h, errorBox, statusBadge, time, tableWrap, num, ms, utc, confirm, copyButton, fill } from '../dom.js';
+import { h, errorBox, statusBadge, time, tableWrap, num, count, ms, utc, confirm, copyButton, fill } from '../dom.js';
 import { request, paths, ApiError, plainWords } from '../api.js';
 import { navigate, href, setFlash } from '../app.js';
 import { typeLabel, FIELDS } from '../destinations.js';
@@ -113,8 +113,8 @@ async function setStatus(view, action) {
     const extra = [];
     if (dl && dl.events > 0) {
       extra.push(dl.redrive_job
-        ? ` Redriving its ${num(dl.events)} dead events (job ${dl.redrive_job.id}).`
-        : ` ${num(dl.events)} dead events wait for it.`);
+        ? ` Redriving its ${count(dl.events, 'dead event')} (job ${dl.redrive_job.id}).`
+        : ` ${count(dl.events, 'dead event')} ${dl.events === 1 ? 'waits' : 'wait'} for it.`);
     }
     fill(view.notice, h('div', { class: 'alert alert-ok', role: 'status' }, done, extra,
       dl && dl.events > 0 ? [' ', h('a', { href: href('p', project, 'dead-letters') }, 'See dead letters')] : null));
