@@ -311,3 +311,37 @@ func TestBundleSize(t *testing.T) {
 		t.Fatal("no files embedded")
 	}
 }
+
+// FuzzHandle: whatever the path, the answer carries the security headers,
+// and a 200 is one of the embedded files, never anything else.
+func FuzzHandle(f *testing.F) {
+	for _, seed := range []string{
+		"/console", "/console/", "/console/app.js", "/console/views/stream.js", "/console/p/proj_a/s/str_1",
+		"/console/../console.go", "/console/%2e%2e/x", "/console/%252e%252e/x", "/console/..%5c..%5cgo.mod",
+		"/console//app.js", "/console/.git/config", "/console/app.js%00", "/console/%zz", "/consolex", "",
+	} {
+		f.Add(seed)
+	}
+	c := New()
+	embeddedBodies := map[string]bool{}
+	for _, file := range c.files {
+		embeddedBodies[string(file.body)] = true
+	}
+	f.Fuzz(func(t *testing.T, rawPath string) {
+		resp, err := c.Handle(context.Background(), events.APIGatewayV2HTTPRequest{
+			RawPath:        rawPath,
+			RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET"}},
+		})
+		if err != nil {
+			t.Fatalf("%q: error %v", rawPath, err)
+		}
+		for k, v := range SecurityHeaders() {
+			if resp.Headers[k] != v {
+				t.Fatalf("%q: %s = %q", rawPath, k, resp.Headers[k])
+			}
+		}
+		if resp.StatusCode == http.StatusOK && !embeddedBodies[string(body(t, resp))] {
+			t.Fatalf("%q: 200 with a body that is no embedded file", rawPath)
+		}
+	})
+}

@@ -161,6 +161,70 @@ func TestStaticReferencesResolve(t *testing.T) {
 	}
 }
 
+var (
+	namedImport = regexp.MustCompile(`(?s)import\s*\{([^}]*)\}\s*from\s*['"]([^'"]+)['"]`)
+	exportDecl  = regexp.MustCompile(`(?m)^export\s+(?:async\s+)?(?:function\*?|const|let|var|class)\s+([A-Za-z_$][\w$]*)`)
+	exportList  = regexp.MustCompile(`(?m)^export\s*\{([^}]*)\}`)
+)
+
+// TestStaticImportsExist catches what a browser would refuse to link: a
+// module importing a name the other module does not export.
+func TestStaticImportsExist(t *testing.T) {
+	files := staticFiles(t)
+	exports := map[string]map[string]bool{}
+	for name, text := range files {
+		if path.Ext(name) != ".js" {
+			continue
+		}
+		ex := map[string]bool{}
+		for _, m := range exportDecl.FindAllStringSubmatch(text, -1) {
+			ex[m[1]] = true
+		}
+		for _, m := range exportList.FindAllStringSubmatch(text, -1) {
+			for _, n := range strings.Split(m[1], ",") {
+				n = strings.TrimSpace(n)
+				if _, as, ok := strings.Cut(n, " as "); ok {
+					n = strings.TrimSpace(as)
+				}
+				if n != "" {
+					ex[n] = true
+				}
+			}
+		}
+		exports[name] = ex
+	}
+	checked := 0
+	for name, text := range files {
+		if path.Ext(name) != ".js" {
+			continue
+		}
+		for _, m := range namedImport.FindAllStringSubmatch(text, -1) {
+			target := path.Join(path.Dir(name), m[2])
+			ex, ok := exports[target]
+			if !ok {
+				t.Errorf("%s imports from %s, which is not embedded", name, m[2])
+				continue
+			}
+			for _, n := range strings.Split(m[1], ",") {
+				n = strings.TrimSpace(n)
+				if orig, _, ok := strings.Cut(n, " as "); ok {
+					n = strings.TrimSpace(orig)
+				}
+				if n == "" {
+					continue
+				}
+				checked++
+				if !ex[n] {
+					t.Errorf("%s imports %q from %s, which does not export it", name, n, m[2])
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no named imports found; the patterns are broken")
+	}
+}
+
 // TestStaticPatternsCatch keeps the checks above honest: each pattern finds
 // the thing it is meant to refuse.
 func TestStaticPatternsCatch(t *testing.T) {

@@ -12,8 +12,10 @@ export function setKey(key) {
   sessionStorage.setItem(KEY, key);
 }
 
+// clearKey forgets the key, and anything else this tab kept: sign-out
+// leaves nothing behind.
 export function clearKey() {
-  sessionStorage.removeItem(KEY);
+  sessionStorage.clear();
 }
 
 // ApiError is an answer that was not a success: logstream's

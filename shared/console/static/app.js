@@ -1,7 +1,7 @@
 // logstream console: the router and the session. Hash routes keep the whole
 // console one page (/console/), so the function serves a single document.
 
-import { h, errorBox, setBusy } from './dom.js';
+import { h, errorBox, setBusy, fill } from './dom.js';
 import { request, paths, getKey, clearKey, onUnauthenticated, plainWords, ApiError } from './api.js';
 import * as signin from './views/signin.js';
 import * as projects from './views/projects.js';
@@ -75,14 +75,14 @@ function renderChrome() {
   const sess = document.getElementById('session');
   const w = state.session;
   if (!w) {
-    nav.replaceChildren();
-    sess.replaceChildren();
+    fill(nav);
+    fill(sess);
     return;
   }
-  nav.replaceChildren(h('ul', { class: 'nav-list' },
+  fill(nav, h('ul', { class: 'nav-list' },
     h('li', {}, h('a', { href: '#/projects', 'data-nav': 'projects' }, 'Projects')),
     w.admin ? h('li', {}, h('a', { href: '#/keys', 'data-test': 'nav-keys', 'data-nav': 'keys' }, 'API keys')) : null));
-  sess.replaceChildren(
+  fill(sess,
     h('span', { class: 'whoami', 'data-test': 'whoami', title: w.name ? `Key “${w.name}”${w.last_four ? ' …' + w.last_four : ''}` : '' }, describe(w)),
     h('button', { type: 'button', class: 'btn btn-small btn-quiet', 'data-test': 'signout', on: { click: () => signOut() } }, 'Sign out'));
 }
@@ -119,7 +119,7 @@ async function route() {
       if (signal.aborted) return;
       if (err instanceof ApiError && err.code === 'unauthenticated') { signOut(plainWords(err)); return; }
       setBusy(main, false);
-      main.replaceChildren(h('h1', { tabindex: '-1' }, 'logstream console'), errorBox(plainWords(err)),
+      fill(main, h('h1', { tabindex: '-1' }, 'logstream console'), errorBox(plainWords(err)),
         h('p', {}, h('button', { type: 'button', class: 'btn', on: { click: route } }, 'Try again')));
       return;
     }
@@ -133,16 +133,20 @@ async function route() {
   const flash = state.flash;
   state.flash = null;
   if (!found) {
-    main.replaceChildren(h('h1', { tabindex: '-1' }, 'Page not found'), h('p', {}, h('a', { href: '#/projects' }, 'Go to your projects')));
+    fill(main, h('h1', { tabindex: '-1' }, 'Page not found'), h('p', {}, h('a', { href: '#/projects' }, 'Go to your projects')));
     setBusy(main, false);
     return;
   }
   const [m, view, params] = found;
   const p = params(m.map((x) => { try { return decodeURIComponent(x); } catch { return x; } }));
   setBusy(main, true);
-  main.replaceChildren(h('p', { class: 'muted loading' }, 'Loading…'));
+  // Each visit renders into its own container: a view still finishing for
+  // the page just left writes into a detached one, never over this page.
+  const page = h('div', { class: 'page' }, h('p', { class: 'muted loading' }, 'Loading…'));
+  fill(main, page);
   const ctx = {
-    main, params: p, signal, flash,
+    main: page, params: p, signal, flash,
+    setBusy: (busy) => setBusy(main, busy),
     session: state.session,
     canWrite: canWrite(),
     onCleanup: (fn) => state.cleanups.push(fn),
@@ -152,7 +156,7 @@ async function route() {
     await view.render(ctx);
   } catch (err) {
     if (signal.aborted || (err && err.name === 'AbortError')) return;
-    main.replaceChildren(h('h1', { tabindex: '-1' }, 'Something went wrong'), errorBox(plainWords(err)),
+    fill(page, h('h1', { tabindex: '-1' }, 'Something went wrong'), errorBox(plainWords(err)),
       h('p', {}, h('button', { type: 'button', class: 'btn', on: { click: route } }, 'Try again')));
   }
   if (signal.aborted) return;

@@ -5,30 +5,44 @@
 
 import { h, s, num } from './dom.js';
 
-const W = 720;
-const H = 240;
-const PAD = { top: 16, right: 16, bottom: 36, left: 56 };
+// The drawing's size in its own units. A phone gets a narrower drawing with
+// larger type, so that scaled to 360 px its labels stay readable.
+function frame() {
+  const narrow = typeof matchMedia === 'function' && matchMedia('(max-width: 640px)').matches;
+  return narrow ? { W: 420, H: 240, font: 15, dayEvery: 2 } : { W: 960, H: 260, font: 12, dayEvery: 1 };
+}
 
-// niceMax rounds a maximum up to 1, 2 or 5 times a power of ten, so the
-// gridlines fall on round numbers.
-export function niceMax(max) {
-  if (!(max > 0)) return 1;
-  const p = Math.pow(10, Math.floor(Math.log10(max)));
-  for (const m of [1, 2, 5, 10]) if (max <= m * p) return m * p;
-  return 10 * p;
+// niceScale picks gridlines on round numbers: a step of 1, 2 or 5 times a
+// power of ten giving about four lines, and the top as the first step at or
+// above the maximum.
+export function niceScale(max, lines = 4) {
+  if (!(max > 0)) return { top: lines, step: 1 };
+  const raw = max / lines;
+  const p = Math.pow(10, Math.floor(Math.log10(raw)));
+  let step = 10 * p;
+  for (const m of [1, 2, 5]) if (raw <= m * p) { step = m * p; break; }
+  if (step < 1) step = 1;
+  return { top: step * Math.ceil(max / step), step };
 }
 
 // lineChart draws series over hours. opts: {title, desc, hours: [iso],
-// series: [{name, values: [number|null], color, dash}], format(v)}.
+// series: [{name, values: [number|null], color, dash}], format(v), empty (the
+// text when there is nothing to draw), zeroIsData (a 0 is a value, not none)}.
 export function lineChart(opts) {
   const { hours, series } = opts;
   const format = opts.format || num;
+  const { W, H, font, dayEvery } = frame();
   const n = hours.length;
-  const innerW = W - PAD.left - PAD.right;
-  const innerH = H - PAD.top - PAD.bottom;
   let max = 0;
   for (const sr of series) for (const v of sr.values) if (v !== null && v > max) max = v;
-  const top = niceMax(max);
+  const { top, step } = niceScale(max);
+  const ticks = [];
+  for (let v = 0; v <= top + step / 2; v += step) ticks.push(v);
+  // Room on the left for the longest y label.
+  const widest = Math.max(...ticks.map((v) => String(format(v)).length));
+  const PAD = { top: 16, right: 16, bottom: 20 + font * 1.4, left: Math.ceil(widest * font * 0.62) + 12 };
+  const innerW = W - PAD.left - PAD.right;
+  const innerH = H - PAD.top - PAD.bottom;
   const x = (i) => PAD.left + (n <= 1 ? innerW / 2 : (i * innerW) / (n - 1));
   const y = (v) => PAD.top + innerH - (v / top) * innerH;
 
@@ -40,23 +54,22 @@ export function lineChart(opts) {
   svg.append(s('desc', { id: `${id}-d` }, opts.desc || summary(series, format)));
 
   // Gridlines and y labels.
-  const ticks = 4;
-  for (let i = 0; i <= ticks; i++) {
-    const v = (top * i) / ticks;
+  for (const v of ticks) {
     const yy = y(v);
-    svg.append(s('line', { x1: PAD.left, x2: W - PAD.right, y1: yy, y2: yy, stroke: i === 0 ? '#8a94a3' : '#e3e7ed', 'stroke-width': 1 }));
-    svg.append(s('text', { x: PAD.left - 8, y: yy + 4, 'text-anchor': 'end', class: 'chart-label' }, format(Math.round(v * 100) / 100)));
+    svg.append(s('line', { x1: PAD.left, x2: W - PAD.right, y1: yy, y2: yy, stroke: v === 0 ? '#8a94a3' : '#e3e7ed', 'stroke-width': 1 }));
+    svg.append(s('text', { x: PAD.left - 8, y: yy + font / 3, 'text-anchor': 'end', class: 'chart-label', 'font-size': font }, format(v)));
   }
-  // x labels: each day's midnight (UTC).
+  // x labels: each day's midnight (UTC), every other one on a phone.
+  let day = 0;
   hours.forEach((iso, i) => {
     const d = new Date(iso);
     if (d.getUTCHours() !== 0) return;
     const xx = x(i);
     svg.append(s('line', { x1: xx, x2: xx, y1: PAD.top, y2: PAD.top + innerH, stroke: '#eef1f5', 'stroke-width': 1 }));
-    svg.append(s('text', { x: xx, y: H - 14, 'text-anchor': 'middle', class: 'chart-label' },
+    if (day++ % dayEvery !== 0) return;
+    svg.append(s('text', { x: xx, y: H - 8, 'text-anchor': 'middle', class: 'chart-label', 'font-size': font },
       d.toLocaleDateString(undefined, { month: 'short', day: 'numeric', timeZone: 'UTC' })));
   });
-  svg.append(s('text', { x: W - PAD.right, y: H - 2, 'text-anchor': 'end', class: 'chart-label' }, 'hours, UTC'));
 
   for (const sr of series) {
     // A null (no data, such as lag in an hour with no delivery) breaks the
@@ -80,6 +93,10 @@ export function lineChart(opts) {
         svg.append(s('circle', { cx: x(i), cy: y(v), r: 2.5, fill: sr.color }));
       }
     });
+  }
+
+  if (!series.some((sr) => sr.values.some((v) => v !== null && v !== undefined && (v !== 0 || opts.zeroIsData)))) {
+    svg.append(s('text', { x: PAD.left + innerW / 2, y: PAD.top + innerH / 2, 'text-anchor': 'middle', class: 'chart-empty', 'font-size': font + 3 }, opts.empty || 'Nothing to show in these 7 days'));
   }
 
   // One transparent column per hour whose <title> is a native tooltip with
@@ -124,9 +141,9 @@ export function barChart(opts) {
   opts.bars.forEach((b, i) => {
     const y0 = 4 + i * rowH;
     const w = ((width - labelW - valueW) * b.value) / max;
-    svg.append(s('text', { x: labelW - 8, y: y0 + 17, 'text-anchor': 'end', class: 'chart-label' }, b.label));
+    svg.append(s('text', { x: labelW - 8, y: y0 + 17, 'text-anchor': 'end', class: 'chart-label', 'font-size': 13 }, b.label));
     svg.append(s('rect', { x: labelW, y: y0 + 4, width: Math.max(w, 1), height: rowH - 10, rx: 3, fill: opts.color || '#5b7083' }));
-    svg.append(s('text', { x: labelW + w + 6, y: y0 + 17, class: 'chart-label' }, num(b.value)));
+    svg.append(s('text', { x: labelW + w + 6, y: y0 + 17, class: 'chart-label', 'font-size': 13 }, num(b.value)));
   });
   return h('figure', { class: 'chart-figure' }, h('figcaption', { class: 'chart-title' }, opts.title), svg);
 }

@@ -88,3 +88,21 @@ export function lastFour(config, key) {
   if (!config) return undefined;
   return config[key + '_last_four'];
 }
+
+// target says in a few words where a stream sends: a host, a site, a bus, a
+// bucket. For lists, beside the type.
+export function target(type, c) {
+  if (!c) return '';
+  const host = (u) => {
+    try { return new URL(u).host; } catch { return u || ''; }
+  };
+  switch (type) {
+    case 'http': return host(c.endpoint);
+    case 'datadog': return c.site || '';
+    case 'grafana_loki': return c.hostname || host(c.url);
+    case 'splunk_hec': return c.url ? host(c.url) : [c.host, c.port].filter(Boolean).join(':');
+    case 'eventbridge': return (c.event_bus_arn || '').split('/').pop();
+    case 's3': return [c.bucket, c.prefix].filter(Boolean).join('/');
+  }
+  return '';
+}

@@ -4,9 +4,10 @@
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
-// h builds an element. attrs: class, text, on:{event: fn}, dataset-like
-// "data-*" and "aria-*" names, boolean properties (disabled, checked,
-// hidden, required, open, selected) and any other attribute. Children are
+// h builds an element. attrs: text, on:{event: fn}, and attributes by name
+// (class, data-*, aria-*, …); true is a boolean attribute (disabled, checked,
+// selected, open: as attributes they are also the defaults a form reset
+// returns to), false, null and undefined leave it out. Children are
 // nodes, strings (as text), or nested arrays; null and false are skipped.
 export function h(tag, attrs, ...children) {
   return build(document.createElement(tag), attrs, children);
@@ -17,16 +18,22 @@ export function s(tag, attrs, ...children) {
   return build(document.createElementNS(SVG_NS, tag), attrs, children);
 }
 
-const PROPS = new Set(['disabled', 'checked', 'hidden', 'required', 'open', 'selected', 'multiple', 'readOnly']);
-
 function build(el, attrs, children) {
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v === undefined || v === null || v === false) continue;
     if (k === 'text') el.textContent = String(v);
     else if (k === 'on') for (const [ev, fn] of Object.entries(v)) el.addEventListener(ev, fn);
-    else if (PROPS.has(k) && !(el instanceof SVGElement)) el[k] = v;
     else el.setAttribute(k === 'className' ? 'class' : k, v === true ? '' : String(v));
   }
+  append(el, children);
+  return el;
+}
+
+// fill replaces an element's children as h() appends them: null and false
+// skipped, arrays flattened, strings as text. (replaceChildren itself would
+// write "null".)
+export function fill(el, ...children) {
+  el.replaceChildren();
   append(el, children);
   return el;
 }
@@ -43,6 +50,11 @@ function append(el, children) {
 const nf = new Intl.NumberFormat();
 export function num(n) {
   return n === null || n === undefined ? '—' : nf.format(n);
+}
+
+// count writes a number with its noun, singular or plural.
+export function count(n, one, many) {
+  return `${num(n)} ${n === 1 ? one : many || one + 's'}`;
 }
 
 export function bytes(n) {
@@ -93,9 +105,10 @@ export function time(iso) {
 
 // tableWrap puts a table in a region that scrolls sideways on narrow
 // screens, so the page itself never does. Focusable so keyboard users can
-// scroll it.
+// scroll it; its name says it is the table, so it never repeats the name of
+// the section around it.
 export function tableWrap(table, label) {
-  return h('div', { class: 'table-wrap', role: 'region', tabindex: '0', 'aria-label': label }, table);
+  return h('div', { class: 'table-wrap', role: 'region', tabindex: '0', 'aria-label': label + ' (table)' }, table);
 }
 
 export function errorBox(text) {

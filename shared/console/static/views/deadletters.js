@@ -1,7 +1,7 @@
 // Dead letters: the summary by reason, a page at a time through the events,
 // and redrive and purge as jobs whose progress is polled until they end.
 
-import { h, errorBox, time, tableWrap, num, confirm, idempotencyKey, stateBadge } from '../dom.js';
+import { h, errorBox, time, tableWrap, num, count, confirm, idempotencyKey, stateBadge, fill } from '../dom.js';
 import { request, paths, listStreams, plainWords } from '../api.js';
 import { href } from '../app.js';
 import { barChart } from '../chart.js';
@@ -24,7 +24,16 @@ export const REASONS = {
 
 export async function render(ctx) {
   const { project } = ctx.params;
-  const streams = await listStreams(project, ctx.signal);
+  // Dead letters stand without the stream list (it names the streams and
+  // fills the filter): if it cannot be read, say so and show the rest.
+  let streams = [];
+  let streamsError = null;
+  try {
+    streams = await listStreams(project, ctx.signal);
+  } catch (err) {
+    if (ctx.signal.aborted) throw err;
+    streamsError = err;
+  }
   const names = new Map(streams.map((s) => [s.id, s.name]));
 
   const v = {
@@ -53,9 +62,10 @@ export async function render(ctx) {
     h('button', { type: 'button', class: 'btn btn-danger', 'data-test': 'purge', on: { click: () => startJob(v, 'purge') } }, 'Purge'),
     h('p', { class: 'help' }, 'Both act on the dead letters the filter selects. Redrive sends them to their stream again (active streams only); purge deletes them for good.')) : null;
 
-  ctx.main.replaceChildren(
+  fill(ctx.main, 
     projectHeader(project, 'dead-letters', 'Dead letters'),
     h('p', { class: 'lead' }, 'Events that ended undelivered, each with why. They are kept for a limited time, then expire.'),
+    streamsError ? errorBox('The project’s streams could not be listed, so they show by id: ' + plainWords(streamsError)) : null,
     h('form', { class: 'card filters', novalidate: true, 'aria-label': 'Filter dead letters', on: { submit: (e) => e.preventDefault() } },
       h('div', { class: 'field' }, h('label', { for: 'dl-stream' }, 'Stream'), v.streamSelect),
       h('div', { class: 'field' }, h('label', { for: 'dl-reason' }, 'Reason'), v.reasonSelect),
@@ -69,9 +79,9 @@ function filter(v) {
 }
 
 async function loadAll(v) {
-  v.ctx.main.setAttribute('aria-busy', 'true');
+  v.ctx.setBusy(true);
   await Promise.all([loadSummary(v), loadEvents(v), loadJobs(v)]);
-  v.ctx.main.setAttribute('aria-busy', 'false');
+  if (!v.ctx.signal.aborted) v.ctx.setBusy(false);
 }
 
 async function loadSummary(v) {
@@ -82,18 +92,18 @@ async function loadSummary(v) {
     if (f.reason) reasons = reasons.filter((r) => r.reason === f.reason);
     const title = h('h2', { id: 'dl-summary-title' }, 'Summary by reason');
     if (!reasons.length) {
-      v.summary.replaceChildren(title, h('p', { class: 'empty' }, 'No dead letters. Every event was delivered or is still being tried.'),
+      fill(v.summary, title, h('p', { class: 'empty' }, 'No dead letters. Every event was delivered or is still being tried.'),
         expiryNote(data));
       return;
     }
     const rows = reasons.map((r) => h('tr', { 'data-test': 'dl-reason', 'data-reason': r.reason },
-      h('th', { scope: 'row' }, h('span', { class: 'mono' }, r.reason), h('div', { class: 'help' }, REASONS[r.reason] || '')),
+      h('th', { scope: 'row', class: 'reason-cell' }, h('span', { class: 'mono' }, r.reason), h('div', { class: 'help' }, REASONS[r.reason] || '')),
       h('td', { class: 'num' }, num(r.events)),
       h('td', { class: 'num' }, num(r.letters)),
       h('td', {}, time(r.oldest_at)),
       h('td', {}, time(r.newest_at))));
-    v.summary.replaceChildren(title,
-      h('p', {}, h('strong', {}, num(data.events)), ' dead events waiting in ', num(data.letters), ' letters',
+    fill(v.summary, title,
+      h('p', {}, h('strong', {}, count(data.events, 'dead event')), ' waiting in ', count(data.letters, 'letter'),
         data.expiring_within_24h ? [', ', h('strong', {}, num(data.expiring_within_24h)), ' of them expire within 24 hours'] : null, '.'),
       barChart({ title: 'Dead events by reason', bars: reasons.map((r) => ({ label: r.reason, value: r.events })), color: '#8a5a44' }),
       tableWrap(h('table', { class: 'table' },
@@ -103,7 +113,7 @@ async function loadSummary(v) {
       expiryNote(data));
   } catch (err) {
     if (err && err.name === 'AbortError') return;
-    v.summary.replaceChildren(h('h2', { id: 'dl-summary-title' }, 'Summary by reason'), errorBox(plainWords(err)));
+    fill(v.summary, h('h2', { id: 'dl-summary-title' }, 'Summary by reason'), errorBox(plainWords(err)));
   }
 }
 
@@ -129,7 +139,7 @@ async function loadEvents(v) {
         on: { click: () => { v.cursors.push(v.cursor); v.cursor = data.next_cursor; loadEvents(v); } },
       }, 'Next page') : null);
     if (!list.length) {
-      v.events.replaceChildren(title, h('div', { 'data-test': 'dl-events' }, h('p', { class: 'empty' }, pageNo > 1 ? 'No more events.' : 'No dead events match.')), pager);
+      fill(v.events, title, h('div', { 'data-test': 'dl-events' }, h('p', { class: 'empty' }, pageNo > 1 ? 'No more events.' : 'No dead events match.')), pager);
       return;
     }
     const rows = list.map((ev) => {
@@ -137,21 +147,21 @@ async function loadEvents(v) {
       const type = ev.event && typeof ev.event === 'object' && !Array.isArray(ev.event) ? ev.event.type : '';
       return h('tr', { 'data-test': 'dl-event', 'data-event-id': evId || '' },
         h('td', {}, time(ev.parked_at)),
-        h('td', {}, ev.stream_id ? h('a', { href: href('p', v.project, 's', ev.stream_id) }, v.names.get(ev.stream_id) || ev.stream_id) : h('span', { class: 'muted' }, 'none')),
+        h('td', { class: 'name-cell' }, ev.stream_id ? h('a', { href: href('p', v.project, 's', ev.stream_id) }, v.names.get(ev.stream_id) || ev.stream_id) : h('span', { class: 'muted' }, 'none')),
         h('td', {}, h('span', { class: 'mono' }, ev.reason)),
         h('td', { class: 'error-cell' }, h('span', { class: 'error-text' }, ev.error || '')),
         h('td', { class: 'num' }, num(ev.receive_count)),
-        h('td', {}, h('details', {},
+        h('td', { class: 'event-cell' }, h('details', {},
           h('summary', {}, [type, evId].filter(Boolean).join(' · ') || 'event'),
           h('pre', { class: 'mono event-json', tabindex: '0' }, JSON.stringify(ev.event, null, 2)))));
     });
-    v.events.replaceChildren(title, h('div', { 'data-test': 'dl-events' }, tableWrap(h('table', { class: 'table' },
+    fill(v.events, title, h('div', { 'data-test': 'dl-events' }, tableWrap(h('table', { class: 'table' },
       h('caption', { class: 'visually-hidden' }, `Dead events, page ${pageNo}`),
       h('thead', {}, h('tr', {}, ['Parked', 'Stream', 'Reason', 'Error', 'Receives', 'Event'].map((t, i) => h('th', { scope: 'col', class: i === 4 ? 'num' : null }, t)))),
       h('tbody', {}, rows)), 'Dead events')), pager);
   } catch (err) {
     if (err && err.name === 'AbortError') return;
-    v.events.replaceChildren(title, errorBox(plainWords(err)));
+    fill(v.events, title, errorBox(plainWords(err)));
   }
 }
 
@@ -161,10 +171,10 @@ async function loadJobs(v) {
     const { data } = await request('GET', paths.deadLetterJobs(v.project), { query: { limit: 10 }, signal: v.ctx.signal });
     const list = data.data || [];
     if (!list.length) {
-      v.jobs.replaceChildren(title, h('p', { class: 'empty' }, 'No jobs yet.'));
+      fill(v.jobs, title, h('p', { class: 'empty' }, 'No jobs yet.'));
       return;
     }
-    v.jobs.replaceChildren(title, tableWrap(h('table', { class: 'table table-compact' },
+    fill(v.jobs, title, tableWrap(h('table', { class: 'table table-compact' },
       h('caption', { class: 'visually-hidden' }, 'Recent jobs'),
       h('thead', {}, h('tr', {}, ['Job', 'Kind', 'State', 'Progress', 'Started'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, list.map((j) => h('tr', { 'data-test': 'dl-job', 'data-job-id': j.id, 'data-state': j.state },
@@ -175,14 +185,14 @@ async function loadJobs(v) {
         h('td', {}, time(j.created_at)))))), 'Recent jobs'));
   } catch (err) {
     if (err && err.name === 'AbortError') return;
-    v.jobs.replaceChildren(title, errorBox(plainWords(err)));
+    fill(v.jobs, title, errorBox(plainWords(err)));
   }
 }
 
 function progressText(j) {
   const p = j.progress || {};
   const verb = j.kind === 'purge' ? 'purged' : 'redriven';
-  let text = `${num(p.done || 0)} of ${num(p.total || 0)} events ${verb}`;
+  let text = `${num(p.done || 0)} of ${count(p.total || 0, 'event')} ${verb}`;
   const skipped = Object.entries(p.skipped || {}).filter(([, n]) => n > 0);
   if (skipped.length) text += '; skipped: ' + skipped.map(([why, n]) => `${num(n)} (${why.replace(/_/g, ' ')})`).join(', ');
   if (j.error) text += '. Error: ' + j.error;
@@ -197,7 +207,7 @@ async function startJob(v, kind) {
     const yes = await confirm('Purge dead letters?', `This deletes the dead events of ${scope} for good. They cannot be redriven afterwards.`, 'Purge');
     if (!yes) return;
   }
-  v.alert.replaceChildren();
+  fill(v.alert);
   const body = { filter: {} };
   if (f.stream_id) body.filter.stream_id = f.stream_id;
   if (f.reason) body.filter.reasons = [f.reason];
@@ -208,7 +218,7 @@ async function startJob(v, kind) {
     showJob(v, data);
     poll(v, data.id);
   } catch (err) {
-    v.alert.replaceChildren(errorBox(plainWords(err)));
+    fill(v.alert, errorBox(plainWords(err)));
     v.alert.focus();
   }
 }
@@ -218,8 +228,8 @@ function showJob(v, j) {
   const total = p.total || 0;
   const done = p.done || 0;
   const bar = h('progress', { max: String(Math.max(total, 1)), value: String(FINAL.has(j.state) && !total ? 1 : done), 'aria-label': `${j.kind} progress` });
-  v.job.replaceChildren(h('div', { class: 'card job', 'data-test': 'job-progress', 'data-state': j.state, 'data-job-id': j.id },
-    h('p', {}, h('strong', {}, j.kind === 'purge' ? 'Purge' : 'Redrive'), ' ', h('span', { class: 'mono small' }, j.id), ' ', stateBadge(j.state)),
+  fill(v.job, h('div', { class: 'card job', 'data-test': 'job-progress', 'data-state': j.state, 'data-job-id': j.id },
+    h('p', {}, h('strong', {}, j.kind === 'purge' ? 'Purge' : 'Redrive'), ' ', h('span', { class: 'mono small' }, j.id), ' ', stateBadge(j.state), ' '),
     bar,
     h('p', { class: 'job-counts' }, progressText(j) + '.')));
 }
@@ -239,7 +249,7 @@ function poll(v, id) {
       }
     } catch (err) {
       if (err && err.name === 'AbortError') return;
-      v.alert.replaceChildren(errorBox('Could not read the job’s progress: ' + plainWords(err)));
+      fill(v.alert, errorBox('Could not read the job’s progress: ' + plainWords(err)));
     }
     v.polling = setTimeout(tick, POLL_MS);
   };

@@ -1,12 +1,12 @@
 // API keys (admin key only): create one (its secret shown once), list them,
 // revoke one.
 
-import { h, errorBox, time, tableWrap, confirm, copyButton } from '../dom.js';
+import { h, errorBox, time, tableWrap, confirm, copyButton, fill } from '../dom.js';
 import { request, paths, ApiError, plainWords } from '../api.js';
 
 export async function render(ctx) {
   if (!ctx.session.admin) {
-    ctx.main.replaceChildren(h('h1', {}, 'API keys'), errorBox('Only the admin key manages API keys.'));
+    fill(ctx.main, h('h1', {}, 'API keys'), errorBox('Only the admin key manages API keys.'));
     return;
   }
   const v = {
@@ -15,7 +15,7 @@ export async function render(ctx) {
     created: h('div', { class: 'created-slot', 'aria-live': 'polite' }),
     list: h('section', { class: 'section', 'aria-labelledby': 'keys-list-title' }),
   };
-  ctx.main.replaceChildren(h('h1', {}, 'API keys'),
+  fill(ctx.main, h('h1', {}, 'API keys'),
     h('p', { class: 'lead' }, 'Keys for projects: read keys look, write keys also change streams and send events. Only the admin key manages keys.'),
     v.created, createForm(v), v.list);
   await load(v);
@@ -42,7 +42,7 @@ function createForm(v) {
 
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    v.alert.replaceChildren();
+    fill(v.alert);
     for (const el of form.querySelectorAll('[data-test=field-error]')) el.remove();
     for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
     const body = {
@@ -66,7 +66,7 @@ function createForm(v) {
         target.insertAdjacentElement('afterend', h('p', { id: errId, class: 'field-error', 'data-test': 'field-error', 'data-field': field }, err.message));
         target.focus();
       }
-      v.alert.replaceChildren(errorBox(plainWords(err)));
+      fill(v.alert, errorBox(plainWords(err)));
       if (!target) v.alert.focus();
     } finally {
       create.disabled = false;
@@ -77,10 +77,10 @@ function createForm(v) {
 
 function showSecret(v, data) {
   const secret = data.secret;
-  v.created.replaceChildren(h('div', { class: 'alert alert-ok secret-once', role: 'status' },
+  fill(v.created, h('div', { class: 'alert alert-ok secret-once', role: 'status' },
     h('p', {}, h('strong', {}, `Key “${data.key.name}” created.`), ' Copy its secret now: it is shown only this once and cannot be read again.'),
     h('p', {}, h('code', { class: 'secret', 'data-test': 'key-secret' }, secret), ' ', copyButton(() => secret, 'Copy secret')),
-    h('button', { type: 'button', class: 'btn btn-small btn-quiet', on: { click: () => v.created.replaceChildren() } }, 'I have stored it — hide')));
+    h('button', { type: 'button', class: 'btn btn-small btn-quiet', on: { click: () => fill(v.created) } }, 'I have stored it — hide')));
 }
 
 async function load(v) {
@@ -89,7 +89,7 @@ async function load(v) {
     const { data } = await request('GET', paths.keys(), { signal: v.ctx.signal });
     const list = (data.data || []).slice().sort((a, b) => (a.revoked_at ? 1 : 0) - (b.revoked_at ? 1 : 0) || String(b.created_at).localeCompare(String(a.created_at)));
     if (!list.length) {
-      v.list.replaceChildren(title, h('p', { class: 'empty' }, 'No keys yet besides the admin key.'));
+      fill(v.list, title, h('p', { class: 'empty' }, 'No keys yet besides the admin key.'));
       return;
     }
     const rows = list.map((k) => {
@@ -107,13 +107,13 @@ async function load(v) {
         h('td', {}, k.revoked_at ? [h('span', { class: 'badge badge-revoked' }, 'revoked'), ' ', time(k.revoked_at)] : h('span', { class: 'badge badge-active' }, 'active')),
         h('td', {}, revoke));
     });
-    v.list.replaceChildren(title, tableWrap(h('table', { class: 'table' },
+    fill(v.list, title, tableWrap(h('table', { class: 'table' },
       h('caption', { class: 'visually-hidden' }, 'API keys'),
       h('thead', {}, h('tr', {}, ['Name', 'Access', 'Projects', 'Secret ends', 'Created', 'State', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, rows)), 'API keys'));
   } catch (err) {
     if (err && err.name === 'AbortError') return;
-    v.list.replaceChildren(title, errorBox(plainWords(err)));
+    fill(v.list, title, errorBox(plainWords(err)));
   }
 }
 
@@ -124,7 +124,7 @@ async function revokeKey(v, k) {
     await request('DELETE', paths.key(k.id));
     await load(v);
   } catch (err) {
-    v.alert.replaceChildren(errorBox(plainWords(err)));
+    fill(v.alert, errorBox(plainWords(err)));
     v.alert.focus();
   }
 }

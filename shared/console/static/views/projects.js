@@ -1,7 +1,7 @@
 // Projects: the key's own, or for a key to every project ("*"), those that
 // ever had a stream and a box to open any project by id.
 
-import { h, errorBox } from '../dom.js';
+import { h, errorBox, fill } from '../dom.js';
 import { request, paths } from '../api.js';
 import { navigate, href } from '../app.js';
 
@@ -10,7 +10,8 @@ const PROJECT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 export async function render(ctx) {
   const { data } = await request('GET', paths.projects(), { signal: ctx.signal });
   const list = data.data || [];
-  const all = !!data.all_projects;
+  // A key to every project ("*") may open any project by id.
+  const all = !!data.all_projects || !!ctx.session.admin || (ctx.session.projects || []).includes('*');
 
   const items = list.length
     ? h('ul', { class: 'project-list' }, list.map((p) => h('li', {},
@@ -33,7 +34,7 @@ export async function render(ctx) {
       e.preventDefault();
       const id = input.value.trim();
       if (!PROJECT_ID.test(id)) {
-        alert.replaceChildren(errorBox('A project id starts with a letter or digit and has only letters, digits, “.”, “_” and “-” (at most 128).'));
+        fill(alert, errorBox('A project id starts with a letter or digit and has only letters, digits, “.”, “_” and “-” (at most 128).'));
         input.focus();
         return;
       }
@@ -41,7 +42,7 @@ export async function render(ctx) {
     });
   }
 
-  ctx.main.replaceChildren(
+  fill(ctx.main, 
     h('h1', {}, 'Projects'),
     h('p', { class: 'lead' }, all ? 'Projects that have had a stream.' : 'The projects this key may use.'),
     h('section', { class: 'card', 'aria-label': 'Your projects' }, items),

@@ -1,7 +1,7 @@
 // Replays: pick a stream and a window (UTC), size it with a dry run, start
 // it, and watch the project's replay jobs until they end.
 
-import { h, errorBox, time, tableWrap, num, bytes, duration, idempotencyKey, stateBadge, utc } from '../dom.js';
+import { h, errorBox, time, tableWrap, num, count, bytes, duration, idempotencyKey, stateBadge, utc, fill } from '../dom.js';
 import { request, paths, listStreams, plainWords } from '../api.js';
 import { href } from '../app.js';
 import { projectHeader } from './projectnav.js';
@@ -32,11 +32,12 @@ export async function render(ctx) {
   };
   ctx.onCleanup(() => { if (v.polling) clearTimeout(v.polling); });
 
-  // The default window: the last whole hour.
-  const hourStart = new Date();
-  hourStart.setUTCMinutes(0, 0, 0);
-  const from = h('input', { id: 'replay-from', name: 'since', type: 'datetime-local', value: localValue(new Date(hourStart.getTime() - 3600e3)), 'aria-describedby': 'replay-window-help' });
-  const to = h('input', { id: 'replay-to', name: 'until', type: 'datetime-local', value: localValue(hourStart), 'aria-describedby': 'replay-window-help' });
+  // The default window: the last 60 minutes, to the last whole minute (the
+  // API refuses an end in the future).
+  const end = new Date();
+  end.setUTCSeconds(0, 0);
+  const from = h('input', { id: 'replay-from', name: 'since', type: 'datetime-local', value: localValue(new Date(end.getTime() - 3600e3)), 'aria-describedby': 'replay-window-help' });
+  const to = h('input', { id: 'replay-to', name: 'until', type: 'datetime-local', value: localValue(end), 'aria-describedby': 'replay-window-help' });
   const streamSelect = h('select', { id: 'replay-stream', name: 'stream_id' },
     streams.map((s) => h('option', { value: s.id, disabled: s.status !== 'active' }, `${s.name}${s.status === 'active' ? '' : ` (${s.status}: enable it to replay)`}`)));
   const firstActive = streams.find((s) => s.status === 'active');
@@ -60,7 +61,7 @@ export async function render(ctx) {
       v.size)
     : h('div', { class: 'card empty' }, h('p', {}, 'This project has no streams to replay to.'));
 
-  ctx.main.replaceChildren(projectHeader(project, 'replays', 'Replays'),
+  fill(ctx.main, projectHeader(project, 'replays', 'Replays'),
     h('p', { class: 'lead' }, 'Send a stream a window of this project’s past events again, from the event archive.'),
     v.alert, form, v.jobs);
   await loadJobs(v);
@@ -75,47 +76,47 @@ function request_(v, dryRunOnly) {
 }
 
 async function dryRun(v) {
-  v.alert.replaceChildren();
+  fill(v.alert);
   const { stream, body } = request_(v, true);
-  if (!stream) { v.alert.replaceChildren(errorBox('Pick an active stream first.')); return; }
-  v.size.replaceChildren(h('p', { class: 'muted' }, 'Sizing the window…'));
+  if (!stream) { fill(v.alert, errorBox('Pick an active stream first.')); return; }
+  fill(v.size, h('p', { class: 'muted' }, 'Sizing the window…'));
   try {
     const { data } = await request('POST', paths.replay(v.project, stream), { body });
     const s = data.size || {};
-    v.size.replaceChildren(h('div', { class: 'alert alert-info', 'data-test': 'replay-size', 'data-events': String(s.events || 0) },
-      h('p', {}, h('strong', {}, `${num(s.events)} events`), ` in ${num(s.objects)} archive objects, ${bytes(s.bytes)} (${bytes(s.stored_bytes)} stored), over ${num(s.partitions)} hours with events.`),
+    fill(v.size, h('div', { class: 'alert alert-info', 'data-test': 'replay-size', 'data-events': String(s.events || 0) },
+      h('p', {}, h('strong', {}, count(s.events || 0, 'event')), ` in ${count(s.objects || 0, 'archive object')}, ${bytes(s.bytes)} (${bytes(s.stored_bytes)} stored), over ${count(s.partitions || 0, 'hour')} with events.`),
       h('p', {}, `Window ${utc(data.since)} to ${utc(data.until)}. At ${num(data.rate)} events a second it takes up to ${duration(data.estimated_seconds)}.`),
       s.exact ? null : h('p', { class: 'help' }, 'The window does not start and end on whole hours, so these counts include the rest of its first and last hours: an upper bound. The stream’s filters can only make it smaller.')));
   } catch (err) {
-    v.size.replaceChildren();
-    v.alert.replaceChildren(errorBox(plainWords(err)));
+    fill(v.size);
+    fill(v.alert, errorBox(plainWords(err)));
     v.alert.focus();
   }
 }
 
 async function startReplay(v) {
-  v.alert.replaceChildren();
+  fill(v.alert);
   const { stream, body } = request_(v, false);
-  if (!stream) { v.alert.replaceChildren(errorBox('Pick an active stream first.')); return; }
+  if (!stream) { fill(v.alert, errorBox('Pick an active stream first.')); return; }
   try {
     const { data } = await request('POST', paths.replay(v.project, stream), { body, headers: { 'Idempotency-Key': idempotencyKey('console-replay') } });
-    v.size.replaceChildren(h('div', { class: 'alert alert-ok', role: 'status' }, `Replay ${data.id} started (${data.state}).`));
+    fill(v.size, h('div', { class: 'alert alert-ok', role: 'status' }, `Replay ${data.id} started (${data.state}).`));
     await loadJobs(v);
   } catch (err) {
-    v.alert.replaceChildren(errorBox(plainWords(err)));
+    fill(v.alert, errorBox(plainWords(err)));
     v.alert.focus();
   }
 }
 
 async function cancel(v, job, btn) {
-  v.alert.replaceChildren();
+  fill(v.alert);
   btn.disabled = true;
   try {
     await request('POST', paths.replayCancel(v.project, job.id));
     await loadJobs(v);
   } catch (err) {
     btn.disabled = false;
-    v.alert.replaceChildren(errorBox(plainWords(err)));
+    fill(v.alert, errorBox(plainWords(err)));
     v.alert.focus();
   }
 }
@@ -123,10 +124,10 @@ async function cancel(v, job, btn) {
 function progress(j) {
   const p = j.progress || {};
   const total = p.total || (j.size && j.size.events) || 0;
-  let text = `${num(p.sent || 0)} sent of ${num(total)} events`;
+  let text = `${num(p.sent || 0)} sent of ${count(total, 'event')} (${num(p.events || 0)} read`;
   if (p.filtered) text += `, ${num(p.filtered)} filtered out`;
-  if (p.duplicates) text += `, ${num(p.duplicates)} duplicates skipped`;
-  text += `; ${num(p.hours_done || 0)} of ${num(p.hours || 0)} hours read`;
+  if (p.duplicates) text += `, ${count(p.duplicates, 'duplicate')} skipped`;
+  text += `); ${num(p.hours_done || 0)} of ${count(p.hours || 0, 'hour')} read`;
   if (j.state === 'queued' && j.not_before) text += `; starts after ${utc(j.not_before)}`;
   if (j.cancel_requested && !FINAL.has(j.state)) text += '; cancelling';
   if (j.error) text += `. ${j.error}`;
@@ -142,11 +143,11 @@ async function loadJobs(v) {
     list = data.data || [];
   } catch (err) {
     if (err && err.name === 'AbortError') return;
-    v.jobs.replaceChildren(title, errorBox(plainWords(err)));
+    fill(v.jobs, title, errorBox(plainWords(err)));
     return;
   }
   if (!list.length) {
-    v.jobs.replaceChildren(title, h('p', { class: 'empty' }, 'No replays yet.'));
+    fill(v.jobs, title, h('p', { class: 'empty' }, 'No replays yet.'));
     return;
   }
   const rows = list.map((j) => {
@@ -166,7 +167,7 @@ async function loadJobs(v) {
       h('td', {}, time(j.created_at)),
       v.ctx.canWrite ? h('td', {}, btn) : null);
   });
-  v.jobs.replaceChildren(title, tableWrap(h('table', { class: 'table' },
+  fill(v.jobs, title, tableWrap(h('table', { class: 'table' },
     h('caption', { class: 'visually-hidden' }, 'Replay jobs, newest first'),
     h('thead', {}, h('tr', {}, ['Job', 'Stream', 'Window (UTC)', 'State', 'Progress', 'Created'].concat(v.ctx.canWrite ? ['Actions'] : []).map((t) => h('th', { scope: 'col' }, t)))),
     h('tbody', {}, rows)), 'Replay jobs'));

@@ -1,7 +1,7 @@
 // Sign-in: the key is checked with /v1/whoami before it is kept, in this
 // tab's sessionStorage only.
 
-import { h, errorBox } from '../dom.js';
+import { h, errorBox, fill } from '../dom.js';
 import { request, paths, setKey, plainWords } from '../api.js';
 import { signIn, navigate } from '../app.js';
 
@@ -21,7 +21,7 @@ export async function render(ctx) {
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const key = input.value.trim();
-    alert.replaceChildren();
+    fill(alert);
     if (!key) {
       alert.append(errorBox('Enter an API key.'));
       input.focus();
@@ -36,7 +36,7 @@ export async function render(ctx) {
       await signIn(data);
       navigate('#/projects');
     } catch (err) {
-      alert.replaceChildren(errorBox(plainWords(err)));
+      fill(alert, errorBox(plainWords(err)));
       input.focus();
       input.select();
     } finally {
@@ -45,7 +45,7 @@ export async function render(ctx) {
     }
   });
 
-  ctx.main.replaceChildren(
+  fill(ctx.main, 
     h('div', { class: 'signin' },
       h('h1', {}, 'Sign in to logstream'),
       h('p', { class: 'lead' }, 'Watch your log streams, their health and dead letters, and replay past events.'),

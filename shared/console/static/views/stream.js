@@ -2,7 +2,7 @@
 // edit, delete; each change sent with If-Match), and its health over the
 // last 7 days, refreshed every 5 s while the page is visible.
 
-import { h, errorBox, statusBadge, time, tableWrap, num, ms, utc, confirm, copyButton } from '../dom.js';
+import { h, errorBox, statusBadge, time, tableWrap, num, count, ms, utc, confirm, copyButton, fill } from '../dom.js';
 import { request, paths, ApiError, plainWords } from '../api.js';
 import { navigate, href, setFlash } from '../app.js';
 import { typeLabel, FIELDS } from '../destinations.js';
@@ -26,7 +26,7 @@ export async function render(ctx) {
   view.healthBox = h('div');
   view.updated = h('span', { class: 'muted small', 'aria-live': 'off' });
 
-  ctx.main.replaceChildren(view.top, flashBox(ctx.flash), view.alert, view.notice, view.testResult,
+  fill(ctx.main, view.top, flashBox(ctx.flash), view.alert, view.notice, view.testResult,
     h('section', { class: 'section', 'aria-labelledby': 'health-title' },
       h('div', { class: 'section-head' },
         h('h2', { id: 'health-title' }, 'Health'),
@@ -80,7 +80,7 @@ function drawTop(view) {
       h('input', { type: 'checkbox', id: 'enable-redrive', checked: true }),
       h('label', { for: 'enable-redrive' }, 'When enabling, also redrive its dead letters'))
     : null;
-  view.top.replaceChildren(
+  fill(view.top, 
     projectHeader(project, 'streams', st.name, ...actions),
     h('div', { class: 'stream-meta' },
       statusBadge(st.status, st.status_reason),
@@ -97,8 +97,8 @@ function drawTop(view) {
 
 async function setStatus(view, action) {
   const { project, stream: st } = view;
-  view.alert.replaceChildren();
-  view.notice.replaceChildren();
+  fill(view.alert);
+  fill(view.notice);
   const body = action === 'enable' && st.status === 'suspended'
     ? { redrive_dead_letters: !!(document.getElementById('enable-redrive') || {}).checked }
     : undefined;
@@ -113,20 +113,20 @@ async function setStatus(view, action) {
     const extra = [];
     if (dl && dl.events > 0) {
       extra.push(dl.redrive_job
-        ? ` Redriving its ${num(dl.events)} dead events (job ${dl.redrive_job.id}).`
-        : ` ${num(dl.events)} dead events wait for it.`);
+        ? ` Redriving its ${count(dl.events, 'dead event')} (job ${dl.redrive_job.id}).`
+        : ` ${count(dl.events, 'dead event')} ${dl.events === 1 ? 'waits' : 'wait'} for it.`);
     }
-    view.notice.replaceChildren(h('div', { class: 'alert alert-ok', role: 'status' }, done, extra,
+    fill(view.notice, h('div', { class: 'alert alert-ok', role: 'status' }, done, extra,
       dl && dl.events > 0 ? [' ', h('a', { href: href('p', project, 'dead-letters') }, 'See dead letters')] : null));
     focusAction(view, action === 'enable' ? 'disable' : 'enable');
     refreshHealth(view, false);
   } catch (err) {
     if (err instanceof ApiError && err.code === 'precondition_failed') {
       await reload(view);
-      view.alert.replaceChildren(errorBox('This stream was changed by someone else — reloaded. Check its status and try again.'));
+      fill(view.alert, errorBox('This stream was changed by someone else — reloaded. Check its status and try again.'));
       return;
     }
-    view.alert.replaceChildren(errorBox(plainWords(err)));
+    fill(view.alert, errorBox(plainWords(err)));
   }
 }
 
@@ -144,19 +144,19 @@ async function reload(view) {
 
 async function sendTest(view) {
   const btn = view.top.querySelector('[data-test=test]');
-  view.alert.replaceChildren();
-  view.testResult.replaceChildren(h('p', { class: 'muted' }, 'Sending a test event…'));
+  fill(view.alert);
+  fill(view.testResult, h('p', { class: 'muted' }, 'Sending a test event…'));
   if (btn) btn.disabled = true;
   try {
     const { data } = await request('POST', paths.test(view.project, view.stream.id));
-    view.testResult.replaceChildren(h('div', {
+    fill(view.testResult, h('div', {
       class: 'alert ' + (data.ok ? 'alert-ok' : 'alert-warn'), 'data-test': 'test-result', 'data-ok': String(!!data.ok),
     },
     h('p', {}, h('strong', {}, data.ok ? 'The destination accepted the test event' : 'The destination did not accept the test event'),
       data.status_code ? ` (HTTP ${data.status_code})` : ' (no HTTP answer)', '.'),
     data.message ? h('p', {}, 'It answered: ', h('code', { class: 'answer' }, data.message)) : null));
   } catch (err) {
-    view.testResult.replaceChildren(h('div', { 'data-test': 'test-result', 'data-ok': 'false' }, errorBox(plainWords(err))));
+    fill(view.testResult, h('div', { 'data-test': 'test-result', 'data-ok': 'false' }, errorBox(plainWords(err))));
   } finally {
     if (btn) btn.disabled = false;
   }
@@ -172,7 +172,7 @@ async function remove(view) {
     setFlash({ kind: 'ok', text: `Deleted “${st.name}”.` });
     navigate(href('p', project));
   } catch (err) {
-    view.alert.replaceChildren(errorBox(plainWords(err)));
+    fill(view.alert, errorBox(plainWords(err)));
   }
 }
 
@@ -197,7 +197,7 @@ function drawHealth(view, force) {
   view.healthKey = key;
   const hl = view.health;
   if (!hl) {
-    view.healthBox.replaceChildren(errorBox('Health could not be read: ' + plainWords(view.healthError)));
+    fill(view.healthBox, errorBox('Health could not be read: ' + plainWords(view.healthError)));
     return;
   }
   const waiting = Object.values(hl.dead_letters || {}).reduce((a, c) => a + (c.count || 0), 0);
@@ -223,20 +223,25 @@ function drawHealth(view, force) {
   if (!Array.isArray(hl.hourly) || !hl.hourly.length) {
     parts.push(h('p', { class: 'note' }, 'Hourly history is not available from this API yet: the totals above are all there is.'));
   } else {
-    parts.push(hourly(hl.hourly));
+    parts.push(hourly(hl.hourly, view));
   }
-  view.healthBox.replaceChildren(...parts.filter(Boolean));
+  // A refresh redraws the figures; whoever was on a control inside them
+  // stays on it, and the table keeps its choices.
+  const focused = view.healthBox.contains(document.activeElement) ? document.activeElement.id : '';
+  fill(view.healthBox, ...parts.filter(Boolean));
+  if (focused && document.getElementById(focused)) document.getElementById(focused).focus({ preventScroll: true });
 }
 
 function fact(term, value) {
   return h('div', { class: 'fact' }, h('dt', {}, term), h('dd', {}, value));
 }
 
-function hourly(hours) {
+function hourly(hours, view) {
   const labels = hours.map((x) => x.hour);
   const charts = h('div', { class: 'charts' },
     lineChart({
-      title: 'Events per hour, last 7 days',
+      title: 'Events per hour, last 7 days (UTC)',
+      empty: 'No events delivered, retried or parked in these 7 days',
       hours: labels,
       series: [
         { name: 'Delivered', values: hours.map((x) => x.delivered || 0), color: '#2f7d4f' },
@@ -245,30 +250,32 @@ function hourly(hours) {
       ],
     }),
     lineChart({
-      title: 'Mean delivery lag per hour, last 7 days',
+      title: 'Mean delivery lag per hour, last 7 days (UTC)',
+      empty: 'No deliveries in these 7 days, so no lag to show',
+      zeroIsData: true,
       hours: labels,
       series: [{ name: 'Mean lag (ingested to acknowledged)', values: hours.map((x) => (x.lag_ms === undefined ? null : x.lag_ms)), color: '#3b5b92' }],
       format: ms,
     }));
 
   const active = (x) => (x.delivered || 0) + (x.failed || 0) + (x.parked || 0) > 0 || (x.lag_ms !== null && x.lag_ms !== undefined);
-  const showAll = h('input', { type: 'checkbox', id: 'health-all-hours' });
+  const showAll = h('input', { type: 'checkbox', id: 'health-all-hours', checked: !!view.showAllHours });
   const tbody = h('tbody');
   const caption = h('caption');
-  const fill = () => {
+  const fillRows = () => {
     const rows = hours.slice().reverse().filter((x) => showAll.checked || active(x));
     caption.textContent = showAll.checked
       ? 'Every hour of the last 7 days, newest first (UTC)'
       : 'Hours with traffic in the last 7 days, newest first (UTC); hours without any are left out';
-    tbody.replaceChildren(...(rows.length ? rows.map((x) => h('tr', {},
+    fill(tbody, ...(rows.length ? rows.map((x) => h('tr', {},
       h('th', { scope: 'row' }, h('time', { datetime: x.hour }, x.hour.slice(0, 13).replace('T', ' ') + ':00')),
       h('td', { class: 'num' }, num(x.delivered || 0)),
       h('td', { class: 'num' }, num(x.failed || 0)),
       h('td', { class: 'num' }, num(x.parked || 0)),
       h('td', { class: 'num' }, ms(x.lag_ms)))) : [h('tr', {}, h('td', { colspan: '5', class: 'empty' }, 'No traffic in the last 7 days.'))]));
   };
-  showAll.addEventListener('change', fill);
-  fill();
+  showAll.addEventListener('change', () => { view.showAllHours = showAll.checked; fillRows(); });
+  fillRows();
   const table = h('table', { class: 'table table-compact', 'data-test': 'health-table' },
     caption,
     h('thead', {}, h('tr', {},
@@ -279,7 +286,7 @@ function hourly(hours) {
       h('th', { scope: 'col', class: 'num' }, 'Mean lag'))),
     tbody);
   return h('div', {}, charts,
-    h('details', { class: 'hourly-table', open: true },
+    h('details', { class: 'hourly-table', open: view.tableClosed ? null : true, on: { toggle: (e) => { view.tableClosed = !e.target.open; } } },
       h('summary', {}, 'Hourly figures as a table'),
       h('div', { class: 'field-check inline-check' }, showAll, h('label', { for: 'health-all-hours' }, 'Show hours without traffic')),
       tableWrap(table, 'Hourly delivery figures')));
@@ -305,13 +312,13 @@ function fillDetails(view) {
     if (v === undefined || v === null || v === '' || f.kind === 'bool' && f.onlyIfSet) continue;
     let shown;
     if (Array.isArray(v)) shown = v.join(', ');
-    else if (typeof v === 'object') shown = Object.entries(v).map(([k, x]) => `${k}: ${x}`).join('; ');
+    else if (typeof v === 'object') shown = Object.entries(v).map(([k, x]) => (f.sep === '=' ? `${k}=${x}` : `${k}: ${x}`)).join('; ');
     else if (typeof v === 'boolean') shown = v ? 'yes' : 'no';
     else shown = String(v);
     rows.push(fact(f.label, h('span', { class: 'mono wrap' }, shown)));
   }
   rows.push(fact('Created', time(st.created_at)), fact('Updated', time(st.updated_at)));
   const json = (title, v) => (v ? h('div', { class: 'json-block' }, h('h3', {}, title), h('pre', { class: 'mono', tabindex: '0' }, JSON.stringify(v, null, 2))) : null);
-  view.details.replaceChildren(h('dl', { class: 'facts' }, rows),
+  fill(view.details, h('dl', { class: 'facts' }, rows),
     json('Filters', st.filters), json('PII masking', st.pii), json('Suspension', st.suspension));
 }

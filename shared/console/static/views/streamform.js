@@ -2,7 +2,7 @@
 // request, so the API's error `field` lands beside the input it names. The
 // API validates everything (the form has novalidate): one set of rules.
 
-import { h, errorBox } from '../dom.js';
+import { h, errorBox, fill } from '../dom.js';
 import { request, paths, ApiError, plainWords } from '../api.js';
 import { navigate, href, setFlash } from '../app.js';
 import { TYPES, FIELDS, lastFour, typeLabel } from '../destinations.js';
@@ -13,7 +13,7 @@ const idOf = (name) => 'f-' + name.replace(/[^A-Za-z0-9_-]/g, '-');
 export async function render(ctx) {
   const { project, stream: streamId } = ctx.params;
   if (!ctx.canWrite) {
-    ctx.main.replaceChildren(projectHeader(project, 'streams', streamId ? 'Edit stream' : 'New stream'),
+    fill(ctx.main, projectHeader(project, 'streams', streamId ? 'Edit stream' : 'New stream'),
       errorBox('This key may read but not change streams.'));
     return;
   }
@@ -39,8 +39,8 @@ function draw(ctx, project, current, etag, notice) {
   const drawDestination = () => {
     const type = typeSelect.value;
     const config = current && current.destination_type === type ? current.destination_config : null;
-    destination.replaceChildren(h('legend', {}, typeLabel(type) + ' destination'),
-      FIELDS[type].map((f) => field(f, config, editing)));
+    fill(destination, h('legend', {}, typeLabel(type) + ' destination'),
+      ...FIELDS[type].map((f) => field(f, config, editing)));
   };
   typeSelect.addEventListener('change', drawDestination);
   drawDestination();
@@ -120,7 +120,7 @@ function draw(ctx, project, current, etag, notice) {
       if (err instanceof ApiError && err.field) {
         showErrors(form, alert, err.field, err.message, plainWords(err));
       } else {
-        alert.replaceChildren(errorBox(plainWords(err)));
+        fill(alert, errorBox(plainWords(err)));
         alert.focus();
       }
     } finally {
@@ -130,7 +130,7 @@ function draw(ctx, project, current, etag, notice) {
   });
 
   const title = editing ? `Edit “${current.name}”` : 'New stream';
-  ctx.main.replaceChildren(projectHeader(project, 'streams', title), form);
+  fill(ctx.main, projectHeader(project, 'streams', title), form);
   if (notice) alert.scrollIntoView({ block: 'nearest' });
 }
 
@@ -297,7 +297,7 @@ function setPath(obj, path, v) {
 }
 
 function clearErrors(form, alert) {
-  alert.replaceChildren();
+  fill(alert);
   for (const el of form.querySelectorAll('[data-test=field-error]')) el.remove();
   for (const el of form.querySelectorAll('[aria-invalid]')) {
     el.removeAttribute('aria-invalid');
@@ -313,7 +313,7 @@ function clearErrors(form, alert) {
 function showErrors(form, alert, apiField, message, summary) {
   const target = findInput(form, apiField);
   if (!target) {
-    alert.replaceChildren(errorBox(summary));
+    fill(alert, errorBox(summary));
     alert.focus();
     return;
   }
@@ -329,7 +329,7 @@ function showErrors(form, alert, apiField, message, summary) {
   const ids = (target.getAttribute('aria-describedby') || '').split(' ').filter(Boolean);
   target.setAttribute('aria-describedby', [errId, ...ids].join(' '));
   const link = h('a', { href: '#' + target.id, on: { click: (e) => { e.preventDefault(); target.focus(); } } }, 'Go to the field');
-  alert.replaceChildren(errorBox([summary, ' ', link]));
+  fill(alert, errorBox([summary, ' ', link]));
   target.focus();
 }
 

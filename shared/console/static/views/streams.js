@@ -1,10 +1,10 @@
 // A project's streams: status, destination, last success and last error
 // (the last two from each stream's health).
 
-import { h, statusBadge, time, tableWrap } from '../dom.js';
+import { h, statusBadge, time, tableWrap, fill } from '../dom.js';
 import { request, paths, listStreams, plainWords } from '../api.js';
 import { href } from '../app.js';
-import { typeLabel } from '../destinations.js';
+import { typeLabel, target } from '../destinations.js';
 import { projectHeader } from './projectnav.js';
 
 export async function render(ctx) {
@@ -32,11 +32,11 @@ export async function render(ctx) {
       const lastError = hl.error
         ? h('span', { class: 'muted' }, 'Health unavailable: ' + plainWords(hl.error))
         : hl.last_error
-          ? h('div', { class: 'last-error' }, h('span', { class: 'error-text' }, hl.last_error), h('br'), time(hl.last_error_at))
+          ? h('div', { class: 'last-error' }, h('span', { class: 'error-text clamp', title: hl.last_error }, hl.last_error), time(hl.last_error_at))
           : h('span', { class: 'muted' }, 'none');
       return h('tr', { 'data-test': 'stream-row', 'data-stream-id': st.id },
         h('th', { scope: 'row' }, h('a', { href: href('p', project, 's', st.id) }, st.name), h('div', { class: 'muted mono small' }, st.id)),
-        h('td', {}, typeLabel(st.destination_type)),
+        h('td', {}, typeLabel(st.destination_type), h('div', { class: 'muted small wrap' }, target(st.destination_type, st.destination_config))),
         h('td', {}, statusBadge(st.status, st.status_reason)),
         h('td', {}, hl.error ? '—' : time(hl.last_success_at)),
         h('td', {}, lastError));
@@ -48,5 +48,5 @@ export async function render(ctx) {
       h('tbody', {}, rows)), `Streams of ${project}`);
   }
 
-  ctx.main.replaceChildren(projectHeader(project, 'streams', 'Streams', newLink), flash, body);
+  fill(ctx.main, projectHeader(project, 'streams', 'Streams', newLink), flash, body);
 }
