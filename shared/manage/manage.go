@@ -124,6 +124,9 @@ type API struct {
 	// Replays serves the replay routes and start_from; nil answers them
 	// 503.
 	Replays Replays
+	// Projects lists the projects that ever had a stream, for a key of
+	// every project (GET /v1/projects); nil lists none.
+	Projects ProjectLister
 	// LiveAfter is how long after a stream is created or enabled every
 	// ingestion function sees it (their stream cache's TTL): a backfill
 	// runs until then, and live delivery takes over.
@@ -200,10 +203,17 @@ var adminRoutes = map[string]func(a *API, ctx context.Context, req events.APIGat
 // in no table, the fallback routes among them, is answered 404.
 func (a *API) route(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	if serve, ok := presetRoutes[req.RouteKey]; ok {
-		if err := a.anyKey(ctx, req); err != nil {
+		if _, err := a.anyKey(ctx, req); err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
 		}
 		return serve(req)
+	}
+	if serve, ok := keyRoutes[req.RouteKey]; ok {
+		k, err := a.anyKey(ctx, req)
+		if err != nil {
+			return events.APIGatewayV2HTTPResponse{}, err
+		}
+		return serve(a, ctx, k, req)
 	}
 	if serve, ok := adminRoutes[req.RouteKey]; ok {
 		if _, err := httpapi.Authorize(ctx, a.Auth, req, "", apikey.AccessWrite); err != nil {

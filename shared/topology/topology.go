@@ -800,7 +800,11 @@ const (
 
 	RouteCreateKey = "POST /v1/keys"
 	RouteListKeys  = "GET /v1/keys"
-	RouteRevokeKey = "DELETE /v1/keys/{key_id}"
+	// RouteWhoAmI answers the caller's own key (any key), and
+	// RouteListProjects the projects it can open: what the console shows.
+	RouteWhoAmI       = "GET /v1/whoami"
+	RouteListProjects = "GET /v1/projects"
+	RouteRevokeKey    = "DELETE /v1/keys/{key_id}"
 	// RouteQueueDepths is the operators' view of every destination type's
 	// delivery queue and DLQ, as SQS counts them now (admin key only).
 	RouteQueueDepths   = "GET /v1/admin/queues"
@@ -874,7 +878,7 @@ func routes() []Route {
 		fn   string
 		keys []string
 	}{
-		{FunctionAPI, []string{RouteCreateKey, RouteListKeys, RouteRevokeKey, RouteQueueDepths,
+		{FunctionAPI, []string{RouteCreateKey, RouteListKeys, RouteRevokeKey, RouteQueueDepths, RouteWhoAmI, RouteListProjects,
 			RouteCreateStream, RouteListStreams, RouteGetStream, RoutePatchStream, RoutePutStream, RouteDeleteStream,
 			RouteEnableStream, RouteDisableStream, RouteStreamHealth, RouteTestStream,
 			RouteDeadLetterSummary, RouteDeadLetterEvents, RouteDeadLetterRedrive, RouteDeadLetterPurge,
