@@ -253,8 +253,17 @@ func (a *API) route(ctx context.Context, req events.APIGatewayV2HTTPRequest) (ev
 		}
 		return a.stytch(ctx, c, op)
 	}
+	if req.RouteKey == RouteFallback && req.RequestContext.HTTP.Method == http.MethodGet && req.RawPath == consoleRoot {
+		// The console's page by its name: API Gateway's GET
+		// /console/{proxy+} takes no empty path, so /console/ lands here.
+		return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusPermanentRedirect,
+			Headers: map[string]string{"location": consoleRoot + "index.html"}}, nil
+	}
 	return events.APIGatewayV2HTTPResponse{}, errNoRoute(req)
 }
+
+// consoleRoot is the web console's directory on the HTTP API (shared/console).
+const consoleRoot = "/console/"
 
 // authorize reads the project a request addresses and checks that its key
 // has the access needed there.
@@ -443,6 +452,7 @@ func (a *API) resumed(ctx context.Context, key apikey.Key, prev, s stream.Stream
 // errNoRoute answers a request no route serves: one of the fallback routes,
 // or a route key this function was not built for.
 func errNoRoute(req events.APIGatewayV2HTTPRequest) error {
+
 	what := req.RouteKey
 	if req.RouteKey == RouteFallback || req.RouteKey == RouteStytchFallback {
 		const most = 200 // of an arbitrary path, echoed back

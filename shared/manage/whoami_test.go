@@ -114,3 +114,19 @@ func TestWhoAmIAndProjects(t *testing.T) {
 		t.Errorf("limit 0: %d %s", resp.StatusCode, resp.Body)
 	}
 }
+
+// /console/ reaches the API's fallback in API Gateway (its greedy
+// /console/{proxy+} takes no empty path): it is sent to the console's page.
+func TestConsoleRootRedirects(t *testing.T) {
+	a := newAPI()
+	req := events.APIGatewayV2HTTPRequest{RouteKey: RouteFallback, RawPath: "/console/"}
+	req.RequestContext.HTTP.Method = http.MethodGet
+	resp, err := a.Handle(context.Background(), req)
+	if err != nil || resp.StatusCode != http.StatusPermanentRedirect || resp.Headers["location"] != "/console/index.html" {
+		t.Errorf("%d %v %s (%v)", resp.StatusCode, resp.Headers, resp.Body, err)
+	}
+	req.RawPath = "/consolex/"
+	if resp, _ := a.Handle(context.Background(), req); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("another path: %d", resp.StatusCode)
+	}
+}
