@@ -51,9 +51,10 @@ func fastSpec(t *testing.T) topology.Spec {
 	return spec
 }
 
-// startStack runs the local stack on the stand-ins, serving the console and
-// the API on one origin, with the overrides the e2e tests use: receivers on
-// 127.0.0.1 allowed, new streams seen at once, retries in seconds.
+// startStack runs the local stack on the stand-ins — the console function
+// and the API on one origin, as API Gateway serves them — with the
+// overrides the e2e tests use: receivers on 127.0.0.1 allowed, new streams
+// seen at once, retries in seconds.
 func startStack(t *testing.T) *runner.Stack {
 	t.Helper()
 	cfg := standin.AWSConfig(t)
@@ -80,7 +81,6 @@ func startStack(t *testing.T) *runner.Stack {
 		},
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 	}
-	serveConsole(t, &opts)
 	st, err := runner.Start(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
