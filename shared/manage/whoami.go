@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/logstream/logstream/shared/apikey"
@@ -35,7 +36,22 @@ var keyRoutes = map[string]func(a *API, ctx context.Context, k apikey.Key, req e
 // whoami answers the caller's key as the key list shows it: its id, name,
 // access, projects and whether it is the admin key; never its secret.
 func (a *API) whoami(_ context.Context, k apikey.Key, _ events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	return httpapi.JSON(http.StatusOK, k), nil
+	out := WhoAmI{ID: k.ID, Name: k.Name, Projects: k.Projects, Access: k.Access, Admin: k.Admin, LastFour: k.LastFour}
+	if !k.CreatedAt.IsZero() { // the bootstrap admin key was never created
+		out.CreatedAt = &k.CreatedAt
+	}
+	return httpapi.JSON(http.StatusOK, out), nil
+}
+
+// WhoAmI is the caller's key as GET /v1/whoami answers it.
+type WhoAmI struct {
+	ID        string        `json:"id"`
+	Name      string        `json:"name"`
+	Projects  []string      `json:"projects"`
+	Access    apikey.Access `json:"access"`
+	Admin     bool          `json:"admin"`
+	CreatedAt *time.Time    `json:"created_at,omitempty"`
+	LastFour  string        `json:"last_four"`
 }
 
 // ProjectList is a page of the projects a key can open.
