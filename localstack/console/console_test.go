@@ -227,6 +227,8 @@ func TestConsoleFlow(t *testing.T) {
 	b.fill(`#stream-form [name="destination_config.endpoint"]`, recv.srv.URL+"/hook")
 	b.fill(`#stream-form [name="destination_config.authorization"]`, "Bearer receiver-token-4321")
 	b.click("[data-test=save]")
+	// Saved once the console leaves the form (wherever it goes next).
+	b.waitFor("the form saved", `!document.querySelector('#stream-form')`, step)
 	id := waitStream(t, api, project, name)
 	b.hash("#/p/" + project)
 	row := fmt.Sprintf("[data-test=stream-row][data-stream-id=%q]", id)
