@@ -181,6 +181,9 @@ async function refreshHealth(view, byHand) {
     const { data } = await request('GET', paths.health(view.project, view.stream.id), { signal: view.ctx.signal });
     view.health = data;
     view.healthError = null;
+    // Someone else paused or enabled it, or logstream suspended it: show
+    // the stream as it is now, with its new version for If-Match.
+    if (data.status && data.status !== view.stream.status) await reload(view);
   } catch (err) {
     if (err && err.name === 'AbortError') return;
     view.healthError = err;
