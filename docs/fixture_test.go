@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -127,7 +129,7 @@ func (e *environment) fixture(t *testing.T, functions map[string]string) *fixtur
 	// Loopback receivers are private addresses: allowed as in local development.
 	policy := netguard.Policy{AllowPrivate: true}
 	f.api = &manage.API{
-		Auth: auth, Keys: f.keys, Streams: f.streams, HealthReader: f.streams,
+		Auth: auth, Keys: f.keys, Streams: f.streams, HealthReader: f.streams, Projects: f.streams,
 		// The test route as deployed: the http delivery function's handler,
 		// invoked with the payload Lambda would carry. Datadog's function is
 		// named but not running (502); other types have none (501).
@@ -479,4 +481,16 @@ func (p *fakePublisher) queued(t *testing.T) []map[string]any {
 		}
 	}
 	return out
+}
+
+// Projects lists the projects with a stream, in id order, on one page.
+func (s *memStreams) Projects(_ context.Context, limit int, _ string) ([]string, string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen := map[string]bool{}
+	for _, st := range s.m {
+		seen[st.ProjectID] = true
+	}
+	ids := slices.Sorted(maps.Keys(seen))
+	return ids[:min(limit, len(ids))], "", nil
 }

@@ -37,6 +37,8 @@ const (
 	rTest      = "POST /v1/projects/{project_id}/streams/{stream_id}/test"
 	rIngest    = "POST /v1/projects/{project_id}/events"
 	rPresets   = "GET /v1/filter-presets"
+	rWhoAmI    = "GET /v1/whoami"
+	rProjects  = "GET /v1/projects"
 	rPreset    = "GET /v1/filter-presets/{name}"
 
 	sCreate  = "POST /v1/projects/{project_id}/event_log_streaming"
@@ -125,7 +127,7 @@ var shapes = map[string]routeShape{
 	rDLSummary: {access: read}, rDLEvents: {access: read}, rDLRedrive: {access: write}, rDLPurge: {access: write},
 	rDLJobs: {access: read}, rDLJob: {access: read}, rDLAdmin: {access: admin},
 	rReplay: {access: write, stream: true}, rReplays: {access: read}, rReplayJob: {access: read}, rCancelReplay: {access: write},
-	rPresets: {access: anyKey}, rPreset: {access: anyKey},
+	rPresets: {access: anyKey}, rPreset: {access: anyKey}, rWhoAmI: {access: anyKey}, rProjects: {access: anyKey},
 }
 
 // Request bodies.
@@ -203,8 +205,10 @@ var base = map[string]func(f *fixture) call{
 		return jsonCall(f.writeKey, project(projectA), `[{"type":"user.session.start","actor":{"id":"usr_42"}},{"event_id":"evt_2","timestamp":"`+ts+`","type":"user.login"}]`)
 	},
 
-	rPresets: func(f *fixture) call { return call{auth: f.otherKey} },
-	rPreset:  func(f *fixture) call { return call{auth: f.readKey, params: map[string]string{"name": "okta.sign-in"}} },
+	rPresets:  func(f *fixture) call { return call{auth: f.otherKey} },
+	rWhoAmI:   func(f *fixture) call { return call{auth: f.readKey} },
+	rProjects: func(f *fixture) call { return call{auth: adminSecret} },
+	rPreset:   func(f *fixture) call { return call{auth: f.readKey, params: map[string]string{"name": "okta.sign-in"}} },
 
 	sCreate: func(f *fixture) call { return jsonCall(f.writeKey, project(projectA), stytchDatadogBody) },
 	sGet:    func(f *fixture) call { return call{auth: f.readKey, params: stytchParams("DATADOG")} },
@@ -831,6 +835,30 @@ func presetScenarios() []scenario {
 			}
 		}),
 		derive(rPreset, "unknown preset", 404, "not_found", "", false, func(_ *fixture, c *call) { c.params["name"] = "okta.nope" }),
+		succeeds(rWhoAmI, "a read key", 200, func(t *testing.T, f *fixture, r *result) {
+			m := r.json(t)
+			if m["access"] != "read" || m["admin"] != false || strings.Contains(string(r.body), f.readKey) || strings.Contains(string(r.body), apikey.HashKey(f.readKey)) {
+				t.Errorf("whoami %s", r.body)
+			}
+		}),
+		derive(rWhoAmI, "the admin key", 200, "", "", false, func(_ *fixture, c *call) { c.auth = adminSecret }).checking(
+			func(t *testing.T, f *fixture, r *result) {
+				if m := r.json(t); m["id"] != "admin" || m["admin"] != true {
+					t.Errorf("whoami %s", r.body)
+				}
+			}),
+		succeeds(rProjects, "every project", 200, func(t *testing.T, f *fixture, r *result) {
+			if m := r.json(t); m["all_projects"] != true || !strings.Contains(string(r.body), `"project_id":"`+projectA+`"`) {
+				t.Errorf("projects %s, want every project that has a stream, %s among them", r.body, projectA)
+			}
+		}),
+		derive(rProjects, "a scoped key", 200, "", "", false, func(f *fixture, c *call) { c.auth = f.readKey }).checking(
+			func(t *testing.T, f *fixture, r *result) {
+				if m := r.json(t); m["all_projects"] != false || !strings.HasPrefix(string(r.body), `{"data":[{"project_id":"`+projectA+`"}`) {
+					t.Errorf("projects %s, want the key's own", r.body)
+				}
+			}),
+		derive(rProjects, "bad limit", 400, "invalid_request", "", true, func(_ *fixture, c *call) { c.query = url.Values{"limit": {"0"}} }),
 	}
 }
 

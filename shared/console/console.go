@@ -109,9 +109,12 @@ func (c *Console) Handle(_ context.Context, req events.APIGatewayV2HTTPRequest) 
 // route maps a raw (still escaped) path to an answer.
 func (c *Console) route(raw, query, ifNoneMatch string, gzipOK bool) events.APIGatewayV2HTTPResponse {
 	if raw == Prefix {
-		// 308 keeps the method; the trailing slash makes the page's
-		// relative URLs resolve under /console/.
-		loc := Prefix + "/"
+		// 308 keeps the method. To the page by its file name, so the
+		// page's relative URLs resolve under /console/ and the request
+		// matches GET /console/{proxy+}: API Gateway's greedy variable
+		// takes no empty path, so /console/ may not reach this function
+		// (the API's fallback redirects it here too).
+		loc := Prefix + "/index.html"
 		if query != "" {
 			loc += "?" + query
 		}

@@ -118,7 +118,7 @@ func TestRouting(t *testing.T) {
 		body               []byte // nil: not compared
 		location           string
 	}{
-		{name: "bare prefix redirects", method: "GET", path: "/console", status: 308, location: "/console/"},
+		{name: "bare prefix redirects", method: "GET", path: "/console", status: 308, location: "/console/index.html"},
 		{name: "root is the page", method: "GET", path: "/console/", status: 200, contentType: "text/html; charset=utf-8", body: index},
 		{name: "index by name", method: "GET", path: "/console/index.html", status: 200, contentType: "text/html; charset=utf-8", body: index},
 		{name: "route without extension is the page", method: "GET", path: "/console/p/proj_a/s/str_1", status: 200, contentType: "text/html; charset=utf-8", body: index},
@@ -170,7 +170,7 @@ func TestRouting(t *testing.T) {
 			RawPath: "/console", RawQueryString: "a=b",
 			RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET"}},
 		})
-		if resp.Headers["location"] != "/console/?a=b" {
+		if resp.Headers["location"] != "/console/index.html?a=b" {
 			t.Errorf("location %q", resp.Headers["location"])
 		}
 	})

@@ -640,6 +640,7 @@ func (c *Core) deliverGroup(ctx context.Context, g *group, gm *groupMetrics) []D
 	}
 	t := s.tally(delivered)
 	t.Permanent = d.permanent
+	t.LagMillis, t.LagEvents = d.lagMillis, d.lagEvents
 	run := c.record(ctx, g, t)
 	if st.Status == stream.StatusActive && t.Failed() {
 		if reason, due := c.Suspension.For(st).Due(run, c.now()); due {
@@ -911,6 +912,11 @@ type delivery struct {
 	// it delivered.
 	metrics *groupMetrics
 	sentAt  time.Time
+	// lagMillis sums the enqueue-to-acknowledgement time of the lagEvents
+	// delivered events whose message said when it was enqueued: the health
+	// view's hourly lag (Tally.LagMillis).
+	lagMillis int64
+	lagEvents int
 }
 
 func (d *delivery) run(msgs []message) {
@@ -1072,6 +1078,10 @@ func (d *delivery) accepted(r ref) {
 		o.delivered++
 		m := &d.msgs[r.msg]
 		d.metrics.lag(m.events[r.ev], m.enqueued, d.sentAt)
+		if !m.enqueued.IsZero() {
+			d.lagMillis += max(d.sentAt.Sub(m.enqueued), 0).Milliseconds()
+			d.lagEvents++
+		}
 	}
 }
 

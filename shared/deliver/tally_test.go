@@ -33,6 +33,8 @@ func (h *tallyHealth) Record(_ context.Context, projectID, streamID string, t Ta
 	s := h.sum[k]
 	s.Delivered += t.Delivered
 	s.Retried += t.Retried
+	s.LagMillis += t.LagMillis
+	s.LagEvents += t.LagEvents
 	for why, n := range t.DeadLetters {
 		if s.DeadLetters == nil {
 			s.DeadLetters = map[stream.DeadLetterReason]int{}
@@ -153,6 +155,9 @@ func TestTallyCountsEachEventOnce(t *testing.T) {
 			c.MaxReceives = maxReceives
 			h := &tallyHealth{}
 			c.Health = h
+			// Every message was enqueued at withAttrs' SentTimestamp and
+			// each send is acknowledged 1.5 s later.
+			c.Now = func() time.Time { return time.UnixMilli(1800000000000 + 1500) }
 			if tc.open {
 				c.Breaker = &Breaker{}
 				for range 3 {
@@ -166,6 +171,10 @@ func TestTallyCountsEachEventOnce(t *testing.T) {
 			if got.Delivered != tc.want.Delivered || got.Retried != tc.want.Retried || !maps.Equal(got.DeadLetters, tc.want.DeadLetters) ||
 				got.LastError != tc.want.LastError {
 				t.Errorf("tally %+v, want %+v", got, tc.want)
+			}
+			// The hour's lag counts each delivered event once, 1.5 s each.
+			if got.LagEvents != got.Delivered || got.LagMillis != 1500*int64(got.Delivered) {
+				t.Errorf("lag %d ms over %d events, want 1500 ms for each of %d delivered", got.LagMillis, got.LagEvents, got.Delivered)
 			}
 			if n := h.writes("p", tc.stream); n != 1 {
 				t.Errorf("%d Records for the stream, want one", n)

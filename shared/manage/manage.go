@@ -124,6 +124,9 @@ type API struct {
 	// Replays serves the replay routes and start_from; nil answers them
 	// 503.
 	Replays Replays
+	// Projects lists the projects that ever had a stream, for a key of
+	// every project (GET /v1/projects); nil lists none.
+	Projects ProjectLister
 	// LiveAfter is how long after a stream is created or enabled every
 	// ingestion function sees it (their stream cache's TTL): a backfill
 	// runs until then, and live delivery takes over.
@@ -200,10 +203,17 @@ var adminRoutes = map[string]func(a *API, ctx context.Context, req events.APIGat
 // in no table, the fallback routes among them, is answered 404.
 func (a *API) route(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	if serve, ok := presetRoutes[req.RouteKey]; ok {
-		if err := a.anyKey(ctx, req); err != nil {
+		if _, err := a.anyKey(ctx, req); err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
 		}
 		return serve(req)
+	}
+	if serve, ok := keyRoutes[req.RouteKey]; ok {
+		k, err := a.anyKey(ctx, req)
+		if err != nil {
+			return events.APIGatewayV2HTTPResponse{}, err
+		}
+		return serve(a, ctx, k, req)
 	}
 	if serve, ok := adminRoutes[req.RouteKey]; ok {
 		if _, err := httpapi.Authorize(ctx, a.Auth, req, "", apikey.AccessWrite); err != nil {
@@ -243,8 +253,17 @@ func (a *API) route(ctx context.Context, req events.APIGatewayV2HTTPRequest) (ev
 		}
 		return a.stytch(ctx, c, op)
 	}
+	if req.RouteKey == RouteFallback && req.RequestContext.HTTP.Method == http.MethodGet && req.RawPath == consoleRoot {
+		// The console's page by its name: API Gateway's GET
+		// /console/{proxy+} takes no empty path, so /console/ lands here.
+		return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusPermanentRedirect,
+			Headers: map[string]string{"location": consoleRoot + "index.html"}}, nil
+	}
 	return events.APIGatewayV2HTTPResponse{}, errNoRoute(req)
 }
+
+// consoleRoot is the web console's directory on the HTTP API (shared/console).
+const consoleRoot = "/console/"
 
 // authorize reads the project a request addresses and checks that its key
 // has the access needed there.
@@ -433,6 +452,7 @@ func (a *API) resumed(ctx context.Context, key apikey.Key, prev, s stream.Stream
 // errNoRoute answers a request no route serves: one of the fallback routes,
 // or a route key this function was not built for.
 func errNoRoute(req events.APIGatewayV2HTTPRequest) error {
+
 	what := req.RouteKey
 	if req.RouteKey == RouteFallback || req.RouteKey == RouteStytchFallback {
 		const most = 200 // of an arbitrary path, echoed back

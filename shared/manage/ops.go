@@ -73,6 +73,9 @@ func (a *API) health(ctx context.Context, s stream.Stream) (events.APIGatewayV2H
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
+	// The last week hour by hour, as the console charts it: a dense window
+	// ending at this hour, whatever hours the store kept.
+	h.Hourly = stream.HourlyWindow(h.Hourly, a.now())
 	resp := HealthResponse{StreamID: s.ID, Status: s.Status, Health: h}
 	// When the time rule will suspend it: only an active stream can be.
 	if h.FailingSince != nil && s.Status == stream.StatusActive {

@@ -42,14 +42,14 @@ var presetRoutes = map[string]func(req events.APIGatewayV2HTTPRequest) (events.A
 // anyKey lets any valid key through, of any project and access: the
 // presets are the same for everyone, but the API answers no one without a
 // key. A nil Authenticator refuses, as httpapi.Authorize does.
-func (a *API) anyKey(ctx context.Context, req events.APIGatewayV2HTTPRequest) error {
+func (a *API) anyKey(ctx context.Context, req events.APIGatewayV2HTTPRequest) (apikey.Key, error) {
 	unauthenticated := httpapi.Errorf(http.StatusUnauthorized, "unauthenticated", "send a valid API key: Authorization: Bearer <key>")
 	if a.Auth == nil {
-		return unauthenticated
+		return apikey.Key{}, unauthenticated
 	}
-	_, err := a.Auth.Authenticate(ctx, httpapi.Header(req, "authorization"))
+	k, err := a.Auth.Authenticate(ctx, httpapi.Header(req, "authorization"))
 	if errors.Is(err, apikey.ErrUnauthenticated) {
-		return unauthenticated
+		return apikey.Key{}, unauthenticated
 	}
-	return err
+	return k, err
 }

@@ -56,6 +56,11 @@
 //     ALL_NEW hands the run back for the suspension decision. No condition:
 //     the first record creates the item, and ADD is atomic, so concurrent
 //     delivery functions never lose a count or move a run's start.
+//     The same update counts the tally into its hour (hourly.go): ADD to
+//     the hour's slot (ha_* for even hours, hb_* for odd) if it holds that
+//     hour; the first write of an hour reads the item and, conditional on
+//     the slot's and the kept hours' versions, moves the hour before last
+//     into the map "hours" (a week kept) and starts the slot.
 //   - ResetFailures (enabling a stream): UpdateItem REMOVE failing_since,
 //     permanent_failures if attribute_exists(pk).
 //   - Health: GetItem of the stream's item and of the legacy one; no item

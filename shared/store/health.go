@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -71,9 +69,9 @@ func legacyHealthKey(projectID, streamID string) map[string]types.AttributeValue
 }
 
 // Record adds one invocation's tally to a stream's counters: one UpdateItem,
-// ADD for every count, so concurrent delivery invocations never lose one, and
-// no condition. The events parked count in failed_events; where they are now
-// (waiting, redriven, purged, expired) is the dead-letter store's to say.
+// ADD for every count, so concurrent delivery invocations never lose one.
+// The events parked count in failed_events; where they are now (waiting,
+// redriven, purged, expired) is the dead-letter store's to say.
 //
 // The same update keeps the stream's FailureRun and returns it, so the caller
 // decides on suspension from what is stored, not from a read that another
@@ -81,69 +79,99 @@ func legacyHealthKey(projectID, streamID string) map[string]types.AttributeValue
 // failure sets failing_since only if_not_exists (the first failure of the
 // run wins, whichever invocation writes first) and ADDs to
 // permanent_failures when it was permanent.
+//
+// And it counts the tally into the hour of at (hourly.go): ADD to the
+// current hour's counters, on the condition that the item's current hour is
+// not before at's. The first write of a new hour fails that condition; it
+// reads the item, moves the finished hour into the kept hours, and writes
+// totals, run and the new hour in one conditional update, retried if another
+// invocation rolled the hour first. So every count lands in its total and in
+// one hour, in the same atomic write.
 func (s *Streams) Record(ctx context.Context, projectID, streamID string, t stream.Tally, at time.Time) (stream.FailureRun, error) {
 	if t.Zero() {
 		return stream.FailureRun{}, nil
 	}
-	now := &types.AttributeValueMemberS{Value: at.UTC().Format(time.RFC3339Nano)}
-	names := map[string]string{}
-	values := map[string]types.AttributeValue{}
-	var add, set []string
-	count := func(attr string, n int) {
-		if n == 0 {
-			return
+	hour := unixHour(at)
+	for attempt := 0; ; attempt++ {
+		u := recordUpdate(t, at)
+		if attempt == 0 {
+			addHour(u, hour, t)
+		} else {
+			h, err := s.readHourly(ctx, projectID, streamID)
+			if err != nil {
+				return stream.FailureRun{}, err
+			}
+			switch slotAt := h.slotOf(hour).At; {
+			case slotAt == hour: // another write started the hour
+				addHour(u, hour, t)
+			case slotAt > hour:
+				// Two hours late (a clock far behind): counted in the
+				// slot's hour, not lost.
+				hour = slotAt
+				addHour(u, hour, t)
+			default:
+				h.roll(u, hour, t)
+			}
 		}
-		k := strconv.Itoa(len(values))
-		names["#a"+k], values[":n"+k] = attr, &types.AttributeValueMemberN{Value: strconv.Itoa(n)}
-		add = append(add, "#a"+k+" :n"+k)
+		out, err := s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName:                 aws.String(s.Table),
+			Key:                       healthKey(projectID, streamID),
+			UpdateExpression:          aws.String(u.expression()),
+			ConditionExpression:       aws.String(u.condition),
+			ExpressionAttributeNames:  u.names,
+			ExpressionAttributeValues: u.values,
+			ReturnValues:              types.ReturnValueAllNew,
+		})
+		var cfe *types.ConditionalCheckFailedException
+		if errors.As(err, &cfe) && attempt < maxRollAttempts {
+			continue
+		}
+		if err != nil {
+			return stream.FailureRun{}, fmt.Errorf("record delivery counters of stream %s: %w", streamID, err)
+		}
+		var it healthItem
+		if err := attributevalue.UnmarshalMap(out.Attributes, &it); err != nil {
+			return stream.FailureRun{}, fmt.Errorf("decode health of stream %s: %w", streamID, err)
+		}
+		return it.run(), nil
 	}
-	count("delivered_events", t.Delivered)
-	count("retried_attempts", t.Retried)
-	count("failed_events", t.Parked())
+}
+
+// maxRollAttempts bounds the retries of a Record whose hour's slot other
+// writes keep changing: each retry follows another write that succeeded,
+// and only the first writes of an hour contend (hourly.go).
+const maxRollAttempts = 8
+
+// recordUpdate is the update of a stream's totals and failure run for one
+// tally, before its hour is added (addHour, hourly.roll).
+func recordUpdate(t stream.Tally, at time.Time) *update {
+	now := &types.AttributeValueMemberS{Value: at.UTC().Format(time.RFC3339Nano)}
+	u := &update{names: map[string]string{}, values: map[string]types.AttributeValue{}}
+	u.add("delivered_events", int64(t.Delivered))
+	u.add("retried_attempts", int64(t.Retried))
+	u.add("failed_events", int64(t.Parked()))
 	if t.Failed() && t.Permanent {
-		count("permanent_failures", 1)
+		u.add("permanent_failures", 1)
 	}
-	var remove string
 	if t.Delivered > 0 {
-		set = append(set, "last_success_at = :t")
-		remove = " REMOVE failing_since, permanent_failures"
+		u.sets = append(u.sets, "last_success_at = :t")
+		u.remove = append(u.remove, "failing_since", "permanent_failures")
 	}
 	if t.Failed() {
-		set = append(set, "failing_since = if_not_exists(failing_since, :t)")
+		u.sets = append(u.sets, "failing_since = if_not_exists(failing_since, :t)")
 	}
 	if t.LastError != "" {
 		reason := t.LastError
 		if len(reason) > maxErrorLength {
 			reason = reason[:maxErrorLength]
 		}
-		values[":e"] = &types.AttributeValueMemberS{Value: reason}
-		set = append(set, "last_error = :e, last_error_at = :t")
+		u.values[":e"] = &types.AttributeValueMemberS{Value: reason}
+		u.sets = append(u.sets, "last_error = :e, last_error_at = :t")
 	}
-	expr := "ADD " + strings.Join(add, ", ")
-	if len(add) == 0 {
-		expr = ""
+	if len(u.sets) > 0 {
+		u.values[":t"] = now
 	}
-	if len(set) > 0 {
-		values[":t"] = now
-		expr += " SET " + strings.Join(set, ", ")
-	}
-	expr += remove
-	out, err := s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(s.Table),
-		Key:                       healthKey(projectID, streamID),
-		UpdateExpression:          aws.String(strings.TrimSpace(expr)),
-		ExpressionAttributeNames:  names,
-		ExpressionAttributeValues: values,
-		ReturnValues:              types.ReturnValueAllNew,
-	})
-	if err != nil {
-		return stream.FailureRun{}, fmt.Errorf("record delivery counters of stream %s: %w", streamID, err)
-	}
-	var it healthItem
-	if err := attributevalue.UnmarshalMap(out.Attributes, &it); err != nil {
-		return stream.FailureRun{}, fmt.Errorf("decode health of stream %s: %w", streamID, err)
-	}
-	return it.run(), nil
+	return u
 }
 
 // ResetFailures ends a stream's FailureRun, as enabling a suspended stream
@@ -169,8 +197,10 @@ func (s *Streams) ResetFailures(ctx context.Context, projectID, streamID string)
 // legacy key (counts added, the later of each time). The failure run is
 // the current item's alone: it is what Record returns and suspension
 // decides on, and a legacy run would never end, as nothing writes there.
+// Its hours are the current item's, as kept (hourly.go).
 func (s *Streams) Health(ctx context.Context, projectID, streamID string) (stream.Health, error) {
 	var cur, old healthItem
+	var hours hourly
 	for _, r := range []struct {
 		key map[string]types.AttributeValue
 		it  *healthItem
@@ -182,11 +212,16 @@ func (s *Streams) Health(ctx context.Context, projectID, streamID string) (strea
 		if err := attributevalue.UnmarshalMap(out.Item, r.it); err != nil {
 			return stream.Health{}, fmt.Errorf("decode health of stream %s: %w", streamID, err)
 		}
+		if r.it == &cur {
+			if hours, err = decodeHourly(out.Item); err != nil {
+				return stream.Health{}, fmt.Errorf("decode hours of stream %s: %w", streamID, err)
+			}
+		}
 	}
 	// Its dead letters, as they are now, are the dead-letter store's
 	// (shared/deadletter); the API adds them.
 	h := stream.Health{DeliveredEvents: cur.DeliveredEvents + old.DeliveredEvents, FailedEvents: cur.FailedEvents + old.FailedEvents,
-		RetriedAttempts: cur.RetriedAttempts + old.RetriedAttempts}
+		RetriedAttempts: cur.RetriedAttempts + old.RetriedAttempts, Hourly: hours.counts()}
 	if a, _ := later(cur.LastSuccessAt, old.LastSuccessAt); a != nil {
 		h.LastSuccessAt = a
 	}

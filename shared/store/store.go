@@ -224,6 +224,9 @@ func (s *Streams) Create(ctx context.Context, st stream.Stream, limit int) error
 	if err != nil {
 		return err
 	}
+	if err := s.register(ctx, st.ProjectID); err != nil {
+		return err
+	}
 	if err := s.reserve(ctx, st.ProjectID, st.ID, limit); err != nil {
 		return err
 	}

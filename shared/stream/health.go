@@ -32,6 +32,66 @@ type Health struct {
 	// dead-letter store (shared/deadletter), by reason: redriven, purged
 	// and expired ones are gone. A reason with none is absent.
 	DeadLetters map[DeadLetterReason]DeadLetterCount `json:"dead_letters"`
+	// Hourly are the stream's counts per hour, oldest first: as the store
+	// keeps them, only hours something was counted in, at most
+	// HourlyHours+1 of them; the API answers a dense window of HourlyHours
+	// ending at the current hour (HourlyWindow).
+	Hourly []HourCount `json:"hourly"`
+}
+
+// HourlyHours is how many hours of counts the health view keeps and shows:
+// the last 7 days.
+const HourlyHours = 168
+
+// HourCount is what one hour's delivery invocations counted for a stream.
+type HourCount struct {
+	// Hour is the hour's start, UTC.
+	Hour time.Time `json:"hour"`
+	// Delivered: events the destination accepted. Failed: attempts that
+	// failed and were put back to be retried (RetriedAttempts). Parked:
+	// events sent to the dead letters.
+	Delivered int64 `json:"delivered"`
+	Failed    int64 `json:"failed"`
+	Parked    int64 `json:"parked"`
+	// LagMillis is the mean time from ingestion accepting an event to its
+	// destination acknowledging it, over the hour's delivered events that
+	// carried their enqueue time; nil when none did.
+	LagMillis *int64 `json:"lag_ms"`
+	// LagSum and LagEvents make LagMillis, and add up when hours merge.
+	LagSum    int64 `json:"-"`
+	LagEvents int64 `json:"-"`
+}
+
+// HourlyWindow is hours as the API answers them: one entry per hour of the
+// HourlyHours ending at now's hour, oldest first, zero where nothing was
+// counted; an hour outside the window (a writer's clock ahead of the
+// reader's, or older than a week) is left out.
+func HourlyWindow(hours []HourCount, now time.Time) []HourCount {
+	last := now.UTC().Truncate(time.Hour)
+	first := last.Add(-(HourlyHours - 1) * time.Hour)
+	out := make([]HourCount, HourlyHours)
+	for i := range out {
+		out[i].Hour = first.Add(time.Duration(i) * time.Hour)
+	}
+	for _, h := range hours {
+		at := h.Hour.UTC().Truncate(time.Hour)
+		if at.Before(first) || at.After(last) {
+			continue
+		}
+		o := &out[int(at.Sub(first)/time.Hour)]
+		o.Delivered += h.Delivered
+		o.Failed += h.Failed
+		o.Parked += h.Parked
+		o.LagSum += h.LagSum
+		o.LagEvents += h.LagEvents
+	}
+	for i := range out {
+		if out[i].LagEvents > 0 {
+			m := out[i].LagSum / out[i].LagEvents
+			out[i].LagMillis = &m
+		}
+	}
+	return out
 }
 
 // DeadLetterCount is what waits in the dead-letter store for one reason:
@@ -113,6 +173,11 @@ type Tally struct {
 	// invocation (shared/deliver.Permanent or Gone): what the count rule of
 	// SuspensionPolicy counts.
 	Permanent bool
+	// LagMillis sums, over LagEvents of the delivered events (those whose
+	// message said when ingestion enqueued it), the milliseconds from
+	// enqueue to the destination's acknowledgement: the hour's mean lag.
+	LagMillis int64
+	LagEvents int
 }
 
 // Failed reports whether the tally ends the invocation in failure: something

@@ -42,6 +42,10 @@ const (
 	// FunctionReplay runs replay jobs (shared/replay): invoked with a job,
 	// it runs it; on its schedule it resumes the jobs nobody is running.
 	FunctionReplay = "replay"
+	// FunctionConsole serves the web console (shared/console): static
+	// files embedded in its binary, on the HTTP API's origin, which call
+	// the management API with the operator's key.
+	FunctionConsole = "console"
 )
 
 // ArchiveQueue is the Queue.Destination (and EventSource.Destination) of
@@ -374,6 +378,10 @@ const (
 	// RoleReplay reads the event archive and enqueues to the delivery
 	// queues.
 	RoleReplay Role = "replay"
+	// RoleConsole serves embedded files: no AWS permission at all (its
+	// logs only). Everything the console does, it does through the API
+	// with the signed-in key.
+	RoleConsole Role = "console"
 )
 
 // Function is one Lambda function.
@@ -457,7 +465,7 @@ func New(prefix string) Spec {
 	s.Functions = append(s.Functions, bridgeFunction(prefix), lokiArchiverFunction(prefix, bq), deadLettersFunction(prefix))
 	aq := archiveQueue(prefix)
 	s.Queues = append(s.Queues, aq)
-	s.Functions = append(s.Functions, archiverFunction(prefix, aq), replayFunction(prefix, env))
+	s.Functions = append(s.Functions, archiverFunction(prefix, aq), replayFunction(prefix, env), consoleFunction(prefix))
 	s.Routes = routes()
 	return s
 }
@@ -790,6 +798,13 @@ func replayFunction(prefix string, e envBlocks) Function {
 	}
 }
 
+// consoleFunction serves the web console: a few hundred kilobytes from
+// memory, no environment, no AWS client.
+func consoleFunction(prefix string) Function {
+	return Function{ID: FunctionConsole, Name: prefix + "-console", Role: RoleConsole, SourceDir: "console",
+		Timeout: 5 * time.Second, MemoryMB: 128}
+}
+
 // Route keys, as API Gateway names them ("METHOD /path"). The handlers match
 // requests on these (manage and ingest take their route constants from
 // here), so a route is spelled once.
@@ -800,7 +815,11 @@ const (
 
 	RouteCreateKey = "POST /v1/keys"
 	RouteListKeys  = "GET /v1/keys"
-	RouteRevokeKey = "DELETE /v1/keys/{key_id}"
+	// RouteWhoAmI answers the caller's own key (any key), and
+	// RouteListProjects the projects it can open: what the console shows.
+	RouteWhoAmI       = "GET /v1/whoami"
+	RouteListProjects = "GET /v1/projects"
+	RouteRevokeKey    = "DELETE /v1/keys/{key_id}"
 	// RouteQueueDepths is the operators' view of every destination type's
 	// delivery queue and DLQ, as SQS counts them now (admin key only).
 	RouteQueueDepths   = "GET /v1/admin/queues"
@@ -855,6 +874,10 @@ const (
 	RouteStytchV3Enable  = "POST " + stytchV3Path + "/{destination_type}/enable"
 	RouteStytchV3Disable = "POST " + stytchV3Path + "/{destination_type}/disable"
 
+	// The web console: its page, and its files under it.
+	RouteConsole      = "GET /console"
+	RouteConsoleFiles = "GET /console/{proxy+}"
+
 	// Loki's push API, and the bridge's readiness and health.
 	RouteLokiPush = "POST /loki/api/v1/push"
 	RouteReady    = "GET /ready"
@@ -874,7 +897,7 @@ func routes() []Route {
 		fn   string
 		keys []string
 	}{
-		{FunctionAPI, []string{RouteCreateKey, RouteListKeys, RouteRevokeKey, RouteQueueDepths,
+		{FunctionAPI, []string{RouteCreateKey, RouteListKeys, RouteRevokeKey, RouteQueueDepths, RouteWhoAmI, RouteListProjects,
 			RouteCreateStream, RouteListStreams, RouteGetStream, RoutePatchStream, RoutePutStream, RouteDeleteStream,
 			RouteEnableStream, RouteDisableStream, RouteStreamHealth, RouteTestStream,
 			RouteDeadLetterSummary, RouteDeadLetterEvents, RouteDeadLetterRedrive, RouteDeadLetterPurge,
@@ -885,6 +908,7 @@ func routes() []Route {
 		{FunctionAPI, []string{RouteStytchCreate, RouteStytchGet, RouteStytchUpdate, RouteStytchDelete, RouteStytchEnable, RouteStytchDisable,
 			RouteStytchV3Create, RouteStytchV3Get, RouteStytchV3Update, RouteStytchV3Delete, RouteStytchV3Enable, RouteStytchV3Disable}},
 		{FunctionLokiBridge, []string{RouteLokiPush, RouteReady, RouteHealth}},
+		{FunctionConsole, []string{RouteConsole, RouteConsoleFiles}},
 		{FunctionAPI, []string{RouteStytchFallback, RouteFallback}},
 	}
 	var out []Route
@@ -1010,7 +1034,7 @@ func (s Spec) Validate() error {
 // event source.
 func (s Spec) validateFunction(f Function) error {
 	switch f.Role {
-	case RoleAPI, RoleIngest, RoleBridge, RoleDeliver, RoleDeadLetters, RoleArchiver, RoleLokiArchiver, RoleReplay:
+	case RoleAPI, RoleIngest, RoleBridge, RoleDeliver, RoleDeadLetters, RoleArchiver, RoleLokiArchiver, RoleReplay, RoleConsole:
 	default:
 		// Deployments grant by role: a function without one would get
 		// no deliberate decision about its permissions.

@@ -56,6 +56,11 @@ func (b banner) write(w io.Writer) error {
 	var s strings.Builder
 	fmt.Fprintf(&s, "\nlogstream is running locally: every function, behind the HTTP API and the SQS event source mappings.\n")
 	fmt.Fprintf(&s, "  HTTP API    %s   (API Gateway HTTP API, payload 2.0)\n", b.session.API)
+	if b.session.AdminKey != "" {
+		fmt.Fprintf(&s, "  console     %s/console   (sign in with the admin key: %s)\n", b.session.API, b.session.AdminKey)
+	} else {
+		fmt.Fprintf(&s, "  console     %s/console   (sign in with an API key)\n", b.session.API)
+	}
 	if b.receiver {
 		fmt.Fprintf(&s, "  receiver    http://%s/hook   (prints each event it gets below, as a \"receiver: {…}\" line)\n", b.session.Receiver)
 	}

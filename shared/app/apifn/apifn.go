@@ -200,6 +200,7 @@ func New(ctx context.Context, getenv app.Getenv) (app.HTTPHandler, error) {
 		MaxStreams:   c.MaxStreams,
 		Streams:      streams,
 		HealthReader: streams,
+		Projects:     streams,
 		Tester:       &invoke.Tester{Client: lambdaClient, Functions: c.DeliverFunctions},
 		Masker:       &pii.StreamMasker{Keys: piiKeys},
 		Depths:       &queue.Depths{Client: sqsClient},

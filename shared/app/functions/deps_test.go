@@ -213,6 +213,13 @@ func allowed() map[string]links {
 				"shared/eventarchive", "shared/batchobj", "shared/archivestore", "shared/app/archivecfg"},
 			external: slices.Concat(s3),
 		}),
+		// The console serves its embedded files: the Lambda runtime and
+		// nothing of the SDK, no table, no key (the signed-in key goes from
+		// the browser to the API).
+		topology.FunctionConsole: links{
+			internal: []string{"shared/app/consolefn", "shared/console"},
+			external: slices.Concat([]string{"github.com/aws/aws-lambda-go/"}, gzip),
+		},
 	}
 	for _, d := range destination.Types() {
 		out[topology.DeliverFunctionID(d)] = delivery.with(senders[d])

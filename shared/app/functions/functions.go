@@ -11,6 +11,7 @@ import (
 	"github.com/logstream/logstream/shared/app"
 	"github.com/logstream/logstream/shared/app/apifn"
 	"github.com/logstream/logstream/shared/app/archiverfn"
+	"github.com/logstream/logstream/shared/app/consolefn"
 	"github.com/logstream/logstream/shared/app/deadlettersfn"
 	"github.com/logstream/logstream/shared/app/deliverfn"
 	"github.com/logstream/logstream/shared/app/ingestfn"
@@ -40,6 +41,8 @@ func New(ctx context.Context, id string, getenv app.Getenv) (any, error) {
 		return lokiarchiverfn.New(ctx, getenv)
 	case topology.FunctionReplay:
 		return replayfn.New(ctx, getenv)
+	case topology.FunctionConsole:
+		return consolefn.New(ctx, getenv)
 	}
 	for _, p := range pipeline.All() {
 		if id == topology.DeliverFunctionID(p.Type) {

@@ -67,6 +67,8 @@ func loadAndValidate(id string, getenv app.Getenv) error {
 		c, err = lokiarchiverfn.LoadConfig(getenv)
 	case topology.FunctionReplay:
 		c, err = replayfn.LoadConfig(getenv)
+	case topology.FunctionConsole:
+		return nil // reads no configuration
 	default:
 		c, err = deliverfn.LoadConfig(getenv, strings.TrimPrefix(id, topology.DeliverFunctionID("")))
 	}

@@ -113,6 +113,7 @@ func TestMetricsOfEveryFunction(t *testing.T) {
 		topology.FunctionAPI:         nil,
 		topology.FunctionDeadLetters: nil,
 		topology.FunctionReplay:      nil,
+		topology.FunctionConsole:     nil,
 	}
 	for _, p := range pipeline.All() {
 		cases[topology.DeliverFunctionID(p.Type)] = func(t *testing.T, out io.Writer) lines { return deliverMetrics(t, out, p) }
@@ -504,6 +505,9 @@ func TestMetricsWiring(t *testing.T) {
 		}
 		return events.SQSEvent{Records: []events.SQSMessage{{MessageId: "l1", Body: archive.EncodeMessage(obj)}}}
 	}()
+	consoleReq := events.APIGatewayV2HTTPRequest{Version: "2.0", RouteKey: topology.RouteConsoleFiles, RawPath: "/console/app.js",
+		PathParameters: map[string]string{"proxy": "app.js"}}
+	consoleReq.RequestContext.HTTP.Method, consoleReq.RequestContext.HTTP.Path = "GET", "/console/app.js"
 	tick := json.RawMessage(`{"version":"0","detail-type":"Scheduled Event","source":"aws.events","detail":{}}`)
 
 	type tc struct {
@@ -527,6 +531,7 @@ func TestMetricsWiring(t *testing.T) {
 			topology.MetricArchiveObjectsWritten: one(0), topology.MetricArchiveWriteFailures: one(1)}}},
 		topology.FunctionDeadLetters: {input: tick},
 		topology.FunctionReplay:      {input: tick},
+		topology.FunctionConsole:     {input: consoleReq},
 	}
 	events9 := 0
 	for _, r := range sqsBatch.Records {
