@@ -150,7 +150,6 @@ async function route() {
     session: state.session,
     canWrite: canWrite(),
     onCleanup: (fn) => state.cleanups.push(fn),
-    rerender: () => route(),
   };
   try {
     await view.render(ctx);
@@ -164,8 +163,9 @@ async function route() {
   const h1 = main.querySelector('h1');
   document.title = (h1 ? h1.textContent + ' — ' : '') + 'logstream console';
   // Move focus to the new page's heading, so keyboard and screen-reader
-  // users start at the top of what changed (not on the initial load).
-  if (h1 && state.routed) {
+  // users start at the top of what changed (not on the initial load, and
+  // not when the view put it somewhere itself, as sign-in does).
+  if (h1 && state.routed && !main.contains(document.activeElement)) {
     if (!h1.hasAttribute('tabindex')) h1.setAttribute('tabindex', '-1');
     h1.focus({ preventScroll: false });
   }

@@ -37,7 +37,7 @@ export const FIELDS = {
   http: [
     { key: 'endpoint', kind: 'text', label: 'Endpoint URL', required: true, input: 'url', help: 'An https URL. Events are POSTed to it.' },
     { key: 'authorization', kind: 'secret', label: 'Authorization header', help: 'The whole header value, such as “Bearer …”. Kept secret.' },
-    { key: 'content_format', kind: 'select', label: 'Body format', options: [['JSONLINES', 'JSON lines, one request per batch'], ['JSONARRAY', 'JSON array, one request per batch'], ['JSONOBJECT', 'One request per event']], def: 'JSONLINES' },
+    { key: 'content_format', kind: 'select', label: 'Body format', options: [['JSONLINES', 'JSON lines (a request a batch)'], ['JSONARRAY', 'JSON array (a request a batch)'], ['JSONOBJECT', 'JSON object (a request an event)']], def: 'JSONLINES' },
     { key: 'custom_headers', kind: 'map', sep: ':', label: 'Custom headers', help: 'One “Name: value” a line, at most 20. Shown in clear: credentials belong in Authorization.' },
     { key: 'signing_secret', kind: 'secret', label: 'Signing secret', help: 'A Standard Webhooks secret (whsec_…). Leave empty for unsigned requests.' },
     { key: 'generate_signing_secret', kind: 'bool', label: 'Generate a signing secret', help: 'logstream makes one and shows it once, after saving.', onlyIfSet: true },

@@ -123,6 +123,7 @@ export function setBusy(el, busy) {
 // confirm asks in the page's own <dialog> and resolves true or false.
 export function confirm(title, text, yesLabel = 'Confirm') {
   const dialog = document.getElementById('confirm');
+  if (dialog.open) return Promise.resolve(false); // one question at a time
   const yes = dialog.querySelector('[data-test=confirm-yes]');
   const no = dialog.querySelector('[data-test=confirm-no]');
   document.getElementById('confirm-title').textContent = title;

@@ -110,11 +110,29 @@ async function loadSummary(v) {
         h('caption', { class: 'visually-hidden' }, 'Dead letters by reason'),
         h('thead', {}, h('tr', {}, ['Reason', 'Events', 'Letters', 'Oldest parked', 'Newest parked'].map((t, i) => h('th', { scope: 'col', class: i === 1 || i === 2 ? 'num' : null }, t)))),
         h('tbody', {}, rows)), 'Dead letters by reason'),
+      byStream(v, data, f),
       expiryNote(data));
   } catch (err) {
     if (err && err.name === 'AbortError') return;
     fill(v.summary, h('h2', { id: 'dl-summary-title' }, 'Summary by reason'), errorBox(plainWords(err)));
   }
+}
+
+// byStream lists which streams the dead letters belong to, when the page
+// shows more than one.
+function byStream(v, data, f) {
+  const streams = (data.streams || []).filter((st) => st.events > 0);
+  if (f.stream_id || streams.length < 2) return null;
+  return [h('h3', {}, 'By stream'), tableWrap(h('table', { class: 'table table-compact' },
+    h('caption', { class: 'visually-hidden' }, 'Dead letters by stream'),
+    h('thead', {}, h('tr', {}, ['Stream', 'Events', 'Letters', 'Reasons'].map((t, i) => h('th', { scope: 'col', class: i === 1 || i === 2 ? 'num' : null }, t)))),
+    h('tbody', {}, streams.map((st) => h('tr', { 'data-test': 'dl-stream', 'data-stream-id': st.stream_id },
+      h('th', { scope: 'row', class: 'name-cell' }, st.stream_id
+        ? h('a', { href: href('p', v.project, 's', st.stream_id) }, v.names.get(st.stream_id) || st.stream_id)
+        : h('span', { class: 'muted' }, 'no stream (undecodable)')),
+      h('td', { class: 'num' }, num(st.events)),
+      h('td', { class: 'num' }, num(st.letters)),
+      h('td', { class: 'mono small' }, (st.reasons || []).map((r) => `${r.reason} ${num(r.events)}`).join(', ')))))), 'Dead letters by stream')];
 }
 
 function expiryNote(data) {

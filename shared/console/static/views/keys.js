@@ -27,7 +27,7 @@ function createForm(v) {
   const projects = h('input', { id: 'key-projects', name: 'projects', type: 'text', autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'key-projects-help', 'aria-required': 'true' });
   const access = h('select', { id: 'key-access', name: 'access' },
     h('option', { value: 'read' }, 'read — look only'),
-    h('option', { value: 'write', selected: true }, 'write — also change streams and send events'));
+    h('option', { value: 'write', selected: true }, 'write — change streams, send events'));
   const create = h('button', { type: 'submit', class: 'btn btn-primary', 'data-test': 'key-create' }, 'Create key');
   const fields = {
     name: name, projects, access,

@@ -181,6 +181,9 @@ async function refreshHealth(view, byHand) {
     const { data } = await request('GET', paths.health(view.project, view.stream.id), { signal: view.ctx.signal });
     view.health = data;
     view.healthError = null;
+    // Someone else paused or enabled it, or logstream suspended it: show
+    // the stream as it is now, with its new version for If-Match.
+    if (data.status && data.status !== view.stream.status) await reload(view);
   } catch (err) {
     if (err && err.name === 'AbortError') return;
     view.healthError = err;
@@ -205,8 +208,16 @@ function drawHealth(view, force) {
     h('div', { class: 'stat-label' }, label),
     h('div', { class: 'stat-value', 'data-test': test, 'data-value': value === null || value === undefined ? '' : String(value) }, num(value)),
     hint ? h('div', { class: 'stat-hint' }, hint) : null);
+  const failing = hl.failing_since
+    ? h('div', { class: 'alert alert-warn', 'data-test': 'failing' },
+      h('strong', {}, 'Failing since ', utc(hl.failing_since), '.'),
+      ' No event has been delivered since then',
+      hl.suspends_at ? [': logstream suspends this stream at ', utc(hl.suspends_at), ' unless one is.'] : '.',
+      hl.permanent_failures ? ` The destination refused it for good ${count(hl.permanent_failures, 'time')} in a row.` : '')
+    : null;
   const parts = [
     view.healthError ? errorBox('The last refresh failed: ' + plainWords(view.healthError)) : null,
+    failing,
     h('div', { class: 'stats' },
       stat('Delivered', hl.delivered_events, 'delivered-total', 'events accepted, ever'),
       stat('Parked', hl.failed_events, 'parked-total', 'events sent to dead letters, ever'),
@@ -214,7 +225,7 @@ function drawHealth(view, force) {
       stat('Dead letters waiting', waiting, 'dead-letters-waiting', h('a', { href: href('p', view.project, 'dead-letters') }, 'see dead letters'))),
     h('dl', { class: 'facts' },
       fact('Last success', time(hl.last_success_at)),
-      fact('Last error', hl.last_error ? [h('span', { class: 'error-text' }, hl.last_error), ' ', time(hl.last_error_at)] : h('span', { class: 'muted' }, 'none')),
+      fact('Last error', hl.last_error ? [h('span', { class: 'error-text' }, hl.last_error), h('div', {}, time(hl.last_error_at))] : h('span', { class: 'muted' }, 'none')),
       hl.failing_since ? fact('Failing since', time(hl.failing_since)) : null,
       hl.suspends_at ? fact('Suspends at', time(hl.suspends_at)) : null,
       hl.permanent_failures ? fact('Refusals in a row', num(hl.permanent_failures)) : null,

@@ -37,7 +37,8 @@ export async function render(ctx) {
       return h('tr', { 'data-test': 'stream-row', 'data-stream-id': st.id },
         h('th', { scope: 'row' }, h('a', { href: href('p', project, 's', st.id) }, st.name), h('div', { class: 'muted mono small' }, st.id)),
         h('td', {}, typeLabel(st.destination_type), h('div', { class: 'muted small wrap' }, target(st.destination_type, st.destination_config))),
-        h('td', {}, statusBadge(st.status, st.status_reason)),
+        h('td', {}, statusBadge(st.status, st.status_reason),
+          hl.failing_since ? h('div', { class: 'small warn-text' }, 'failing since ', time(hl.failing_since)) : null),
         h('td', {}, hl.error ? '—' : time(hl.last_success_at)),
         h('td', {}, lastError));
     });
