@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/logstream/logstream/shared/replay"
 )
 
 // wantCSP is the console's Content-Security-Policy as its contract states
@@ -351,6 +352,12 @@ func TestConsoleFlow(t *testing.T) {
 		if n > 1 && !inWindow[id] {
 			t.Logf("event %s, outside the replayed window, arrived %d times", id, n)
 		}
+	}
+	// The job the console started sent the window's events, each once.
+	var jobs struct{ Data []replay.Job }
+	api.json(http.MethodGet, "/v1/projects/"+project+"/replays", nil, &jobs)
+	if len(jobs.Data) != 1 || jobs.Data[0].State != replay.StateSucceeded || jobs.Data[0].Progress.Sent != len(want) {
+		t.Errorf("the project's replays: %+v; want one, succeeded, that sent the window's %d events", jobs.Data, len(want))
 	}
 	t.Logf("replay: %s", b.text("[data-test=replay-job]"))
 	t.Logf("replayed [%s, %s): %d events archived, %d of the receiver's arrived again", from.Format(time.RFC3339), to.Format(time.RFC3339), archived, len(want))
