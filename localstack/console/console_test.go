@@ -275,6 +275,16 @@ func TestConsoleFlow(t *testing.T) {
 	}
 	b.expect("[data-test=delete]", "a write key's stream page")
 
+	// Someone else pauses and enables the stream meanwhile: the page's
+	// ETag is stale, so its pause is refused (412), said so, and the stream
+	// reloaded; a second pause, on the new version, goes through.
+	api.json(http.MethodPost, "/v1/projects/"+project+"/streams/"+id+"/disable", nil, nil)
+	api.json(http.MethodPost, "/v1/projects/"+project+"/streams/"+id+"/enable", nil, nil)
+	b.click("[data-test=disable]")
+	b.waitFor("the conflict told", `[...document.querySelectorAll('[role=alert]')].some(e => /someone else/i.test(e.textContent))`, step)
+	b.clickThen("[data-test=disable]", `document.querySelector('[data-test=enable]')`)
+	b.clickThen("[data-test=enable]", `document.querySelector('[data-test=disable]')`)
+
 	// Ingest the samples: health rises on the page as they are delivered.
 	now := time.Now().UTC()
 	var first []string
