@@ -31,6 +31,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // Viewports of the screenshots: a desktop window and a phone.
@@ -346,13 +347,78 @@ func (b *tab) settled(what string) {
 	b.waitFor(what+": loaded", `!document.querySelector('[aria-busy="true"]')`, step)
 }
 
-// screen checks the screen the tab shows: axe-core's rules, then a
-// screenshot at both widths, and no horizontal scroll at the narrow one.
+// screen checks the screen the tab shows: axe-core's rules, the keyboard,
+// then a screenshot at both widths, and no horizontal scroll at the narrow
+// one.
 func (b *tab) screen(name string) {
 	b.t.Helper()
 	b.settled(name)
 	b.axe(name)
+	b.keyboard(name)
 	b.screenshots(name)
+}
+
+// focusStop is one element the Tab key reached.
+type focusStop struct {
+	Desc    string `json:"desc"`
+	Visible bool   `json:"visible"` // a focus ring: an outline or a box shadow
+	Skip    bool   `json:"skip"`    // a skip link to the main content
+}
+
+// keyboard walks the screen with the Tab key as a keyboard user does:
+// the first stop is a skip link, every stop shows where focus is, and every
+// control a mouse could use is reached.
+func (b *tab) keyboard(name string) {
+	b.t.Helper()
+	// Tab goes on from where focus last was: start it from the top of the
+	// page with a stand-in that takes focus but no Tab stop of its own.
+	_ = eval[bool](b, "start from the top", `(() => { const s = document.createElement('span'); s.tabIndex = -1;
+		s.dataset.consoleTestStart = ''; document.body.prepend(s); s.focus(); return true })()`)
+	const describe = `(() => { const e = document.activeElement; if (!e || e === document.body) return null;
+		const cs = getComputedStyle(e);
+		// A date or time field's focus is its highlighted part, inside it.
+		const ring = (cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) > 0) || cs.boxShadow !== 'none' ||
+			['date', 'time', 'datetime-local', 'month', 'week'].includes(e.type);
+		if (!e.dataset.consoleTestReached) e.dataset.consoleTestReached = '';
+		return {desc: e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.dataset.test ? '[data-test=' + e.dataset.test + ']' : '') +
+			' "' + (e.textContent || e.getAttribute('aria-label') || '').trim().slice(0, 30) + '"',
+			visible: ring, skip: e.tagName === 'A' && /^#/.test(e.getAttribute('href') || '') && /skip/i.test(e.textContent)} })()`
+	var stops []focusStop
+	for i := range 250 {
+		b.do("press Tab", step, chromedp.KeyEvent(kb.Tab))
+		if i == 0 {
+			_ = eval[bool](b, "remove the start", `(document.querySelector('[data-console-test-start]')?.remove(), true)`)
+		}
+		s := eval[*focusStop](b, "the focused element", describe)
+		if s == nil {
+			break // past the last control, back to the page
+		}
+		if len(stops) > 0 && s.Desc == stops[0].Desc {
+			break // round again
+		}
+		stops = append(stops, *s)
+	}
+	if len(stops) == 0 {
+		b.t.Errorf("%s: the Tab key reaches nothing", name)
+		return
+	}
+	if !stops[0].Skip {
+		b.t.Errorf("%s: the first Tab stop is %s, not a skip link to the main content", name, stops[0].Desc)
+	}
+	for _, s := range stops {
+		if !s.Visible {
+			b.t.Errorf("%s: %s shows no focus ring when reached by the keyboard", name, s.Desc)
+		}
+	}
+	missed := eval[[]string](b, "controls the keyboard missed", `[...document.querySelectorAll('a[href], button, input, select, textarea, summary, [tabindex]')]
+		.filter(e => !e.disabled && e.tabIndex >= 0 && e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden'
+			&& !e.closest('[inert], dialog:not([open]), details:not([open]) > :not(summary)') && !('consoleTestReached' in e.dataset)
+			&& !(e.type === 'radio' && !e.checked && document.querySelector('input[type=radio][name="' + e.name + '"]:checked')))
+		.slice(0, 10).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.dataset.test ? '[data-test=' + e.dataset.test + ']' : '') + ' "' + (e.textContent || '').trim().slice(0, 30) + '"')`)
+	if len(missed) > 0 {
+		b.t.Errorf("%s: the Tab key never reaches %v", name, missed)
+	}
+	_ = eval[bool](b, "clean up", `(document.querySelectorAll('[data-console-test-reached]').forEach(e => delete e.dataset.consoleTestReached), document.activeElement?.blur(), true)`)
 }
 
 // screenshotDir is where screenshots go: LOGSTREAM_CONSOLE_SCREENSHOTS (a

@@ -432,6 +432,7 @@ func TestConsoleReadOnly(t *testing.T) {
 			}
 		}
 		b.axe("read-only " + screen)
+		b.keyboard("read-only " + screen)
 	}
 	b.hash("#/projects")
 	b.waitFor("the key's project", fmt.Sprintf(`[...document.querySelectorAll('[data-test=project-link]')].some(a => a.textContent.includes(%q))`, project), step)
