@@ -309,6 +309,11 @@ func TestConsoleFlow(t *testing.T) {
 	parked := b.waitNumber("health shows the parked events", "[data-test=parked-total]", func(n int) bool { return n >= len(mixed.ids) }, 3*time.Minute)
 	t.Logf("parked: the page shows %d for %d events sent to a failing receiver", parked, len(mixed.ids))
 
+	// Health counts an event parked when delivery sends it to the DLQ; the
+	// dead-letter function moves it into the store on its schedule. The
+	// screen shows the store, so it opens once the store has them all.
+	waitDeadLetters(t, api, project, len(mixed.ids))
+
 	// Fixed; redrive from the dead-letters screen.
 	recv.status.Store(http.StatusOK)
 	b.hash("#/p/" + project)
@@ -479,6 +484,22 @@ func waitStream(t *testing.T, api api, project, name string) string {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the console's save created no stream %q in %s", name, project)
+		}
+	}
+}
+
+// waitDeadLetters waits until the project's dead-letter store holds at
+// least n events.
+func waitDeadLetters(t *testing.T, api api, project string, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(250 * time.Millisecond) {
+		var sum struct{ Events int }
+		api.json(http.MethodGet, "/v1/projects/"+project+"/dead-letters", nil, &sum)
+		if sum.Events >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the dead-letter store holds %d of the %d parked events", sum.Events, n)
 		}
 	}
 }
