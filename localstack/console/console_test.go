@@ -322,7 +322,35 @@ func TestConsoleFlow(t *testing.T) {
 	b.waitFor("the dead letters' reasons", `document.querySelectorAll('[data-test=dl-reason]').length > 0`, step)
 	b.visible("[data-test=dl-events]")
 	b.screen("dead-letters")
+	// Page through the dead events: every parked event is on a page.
+	page := b.text("[data-test=dl-events]")
+	seen := page
+	for pages := 1; b.count("[data-test=dl-next]") > 0; pages++ {
+		if pages > 20 {
+			t.Fatal("the dead events' pages never end")
+		}
+		b.click("[data-test=dl-next]")
+		b.waitFor("the next page of dead events", fmt.Sprintf(`(document.querySelector('[data-test=dl-events]')?.textContent ?? '').trim() !== %q`, page), step)
+		b.settled("the next page")
+		page = b.text("[data-test=dl-events]")
+		seen += page
+	}
+	var notShown []string
+	for _, id := range mixed.ids {
+		if !strings.Contains(seen, id) {
+			notShown = append(notShown, id)
+		}
+	}
+	if len(notShown) > 0 {
+		t.Errorf("paging through the dead events, %d of the %d parked never show, e.g. %v", len(notShown), len(mixed.ids), notShown[:min(3, len(notShown))])
+	}
+	// Purge asks in the page first; "no" purges nothing.
 	b.expect("[data-test=purge]", "a write key's dead letters")
+	b.click("[data-test=purge]")
+	b.visible("dialog[open] [data-test=confirm-no]")
+	b.click("dialog[open] [data-test=confirm-no]")
+	b.waitFor("the dialog closed", `!document.querySelector('dialog[open]')`, step)
+	waitDeadLetters(t, api, project, len(mixed.ids))
 	b.clickThen("[data-test=redrive]", `document.querySelector('[data-test=job-progress]')`)
 	state := waitState(b, "the redrive job", "[data-test=job-progress]", 3*time.Minute)
 	if state != "succeeded" {
