@@ -191,6 +191,16 @@ func TestConsoleFlow(t *testing.T) {
 	b.visit("")
 	b.visible("#signin")
 	b.screen("signin")
+	// A wrong key: the API's 401, in plain words.
+	b.fill("#api-key", "not-a-key-0123456789abcdef")
+	b.click("[data-test=signin]")
+	b.visible("[role=alert][data-test=error]")
+	if msg := b.text("[role=alert][data-test=error]"); msg == "" || strings.Contains(msg, "{") {
+		t.Errorf("a wrong key's 401 shows as %q", msg)
+	}
+	if n := eval[int](b, "nothing kept", `sessionStorage.length`); n != 0 {
+		t.Errorf("a refused key was kept in sessionStorage (%d items)", n)
+	}
 	if who := b.signIn(adminKey); !strings.Contains(who, "admin") {
 		t.Errorf("signed in with the admin key, the header says %q", who)
 	}
