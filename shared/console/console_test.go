@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/klauspost/compress/gzip"
+	samples "github.com/logstream/logstream/events"
 )
 
 func get(t *testing.T, c *Console, method, rawPath string, headers map[string]string) events.APIGatewayV2HTTPResponse {
@@ -344,4 +345,33 @@ func FuzzHandle(f *testing.F) {
 			t.Fatalf("%q: 200 with a body that is no embedded file", rawPath)
 		}
 	})
+}
+
+// The console's sample requests (events/apigw), as API Gateway hands them
+// to the function: the page's redirect, and a script, gzipped for a browser
+// that takes it.
+func TestSampleRequests(t *testing.T) {
+	c := New()
+	for _, tc := range []struct {
+		name   string
+		status int
+	}{{"apigw/console.json", http.StatusPermanentRedirect}, {"apigw/console-file.json", http.StatusOK}} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := samples.FS.ReadFile(tc.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var req events.APIGatewayV2HTTPRequest
+			if err := json.Unmarshal(b, &req); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := c.Handle(context.Background(), req)
+			if err != nil || resp.StatusCode != tc.status || resp.Headers["content-security-policy"] != CSP {
+				t.Fatalf("%d %v (%v)", resp.StatusCode, resp.Headers, err)
+			}
+			if tc.status == http.StatusOK && (resp.Headers["content-encoding"] != "gzip" || !resp.IsBase64Encoded) {
+				t.Errorf("a script for a browser that takes gzip: %v, base64 %v", resp.Headers, resp.IsBase64Encoded)
+			}
+		})
+	}
 }

@@ -197,6 +197,7 @@ func TestSampleRequests(t *testing.T) {
 		{"apigw/stytch-update.json", 404}, {"apigw/stytch-v3-create.json", 200}, {"apigw/stytch-v3-get.json", 200},
 		{"apigw/stytch-v3-update.json", 200}, {"apigw/stytch-v3-disable.json", 200}, {"apigw/stytch-v3-enable.json", 200},
 		{"apigw/stytch-v3-delete.json", 200}, {"apigw/stytch-fallback.json", 404}, {"apigw/fallback.json", 404},
+		{"apigw/whoami.json", 200}, {"apigw/list-projects.json", 200},
 	} {
 		name, want := tc.name, tc.want
 		t.Run(name, func(t *testing.T) {
