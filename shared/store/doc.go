@@ -58,9 +58,10 @@
 //     delivery functions never lose a count or move a run's start.
 //     The same update counts the tally into its hour (hourly.go): ADD to
 //     the hour's slot (ha_* for even hours, hb_* for odd) if it holds that
-//     hour; the first write of an hour reads the item and, conditional on
-//     the slot's and the kept hours' versions, moves the hour before last
-//     into the map "hours" (a week kept) and starts the slot.
+//     hour; the first write of an hour reads the item, SETs the hour
+//     before last on the stream's hours item (pk the same, sk "HOURS",
+//     attributes h<hour>, a week kept) and starts the slot conditional on
+//     its hour and version.
 //   - ResetFailures (enabling a stream): UpdateItem REMOVE failing_since,
 //     permanent_failures if attribute_exists(pk).
 //   - Health: GetItem of the stream's item and of the legacy one; no item

@@ -110,7 +110,9 @@ func (s *Streams) Record(ctx context.Context, projectID, streamID string, t stre
 				hour = slotAt
 				addHour(u, hour, t)
 			default:
-				h.roll(u, hour, t)
+				if err := s.roll(ctx, projectID, streamID, h, u, hour, t); err != nil {
+					return stream.FailureRun{}, err
+				}
 			}
 		}
 		out, err := s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
@@ -213,11 +215,19 @@ func (s *Streams) Health(ctx context.Context, projectID, streamID string) (strea
 			return stream.Health{}, fmt.Errorf("decode health of stream %s: %w", streamID, err)
 		}
 		if r.it == &cur {
-			if hours, err = decodeHourly(out.Item); err != nil {
+			if hours.Slots, err = decodeSlots(out.Item); err != nil {
 				return stream.Health{}, fmt.Errorf("decode hours of stream %s: %w", streamID, err)
 			}
 		}
 	}
+	// The kept hours after the slots: a roll that moves a slot's hour
+	// between the two reads leaves it in both (counted once, the slot's),
+	// never in neither.
+	kept, err := s.readKept(ctx, projectID, streamID)
+	if err != nil {
+		return stream.Health{}, err
+	}
+	hours.Kept = kept
 	// Its dead letters, as they are now, are the dead-letter store's
 	// (shared/deadletter); the API adds them.
 	h := stream.Health{DeliveredEvents: cur.DeliveredEvents + old.DeliveredEvents, FailedEvents: cur.FailedEvents + old.FailedEvents,

@@ -2,11 +2,14 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/logstream/logstream/localstack/standin/table"
 	"github.com/logstream/logstream/shared/store"
 	"github.com/logstream/logstream/shared/stream"
@@ -97,6 +100,26 @@ func TestRecordCountsHours(t *testing.T) {
 	if len(h.Hourly) != stream.HourlyHours || !h.Hourly[0].Hour.Equal(now.Add(-(stream.HourlyHours-1)*time.Hour)) || !h.Hourly[len(h.Hourly)-1].Hour.Equal(now) {
 		t.Fatalf("%d hours kept, from %v to %v; want %d, the last week up to %v",
 			len(h.Hourly), h.Hourly[0].Hour, h.Hourly[len(h.Hourly)-1].Hour, stream.HourlyHours, now)
+	}
+	// The health item every delivery writes stays one write unit; the
+	// week of hours is on an item of its own, written once an hour.
+	items, err := s.Client.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(tableName)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items.Items {
+		size := 0
+		for k, v := range it {
+			size += len(k) + len(fmt.Sprint(v))
+		}
+		sk := it["sk"].(*ddbtypes.AttributeValueMemberS).Value
+		switch {
+		case sk == "HEALTH" && (size > 1024 || len(it) > 24):
+			t.Errorf("the health item has %d attributes, ~%d bytes: want the totals and two hour slots, within one write unit", len(it), size)
+		case sk == "HOURS" && len(it) != 2+stream.HourlyHours-2:
+			// The week less this hour and the last, which the slots hold.
+			t.Errorf("the hours item has %d attributes, want its key and the %d hours of the week the slots do not hold", len(it), stream.HourlyHours-2)
+		}
 	}
 	w := stream.HourlyWindow(h.Hourly, now.Add(20*time.Minute))
 	for _, c := range w {

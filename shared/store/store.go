@@ -346,6 +346,7 @@ func (s *Streams) Delete(ctx context.Context, projectID, streamID string) error 
 	// delete with an error.
 	_, _ = s.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.Table), Key: healthKey(projectID, streamID)})
 	_, _ = s.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.Table), Key: legacyHealthKey(projectID, streamID)})
+	_, _ = s.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.Table), Key: hoursKey(projectID, streamID)})
 	_, _ = s.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.Table), Key: circuitKey([2]string{projectID, streamID})})
 	_, _ = s.release(ctx, projectID, streamID)
 	return nil
