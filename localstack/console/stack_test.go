@@ -29,27 +29,8 @@ import (
 // adminKey is the stack's admin key, the one `make dev` prints for a new user.
 const adminKey = "console-admin-key-0123456789abcdef01234567"
 
-// fastSpec is the production topology with retries shortened, as the e2e
-// tests shorten them: a failing stream parks its events, and the dead-letter
-// store has them, within seconds; the archive is written within a second or
-// so, for a replay.
-func fastSpec(t *testing.T) topology.Spec {
-	spec := standin.Spec(t)
-	spec.SetMaxReceiveCount(3)
-	spec.SetSchedule(topology.FunctionDeadLetters, 2*time.Second)
-	spec.SetBatchingWindow(topology.FunctionArchiver, time.Second)
-	spec.SetBatchingWindow(topology.FunctionLokiArchiver, time.Second)
-	spec.SetSchedule(topology.FunctionReplay, time.Second)
-	for i := range spec.Queues {
-		spec.Queues[i].VisibilityTimeout = 3 * time.Second
-	}
-	for i := range spec.Functions {
-		if spec.Functions[i].Source != nil {
-			spec.Functions[i].Timeout = 2 * time.Second
-		}
-	}
-	return spec
-}
+// fastSpec is standin.FastSpec: retries shortened to seconds.
+func fastSpec(t *testing.T) topology.Spec { return standin.FastSpec(t) }
 
 // startStack runs the local stack on the stand-ins — the console function
 // and the API on one origin, as API Gateway serves them — with the

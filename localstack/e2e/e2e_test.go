@@ -160,29 +160,8 @@ func gz(b []byte) []byte {
 	return buf.Bytes()
 }
 
-// fastSpec is the production topology with retry timing shortened so a
-// failing stream reaches its DLQ, and the dead-letter store, in seconds;
-// everything else is as deployed.
-func fastSpec(t *testing.T) topology.Spec {
-	spec := standin.Spec(t)
-	spec.SetMaxReceiveCount(3) // the queue's redrive and the function's last receive
-	// Dead letters reach the store within seconds, not the deployed minute.
-	spec.SetSchedule(topology.FunctionDeadLetters, 2*time.Second)
-	// The archive is written within a second or so, and its mapping fits
-	// the shortened visibility timeouts below.
-	spec.SetBatchingWindow(topology.FunctionArchiver, time.Second)
-	spec.SetBatchingWindow(topology.FunctionLokiArchiver, time.Second)
-	spec.SetSchedule(topology.FunctionReplay, time.Second)
-	for i := range spec.Queues {
-		spec.Queues[i].VisibilityTimeout = 3 * time.Second
-	}
-	for i := range spec.Functions {
-		if spec.Functions[i].Source != nil {
-			spec.Functions[i].Timeout = 2 * time.Second
-		}
-	}
-	return spec
-}
+// fastSpec is standin.FastSpec: retries shortened to seconds.
+func fastSpec(t *testing.T) topology.Spec { return standin.FastSpec(t) }
 
 // readsDLQs stops the dead-letter function's schedule, for a test that reads
 // the DLQs itself: the drain would move what it reads into the dead-letter

@@ -135,6 +135,32 @@ func Spec(t testing.TB) topology.Spec {
 	return topology.New(UniqueName(t, "ls"))
 }
 
+// FastSpec is Spec with retry timing shortened so a failing stream reaches
+// its DLQ, and the dead-letter store, in seconds, and the archive is
+// written within a second or so (for a replay); everything else is as
+// deployed. The end-to-end and browser tests run on it.
+func FastSpec(t testing.TB) topology.Spec {
+	t.Helper()
+	spec := Spec(t)
+	spec.SetMaxReceiveCount(3) // the queue's redrive and the function's last receive
+	// Dead letters reach the store within seconds, not the deployed minute.
+	spec.SetSchedule(topology.FunctionDeadLetters, 2*time.Second)
+	// The archive is written within a second or so, and its mapping fits
+	// the shortened visibility timeouts below.
+	spec.SetBatchingWindow(topology.FunctionArchiver, time.Second)
+	spec.SetBatchingWindow(topology.FunctionLokiArchiver, time.Second)
+	spec.SetSchedule(topology.FunctionReplay, time.Second)
+	for i := range spec.Queues {
+		spec.Queues[i].VisibilityTimeout = 3 * time.Second
+	}
+	for i := range spec.Functions {
+		if spec.Functions[i].Source != nil {
+			spec.Functions[i].Timeout = 2 * time.Second
+		}
+	}
+	return spec
+}
+
 const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 func randomSuffix(n int) string {

@@ -51,9 +51,16 @@ const (
 )
 
 func healthKey(projectID, streamID string) map[string]types.AttributeValue {
+	return healthPartitionKey(projectID, streamID, healthSort)
+}
+
+// healthPartitionKey is the key of one of a stream's items under its
+// health partition key: the counters (healthSort) or the kept hours
+// (hoursSort).
+func healthPartitionKey(projectID, streamID, sort string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
 		"pk": &types.AttributeValueMemberS{Value: healthPartition + projectID + "#" + streamID},
-		"sk": &types.AttributeValueMemberS{Value: healthSort},
+		"sk": &types.AttributeValueMemberS{Value: sort},
 	}
 }
 

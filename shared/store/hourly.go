@@ -48,10 +48,7 @@ const (
 )
 
 func hoursKey(projectID, streamID string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{
-		"pk": &types.AttributeValueMemberS{Value: healthPartition + projectID + "#" + streamID},
-		"sk": &types.AttributeValueMemberS{Value: hoursSort},
-	}
+	return healthPartitionKey(projectID, streamID, hoursSort)
 }
 
 // hourCounters are an hour's counts, as stored (an entry of hours).
